@@ -1,0 +1,73 @@
+# anyns top-level Makefile. Each folder adds its programs through a Makefile.inc
+# fragment included below; objects go to $(B) (default build/), so a second
+# compiler or a sanitizer build lives beside the first: make B=build/clang CC=clang
+#
+#   make            build everything (gcc, -Werror)
+#   make run        install what is missing, build, serve zones/example.com.zone on :5353
+#   make test       install, build (gcc, clang, ASan+UBSan) and run every test
+#   make bench      dnsperf benchmark against NSD and Knot DNS (FULL=1 for the long run)
+#   make lab        bring up the multi-PoP network-namespace lab; make lab-down removes it
+#   make fuzz       fuzz the answer engine with libFuzzer for a bounded time
+
+B       ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           -fno-strict-aliasing -pthread -Icommon -Iserver/lib -I$(B)/gen $(SAN)
+LDFLAGS += -pthread $(SAN)
+PKGS     = ldns libuv libbpf yaml-0.1 liburcu libmicrohttpd cmocka
+PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  += $(PKGCFLAGS)
+
+LDNS_LIBS   = $(shell pkg-config --libs ldns 2>/dev/null || echo -lldns)
+UV_LIBS     = $(shell pkg-config --libs libuv 2>/dev/null || echo -luv)
+BPF_LIBS    = $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+YAML_LIBS   = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+URCU_LIBS   = $(shell pkg-config --libs liburcu 2>/dev/null || echo -lurcu)
+MHD_LIBS    = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+# Filled by the fragments.
+PROGS      :=
+UNIT_TESTS :=
+CLEAN      :=
+
+objs = $(patsubst %.c,$(B)/%.o,$(1))
+
+.PHONY: all deps run test test-build bench lab lab-down fuzz clean
+all: $(B)/.stamp-progs
+
+include common/Makefile.inc
+include server/lib/Makefile.inc
+include server/daemon/Makefile.inc
+include server/xdp/Makefile.inc
+include zones/Makefile.inc
+include bgp-hook/Makefile.inc
+include bench/Makefile.inc
+include tests/Makefile.inc
+
+$(B)/.stamp-progs: $(PROGS) $(UNIT_TESTS)
+	@touch $@
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+deps:
+	@bash mk/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(B)/anynsd --listen 127.0.0.1:5353 --listen [::1]:5353 \
+		--zone example.com=zones/example.com.zone --identity anyns-local
+
+# Every test suite; each prints its own results and a closing "N passed, N failed" line.
+test: deps
+	@bash tests/run-all.sh
+
+clean:
+	rm -rf build $(CLEAN)

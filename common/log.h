@@ -1,0 +1,28 @@
+/* Logging shared by every anyns program: one line per event on stderr,
+ * "LEVEL: message", with a level threshold set once at start-up. Thread-safe:
+ * each line is formatted into a local buffer and written with one write(2). */
+#ifndef ANYNS_LOG_H
+#define ANYNS_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Messages above this level are discarded. Default LOG_INFO. */
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+/* Parses "error", "warning", "info", "debug"; returns -1 when unknown. */
+int log_level_parse(const char *s);
+/* Prefix every line with this program name (not copied; keep it alive). */
+void log_set_ident(const char *ident);
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
+
+#define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) do { if (log_get_level() >= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+
+#endif

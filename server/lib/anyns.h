@@ -1,0 +1,150 @@
+/* anyns answer engine: the public contract between the engine library
+ * (server/lib, no I/O) and its users (anynsd, anyns-checkzone, the XDP loader,
+ * the unit tests, the fuzzer, bench tools).
+ *
+ * Error convention: functions return 0 or a negative ANYNS_E* code; results
+ * come back through out-parameters. */
+#ifndef ANYNS_H
+#define ANYNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- errors ------------------------------------------------------------ */
+enum anyns_err {
+	ANYNS_EOK      = 0,
+	ANYNS_ENOMEM   = -12,
+	ANYNS_EINVAL   = -22,
+	ANYNS_ESPACE   = -28,   /* output buffer too small */
+	ANYNS_EMALF    = -1000, /* malformed wire data */
+	ANYNS_EZONE    = -1001, /* zone failed its checks or did not parse */
+	ANYNS_EDROP    = -1002, /* answer_build: send nothing (e.g. QR=1 or header too short) */
+	ANYNS_ENOENT   = -1003,
+};
+const char *anyns_strerror(int err);
+
+/* ---- zones ------------------------------------------------------------- */
+
+/* One compiled zone: immutable after compilation, reference counted so that an
+ * old and a new zone set can share the zones that did not change. */
+typedef struct zone zone_t;
+
+/* Called once per problem found while loading or checking, with file and line
+ * (line 0 when there is none) and a message without trailing newline.
+ * `fatal` is true for errors that stop the zone from being served. */
+typedef void (*zone_diag_fn)(void *ctx, const char *file, int line, bool fatal,
+                             const char *msg);
+
+typedef struct zone_stats {
+	size_t records;     /* RRs */
+	size_t rrsets;
+	size_t names;       /* owner names incl. empty non-terminals */
+	size_t bytes;       /* memory held by the compiled zone */
+	uint32_t serial;
+	unsigned errors, warnings;
+} zone_stats_t;
+
+/* Parses an RFC 1035 master file with ldns ($ORIGIN, $TTL, $INCLUDE, RFC 3597
+ * unknown types, ...), runs the checks (SOA at apex, apex NS, out-of-zone
+ * data, CNAME beside other data, missing glue, ...) and compiles it.
+ * `origin` is text ("example.com" or "example.com."). On any fatal problem
+ * returns ANYNS_EZONE and *out stays NULL; each problem went to diag first.
+ * diag may be NULL. */
+int zone_compile_file(const char *origin, const char *path, zone_diag_fn diag,
+                      void *diag_ctx, zone_t **out);
+/* Same from a string already in memory (unit tests); `name` is used in messages. */
+int zone_compile_text(const char *origin, const char *text, const char *name,
+                      zone_diag_fn diag, void *diag_ctx, zone_t **out);
+
+zone_t *zone_ref(zone_t *z);
+void zone_unref(zone_t *z);               /* accepts NULL */
+void zone_get_stats(const zone_t *z, zone_stats_t *st);
+/* Origin as presentation text with trailing dot ("example.com."). */
+const char *zone_origin_text(const zone_t *z);
+/* Origin in lowercased uncompressed wire form. */
+const uint8_t *zone_origin_wire(const zone_t *z, size_t *len);
+
+/* A set of zones answering together; the most specific zone answers a query.
+ * Immutable. zset_new() takes a new reference on each zone. */
+typedef struct zset zset_t;
+int zset_new(zone_t *const *zones, size_t n, uint64_t generation, zset_t **out);
+void zset_free(zset_t *zs);               /* accepts NULL; drops the zone refs */
+size_t zset_count(const zset_t *zs);
+zone_t *zset_zone(const zset_t *zs, size_t i);      /* borrowed */
+zone_t *zset_find(const zset_t *zs, const char *origin_text); /* borrowed, exact origin */
+uint64_t zset_generation(const zset_t *zs);
+
+/* ---- answering --------------------------------------------------------- */
+
+/* Server identity and protocol limits, set from config; read-only while answering. */
+typedef struct answer_conf {
+	uint16_t max_udp_payload;   /* our EDNS payload size and UDP cap; default 1232 */
+	const uint8_t *nsid;        /* RFC 5001 NSID payload; NULL = off */
+	uint16_t nsid_len;
+	const char *id_server;      /* CH TXT id.server; NULL = REFUSED */
+	const char *hostname_bind;  /* CH TXT hostname.bind; NULL = REFUSED */
+	const char *version_bind;   /* CH TXT version.bind (and version.server); NULL = REFUSED */
+} answer_conf_t;
+
+void answer_conf_init(answer_conf_t *c);  /* defaults: 1232, everything else off */
+
+enum answer_transport { ANSWER_UDP = 0, ANSWER_TCP = 1 };
+
+/* What answer_build() decided, for stats, logs and the answer caches. */
+typedef struct answer_info {
+	uint8_t rcode;        /* final rcode incl. extended bits (BADVERS = 16) */
+	bool aa, tc;
+	bool edns;            /* query had OPT */
+	bool do_bit;
+	/* True when the response depends only on the cache key below plus the
+	 * query's ID, RD bit and the letter case of the question name, so that a
+	 * response template can be stored and patched (answer_patch()). */
+	bool cacheable;
+	uint16_t qtype, qclass;
+} answer_info_t;
+
+/* Builds the response to one query into out[0..outcap). Writes at most
+ * outcap bytes; for UDP it also respects the client's EDNS payload size (512
+ * without EDNS) capped by conf->max_udp_payload, setting TC=1 when the answer
+ * does not fit. For TCP pass outcap up to 65535.
+ * Returns 0 and *outlen > 0 when there is a response to send, ANYNS_EDROP
+ * when nothing must be sent (QR=1, shorter than a header). Never allocates.
+ * zs may be NULL (no zones: REFUSED). info may be NULL. */
+int answer_build(const zset_t *zs, const answer_conf_t *conf,
+                 const uint8_t *query, size_t qlen, enum answer_transport tp,
+                 uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info);
+
+/* ---- answer cache keys (shared by the user-space cache and the XDP map) ----
+ * A key is the lowercased question name in wire form plus type, class and the
+ * EDNS/DO flags. Only queries of the simplest shape get a key: one question,
+ * opcode QUERY, QR=0, no answer/authority records, at most one OPT record
+ * with version 0 and no options, and nothing after it. */
+#define ANSWER_KEY_EDNS 0x01
+#define ANSWER_KEY_DO   0x02
+typedef struct answer_key {
+	uint8_t name[255];     /* lowercased wire name; zero-filled past name_len */
+	uint8_t name_len;
+	uint16_t qtype;        /* host order */
+	uint16_t qclass;       /* host order */
+	uint8_t flags;         /* ANSWER_KEY_* */
+} answer_key_t;
+
+/* Fills *key from a query. Returns 0, or ANYNS_EINVAL when the query is not of
+ * the simple shape (then the caller must use answer_build()). */
+int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key);
+
+/* Makes a response for `query` from a cached template (a response produced by
+ * answer_build() for a query with the same key, UDP, at most 512 bytes):
+ * copies the template and writes the query's ID, its RD bit and its question
+ * name bytes (original case) into the copy. Returns 0 or ANYNS_ESPACE. */
+int answer_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t qlen,
+                 uint8_t *out, size_t outcap, size_t *outlen);
+
+/* ---- presentation helpers ------------------------------------------------ */
+/* Wire name -> "a.example." into buf; returns length or ANYNS_ESPACE. */
+int anyns_name_to_text(const uint8_t *wire, size_t wlen, char *buf, size_t buflen);
+/* "a.Example.com" -> lowercased wire; returns length or a negative error. */
+int anyns_name_from_text(const char *text, uint8_t *wire, size_t wirecap);
+
+#endif
