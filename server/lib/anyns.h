@@ -75,6 +75,13 @@ zone_t *zset_zone(const zset_t *zs, size_t i);      /* borrowed */
 zone_t *zset_find(const zset_t *zs, const char *origin_text); /* borrowed, exact origin */
 uint64_t zset_generation(const zset_t *zs);
 
+/* Calls cb for every owner name in the zone (lowercased wire form) with the
+ * types present there, in canonical order; stops early when cb returns
+ * non-zero and returns that value. Used to pre-fill answer caches. */
+typedef int (*zone_walk_fn)(void *ctx, const uint8_t *name, size_t name_len,
+                            const uint16_t *types, size_t ntypes);
+int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx);
+
 /* ---- answering --------------------------------------------------------- */
 
 /* Server identity and protocol limits, set from config; read-only while answering. */

@@ -1,0 +1,57 @@
+/* Engine-internal lookup API of a compiled zone (zone_db.c builds it, answer.c
+ * reads it). Everything returned is owned by the zone and lives as long as it.
+ * Names passed in are lowercased, uncompressed wire names. */
+#ifndef ANYNS_ZONE_DB_H
+#define ANYNS_ZONE_DB_H
+
+#include "anyns.h"
+
+/* One RRset, pre-rendered: `count` records laid out back to back, each as
+ *   rdlen (2 bytes, network order) | rdata (rdlen bytes)
+ * with domain names inside rdata uncompressed, letter case as in the file.
+ * The answer builder knows per type where the names are (for compression and
+ * additional-section processing). */
+typedef struct zrrset {
+	uint16_t type;        /* host order */
+	uint16_t count;
+	uint32_t ttl;         /* one TTL for the set (RFC 2181 5.2) */
+	const uint8_t *data;
+	uint32_t len;
+} zrrset_t;
+
+typedef struct znode znode_t;   /* opaque */
+
+/* Node flags. */
+#define ZN_APEX        0x0001
+#define ZN_DELEG       0x0002  /* NS below the apex: a zone cut */
+#define ZN_BELOW_CUT   0x0004  /* strictly below a cut (glue or occluded); znode_cut() names it */
+#define ZN_DNAME       0x0008  /* has a DNAME RRset */
+#define ZN_BELOW_DNAME 0x0010  /* strictly below a DNAME owner (occluded, RFC 6672 2.4) */
+#define ZN_ENT         0x0020  /* empty non-terminal: exists, holds no RRset */
+#define ZN_WILDCARD    0x0040  /* the node's first label is "*" */
+
+/* Most specific zone of the set whose origin is qname or an ancestor, or NULL. */
+const zone_t *zset_best_zone(const zset_t *zs, const uint8_t *name, size_t len);
+
+const znode_t *zone_apex(const zone_t *z);
+/* Exact match, or NULL. */
+const znode_t *zone_lookup(const zone_t *z, const uint8_t *name, size_t len);
+/* Deepest existing node that is `name` or an ancestor of it (at least the apex;
+ * `name` must be at or below the origin). *labels_matched = labels of that node.
+ * Empty non-terminals exist as nodes, so an ENT can be the closest encloser. */
+const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_t len);
+
+uint32_t znode_flags(const znode_t *n);
+const uint8_t *znode_name(const znode_t *n, size_t *len);   /* lowercased wire */
+const znode_t *znode_parent(const znode_t *n);              /* NULL at the apex */
+const znode_t *znode_cut(const znode_t *n);     /* nearest delegation ancestor when ZN_BELOW_CUT */
+const znode_t *znode_dname_owner(const znode_t *n); /* nearest DNAME ancestor when ZN_BELOW_DNAME */
+const znode_t *znode_wildcard_child(const znode_t *n);      /* "*.<n>" or NULL */
+const zrrset_t *znode_rrset(const znode_t *n, uint16_t type);
+size_t znode_rrset_count(const znode_t *n);
+const zrrset_t *znode_rrset_at(const znode_t *n, size_t i);
+
+/* Apex SOA as stored (for negative answers). */
+const zrrset_t *zone_soa(const zone_t *z);
+
+#endif

@@ -1,0 +1,54 @@
+/* User side of the XDP fast path (server/xdp): loads the BPF program through
+ * its libbpf skeleton, attaches it to interfaces, and fills its answer map
+ * from the engine. anynsd calls only these functions.
+ *
+ * Thread-safety: anyns_xdp_put() and anyns_xdp_stats() may be called from any
+ * worker thread; open/close/set_generation/prefill from the main thread. */
+#ifndef ANYNS_XDP_H
+#define ANYNS_XDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "anyns.h"
+
+typedef struct anyns_xdp anyns_xdp_t;
+
+typedef struct anyns_xdp_conf {
+	const char *const *ifaces;      /* interface names to attach to */
+	size_t n_ifaces;
+	uint16_t port;                  /* UDP port answered in XDP (default 53) */
+	size_t map_entries;             /* answer map size (default 65536) */
+	size_t prefill_max;             /* names pre-filled at load (default = map_entries / 2) */
+	const struct sockaddr_storage *addrs; /* service addresses answered; n_addrs = 0: any */
+	size_t n_addrs;
+	int force_generic;              /* attach in generic (skb) mode even if native works */
+} anyns_xdp_conf_t;
+
+typedef struct anyns_xdp_stats {
+	uint64_t answered;              /* XDP_TX'd answers */
+	uint64_t passed;                /* handed to the stack */
+	uint64_t pass_miss, pass_not_dns, pass_malformed, pass_too_big, pass_stale;
+	uint64_t dropped;
+	uint64_t map_entries;
+} anyns_xdp_stats_t;
+
+/* Loads and attaches. On failure (no privileges, old kernel, no such
+ * interface) logs why and returns a negative code; anynsd then serves from
+ * sockets only. On success logs native or generic mode per interface. */
+int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out);
+/* Detaches from every interface and frees. Accepts NULL. */
+void anyns_xdp_close(anyns_xdp_t *x);
+/* Stores a response template (<= 512 bytes, from answer_build() for a UDP
+ * query whose answer_info.cacheable was true) under its key for the current
+ * generation. */
+int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, size_t len);
+/* After a zone reload: entries of older generations are never answered again. */
+int anyns_xdp_set_generation(anyns_xdp_t *x, uint64_t gen);
+/* Pre-fills the map for the zones' names (bounded by conf->prefill_max),
+ * answering each with answer_build() under conf. */
+int anyns_xdp_prefill(anyns_xdp_t *x, const zset_t *zs, const answer_conf_t *conf);
+int anyns_xdp_stats(anyns_xdp_t *x, anyns_xdp_stats_t *out);
+
+#endif
