@@ -37,7 +37,7 @@ const znode_t *zone_apex(const zone_t *z);
 /* Exact match, or NULL. */
 const znode_t *zone_lookup(const zone_t *z, const uint8_t *name, size_t len);
 /* Deepest existing node that is `name` or an ancestor of it (at least the apex;
- * `name` must be at or below the origin). *labels_matched = labels of that node.
+ * `name` must be at or below the origin).
  * Empty non-terminals exist as nodes, so an ENT can be the closest encloser. */
 const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_t len);
 
