@@ -1,0 +1,525 @@
+#!/usr/bin/env bash
+# The multi-PoP anycast lab: network namespaces joined by veth pairs.
+#
+#   client (AS none) --- router (BIRD 2, AS 64512) ---+--- pop1 (AS 64601, ExaBGP)
+#   203.0.113.0/24                                     +--- pop2 (AS 64602, BIRD 2)
+#   2001:db8:2::/64                                    +--- pop3 (AS 64603, BIRD 2)
+#
+# Every PoP has the anycast service addresses 192.0.2.53/32 and 2001:db8::53/128 on its
+# loopback, a DNS server (anynsd, or NSD when anynsd is not built) answering
+# id.server CH TXT with the PoP's name, anyns-health (when built) and a BGP speaker.
+# Router<->popN links: 198.51.100.(4N-4)/30 (router .4N-3, PoP .4N-2) and
+# 2001:db8:1:N::/64 (router ::1, PoP ::2). The router prefers pop1, then pop2, then
+# pop3 (local-pref 300/200/100), so a test knows which PoP serves.
+#
+# Usage: lab.sh up|down|status    (as root). Tests source this file for its functions.
+# Environment: B (build dir, default build), LAB_DIR (state, default $B/lab),
+#   LAB_DNS=anynsd|nsd (default: anynsd when $B/anynsd exists),
+#   LAB_HOOK=1|0 (default: 1 when $B/anyns-health exists; 0 announces statically).
+
+LAB_ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LAB_B=${B:-build}
+LAB_BIN=${BIN:-$LAB_ROOT/$LAB_B}
+LAB_DIR=${LAB_DIR:-$LAB_ROOT/$LAB_B/lab}
+LAB_NS=anyns-lab
+LAB_POPS="1 2 3"
+LAB_V4=192.0.2.53
+LAB_V6=2001:db8::53
+LAB_ZONES=$LAB_ROOT/tests/lab/zones
+# Timing of the health checks in the lab's default config: a failed check every
+# interval, `fall` failures to withdraw, `rise` successes to announce.
+LAB_INTERVAL=${LAB_INTERVAL:-500ms}
+LAB_FAST_INTERVAL=${LAB_FAST_INTERVAL:-200ms}
+LAB_TIMEOUT=${LAB_TIMEOUT:-300ms}
+LAB_RISE=${LAB_RISE:-3}
+LAB_FALL=${LAB_FALL:-2}
+LAB_DRAIN_TIME=${LAB_DRAIN_TIME:-2s}
+
+if [ -z "${LAB_DNS:-}" ]; then
+	if [ -x "$LAB_BIN/anynsd" ]; then LAB_DNS=anynsd; else LAB_DNS=nsd; fi
+fi
+if [ -z "${LAB_HOOK:-}" ]; then
+	if [ -x "$LAB_BIN/anyns-health" ]; then LAB_HOOK=1; else LAB_HOOK=0; fi
+fi
+
+lab_log() { echo "lab: $*" >&2; }
+lab_ns() { echo "$LAB_NS-$1"; }
+lab_exec() { local n=$1; shift; ip netns exec "$LAB_NS-$n" "$@"; }
+
+# Addresses of the router<->popN link.
+lab_r4() { echo "198.51.100.$(( 4 * $1 - 3 ))"; }
+lab_p4() { echo "198.51.100.$(( 4 * $1 - 2 ))"; }
+lab_r6() { echo "2001:db8:1:$1::1"; }
+lab_p6() { echo "2001:db8:1:$1::2"; }
+lab_asn() { echo $(( 64600 + $1 )); }
+lab_pref() { echo $(( 400 - 100 * $1 )); }
+
+# A process started in a namespace: its pid in $LAB_DIR/NAME.pid.
+lab_spawn() {
+	local name=$1 ns=$2; shift 2
+	ip netns exec "$LAB_NS-$ns" "$@" >>"$LAB_DIR/$name.log" 2>&1 </dev/null &
+	echo $! >"$LAB_DIR/$name.pid"
+}
+
+# Kills a process and all of its descendants (NSD and ExaBGP fork children).
+lab_kill_tree() {
+	local sig=$1 pid=$2 c
+	for c in $(ps -o pid= --ppid "$pid" 2>/dev/null); do lab_kill_tree "$sig" "$c"; done
+	kill "-$sig" "$pid" 2>/dev/null
+}
+
+# lab_stop NAME [SIGNAL]: stops the process recorded as NAME (default TERM, then KILL).
+lab_stop() {
+	local name=$1 sig=${2:-TERM} pid i
+	[ -f "$LAB_DIR/$name.pid" ] || return 0
+	pid=$(cat "$LAB_DIR/$name.pid")
+	rm -f "$LAB_DIR/$name.pid"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	lab_kill_tree "$sig" "$pid"
+	for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && lab_kill_tree KILL "$pid"
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+lab_running() { [ -f "$LAB_DIR/$1.pid" ] && kill -0 "$(cat "$LAB_DIR/$1.pid")" 2>/dev/null; }
+
+# ---------------------------------------------------------------- network
+
+lab_net_up() {
+	local n ns
+	for n in router client $LAB_POPS; do
+		ns=$LAB_NS-$n; [ "$n" = router ] || [ "$n" = client ] || ns=$LAB_NS-pop$n
+		ip netns add "$ns" || return 1
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+		ip netns exec "$ns" ip link set lo up
+	done
+	lab_exec router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+
+	ip link add r-client netns "$LAB_NS-router" type veth peer name eth0 netns "$LAB_NS-client" || return 1
+	lab_exec router ip addr add 203.0.113.1/24 dev r-client
+	lab_exec router ip addr add 2001:db8:2::1/64 dev r-client nodad
+	lab_exec router ip link set r-client up
+	lab_exec client ip addr add 203.0.113.2/24 dev eth0
+	lab_exec client ip addr add 2001:db8:2::2/64 dev eth0 nodad
+	lab_exec client ip link set eth0 up
+	lab_exec client ip route add default via 203.0.113.1
+	lab_exec client ip -6 route add default via 2001:db8:2::1
+
+	for n in $LAB_POPS; do
+		ip link add "r-pop$n" netns "$LAB_NS-router" type veth peer name eth0 netns "$LAB_NS-pop$n" || return 1
+		lab_exec router ip addr add "$(lab_r4 "$n")/30" dev "r-pop$n"
+		lab_exec router ip addr add "$(lab_r6 "$n")/64" dev "r-pop$n" nodad
+		lab_exec router ip link set "r-pop$n" up
+		lab_exec "pop$n" ip addr add "$(lab_p4 "$n")/30" dev eth0
+		lab_exec "pop$n" ip addr add "$(lab_p6 "$n")/64" dev eth0 nodad
+		lab_exec "pop$n" ip link set eth0 up
+		lab_exec "pop$n" ip route add default via "$(lab_r4 "$n")"
+		lab_exec "pop$n" ip -6 route add default via "$(lab_r6 "$n")"
+		# The service addresses; the same on every PoP (that is anycast).
+		lab_exec "pop$n" ip addr add "$LAB_V4/32" dev lo
+		lab_exec "pop$n" ip addr add "$LAB_V6/128" dev lo nodad
+	done
+}
+
+lab_net_down() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NS-"); do
+		# Anything still running inside dies with its namespace's last user.
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
+# ---------------------------------------------------------------- router
+
+lab_router_conf() {
+	local n
+	cat <<EOF
+# Lab router: eBGP to each PoP, best path by local-pref (pop1 > pop2 > pop3), no ECMP.
+router id 198.51.100.1;
+log "$LAB_DIR/router-bird.log" all;
+protocol device { scan time 1; }
+protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths off; }
+protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths off; }
+
+# Per-PoP preference. A de-preferred route (AS path prepended by anyns-health in DEGRADED,
+# or community 64512:100) drops one rank; GRACEFUL_SHUTDOWN (RFC 8326 4: 65535:0) drops to
+# local-pref 0, so traffic leaves a draining PoP while its route is still there.
+function pop_pref(int lp) {
+	bgp_local_pref = lp;
+	if bgp_path.len > 1 then bgp_local_pref = lp - 150;
+	if (64512, 100) ~ bgp_community then bgp_local_pref = lp - 150;
+	if (65535, 0) ~ bgp_community then bgp_local_pref = 0;
+}
+
+template bgp pop {
+	local as 64512;
+	# Short timers: a dead session is noticed in 3 s (RFC 4271 4.2 minimum hold time).
+	hold time 3;
+	keepalive time 1;
+	connect retry time 1;
+	connect delay time 1;
+	error wait time 1, 5;
+	graceful restart off;
+}
+EOF
+	for n in $LAB_POPS; do
+		cat <<EOF
+protocol bgp pop$n from pop {
+	neighbor $(lab_p4 "$n") as $(lab_asn "$n");
+	ipv4 { import filter { pop_pref($(lab_pref "$n")); accept; }; export none; };
+}
+protocol bgp pop${n}v6 from pop {
+	neighbor $(lab_p6 "$n") as $(lab_asn "$n");
+	ipv6 { import filter { pop_pref($(lab_pref "$n")); accept; }; export none; };
+}
+EOF
+	done
+}
+
+# ---------------------------------------------------------------- DNS servers
+
+# The zone file a PoP serves; lab_zone_set replaces it and reloads.
+lab_zone() { echo "$LAB_DIR/pop$1/example.com.zone"; }
+
+lab_nsd_conf() {
+	local n=$1 d=$LAB_DIR/pop$1
+	cat <<EOF
+server:
+	ip-address: $LAB_V4
+	ip-address: $LAB_V6
+	port: 53
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$d"
+	pidfile: "$d/nsd.pid"
+	database: ""
+	xfrdfile: "$d/xfrd.state"
+	zonelistfile: "$d/zone.list"
+	identity: "pop$n"
+	hide-identity: no
+	rrl-ratelimit: 0
+	verbosity: 1
+	reuseport: no
+remote-control:
+	control-enable: no
+zone:
+	name: example.com
+	zonefile: "$(lab_zone "$n")"
+EOF
+}
+
+# lab_dns_start N: starts popN's DNS server on the anycast addresses.
+lab_dns_start() {
+	local n=$1
+	if [ "$LAB_DNS" = anynsd ]; then
+		lab_spawn "pop$n-dns" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
+			--zone "example.com=$(lab_zone "$n")" --identity "pop$n"
+	else
+		lab_nsd_conf "$n" >"$LAB_DIR/pop$n/nsd.conf"
+		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd.conf"
+	fi
+}
+
+# lab_dns_wait N: waits (5 s at most) until popN's server answers locally.
+lab_dns_wait() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(lab_pop_query "$1" id.server TXT CH)" = "pop$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_pop_query N NAME TYPE [CLASS]: asks popN's server from inside popN.
+lab_pop_query() {
+	lab_exec "pop$1" kdig @"$LAB_V4" +timeout=1 +retry=0 +short -c "${4:-IN}" -t "$3" "$2" 2>/dev/null | tr -d '"'
+}
+
+# lab_zone_set N good|wrong|old: puts that zone at popN and reloads (SIGHUP, which both
+# anynsd and NSD take as "reload zones").
+lab_zone_set() {
+	local n=$1 f
+	case $2 in good) f=example.com.zone;; *) f=example.com-$2.zone;; esac
+	cp "$LAB_ZONES/$f" "$(lab_zone "$n")"
+	if lab_running "pop$n-dns"; then
+		if [ "$LAB_DNS" = nsd ] && [ -f "$LAB_DIR/pop$n/nsd.pid" ]; then
+			kill -HUP "$(cat "$LAB_DIR/pop$n/nsd.pid")"
+		else
+			kill -HUP "$(cat "$LAB_DIR/pop$n-dns.pid")"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------- PoP speakers and hook
+
+lab_health_conf() {
+	local n=$1 backend=$2
+	cat <<EOF
+# anyns-health at pop$n (generated by tests/lab/lab.sh).
+EOF
+	# The schema is anyns-health's (bgp-hook/README.md); lab_health_body fills it.
+	lab_health_body "$n" "$backend"
+}
+
+# pop1: ExaBGP. With the hook, ExaBGP runs anyns-health as its API process and announces
+# nothing by itself; exabgp.api.terminate makes ExaBGP exit (closing the sessions, so the
+# router withdraws at once) when the hook dies, even by SIGKILL.
+lab_exabgp_conf() {
+	local n=$1 proto="" static4="" static6="" api=""
+	if [ "$LAB_HOOK" = 1 ]; then
+		proto="process anyns-health {
+	run $LAB_BIN/anyns-health -c $LAB_DIR/pop$n/health.yaml;
+	encoder text;
+}"
+		api="api { processes [ anyns-health ]; }"
+	else
+		static4="static { route $LAB_V4/32 next-hop self; }"
+		static6="static { route $LAB_V6/128 next-hop self; }"
+	fi
+	cat <<EOF
+$proto
+neighbor $(lab_r4 "$n") {
+	router-id $(lab_p4 "$n");
+	local-address $(lab_p4 "$n");
+	local-as $(lab_asn "$n");
+	peer-as 64512;
+	hold-time 3;
+	family { ipv4 unicast; }
+	$api
+	$static4
+}
+neighbor $(lab_r6 "$n") {
+	router-id $(lab_p4 "$n");
+	local-address $(lab_p6 "$n");
+	local-as $(lab_asn "$n");
+	peer-as 64512;
+	hold-time 3;
+	family { ipv6 unicast; }
+	$api
+	$static6
+}
+EOF
+}
+
+# pop2, pop3: BIRD 2. The service routes come from static protocols anycast4/anycast6;
+# with the hook they start disabled (fail closed) and anyns-health turns them on.
+lab_bird_conf() {
+	local n=$1 dis=""
+	[ "$LAB_HOOK" = 1 ] && dis="disabled yes;"
+	cat <<EOF
+router id $(lab_p4 "$n");
+log "$LAB_DIR/pop$n/bird.log" all;
+protocol device { scan time 1; }
+protocol static anycast4 { $dis ipv4; route $LAB_V4/32 blackhole; }
+protocol static anycast6 { $dis ipv6; route $LAB_V6/128 blackhole; }
+template bgp upstream {
+	local as $(lab_asn "$n");
+	hold time 3;
+	keepalive time 1;
+	connect retry time 1;
+	connect delay time 1;
+	error wait time 1, 5;
+	graceful restart off;
+}
+protocol bgp router4 from upstream {
+	local $(lab_p4 "$n") as $(lab_asn "$n");
+	neighbor $(lab_r4 "$n") as 64512;
+	ipv4 { import none; export where proto = "anycast4"; };
+}
+protocol bgp router6 from upstream {
+	local $(lab_p6 "$n") as $(lab_asn "$n");
+	neighbor $(lab_r6 "$n") as 64512;
+	ipv6 { import none; export where proto = "anycast6"; };
+}
+EOF
+}
+
+lab_speaker() { if [ "$1" = 1 ]; then echo exabgp; else echo bird; fi; }
+
+# lab_speaker_start N: starts popN's BGP speaker (and, at pop1, the hook under ExaBGP).
+lab_speaker_start() {
+	local n=$1 d=$LAB_DIR/pop$1
+	if [ "$(lab_speaker "$n")" = exabgp ]; then
+		lab_exabgp_conf "$n" >"$d/exabgp.conf"
+		lab_spawn "pop$n-bgp" "pop$n" env exabgp.daemon.user=root exabgp.daemon.daemonize=false \
+			exabgp.daemon.pid="" exabgp.log.destination="$d/exabgp.log" exabgp.api.cli=false \
+			exabgp.api.ack=true exabgp.api.respawn=false exabgp.api.terminate=true \
+			exabgp.tcp.bind="" exabgp.daemon.drop=false \
+			exabgp "$d/exabgp.conf"
+	else
+		lab_bird_conf "$n" >"$d/bird.conf"
+		lab_spawn "pop$n-bgp" "pop$n" bird -f -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid"
+	fi
+}
+
+# lab_hook_start N: starts popN's anyns-health (BIRD PoPs; at pop1 ExaBGP runs it).
+lab_hook_start() {
+	local n=$1
+	[ "$LAB_HOOK" = 1 ] || return 0
+	[ "$(lab_speaker "$n")" = exabgp ] && return 0
+	lab_spawn "pop$n-hook" "pop$n" "$LAB_BIN/anyns-health" -c "$LAB_DIR/pop$n/health.yaml"
+}
+
+# Pid of popN's hook process (at pop1, the child ExaBGP started).
+lab_hook_pid() {
+	local n=$1
+	if [ "$(lab_speaker "$n")" = exabgp ]; then
+		lab_running "pop$n-bgp" || return 1
+		pgrep -P "$(cat "$LAB_DIR/pop$n-bgp.pid")" -x anyns-health | head -1
+	else
+		lab_running "pop$n-hook" && cat "$LAB_DIR/pop$n-hook.pid"
+	fi
+}
+
+# lab_health_ctl N ARGS...: anyns-health ctl at popN.
+lab_health_ctl() {
+	local n=$1; shift
+	lab_exec "pop$n" "$LAB_BIN/anyns-health" -c "$LAB_DIR/pop$n/health.yaml" ctl "$@"
+}
+
+# ---------------------------------------------------------------- observing
+
+lab_birdc() { lab_exec router birdc -s "$LAB_DIR/router-bird.ctl" "$@"; }
+
+# Prints the PoP whose route the router uses for PREFIX (default the v4 service), or none.
+lab_best_pop() {
+	lab_birdc show route for "${1:-$LAB_V4/32}" 2>/dev/null |
+		awk '/ \* / { for (i = 1; i <= NF; i++) if ($i ~ /^\[pop/) { p = substr($i, 2); sub(/v6$/, "", p); print p; found = 1; exit } }
+		     END { if (!found) print "none" }'
+}
+
+# Prints the PoPs that announce PREFIX to the router, space separated, sorted.
+lab_announcing() {
+	lab_birdc show route for "${1:-$LAB_V4/32}" 2>/dev/null |
+		grep -o '\[pop[0-9]*' | tr -d '[' | sed 's/v6$//' | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Prints the router's full view of PREFIX (for failure messages).
+lab_route_dump() { lab_birdc show route for "${1:-$LAB_V4/32}" all 2>&1; }
+
+# Asks the anycast address from the client; prints the answering PoP's name or nothing.
+lab_client_id() {
+	lab_exec client kdig @"${1:-$LAB_V4}" +timeout=1 +retry=0 +short -c CH -t TXT id.server 2>/dev/null | tr -d '"' | head -1
+}
+
+# lab_wait_best POP [SECONDS] [PREFIX]: waits until the router's best path is POP.
+lab_wait_best() {
+	local want=$1 end=$(( $(date +%s) + ${2:-10} ))
+	while [ "$(date +%s)" -le "$end" ]; do
+		[ "$(lab_best_pop "${3:-}")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_wait_client POP [SECONDS] [ADDR]: waits until the client is answered by POP.
+lab_wait_client() {
+	local want=$1 end=$(( $(date +%s) + ${2:-10} ))
+	while [ "$(date +%s)" -le "$end" ]; do
+		[ "$(lab_client_id "${3:-}")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- whole lab
+
+lab_pop_start() {
+	local n=$1
+	lab_dns_start "$n"
+	lab_speaker_start "$n"
+	lab_hook_start "$n"
+}
+
+lab_pop_stop() {
+	local n=$1
+	lab_stop "pop$n-hook"
+	lab_stop "pop$n-bgp"
+	lab_stop "pop$n-dns"
+}
+
+lab_check_tools() {
+	local t
+	for t in ip bird birdc exabgp kdig; do
+		command -v "$t" >/dev/null || { echo "missing $t"; return 1; }
+	done
+	if [ "$LAB_DNS" = anynsd ]; then
+		[ -x "$LAB_BIN/anynsd" ] || { echo "missing $LAB_BIN/anynsd"; return 1; }
+	else
+		command -v nsd >/dev/null || { echo "missing nsd"; return 1; }
+	fi
+	return 0
+}
+
+lab_up() {
+	local n why
+	[ "$(id -u)" = 0 ] || { lab_log "must run as root"; return 1; }
+	why=$(lab_check_tools) || { lab_log "$why"; return 1; }
+	lab_down
+	mkdir -p "$LAB_DIR" || return 1
+	lab_net_up || { lab_log "network set-up failed"; lab_down; return 1; }
+	lab_router_conf >"$LAB_DIR/router-bird.conf"
+	lab_spawn router-bird router bird -f -c "$LAB_DIR/router-bird.conf" -s "$LAB_DIR/router-bird.ctl" \
+		-P "$LAB_DIR/router-bird.pidfile"
+	for n in $LAB_POPS; do
+		mkdir -p "$LAB_DIR/pop$n"
+		cp "$LAB_ZONES/example.com.zone" "$(lab_zone "$n")"
+		[ "$LAB_HOOK" = 1 ] && lab_health_conf "$n" "$(lab_speaker "$n")" >"$LAB_DIR/pop$n/health.yaml"
+		lab_pop_start "$n"
+	done
+	for n in $LAB_POPS; do
+		lab_dns_wait "$n" || { lab_log "pop$n DNS server does not answer (see $LAB_DIR/pop$n-dns.log)"; return 1; }
+	done
+	lab_wait_best pop1 20 || { lab_log "router never learned the route from pop1"; lab_route_dump >&2; return 1; }
+	return 0
+}
+
+lab_down() {
+	local f
+	if [ -d "$LAB_DIR" ]; then
+		for f in "$LAB_DIR"/*.pid; do
+			[ -e "$f" ] || continue
+			lab_stop "$(basename "$f" .pid)"
+		done
+	fi
+	lab_net_down
+}
+
+lab_status() {
+	local n
+	if ! ip netns list 2>/dev/null | grep -q "^$LAB_NS-router"; then echo "lab is down"; return 1; fi
+	echo "DNS server: $LAB_DNS; health hook: $([ "$LAB_HOOK" = 1 ] && echo anyns-health || echo "none (static announcements)")"
+	for n in $LAB_POPS; do
+		printf 'pop%s: dns %s, %s %s, local id.server %s\n' "$n" \
+			"$(lab_running "pop$n-dns" && echo up || echo down)" "$(lab_speaker "$n")" \
+			"$(lab_running "pop$n-bgp" && echo up || echo down)" "$(lab_pop_query "$n" id.server TXT CH)"
+	done
+	echo "router best path for $LAB_V4/32: $(lab_best_pop) (announced by: $(lab_announcing))"
+	echo "router best path for $LAB_V6/128: $(lab_best_pop "$LAB_V6/128") (announced by: $(lab_announcing "$LAB_V6/128"))"
+	echo "client asks $LAB_V4: $(lab_client_id) ; $LAB_V6: $(lab_client_id "$LAB_V6")"
+}
+
+lab_usage() {
+	cat <<EOF
+The lab is up ($LAB_DIR). Try:
+  ip netns exec $LAB_NS-client kdig @$LAB_V4 id.server CH TXT
+  ip netns exec $LAB_NS-client kdig @$LAB_V6 www.example.com AAAA
+  ip netns exec $LAB_NS-router birdc -s $LAB_DIR/router-bird.ctl show route for $LAB_V4/32 all
+  tests/lab/lab.sh status
+  make lab-down
+EOF
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	case ${1:-} in
+	up) if lab_up; then lab_status; lab_usage; else lab_down; exit 1; fi ;;
+	down) lab_down ;;
+	status) lab_status ;;
+	*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+	esac
+fi
