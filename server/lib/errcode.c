@@ -1,0 +1,17 @@
+/* Messages for the ANYNS_E* codes of anyns.h. */
+#include "anyns.h"
+
+const char *anyns_strerror(int err)
+{
+	switch (err) {
+	case ANYNS_EOK:    return "success";
+	case ANYNS_ENOMEM: return "out of memory";
+	case ANYNS_EINVAL: return "invalid argument";
+	case ANYNS_ESPACE: return "not enough space";
+	case ANYNS_EMALF:  return "malformed data";
+	case ANYNS_EZONE:  return "zone has errors";
+	case ANYNS_EDROP:  return "packet dropped";
+	case ANYNS_ENOENT: return "not found";
+	default:           return "unknown error";
+	}
+}

@@ -1,0 +1,363 @@
+/* Lookups in a compiled zone (layout in zone_int.h), zone references and
+ * zone sets. Nothing here allocates on the query path. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zone_int.h"
+
+/* ---- hash table --------------------------------------------------------- */
+
+uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash)
+{
+	if (!z->table)
+		return ZIDX_NONE;
+	for (uint32_t i = hash & z->mask;; i = (i + 1) & z->mask) {
+		uint32_t v = z->table[i];
+		if (v == 0)
+			return ZIDX_NONE;
+		const struct znode *n = &z->nodes[v - 1];
+		if (n->hash == hash && n->name_len == len &&
+		    memcmp(z->names + n->name_off, name, len) == 0)
+			return v - 1;
+	}
+}
+
+static void table_put(uint32_t *t, uint32_t mask, uint32_t hash, uint32_t idx)
+{
+	uint32_t i = hash & mask;
+	while (t[i])
+		i = (i + 1) & mask;
+	t[i] = idx + 1;
+}
+
+int zdb__table_insert(struct zone *z, uint32_t idx)
+{
+	/* Keep the load factor at or under 1/2 so that probe runs stay short. */
+	if (!z->table || (size_t)(idx + 1) * 2 > (size_t)z->mask + 1) {
+		size_t sz = z->table ? ((size_t)z->mask + 1) * 2 : 64;
+		while ((size_t)(idx + 1) * 2 > sz)
+			sz *= 2;
+		if (sz > (1u << 31))
+			return ANYNS_ENOMEM;
+		uint32_t *t = calloc(sz, sizeof(*t));
+		if (!t)
+			return ANYNS_ENOMEM;
+		for (uint32_t i = 0; i < idx; i++)
+			table_put(t, (uint32_t)(sz - 1), z->nodes[i].hash, i);
+		free(z->table);
+		z->table = t;
+		z->mask = (uint32_t)(sz - 1);
+	}
+	table_put(z->table, z->mask, z->nodes[idx].hash, idx);
+	return 0;
+}
+
+void zdb__free(struct zone *z)
+{
+	if (!z)
+		return;
+	free(z->origin_text);
+	free(z->nodes);
+	free(z->table);
+	free(z->names);
+	free(z->rrsets);
+	free(z->rdata);
+	free(z);
+}
+
+/* ---- zones -------------------------------------------------------------- */
+
+zone_t *zone_ref(zone_t *z)
+{
+	if (z)
+		atomic_fetch_add_explicit(&z->refs, 1, memory_order_relaxed);
+	return z;
+}
+
+void zone_unref(zone_t *z)
+{
+	/* acq_rel: the last owner must see every write made before other unrefs. */
+	if (z && atomic_fetch_sub_explicit(&z->refs, 1, memory_order_acq_rel) == 1)
+		zdb__free(z);
+}
+
+void zone_get_stats(const zone_t *z, zone_stats_t *st)
+{
+	*st = z->stats;
+}
+
+const char *zone_origin_text(const zone_t *z)
+{
+	return z->origin_text;
+}
+
+const uint8_t *zone_origin_wire(const zone_t *z, size_t *len)
+{
+	if (len)
+		*len = z->origin_len;
+	return z->origin;
+}
+
+const znode_t *zone_apex(const zone_t *z)
+{
+	return &z->nodes[0];
+}
+
+const zrrset_t *zone_soa(const zone_t *z)
+{
+	return z->soa;
+}
+
+const znode_t *zone_lookup(const zone_t *z, const uint8_t *name, size_t len)
+{
+	uint32_t i = zdb__find(z, name, len, wname_hash(name, len));
+	return i == ZIDX_NONE ? NULL : &z->nodes[i];
+}
+
+const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_t len)
+{
+	/* Try the name, then each ancestor down to the apex; ancestors above
+	 * the deepest node cannot exist because ENTs are materialised. */
+	uint8_t offs[WNAME_MAXLABELS];
+	int nl = wname_label_offsets(name, offs);
+	int skip = nl - z->origin_labels;
+	for (int i = 0; i < skip; i++) {
+		const uint8_t *s = name + offs[i];
+		size_t sl = len - offs[i];
+		uint32_t idx = zdb__find(z, s, sl, wname_hash(s, sl));
+		if (idx != ZIDX_NONE)
+			return &z->nodes[idx];
+	}
+	return &z->nodes[0];
+}
+
+uint32_t znode_flags(const znode_t *n)
+{
+	return n->flags;
+}
+
+const uint8_t *znode_name(const znode_t *n, size_t *len)
+{
+	if (len)
+		*len = n->name_len;
+	return n->zone->names + n->name_off;
+}
+
+const znode_t *znode_parent(const znode_t *n)
+{
+	return n->parent == ZIDX_NONE ? NULL : &n->zone->nodes[n->parent];
+}
+
+const znode_t *znode_cut(const znode_t *n)
+{
+	if (!(n->flags & ZN_BELOW_CUT))
+		return NULL;
+	/* Cuts are few levels up; walking is cheaper than a field per node. */
+	for (const znode_t *p = znode_parent(n); p; p = znode_parent(p))
+		if (p->flags & ZN_DELEG)
+			return p;
+	return NULL;
+}
+
+const znode_t *znode_dname_owner(const znode_t *n)
+{
+	if (!(n->flags & ZN_BELOW_DNAME))
+		return NULL;
+	/* The topmost DNAME owner wins: deeper ones are occluded by it. */
+	const znode_t *found = NULL;
+	for (const znode_t *p = znode_parent(n); p; p = znode_parent(p))
+		if (p->flags & ZN_DNAME)
+			found = p;
+	return found;
+}
+
+const znode_t *znode_wildcard_child(const znode_t *n)
+{
+	return n->wild == ZIDX_NONE ? NULL : &n->zone->nodes[n->wild];
+}
+
+const zrrset_t *znode_rrset(const znode_t *n, uint16_t type)
+{
+	const zrrset_t *r = n->zone->rrsets + n->rrset_first;
+	/* Nodes hold few RRsets; a linear scan over the sorted run is fastest. */
+	for (uint16_t i = 0; i < n->rrset_count; i++) {
+		if (r[i].type == type)
+			return &r[i];
+		if (r[i].type > type)
+			break;
+	}
+	return NULL;
+}
+
+size_t znode_rrset_count(const znode_t *n)
+{
+	return n->rrset_count;
+}
+
+const zrrset_t *znode_rrset_at(const znode_t *n, size_t i)
+{
+	return i < n->rrset_count ? &n->zone->rrsets[n->rrset_first + i] : NULL;
+}
+
+/* ---- walk --------------------------------------------------------------- */
+
+static int walk_cmp_r(const void *a, const void *b, void *ctx)
+{
+	const struct zone *z = ctx;
+	const struct znode *x = &z->nodes[*(const uint32_t *)a];
+	const struct znode *y = &z->nodes[*(const uint32_t *)b];
+	return wname_canon_cmp(z->names + x->name_off, x->name_len,
+	                       z->names + y->name_off, y->name_len);
+}
+
+int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
+{
+	/* Nodes are stored in file order; sort an index instead of the zone so
+	 * that the zone stays read-only (walks are rare: cache pre-fill). */
+	uint32_t *idx = malloc((size_t)z->nnodes * sizeof(*idx));
+	uint16_t *types = NULL;
+	size_t maxt = 1;
+	int rc = 0;
+	if (!idx)
+		return ANYNS_ENOMEM;
+	for (uint32_t i = 0; i < z->nnodes; i++) {
+		idx[i] = i;
+		if (z->nodes[i].rrset_count > maxt)
+			maxt = z->nodes[i].rrset_count;
+	}
+	types = malloc(maxt * sizeof(*types));
+	if (!types) {
+		rc = ANYNS_ENOMEM;
+		goto out;
+	}
+	qsort_r(idx, z->nnodes, sizeof(*idx), walk_cmp_r, (void *)z);
+	for (uint32_t i = 0; i < z->nnodes; i++) {
+		const struct znode *n = &z->nodes[idx[i]];
+		for (uint16_t t = 0; t < n->rrset_count; t++)
+			types[t] = z->rrsets[n->rrset_first + t].type;
+		rc = cb(ctx, z->names + n->name_off, n->name_len, types, n->rrset_count);
+		if (rc)
+			break;
+	}
+out:
+	free(types);
+	free(idx);
+	return rc;
+}
+
+/* ---- zone sets ---------------------------------------------------------- */
+
+struct zset {
+	zone_t **zones;
+	size_t n;
+	uint64_t gen;
+	uint32_t *table;        /* zone index + 1, 0 = empty */
+	uint32_t mask;
+	int max_labels;         /* of the deepest origin */
+	uint32_t *hashes;
+};
+
+static size_t zset__find(const zset_t *zs, const uint8_t *name, size_t len, uint32_t h)
+{
+	for (uint32_t i = h & zs->mask;; i = (i + 1) & zs->mask) {
+		uint32_t v = zs->table[i];
+		if (v == 0)
+			return SIZE_MAX;
+		const zone_t *z = zs->zones[v - 1];
+		if (zs->hashes[v - 1] == h && z->origin_len == len &&
+		    memcmp(z->origin, name, len) == 0)
+			return v - 1;
+	}
+}
+
+int zset_new(zone_t *const *zones, size_t n, uint64_t generation, zset_t **out)
+{
+	zset_t *zs = calloc(1, sizeof(*zs));
+	size_t sz = 8;
+	if (!zs)
+		return ANYNS_ENOMEM;
+	while (sz < n * 2 + 2)
+		sz *= 2;
+	zs->zones = calloc(n ? n : 1, sizeof(*zs->zones));
+	zs->hashes = calloc(n ? n : 1, sizeof(*zs->hashes));
+	zs->table = calloc(sz, sizeof(*zs->table));
+	if (!zs->zones || !zs->hashes || !zs->table) {
+		zset_free(zs);
+		return ANYNS_ENOMEM;
+	}
+	zs->mask = (uint32_t)(sz - 1);
+	zs->gen = generation;
+	for (size_t i = 0; i < n; i++) {
+		zone_t *z = zones[i];
+		uint32_t h = wname_hash(z->origin, z->origin_len);
+		if (zset__find(zs, z->origin, z->origin_len, h) != SIZE_MAX) {
+			zset_free(zs);
+			return ANYNS_EINVAL;    /* the same origin twice */
+		}
+		zs->zones[i] = zone_ref(z);
+		zs->hashes[i] = h;
+		zs->n = i + 1;
+		uint32_t j = h & zs->mask;
+		while (zs->table[j])
+			j = (j + 1) & zs->mask;
+		zs->table[j] = (uint32_t)i + 1;
+		if (z->origin_labels > zs->max_labels)
+			zs->max_labels = z->origin_labels;
+	}
+	*out = zs;
+	return 0;
+}
+
+void zset_free(zset_t *zs)
+{
+	if (!zs)
+		return;
+	for (size_t i = 0; i < zs->n; i++)
+		zone_unref(zs->zones[i]);
+	free(zs->zones);
+	free(zs->hashes);
+	free(zs->table);
+	free(zs);
+}
+
+size_t zset_count(const zset_t *zs)
+{
+	return zs ? zs->n : 0;
+}
+
+zone_t *zset_zone(const zset_t *zs, size_t i)
+{
+	return i < zs->n ? zs->zones[i] : NULL;
+}
+
+uint64_t zset_generation(const zset_t *zs)
+{
+	return zs->gen;
+}
+
+zone_t *zset_find(const zset_t *zs, const char *origin_text)
+{
+	uint8_t w[WNAME_MAXLEN];
+	int len = anyns_name_from_text(origin_text, w, sizeof(w));
+	if (!zs || len < 0)
+		return NULL;
+	size_t i = zset__find(zs, w, (size_t)len, wname_hash(w, (size_t)len));
+	return i == SIZE_MAX ? NULL : zs->zones[i];
+}
+
+const zone_t *zset_best_zone(const zset_t *zs, const uint8_t *name, size_t len)
+{
+	if (!zs || zs->n == 0)
+		return NULL;
+	uint8_t offs[WNAME_MAXLABELS];
+	int nl = wname_label_offsets(name, offs);
+	/* Longest suffix first, skipping suffixes deeper than any origin. */
+	int first = nl > zs->max_labels ? nl - zs->max_labels : 0;
+	for (int i = first; i <= nl; i++) {
+		size_t off = i < nl ? offs[i] : len - 1;
+		size_t j = zset__find(zs, name + off, len - off, wname_hash(name + off, len - off));
+		if (j != SIZE_MAX)
+			return zs->zones[j];
+	}
+	return NULL;
+}

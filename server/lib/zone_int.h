@@ -1,0 +1,55 @@
+/* Layout of a compiled zone, shared by the builder (zone_load.c) and the
+ * lookup code (zone_db.c) only. Everything lives in a few flat arrays indexed
+ * by uint32 so that a zone is cheap in memory and has no pointer chasing
+ * beyond node -> zone. */
+#ifndef ANYNS_ZONE_INT_H
+#define ANYNS_ZONE_INT_H
+
+#include <stdatomic.h>
+
+#include "zone_db.h"
+#include "wire_name.h"
+
+#define ZIDX_NONE UINT32_MAX
+
+struct znode {
+	const struct zone *zone;
+	uint32_t name_off;      /* into zone->names (lowercased wire) */
+	uint32_t hash;          /* wname_hash() of the name */
+	uint32_t parent;        /* node index, ZIDX_NONE at the apex */
+	uint32_t wild;          /* index of "*.<this>", ZIDX_NONE when absent */
+	uint32_t rrset_first;   /* into zone->rrsets, sorted by type */
+	uint16_t rrset_count;
+	uint16_t flags;         /* ZN_* */
+	uint8_t name_len;
+	uint8_t labels;
+};
+
+struct zone {
+	atomic_int refs;
+	char *origin_text;
+	uint8_t origin[WNAME_MAXLEN];
+	uint8_t origin_len;
+	uint8_t origin_labels;
+
+	struct znode *nodes;    /* node 0 is the apex; a parent precedes its children */
+	uint32_t nnodes;
+	uint32_t *table;        /* open addressing: node index + 1, 0 = empty */
+	uint32_t mask;
+	uint8_t *names;
+	size_t names_len;
+	zrrset_t *rrsets;
+	uint32_t nrrsets;
+	uint8_t *rdata;
+	size_t rdata_len;
+	const zrrset_t *soa;
+	zone_stats_t stats;
+};
+
+/* zone_db.c: hash-table helpers used while building. */
+uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash);
+/* Inserts node index `idx` (whose hash is set); grows the table as needed. */
+int zdb__table_insert(struct zone *z, uint32_t idx);
+void zdb__free(struct zone *z);
+
+#endif

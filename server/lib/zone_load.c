@@ -1,0 +1,930 @@
+/* Zone loading: reads an RFC 1035 master file, parses each RR with ldns,
+ * checks the zone and compiles it into the flat layout of zone_int.h.
+ *
+ * The file is split into logical lines here (comments, quotes, parentheses,
+ * $ORIGIN/$TTL/$INCLUDE) rather than by ldns_zone_new_frm_fp_l(), so that
+ * every syntax error is reported (not only the first), $INCLUDE keeps the
+ * included file's name, each RR keeps the line it started on, and no ldns
+ * zone is ever held in memory: each RR is copied out and freed at once. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "zone_int.h"
+
+#define ZL_MAX_INCLUDE_DEPTH 10
+#define ZL_MAX_LINE          (1u << 20)
+
+/* One RR as read, until the zone is compiled. */
+struct brec {
+	uint32_t node;
+	uint32_t ttl;
+	uint32_t rd_off;        /* into zl.rd */
+	uint32_t line;
+	uint16_t type;
+	uint16_t rdlen;
+	uint16_t file;          /* index into zl.files */
+	uint16_t dup;           /* merged into an identical RR (RFC 2181 5) */
+};
+
+struct zl {
+	struct zone *z;
+	size_t nodes_cap, names_cap;
+	struct brec *recs;
+	size_t nrec, rec_cap;
+	uint8_t *rd;
+	size_t rd_len, rd_cap;
+	char **files;
+	size_t nfiles;
+	char *line;             /* the current logical line */
+	size_t line_cap;
+
+	/* parser state */
+	ldns_rdf *origin;       /* current $ORIGIN */
+	ldns_rdf *prev;         /* previous owner, for lines starting with blanks */
+	uint32_t default_ttl;
+	int depth;
+
+	zone_diag_fn diag;
+	void *diag_ctx;
+	unsigned errors, warnings;
+	bool unreadable;       /* the main file could not be read */
+};
+
+struct src {
+	const char *buf;
+	size_t len, pos;
+	uint32_t line;          /* line number of buf[pos] */
+	uint16_t file;
+};
+
+static void zl_report(struct zl *L, uint16_t file, uint32_t line, bool fatal,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void zl_report(struct zl *L, uint16_t file, uint32_t line, bool fatal,
+                      const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	if (fatal)
+		L->errors++;
+	else
+		L->warnings++;
+	if (!L->diag)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	L->diag(L->diag_ctx, file < L->nfiles ? L->files[file] : "?", (int)line, fatal, msg);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 64;
+	while (nc < need)
+		nc *= 2;
+	void *q = realloc(*p, nc * elem);
+	if (!q)
+		return ANYNS_ENOMEM;
+	*p = q;
+	*cap = nc;
+	return 0;
+}
+
+/* ---- nodes -------------------------------------------------------------- */
+
+static uint32_t zl_add_node(struct zl *L, const uint8_t *name, size_t len,
+                            uint32_t hash, uint32_t parent)
+{
+	struct zone *z = L->z;
+	if (grow((void **)&z->nodes, &L->nodes_cap, z->nnodes + 1, sizeof(*z->nodes)) ||
+	    grow((void **)&z->names, &L->names_cap, z->names_len + len, 1))
+		return ZIDX_NONE;
+	uint32_t idx = z->nnodes;
+	struct znode *n = &z->nodes[idx];
+	memset(n, 0, sizeof(*n));
+	n->name_off = (uint32_t)z->names_len;
+	n->name_len = (uint8_t)len;
+	n->hash = hash;
+	n->parent = parent;
+	n->wild = ZIDX_NONE;
+	n->labels = (uint8_t)wname_labels(name);
+	memcpy(z->names + z->names_len, name, len);
+	z->names_len += len;
+	z->nnodes++;
+	if (zdb__table_insert(z, idx)) {
+		z->nnodes--;
+		return ZIDX_NONE;
+	}
+	if (name[0] == 1 && name[1] == '*') {
+		n->flags |= ZN_WILDCARD;
+		if (parent != ZIDX_NONE)
+			z->nodes[parent].wild = idx;
+	}
+	return idx;
+}
+
+/* Node of a lowercased name at or below the origin; creates it and any
+ * missing ancestors (empty non-terminals until they get data), so that a
+ * parent always has a smaller index than its children. */
+static uint32_t zl_node(struct zl *L, const uint8_t *name, size_t len)
+{
+	uint32_t h = wname_hash(name, len);
+	uint32_t idx = zdb__find(L->z, name, len, h);
+	if (idx != ZIDX_NONE)
+		return idx;
+	size_t plen;
+	const uint8_t *p = wname_parent(name, len, &plen);
+	uint32_t parent = zl_node(L, p, plen);
+	if (parent == ZIDX_NONE)
+		return ZIDX_NONE;
+	return zl_add_node(L, name, len, h, parent);
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static int zl_add_rr(struct zl *L, const ldns_rr *rr, uint16_t file, uint32_t line)
+{
+	struct zone *z = L->z;
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	uint8_t name[WNAME_MAXLEN];
+	size_t len = ldns_rdf_size(owner);
+	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+
+	if (len == 0 || len > WNAME_MAXLEN) {
+		zl_report(L, file, line, true, "bad owner name");
+		return 0;
+	}
+	wname_lower(name, ldns_rdf_data(owner), len);
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		zl_report(L, file, line, true, "class is not IN");
+		return 0;
+	}
+	if (!wname_is_subdomain(name, len, z->origin, z->origin_len)) {
+		char txt[1024];
+		anyns_name_to_text(name, len, txt, sizeof(txt));
+		zl_report(L, file, line, true, "%s is out of zone %s", txt, z->origin_text);
+		return 0;
+	}
+	size_t rdlen = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
+		rdlen += ldns_rdf_size(ldns_rr_rdf(rr, i));
+	if (rdlen > 65535) {
+		zl_report(L, file, line, true, "rdata longer than 65535 bytes");
+		return 0;
+	}
+	uint32_t node = zl_node(L, name, len);
+	if (node == ZIDX_NONE ||
+	    grow((void **)&L->recs, &L->rec_cap, L->nrec + 1, sizeof(*L->recs)) ||
+	    grow((void **)&L->rd, &L->rd_cap, L->rd_len + rdlen, 1))
+		return ANYNS_ENOMEM;
+	if (L->rd_len + rdlen > UINT32_MAX)
+		return ANYNS_ENOMEM;
+
+	struct brec *r = &L->recs[L->nrec++];
+	r->node = node;
+	r->ttl = ldns_rr_ttl(rr);
+	r->rd_off = (uint32_t)L->rd_len;
+	r->line = line;
+	r->type = type;
+	r->rdlen = (uint16_t)rdlen;
+	r->file = file;
+	r->dup = 0;
+	/* ldns keeps each rdata field in wire form; names stay uncompressed. */
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		memcpy(L->rd + L->rd_len, ldns_rdf_data(f), ldns_rdf_size(f));
+		L->rd_len += ldns_rdf_size(f);
+	}
+
+	if (type == LDNS_RR_TYPE_SOA && node != 0)
+		zl_report(L, file, line, true, "SOA record not at the zone apex");
+	if (type == LDNS_RR_TYPE_NS && node != 0)
+		z->nodes[node].flags |= ZN_DELEG;
+	if (type == LDNS_RR_TYPE_DNAME)
+		z->nodes[node].flags |= ZN_DNAME;
+	return 0;
+}
+
+/* ---- master file reader ------------------------------------------------- */
+
+static int line_put(struct zl *L, size_t *o, char c)
+{
+	if (*o + 2 > L->line_cap) {
+		if (L->line_cap >= ZL_MAX_LINE)
+			return ANYNS_ESPACE;
+		if (grow((void **)&L->line, &L->line_cap, *o + 2, 1))
+			return ANYNS_ENOMEM;
+	}
+	L->line[(*o)++] = c;
+	return 0;
+}
+
+/* Reads one logical line into L->line: comments dropped, parentheses
+ * joined into one line (RFC 1035 5.1), quotes and escapes kept for ldns.
+ * Returns 1 with a line (maybe blank), 0 at the end, <0 on a syntax error
+ * (message in *err; the rest of that logical line has been skipped). */
+static int zl_getline(struct zl *L, struct src *s, uint32_t *start, const char **err)
+{
+	size_t o = 0;
+	int depth = 0;
+	bool inq = false;
+	*start = s->line;
+	*err = NULL;
+	if (s->pos >= s->len)
+		return 0;
+	while (s->pos < s->len) {
+		char c = s->buf[s->pos++];
+		if (c == '\n') {
+			s->line++;
+			if (depth == 0 && !inq)
+				break;
+			if (inq && !*err)
+				*err = "newline inside a quoted string";
+			c = ' ';
+		} else if (inq) {
+			if (c == '\\' && s->pos < s->len) {
+				if (line_put(L, &o, c))
+					goto toolong;
+				c = s->buf[s->pos++];
+				if (c == '\n')
+					s->line++;
+			} else if (c == '"') {
+				inq = false;
+			}
+		} else if (c == '\\') {
+			if (line_put(L, &o, c))
+				goto toolong;
+			if (s->pos < s->len)
+				c = s->buf[s->pos++];
+		} else if (c == '"') {
+			inq = true;
+		} else if (c == ';') {
+			while (s->pos < s->len && s->buf[s->pos] != '\n')
+				s->pos++;
+			continue;
+		} else if (c == '(') {
+			depth++;
+			c = ' ';
+		} else if (c == ')') {
+			if (depth == 0 && !*err)
+				*err = "')' without '('";
+			else
+				depth--;
+			c = ' ';
+		} else if (c == '\r') {
+			c = ' ';
+		}
+		if (line_put(L, &o, c))
+			goto toolong;
+	}
+	if ((depth > 0 || inq) && !*err)
+		*err = depth > 0 ? "'(' without ')'" : "unterminated quoted string";
+	L->line[o] = 0;
+	return *err ? -1 : 1;
+toolong:
+	/* Skip to the end of this physical line and give up on it. */
+	while (s->pos < s->len && s->buf[s->pos] != '\n')
+		s->pos++;
+	*err = "line too long";
+	if (L->line_cap)
+		L->line[0] = 0;
+	return -1;
+}
+
+static char *next_tok(char **p)
+{
+	char *s = *p;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return NULL;
+	char *t = s;
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	if (*s)
+		*s++ = 0;
+	*p = s;
+	return t;
+}
+
+/* A name from a directive: relative names are completed with the origin. */
+static ldns_rdf *zl_dname(struct zl *L, const char *txt)
+{
+	ldns_rdf *d = ldns_dname_new_frm_str(txt);
+	if (d && !ldns_dname_str_absolute(txt) && L->origin &&
+	    ldns_dname_cat(d, L->origin) != LDNS_STATUS_OK) {
+		ldns_rdf_deep_free(d);
+		d = NULL;
+	}
+	return d;
+}
+
+static int zl_parse_file(struct zl *L, const char *path, uint16_t from_file, uint32_t from_line);
+
+static int zl_parse(struct zl *L, struct src *s)
+{
+	int rc = 0;
+	for (;;) {
+		uint32_t line;
+		const char *err;
+		int r = zl_getline(L, s, &line, &err);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			zl_report(L, s->file, line, true, "%s", err);
+			continue;
+		}
+		char *p = L->line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			continue;
+		if (L->line[0] == '$') {
+			char *cur = L->line;
+			char *dir = next_tok(&cur);
+			char *arg = next_tok(&cur);
+			if (strcasecmp(dir, "$ORIGIN") == 0 && arg) {
+				ldns_rdf *o = zl_dname(L, arg);
+				if (!o) {
+					zl_report(L, s->file, line, true, "bad $ORIGIN name '%s'", arg);
+					continue;
+				}
+				ldns_rdf_deep_free(L->origin);
+				L->origin = o;
+			} else if (strcasecmp(dir, "$TTL") == 0 && arg) {
+				const char *end;
+				uint32_t ttl = ldns_str2period(arg, &end);
+				if (*end || end == arg) {
+					zl_report(L, s->file, line, true, "bad $TTL value '%s'", arg);
+					continue;
+				}
+				L->default_ttl = ttl;
+			} else if (strcasecmp(dir, "$INCLUDE") == 0 && arg) {
+				/* RFC 1035 5.1: the origin given (or the current one)
+				 * applies inside the file; ours is restored after. */
+				char *oarg = next_tok(&cur);
+				ldns_rdf *saved = L->origin, *o = NULL;
+				if (oarg && !(o = zl_dname(L, oarg))) {
+					zl_report(L, s->file, line, true, "bad $INCLUDE origin '%s'", oarg);
+					continue;
+				}
+				L->origin = o ? o : ldns_rdf_clone(saved);
+				uint32_t ttl = L->default_ttl;
+				char *fname = strdup(arg);
+				rc = fname ? zl_parse_file(L, fname, s->file, line) : ANYNS_ENOMEM;
+				free(fname);
+				ldns_rdf_deep_free(L->origin);
+				L->origin = saved;
+				L->default_ttl = ttl;
+				if (rc)
+					return rc;
+			} else {
+				zl_report(L, s->file, line, true, "unknown or incomplete directive '%s'", dir);
+			}
+			continue;
+		}
+		ldns_rr *rr = NULL;
+		ldns_status st = ldns_rr_new_frm_str(&rr, L->line, L->default_ttl, L->origin, &L->prev);
+		if (st != LDNS_STATUS_OK) {
+			zl_report(L, s->file, line, true, "%s", ldns_get_errorstr_by_id(st));
+			ldns_rr_free(rr);
+			continue;
+		}
+		rc = zl_add_rr(L, rr, s->file, line);
+		ldns_rr_free(rr);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int zl_add_file_name(struct zl *L, const char *name, uint16_t *idx)
+{
+	char **f = realloc(L->files, (L->nfiles + 1) * sizeof(*f));
+	if (!f)
+		return ANYNS_ENOMEM;
+	L->files = f;
+	if (L->nfiles >= UINT16_MAX || !(f[L->nfiles] = strdup(name)))
+		return ANYNS_ENOMEM;
+	*idx = (uint16_t)L->nfiles++;
+	return 0;
+}
+
+static int read_all(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL;
+	size_t cap = 0, n = 0;
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (grow((void **)&b, &cap, n + 65536, 1)) {
+			free(b);
+			fclose(f);
+			return ANYNS_ENOMEM;
+		}
+		size_t r = fread(b + n, 1, cap - n, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(b);
+		return -EIO;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static int zl_parse_file(struct zl *L, const char *path, uint16_t from_file, uint32_t from_line)
+{
+	char *buf = NULL, *alt = NULL;
+	size_t len = 0;
+	uint16_t idx;
+	int rc;
+
+	if (L->depth >= ZL_MAX_INCLUDE_DEPTH) {
+		zl_report(L, from_file, from_line, true, "$INCLUDE nested too deep");
+		return 0;
+	}
+	/* An included relative path is looked up beside the including file
+	 * first, then from the working directory. */
+	if (from_file != UINT16_MAX && path[0] != '/') {
+		const char *inc = L->files[from_file];
+		const char *slash = strrchr(inc, '/');
+		if (slash && asprintf(&alt, "%.*s/%s", (int)(slash - inc), inc, path) > 0) {
+			if (access(alt, R_OK) == 0)
+				path = alt;
+		}
+	}
+	rc = read_all(path, &buf, &len);
+	if (rc == ANYNS_ENOMEM)
+		goto out;
+	if (rc < 0) {
+		if (from_file == UINT16_MAX) {
+			if (zl_add_file_name(L, path, &idx) == 0)
+				zl_report(L, idx, 0, true, "cannot read: %s", strerror(-rc));
+			L->unreadable = true;
+		} else {
+			zl_report(L, from_file, from_line, true, "cannot read $INCLUDE file %s: %s",
+			          path, strerror(-rc));
+		}
+		rc = 0;
+		goto out;
+	}
+	rc = zl_add_file_name(L, path, &idx);
+	if (rc)
+		goto out;
+	struct src s = { .buf = buf, .len = len, .pos = 0, .line = 1, .file = idx };
+	L->depth++;
+	rc = zl_parse(L, &s);
+	L->depth--;
+out:
+	free(alt);
+	free(buf);
+	return rc;
+}
+
+/* ---- compile: group, check, lay out ------------------------------------- */
+
+static const struct brec *sort_recs;
+
+static int rec_type_cmp(const void *a, const void *b)
+{
+	const struct brec *x = &sort_recs[*(const uint32_t *)a], *y = &sort_recs[*(const uint32_t *)b];
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static const char *type_name(uint16_t t, char *buf, size_t len)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(t);
+	if (d && d->_name)
+		return d->_name;
+	snprintf(buf, len, "TYPE%u", t);
+	return buf;
+}
+
+static void node_text(const struct zone *z, uint32_t idx, char *buf, size_t len)
+{
+	const struct znode *n = &z->nodes[idx];
+	if (anyns_name_to_text(z->names + n->name_off, n->name_len, buf, len) < 0)
+		snprintf(buf, len, "?");
+}
+
+static bool is_dnssec_meta(uint16_t t)
+{
+	return t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC;
+}
+
+/* Groups the records of each node into RRsets sorted by type, merging
+ * duplicates and checking what can be checked per node. */
+static int zl_compile(struct zl *L)
+{
+	struct zone *z = L->z;
+	uint32_t nn = z->nnodes;
+	uint32_t *start = NULL, *perm = NULL;
+	size_t blob_cap = 0;
+	int rc = ANYNS_ENOMEM;
+
+	/* Counting sort by node keeps file order within a node. */
+	start = calloc((size_t)nn + 1, sizeof(*start));
+	perm = malloc((L->nrec ? L->nrec : 1) * sizeof(*perm));
+	if (!start || !perm)
+		goto out;
+	for (size_t i = 0; i < L->nrec; i++)
+		start[L->recs[i].node + 1]++;
+	for (uint32_t i = 0; i < nn; i++)
+		start[i + 1] += start[i];
+	{
+		uint32_t *fill = malloc(((size_t)nn + 1) * sizeof(*fill));
+		if (!fill)
+			goto out;
+		memcpy(fill, start, ((size_t)nn + 1) * sizeof(*fill));
+		for (size_t i = 0; i < L->nrec; i++)
+			perm[fill[L->recs[i].node]++] = (uint32_t)i;
+		free(fill);
+	}
+	for (size_t i = 0; i < L->nrec; i++)
+		blob_cap += 2 + (size_t)L->recs[i].rdlen;
+	z->rdata = malloc(blob_cap ? blob_cap : 1);
+	z->rrsets = malloc((L->nrec ? L->nrec : 1) * sizeof(*z->rrsets));
+	if (!z->rdata || !z->rrsets)
+		goto out;
+
+	/* Flags flow from parent to child; parents come first. */
+	z->nodes[0].flags |= ZN_APEX;
+	z->nodes[0].flags &= (uint16_t)~ZN_DELEG;
+	for (uint32_t i = 1; i < nn; i++) {
+		struct znode *n = &z->nodes[i];
+		const struct znode *p = &z->nodes[n->parent];
+		if (p->flags & (ZN_DELEG | ZN_BELOW_CUT)) {
+			n->flags |= ZN_BELOW_CUT;
+			n->flags &= (uint16_t)~ZN_DELEG;   /* an occluded cut is no cut */
+		}
+		if (p->flags & (ZN_DNAME | ZN_BELOW_DNAME))
+			n->flags |= ZN_BELOW_DNAME;
+	}
+
+	sort_recs = L->recs;
+	for (uint32_t ni = 0; ni < nn; ni++) {
+		struct znode *n = &z->nodes[ni];
+		uint32_t a = start[ni], b = start[ni + 1];
+		n->rrset_first = z->nrrsets;
+		n->rrset_count = 0;
+		if (a == b) {
+			n->flags |= ZN_ENT;
+			continue;
+		}
+		/* Stable sort by type: insertion sort for the usual few records. */
+		if (b - a <= 16) {
+			for (uint32_t i = a + 1; i < b; i++) {
+				uint32_t v = perm[i], j = i;
+				while (j > a && L->recs[perm[j - 1]].type > L->recs[v].type) {
+					perm[j] = perm[j - 1];
+					j--;
+				}
+				perm[j] = v;
+			}
+		} else {
+			qsort(perm + a, b - a, sizeof(*perm), rec_type_cmp);
+		}
+		bool has_cname = false, has_other = false;
+		uint32_t cname_line = 0, other_line = 0;
+		uint16_t cname_file = 0, other_file = 0, other_type = 0;
+		for (uint32_t i = a; i < b;) {
+			uint16_t type = L->recs[perm[i]].type;
+			uint32_t j = i;
+			while (j < b && L->recs[perm[j]].type == type)
+				j++;
+			/* Merge identical RRs (RFC 2181 5); the set is small in
+			 * nearly every zone, so pairwise comparison is fine. */
+			uint32_t kept = 0, ttl = UINT32_MAX;
+			const struct brec *first = &L->recs[perm[i]];
+			bool ttl_warned = false;
+			zrrset_t *set = &z->rrsets[z->nrrsets];
+			set->type = type;
+			set->len = 0;
+			set->data = NULL;
+			for (uint32_t k = i; k < j; k++) {
+				struct brec *r = &L->recs[perm[k]];
+				for (uint32_t m = i; m < k && (j - i) <= 4096; m++) {
+					const struct brec *q = &L->recs[perm[m]];
+					if (!q->dup && q->rdlen == r->rdlen &&
+					    memcmp(L->rd + q->rd_off, L->rd + r->rd_off, r->rdlen) == 0) {
+						r->dup = 1;
+						break;
+					}
+				}
+				/* RFC 2181 5.2: one TTL per RRset; take the lowest. */
+				if (r->ttl != first->ttl && !ttl_warned) {
+					char tb[16];
+					zl_report(L, r->file, r->line, false,
+					          "TTL %u differs from %u in the %s RRset; using the lowest",
+					          r->ttl, first->ttl, type_name(type, tb, sizeof(tb)));
+					ttl_warned = true;
+				}
+				if (r->ttl < ttl)
+					ttl = r->ttl;
+				if (r->dup)
+					continue;
+				uint8_t *d = z->rdata + z->rdata_len;
+				d[0] = (uint8_t)(r->rdlen >> 8);
+				d[1] = (uint8_t)r->rdlen;
+				memcpy(d + 2, L->rd + r->rd_off, r->rdlen);
+				z->rdata_len += 2 + (size_t)r->rdlen;
+				set->len += 2 + (uint32_t)r->rdlen;
+				kept++;
+			}
+			if (kept > UINT16_MAX) {
+				zl_report(L, first->file, first->line, true, "RRset has more than 65535 records");
+				kept = UINT16_MAX;
+			}
+			set->count = (uint16_t)kept;
+			set->ttl = ttl;
+			z->stats.records += kept;
+			z->nrrsets++;
+			n->rrset_count++;
+
+			if (type == LDNS_RR_TYPE_CNAME) {
+				has_cname = true;
+				cname_line = first->line;
+				cname_file = first->file;
+				if (kept > 1) {
+					const struct brec *second = NULL;
+					for (uint32_t k = i + 1; k < j && !second; k++)
+						if (!L->recs[perm[k]].dup)
+							second = &L->recs[perm[k]];
+					zl_report(L, second->file, second->line, true,
+					          "more than one CNAME record at the same name");
+				}
+			} else if (!is_dnssec_meta(type) && !has_other) {
+				has_other = true;
+				other_line = first->line;
+				other_file = first->file;
+				other_type = type;
+			}
+			if (type == LDNS_RR_TYPE_SOA && ni == 0 && kept > 1) {
+				const struct brec *second = NULL;
+				for (uint32_t k = i + 1; k < j && !second; k++)
+					if (!L->recs[perm[k]].dup)
+						second = &L->recs[perm[k]];
+				zl_report(L, second->file, second->line, true, "more than one SOA record");
+			}
+			i = j;
+		}
+		if (has_cname && has_other) {
+			/* RFC 1034 3.6.2; RFC 4035 2.5 allows RRSIG and NSEC. */
+			char tb[16];
+			bool cname_later = cname_file == other_file ? cname_line > other_line : false;
+			zl_report(L, cname_later ? cname_file : other_file,
+			          cname_later ? cname_line : other_line, true,
+			          "CNAME and other data (%s) at the same name",
+			          type_name(other_type, tb, sizeof(tb)));
+		}
+		/* Occluded data: below a cut only glue (A/AAAA) is expected. */
+		if (n->flags & ZN_BELOW_DNAME) {
+			const struct brec *r = &L->recs[perm[a]];
+			char nb[1024];
+			node_text(z, ni, nb, sizeof(nb));
+			zl_report(L, r->file, r->line, false, "%s is below a DNAME and occluded", nb);
+		} else if (n->flags & ZN_BELOW_CUT) {
+			for (uint32_t i = a; i < b; i++) {
+				const struct brec *r = &L->recs[perm[i]];
+				if (r->type != LDNS_RR_TYPE_A && r->type != LDNS_RR_TYPE_AAAA) {
+					char nb[1024], tb[16];
+					node_text(z, ni, nb, sizeof(nb));
+					zl_report(L, r->file, r->line, false,
+					          "%s %s is below a delegation and occluded", nb,
+					          type_name(r->type, tb, sizeof(tb)));
+					break;
+				}
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(start);
+	free(perm);
+	return rc;
+}
+
+/* Skips one uncompressed name in rdata; returns its length or 0. */
+static size_t rd_name_len(const uint8_t *d, size_t max)
+{
+	int n = wname_check(d, max);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* RFC 1034 4.2.1: an NS target inside the zone at or below a cut is only
+ * reachable through glue, so the A/AAAA must be there. */
+static void zl_check_glue(struct zl *L)
+{
+	struct zone *z = L->z;
+	for (size_t i = 0; i < L->nrec; i++) {
+		const struct brec *r = &L->recs[i];
+		if (r->type != LDNS_RR_TYPE_NS || r->dup ||
+		    (z->nodes[r->node].flags & (ZN_BELOW_CUT | ZN_BELOW_DNAME)))
+			continue;
+		uint8_t t[WNAME_MAXLEN];
+		size_t tl = rd_name_len(L->rd + r->rd_off, r->rdlen);
+		if (tl == 0)
+			continue;
+		wname_lower(t, L->rd + r->rd_off, tl);
+		if (!wname_is_subdomain(t, tl, z->origin, z->origin_len))
+			continue;
+		const znode_t *ce = zone_closest_encloser(z, t, tl);
+		bool below = (ce->flags & ZN_BELOW_CUT) || (ce->flags & ZN_DELEG);
+		if (!below)
+			continue;
+		bool exact = ce->name_len == tl;
+		if (exact && (znode_rrset(ce, LDNS_RR_TYPE_A) || znode_rrset(ce, LDNS_RR_TYPE_AAAA)))
+			continue;
+		char tb[1024];
+		anyns_name_to_text(t, tl, tb, sizeof(tb));
+		zl_report(L, r->file, r->line, true, "missing glue: no A or AAAA for NS target %s", tb);
+	}
+}
+
+static uint32_t rd_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void zl_finish(struct zl *L, uint16_t main_file)
+{
+	struct zone *z = L->z;
+	const struct znode *apex = &z->nodes[0];
+	const zrrset_t *soa;
+
+	/* Turn the RRsets' implicit offsets (they were written in order) into
+	 * pointers, now that the blob no longer moves. */
+	void *p;
+	if (z->rdata_len && (p = realloc(z->rdata, z->rdata_len)))
+		z->rdata = p;
+	if (z->nrrsets && (p = realloc(z->rrsets, z->nrrsets * sizeof(*z->rrsets))))
+		z->rrsets = p;
+	if ((p = realloc(z->nodes, (size_t)z->nnodes * sizeof(*z->nodes))))
+		z->nodes = p;
+	if (z->names_len && (p = realloc(z->names, z->names_len)))
+		z->names = p;
+	size_t off = 0;
+	for (uint32_t i = 0; i < z->nrrsets; i++) {
+		z->rrsets[i].data = z->rdata + off;
+		off += z->rrsets[i].len;
+	}
+	for (uint32_t i = 0; i < z->nnodes; i++)
+		z->nodes[i].zone = z;
+
+	soa = znode_rrset(apex, LDNS_RR_TYPE_SOA);
+	uint32_t soa_line = 0;
+	uint16_t soa_file = main_file;
+	for (size_t i = 0; i < L->nrec; i++) {
+		if (L->recs[i].type == LDNS_RR_TYPE_SOA && L->recs[i].node == 0) {
+			soa_line = L->recs[i].line;
+			soa_file = L->recs[i].file;
+			break;
+		}
+	}
+	if (!soa) {
+		zl_report(L, main_file, 0, true, "no SOA record at the zone apex %s", z->origin_text);
+	} else {
+		z->soa = soa;
+		const uint8_t *d = soa->data + 2;
+		size_t rdlen = (size_t)soa->data[0] << 8 | soa->data[1];
+		size_t n1 = rd_name_len(d, rdlen);
+		size_t n2 = n1 ? rd_name_len(d + n1, rdlen - n1) : 0;
+		if (n1 && n2 && n1 + n2 + 20 <= rdlen)
+			z->stats.serial = rd_u32(d + n1 + n2);
+		else
+			zl_report(L, soa_file, soa_line, true, "malformed SOA rdata");
+	}
+	if (!znode_rrset(apex, LDNS_RR_TYPE_NS))
+		zl_report(L, soa_file, soa_line, true, "no NS records at the zone apex %s", z->origin_text);
+
+	z->stats.rrsets = z->nrrsets;
+	z->stats.names = z->nnodes;
+	z->stats.bytes = sizeof(*z) + (size_t)z->nnodes * sizeof(*z->nodes) +
+	                 ((size_t)z->mask + 1) * sizeof(*z->table) + z->names_len +
+	                 (size_t)z->nrrsets * sizeof(*z->rrsets) + z->rdata_len +
+	                 strlen(z->origin_text) + 1;
+}
+
+static void zl_cleanup(struct zl *L)
+{
+	free(L->recs);
+	free(L->rd);
+	for (size_t i = 0; i < L->nfiles; i++)
+		free(L->files[i]);
+	free(L->files);
+	free(L->line);
+	ldns_rdf_deep_free(L->origin);
+	ldns_rdf_deep_free(L->prev);
+}
+
+static int zl_init(struct zl *L, const char *origin, zone_diag_fn diag, void *ctx)
+{
+	memset(L, 0, sizeof(*L));
+	L->diag = diag;
+	L->diag_ctx = ctx;
+	L->default_ttl = 0;   /* ldns then uses its default, 3600 */
+	struct zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return ANYNS_ENOMEM;
+	L->z = z;
+	atomic_init(&z->refs, 1);
+	int len = anyns_name_from_text(origin, z->origin, sizeof(z->origin));
+	if (len < 0)
+		return ANYNS_EINVAL;
+	z->origin_len = (uint8_t)len;
+	z->origin_labels = (uint8_t)wname_labels(z->origin);
+	char txt[1024];
+	anyns_name_to_text(z->origin, z->origin_len, txt, sizeof(txt));
+	z->origin_text = strdup(txt);
+	L->origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, z->origin_len, z->origin);
+	if (!z->origin_text || !L->origin)
+		return ANYNS_ENOMEM;
+	if (zl_add_node(L, z->origin, z->origin_len,
+	                wname_hash(z->origin, z->origin_len), ZIDX_NONE) != 0)
+		return ANYNS_ENOMEM;
+	return 0;
+}
+
+static int zl_run(struct zl *L, zone_t **out, uint16_t main_file)
+{
+	int rc = zl_compile(L);
+	if (rc)
+		return rc;
+	zl_finish(L, main_file);
+	zl_check_glue(L);
+	L->z->stats.errors = L->errors;
+	L->z->stats.warnings = L->warnings;
+	if (L->errors)
+		return ANYNS_EZONE;
+	*out = L->z;
+	L->z = NULL;
+	return 0;
+}
+
+int zone_compile_file(const char *origin, const char *path, zone_diag_fn diag,
+                      void *diag_ctx, zone_t **out)
+{
+	struct zl L;
+	int rc;
+	if (!origin || !path || !out)
+		return ANYNS_EINVAL;
+	*out = NULL;
+	rc = zl_init(&L, origin, diag, diag_ctx);
+	if (rc)
+		goto out;
+	rc = zl_parse_file(&L, path, UINT16_MAX, 0);
+	if (rc)
+		goto out;
+	if (L.unreadable) {
+		rc = ANYNS_EZONE;
+		goto out;
+	}
+	rc = zl_run(&L, out, 0);
+out:
+	zdb__free(L.z);
+	zl_cleanup(&L);
+	return rc;
+}
+
+int zone_compile_text(const char *origin, const char *text, const char *name,
+                      zone_diag_fn diag, void *diag_ctx, zone_t **out)
+{
+	struct zl L;
+	uint16_t idx;
+	int rc;
+	if (!origin || !text || !out)
+		return ANYNS_EINVAL;
+	*out = NULL;
+	rc = zl_init(&L, origin, diag, diag_ctx);
+	if (rc)
+		goto out;
+	rc = zl_add_file_name(&L, name ? name : "<text>", &idx);
+	if (rc)
+		goto out;
+	struct src s = { .buf = text, .len = strlen(text), .pos = 0, .line = 1, .file = idx };
+	rc = zl_parse(&L, &s);
+	if (rc)
+		goto out;
+	rc = zl_run(&L, out, idx);
+out:
+	zdb__free(L.z);
+	zl_cleanup(&L);
+	return rc;
+}
