@@ -1,0 +1,696 @@
+/* The answer engine: one query in, one response out (RFC 1034 4.3.2 as
+ * refined by RFC 2308, 4592, 6672, 6891, 8482). No allocation: the response is
+ * written straight into the caller's buffer, the compression table lives on
+ * the stack, RRsets are copied from their pre-rendered zone form. */
+#include <string.h>
+
+#include "anyns.h"
+#include "compress.h"
+#include "pkt.h"
+#include "wire_name.h"
+#include "zone_db.h"
+
+#define CHAIN_MAX 16   /* CNAME/DNAME steps followed before giving up */
+#define ADDL_MAX  32   /* target names queued for additional processing */
+#define DONE_MAX  32   /* RRsets already in the message (no duplicates) */
+#define OPT_LEN   11   /* root owner, type, class, TTL, rdlength */
+
+enum section { SEC_AN = 0, SEC_NS = 1, SEC_AR = 2 };
+
+/* An owner name to write: a fixed pointer when `ptr` >= 0 (the question
+ * name), else the uncompressed `name`. */
+struct owner {
+	const uint8_t *name;
+	size_t len;
+	int ptr;
+};
+
+struct resp {
+	uint8_t *pkt;
+	size_t pos;
+	size_t end;                 /* sections stop here; room after is kept for OPT */
+	const pkt_query_t *q;
+	const zone_t *zone;
+	uint16_t count[3];
+	uint8_t rcode;
+	bool aa;
+	unsigned ndone, naddl;
+	const zrrset_t *done[DONE_MAX];
+	struct {
+		const uint8_t *name;
+		uint8_t len;
+	} addl[ADDL_MAX];
+	compress_t cmp;
+};
+
+void answer_conf_init(answer_conf_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_udp_payload = 1232;   /* DNS flag day 2020 default */
+}
+
+/* Where the domain names sit in the RDATA of the types whose names may be
+ * compressed (RFC 3597 4: the RFC 1035 types only): `pre` fixed bytes, then
+ * `names` names, then fixed bytes to the end. Returns false for other types. */
+static bool rdata_layout(uint16_t type, unsigned *pre, unsigned *names)
+{
+	switch (type) {
+	case PKT_TYPE_NS: case PKT_TYPE_CNAME: case PKT_TYPE_PTR:
+	case PKT_TYPE_MD: case PKT_TYPE_MF: case PKT_TYPE_MB:
+	case PKT_TYPE_MG: case PKT_TYPE_MR:
+		*pre = 0; *names = 1; return true;
+	case PKT_TYPE_MX:
+		*pre = 2; *names = 1; return true;
+	case PKT_TYPE_SOA: case PKT_TYPE_MINFO:
+		*pre = 0; *names = 2; return true;
+	default:
+		return false;
+	}
+}
+
+/* Offset of the name that triggers additional-section processing
+ * (RFC 1035 3.3.9, 3.3.11; RFC 2782), or -1. */
+static int addl_offset(uint16_t type)
+{
+	switch (type) {
+	case PKT_TYPE_NS: return 0;
+	case PKT_TYPE_MX: return 2;
+	case PKT_TYPE_SRV: return 6;
+	default: return -1;
+	}
+}
+
+static void addl_queue(struct resp *r, const uint8_t *rd, size_t rdlen, int off)
+{
+	if (off < 0 || (size_t)off >= rdlen || r->naddl >= ADDL_MAX)
+		return;
+	int n = wname_check(rd + off, rdlen - (size_t)off);
+	if (n < 0)
+		return;
+	for (unsigned i = 0; i < r->naddl; i++)
+		if (wname_equal(r->addl[i].name, r->addl[i].len, rd + off, (size_t)n))
+			return;
+	r->addl[r->naddl].name = rd + off;
+	r->addl[r->naddl].len = (uint8_t)n;
+	r->naddl++;
+}
+
+static bool is_done(const struct resp *r, const zrrset_t *rs)
+{
+	for (unsigned i = 0; i < r->ndone; i++)
+		if (r->done[i] == rs)
+			return true;
+	return false;
+}
+
+static int put_owner(struct resp *r, const struct owner *o)
+{
+	if (o->ptr >= 0) {
+		if (r->end - r->pos < 2)
+			return ANYNS_ESPACE;
+		r->pkt[r->pos] = (uint8_t)(0xC0 | o->ptr >> 8);
+		r->pkt[r->pos + 1] = (uint8_t)o->ptr;
+		r->pos += 2;
+		return 0;
+	}
+	int n = compress_put(&r->cmp, r->pos, r->end, o->name, o->len, true);
+	if (n < 0)
+		return n;
+	r->pos += (size_t)n;
+	return 0;
+}
+
+/* RDATA of a type with names inside: the names go through compression. */
+static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
+                           unsigned pre, unsigned names)
+{
+	size_t o = 0;
+
+	if (pre > rdlen || r->end - r->pos < pre)
+		return ANYNS_ESPACE;
+	memcpy(r->pkt + r->pos, rd, pre);
+	r->pos += pre;
+	o = pre;
+	for (unsigned i = 0; i < names; i++) {
+		int nl = wname_check(rd + o, rdlen - o);
+		if (nl < 0)
+			return ANYNS_EINVAL;
+		int w = compress_put(&r->cmp, r->pos, r->end, rd + o, (size_t)nl, true);
+		if (w < 0)
+			return w;
+		r->pos += (size_t)w;
+		o += (size_t)nl;
+	}
+	if (r->end - r->pos < rdlen - o)
+		return ANYNS_ESPACE;
+	memcpy(r->pkt + r->pos, rd + o, rdlen - o);
+	r->pos += rdlen - o;
+	return 0;
+}
+
+/* Writes a whole RRset into a section, or nothing (then ANYNS_ESPACE and the
+ * message is as before). The owner is written once; the other records of the
+ * set point to it. */
+static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
+                     const zrrset_t *rs, uint32_t ttl, uint16_t klass)
+{
+	size_t mark = r->pos;
+	unsigned cmark = compress_mark(&r->cmp), amark = r->naddl;
+	struct owner again = *own;
+	unsigned pre = 0, names = 0;
+	bool comp = rdata_layout(rs->type, &pre, &names);
+	int aoff = addl_offset(rs->type);
+	const uint8_t *p = rs->data, *pend = rs->data + rs->len;
+	int ret = ANYNS_ESPACE;
+
+	for (unsigned i = 0; i < rs->count; i++) {
+		size_t at = r->pos;
+		if (pend - p < 2)
+			goto fail;
+		size_t rdlen = pkt_get16(p);
+		if ((size_t)(pend - p - 2) < rdlen)
+			goto fail;
+		if ((ret = put_owner(r, &again)) < 0)
+			goto fail;
+		if (i == 0 && again.ptr < 0) {
+			/* The next records point at this owner. */
+			if (r->pkt[at] >= 0xC0)
+				again.ptr = (r->pkt[at] & 0x3F) << 8 | r->pkt[at + 1];
+			else if (at <= COMPRESS_MAX_OFF)
+				again.ptr = (int)at;
+		}
+		ret = ANYNS_ESPACE;
+		if (r->end - r->pos < 10)
+			goto fail;
+		uint8_t *h = r->pkt + r->pos;
+		pkt_put16(h, rs->type);
+		pkt_put16(h + 2, klass);
+		pkt_put32(h + 4, ttl);
+		r->pos += 10;
+		if (comp) {
+			if ((ret = put_rdata_names(r, p + 2, rdlen, pre, names)) < 0)
+				goto fail;
+			pkt_put16(h + 8, (uint16_t)(r->pos - (size_t)(h + 10 - r->pkt)));
+		} else {
+			if (r->end - r->pos < rdlen)
+				goto fail;
+			pkt_put16(h + 8, (uint16_t)rdlen);
+			memcpy(r->pkt + r->pos, p + 2, rdlen);
+			r->pos += rdlen;
+		}
+		addl_queue(r, p + 2, rdlen, aoff);
+		p += 2 + rdlen;
+	}
+	r->count[sec] += rs->count;
+	if (r->ndone < DONE_MAX)
+		r->done[r->ndone++] = rs;
+	return 0;
+fail:
+	r->pos = mark;
+	compress_rollback(&r->cmp, cmark);
+	r->naddl = amark;
+	return ret;
+}
+
+/* RFC 2308 3: the SOA of a negative answer carries min(SOA TTL, MINIMUM). */
+static int put_neg_soa(struct resp *r)
+{
+	const zrrset_t *soa = zone_soa(r->zone);
+	size_t olen;
+	const uint8_t *origin = zone_origin_wire(r->zone, &olen);
+
+	if (!soa || soa->len < 2 + 20)
+		return 0;
+	uint32_t ttl = soa->ttl;
+	size_t rdlen = pkt_get16(soa->data);
+	if (rdlen >= 20 && rdlen + 2 <= soa->len) {
+		uint32_t min = pkt_get32(soa->data + 2 + rdlen - 4);
+		if (min < ttl)
+			ttl = min;
+	}
+	struct owner o = { origin, olen, -1 };
+	return put_rrset(r, SEC_NS, &o, soa, ttl, PKT_CLASS_IN);
+}
+
+static int put_node_rrset(struct resp *r, enum section sec, const znode_t *n,
+                          const zrrset_t *rs)
+{
+	struct owner o = { NULL, 0, -1 };
+	o.name = znode_name(n, &o.len);
+	return put_rrset(r, sec, &o, rs, rs->ttl, PKT_CLASS_IN);
+}
+
+/* RFC 1034 4.3.2 step 6 / RFC 1035 3.3.9 etc.: A and AAAA of the queued
+ * targets that are in the zone. Optional data: what does not fit is left
+ * out without TC (RFC 2181 9). */
+static void put_additional(struct resp *r)
+{
+	static const uint16_t types[2] = { PKT_TYPE_A, PKT_TYPE_AAAA };
+	uint8_t lc[WNAME_MAXLEN];
+	size_t olen;
+	const uint8_t *origin = zone_origin_wire(r->zone, &olen);
+
+	for (unsigned i = 0; i < r->naddl; i++) {
+		size_t len = r->addl[i].len;
+		wname_lower(lc, r->addl[i].name, len);
+		if (!wname_is_subdomain(lc, len, origin, olen))
+			continue;
+		const znode_t *n = zone_lookup(r->zone, lc, len);
+		if (!n)
+			continue;
+		for (int t = 0; t < 2; t++) {
+			const zrrset_t *rs = znode_rrset(n, types[t]);
+			if (!rs || is_done(r, rs))
+				continue;
+			if (put_node_rrset(r, SEC_AR, n, rs) < 0)
+				return;
+		}
+	}
+}
+
+/* Referral to the child zone at `cut` (RFC 1034 4.3.2 step 3b): NS of the
+ * cut in authority, glue in additional, not authoritative. */
+static int put_referral(struct resp *r, const znode_t *cut)
+{
+	const zrrset_t *ns = znode_rrset(cut, PKT_TYPE_NS);
+
+	r->aa = r->count[SEC_AN] > 0;   /* AA covers the CNAMEs already given */
+	if (!ns)
+		return 0;
+	return put_node_rrset(r, SEC_NS, cut, ns);
+}
+
+/* RFC 8482 4.1: ANY gets one RRset. NSD prefers the first of A, AAAA, SOA,
+ * MX, PTR in zone file order (SOA at the apex, which opens the file), then
+ * the last other type, then DNSSEC types; our RRsets are in type order. */
+static const zrrset_t *any_pick(const znode_t *n)
+{
+	const zrrset_t *normal = NULL, *weak = NULL;
+	size_t cnt = znode_rrset_count(n);
+
+	if (znode_flags(n) & ZN_APEX) {
+		const zrrset_t *soa = znode_rrset(n, PKT_TYPE_SOA);
+		if (soa)
+			return soa;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		const zrrset_t *rs = znode_rrset_at(n, i);
+		switch (rs->type) {
+		case PKT_TYPE_A: case PKT_TYPE_AAAA: case PKT_TYPE_SOA:
+		case PKT_TYPE_MX: case PKT_TYPE_PTR:
+			return rs;
+		case PKT_TYPE_DNSKEY: case PKT_TYPE_RRSIG: case PKT_TYPE_NSEC:
+			weak = rs;
+			break;
+		case 51: /* NSEC3PARAM: never returned by NSD for ANY */
+			break;
+		default:
+			normal = rs;
+		}
+	}
+	return normal ? normal : weak;
+}
+
+/* CHAOS class identity queries (RFC 4892 for id.server; the BIND names by
+ * custom), from config. Not authoritative data: AA stays 0, TTL 0. */
+static int answer_chaos(struct resp *r, const answer_conf_t *conf)
+{
+	static const uint8_t id_server[] = "\2id\6server";
+	static const uint8_t hostname_bind[] = "\x08hostname\4bind";
+	static const uint8_t version_bind[] = "\7version\4bind";
+	static const uint8_t version_server[] = "\7version\6server";
+	const pkt_query_t *q = r->q;
+	const char *s = NULL;
+
+#define IS(w) (q->qname_len == sizeof(w) && memcmp(q->qname_lc, w, sizeof(w)) == 0)
+	if (IS(id_server))
+		s = conf->id_server;
+	else if (IS(hostname_bind))
+		s = conf->hostname_bind;
+	else if (IS(version_bind) || IS(version_server))
+		s = conf->version_bind;
+#undef IS
+	if (!s || (q->qtype != PKT_TYPE_TXT && q->qtype != PKT_TYPE_ANY)) {
+		r->rcode = PKT_RCODE_REFUSED;
+		return 0;
+	}
+	size_t slen = strlen(s), rdlen = slen + (slen + 254) / 255;
+	if (slen == 0)
+		rdlen = 1;
+	if (rdlen > 65535 || r->end - r->pos < 12 + rdlen)
+		return ANYNS_ESPACE;
+	uint8_t *w = r->pkt + r->pos;
+	w[0] = 0xC0;
+	w[1] = PKT_HDR_LEN;
+	pkt_put16(w + 2, PKT_TYPE_TXT);
+	pkt_put16(w + 4, PKT_CLASS_CH);
+	pkt_put32(w + 6, 0);
+	pkt_put16(w + 10, (uint16_t)rdlen);
+	w += 12;
+	/* TXT RDATA is a list of <character-string>s of up to 255 bytes. */
+	do {
+		size_t chunk = slen > 255 ? 255 : slen;
+		*w++ = (uint8_t)chunk;
+		memcpy(w, s, chunk);
+		w += chunk;
+		s += chunk;
+		slen -= chunk;
+	} while (slen > 0);
+	r->pos += 12 + rdlen;
+	r->count[SEC_AN] = 1;
+	return 0;
+}
+
+/* Follows the query through the zone: exact match, CNAME and DNAME chains,
+ * wildcards, referrals and negative answers. Returns 0 or ANYNS_ESPACE when a
+ * mandatory part did not fit (the caller truncates). */
+static int answer_zone(struct resp *r)
+{
+	const pkt_query_t *q = r->q;
+	const zone_t *z = r->zone;
+	const znode_t *apex = zone_apex(z);
+	const znode_t *seen[CHAIN_MAX];
+	uint8_t buf[2][WNAME_MAXLEN];
+	const uint8_t *name = q->qname_lc;
+	size_t nlen = q->qname_len, olen;
+	const uint8_t *origin = zone_origin_wire(z, &olen);
+	struct owner own = { q->qname_lc, q->qname_len, PKT_HDR_LEN };
+	int ret;
+
+	r->aa = true;
+	for (unsigned step = 0; step < CHAIN_MAX; step++) {
+		const znode_t *node = zone_lookup(z, name, nlen), *dn = NULL;
+		uint32_t f;
+
+		if (node) {
+			f = znode_flags(node);
+			if (f & ZN_BELOW_CUT)
+				return put_referral(r, znode_cut(node));
+			if (f & ZN_BELOW_DNAME)
+				dn = znode_dname_owner(node);
+			/* RFC 4035 3.1.4.1 / RFC 3658: DS lives on the parent side
+			 * of the cut, so a DS query at the cut is ours. */
+			else if ((f & ZN_DELEG) && q->qtype != PKT_TYPE_DS)
+				return put_referral(r, node);
+		} else {
+			node = zone_closest_encloser(z, name, nlen);
+			f = znode_flags(node);
+			if (f & ZN_BELOW_CUT)
+				return put_referral(r, znode_cut(node));
+			if (f & ZN_DELEG)
+				return put_referral(r, node);
+			if (f & ZN_DNAME)
+				dn = node;
+			else if (f & ZN_BELOW_DNAME)
+				dn = znode_dname_owner(node);
+			else if (!(node = znode_wildcard_child(node))) {
+				/* RFC 1034 4.3.2 3c: the name does not exist. */
+				r->rcode = PKT_RCODE_NXDOMAIN;
+				return put_neg_soa(r);
+			}
+			/* RFC 4592 3.3.1: else the wildcard answers, owner = qname. */
+		}
+
+		for (unsigned i = 0; i < step; i++)
+			if (seen[i] == (dn ? dn : node))
+				return 0;   /* a loop: stop with what we have */
+		seen[step] = dn ? dn : node;
+
+		const uint8_t *target;
+		size_t tlen;
+		if (dn) {
+			/* RFC 6672 2.2/3.2: DNAME, then a CNAME from the qname to
+			 * the qname with the DNAME owner replaced by its target. */
+			const zrrset_t *drs = znode_rrset(dn, PKT_TYPE_DNAME);
+			size_t dlen;
+			(void)znode_name(dn, &dlen);
+			if (!drs || drs->len < 3)
+				return 0;
+			if ((ret = put_node_rrset(r, SEC_AN, dn, drs)) < 0)
+				return ret;
+			const uint8_t *rd = drs->data + 2;
+			int t = wname_check(rd, pkt_get16(drs->data));
+			if (t < 0)
+				return 0;
+			size_t plen = nlen - dlen;
+			if (plen + (size_t)t > WNAME_MAXLEN) {
+				r->rcode = PKT_RCODE_YXDOMAIN;
+				return 0;
+			}
+			uint8_t *nb = buf[step & 1];
+			memcpy(nb, name, plen);
+			memcpy(nb + plen, rd, (size_t)t);
+			tlen = plen + (size_t)t;
+			/* The synthesised CNAME: one record, TTL of the DNAME. */
+			uint8_t rr[2 + WNAME_MAXLEN];
+			pkt_put16(rr, (uint16_t)tlen);
+			memcpy(rr + 2, nb, tlen);
+			zrrset_t cname = { PKT_TYPE_CNAME, 1, drs->ttl, rr, (uint32_t)(2 + tlen) };
+			if ((ret = put_rrset(r, SEC_AN, &own, &cname, drs->ttl, PKT_CLASS_IN)) < 0)
+				return ret;
+			if (q->qtype == PKT_TYPE_CNAME)
+				return 0;
+			target = nb;
+		} else {
+			const zrrset_t *rs;
+			if (q->qtype == PKT_TYPE_ANY) {
+				rs = any_pick(node);
+				if (!rs)
+					return put_neg_soa(r);
+				return put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN);
+			}
+			rs = znode_rrset(node, q->qtype);
+			if (rs) {
+				if ((ret = put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN)) < 0)
+					return ret;
+				/* NSD (minimal-responses off) adds the apex NS set to
+				 * positive answers; it is optional, so no TC for it. */
+				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
+				if (ns && ns != rs)
+					(void)put_node_rrset(r, SEC_NS, apex, ns);
+				return 0;
+			}
+			rs = znode_rrset(node, PKT_TYPE_CNAME);
+			if (!rs) {
+				/* RFC 2308 2.2: NODATA. */
+				return put_neg_soa(r);
+			}
+			/* RFC 1034 4.3.2 3a: give the CNAME and go on with its target. */
+			if ((ret = put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN)) < 0)
+				return ret;
+			if (rs->len < 3)
+				return 0;
+			int t = wname_check(rs->data + 2, pkt_get16(rs->data));
+			if (t < 0)
+				return 0;
+			tlen = (size_t)t;
+			wname_lower(buf[step & 1], rs->data + 2, tlen);
+			target = buf[step & 1];
+		}
+		/* Like NSD, chains are followed inside this zone only. */
+		if (!wname_is_subdomain(target, tlen, origin, olen))
+			return 0;
+		name = target;
+		nlen = tlen;
+		own.name = target;
+		own.len = tlen;
+		own.ptr = -1;
+		/* RFC 6604 2.1: the rcode is that of the last name looked up. */
+	}
+	return 0;
+}
+
+static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *conf)
+{
+	const pkt_query_t *q = r->q;
+
+	if (q->qclass == PKT_CLASS_CH)
+		return answer_chaos(r, conf);
+	if (q->qclass != PKT_CLASS_IN || q->qtype == PKT_TYPE_AXFR ||
+	    q->qtype == PKT_TYPE_IXFR || !zs) {
+		r->rcode = PKT_RCODE_REFUSED;
+		return 0;
+	}
+	r->zone = zset_best_zone(zs, q->qname_lc, q->qname_len);
+	if (r->zone && q->qtype == PKT_TYPE_DS && q->qname_len > 1) {
+		size_t olen;
+		zone_origin_wire(r->zone, &olen);
+		/* A DS at a zone's apex belongs to its parent zone, if we serve it. */
+		if (olen == q->qname_len) {
+			size_t plen = q->qname_len - q->qname_lc[0] - 1;
+			const zone_t *pz = zset_best_zone(zs, q->qname_lc + q->qname_lc[0] + 1, plen);
+			if (pz)
+				r->zone = pz;
+		}
+	}
+	if (!r->zone) {
+		r->rcode = PKT_RCODE_REFUSED;
+		return 0;
+	}
+	int ret = answer_zone(r);
+	if (ret == 0)
+		put_additional(r);
+	return ret;
+}
+
+int answer_build(const zset_t *zs, const answer_conf_t *conf,
+                 const uint8_t *query, size_t qlen, enum answer_transport tp,
+                 uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info)
+{
+	pkt_query_t pq;
+	struct resp r;
+	int ret = pkt_parse_query(query, qlen, &pq);
+
+	if (ret < 0)
+		return ret;
+	if (outcap < PKT_HDR_LEN)
+		return ANYNS_ESPACE;
+	size_t cap = outcap > 65535 ? 65535 : outcap;
+	if (tp == ANSWER_UDP) {
+		/* RFC 6891 6.2.3/6.2.5: the client's size, at least 512, capped
+		 * by ours; 512 without EDNS (RFC 1035 4.2.1). */
+		size_t udp = 512;
+		if (pq.edns && pq.edns_payload > udp)
+			udp = pq.edns_payload;
+		if (conf->max_udp_payload >= 512 && udp > conf->max_udp_payload)
+			udp = conf->max_udp_payload;
+		if (cap > udp)
+			cap = udp;
+	}
+
+	r.pkt = out;
+	r.q = &pq;
+	r.zone = NULL;
+	r.count[0] = r.count[1] = r.count[2] = 0;
+	r.rcode = pq.rcode;
+	r.aa = false;
+	r.ndone = r.naddl = 0;
+	compress_init(&r.cmp, out);
+
+	/* Room for the OPT record, kept free while the sections are written. */
+	size_t opt_len = pq.edns ? OPT_LEN : 0;
+	bool nsid = pq.edns && pq.nsid && conf->nsid && pq.rcode == 0;
+	size_t qend = PKT_HDR_LEN + (pq.has_question ? pq.qname_len + 4u : 0);
+	if (nsid && cap < qend + opt_len + 4 + conf->nsid_len)
+		nsid = false;
+	if (nsid)
+		opt_len += 4 + conf->nsid_len;
+	if (cap < qend + opt_len)
+		return ANYNS_ESPACE;
+	r.end = cap - opt_len;
+	r.pos = qend;
+	if (pq.has_question) {
+		/* Echoed byte for byte: the client checks the case it sent. */
+		memcpy(out + PKT_HDR_LEN, query + PKT_HDR_LEN, qend - PKT_HDR_LEN);
+		compress_add(&r.cmp, PKT_HDR_LEN, query + PKT_HDR_LEN, pq.qname_len);
+	}
+
+	bool tc = false;
+	if (r.rcode == 0 && pq.edns && pq.edns_version > 0) {
+		/* RFC 6891 6.1.3: we speak version 0 only. */
+		r.rcode = PKT_RCODE_BADVERS;
+	} else if (r.rcode == 0 && answer_query(&r, zs, conf) < 0) {
+		/* RFC 1035 4.2.1, RFC 2181 9: the answer did not fit, send the
+		 * question only with TC so that the client retries over TCP. */
+		tc = true;
+		r.pos = qend;
+		r.count[0] = r.count[1] = r.count[2] = 0;
+	}
+
+	if (pq.edns) {
+		uint8_t *o = out + r.pos;
+		o[0] = 0;
+		pkt_put16(o + 1, PKT_TYPE_OPT);
+		pkt_put16(o + 3, conf->max_udp_payload >= 512 ? conf->max_udp_payload : 512);
+		/* RFC 6891 6.1.3: upper 8 bits of the 12-bit rcode, version 0, DO. */
+		uint32_t ttl = (uint32_t)(r.rcode >> 4) << 24;
+		if (pq.do_bit)
+			ttl |= PKT_EDNS_DO;   /* RFC 3225 3: DO copied */
+		pkt_put32(o + 5, ttl);
+		pkt_put16(o + 9, nsid ? (uint16_t)(4 + conf->nsid_len) : 0);
+		if (nsid) {
+			/* RFC 5001 2.3: NSID option with our identifier. */
+			pkt_put16(o + 11, PKT_OPT_NSID);
+			pkt_put16(o + 13, conf->nsid_len);
+			memcpy(o + 15, conf->nsid, conf->nsid_len);
+		}
+		r.pos += opt_len;
+		r.count[SEC_AR]++;
+	}
+
+	pkt_put16(out, pq.id);
+	/* RD copied (RFC 1035 4.1.1); RA never set, we do not recurse; CD and
+	 * AD not copied, as NSD 4.6 does. */
+	out[2] = (uint8_t)(PKT_F1_QR | (pq.opcode << 3) | (r.aa ? PKT_F1_AA : 0) |
+	                   (tc ? PKT_F1_TC : 0) | (pq.flags1 & PKT_F1_RD));
+	out[3] = r.rcode & 0x0F;
+	pkt_put16(out + 4, pq.has_question ? 1 : 0);
+	pkt_put16(out + 6, r.count[SEC_AN]);
+	pkt_put16(out + 8, r.count[SEC_NS]);
+	pkt_put16(out + 10, r.count[SEC_AR]);
+	*outlen = r.pos;
+
+	if (info) {
+		info->rcode = r.rcode;
+		info->aa = r.aa;
+		info->tc = tc;
+		info->edns = pq.edns;
+		info->do_bit = pq.do_bit;
+		info->qtype = pq.qtype;
+		info->qclass = pq.qclass;
+		/* A template must fit any client (512 bytes) and hold nothing
+		 * that depends on more than the key: no NSID, no truncation. */
+		info->cacheable = pq.simple && tp == ANSWER_UDP && !tc && !nsid &&
+		                  r.pos <= 512;
+	}
+	return 0;
+}
+
+int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key)
+{
+	pkt_query_t pq;
+
+	if (pkt_parse_query(query, qlen, &pq) < 0 || !pq.simple)
+		return ANYNS_EINVAL;
+	memset(key->name, 0, sizeof(key->name));
+	memcpy(key->name, pq.qname_lc, pq.qname_len);
+	key->name_len = pq.qname_len;
+	key->qtype = pq.qtype;
+	key->qclass = pq.qclass;
+	key->flags = (pq.edns ? ANSWER_KEY_EDNS : 0) | (pq.do_bit ? ANSWER_KEY_DO : 0);
+	return 0;
+}
+
+/* Length of the uncompressed question name at PKT_HDR_LEN, or 0. */
+static size_t question_name_len(const uint8_t *m, size_t len)
+{
+	size_t p = PKT_HDR_LEN;
+
+	while (p < len && p - PKT_HDR_LEN < WNAME_MAXLEN) {
+		uint8_t c = m[p];
+		if (c & 0xC0)
+			return 0;
+		p += (size_t)c + 1;
+		if (c == 0)
+			return p <= len ? p - PKT_HDR_LEN : 0;
+	}
+	return 0;
+}
+
+int answer_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t qlen,
+                 uint8_t *out, size_t outcap, size_t *outlen)
+{
+	size_t n = question_name_len(query, qlen);
+
+	if (n == 0 || question_name_len(tmpl, tlen) != n)
+		return ANYNS_EINVAL;
+	if (outcap < tlen)
+		return ANYNS_ESPACE;
+	memcpy(out, tmpl, tlen);
+	out[0] = query[0];
+	out[1] = query[1];
+	out[2] = (uint8_t)((out[2] & ~PKT_F1_RD) | (query[2] & PKT_F1_RD));
+	memcpy(out + PKT_HDR_LEN, query + PKT_HDR_LEN, n);
+	*outlen = tlen;
+	return 0;
+}

@@ -1,0 +1,140 @@
+/* Query parsing for the answer engine: DNS header (RFC 1035 4.1.1), the
+ * question, the records a query may carry and the EDNS0 OPT record
+ * (RFC 6891 6.1). Everything is checked against the packet length; nothing is
+ * read past it and nothing allocates. */
+#ifndef ANYNS_PKT_H
+#define ANYNS_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_HDR_LEN 12
+
+/* Header byte 2 and 3 bits. */
+#define PKT_F1_QR 0x80
+#define PKT_F1_AA 0x04
+#define PKT_F1_TC 0x02
+#define PKT_F1_RD 0x01
+#define PKT_F2_RA 0x80
+#define PKT_F2_AD 0x20
+#define PKT_F2_CD 0x10
+
+#define PKT_OPCODE_QUERY 0
+
+#define PKT_RCODE_NOERROR  0
+#define PKT_RCODE_FORMERR  1
+#define PKT_RCODE_SERVFAIL 2
+#define PKT_RCODE_NXDOMAIN 3
+#define PKT_RCODE_NOTIMP   4
+#define PKT_RCODE_REFUSED  5
+#define PKT_RCODE_YXDOMAIN 6
+#define PKT_RCODE_BADVERS  16   /* extended: needs OPT (RFC 6891 6.1.3) */
+
+#define PKT_TYPE_A      1
+#define PKT_TYPE_NS     2
+#define PKT_TYPE_MD     3
+#define PKT_TYPE_MF     4
+#define PKT_TYPE_CNAME  5
+#define PKT_TYPE_SOA    6
+#define PKT_TYPE_MB     7
+#define PKT_TYPE_MG     8
+#define PKT_TYPE_MR     9
+#define PKT_TYPE_PTR    12
+#define PKT_TYPE_HINFO  13
+#define PKT_TYPE_MINFO  14
+#define PKT_TYPE_MX     15
+#define PKT_TYPE_TXT    16
+#define PKT_TYPE_AAAA   28
+#define PKT_TYPE_SRV    33
+#define PKT_TYPE_DNAME  39
+#define PKT_TYPE_OPT    41
+#define PKT_TYPE_DS     43
+#define PKT_TYPE_RRSIG  46
+#define PKT_TYPE_NSEC   47
+#define PKT_TYPE_DNSKEY 48
+#define PKT_TYPE_IXFR   251
+#define PKT_TYPE_AXFR   252
+#define PKT_TYPE_ANY    255
+
+#define PKT_CLASS_IN  1
+#define PKT_CLASS_CH  3
+
+#define PKT_EDNS_DO   0x8000    /* in the OPT TTL's flags half */
+#define PKT_OPT_NSID  3         /* RFC 5001 */
+
+/* What pkt_parse_query() found. */
+typedef struct pkt_query {
+	uint16_t id;
+	uint8_t flags1, flags2;     /* header bytes 2 and 3 as received */
+	uint8_t opcode;
+	uint16_t qdcount, ancount, nscount, arcount;
+
+	/* The question; valid when has_question. The name is at offset
+	 * PKT_HDR_LEN of the query, uncompressed (compression in a question is
+	 * refused), qname_len bytes incl. the root label. */
+	bool has_question;
+	uint8_t qname_len;
+	uint16_t qtype, qclass;
+	uint16_t question_end;      /* offset just past QTYPE/QCLASS */
+
+	/* EDNS0, valid when edns (the OPT record parsed). */
+	bool edns;
+	bool do_bit;
+	bool nsid;                  /* an NSID option was present */
+	bool edns_opts;             /* any option at all */
+	uint8_t edns_version;
+	uint16_t edns_payload;      /* as sent by the client */
+
+	/* True for the simplest shape of query, the one answer caches may key:
+	 * QUERY, QR=0, one question, no answer/authority records, at most one
+	 * additional record which is an OPT of version 0 without options, and
+	 * nothing after it. */
+	bool simple;
+
+	/* The rcode to answer with when not NOERROR: FORMERR for a malformed
+	 * query, NOTIMP for an opcode other than QUERY. */
+	uint8_t rcode;
+
+	uint8_t qname_lc[255];      /* lowercased question name; last, not cleared */
+} pkt_query_t;
+
+/* Parses the query in q[0..len). Returns
+ *   0            the query is well formed (pq->rcode == 0), or it must be
+ *                answered with pq->rcode (FORMERR, NOTIMP); pq->has_question
+ *                says whether the question may be echoed;
+ *   ANYNS_EDROP  nothing must be sent back (shorter than a header, QR=1).
+ * Never reads past len. */
+int pkt_parse_query(const uint8_t *q, size_t len, pkt_query_t *pq);
+
+/* Skips a possibly compressed name at q[*pos], checking that every pointer
+ * goes strictly backwards (so no loop is possible), that labels are at most
+ * 63 bytes and the name at most 255. On success *pos is just past the name in
+ * the record. Returns 0 or ANYNS_EMALF. */
+int pkt_skip_name(const uint8_t *q, size_t len, size_t *pos);
+
+static inline uint16_t pkt_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t pkt_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void pkt_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void pkt_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+#endif
