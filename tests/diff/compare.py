@@ -1,0 +1,458 @@
+#!/usr/bin/python3
+"""Differential DNS test: sends the same wire query to a reference server (NSD)
+and to each server under test, then compares the parsed responses.
+
+    compare.py --queries FILE --ref nsd=127.0.0.1:PORT --test anynsd=127.0.0.1:PORT [...]
+
+Compared, per query: opcode, header flags (QR AA TC RD RA CD AD), the rcode
+(extended bits included), EDNS presence and version, the question echoed
+byte for byte, and the answer/authority/additional sections as sets of RRs
+(order aside; owner names case-insensitively; TTLs and rdata compared).
+
+Differences that are intended are listed in EXCEPTIONS below, each with the RFC
+that allows it, and applied only to the queries and servers the entry names.
+
+Prints one line per (query, server under test):  PASS: diff:<server>:<id>,
+FAIL: diff:<server>:<id>: <why> (followed by indented detail lines), or
+SKIP: diff:<server>:<id>: <reason>. Run with /usr/bin/python3 (Debian's
+dnspython)."""
+
+import argparse
+import random
+import socket
+import struct
+import sys
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+TIMEOUT = 2.0
+TRIES = 3
+
+# ---------------------------------------------------------------------------
+# Queries
+
+
+class Query:
+    def __init__(self, qid, qname, qtype, qclass, opts, lineno):
+        self.id = qid
+        self.qname = qname
+        self.qtype = qtype
+        self.qclass = qclass
+        self.opts = opts
+        self.lineno = lineno
+        self.tcp = "tcp" in opts
+        self.skip = opts.get("skip")
+
+    def wire(self):
+        o = self.opts
+        name = dns.name.from_text(self.qname)
+        use_edns = "noedns" not in o
+        msg = dns.message.make_query(name, self.qtype, self.qclass, use_edns=False)
+        if use_edns:
+            # make_query() does not pass a version through; use_edns() does.
+            msg.use_edns(int(o.get("ednsver", 0)),
+                         dns.flags.DO if "do" in o else 0,
+                         int(o.get("bufsize", 1232)))
+        msg.id = random.randint(0, 0xFFFF)
+        if "nord" in o:
+            msg.flags &= ~dns.flags.RD
+        if "cd" in o:
+            msg.flags |= dns.flags.CD
+        if "ad" in o:
+            msg.flags |= dns.flags.AD
+        return msg.to_wire()
+
+
+def parse_type(text):
+    if text.isdigit():
+        return int(text)
+    return dns.rdatatype.from_text(text)
+
+
+def load_queries(path):
+    out = []
+    seen = set()
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
+            words = line.split()
+            if not words:
+                continue
+            if len(words) < 3:
+                sys.exit("%s:%d: need ID QNAME QTYPE" % (path, lineno))
+            qid, qname, qtype = words[0], words[1], parse_type(words[2])
+            rest = words[3:]
+            qclass = dns.rdataclass.IN
+            if rest and rest[0].upper() in ("IN", "CH", "HS", "ANY", "NONE") or \
+                    (rest and rest[0].upper().startswith("CLASS")):
+                qclass = dns.rdataclass.from_text(rest[0])
+                rest = rest[1:]
+            opts = {}
+            # skip=WHY takes the rest of the line as its reason.
+            for i, w in enumerate(rest):
+                if w.startswith("skip="):
+                    opts["skip"] = " ".join([w[5:]] + rest[i + 1:])
+                    break
+                k, _, v = w.partition("=")
+                opts[k] = v
+            if qid in seen:
+                sys.exit("%s:%d: duplicate query id %s" % (path, lineno, qid))
+            seen.add(qid)
+            out.append(Query(qid, qname, qtype, qclass, opts, lineno))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Transport
+
+
+def ask(server, wire, tcp):
+    """Returns the raw response, or None after TRIES timeouts."""
+    host, port = server
+    for _ in range(TRIES):
+        try:
+            if tcp:
+                with socket.create_connection((host, port), timeout=TIMEOUT) as s:
+                    s.sendall(struct.pack("!H", len(wire)) + wire)
+                    hdr = recv_exact(s, 2)
+                    return recv_exact(s, struct.unpack("!H", hdr)[0])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(TIMEOUT)
+                s.connect((host, port))
+                s.send(wire)
+                while True:
+                    data = s.recv(65535)
+                    # Ignore a stray datagram that is not the answer to this query.
+                    if len(data) >= 2 and data[:2] == wire[:2]:
+                        return data
+        except (socket.timeout, ConnectionError, OSError):
+            continue
+    return None
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        buf += chunk
+    return buf
+
+
+# ---------------------------------------------------------------------------
+# Normalised view of a response
+
+FLAG_NAMES = ["QR", "AA", "TC", "RD", "RA", "CD", "AD"]
+SECTIONS = ["answer", "authority", "additional"]
+
+
+def rr_key(rrset, rd):
+    # Owner compared without case (RFC 4343); rdata in canonical form, which
+    # lowercases the names inside the rdata of the RFC 4034 6.2 types.
+    return (rrset.name.to_text().lower(), dns.rdataclass.to_text(rrset.rdclass),
+            dns.rdatatype.to_text(rrset.rdtype), rrset.ttl,
+            rd.to_digestable().hex())
+
+
+class View:
+    """What the comparison looks at; exceptions may edit it."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.error = None
+        self.msg = None
+        self.text = {}
+        if raw is None:
+            self.error = "no response (timeout)"
+            return
+        try:
+            m = dns.message.from_wire(raw, ignore_trailing=True)
+        except Exception as e:  # noqa: BLE001 - any parse error is a finding
+            self.error = "unparseable response: %s (%s)" % (e, raw[:64].hex())
+            return
+        self.msg = m
+        self.opcode = dns.opcode.to_text(m.opcode())
+        self.flags = {f: bool(m.flags & getattr(dns.flags, f)) for f in FLAG_NAMES}
+        self.rcode = dns.rcode.to_text(m.rcode())
+        self.edns = None if m.edns < 0 else m.edns
+        self.question = [str(q) for q in m.question]  # case kept
+        self.sections = {}
+        for sec in SECTIONS:
+            keys = set()
+            for rrset in getattr(m, sec):
+                for rd in rrset:
+                    k = rr_key(rrset, rd)
+                    keys.add(k)
+                    self.text[k] = "%s %d %s %s %s" % (
+                        rrset.name, rrset.ttl, dns.rdataclass.to_text(rrset.rdclass),
+                        dns.rdatatype.to_text(rrset.rdtype), rd.to_text())
+            self.sections[sec] = keys
+
+    def rrs(self, sec, rtype=None, owner=None):
+        return {k for k in self.sections[sec]
+                if (rtype is None or k[2] == rtype) and (owner is None or k[0] == owner)}
+
+
+def compare(ref, got):
+    """List of (field, ref value, test value, detail lines)."""
+    diffs = []
+    if ref.error or got.error:
+        if (ref.error is None) != (got.error is None) or ref.error != got.error:
+            diffs.append(("response", ref.error or "ok", got.error or "ok", []))
+        return diffs
+    if ref.opcode != got.opcode:
+        diffs.append(("opcode", ref.opcode, got.opcode, []))
+    for f in FLAG_NAMES:
+        if ref.flags[f] != got.flags[f]:
+            diffs.append(("flag " + f, int(ref.flags[f]), int(got.flags[f]), []))
+    if ref.rcode != got.rcode:
+        diffs.append(("rcode", ref.rcode, got.rcode, []))
+    if ref.edns != got.edns:
+        fmt = lambda v: "none" if v is None else "version %d" % v  # noqa: E731
+        diffs.append(("edns", fmt(ref.edns), fmt(got.edns), []))
+    if ref.question != got.question:
+        diffs.append(("question", ref.question, got.question, []))
+    for sec in SECTIONS:
+        a, b = ref.sections[sec], got.sections[sec]
+        if a != b:
+            det = ["only in ref:  " + ref.text[k] for k in sorted(a - b)]
+            det += ["only in test: " + got.text[k] for k in sorted(b - a)]
+            diffs.append((sec, "%d RRs" % len(a), "%d RRs" % len(b), det))
+    return diffs
+
+
+# ---------------------------------------------------------------------------
+# Intended differences. Each entry names the servers under test it applies to,
+# the RFC that allows the difference, and a function
+#     fn(ctx, q, ref, got) -> None (does not apply) or (problems, replaced)
+# that may edit both views before the comparison, return extra problems found
+# by its own check, and name the fields whose plain comparison it replaces.
+# An entry is reported next to the result only when it changed something.
+
+ADDR_TYPES = ("A", "AAAA")
+
+
+def _targets(view, sec):
+    """Names that additional-section processing looks up (RFC 1035 3.3.9,
+    3.3.11; RFC 2782) for the NS/MX/SRV records of one section."""
+    out = set()
+    for rrset in getattr(view.msg, sec):
+        for rd in rrset:
+            if rrset.rdtype in (dns.rdatatype.NS, dns.rdatatype.SRV):
+                out.add(rd.target.to_text().lower())
+            elif rrset.rdtype == dns.rdatatype.MX:
+                out.add(rd.exchange.to_text().lower())
+    return out
+
+
+def ex_positive_auth_ns(ctx, q, ref, got):
+    # Drop, on both sides, an apex NS RRset that is the whole authority
+    # section of a positive answer, with the addresses added only for it.
+    changed = False
+    for v in (ref, got):
+        if v.rcode != "NOERROR" or not v.sections["answer"]:
+            continue
+        ns = v.rrs("authority", "NS")
+        if not ns or v.sections["authority"] != ns or len({k[0] for k in ns}) != 1:
+            continue
+        keep = _targets(v, "answer")
+        ns_targets = _targets(v, "authority")
+        v.sections["authority"] = set()
+        v.sections["additional"] = {
+            k for k in v.sections["additional"]
+            if not (k[2] in ADDR_TYPES and k[0] in ns_targets and k[0] not in keep)}
+        changed = True
+    return ([], set()) if changed else None
+
+
+def ex_any_one_rrset(ctx, q, ref, got):
+    # The server under test chose one RRset of the node. Check it against the
+    # reference's answer to a query for exactly that type at that name.
+    if q.qtype != dns.rdatatype.ANY or q.qclass != dns.rdataclass.IN:
+        return None
+    if got.rcode != "NOERROR" or not got.sections["answer"] or ref.rcode != "NOERROR":
+        return None
+    if got.sections["answer"] == ref.sections["answer"]:
+        return None
+    types = {k[2] for k in got.sections["answer"] if k[2] != "CNAME"}
+    if types == {"HINFO"} and len(got.sections["answer"]) == 1:
+        # RFC 8482 4.2: a synthesised HINFO is a valid answer too.
+        ref.sections["answer"] = set(got.sections["answer"])
+        return [], {"answer", "authority", "additional"}
+    if len(types) != 1:
+        return ["answer holds %d types (%s); RFC 8482 4.1 wants one RRset"
+                % (len(types), ",".join(sorted(types)))], {"answer"}
+    rtype = dns.rdatatype.from_text(types.pop())
+    alt = ctx.ask_ref(q, rtype)
+    if alt.msg is None:
+        return ["reference did not answer the %s query" % dns.rdatatype.to_text(rtype)], set()
+    # Compare against the typed answer, keeping the ANY question.
+    alt.question = ref.question
+    ref.__dict__.update(alt.__dict__)
+    ex_positive_auth_ns(ctx, q, ref, got)
+    return [], set()
+
+
+def ex_truncated(ctx, q, ref, got):
+    if not (ref.flags["TC"] and got.flags["TC"]):
+        return None
+    if all(ref.sections[s] == got.sections[s] for s in SECTIONS):
+        return None
+    for v in (ref, got):
+        for sec in SECTIONS:
+            v.sections[sec] = set()
+    return [], set()
+
+
+def ex_qclass_any_aa(ctx, q, ref, got):
+    if q.qclass != dns.rdataclass.ANY or ref.flags["AA"] == got.flags["AA"]:
+        return None
+    return [], {"flag AA"}
+
+
+def ex_qtype_reserved(ctx, q, ref, got):
+    if q.qtype != 0 or got.rcode == ref.rcode:
+        return None
+    problems = []
+    if got.rcode not in ("NOTIMP", "FORMERR", "REFUSED"):
+        problems.append("rcode %s: want NSD's %s or an error (NOTIMP, FORMERR, REFUSED)"
+                        % (got.rcode, ref.rcode))
+    if got.flags["AA"] or any(got.sections[s] for s in SECTIONS):
+        problems.append("an error response with AA=1 or records")
+    return problems, {"flag AA", "rcode", "answer", "authority", "additional"}
+
+
+EXCEPTIONS = [
+    dict(name="positive-authority-ns", servers={"knot", "anynsd"}, fn=ex_positive_auth_ns,
+         rfc="RFC 1034 4.3.2 step 3a, RFC 2181 6.1: the apex NS RRset in the authority "
+             "section of a positive answer (and the addresses of those servers in the "
+             "additional section) is optional. NSD adds it (minimal-responses: no), Knot "
+             "never does."),
+    dict(name="any-one-rrset", servers={"knot", "anynsd"}, fn=ex_any_one_rrset,
+         rfc="RFC 8482 4.1: an ANY query may be answered with any one RRset of the node "
+             "(or a synthesised HINFO, 4.2). NSD picks one type, Knot another (at the "
+             "apex: NSD SOA, Knot A); the chosen RRset must equal the reference's answer "
+             "to a query for that type."),
+    dict(name="truncated-content", servers={"knot", "anynsd"}, fn=ex_truncated,
+         rfc="RFC 2181 9, RFC 1035 7.1: a response with TC=1 is discarded and the query "
+             "retried over TCP, so what a truncated response still holds is not "
+             "compared (both must set TC)."),
+    dict(name="qclass-any-aa", servers={"knot"}, fn=ex_qclass_any_aa,
+         rfc="RFC 1035 6.2: a response to QCLASS=* should never be authoritative unless "
+             "it covers all classes. NSD clears AA, Knot sets it; anynsd must do as NSD."),
+    dict(name="qtype-reserved", servers={"knot", "anynsd"}, fn=ex_qtype_reserved,
+         rfc="RFC 6895 3.1: QTYPE 0 is reserved and its handling unspecified. NSD answers "
+             "NODATA, Knot NOTIMP; either an NSD-identical answer or an error rcode "
+             "without AA or records is accepted."),
+]
+
+
+class Ctx:
+    def __init__(self, ref_addr):
+        self.ref_addr = ref_addr
+
+    def ask_ref(self, q, rtype):
+        sub = Query(q.id, q.qname, rtype, q.qclass, q.opts, q.lineno)
+        return View(ask(self.ref_addr, sub.wire(), sub.tcp))
+
+
+def apply_exceptions(ctx, server, q, ref, got):
+    """Edits the views for the exceptions that apply; returns (names used,
+    extra problems, fields whose plain comparison was replaced)."""
+    used, problems, replaced = [], [], set()
+    if ref.msg is None or got.msg is None:
+        return used, problems, replaced
+    for ex in EXCEPTIONS:
+        if server not in ex["servers"]:
+            continue
+        r = ex["fn"](ctx, q, ref, got)
+        if r is None:
+            continue
+        used.append(ex["name"])
+        problems += ["%s [%s]" % (p, ex["name"]) for p in r[0]]
+        replaced |= r[1]
+    return used, problems, replaced
+
+
+# ---------------------------------------------------------------------------
+
+
+def describe(q):
+    o = " ".join(k if v == "" else "%s=%s" % (k, v) for k, v in q.opts.items() if k != "skip")
+    return "%s %s %s%s" % (q.qname, dns.rdataclass.to_text(q.qclass),
+                           dns.rdatatype.to_text(q.qtype), (" " + o) if o else "")
+
+
+def parse_server(text):
+    name, _, addr = text.partition("=")
+    host, _, port = addr.rpartition(":")
+    return name, (host, int(port))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--queries", required=True)
+    ap.add_argument("--ref", required=True, help="NAME=HOST:PORT (NSD)")
+    ap.add_argument("--test", action="append", default=[], help="NAME=HOST:PORT")
+    ap.add_argument("--only", help="comma-separated query ids")
+    ap.add_argument("--show", action="store_true", help="print every response")
+    args = ap.parse_args()
+
+    queries = load_queries(args.queries)
+    if args.only:
+        want = set(args.only.split(","))
+        queries = [q for q in queries if q.id in want]
+    ref_name, ref_addr = parse_server(args.ref)
+    tests = [parse_server(t) for t in args.test]
+    ctx = Ctx(ref_addr)
+    failed = 0
+    for q in queries:
+        if q.skip:
+            for name, _ in tests:
+                print("SKIP: diff:%s:%s: %s" % (name, q.id, q.skip))
+            continue
+        wire = q.wire()
+        ref_raw = ask(ref_addr, wire, q.tcp)
+        if args.show:
+            print("---- %s [%s] %s" % (q.id, ref_name, describe(q)))
+            print(View(ref_raw).msg)
+        for name, addr in tests:
+            got_raw = ask(addr, wire, q.tcp)
+            ref, got = View(ref_raw), View(got_raw)
+            if args.show:
+                print("---- %s [%s]" % (q.id, name))
+                print(got.msg if got.msg is not None else got.error)
+            used, problems, replaced = apply_exceptions(ctx, name, q, ref, got)
+            diffs = [d for d in compare(ref, got) if d[0] not in replaced]
+            tag = "diff:%s:%s" % (name, q.id)
+            note = " [exceptions: %s]" % ", ".join(used) if used else ""
+            if not diffs and not problems:
+                print("PASS: %s%s" % (tag, note))
+                continue
+            failed += 1
+            first = diffs[0] if diffs else None
+            why = ("%s: %s=%s %s=%s" % (first[0], ref_name, first[1], name, first[2])
+                   if first else problems[0])
+            print("FAIL: %s: %s" % (tag, why))
+            print("    query: %s (queries.txt line %d)%s" % (describe(q), q.lineno, note))
+            for field, a, b, det in diffs:
+                print("    %-12s %s=%s  %s=%s" % (field, ref_name, a, name, b))
+                for d in det:
+                    print("        " + d.replace("ref:", ref_name + ":").replace(
+                        "test:", name + ":"))
+            for p in problems:
+                print("    " + p)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

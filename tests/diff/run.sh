@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Differential test: the same zones served by NSD (the reference), Knot DNS and
+# anynsd, each on its own free loopback port; compare.py sends every query of
+# queries.txt to all of them and compares flags, rcode, EDNS and each section.
+# Intended differences are listed, with their RFC, in compare.py (EXCEPTIONS).
+#
+#   tests/diff/run.sh                 everything
+#   tests/diff/run.sh --only ID,ID    only these queries (debugging)
+#   tests/diff/run.sh --show          also print every response
+#   DIFF_SERVERS="knot" tests/diff/run.sh   only some servers under test
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../lib.sh"
+PY=/usr/bin/python3
+
+# origin=file of every zone served; the same set goes to every server.
+ZONES=(
+	"example.com=$ROOT/zones/example.com.zone"
+	"child.example.com=$HERE/zones/child.example.com.zone"
+	"example.org=$HERE/zones/example.org.zone"
+)
+IDENTITY=anyns-diff
+SERVERS=${DIFF_SERVERS:-knot anynsd}
+
+TMP=$(mktemp -d /tmp/anyns-diff.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	# NSD forks: its server and xfrd children share its pid file's process group.
+	[ -s "$TMP/nsd/nsd.pid" ] && kill "$(cat "$TMP/nsd/nsd.pid")" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# --- the zones themselves must pass both reference checkers -----------------
+for z in "${ZONES[@]}"; do
+	origin=${z%%=*}; file=${z#*=}
+	if command -v nsd-checkzone >/dev/null; then
+		if out=$(nsd-checkzone "$origin" "$file" 2>&1); then pass "diff:nsd-checkzone:$origin"
+		else fail "diff:nsd-checkzone:$origin" "$out"; fi
+	else
+		skip "diff:nsd-checkzone:$origin" "nsd-checkzone not installed"
+	fi
+	if command -v kzonecheck >/dev/null; then
+		if out=$(kzonecheck -o "$origin" "$file" 2>&1) && [ -z "$out" ]; then
+			pass "diff:kzonecheck:$origin"
+		else fail "diff:kzonecheck:$origin" "$out"; fi
+	else
+		skip "diff:kzonecheck:$origin" "kzonecheck not installed (knot-dnssecutils)"
+	fi
+done
+
+# --- servers ----------------------------------------------------------------
+# start_X PORT: starts the server in the background, appends to PIDS.
+start_nsd() {
+	local port=$1 d=$TMP/nsd z
+	mkdir -p "$d"
+	{
+		echo "server:"
+		echo "	ip-address: 127.0.0.1@$port"
+		echo "	server-count: 1"
+		echo "	database: \"\""
+		echo "	zonelistfile: \"$d/zone.list\""
+		echo "	xfrdfile: \"$d/xfrd.state\""
+		echo "	xfrdir: \"$d\""
+		echo "	pidfile: \"$d/nsd.pid\""
+		echo "	logfile: \"$d/nsd.log\""
+		echo "	username: \"\""
+		echo "	chroot: \"\""
+		echo "	zonesdir: \"\""
+		echo "	identity: \"$IDENTITY\""
+		echo "	hide-version: yes"
+		echo "	rrl-ratelimit: 0"
+		echo "	verbosity: 1"
+		echo "remote-control:"
+		echo "	control-enable: no"
+		for z in "${ZONES[@]}"; do
+			echo "zone:"
+			echo "	name: ${z%%=*}"
+			echo "	zonefile: \"${z#*=}\""
+		done
+	} > "$d/nsd.conf"
+	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
+	PIDS+=($!)
+}
+
+start_knot() {
+	local port=$1 d=$TMP/knot z
+	mkdir -p "$d"
+	{
+		echo "server:"
+		echo "    rundir: \"$d\""
+		echo "    listen: 127.0.0.1@$port"
+		echo "    identity: \"$IDENTITY\""
+		echo "    version: \"\""
+		echo "    udp-workers: 1"
+		echo "    tcp-workers: 1"
+		echo "    background-workers: 1"
+		echo "log:"
+		echo "  - target: stderr"
+		echo "    any: warning"
+		echo "database:"
+		echo "    storage: \"$d\""
+		echo "template:"
+		echo "  - id: default"
+		echo "    storage: \"$d\""
+		echo "    zonefile-sync: -1"
+		echo "    zonefile-load: whole"
+		echo "    journal-content: none"
+		echo "zone:"
+		for z in "${ZONES[@]}"; do
+			echo "  - domain: ${z%%=*}"
+			echo "    file: \"${z#*=}\""
+		done
+	} > "$d/knot.conf"
+	knotd -c "$d/knot.conf" >"$d/stderr" 2>&1 &
+	PIDS+=($!)
+}
+
+start_anynsd() {
+	local port=$1 d=$TMP/anynsd z args=()
+	mkdir -p "$d"
+	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
+	"$BIN/anynsd" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
+		>"$d/stderr" 2>&1 &
+	PIDS+=($!)
+}
+
+# A server counts as up when it answers SOA for every zone with AA=1 (zones
+# load after the socket opens).
+zones_up() {
+	local port=$1 z i
+	for i in $(seq 1 100); do
+		for z in "${ZONES[@]}"; do
+			kdig @127.0.0.1 -p "$port" +time=1 +retry=0 "${z%%=*}" SOA 2>/dev/null |
+				grep -q 'Flags: qr aa' || { sleep 0.1; continue 2; }
+		done
+		return 0
+	done
+	return 1
+}
+
+if ! command -v nsd >/dev/null || ! command -v kdig >/dev/null; then
+	skip diff "nsd or kdig not installed (the reference server and the probe)"
+	summary; exit $?
+fi
+if ! $PY -c 'import dns.message' 2>/dev/null; then
+	skip diff "python3-dnspython not installed"
+	summary; exit $?
+fi
+
+NSD_PORT=$(free_port)
+start_nsd "$NSD_PORT"
+if ! zones_up "$NSD_PORT"; then
+	fail diff:nsd-start "NSD did not serve the zones; its log:"
+	cat "$TMP/nsd/stderr" "$TMP/nsd/nsd.log" 2>/dev/null | tail -20
+	summary; exit $?
+fi
+
+TESTS=()
+for s in $SERVERS; do
+	case $s in
+	knot)
+		if ! command -v knotd >/dev/null; then skip diff:knot "knotd not installed"; continue; fi
+		;;
+	anynsd)
+		if [ ! -x "$BIN/anynsd" ]; then skip diff:anynsd "$BIN/anynsd not built"; continue; fi
+		;;
+	*) fail "diff:$s" "unknown server"; continue ;;
+	esac
+	port=$(free_port)
+	"start_$s" "$port"
+	if zones_up "$port"; then
+		TESTS+=(--test "$s=127.0.0.1:$port")
+	else
+		fail "diff:$s-start" "$s did not serve all the zones on port $port; its log:"
+		tail -20 "$TMP/$s/stderr"
+	fi
+done
+
+# --- compare ------------------------------------------------------------------
+if [ ${#TESTS[@]} -gt 0 ]; then
+	while IFS= read -r line; do
+		case $line in
+		"PASS: "*) pass "${line#PASS: }" ;;
+		"FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
+		"SKIP: "*) r=${line#SKIP: }; skip "${r%%: *}" "${r#*: }" ;;
+		"compare.py exit "[01]) ;;
+		"compare.py exit "*) fail diff:compare.py "crashed (${line#compare.py })" ;;
+		*) echo "$line" ;;
+		esac
+	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
+		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" "$@"; echo "compare.py exit $?")
+fi
+summary
