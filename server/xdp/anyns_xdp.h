@@ -31,7 +31,7 @@ typedef struct anyns_xdp_stats {
 	uint64_t passed;                /* handed to the stack */
 	uint64_t pass_miss, pass_not_dns, pass_malformed, pass_too_big, pass_stale;
 	uint64_t dropped;
-	uint64_t map_entries;
+	uint64_t map_entries;           /* entries stored (approximate under races) */
 } anyns_xdp_stats_t;
 
 /* Loads and attaches. On failure (no privileges, old kernel, no such
@@ -44,10 +44,22 @@ void anyns_xdp_close(anyns_xdp_t *x);
  * query whose answer_info.cacheable was true) under its key for the current
  * generation. */
 int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, size_t len);
+/* Same, for a response built from the zone set of generation `gen`
+ * (zset_generation()). Prefer it from worker threads: a put racing with a
+ * reload then stores an entry of the old generation, which is never answered,
+ * instead of an old answer under the new generation. Puts of an older
+ * generation than the current one are ignored (return 0).
+ * Both refuse (ANYNS_EINVAL) a template over 512 bytes and a truncated (TC=1)
+ * answer to an EDNS query: it depends on the client's payload size, which the
+ * key does not hold. */
+int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
+                      const uint8_t *resp, size_t len);
 /* After a zone reload: entries of older generations are never answered again. */
 int anyns_xdp_set_generation(anyns_xdp_t *x, uint64_t gen);
 /* Pre-fills the map for the zones' names (bounded by conf->prefill_max),
- * answering each with answer_build() under conf. */
+ * answering each with answer_build() under conf: for each name the types
+ * present there plus A and AAAA, each without EDNS, with EDNS and with DO.
+ * Makes zset_generation(zs) the current generation first if it is not. */
 int anyns_xdp_prefill(anyns_xdp_t *x, const zset_t *zs, const answer_conf_t *conf);
 int anyns_xdp_stats(anyns_xdp_t *x, anyns_xdp_stats_t *out);
 

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/* anyns XDP fast path: answers simple UDP DNS queries from a map of response
+ * templates filled by anynsd, byte for byte what the socket path would send.
+ * Everything else goes on to the stack unchanged (XDP_PASS). */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xdp_common.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	/* No prealloc: a replaced or deleted entry is freed after an RCU grace
+	 * period, so a reader never sees a template being overwritten. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);      /* the loader sets the configured size */
+	__type(key, struct axdp_key);
+	__type(value, struct axdp_val);
+} axdp_answers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct axdp_cfg);
+} axdp_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct axdp_addr);
+	__type(value, __u8);
+} axdp_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AXDP_C_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} axdp_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct axdp_scratch);
+} axdp_scratch_map SEC(".maps");
+
+#define ETH_P_8021Q_BE  bpf_htons(0x8100)
+#define ETH_P_8021AD_BE bpf_htons(0x88A8)
+#define ETH_P_IP_BE     bpf_htons(0x0800)
+#define ETH_P_IPV6_BE   bpf_htons(0x86DD)
+
+#define DNS_HDR_LEN     12
+#define OPT_RR_LEN      11   /* RFC 6891 6.1.2: root name, type, class, ttl, rdlen */
+#define DNS_TYPE_OPT    41
+#define REPLY_TTL       64   /* what the stack puts on the socket path's answers */
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+/* Byte i of the copied query; the mask keeps the verifier's bounds. */
+#define QB(sc, i) ((sc)->q[(i) & (AXDP_QUERY_MAX - 1)])
+
+static __always_inline int count(enum axdp_counter c, int verdict)
+{
+	__u32 k = c;
+	__u64 *v = bpf_map_lookup_elem(&axdp_counters, &k);
+
+	if (v)
+		*v += 1;
+	return verdict;
+}
+
+static __always_inline __u16 csum_fold(__u64 s)
+{
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
+static __always_inline int addr_is_ours(const struct axdp_cfg *cfg, const struct axdp_addr *a)
+{
+	if (cfg->any_addr)
+		return 1;
+	return bpf_map_lookup_elem(&axdp_addrs, a) != NULL;
+}
+
+/* Parses the DNS query copied to sc->q (qlen bytes) into sc->key. Mirrors
+ * answer_key_from_query(): one question, opcode QUERY, QR=0, no answer or
+ * authority records, at most one OPT record (root owner, version 0, no
+ * options) and nothing after it. Returns the question name length or -1. */
+static __always_inline int parse_query(struct axdp_scratch *sc)
+{
+	volatile __u32 *vnext = &sc->next, *vnlen = &sc->nlen, *vqlen = &sc->qlen;
+	__u32 i, nlen, pos, qlen;
+	__u8 c;
+
+	/* RFC 1035 4.1.1: QR=0, opcode 0; TC set on a query makes no sense. */
+	if ((QB(sc, 2) & 0xfa) != 0)
+		return -1;
+	if (QB(sc, 4) != 0 || QB(sc, 5) != 1 || QB(sc, 6) != 0 || QB(sc, 7) != 0 ||
+	    QB(sc, 8) != 0 || QB(sc, 9) != 0 || QB(sc, 10) != 0 || QB(sc, 11) > 1)
+		return -1;
+
+	*vnext = 0;
+	*vnlen = 0;
+	for (i = 0; i < AXDP_NAME_MAX; i++) {
+		if (DNS_HDR_LEN + i >= *vqlen)
+			return -1;
+		c = sc->q[(DNS_HDR_LEN + i) & (AXDP_QUERY_MAX - 1)];
+		if (i == *vnext) {
+			if (c == 0) {
+				*vnlen = i + 1;
+				sc->key.name[i] = 0;
+				break;
+			}
+			/* RFC 1035 4.1.4: no compression in a question we answer. */
+			if (c > 63)
+				return -1;
+			*vnext = i + c + 1;
+		} else if (c >= 'A' && c <= 'Z') {
+			c += 'a' - 'A';
+		}
+		sc->key.name[i] = c;
+	}
+	nlen = *vnlen;
+	qlen = *vqlen;
+	if (nlen == 0 || nlen > AXDP_NAME_MAX)
+		return -1;
+	sc->key.name_len = nlen;
+
+	pos = DNS_HDR_LEN + nlen;
+	if (pos + 4 > qlen)
+		return -1;
+	sc->key.qtype = ((__u16)QB(sc, pos) << 8) | QB(sc, pos + 1);
+	sc->key.qclass = ((__u16)QB(sc, pos + 2) << 8) | QB(sc, pos + 3);
+	pos += 4;
+
+	if (QB(sc, 11) == 0)
+		return pos == qlen ? (int)nlen : -1;
+
+	/* RFC 6891 6.1.2/6.1.3: OPT at the root, version 0, no options. */
+	if (pos + OPT_RR_LEN != qlen)
+		return -1;
+	if (QB(sc, pos) != 0 || QB(sc, pos + 1) != 0 || QB(sc, pos + 2) != DNS_TYPE_OPT)
+		return -1;
+	if (QB(sc, pos + 5) != 0 || QB(sc, pos + 6) != 0)  /* extended rcode, version */
+		return -1;
+	if (QB(sc, pos + 9) != 0 || QB(sc, pos + 10) != 0) /* rdlen: no options */
+		return -1;
+	sc->key.flags = AXDP_KEY_EDNS;
+	if (QB(sc, pos + 7) & 0x80)
+		sc->key.flags |= AXDP_KEY_DO;
+	return (int)nlen;
+}
+
+/* Turns sc->q's template answer into the response for this query, like
+ * answer_patch(): the query's ID, RD bit and question name (original case). */
+static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val)
+{
+	volatile __u32 *vnlen = &sc->nlen;
+	__u64 *dst = (__u64 *)sc->resp;
+	const __u64 *src = (const __u64 *)val->resp;
+	__u32 i;
+
+	/* The loader zero-fills templates past len, so the padding the checksum
+	 * reads is zero too. */
+	for (i = 0; i < AXDP_RESP_MAX / 8; i++)
+		dst[i] = src[i];
+	sc->resp[0] = sc->q[0];
+	sc->resp[1] = sc->q[1];
+	sc->resp[2] = (sc->resp[2] & 0xfe) | (sc->q[2] & 0x01);
+	for (i = 0; i < AXDP_NAME_MAX; i++) {
+		if (i >= *vnlen)
+			break;
+		sc->resp[(DNS_HDR_LEN + i) & (AXDP_RESP_MAX - 1)] =
+			sc->q[(DNS_HDR_LEN + i) & (AXDP_QUERY_MAX - 1)];
+	}
+}
+
+SEC("xdp")
+int anyns_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct axdp_scratch *sc;
+	struct axdp_cfg *cfg;
+	struct axdp_val *val;
+	struct axdp_addr dst = {};
+	struct udphdr *udp;
+	__u32 zero = 0, l3off = sizeof(struct ethhdr), l4off, dnsoff, qlen, rlen, plen4;
+	__u16 proto;
+	int is_v6, nlen, i;
+	__u64 sum;
+
+	if ((void *)(eth + 1) > end)
+		return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+	/* Never answer a frame sent to a group address. */
+	if (eth->h_dest[0] & 1)
+		return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+	proto = eth->h_proto;
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		struct vlan_hdr *vh;
+
+		if (proto != ETH_P_8021Q_BE && proto != ETH_P_8021AD_BE)
+			break;
+		vh = data + l3off;
+		if ((void *)(vh + 1) > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		proto = vh->encap_proto;
+		l3off += sizeof(*vh);
+	}
+
+	cfg = bpf_map_lookup_elem(&axdp_config, &zero);
+	sc = bpf_map_lookup_elem(&axdp_scratch_map, &zero);
+	if (!cfg || !sc)
+		return count(AXDP_C_DROPPED, XDP_PASS);
+
+	if (proto == ETH_P_IP_BE) {
+		struct iphdr *ip = data + l3off;
+		__u32 tot;
+
+		is_v6 = 0;
+		if ((void *)(ip + 1) > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		if (ip->protocol != IPPROTO_UDP)
+			return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+		/* No options, no fragments (RFC 791 3.1): the stack handles those. */
+		if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		if (csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0)) != 0xffff)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		tot = bpf_ntohs(ip->tot_len);
+		if (tot < sizeof(*ip) + sizeof(*udp) || data + l3off + tot > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		dst.a[10] = 0xff;
+		dst.a[11] = 0xff;
+		__builtin_memcpy(&dst.a[12], &ip->daddr, 4);
+		l4off = l3off + sizeof(*ip);
+		udp = data + l4off;
+		if ((void *)(udp + 1) > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		if (udp->dest != cfg->port || !addr_is_ours(cfg, &dst))
+			return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+		if (bpf_ntohs(udp->len) != tot - sizeof(*ip))
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	} else if (proto == ETH_P_IPV6_BE) {
+		struct ipv6hdr *ip6 = data + l3off;
+		__u32 plen;
+
+		is_v6 = 1;
+		if ((void *)(ip6 + 1) > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		/* Extension headers are left to the stack. */
+		if (ip6->nexthdr != IPPROTO_UDP)
+			return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+		if (ip6->version != 6)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		plen = bpf_ntohs(ip6->payload_len);
+		if (plen < sizeof(*udp) || data + l3off + sizeof(*ip6) + plen > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		__builtin_memcpy(dst.a, &ip6->daddr, 16);
+		l4off = l3off + sizeof(*ip6);
+		udp = data + l4off;
+		if ((void *)(udp + 1) > end)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		if (udp->dest != cfg->port || !addr_is_ours(cfg, &dst))
+			return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+		/* RFC 8200 8.1: a zero UDP checksum is invalid over IPv6. */
+		if (bpf_ntohs(udp->len) != plen || udp->check == 0)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	} else {
+		return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+	}
+	if (udp->source == 0)
+		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+
+	qlen = bpf_ntohs(udp->len) - sizeof(*udp);
+	dnsoff = l4off + sizeof(*udp);
+	if (qlen < DNS_HDR_LEN + 5)
+		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	if (qlen > AXDP_QUERY_MAX)
+		return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
+	if (bpf_xdp_load_bytes(ctx, dnsoff, sc->q, qlen) < 0)
+		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+
+	__builtin_memset(&sc->key, 0, sizeof(sc->key));
+	sc->qlen = qlen;
+	nlen = parse_query(sc);
+	if (nlen < 0)
+		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+
+	val = bpf_map_lookup_elem(&axdp_answers, &sc->key);
+	if (!val)
+		return count(AXDP_C_PASS_MISS, XDP_PASS);
+	if (val->gen != cfg->gen)
+		return count(AXDP_C_PASS_STALE, XDP_PASS);
+	rlen = val->len;
+	if (rlen < DNS_HDR_LEN + (__u32)nlen + 4 || rlen > AXDP_RESP_MAX)
+		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	patch_response(sc, val);
+
+	/* RFC 768: checksum over the pseudo-header, the UDP header and the data
+	 * (zero-padded to 4 bytes here, which the sum ignores). Computed before
+	 * the packet changes, from addresses read in the query. */
+	plen4 = (rlen + 3) & ~3U;
+	if (plen4 > AXDP_RESP_MAX)
+		return count(AXDP_C_DROPPED, XDP_PASS);
+	{
+		struct udphdr uh = {
+			.source = udp->dest,
+			.dest = udp->source,
+			.len = bpf_htons(sizeof(uh) + rlen),
+			.check = 0,
+		};
+		__be32 ph[10] = {};
+
+		if (is_v6) {
+			struct ipv6hdr *ip6 = data + l3off;
+
+			if ((void *)(ip6 + 1) > end)
+				return count(AXDP_C_DROPPED, XDP_PASS);
+			__builtin_memcpy(&ph[0], &ip6->daddr, 16);
+			__builtin_memcpy(&ph[4], &ip6->saddr, 16);
+			ph[8] = bpf_htonl(sizeof(uh) + rlen);
+			ph[9] = bpf_htonl(IPPROTO_UDP);
+			sum = bpf_csum_diff(NULL, 0, ph, 40, 0);
+		} else {
+			struct iphdr *ip = data + l3off;
+
+			if ((void *)(ip + 1) > end)
+				return count(AXDP_C_DROPPED, XDP_PASS);
+			ph[0] = ip->daddr;
+			ph[1] = ip->saddr;
+			ph[2] = bpf_htonl((IPPROTO_UDP << 16) | (sizeof(uh) + rlen));
+			sum = bpf_csum_diff(NULL, 0, ph, 12, 0);
+		}
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)&uh, sizeof(uh), (__u32)sum);
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)sc->resp, plen4, (__u32)sum);
+	}
+
+	/* Resize last: every XDP_PASS above leaves the frame untouched. */
+	{
+		int delta = (int)(dnsoff + rlen) - (int)(end - data);
+
+		if (bpf_xdp_adjust_tail(ctx, delta) < 0)
+			return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
+	}
+	if (bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
+		return count(AXDP_C_DROPPED, XDP_ABORTED);
+
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return count(AXDP_C_DROPPED, XDP_ABORTED);
+	{
+		__u8 mac[ETH_ALEN];
+
+		__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	}
+	if (is_v6) {
+		struct ipv6hdr *ip6 = data + l3off;
+		struct in6_addr a;
+
+		if ((void *)(ip6 + 1) > end)
+			return count(AXDP_C_DROPPED, XDP_ABORTED);
+		a = ip6->saddr;
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = a;
+		/* Version 6, traffic class 0, flow label 0. */
+		*(__be32 *)ip6 = bpf_htonl(0x60000000);
+		ip6->payload_len = bpf_htons(sizeof(*udp) + rlen);
+		ip6->hop_limit = REPLY_TTL;
+		udp = (void *)(ip6 + 1);
+	} else {
+		struct iphdr *ip = data + l3off;
+		__be32 a;
+
+		if ((void *)(ip + 1) > end)
+			return count(AXDP_C_DROPPED, XDP_ABORTED);
+		a = ip->saddr;
+		ip->saddr = ip->daddr;
+		ip->daddr = a;
+		/* What Linux sends for unconnected UDP with path MTU discovery:
+		 * TOS 0, ID 0 with DF set. */
+		ip->tos = 0;
+		ip->id = 0;
+		ip->frag_off = bpf_htons(0x4000);
+		ip->ttl = REPLY_TTL;
+		ip->tot_len = bpf_htons(sizeof(*ip) + sizeof(*udp) + rlen);
+		ip->check = 0;
+		ip->check = ~csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0));
+		udp = (void *)(ip + 1);
+	}
+	if ((void *)(udp + 1) > end)
+		return count(AXDP_C_DROPPED, XDP_ABORTED);
+	{
+		__be16 p = udp->source;
+
+		udp->source = udp->dest;
+		udp->dest = p;
+	}
+	udp->len = bpf_htons(sizeof(*udp) + rlen);
+	udp->check = ~csum_fold(sum);
+	/* RFC 768: a computed zero is sent as all ones. */
+	if (udp->check == 0)
+		udp->check = 0xffff;
+	return count(AXDP_C_ANSWERED, XDP_TX);
+}

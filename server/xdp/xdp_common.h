@@ -1,0 +1,74 @@
+/* Map layouts shared by the XDP program (anyns.bpf.c) and its loader
+ * (xdp_loader.c). Plain fixed-size types only: this header is compiled both
+ * with clang -target bpf and with the host compiler. */
+#ifndef ANYNS_XDP_COMMON_H
+#define ANYNS_XDP_COMMON_H
+
+#include <linux/types.h>
+
+#define AXDP_NAME_MAX   255   /* RFC 1035 3.1: wire names are at most 255 octets */
+#define AXDP_RESP_MAX   512   /* templates fit any client: RFC 1035 4.2.1 UDP limit */
+#define AXDP_QUERY_MAX  512   /* longer queries are never of the simple shape */
+
+#define AXDP_KEY_EDNS   0x01  /* same bits as ANSWER_KEY_EDNS / ANSWER_KEY_DO */
+#define AXDP_KEY_DO     0x02
+
+/* Answer map key: the same facts as answer_key_t. The name is the lowercased
+ * uncompressed wire name including the root label, zero-filled past name_len,
+ * so that two keys for the same query compare equal byte for byte. */
+struct axdp_key {
+	__u8 name[AXDP_NAME_MAX];
+	__u8 name_len;
+	__u16 qtype;                 /* host order */
+	__u16 qclass;                /* host order */
+	__u8 flags;                  /* AXDP_KEY_* */
+	__u8 pad[3];                 /* always zero */
+};
+
+/* Answer map value: a response template as answer_build() made it. Entries
+ * whose generation differs from the one in the generation map are stale and
+ * are never answered from. */
+struct axdp_val {
+	__u64 gen;
+	__u16 len;
+	__u8 pad[6];
+	__u8 resp[AXDP_RESP_MAX];
+};
+
+/* The configuration map (one entry). */
+struct axdp_cfg {
+	__u64 gen;                   /* current generation */
+	__u16 port;                  /* network order */
+	__u8 any_addr;               /* 1: every destination address is ours */
+	__u8 pad[5];
+};
+
+/* Service address set: IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d). */
+struct axdp_addr {
+	__u8 a[16];
+};
+
+/* Per-CPU counters, indexes into the counter array. */
+enum axdp_counter {
+	AXDP_C_ANSWERED = 0,
+	AXDP_C_PASS_MISS,            /* simple query, no entry */
+	AXDP_C_PASS_STALE,           /* entry from an older generation */
+	AXDP_C_PASS_NOT_DNS,         /* not UDP to a service address and port */
+	AXDP_C_PASS_MALFORMED,       /* DNS query we do not parse (or bad headers) */
+	AXDP_C_PASS_TOO_BIG,         /* query larger than we handle */
+	AXDP_C_DROPPED,              /* XDP_ABORTED paths (helper failures) */
+	AXDP_C_MAX
+};
+
+/* Scratch space per CPU: the program builds the key and the response here
+ * because both are larger than the 512-byte BPF stack allows. */
+struct axdp_scratch {
+	struct axdp_key key;
+	__u8 q[AXDP_QUERY_MAX];        /* the query's DNS message */
+	__u8 resp[AXDP_RESP_MAX];      /* the response being built */
+	/* Parser state kept in memory rather than registers: the verifier does
+	 * not track values in map memory, so the name loop's paths converge. */
+	__u32 next, nlen, qlen, pad;
+};
+
+#endif

@@ -1,0 +1,539 @@
+/* User side of the XDP fast path: loads anyns.bpf.c through its skeleton,
+ * attaches it, and keeps its answer map filled from the engine. */
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "anyns_xdp.h"
+#include "anyns.skel.h"
+#include "log.h"
+#include "xdp_common.h"
+
+#define AXDP_MAX_IFACES   16
+#define AXDP_DEFAULT_SIZE 65536
+
+struct anyns_xdp {
+	struct anyns_bpf *skel;
+	int ifindex[AXDP_MAX_IFACES];
+	__u32 ifmode[AXDP_MAX_IFACES];   /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
+	char ifname[AXDP_MAX_IFACES][IF_NAMESIZE];
+	size_t n_if;
+	size_t map_entries, prefill_max;
+	int answers_fd, config_fd, counters_fd;
+	int ncpus;
+	_Atomic uint64_t gen;
+	_Atomic uint64_t stored;          /* entries in the answer map */
+	_Atomic int full_logged;
+};
+
+/* libbpf's own messages: warnings (verifier logs, attach errors) are worth
+ * seeing, the rest only when debugging. */
+static int axdp__libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n;
+
+	if (lvl == LIBBPF_DEBUG && log_get_level() < LOG_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_msg(lvl == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "xdp: libbpf: %s", buf);
+	return 0;
+}
+
+/* libbpf returns -errno or sets errno; map both to our codes in one place. */
+static int axdp__err(int e)
+{
+	if (e < 0)
+		e = -e;
+	switch (e) {
+	case ENOMEM: return ANYNS_ENOMEM;
+	case E2BIG:
+	case ENOSPC: return ANYNS_ESPACE;
+	case ENOENT: return ANYNS_ENOENT;
+	default:     return ANYNS_EINVAL;
+	}
+}
+
+static int axdp__write_config(anyns_xdp_t *x, const struct axdp_cfg *cfg)
+{
+	__u32 k = 0;
+
+	if (bpf_map_update_elem(x->config_fd, &k, cfg, BPF_ANY) < 0)
+		return axdp__err(errno);
+	return 0;
+}
+
+static int axdp__read_config(anyns_xdp_t *x, struct axdp_cfg *cfg)
+{
+	__u32 k = 0;
+
+	if (bpf_map_lookup_elem(x->config_fd, &k, cfg) < 0)
+		return axdp__err(errno);
+	return 0;
+}
+
+static int axdp__add_addr(anyns_xdp_t *x, const struct sockaddr_storage *ss)
+{
+	struct axdp_addr a;
+	__u8 one = 1;
+
+	memset(&a, 0, sizeof(a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		a.a[10] = 0xff;
+		a.a[11] = 0xff;
+		memcpy(&a.a[12], &s4->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		memcpy(a.a, &s6->sin6_addr, 16);
+	} else {
+		return ANYNS_EINVAL;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.axdp_addrs), &a, &one, BPF_ANY) < 0)
+		return axdp__err(errno);
+	return 0;
+}
+
+static void axdp__detach_all(anyns_xdp_t *x)
+{
+	size_t i;
+
+	for (i = x->n_if; i > 0; i--) {
+		int err = bpf_xdp_detach(x->ifindex[i - 1], x->ifmode[i - 1], NULL);
+
+		if (err < 0)
+			log_warn("xdp: detaching from %s: %s", x->ifname[i - 1], strerror(-err));
+		else
+			log_info("xdp: detached from %s", x->ifname[i - 1]);
+	}
+	x->n_if = 0;
+}
+
+static int axdp__attach(anyns_xdp_t *x, const char *name, int force_generic)
+{
+	int prog = bpf_program__fd(x->skel->progs.anyns_xdp);
+	int idx = (int)if_nametoindex(name);
+	int err = -EOPNOTSUPP;
+	size_t n = x->n_if;
+
+	if (n >= AXDP_MAX_IFACES) {
+		log_err("xdp: more than %d interfaces", AXDP_MAX_IFACES);
+		return ANYNS_EINVAL;
+	}
+	if (idx == 0) {
+		log_err("xdp: no interface %s: %s", name, strerror(errno));
+		return ANYNS_ENOENT;
+	}
+	/* Native mode runs in the driver before any skb exists; drivers without
+	 * XDP support refuse it and we fall back to generic (skb) mode. */
+	if (!force_generic) {
+		err = bpf_xdp_attach(idx, prog, XDP_FLAGS_DRV_MODE, NULL);
+		if (err == 0) {
+			x->ifmode[n] = XDP_FLAGS_DRV_MODE;
+			log_info("xdp: attached to %s in native mode", name);
+		} else {
+			log_info("xdp: native mode on %s refused (%s), trying generic mode",
+			         name, strerror(-err));
+		}
+	}
+	if (err != 0) {
+		err = bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE, NULL);
+		if (err < 0) {
+			log_err("xdp: cannot attach to %s: %s", name, strerror(-err));
+			return axdp__err(err);
+		}
+		x->ifmode[n] = XDP_FLAGS_SKB_MODE;
+		log_info("xdp: attached to %s in generic mode", name);
+	}
+	x->ifindex[n] = idx;
+	snprintf(x->ifname[n], sizeof(x->ifname[n]), "%s", name);
+	x->n_if = n + 1;
+	return 0;
+}
+
+int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
+{
+	struct axdp_cfg cfg;
+	anyns_xdp_t *x;
+	size_t i;
+	int err;
+
+	if (!conf || !out || conf->n_ifaces == 0 || !conf->ifaces)
+		return ANYNS_EINVAL;
+	*out = NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return ANYNS_ENOMEM;
+	x->map_entries = conf->map_entries ? conf->map_entries : AXDP_DEFAULT_SIZE;
+	x->prefill_max = conf->prefill_max ? conf->prefill_max : x->map_entries / 2;
+	libbpf_set_print(axdp__libbpf_print);
+
+	x->ncpus = libbpf_num_possible_cpus();
+	if (x->ncpus <= 0) {
+		log_err("xdp: cannot count CPUs: %s", strerror(-x->ncpus));
+		err = ANYNS_EINVAL;
+		goto fail_free;
+	}
+	x->skel = anyns_bpf__open();
+	if (!x->skel) {
+		log_err("xdp: cannot open the BPF object: %s", strerror(errno));
+		err = axdp__err(errno);
+		goto fail_free;
+	}
+	err = bpf_map__set_max_entries(x->skel->maps.axdp_answers, (__u32)x->map_entries);
+	if (err < 0) {
+		err = axdp__err(err);
+		goto fail_skel;
+	}
+	err = anyns_bpf__load(x->skel);
+	if (err < 0) {
+		log_err("xdp: cannot load the BPF program: %s%s", strerror(-err),
+		        (err == -EPERM || err == -EACCES) ?
+		        " (needs root or CAP_BPF+CAP_NET_ADMIN)" : "");
+		err = axdp__err(err);
+		goto fail_skel;
+	}
+	x->answers_fd = bpf_map__fd(x->skel->maps.axdp_answers);
+	x->config_fd = bpf_map__fd(x->skel->maps.axdp_config);
+	x->counters_fd = bpf_map__fd(x->skel->maps.axdp_counters);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.gen = 0;
+	cfg.port = htons(conf->port ? conf->port : 53);
+	cfg.any_addr = conf->n_addrs == 0;
+	for (i = 0; i < conf->n_addrs; i++) {
+		err = axdp__add_addr(x, &conf->addrs[i]);
+		if (err < 0) {
+			log_err("xdp: bad service address #%zu", i);
+			goto fail_skel;
+		}
+	}
+	err = axdp__write_config(x, &cfg);
+	if (err < 0)
+		goto fail_skel;
+
+	for (i = 0; i < conf->n_ifaces; i++) {
+		err = axdp__attach(x, conf->ifaces[i], conf->force_generic);
+		if (err < 0)
+			goto fail_detach;
+	}
+	*out = x;
+	return 0;
+
+fail_detach:
+	axdp__detach_all(x);
+fail_skel:
+	anyns_bpf__destroy(x->skel);
+fail_free:
+	free(x);
+	return err;
+}
+
+void anyns_xdp_close(anyns_xdp_t *x)
+{
+	if (!x)
+		return;
+	axdp__detach_all(x);
+	anyns_bpf__destroy(x->skel);
+	free(x);
+}
+
+/* answer_key_t -> the kernel's key. The name length is recomputed from the
+ * labels so the key holds exactly what the program computes from a packet. */
+static int axdp__key(const answer_key_t *key, struct axdp_key *k)
+{
+	size_t pos = 0;
+
+	memset(k, 0, sizeof(*k));
+	for (;;) {
+		uint8_t l;
+
+		if (pos >= sizeof(key->name))
+			return ANYNS_EINVAL;
+		l = key->name[pos];
+		if (l > 63)
+			return ANYNS_EINVAL;
+		pos += (size_t)l + 1;
+		if (l == 0)
+			break;
+	}
+	if (pos > AXDP_NAME_MAX)
+		return ANYNS_EINVAL;
+	memcpy(k->name, key->name, pos);
+	/* Label lengths are at most 63, below 'A': only letters change. */
+	for (size_t i = 0; i < pos; i++)
+		if (k->name[i] >= 'A' && k->name[i] <= 'Z')
+			k->name[i] += 'a' - 'A';
+	k->name_len = (__u8)pos;
+	k->qtype = key->qtype;
+	k->qclass = key->qclass;
+	k->flags = key->flags & (AXDP_KEY_EDNS | AXDP_KEY_DO);
+	return 0;
+}
+
+int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
+                      const uint8_t *resp, size_t len)
+{
+	struct axdp_key k;
+	struct axdp_val v;
+	int err;
+
+	if (!x || !key || !resp || len < 12 || len > AXDP_RESP_MAX)
+		return ANYNS_EINVAL;
+	/* RFC 6891 7: a truncated EDNS answer depends on the advertised payload
+	 * size, which is not part of the key. */
+	if ((key->flags & ANSWER_KEY_EDNS) && (resp[2] & 0x02))
+		return ANYNS_EINVAL;
+	if (gen < atomic_load(&x->gen))
+		return 0;
+	err = axdp__key(key, &k);
+	if (err < 0)
+		return err;
+	memset(&v, 0, sizeof(v));
+	v.gen = gen;
+	v.len = (__u16)len;
+	memcpy(v.resp, resp, len);
+
+	if (bpf_map_update_elem(x->answers_fd, &k, &v, BPF_NOEXIST) == 0) {
+		atomic_fetch_add(&x->stored, 1);
+		return 0;
+	}
+	if (errno == EEXIST && bpf_map_update_elem(x->answers_fd, &k, &v, BPF_EXIST) == 0)
+		return 0;
+	if (errno == E2BIG || errno == ENOMEM) {
+		if (!atomic_exchange(&x->full_logged, 1))
+			log_warn("xdp: answer map full (%zu entries); later answers stay on the socket path",
+			         x->map_entries);
+		return ANYNS_ESPACE;
+	}
+	return axdp__err(errno);
+}
+
+int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, size_t len)
+{
+	if (!x)
+		return ANYNS_EINVAL;
+	return anyns_xdp_put_gen(x, atomic_load(&x->gen), key, resp, len);
+}
+
+/* Deletes every entry of another generation. The next key is fetched before
+ * the current one is deleted, so the walk never restarts. */
+static void axdp__sweep(anyns_xdp_t *x, uint64_t gen)
+{
+	struct axdp_key cur, nxt;
+	struct axdp_val v;
+	size_t deleted = 0, bound = 2 * x->map_entries + 16;
+	int have;
+
+	have = bpf_map_get_next_key(x->answers_fd, NULL, &cur) == 0;
+	while (have && bound-- > 0) {
+		int have_next = bpf_map_get_next_key(x->answers_fd, &cur, &nxt) == 0;
+
+		if (bpf_map_lookup_elem(x->answers_fd, &cur, &v) == 0 && v.gen != gen &&
+		    bpf_map_delete_elem(x->answers_fd, &cur) == 0) {
+			deleted++;
+			if (atomic_load(&x->stored) > 0)
+				atomic_fetch_sub(&x->stored, 1);
+		}
+		cur = nxt;
+		have = have_next;
+	}
+	atomic_store(&x->full_logged, 0);
+	log_debug("xdp: generation %llu: %zu stale entries removed",
+	          (unsigned long long)gen, deleted);
+}
+
+int anyns_xdp_set_generation(anyns_xdp_t *x, uint64_t gen)
+{
+	struct axdp_cfg cfg;
+	int err;
+
+	if (!x)
+		return ANYNS_EINVAL;
+	err = axdp__read_config(x, &cfg);
+	if (err < 0)
+		return err;
+	/* The program compares every entry with this value: from here on no
+	 * entry of an older generation is answered. */
+	atomic_store(&x->gen, gen);
+	cfg.gen = gen;
+	err = axdp__write_config(x, &cfg);
+	if (err < 0)
+		return err;
+	axdp__sweep(x, gen);
+	return 0;
+}
+
+int anyns_xdp_stats(anyns_xdp_t *x, anyns_xdp_stats_t *out)
+{
+	uint64_t c[AXDP_C_MAX];
+	uint64_t *vals;
+	__u32 k;
+	int i;
+
+	if (!x || !out)
+		return ANYNS_EINVAL;
+	vals = calloc((size_t)x->ncpus, sizeof(*vals));
+	if (!vals)
+		return ANYNS_ENOMEM;
+	for (k = 0; k < AXDP_C_MAX; k++) {
+		c[k] = 0;
+		if (bpf_map_lookup_elem(x->counters_fd, &k, vals) < 0)
+			continue;
+		for (i = 0; i < x->ncpus; i++)
+			c[k] += vals[i];
+	}
+	free(vals);
+	memset(out, 0, sizeof(*out));
+	out->answered = c[AXDP_C_ANSWERED];
+	out->pass_miss = c[AXDP_C_PASS_MISS];
+	out->pass_stale = c[AXDP_C_PASS_STALE];
+	out->pass_not_dns = c[AXDP_C_PASS_NOT_DNS];
+	out->pass_malformed = c[AXDP_C_PASS_MALFORMED];
+	out->pass_too_big = c[AXDP_C_PASS_TOO_BIG];
+	out->passed = out->pass_miss + out->pass_stale + out->pass_not_dns +
+	              out->pass_malformed + out->pass_too_big;
+	out->dropped = c[AXDP_C_DROPPED];
+	out->map_entries = atomic_load(&x->stored);
+	return 0;
+}
+
+/* ---- pre-fill ------------------------------------------------------------ */
+
+struct axdp_prefill {
+	anyns_xdp_t *x;
+	const zset_t *zs;
+	const answer_conf_t *conf;
+	uint64_t gen;
+	size_t done, max;
+	uint8_t query[512];
+	uint8_t resp[4096];
+};
+
+static void axdp__put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Builds a query for (name, type, IN) in the given shape and stores the
+ * answer when the engine says it may be cached. */
+static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_t nlen,
+                             uint16_t qtype, uint8_t flags)
+{
+	uint8_t *q = pf->query;
+	size_t qlen = 12, rlen = 0;
+	answer_info_t info;
+	answer_key_t key;
+	int err;
+
+	if (nlen > AXDP_NAME_MAX)
+		return 0;
+	memset(q, 0, 12);
+	axdp__put16(q + 4, 1);
+	memcpy(q + qlen, name, nlen);
+	qlen += nlen;
+	axdp__put16(q + qlen, qtype);
+	axdp__put16(q + qlen + 2, 1);
+	qlen += 4;
+	if (flags & ANSWER_KEY_EDNS) {
+		axdp__put16(q + 10, 1);
+		q[qlen] = 0;                                 /* root owner */
+		axdp__put16(q + qlen + 1, 41);               /* OPT */
+		axdp__put16(q + qlen + 3, 65535);            /* so nothing is truncated */
+		q[qlen + 5] = 0;
+		q[qlen + 6] = 0;
+		axdp__put16(q + qlen + 7, (flags & ANSWER_KEY_DO) ? 0x8000 : 0);
+		axdp__put16(q + qlen + 9, 0);
+		qlen += 11;
+	}
+	if (answer_key_from_query(q, qlen, &key) < 0)
+		return 0;
+	err = answer_build(pf->zs, pf->conf, q, qlen, ANSWER_UDP, pf->resp, sizeof(pf->resp),
+	                   &rlen, &info);
+	if (err < 0 || !info.cacheable || rlen > AXDP_RESP_MAX)
+		return 0;
+	err = anyns_xdp_put_gen(pf->x, pf->gen, &key, pf->resp, rlen);
+	if (err == ANYNS_ESPACE)
+		return 1;
+	if (err == 0)
+		pf->done++;
+	return 0;
+}
+
+static int axdp__prefill_name(void *ctx, const uint8_t *name, size_t name_len,
+                              const uint16_t *types, size_t ntypes)
+{
+	static const uint8_t shapes[] = { 0, ANSWER_KEY_EDNS, ANSWER_KEY_EDNS | ANSWER_KEY_DO };
+	struct axdp_prefill *pf = ctx;
+	uint16_t all[66];
+	size_t n = 0, i, j, s;
+
+	/* A and AAAA are asked everywhere, also where they give NODATA. */
+	all[n++] = 1;
+	all[n++] = 28;
+	for (i = 0; i < ntypes && n < sizeof(all) / sizeof(all[0]); i++) {
+		if (types[i] == 1 || types[i] == 28 || types[i] == 46 /* RRSIG */)
+			continue;
+		all[n++] = types[i];
+	}
+	for (j = 0; j < n; j++) {
+		for (s = 0; s < sizeof(shapes); s++) {
+			if (pf->done >= pf->max)
+				return 1;
+			if (axdp__prefill_one(pf, name, name_len, all[j], shapes[s]))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int anyns_xdp_prefill(anyns_xdp_t *x, const zset_t *zs, const answer_conf_t *conf)
+{
+	struct axdp_prefill *pf;
+	uint64_t gen;
+	size_t i, n;
+	int err = 0;
+
+	if (!x || !zs || !conf)
+		return ANYNS_EINVAL;
+	gen = zset_generation(zs);
+	if (gen != atomic_load(&x->gen)) {
+		err = anyns_xdp_set_generation(x, gen);
+		if (err < 0)
+			return err;
+	}
+	pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return ANYNS_ENOMEM;
+	pf->x = x;
+	pf->zs = zs;
+	pf->conf = conf;
+	pf->gen = gen;
+	pf->max = x->prefill_max;
+	n = zset_count(zs);
+	for (i = 0; i < n && pf->done < pf->max; i++) {
+		err = zone_walk(zset_zone(zs, i), axdp__prefill_name, pf);
+		if (err > 0)
+			err = 0;
+		if (err < 0)
+			break;
+	}
+	log_info("xdp: pre-filled %zu answers for generation %llu", pf->done,
+	         (unsigned long long)gen);
+	free(pf);
+	return err;
+}
