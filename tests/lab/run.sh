@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# Lab suite: anycast failover scenarios in the network-namespace lab (tests/lab/lab.sh).
+# Each case asserts what the router's BIRD has for the service prefix and which PoP
+# answers the client. Needs root and ip netns; SKIPs with the reason otherwise.
+# The lab it builds uses its own namespace prefix, so a `make lab` left up is untouched.
+# Writes the measured failover time to $B/lab-failover.txt for the benchmark.
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$ROOT"
+source tests/lib.sh
+export LAB_NS=anyns-labtest
+export LAB_DIR=${LAB_DIR:-$ROOT/$B/lab-test}
+source tests/lab/lab.sh
+PROBE=$ROOT/tests/lab/probe.py
+FAILOVER_FILE=$ROOT/$B/lab-failover.txt
+# The issue's bound on failover with the default health config (fault -> first answer
+# from another PoP).
+FAILOVER_MAX_MS=3000
+
+probe_pid=""
+cleanup() {
+	probe_stop
+	lab_down
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# probe_start FILE: queries the anycast v4 address from the client every 25 ms (bounded:
+# 30 s at most) into FILE.
+probe_start() {
+	rm -f "$1" "$1.stop"
+	ip netns exec "$LAB_NS-client" "$PROBE" run "$LAB_V4" "$1" --interval 25 --timeout 250 \
+		--max-seconds 30 &
+	probe_pid=$!
+}
+probe_stop() {
+	[ -n "$probe_pid" ] || return 0
+	kill "$probe_pid" 2>/dev/null
+	wait "$probe_pid" 2>/dev/null
+	probe_pid=""
+}
+# probe_wait_other FILE POP SECONDS: waits until a PoP other than POP answered the probe.
+probe_wait_other() {
+	local end=$(( $(date +%s) + $3 ))
+	while [ "$(date +%s)" -le "$end" ]; do
+		awk -v p="$2" '$3 != p && $3 != "LOST" && $3 != "BAD" && $3 != "EMPTY" { f = 1 } END { exit !f }' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+now() { date +%s.%N; }
+
+# What the router sees, for failure messages.
+why() { echo "$1; router: best=$(lab_best_pop) announced=[$(lab_announcing)] client=$(lab_client_id)"; }
+
+# baseline: every PoP announced, pop1 best, client answered by pop1. If the previous case
+# left the lab broken, rebuilds it so that cases stay independent.
+baseline() {
+	local i
+	for i in $(seq 1 150); do
+		[ "$(lab_announcing)" = "pop1 pop2 pop3" ] && [ "$(lab_announcing "$LAB_V6/128")" = "pop1 pop2 pop3" ] &&
+			[ "$(lab_best_pop)" = pop1 ] && [ "$(lab_client_id)" = pop1 ] && return 0
+		sleep 0.1
+	done
+	echo "lab: not back to baseline ($(why state)); rebuilding"
+	lab_down
+	lab_up >/dev/null 2>&1 || return 1
+	for i in $(seq 1 150); do
+		[ "$(lab_announcing)" = "pop1 pop2 pop3" ] && [ "$(lab_client_id)" = pop1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_cond SECONDS CMD...: polls CMD every 50 ms.
+wait_cond() {
+	local end=$(( $(date +%s) + $1 )); shift
+	while [ "$(date +%s)" -le "$end" ]; do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+not_announcing() { ! lab_announcing "${2:-}" | grep -qw "$1"; }
+is_announcing() { lab_announcing "${2:-}" | grep -qw "$1"; }
+nothing_announced() { [ -z "$(lab_announcing)" ] && [ -z "$(lab_announcing "$LAB_V6/128")" ]; }
+
+# ------------------------------------------------------------------ preconditions
+if [ "$(id -u)" != 0 ]; then
+	skip lab "not root (the lab needs network namespaces)"
+	summary; exit $?
+fi
+if ! ip netns add "$LAB_NS-probe" 2>/dev/null; then
+	skip lab "ip netns unavailable"
+	summary; exit $?
+fi
+ip netns del "$LAB_NS-probe"
+if ! why_missing=$(lab_check_tools); then
+	skip lab "$why_missing"
+	summary; exit $?
+fi
+echo "lab: DNS server $LAB_DNS, hook $([ "$LAB_HOOK" = 1 ] && echo anyns-health || echo 'none (static announcements)')"
+
+# ------------------------------------------------------------------ all PoPs up
+if lab_up; then
+	if [ "$(lab_announcing)" = "pop1 pop2 pop3" ] || wait_cond 10 test "$(lab_announcing)" = "pop1 pop2 pop3"; then :; fi
+	if [ "$(lab_announcing)" = "pop1 pop2 pop3" ] && [ "$(lab_best_pop)" = pop1 ] &&
+		[ "$(lab_client_id)" = pop1 ] && [ "$(lab_client_id "$LAB_V6")" = pop1 ] &&
+		[ "$(lab_best_pop "$LAB_V6/128")" = pop1 ]; then
+		pass lab-all-up
+	else
+		fail lab-all-up "$(why "v6 best=$(lab_best_pop "$LAB_V6/128") v6 client=$(lab_client_id "$LAB_V6")")"
+	fi
+else
+	fail lab-all-up "lab did not come up (logs in $LAB_DIR)"
+	summary; exit $?
+fi
+
+# ------------------------------------------------------------------ BGP speaker lost
+# The session goes down with the speaker: the router withdraws at once (no hold timer
+# wait, since the TCP connection closes), and pop2 serves.
+if baseline; then
+	lab_stop pop1-bgp KILL
+	if wait_cond 5 not_announcing pop1 && lab_wait_client pop2 5; then
+		pass lab-speaker-killed
+	else
+		fail lab-speaker-killed "$(why "pop1 still there")"
+	fi
+	lab_speaker_start 1
+else
+	fail lab-speaker-killed "no baseline"
+fi
+
+if [ "$LAB_HOOK" != 1 ]; then
+	for t in failover restart-rise wrong-data old-serial drain hook-killed-exabgp hook-killed-bird all-unhealthy; do
+		skip "lab-$t" "anyns-health not built ($LAB_BIN/anyns-health)"
+	done
+	summary; exit $?
+fi
+
+# ------------------------------------------------------------------ kill -9 of the DNS server
+# Fault -> first answer from another PoP, measured by the client probe.
+if baseline; then
+	out=$LAB_DIR/probe-failover.txt
+	probe_start "$out"
+	sleep 1
+	t0=$(now)
+	lab_stop pop1-dns KILL
+	ok=1
+	wait_cond 10 not_announcing pop1 || ok=0
+	probe_wait_other "$out" pop1 10 || ok=0
+	sleep 0.3
+	probe_stop
+	res=$("$PROBE" analyze "$out" "$t0" pop1)
+	ms=$(echo "$res" | sed -n 's/.*failover_ms=\(-\?[0-9]*\).*/\1/p')
+	lost=$(echo "$res" | sed -n 's/.*lost=\([0-9]*\).*/\1/p')
+	echo "lab: failover after kill -9 of anynsd at pop1: ${ms} ms, ${lost} queries lost (probe every 25 ms)"
+	if [ "$ok" = 1 ] && [ "$(lab_client_id)" = pop2 ] && [ "$(lab_best_pop)" = pop2 ]; then
+		printf 'failover_ms=%s lost=%s interval_ms=25 dns=%s date=%s\n' "$ms" "$lost" "$LAB_DNS" \
+			"$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$FAILOVER_FILE"
+		if [ "${ms:--1}" -ge 0 ] && [ "$ms" -lt "$FAILOVER_MAX_MS" ]; then
+			pass lab-failover
+		else
+			fail lab-failover "failover took ${ms} ms (limit ${FAILOVER_MAX_MS} ms)"
+		fi
+	else
+		fail lab-failover "$(why "pop1 not withdrawn or pop2 not serving; $res")"
+	fi
+else
+	fail lab-failover "no baseline"
+fi
+
+# ------------------------------------------------------------------ restart -> rise
+# After the restart the server answers at once, but the route must come back only after
+# `rise` good rounds: there must be a moment where pop1 answers right locally and is
+# still not announced, then the announce, with RISING -> UP in the hook's log.
+restart_check() {
+	local seen_gap=0 i
+	lab_dns_start 1
+	for i in $(seq 1 200); do
+		if is_announcing pop1; then break; fi
+		[ "$(lab_pop_query 1 www.example.com A)" = 192.0.2.80 ] && seen_gap=1
+		sleep 0.05
+	done
+	[ "$seen_gap" = 1 ] || { echo "never saw pop1 healthy but not yet announced"; return 1; }
+	wait_cond 10 is_announcing pop1 || { echo "not re-announced"; return 1; }
+	lab_wait_client pop1 5 || { echo "client not back on pop1"; return 1; }
+	grep -q 'RISING -> UP' "$LAB_DIR/pop1/hook.log" 2>/dev/null ||
+		{ echo "no RISING -> UP transition logged"; return 1; }
+	return 0
+}
+if lab_running pop1-dns; then
+	fail lab-restart-rise "pop1 DNS server still running (failover case broken)"
+elif msg=$(restart_check); then
+	pass lab-restart-rise
+else
+	fail lab-restart-rise "$(why "$msg")"
+fi
+
+# ------------------------------------------------------------------ wrong answers
+# A zone with wrong data, then one with an old serial, loaded at the serving PoP.
+bad_zone_case() {
+	local name=$1 kind=$2 probe_name=$3 probe_type=$4 want_bad=$5
+	if ! baseline; then fail "$name" "no baseline"; return; fi
+	lab_zone_set 1 "$kind"
+	wait_cond 3 pop_has 1 "$probe_name" "$probe_type" "$want_bad" || lab_dns_reload_by_restart 1
+	if wait_cond 10 not_announcing pop1 && lab_wait_client pop2 5 && [ "$(lab_best_pop)" = pop2 ] &&
+		is_announcing pop2 && is_announcing pop3; then
+		pass "$name"
+	else
+		fail "$name" "$(why "pop1 not withdrawn with the $kind zone")"
+	fi
+	lab_zone_set 1 good
+	wait_cond 10 is_announcing pop1 || lab_dns_reload_by_restart 1
+}
+# pop_has N NAME TYPE VALUE: popN answers VALUE (for SOA: the serial).
+pop_has() {
+	[ "$(lab_pop_query "$1" "$2" "$3" | awk -v t="$3" '{ print (t == "SOA" ? $3 : $1); exit }')" = "$4" ]
+}
+# When the server does not reload on SIGHUP, restart it on the new zone.
+lab_dns_reload_by_restart() {
+	echo "lab: pop$1 did not reload on SIGHUP; restarting it on the new zone"
+	lab_stop "pop$1-dns"
+	lab_dns_start "$1"
+}
+bad_zone_case lab-wrong-data wrong www.example.com A 192.0.2.66
+bad_zone_case lab-old-serial old example.com SOA 2026010101
+
+# ------------------------------------------------------------------ drain
+# ctl drain: GRACEFUL_SHUTDOWN makes the router prefer pop2 while pop1 still announces
+# (and answers), then pop1 withdraws after drain-time. No query may be lost.
+if baseline; then
+	out=$LAB_DIR/probe-drain.txt
+	probe_start "$out"
+	sleep 0.5
+	t0=$(now)
+	ok=1; msg=""
+	lab_health_ctl 1 drain >/dev/null || { ok=0; msg="ctl drain failed"; }
+	if [ "$ok" = 1 ] && ! wait_cond 5 test "$(lab_best_pop)" = pop2; then ok=0; msg="best path did not move"; fi
+	# The moment traffic moved, pop1's route must still be there, with 65535:0.
+	if [ "$ok" = 1 ] && ! is_announcing pop1; then ok=0; msg="pop1 withdrawn before traffic left"; fi
+	if [ "$ok" = 1 ] && ! lab_route_dump | grep -A12 '\[pop1 ' | grep -q '(65535,0)'; then
+		ok=0; msg="no GRACEFUL_SHUTDOWN community on pop1's route"
+	fi
+	if [ "$ok" = 1 ] && ! lab_wait_client pop2 5; then ok=0; msg="client not moved to pop2"; fi
+	if [ "$ok" = 1 ] && ! wait_cond 15 not_announcing pop1; then ok=0; msg="pop1 not withdrawn after drain-time"; fi
+	sleep 0.5
+	probe_stop
+	res=$("$PROBE" count "$out" "$t0")
+	echo "lab: drain: $res"
+	case $res in *" lost=0 "*) ;; *) [ "$ok" = 1 ] && { ok=0; msg="queries lost during drain: $res"; } ;; esac
+	if [ "$ok" = 1 ]; then pass lab-drain; else fail lab-drain "$(why "$msg")"; fi
+	lab_health_ctl 1 undrain >/dev/null
+	if wait_cond 15 is_announcing pop1 && lab_wait_client pop1 5; then
+		pass lab-undrain
+	else
+		fail lab-undrain "$(why "pop1 not back after undrain")"
+	fi
+else
+	fail lab-drain "no baseline"
+fi
+
+# ------------------------------------------------------------------ kill -9 of the hook
+# pop1 (ExaBGP): ExaBGP respawns the hook, whose first act is a withdraw; the route
+# leaves (the client sees pop2) and comes back after `rise`, from a new hook process.
+if baseline; then
+	out=$LAB_DIR/probe-hook.txt
+	old=$(lab_hook_pid 1)
+	probe_start "$out"
+	sleep 0.5
+	t0=$(now)
+	ok=1; msg=""
+	if [ -z "$old" ]; then
+		ok=0; msg="no hook process under ExaBGP"
+	else
+		kill -9 "$old"
+		wait_cond 5 not_announcing pop1 || { ok=0; msg="route not withdrawn"; }
+	fi
+	[ "$ok" = 1 ] && { probe_wait_other "$out" pop1 5 || { ok=0; msg="client never answered by another PoP"; }; }
+	[ "$ok" = 1 ] && { wait_cond 15 is_announcing pop1 || { ok=0; msg="not re-announced by the respawned hook"; }; }
+	probe_stop
+	new=$(lab_hook_pid 1)
+	[ "$ok" = 1 ] && [ -n "$new" ] && [ "$new" != "$old" ] || { [ "$ok" = 1 ] && { ok=0; msg="hook not respawned"; }; }
+	echo "lab: hook killed at pop1: $("$PROBE" count "$out" "$t0")"
+	if [ "$ok" = 1 ]; then pass lab-hook-killed-exabgp; else fail lab-hook-killed-exabgp "$(why "$msg")"; fi
+else
+	fail lab-hook-killed-exabgp "no baseline"
+fi
+
+# pop2 (BIRD): the hook's guard tun device goes with the process, BIRD drops the static
+# route; nothing respawns the hook here, so pop2 stays withdrawn until it is restarted.
+if baseline; then
+	lab_stop pop2-hook KILL
+	if wait_cond 5 not_announcing pop2 && wait_cond 5 not_announcing pop2 "$LAB_V6/128" &&
+		is_announcing pop1 && [ "$(lab_client_id)" = pop1 ]; then
+		pass lab-hook-killed-bird
+	else
+		fail lab-hook-killed-bird "$(why "pop2 still announced after its hook died")"
+	fi
+	lab_hook_start 2
+else
+	fail lab-hook-killed-bird "no baseline"
+fi
+
+# ------------------------------------------------------------------ all PoPs unhealthy
+if baseline; then
+	for n in $LAB_POPS; do lab_stop "pop$n-dns" KILL; done
+	if wait_cond 15 nothing_announced && [ -z "$(lab_client_id)" ] &&
+		[ "$(lab_best_pop)" = none ]; then
+		pass lab-all-unhealthy
+	else
+		fail lab-all-unhealthy "$(why "something still announced")"
+	fi
+	for n in $LAB_POPS; do lab_dns_start "$n"; done
+	if baseline; then pass lab-all-recover; else fail lab-all-recover "$(why "not back")"; fi
+else
+	fail lab-all-unhealthy "no baseline"
+fi
+
+summary
