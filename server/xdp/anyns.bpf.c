@@ -107,8 +107,9 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 	__u32 i, nlen, pos, qlen;
 	__u8 c;
 
-	/* RFC 1035 4.1.1: QR=0, opcode 0; TC set on a query makes no sense. */
-	if ((QB(sc, 2) & 0xfa) != 0)
+	/* RFC 1035 4.1.1: QR=0, opcode QUERY. The other flag bits (AA, TC, Z,
+	 * AD, CD) do not change the answer, as in pkt_parse_query(). */
+	if ((QB(sc, 2) & 0xf8) != 0)
 		return -1;
 	if (QB(sc, 4) != 0 || QB(sc, 5) != 1 || QB(sc, 6) != 0 || QB(sc, 7) != 0 ||
 	    QB(sc, 8) != 0 || QB(sc, 9) != 0 || QB(sc, 10) != 0 || QB(sc, 11) > 1)
@@ -156,7 +157,7 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 		return -1;
 	if (QB(sc, pos) != 0 || QB(sc, pos + 1) != 0 || QB(sc, pos + 2) != DNS_TYPE_OPT)
 		return -1;
-	if (QB(sc, pos + 5) != 0 || QB(sc, pos + 6) != 0)  /* extended rcode, version */
+	if (QB(sc, pos + 6) != 0)                          /* version 0 */
 		return -1;
 	if (QB(sc, pos + 9) != 0 || QB(sc, pos + 10) != 0) /* rdlen: no options */
 		return -1;
