@@ -766,7 +766,7 @@ static uint32_t rd_u32(const uint8_t *p)
 static void zl_finish(struct zl *L, uint16_t main_file)
 {
 	struct zone *z = L->z;
-	const struct znode *apex = &z->nodes[0];
+	const struct znode *apex;
 	const zrrset_t *soa;
 
 	/* Turn the RRsets' implicit offsets (they were written in order) into
@@ -788,6 +788,7 @@ static void zl_finish(struct zl *L, uint16_t main_file)
 	for (uint32_t i = 0; i < z->nnodes; i++)
 		z->nodes[i].zone = z;
 
+	apex = &z->nodes[0];
 	soa = znode_rrset(apex, LDNS_RR_TYPE_SOA);
 	uint32_t soa_line = 0;
 	uint16_t soa_file = main_file;

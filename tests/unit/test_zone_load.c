@@ -1,0 +1,383 @@
+/* Unit tests for the zone loader (server/lib/zone_load.c): master-file
+ * syntax, $ORIGIN/$TTL/$INCLUDE, RFC 3597 types and every load-time check,
+ * each with the line number it must name. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "anyns.h"
+#include "zone_db.h"
+
+struct diag {
+	char file[256];
+	int line;
+	bool fatal;
+	char msg[512];
+};
+struct diags {
+	int n;
+	struct diag d[64];
+};
+
+static void collect(void *ctx, const char *file, int line, bool fatal, const char *msg)
+{
+	struct diags *ds = ctx;
+	if (ds->n >= 64)
+		return;
+	struct diag *d = &ds->d[ds->n++];
+	snprintf(d->file, sizeof(d->file), "%s", file);
+	d->line = line;
+	d->fatal = fatal;
+	snprintf(d->msg, sizeof(d->msg), "%s", msg);
+}
+
+/* True when a diagnostic with this line, severity and message part exists. */
+static bool has(const struct diags *ds, int line, bool fatal, const char *part)
+{
+	for (int i = 0; i < ds->n; i++)
+		if (ds->d[i].line == line && ds->d[i].fatal == fatal && strstr(ds->d[i].msg, part))
+			return true;
+	return false;
+}
+
+static void dump(const struct diags *ds)
+{
+	for (int i = 0; i < ds->n; i++)
+		print_message("  %s:%d: %s: %s\n", ds->d[i].file, ds->d[i].line,
+		              ds->d[i].fatal ? "error" : "warning", ds->d[i].msg);
+}
+
+static zone_t *load_ok(const char *text, struct diags *ds)
+{
+	zone_t *z = NULL;
+	memset(ds, 0, sizeof(*ds));
+	int rc = zone_compile_text("example.com", text, "t.zone", collect, ds, &z);
+	if (rc != 0)
+		dump(ds);
+	assert_int_equal(rc, 0);
+	assert_non_null(z);
+	return z;
+}
+
+static void load_bad(const char *text, struct diags *ds)
+{
+	zone_t *z = (zone_t *)1;
+	memset(ds, 0, sizeof(*ds));
+	assert_int_equal(zone_compile_text("example.com", text, "t.zone", collect, ds, &z), ANYNS_EZONE);
+	assert_null(z);
+	assert_true(ds->n > 0);
+}
+
+static const znode_t *node(const zone_t *z, const char *name)
+{
+	uint8_t w[255];
+	int n = anyns_name_from_text(name, w, sizeof(w));
+	assert_true(n > 0);
+	return zone_lookup(z, w, (size_t)n);
+}
+
+#define HEAD "$TTL 300\n" \
+	"@ IN SOA ns1 hostmaster 2026112101 3600 900 604800 60\n" \
+	"@ NS ns1\n" \
+	"ns1 A 192.0.2.1\n"
+/* HEAD takes lines 1-4; test lines start at 5. */
+
+static void test_syntax(void **st)
+{
+	(void)st;
+	struct diags ds;
+	zone_t *z = load_ok(
+		"$TTL 1h\n"                                        /* 1 */
+		"; a comment line\n"                               /* 2 */
+		"@ IN SOA ns1.example.com. hostmaster.example.com. (\n" /* 3 */
+		"      2026112101 ; serial\n"                      /* 4 */
+		"      3600 900 604800 60 )\n"                     /* 5 */
+		"   NS ns1\n"                                       /* 6: owner inherited */
+		"ns1 A 192.0.2.1\n"                                /* 7 */
+		"www 600 IN A 192.0.2.2\n"                         /* 8 */
+		"    IN AAAA 2001:db8::1\n"                        /* 9 */
+		"\n"                                               /* 10 */
+		"mx MX 10 mail\n"                                  /* 11: relative rdata name */
+		"txt TXT \"a;b\" \"(c)\"\n"                        /* 12 */
+		"unk TYPE12345 \\# 4 0a000001\n"                   /* 13: RFC 3597 */
+		"$ORIGIN Sub.Example.Com.\n"                       /* 14 */
+		"x A 192.0.2.9\n"                                  /* 15 */
+		"$ORIGIN deeper\n"                                 /* 16: relative origin */
+		"y A 192.0.2.10\n"                                 /* 17 */
+		"$TTL 77\n"                                        /* 18 */
+		"z A 192.0.2.11\n",                                /* 19 */
+		&ds);
+	assert_int_equal(ds.n, 0);
+	zone_stats_t s;
+	zone_get_stats(z, &s);
+	assert_int_equal(s.serial, 2026112101);
+	assert_int_equal(s.records, 11);
+	assert_string_equal(zone_origin_text(z), "example.com.");
+
+	const zrrset_t *r = znode_rrset(node(z, "www.example.com"), 1);
+	assert_non_null(r);
+	assert_int_equal(r->ttl, 600);
+	assert_int_equal(r->count, 1);
+	assert_int_equal(r->len, 6);
+	assert_memory_equal(r->data, "\x00\x04\xc0\x00\x02\x02", 6);
+	r = znode_rrset(node(z, "www.example.com"), 28);
+	assert_non_null(r);
+	assert_int_equal(r->ttl, 3600);                    /* $TTL 1h */
+	r = znode_rrset(node(z, "mx.example.com"), 15);
+	assert_non_null(r);
+	assert_memory_equal(r->data, "\x00\x14\x00\x0a\x04mail\x07" "example\x03" "com\x00", 22);
+	r = znode_rrset(node(z, "txt.example.com"), 16);
+	assert_non_null(r);
+	assert_memory_equal(r->data, "\x00\x08\x03" "a;b\x03(c)", 10);
+	r = znode_rrset(node(z, "unk.example.com"), 12345);
+	assert_non_null(r);
+	assert_memory_equal(r->data, "\x00\x04\x0a\x00\x00\x01", 6);
+	assert_non_null(znode_rrset(node(z, "x.sub.example.com"), 1));
+	assert_non_null(znode_rrset(node(z, "y.deeper.sub.example.com"), 1));
+	r = znode_rrset(node(z, "z.deeper.sub.example.com"), 1);
+	assert_non_null(r);
+	assert_int_equal(r->ttl, 77);
+	/* the NS on line 6 inherited the apex owner */
+	r = znode_rrset(zone_apex(z), 2);
+	assert_non_null(r);
+	assert_int_equal(r->count, 1);
+	zone_unref(z);
+}
+
+static void test_syntax_errors(void **st)
+{
+	(void)st;
+	struct diags ds;
+	load_bad(HEAD
+	         "bad A 300.1.1.1\n"               /* 5 */
+	         "ok A 192.0.2.5\n"                /* 6 */
+	         "bad2 NOSUCHTYPE foo\n"           /* 7 */
+	         "paren A ( 192.0.2.7\n"           /* 8 */
+	         "\n"                              /* 9 */
+	         , &ds);
+	/* every bad line is reported, not only the first */
+	assert_true(has(&ds, 5, true, ""));
+	assert_true(has(&ds, 7, true, ""));
+	assert_true(has(&ds, 8, true, "("));
+	assert_false(has(&ds, 6, true, ""));
+	assert_string_equal(ds.d[0].file, "t.zone");
+
+	load_bad(HEAD "$GENERATE 1-2 x$ A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 5, true, "directive"));
+	load_bad(HEAD "$TTL abc\n", &ds);
+	assert_true(has(&ds, 5, true, "$TTL"));
+	load_bad(HEAD "ch CH TXT \"x\"\n", &ds);
+	assert_true(has(&ds, 5, true, "class"));
+}
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_include(void **st)
+{
+	(void)st;
+	struct diags ds;
+	char path[256];
+	zone_t *z = NULL;
+	strcpy(tmpdir, "/tmp/anyns-zl-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	write_file("main.zone", HEAD
+	           "$INCLUDE inc.zone sub.example.com.\n"  /* 5: path beside main.zone */
+	           "after A 192.0.2.20\n");                /* 6: origin restored */
+	write_file("inc.zone", "a A 192.0.2.30\n@ TXT \"inc\"\n");
+	write_file("bad.zone", HEAD "$INCLUDE incbad.zone\n");
+	write_file("incbad.zone", "ok A 192.0.2.1\n\nbroken A nonsense\n");
+	write_file("loop.zone", HEAD "$INCLUDE loop.zone\n");
+
+	snprintf(path, sizeof(path), "%s/main.zone", tmpdir);
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(zone_compile_file("example.com.", path, collect, &ds, &z), 0);
+	assert_non_null(znode_rrset(node(z, "a.sub.example.com"), 1));
+	assert_non_null(znode_rrset(node(z, "sub.example.com"), 16));
+	assert_non_null(znode_rrset(node(z, "after.example.com"), 1));
+	zone_unref(z);
+
+	/* an error inside an included file names that file and its line */
+	snprintf(path, sizeof(path), "%s/bad.zone", tmpdir);
+	memset(&ds, 0, sizeof(ds));
+	z = NULL;
+	assert_int_equal(zone_compile_file("example.com.", path, collect, &ds, &z), ANYNS_EZONE);
+	assert_null(z);
+	assert_true(has(&ds, 3, true, ""));
+	assert_non_null(strstr(ds.d[0].file, "incbad.zone"));
+
+	snprintf(path, sizeof(path), "%s/loop.zone", tmpdir);
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(zone_compile_file("example.com.", path, collect, &ds, &z), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "deep"));
+
+	snprintf(path, sizeof(path), "%s/missing.zone", tmpdir);
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(zone_compile_file("example.com.", path, collect, &ds, &z), ANYNS_EZONE);
+	assert_true(has(&ds, 0, true, "cannot read"));
+
+	const char *names[] = { "main.zone", "inc.zone", "bad.zone", "incbad.zone", "loop.zone" };
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+}
+
+static void test_check_soa(void **st)
+{
+	(void)st;
+	struct diags ds;
+	load_bad("$TTL 300\n@ NS ns1\nns1 A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 0, true, "no SOA"));
+	load_bad(HEAD "sub SOA ns1 hostmaster 1 2 3 4 5\n", &ds);
+	assert_true(has(&ds, 5, true, "SOA record not at the zone apex"));
+	load_bad(HEAD "@ SOA ns1 hostmaster 2 3600 900 604800 60\n", &ds);
+	assert_true(has(&ds, 5, true, "more than one SOA"));
+	/* the same SOA twice is a duplicate, merged silently */
+	zone_t *z = load_ok(HEAD "@ SOA ns1 hostmaster 2026112101 3600 900 604800 60\n", &ds);
+	assert_int_equal(ds.n, 0);
+	assert_int_equal(zone_soa(z)->count, 1);
+	zone_unref(z);
+}
+
+static void test_check_apex_ns(void **st)
+{
+	(void)st;
+	struct diags ds;
+	load_bad("$TTL 300\n@ SOA ns1 hostmaster 1 2 3 4 5\nns1 A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 2, true, "no NS"));
+}
+
+static void test_check_out_of_zone(void **st)
+{
+	(void)st;
+	struct diags ds;
+	load_bad(HEAD "www.example.net. A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 5, true, "out of zone"));
+	load_bad(HEAD "$ORIGIN example.org.\nwww A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 6, true, "out of zone"));
+	/* a name that merely ends with the same characters is outside too */
+	load_bad(HEAD "wwwexample.com. A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 5, true, "out of zone"));
+}
+
+static void test_check_cname(void **st)
+{
+	(void)st;
+	struct diags ds;
+	load_bad(HEAD "www CNAME ns1\nwww A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 6, true, "CNAME and other data"));
+	load_bad(HEAD "www A 192.0.2.1\nx A 192.0.2.2\nwww CNAME ns1\n", &ds);
+	assert_true(has(&ds, 7, true, "CNAME and other data"));
+	load_bad(HEAD "www CNAME ns1\nwww CNAME x\n", &ds);
+	assert_true(has(&ds, 6, true, "more than one CNAME"));
+	/* RRSIG and NSEC may sit beside a CNAME (RFC 4035 2.5) */
+	zone_t *z = load_ok(HEAD
+		"www CNAME ns1\n"
+		"www NSEC zz.example.com. CNAME RRSIG NSEC\n"
+		"www RRSIG CNAME 8 3 300 20300101000000 20200101000000 12345 example.com. AAAA\n",
+		&ds);
+	zone_unref(z);
+	/* an identical CNAME twice is a duplicate, not two CNAMEs */
+	z = load_ok(HEAD "www CNAME ns1\nwww CNAME ns1\n", &ds);
+	assert_int_equal(znode_rrset(node(z, "www.example.com"), 5)->count, 1);
+	zone_unref(z);
+}
+
+static void test_check_glue(void **st)
+{
+	(void)st;
+	struct diags ds;
+	load_bad(HEAD
+	         "sub NS ns.sub\n"             /* 5: glue missing */
+	         "sub NS ns.other.net.\n"      /* 6: out of zone, fine */
+	         "sub NS ns1\n",               /* 7: in zone above the cut, fine */
+	         &ds);
+	assert_true(has(&ds, 5, true, "missing glue"));
+	assert_false(has(&ds, 6, true, "glue"));
+	assert_false(has(&ds, 7, true, "glue"));
+	/* a target at the cut itself needs glue too; TXT is not glue */
+	load_bad(HEAD "sub NS sub\nsub TXT \"x\"\n", &ds);
+	assert_true(has(&ds, 5, true, "missing glue"));
+	/* an apex NS whose target lies below a cut */
+	load_bad("$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns.sub\nsub NS ns.sub\nsub NS ns1\nns1 A 192.0.2.1\n", &ds);
+	assert_true(has(&ds, 3, true, "missing glue"));
+	assert_true(has(&ds, 4, true, "missing glue"));
+	zone_t *z = load_ok(HEAD "sub NS ns.sub\nns.sub AAAA 2001:db8::53\n", &ds);
+	assert_int_equal(ds.n, 0);
+	zone_unref(z);
+}
+
+static void test_warnings(void **st)
+{
+	(void)st;
+	struct diags ds;
+	zone_t *z = load_ok(HEAD
+		"d DNAME example.net.\n"       /* 5 */
+		"x.d A 192.0.2.1\n"            /* 6: occluded by the DNAME */
+		"sub NS ns.sub\n"              /* 7 */
+		"ns.sub A 192.0.2.2\n"         /* 8: glue */
+		"mx.sub MX 10 ns1\n"           /* 9: occluded by the cut */
+		"t TXT \"a\"\n"                /* 10 */
+		"t 60 TXT \"b\"\n"             /* 11: TTL differs */
+		"t TXT \"a\"\n",               /* 12: duplicate */
+		&ds);
+	assert_true(has(&ds, 6, false, "DNAME"));
+	assert_true(has(&ds, 9, false, "delegation"));
+	assert_true(has(&ds, 11, false, "TTL"));
+	assert_false(has(&ds, 8, false, ""));
+	assert_false(has(&ds, 12, false, ""));
+	assert_int_equal(ds.n, 3);
+	zone_stats_t s;
+	zone_get_stats(z, &s);
+	assert_int_equal(s.warnings, 3);
+	assert_int_equal(s.errors, 0);
+	const zrrset_t *r = znode_rrset(node(z, "t.example.com"), 16);
+	assert_int_equal(r->count, 2);
+	assert_int_equal(r->ttl, 60);                 /* the lowest */
+	zone_unref(z);
+}
+
+static void test_null_diag(void **st)
+{
+	(void)st;
+	zone_t *z = NULL;
+	assert_int_equal(zone_compile_text("example.com", "junk\n", NULL, NULL, NULL, &z), ANYNS_EZONE);
+	assert_null(z);
+	assert_int_equal(zone_compile_text("a..b", HEAD, NULL, NULL, NULL, &z), ANYNS_EINVAL);
+	assert_int_equal(zone_compile_text("example.com", HEAD, NULL, NULL, NULL, &z), 0);
+	zone_unref(z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_check_soa),
+		cmocka_unit_test(test_check_apex_ns),
+		cmocka_unit_test(test_check_out_of_zone),
+		cmocka_unit_test(test_check_cname),
+		cmocka_unit_test(test_check_glue),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_null_diag),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
