@@ -1,0 +1,75 @@
+/* anynsd configuration: the YAML file (common/cfg.h) plus command-line flags,
+ * validated into one plain struct that the rest of the daemon reads.
+ *
+ * Ownership: dconf_t owns every string it points to; dconf_clear() frees them. */
+#ifndef ANYNSD_CONF_H
+#define ANYNSD_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define DCONF_MAX_LISTEN 32
+#define DCONF_MAX_IFACES 16
+#define DCONF_MAX_NSID   128
+
+enum dconf_xdp_mode { DCONF_XDP_AUTO = 0, DCONF_XDP_NATIVE, DCONF_XDP_GENERIC };
+
+typedef struct dconf_listen {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool wildcard;             /* 0.0.0.0 or :: (needs IP_PKTINFO to answer) */
+	char text[64];             /* as given, for logs */
+} dconf_listen_t;
+
+typedef struct dconf_zone {
+	char *origin;
+	char *file;
+} dconf_zone_t;
+
+typedef struct dconf {
+	dconf_listen_t listen[DCONF_MAX_LISTEN];
+	size_t n_listen;
+	unsigned workers;          /* 0 = one per core */
+	char *identity;            /* NULL: id.server / hostname.bind REFUSED */
+	char *version;             /* NULL: version.bind REFUSED */
+	uint8_t nsid[DCONF_MAX_NSID];
+	uint16_t nsid_len;
+	bool nsid_set;
+	uint16_t max_udp_payload;
+	uint64_t tcp_idle_ms;
+	unsigned tcp_max_conn;
+	int log_level;
+	char *pid_file;
+	char *metrics;             /* "addr:port" of the Prometheus endpoint, or NULL */
+
+	char *xdp_ifaces[DCONF_MAX_IFACES];
+	size_t n_xdp_ifaces;
+	uint16_t xdp_port;
+	size_t xdp_map_entries;
+	enum dconf_xdp_mode xdp_mode;
+
+	dconf_zone_t *zones;
+	size_t n_zones;
+} dconf_t;
+
+/* Defaults: no listener, one worker per core, 1232, 10 s, 1000 connections. */
+void dconf_init(dconf_t *c);
+void dconf_clear(dconf_t *c);
+
+/* Reads a YAML file into c. Returns 0, or -1 with "file:line: key: reason" in err. */
+int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen);
+
+/* "127.0.0.1:5353", "[::1]:53", "0.0.0.0", "::1" (default port 53).
+ * Returns 0 or -1 with a reason in err. */
+int dconf_parse_addr(const char *text, uint16_t defport, dconf_listen_t *out,
+                     char *err, size_t errlen);
+int dconf_add_listen(dconf_t *c, const char *text, char *err, size_t errlen);
+/* "ORIGIN=FILE". */
+int dconf_add_zone(dconf_t *c, const char *origin, const char *file);
+/* "pop1" (text) or "hex:0a0b". */
+int dconf_set_nsid(dconf_t *c, const char *text, char *err, size_t errlen);
+int dconf_add_xdp_iface(dconf_t *c, const char *name, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,405 @@
+/* A worker: one thread, one libuv loop, its own SO_REUSEPORT UDP socket per
+ * listen address drained with recvmmsg()/sendmmsg(), its TCP listeners and its
+ * answer cache. Everything a query touches is preallocated here. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "cache.h"
+#include "daemon.h"
+#include "log.h"
+
+/* Entries per worker cache (about 0.8 KiB each). */
+#define ACACHE_ENTRIES 8192
+
+int acache_new(size_t entries, acache_t **out)
+{
+	size_t n = 1;
+	while (n < entries)
+		n <<= 1;
+	acache_t *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return ANYNS_ENOMEM;
+	c->ent = calloc(n, sizeof(*c->ent));
+	if (c->ent == NULL) {
+		free(c);
+		return ANYNS_ENOMEM;
+	}
+	c->mask = n - 1;
+	*out = c;
+	return 0;
+}
+
+void acache_free(acache_t *c)
+{
+	if (c == NULL)
+		return;
+	free(c->ent);
+	free(c);
+}
+
+int net_socket_bind(const dconf_listen_t *l, int type, int *fd_out)
+{
+	int fam = l->ss.ss_family, one = 1;
+	int fd = socket(fam, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Each worker binds its own socket; the kernel spreads flows over them. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+		goto fail;
+	if (fam == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (type == SOCK_DGRAM && l->wildcard) {
+		int rc = fam == AF_INET
+		         ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
+		         : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		if (rc != 0)
+			goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&l->ss, l->len) != 0)
+		goto fail;
+	*fd_out = fd;
+	return 0;
+fail:;
+	int e = -errno;
+	close(fd);
+	return e;
+}
+
+
+static inline void count_rcode(worker_t *w, unsigned rcode)
+{
+	STAT_INC(w->stats.rcode[rcode < STAT_RCODES ? rcode : STAT_RCODES - 1]);
+}
+
+size_t worker_answer_udp(worker_t *w, const zset_t *zs, const uint8_t *q, size_t qlen,
+                         uint8_t *out, size_t outcap)
+{
+	answer_key_t key;
+	answer_info_t info;
+	size_t olen = 0;
+	uint32_t h = 0;
+	bool keyed = false;
+	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
+
+	STAT_INC(w->stats.udp_queries);
+	if (gen != 0 && answer_key_from_query(q, qlen, &key) == 0) {
+		keyed = true;
+		h = acache_hash(&key);
+		const acache_ent_t *e = acache_find(w->cache, &key, h, gen);
+		if (e != NULL && answer_patch(e->tmpl, e->len, q, qlen, out, outcap, &olen) == 0) {
+			STAT_INC(w->stats.cache_hits);
+			count_rcode(w, e->rcode);
+			return olen;
+		}
+		STAT_INC(w->stats.cache_misses);
+	}
+	if (answer_build(zs, &w->d->aconf, q, qlen, ANSWER_UDP, out, outcap, &olen, &info) != 0 ||
+	    olen == 0) {
+		STAT_INC(w->stats.dropped);
+		return 0;
+	}
+	count_rcode(w, info.rcode);
+	if (info.tc)
+		STAT_INC(w->stats.truncated);
+	/* A truncated answer depends on the client's payload size: never reuse it. */
+	if (keyed && info.cacheable && !info.tc && olen <= ACACHE_TMPL_MAX) {
+		acache_store(w->cache, &key, h, gen, out, olen, info.rcode);
+		if (w->d->xdp != NULL)
+			xdp_maybe_put(w, gen, &key, out, olen);
+	}
+	return olen;
+}
+
+/* The address the query was sent to, from IP_PKTINFO, as a cmsg for the reply. */
+static size_t reply_pktinfo(const struct msghdr *rh, uint8_t *ctl, size_t ctlcap)
+{
+	struct msghdr tmp = { .msg_control = ctl, .msg_controllen = ctlcap };
+	memset(ctl, 0, ctlcap);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c != NULL; c = CMSG_NXTHDR((struct msghdr *)rh, c)) {
+		struct cmsghdr *o = CMSG_FIRSTHDR(&tmp);
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo in, pi;
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst = in.ipi_addr;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+/* One recvmmsg() batch answered with one sendmmsg(). Returns datagrams read. */
+static int udp_round(worker_t *w, struct udp_sock *s)
+{
+	size_t cap = w->d->conf.max_udp_payload;
+	int n, ns = 0;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *m = &w->rmsg[i].msg_hdr;
+		m->msg_namelen = sizeof(w->raddr[i]);
+		m->msg_controllen = s->pktinfo ? sizeof(w->rctl[i]) : 0;
+		m->msg_flags = 0;
+	}
+	do
+		n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+
+	rcu_read_lock();
+	const zset_t *zs = zones_current(w->d);
+	for (int i = 0; i < n; i++) {
+		struct msghdr *rh = &w->rmsg[i].msg_hdr;
+		if (rh->msg_flags & MSG_TRUNC) {
+			STAT_INC(w->stats.dropped);
+			continue;
+		}
+		uint8_t *out = w->sbuf + (size_t)ns * cap;
+		size_t olen = worker_answer_udp(w, zs, w->rbuf[i], w->rmsg[i].msg_len, out, cap);
+		if (olen == 0)
+			continue;
+		struct msghdr *sh = &w->smsg[ns].msg_hdr;
+		w->siov[ns].iov_base = out;
+		w->siov[ns].iov_len = olen;
+		sh->msg_name = &w->raddr[i];
+		sh->msg_namelen = rh->msg_namelen;
+		sh->msg_iov = &w->siov[ns];
+		sh->msg_iovlen = 1;
+		sh->msg_control = NULL;
+		sh->msg_controllen = 0;
+		if (s->pktinfo) {
+			size_t cl = reply_pktinfo(rh, w->sctl[ns], sizeof(w->sctl[ns]));
+			if (cl > 0) {
+				sh->msg_control = w->sctl[ns];
+				sh->msg_controllen = cl;
+			}
+		}
+		sh->msg_flags = 0;
+		ns++;
+	}
+	rcu_read_unlock();
+
+	for (int off = 0; off < ns;) {
+		int r = sendmmsg(s->fd, w->smsg + off, (unsigned)(ns - off), MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+				STAT_ADD(w->stats.dropped, (uint64_t)(ns - off));
+				break;
+			}
+			/* This datagram cannot go (e.g. unreachable peer): skip it. */
+			STAT_INC(w->stats.dropped);
+			off++;
+			continue;
+		}
+		off += r;
+	}
+	return n;
+}
+
+static void udp_on_readable(uv_poll_t *h, int status, int events)
+{
+	struct udp_sock *s = h->data;
+	worker_t *w = h->loop->data;
+	if (status < 0) {
+		log_warn("worker %u: UDP poll: %s", w->id, uv_strerror(status));
+		return;
+	}
+	for (int round = 0; round < UDP_ROUNDS; round++)
+		if (udp_round(w, s) < UDP_BATCH)
+			break;
+}
+
+static void on_udp_closed(uv_handle_t *h)
+{
+	struct udp_sock *s = h->data;
+	close(s->fd);
+	s->fd = -1;
+}
+
+static void on_closed_noop(uv_handle_t *h) { (void)h; }
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+	worker_t *w = t->data;
+	/* Writes that did not flush in time are abandoned. */
+	tcp_close_all(w);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	worker_t *w = a->data;
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	/* Answer what already sits in the socket buffers, then stop listening. */
+	for (size_t i = 0; i < w->n_udp; i++) {
+		for (int round = 0; round < UDP_ROUNDS; round++)
+			if (udp_round(w, &w->udp[i]) < UDP_BATCH)
+				break;
+		uv_close((uv_handle_t *)&w->udp[i].poll, on_udp_closed);
+	}
+	for (size_t i = 0; i < w->n_tcp; i++)
+		uv_close((uv_handle_t *)&w->tcp_listen[i], on_closed_noop);
+	tcp_stop_all(w);
+	/* Unreferenced: the loop ends as soon as the last connection is gone. */
+	uv_timer_start(&w->drain, on_drain_timeout, 1000, 0);
+	uv_unref((uv_handle_t *)&w->drain);
+	uv_close((uv_handle_t *)&w->wake, on_closed_noop);
+}
+
+static void *worker_main(void *arg)
+{
+	worker_t *w = arg;
+	rcu_register_thread();
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int worker_new(daemon_t *d, unsigned id, worker_t **out)
+{
+	worker_t *w = calloc(1, sizeof(*w));
+	int rc = ANYNS_ENOMEM;
+	if (w == NULL)
+		return ANYNS_ENOMEM;
+	w->id = id;
+	w->d = d;
+	for (size_t i = 0; i < DCONF_MAX_LISTEN; i++)
+		w->udp[i].fd = -1;
+	w->rbuf = malloc(sizeof(*w->rbuf) * UDP_BATCH);
+	w->sbuf = malloc((size_t)UDP_BATCH * d->conf.max_udp_payload);
+	w->tcpbuf = malloc(2 + 65535);
+	if (w->rbuf == NULL || w->sbuf == NULL || w->tcpbuf == NULL)
+		goto fail_mem;
+	if (acache_new(ACACHE_ENTRIES, &w->cache) != 0)
+		goto fail_mem;
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *m = &w->rmsg[i].msg_hdr;
+		w->riov[i].iov_base = w->rbuf[i];
+		w->riov[i].iov_len = UDP_QUERY_MAX;
+		m->msg_name = &w->raddr[i];
+		m->msg_iov = &w->riov[i];
+		m->msg_iovlen = 1;
+		m->msg_control = w->rctl[i];
+	}
+	if (uv_loop_init(&w->loop) != 0)
+		goto fail_mem;
+	w->loop.data = w;
+	uv_async_init(&w->loop, &w->wake, on_wake);
+	w->wake.data = w;
+	uv_timer_init(&w->loop, &w->drain);
+	w->drain.data = w;
+
+	for (size_t i = 0; i < d->conf.n_listen; i++) {
+		const dconf_listen_t *l = &d->conf.listen[i];
+		struct udp_sock *s = &w->udp[w->n_udp];
+		rc = net_socket_bind(l, SOCK_DGRAM, &s->fd);
+		if (rc != 0) {
+			log_err("listen %s (UDP): %s", l->text, strerror(-rc));
+			goto fail_loop;
+		}
+		s->family = l->ss.ss_family;
+		s->pktinfo = l->wildcard;
+		uv_poll_init(&w->loop, &s->poll, s->fd);
+		s->poll.data = s;
+		w->n_udp++;
+		uv_poll_start(&s->poll, UV_READABLE, udp_on_readable);
+
+		rc = tcp_listen_start(w, l, &w->tcp_listen[w->n_tcp]);
+		if (rc != 0) {
+			log_err("listen %s (TCP): %s", l->text, strerror(-rc));
+			goto fail_loop;
+		}
+		w->n_tcp++;
+	}
+	*out = w;
+	return 0;
+
+fail_loop:
+	uv_walk(&w->loop, close_any, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < w->n_udp; i++)
+		if (w->udp[i].fd >= 0)
+			close(w->udp[i].fd);
+	uv_loop_close(&w->loop);
+	acache_free(w->cache);
+	free(w->rbuf);
+	free(w->sbuf);
+	free(w->tcpbuf);
+	free(w);
+	return rc < 0 ? rc : ANYNS_EINVAL;
+fail_mem:
+	acache_free(w->cache);
+	free(w->rbuf);
+	free(w->sbuf);
+	free(w->tcpbuf);
+	free(w);
+	return ANYNS_ENOMEM;
+}
+
+int worker_start(worker_t *w)
+{
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc != 0)
+		return -rc;
+	w->started = true;
+	return 0;
+}
+
+void worker_stop(worker_t *w)
+{
+	uv_async_send(&w->wake);
+}
+
+void worker_join(worker_t *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void worker_free(worker_t *w)
+{
+	if (w == NULL)
+		return;
+	/* Close what is left (the drain timer, or everything if never started). */
+	uv_walk(&w->loop, close_any, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < w->n_udp; i++)
+		if (w->udp[i].fd >= 0)
+			close(w->udp[i].fd);
+	int rc = uv_loop_close(&w->loop);
+	if (rc != 0)
+		log_warn("worker %u: loop not empty at exit: %s", w->id, uv_strerror(rc));
+	acache_free(w->cache);
+	free(w->rbuf);
+	free(w->sbuf);
+	free(w->tcpbuf);
+	free(w);
+}
