@@ -1,0 +1,1012 @@
+#!/usr/bin/python3
+"""anyns benchmark: anynsd beside NSD and Knot DNS under dnsperf (bench/README.md).
+
+Run through `make bench` (or `make bench FULL=1`, `make bench PROFILE=1`).
+Environment:
+  B=build            build directory holding anynsd and anyns-reflector
+  FULL=1             long run: more repetitions, longer runs, every zone size
+  PROFILE=1          also count instructions per query under valgrind callgrind
+  BENCH_SERVERS      comma list, default "reflector,anynsd,nsd,knot"
+  BENCH_SERVER_CPUS  cores for the server (taskset list), default "1"
+  BENCH_CLIENT_CPUS  cores for dnsperf, default "0"
+  BENCH_WORKERS      workers per server, default 1
+  BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_SKIP (comma list of
+  phases: rates,maxrate,load,reload) override the defaults below.
+
+Every server runs alone, pinned to the same core(s) with the same number of
+workers, rate limiting off, on 127.0.0.1; dnsperf runs pinned to another core.
+CPU comes from /proc/PID/stat (utime+stime, plus cutime+cstime of reaped
+children) summed over the server's whole session, so NSD's forked servers count.
+Nothing here fails the build: targets print PASS or MISS.
+"""
+import atexit
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.environ.get("B") or "build"
+BIN = os.path.join(ROOT, B)
+RES = os.path.join(ROOT, "bench", "results")
+TMP = os.path.join(RES, "tmp")
+FULL = os.environ.get("FULL", "") not in ("", "0")
+PROFILE = os.environ.get("PROFILE", "") not in ("", "0")
+ORIGIN = "bench.example"
+SERVER_CPUS = os.environ.get("BENCH_SERVER_CPUS", "1")
+CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "0")
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def env_list(name, default):
+    v = os.environ.get(name)
+    return [x for x in (v.split(",") if v else default) if x]
+
+
+REPS = int(os.environ.get("BENCH_REPS", 5 if FULL else 3))
+DUR = int(os.environ.get("BENCH_DUR", 30 if FULL else 10))
+RATES = [int(x) for x in env_list("BENCH_RATES", ["20000", "40000", "70000", "100000"]
+                                   if FULL else ["40000", "100000"])]
+TARGET_RATES = (40000, 100000)
+SEARCH_DUR = 5 if FULL else 3
+RELOAD_RATE, RELOADS = 20000, 10
+LOAD_SIZES = [10000, 100000, 1000000] if FULL else [1000000]
+RATE_ZONE = 100000          # zone size for the rate, latency and reload runs
+SERVERS = env_list("BENCH_SERVERS", ["reflector", "anynsd", "nsd", "knot"])
+SKIP = set(env_list("BENCH_SKIP", []))
+PEERS = ("nsd", "knot")
+LOSS_OK = 0.001             # "answered with < 0.1% loss"
+
+
+def log(msg):
+    print("bench: " + msg, flush=True)
+
+
+# ---- processes ---------------------------------------------------------------
+
+_live = []  # Popen objects of the sessions we started; killed on any exit
+
+
+def _cleanup():
+    for p in list(_live):
+        stop_session(p)
+
+
+atexit.register(_cleanup)
+
+
+def _on_signal(sig, frame):
+    sys.exit(128 + sig)
+
+
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
+
+
+def start_session(argv, logpath, cpus=SERVER_CPUS):
+    """Starts argv pinned to cpus in its own session (so that every process it
+    forks can be found and stopped by the session id)."""
+    lf = open(logpath, "ab")
+    p = subprocess.Popen(["taskset", "-c", cpus] + argv, stdout=lf, stderr=lf,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    lf.close()
+    _live.append(p)
+    return p
+
+
+def session_pids(sid):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        if int(fields[3]) == sid:  # field 6 of stat: session id
+            pids.append(int(d))
+    return pids
+
+
+def session_cpu(sid):
+    """CPU seconds used by every process of the session so far."""
+    total = 0
+    for pid in session_pids(sid):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        # fields[11..14] = utime stime cutime cstime (stat fields 14..17)
+        total += sum(int(x) for x in fields[11:15])
+    return total / HZ
+
+
+def session_mem(sid):
+    """(PSS MiB summed, RSS MiB summed, peak RSS MiB of the largest process).
+    PSS splits pages shared after fork() between the processes, so NSD's forked
+    servers are not counted twice."""
+    pss = rss = hwm = 0
+    for pid in session_pids(sid):
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]))
+        except OSError:
+            continue
+    return pss / 1024.0, rss / 1024.0, hwm / 1024.0
+
+
+def stop_session(p, timeout=10):
+    if p not in _live:
+        return
+    _live.remove(p)
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    # Forked children (NSD) may outlive the leader: wait for the group, then force.
+    deadline = time.time() + timeout
+    while session_pids(p.pid) and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        p.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def free_port():
+    import socket
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            pass
+        finally:
+            t.close()
+            s.close()
+    raise RuntimeError("no free port")
+
+
+# ---- DNS probes ----------------------------------------------------------------
+
+def probe(port, name, rtype, expect, timeout=0.1):
+    """True when the server answers name/rtype with an RR whose text is expect."""
+    import dns.message
+    import dns.query
+    import dns.rcode
+    try:
+        q = dns.message.make_query(name, rtype)
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
+    except Exception:
+        return False
+    if r.rcode() != dns.rcode.NOERROR:
+        return False
+    for rrset in r.answer:
+        for rd in rrset:
+            if rd.to_text().split()[2 if rtype == "SOA" else 0] == expect:
+                return True
+    return False
+
+
+def wait_answer(port, name, rtype, expect, limit, proc=None):
+    """Seconds until the first correct answer, or None after limit seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if probe(port, name, rtype, expect):
+            return time.monotonic() - t0
+        if proc is not None and proc.poll() is not None:
+            return None
+        time.sleep(0.01)
+    return None
+
+
+# ---- zones ---------------------------------------------------------------------
+
+def addr4(i):
+    return "10.%d.%d.%d" % ((i >> 16) & 255, (i >> 8) & 255, i & 255)
+
+
+class Zone:
+    def __init__(self, records):
+        self.records = records
+        self.path = os.path.join(TMP, "zone-%d.zone" % records)
+        self.queries = os.path.join(TMP, "queries-%d.txt" % records)
+        out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "gen_zone.py"),
+                              "--records", str(records), "--origin", ORIGIN,
+                              "--zone", self.path, "--queries", self.queries,
+                              "--nq", "100000"], check=True, capture_output=True, text=True)
+        last = int(out.stdout.strip())
+        while last % 10 > 4:  # probe an A-only or A+AAAA name: h<i>
+            last -= 1
+        self.probe = ("h%d.%s." % (last, ORIGIN), "A", addr4(last))
+
+
+def reload_bump(path, serial):
+    """Writes a new 10-digit SOA serial in place (same length, so no rewrite)."""
+    with open(path, "r+b") as f:
+        head = f.read(512)
+        m = re.search(rb"SOA\s+\S+\s+\S+\s+(\d{10})", head)
+        f.seek(m.start(1))
+        f.write(b"%010d" % serial)
+    # Some servers compare mtimes in whole seconds; make it clearly newer.
+    t = time.time()
+    os.utime(path, (t, t))
+
+
+# ---- servers -------------------------------------------------------------------
+
+class Server:
+    name = "?"
+    peer = False
+
+    def __init__(self):
+        self.proc = None
+        self.dir = os.path.join(TMP, self.name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.logpath = os.path.join(self.dir, "log.txt")
+
+    def available(self):
+        return None  # or a reason why not
+
+    def argv(self, zone_path, port):
+        raise NotImplementedError
+
+    def start(self, zone_path, port, wrap=None):
+        self.port = port
+        self.zone_path = zone_path
+        argv = self.argv(zone_path, port)
+        if wrap:
+            argv = wrap + argv
+        self.proc = start_session(argv, self.logpath)
+        return self.proc
+
+    def stop(self):
+        if self.proc is not None:
+            stop_session(self.proc)
+            self.proc = None
+
+    def cpu(self):
+        return session_cpu(self.proc.pid)
+
+    def reload(self):
+        raise NotImplementedError
+
+
+class Reflector(Server):
+    name = "reflector"
+
+    def available(self):
+        p = os.path.join(BIN, "anyns-reflector")
+        return None if os.access(p, os.X_OK) else "%s not built" % p
+
+    def argv(self, zone_path, port):
+        return [os.path.join(BIN, "anyns-reflector"), "--listen", "127.0.0.1:%d" % port,
+                "--workers", str(WORKERS)]
+
+
+class Anynsd(Server):
+    name = "anynsd"
+
+    def available(self):
+        p = os.path.join(BIN, "anynsd")
+        return None if os.access(p, os.X_OK) else "%s not built" % p
+
+    def argv(self, zone_path, port):
+        return [os.path.join(BIN, "anynsd"), "--listen", "127.0.0.1:%d" % port,
+                "--zone", "%s=%s" % (ORIGIN, zone_path), "--workers", str(WORKERS),
+                "-l", "warning"]
+
+    def reload(self):
+        os.kill(self.proc.pid, signal.SIGHUP)  # anynsd: SIGHUP re-reads the zone files
+
+
+class Nsd(Server):
+    name = "nsd"
+    peer = True
+
+    def available(self):
+        return None if shutil.which("nsd") else "nsd not installed"
+
+    def argv(self, zone_path, port):
+        d = self.dir
+        conf = os.path.join(d, "nsd.conf")
+        with open(conf, "w") as f:
+            f.write(f"""server:
+  ip-address: 127.0.0.1@{port}
+  port: {port}
+  server-count: {WORKERS}
+  reuseport: yes
+  do-ip6: no
+  database: ""
+  zonelistfile: "{d}/zone.list"
+  xfrdfile: "{d}/xfrd.state"
+  pidfile: "{d}/nsd.pid"
+  logfile: "{d}/nsd.log"
+  username: ""
+  chroot: ""
+  zonesdir: "{d}"
+  verbosity: 0
+  tcp-count: 100
+  # rate limiting off (bench/README.md: same rules for every server)
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: {ORIGIN}
+  zonefile: "{zone_path}"
+""")
+        for stale in ("zone.list", "xfrd.state", "nsd.pid"):
+            try:
+                os.unlink(os.path.join(d, stale))
+            except FileNotFoundError:
+                pass
+        return ["nsd", "-d", "-c", conf]
+
+    def reload(self):
+        # NSD's main process re-forks on reload; the pid file names the current one.
+        with open(os.path.join(self.dir, "nsd.pid")) as f:
+            os.kill(int(f.read().strip()), signal.SIGHUP)
+
+
+class Knot(Server):
+    name = "knot"
+    peer = True
+
+    def available(self):
+        return None if shutil.which("knotd") else "knotd not installed"
+
+    def argv(self, zone_path, port):
+        d = self.dir
+        shutil.rmtree(os.path.join(d, "db"), ignore_errors=True)
+        os.makedirs(os.path.join(d, "db"), exist_ok=True)
+        self.conf = os.path.join(d, "knot.conf")
+        with open(self.conf, "w") as f:
+            # No rrl module in the template: rate limiting off.
+            f.write(f"""server:
+  rundir: "{d}"
+  listen: 127.0.0.1@{port}
+  udp-workers: {WORKERS}
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: "{d}/db"
+log:
+  - target: stderr
+    any: warning
+control:
+  listen: "{d}/knot.sock"
+template:
+  - id: default
+    storage: "{d}"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+    semantic-checks: off
+zone:
+  - domain: {ORIGIN}
+    file: "{zone_path}"
+""")
+        return ["knotd", "-c", self.conf]
+
+    def reload(self):
+        subprocess.run(["knotc", "-c", self.conf, "zone-reload", ORIGIN],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+
+
+SERVER_CLASSES = {"reflector": Reflector, "anynsd": Anynsd, "nsd": Nsd, "knot": Knot}
+
+
+# ---- dnsperf -----------------------------------------------------------------------
+
+def dnsperf(port, qfile, rate, dur, verbose_to=None, nmax=None):
+    argv = ["taskset", "-c", CLIENT_CPUS, "dnsperf", "-s", "127.0.0.1", "-p", str(port),
+            "-d", qfile, "-c", "8", "-q", "1000", "-t", "1", "-b", "4096"]
+    if dur:
+        argv += ["-l", str(dur)]
+    if rate:
+        argv += ["-Q", str(rate)]
+    if nmax:
+        argv += ["-n", str(nmax)]
+    if verbose_to:
+        argv.append("-v")
+        with open(verbose_to, "wb") as f:
+            subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, timeout=dur * 3 + 60 if dur else 600)
+        with open(verbose_to, "r", errors="replace") as f:
+            text = f.read()
+    else:
+        text = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=dur * 3 + 60 if dur else 600).stdout
+    r = {"offered": rate}
+
+    def grab(pat, conv=float):
+        m = re.search(pat, text)
+        return conv(m.group(1)) if m else None
+    r["sent"] = grab(r"Queries sent:\s+(\d+)", int) or 0
+    r["completed"] = grab(r"Queries completed:\s+(\d+)", int) or 0
+    r["lost"] = grab(r"Queries lost:\s+(\d+)", int) or 0
+    r["qps"] = grab(r"Queries per second:\s+([\d.]+)") or 0.0
+    r["avg_lat_us"] = (grab(r"Average Latency \(s\):\s+([\d.]+)") or 0.0) * 1e6
+    codes = re.search(r"Response codes:\s+(.*)", text)
+    r["rcodes"] = codes.group(1).strip() if codes else ""
+    if verbose_to:
+        lats = []
+        for line in text.splitlines():
+            if line.startswith("> "):
+                try:
+                    lats.append(float(line.rsplit(None, 1)[1]))
+                except ValueError:
+                    pass
+        if lats:
+            lats.sort()
+            r["p99_lat_us"] = lats[min(len(lats) - 1, int(len(lats) * 0.99))] * 1e6
+        os.unlink(verbose_to)
+    return r
+
+
+def loss(r):
+    return r["lost"] / r["sent"] if r["sent"] else 1.0
+
+
+# ---- phases --------------------------------------------------------------------------
+
+def start_ready(srv, zone, limit=120):
+    port = free_port()
+    p = srv.start(zone.path, port)
+    if srv.name == "reflector":
+        # It answers anything: ready when any reply comes back.
+        t = 0.0 if _wait_reflect(port) else None
+    else:
+        t = wait_answer(port, *zone.probe, limit, p)
+    if t is None:
+        tail = ""
+        try:
+            with open(srv.logpath, errors="replace") as f:
+                tail = f.read()[-600:]
+        except OSError:
+            pass
+        srv.stop()
+        raise RuntimeError("%s gave no correct answer for %s within %ds: %s"
+                           % (srv.name, zone.probe[0], limit, tail.strip()))
+    return t
+
+
+def _reflect_probe(port):
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.1)
+    try:
+        s.sendto(b"\x12\x34\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01",
+                 ("127.0.0.1", port))
+        data = s.recv(512)
+        return data[:2] == b"\x12\x34" and data[2] & 0x80
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def phase_rates(servers, zone, results):
+    """CPU per answered query and latency at fixed offered rates, REPS times,
+    servers interleaved within each repetition so slow drifts hit all alike."""
+    for rep in range(REPS):
+        for srv in servers:
+            try:
+                start_ready(srv, zone)
+            except RuntimeError as e:
+                log(str(e))
+                results["errors"].append(str(e))
+                continue
+            time.sleep(0.5)
+            for rate in RATES:
+                c0 = srv.cpu()
+                vfile = os.path.join(TMP, "dnsperf-v.txt") if rate <= 50000 else None
+                r = dnsperf(srv.port, zone.queries, rate, DUR, verbose_to=vfile)
+                c1 = srv.cpu()
+                r["cpu_s"] = c1 - c0
+                r["cpu_us_per_q"] = (c1 - c0) * 1e6 / r["completed"] if r["completed"] else None
+                r["rep"] = rep
+                results["rates"].setdefault(srv.name, {}).setdefault(str(rate), []).append(r)
+                log("rep %d %-9s %6d qps offered: %.0f answered, loss %.3f%%, cpu %.2f us/q, "
+                    "avg %.0f us%s  [%s]" % (rep + 1, srv.name, rate, r["qps"], 100 * loss(r),
+                                            r["cpu_us_per_q"] or -1, r["avg_lat_us"],
+                                            ", p99 %.0f us" % r["p99_lat_us"] if "p99_lat_us" in r else "",
+                                            r["rcodes"]))
+            srv.stop()
+
+
+def phase_maxrate(servers, zone, results):
+    """Highest offered rate answered with < 0.1% loss: step up by 1.5x until a
+    miss, then bisect twice. A rate dnsperf itself cannot reach (no loss but
+    fewer than 95% of the offered queries sent) ends the search: 'client-bound'."""
+    for srv in servers:
+        try:
+            start_ready(srv, zone)
+        except RuntimeError as e:
+            log(str(e))
+            results["errors"].append(str(e))
+            continue
+        probes = []
+
+        def ok(rate):
+            r = dnsperf(srv.port, zone.queries, rate, SEARCH_DUR)
+            good = loss(r) < LOSS_OK
+            bound = good and r["qps"] < 0.95 * rate
+            probes.append({"rate": rate, "qps": r["qps"], "loss": loss(r)})
+            log("max-rate %-9s %6d offered: %.0f answered, loss %.3f%%%s"
+                % (srv.name, rate, r["qps"], 100 * loss(r), " (client-bound)" if bound else ""))
+            return good, bound, r["qps"]
+        best, bound_hit, lo, hi = 0, False, None, None
+        rate = 40000
+        while True:
+            good, bound, qps = ok(rate)
+            if bound:
+                best, bound_hit = max(best, qps), True
+                break
+            if not good:
+                hi = rate
+                break
+            lo = best = rate
+            rate = int(rate * 1.5)
+        if not bound_hit and hi is not None:
+            lo = lo or 5000
+            for _ in range(2):
+                mid = (lo + hi) // 2
+                good, bound, qps = ok(mid)
+                if good and not bound:
+                    lo = best = mid
+                else:
+                    hi = mid
+        results["maxrate"][srv.name] = {"rate": best, "client_bound": bound_hit, "probes": probes}
+        srv.stop()
+
+
+def phase_load(servers, results):
+    """Zone load time to the first correct answer and memory, per zone size."""
+    for size in LOAD_SIZES:
+        zone = Zone(size)
+        for srv in servers:
+            if srv.name == "reflector":
+                continue
+            port = free_port()
+            t0 = time.monotonic()
+            p = srv.start(zone.path, port)
+            t = wait_answer(port, *zone.probe, 600, p)
+            if t is None:
+                log("%s: no correct answer for the %d-record zone" % (srv.name, size))
+                results["errors"].append("%s: %d-record zone not served" % (srv.name, size))
+                srv.stop()
+                continue
+            t = time.monotonic() - t0
+            time.sleep(2)  # let background work (Knot's, NSD's forks) settle
+            pss, rss, hwm = session_mem(p.pid)
+            results["load"].setdefault(srv.name, {})[str(size)] = {
+                "load_s": t, "pss_mib": pss, "rss_mib": rss, "hwm_mib": hwm}
+            log("load %-7s %8d records: first correct answer after %.2f s, PSS %.0f MiB, "
+                "RSS %.0f MiB, peak %.0f MiB" % (srv.name, size, t, pss, rss, hwm))
+            srv.stop()
+        if size >= 1000000 and not FULL:
+            for f in (zone.path, zone.queries):
+                os.unlink(f)
+
+
+def phase_reload(servers, zone, results):
+    """Queries lost while the zone is reloaded RELOADS times under RELOAD_RATE qps.
+    Each reload first bumps the serial, so every server really reloads."""
+    for srv in servers:
+        if srv.name == "reflector":
+            continue
+        zpath = os.path.join(TMP, "reload-%s.zone" % srv.name)
+        shutil.copyfile(zone.path, zpath)
+        z = Zone.__new__(Zone)
+        z.path, z.queries, z.probe = zpath, zone.queries, zone.probe
+        try:
+            start_ready(srv, z)
+        except RuntimeError as e:
+            log(str(e))
+            results["errors"].append(str(e))
+            continue
+        dur = RELOADS + 4
+        argv = ["taskset", "-c", CLIENT_CPUS, "dnsperf", "-s", "127.0.0.1", "-p", str(srv.port),
+                "-d", zone.queries, "-c", "8", "-q", "1000", "-t", "1", "-b", "4096",
+                "-l", str(dur), "-Q", str(RELOAD_RATE)]
+        perf = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        serial = 2026010100
+        time.sleep(1.5)
+        for _ in range(RELOADS):
+            serial += 1
+            reload_bump(zpath, serial)
+            srv.reload()
+            time.sleep(1.0)
+        out, _ = perf.communicate(timeout=dur + 60)
+        seen = wait_answer(srv.port, ORIGIN + ".", "SOA", str(serial), 30)
+        m = {k: re.search(pat, out) for k, pat in
+             (("sent", r"Queries sent:\s+(\d+)"), ("lost", r"Queries lost:\s+(\d+)"))}
+        r = {k: int(v.group(1)) if v else None for k, v in m.items()}
+        r["final_serial_served"] = seen is not None
+        results["reload"][srv.name] = r
+        log("reload %-7s %d reloads under %d qps: %s of %s queries lost, final serial %s"
+            % (srv.name, RELOADS, RELOAD_RATE, r["lost"], r["sent"],
+               "served" if seen is not None else "NOT served"))
+        srv.stop()
+
+
+# ---- callgrind ------------------------------------------------------------------------
+
+def phase_profile(servers, results):
+    """Instructions per query under callgrind: collection is switched on only
+    once the zone is loaded, a fixed number of queries is sent, then dumped."""
+    if not shutil.which("valgrind"):
+        results["errors"].append("valgrind not installed: no profile")
+        return
+    zone = Zone(10000)
+    nq = 20000
+    qfile = os.path.join(TMP, "queries-profile.txt")
+    with open(zone.queries) as f, open(qfile, "w") as g:
+        g.writelines(f.readlines()[:nq])
+    for srv in servers:
+        outdir = os.path.join(TMP, "callgrind-" + srv.name)
+        shutil.rmtree(outdir, ignore_errors=True)
+        os.makedirs(outdir)
+        wrap = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                "--callgrind-out-file=%s/callgrind.out.%%p" % outdir]
+        port = free_port()
+        p = srv.start(zone.path, port, wrap=wrap)
+        ok = (_wait_reflect(port) if srv.name == "reflector"
+              else wait_answer(port, *zone.probe, 300, p) is not None)
+        if not ok:
+            results["errors"].append("%s: not ready under valgrind" % srv.name)
+            srv.stop()
+            continue
+        time.sleep(1)
+        pids = [str(x) for x in session_pids(p.pid)]
+        for pid in pids:
+            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
+        r = dnsperf(port, qfile, 2000, None, nmax=1)
+        for pid in pids:
+            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, timeout=60)
+            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, timeout=30)
+        time.sleep(1)
+        srv.stop()
+        total, files = 0, []
+        for fn in os.listdir(outdir):
+            path = os.path.join(outdir, fn)
+            with open(path, errors="replace") as f:
+                for line in f:
+                    if line.startswith("totals:") or line.startswith("summary:"):
+                        total += int(line.split()[1])
+                        files.append(path)
+                        break
+        ipq = total / r["completed"] if r["completed"] else None
+        results["profile"][srv.name] = {"instructions": total, "queries": r["completed"],
+                                        "ins_per_query": ipq}
+        log("callgrind %-9s %d queries answered, %.0f instructions per query"
+            % (srv.name, r["completed"], ipq or -1))
+        if files:
+            ann = subprocess.run(["callgrind_annotate", "--inclusive=no"] + files,
+                                 capture_output=True, text=True).stdout
+            with open(os.path.join(RES, "profile-%s.txt" % srv.name), "w") as f:
+                f.write("\n".join(ann.splitlines()[:60]) + "\n")
+
+
+def _wait_reflect(port):
+    for _ in range(500):
+        if _reflect_probe(port):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# ---- report --------------------------------------------------------------------------
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    return (min(xs), max(xs)) if xs else (None, None)
+
+
+def summarize(results):
+    """rows: (metric, unit, {server: (median, lo, hi)}, better='low'|'high')."""
+    rows = []
+    rates = results["rates"]
+    floor = {}
+    for rate in RATES:
+        k = str(rate)
+        vals = {s: [r["cpu_us_per_q"] for r in rates.get(s, {}).get(k, [])] for s in rates}
+        rows.append(("cpu_us_per_query@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in vals.items()}, "low"))
+        if "reflector" in vals and med(vals["reflector"]) is not None:
+            floor[k] = med(vals["reflector"])
+            above = {s: [x - floor[k] for x in v if x is not None] for s, v in vals.items() if s != "reflector"}
+            rows.append(("cost_above_floor@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in above.items()}, "low"))
+    for rate in RATES:
+        k = str(rate)
+        avg = {s: [r["avg_lat_us"] for r in rates.get(s, {}).get(k, [])] for s in rates}
+        rows.append(("avg_latency@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in avg.items()}, "low"))
+        p99 = {s: [r.get("p99_lat_us") for r in rates.get(s, {}).get(k, [])] for s in rates}
+        if any(med(v) is not None for v in p99.values()):
+            rows.append(("p99_latency@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in p99.items()}, "low"))
+        ls = {s: [100.0 * loss(r) for r in rates.get(s, {}).get(k, [])] for s in rates}
+        rows.append(("loss_pct@%d" % rate, "%", {s: (med(v),) + spread(v) for s, v in ls.items()}, "low"))
+    if results["maxrate"]:
+        rows.append(("max_rate_lt_0.1pct_loss", "qps",
+                     {s: (v["rate"], v["rate"], v["rate"]) for s, v in results["maxrate"].items()}, "high"))
+    for size in LOAD_SIZES:
+        k = str(size)
+        for key, name, unit in (("load_s", "load_time", "s"), ("pss_mib", "memory_pss", "MiB"),
+                                ("rss_mib", "memory_rss_sum", "MiB"), ("hwm_mib", "memory_peak", "MiB")):
+            vals = {s: d[k][key] for s, d in results["load"].items() if k in d}
+            if vals:
+                rows.append(("%s_%s" % (name, _size(size)), unit, {s: (v, v, v) for s, v in vals.items()}, "low"))
+    if results["reload"]:
+        rows.append(("reload_lost_queries", "q", {s: (v["lost"], v["lost"], v["lost"])
+                                                 for s, v in results["reload"].items()}, "low"))
+    if results["profile"]:
+        rows.append(("instructions_per_query", "Ir", {s: (v["ins_per_query"],) * 3
+                                                      for s, v in results["profile"].items()}, "low"))
+    return rows
+
+
+def _size(n):
+    return "1M" if n >= 1000000 else "%dk" % (n // 1000)
+
+
+def best_peer(cells, better):
+    vals = [(cells[p][0], p) for p in PEERS if p in cells and cells[p][0] is not None]
+    if not vals:
+        return None, None
+    return (min(vals) if better == "low" else max(vals))
+
+
+def targets(rows, results):
+    """(name, measured ratio or value, limit, PASS/MISS/n.a.)"""
+    by = {r[0]: r for r in rows}
+    out = []
+
+    def ratio_target(metric, limit, label):
+        row = by.get(metric)
+        if not row or "anynsd" not in row[2] or row[2]["anynsd"][0] is None:
+            out.append((label, None, limit, "n/a"))
+            return
+        bv, _ = best_peer(row[2], row[3])
+        a = row[2]["anynsd"][0]
+        if bv is None or bv <= 0:
+            out.append((label, None, limit, "n/a"))
+            return
+        ratio = a / bv
+        out.append((label, ratio, limit, "PASS" if ratio <= limit else "MISS"))
+    for rate in TARGET_RATES:
+        ratio_target("cost_above_floor@%d" % rate, 0.5,
+                     "cost above floor @%dk <= 0.5x best peer" % (rate // 1000))
+    ratio_target("load_time_1M", 0.7, "1M zone load <= 0.7x faster peer")
+    ratio_target("memory_pss_1M", 0.5, "1M zone memory <= 0.5x smaller peer")
+    rl = results["reload"].get("anynsd")
+    if rl and rl["lost"] is not None:
+        out.append(("zero loss over %d reloads @%dk" % (RELOADS, RELOAD_RATE // 1000), rl["lost"], 0,
+                    "PASS" if rl["lost"] == 0 and rl["final_serial_served"] else "MISS"))
+    else:
+        out.append(("zero loss over %d reloads @%dk" % (RELOADS, RELOAD_RATE // 1000), None, 0, "n/a"))
+    return out
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if unit in ("qps", "q", "Ir"):
+        return "%d" % round(v)
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def render_table(rows, cols, md=False):
+    head = ["metric", "unit"] + cols + ["anynsd/best peer"]
+    lines = []
+    for name, unit, cells, better in rows:
+        line = [name, unit]
+        for c in cols:
+            if c in cells and cells[c][0] is not None:
+                m, lo, hi = cells[c]
+                s = fmt(m, unit)
+                if lo is not None and hi is not None and lo != hi:
+                    s += " (%s-%s)" % (fmt(lo, unit), fmt(hi, unit))
+                line.append(s)
+            else:
+                line.append("-")
+        bv, bp = best_peer(cells, better)
+        a = cells.get("anynsd", (None,))[0]
+        line.append("%.2fx %s" % (a / bv, bp) if a is not None and bv not in (None, 0) else "-")
+        lines.append(line)
+    if md:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(l) + " |" for l in lines]
+        return "\n".join(out)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)]
+    out = ["  ".join(str(x).ljust(w) for x, w in zip(head, widths))]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(str(x).ljust(w) for x, w in zip(l, widths)) for l in lines]
+    return "\n".join(out)
+
+
+def extras():
+    """Numbers other parts of the project leave for the report."""
+    text = []
+    xdp = os.path.join(RES, "xdp.csv")
+    if os.path.exists(xdp):
+        with open(xdp) as f:
+            text.append("XDP path (bench/results/xdp.csv, engineer F's benchmark):\n" + f.read().rstrip())
+    lab = os.path.join(ROOT, B, "lab-failover.txt")
+    if os.path.exists(lab):
+        with open(lab) as f:
+            text.append("Lab failover time (%s/lab-failover.txt): %s" % (B, f.read().strip()))
+    return text
+
+
+def write_outputs(results, rows, tgts, cols):
+    os.makedirs(RES, exist_ok=True)
+    with open(os.path.join(RES, "latest.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    with open(os.path.join(RES, "latest.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["metric", "unit", "server", "median", "min", "max"])
+        for name, unit, cells, _ in rows:
+            for s in cols:
+                if s in cells and cells[s][0] is not None:
+                    w.writerow([name, unit, s] + ["%.4f" % x if x is not None else "" for x in cells[s]])
+    charts(results, rows, cols)
+    md = ["# anyns benchmark: latest run", "",
+          "Generated by `make bench%s` on %s (%s). Server pinned to core(s) %s with %d worker(s), "
+          "dnsperf on core(s) %s; %d repetitions of %d s per rate, medians with (min-max)."
+          % (" FULL=1" if FULL else "", results["meta"]["date"], results["meta"]["host"],
+             SERVER_CPUS, WORKERS, CLIENT_CPUS, REPS, DUR), "",
+          "Load average at start: %s. The machine is shared: absolute numbers are noisy, "
+          "ratios measured in the same run are what count." % results["meta"]["loadavg"], "",
+          render_table(rows, cols, md=True), "", "## Targets", "",
+          "| target | measured | limit | result |", "|---|---|---|---|"]
+    for name, val, lim, res in tgts:
+        md.append("| %s | %s | %s | %s |" % (name, fmt(val), lim, res))
+    md += ["", "![CPU per query](cpu.png)", "", "![Latency](latency.png)", "",
+           "![Memory, 1M-record zone](memory.png)", ""]
+    for e in extras():
+        md += ["```", e, "```", ""]
+    if results["errors"]:
+        md += ["## Problems during the run", ""] + ["- " + e for e in results["errors"]] + [""]
+    with open(os.path.join(RES, "latest.md"), "w") as f:
+        f.write("\n".join(md))
+
+
+def charts(results, rows, cols):
+    if not shutil.which("gnuplot"):
+        results["errors"].append("gnuplot not installed: no charts")
+        return
+    by = {r[0]: r for r in rows}
+    servers = [c for c in cols]
+    # cpu.dat: one line per rate, one column per server (medians).
+    with open(os.path.join(TMP, "cpu.dat"), "w") as f:
+        f.write("rate " + " ".join(servers) + "\n")
+        for rate in RATES:
+            cells = by.get("cpu_us_per_query@%d" % rate, (0, 0, {}, 0))[2]
+            f.write("%dk " % (rate // 1000) + " ".join(
+                fmt(cells[s][0]) if s in cells and cells[s][0] is not None else "NaN" for s in servers) + "\n")
+    with open(os.path.join(TMP, "latency.dat"), "w") as f:
+        f.write("server avg p99\n")
+        r40 = min(RATES, key=lambda r: abs(r - 40000))
+        a = by.get("avg_latency@%d" % r40, (0, 0, {}, 0))[2]
+        p = by.get("p99_latency@%d" % r40, (0, 0, {}, 0))[2]
+        for s in servers:
+            f.write("%s %s %s\n" % (s, fmt(a[s][0]) if s in a and a[s][0] is not None else "NaN",
+                                    fmt(p[s][0]) if s in p and p[s][0] is not None else "NaN"))
+    with open(os.path.join(TMP, "memory.dat"), "w") as f:
+        f.write("server pss peak\n")
+        big = str(max(LOAD_SIZES))
+        for s in servers:
+            d = results["load"].get(s, {}).get(big)
+            if d:
+                f.write("%s %.1f %.1f\n" % (s, d["pss_mib"], d["hwm_mib"]))
+    gp = os.path.join(ROOT, "bench", "charts.gp")
+    r = subprocess.run(["gnuplot", "-e", "tmp='%s'; res='%s'; nserv=%d; lat_rate='%dk'"
+                        % (TMP, RES, len(servers), min(RATES, key=lambda r: abs(r - 40000)) // 1000),
+                        gp], capture_output=True, text=True)
+    if r.returncode != 0:
+        results["errors"].append("gnuplot: " + r.stderr.strip()[-300:])
+
+
+def main():
+    os.makedirs(TMP, exist_ok=True)
+    for stale in os.listdir(TMP):
+        p = os.path.join(TMP, stale)
+        if os.path.isdir(p):
+            shutil.rmtree(p, ignore_errors=True)
+    servers, missing = [], []
+    for name in SERVERS:
+        srv = SERVER_CLASSES[name]()
+        why = srv.available()
+        if why:
+            missing.append("%s: %s" % (name, why))
+            log("skipping " + missing[-1])
+        else:
+            servers.append(srv)
+    results = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                        "host": os.uname().nodename, "cpus": os.cpu_count(),
+                        "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
+                        "full": FULL, "reps": REPS, "dur": DUR, "rates": RATES,
+                        "server_cpus": SERVER_CPUS, "client_cpus": CLIENT_CPUS, "workers": WORKERS},
+               "rates": {}, "maxrate": {}, "load": {}, "reload": {}, "profile": {},
+               "errors": list(missing)}
+    t0 = time.monotonic()
+    log("zones: generating %d-record zone and queries" % RATE_ZONE)
+    zone = Zone(RATE_ZONE)
+    if "rates" not in SKIP:
+        phase_rates(servers, zone, results)
+    if "maxrate" not in SKIP:
+        phase_maxrate(servers, zone, results)
+    if "reload" not in SKIP:
+        phase_reload(servers, zone, results)
+    if "load" not in SKIP:
+        phase_load(servers, results)
+    if PROFILE:
+        phase_profile(servers, results)
+    results["meta"]["elapsed_s"] = round(time.monotonic() - t0)
+
+    cols = [s.name for s in servers]
+    rows = summarize(results)
+    tgts = targets(rows, results)
+    write_outputs(results, rows, tgts, cols)
+    print()
+    print("anyns benchmark (%s): medians of %d reps of %d s, (min-max); ratio = anynsd / best peer"
+          % (results["meta"]["date"], REPS, DUR))
+    print(render_table(rows, cols))
+    print()
+    for name, val, lim, res in tgts:
+        print("%-4s %-42s measured %s, limit %s" % (res, name, fmt(val), lim))
+    for e in extras():
+        print()
+        print(e)
+    if results["errors"]:
+        print()
+        print("problems:")
+        for e in results["errors"]:
+            print("  " + e)
+    print()
+    print("results: bench/results/latest.{md,csv,json}, bench/results/{cpu,latency,memory}.png "
+          "(%d s)" % results["meta"]["elapsed_s"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+# Charts for bench/bench.py. Called as:
+#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'" bench/charts.gp
+# reading tmp/cpu.dat, tmp/latency.dat and tmp/memory.dat (first line: column names).
+set terminal pngcairo size 800,450 font ",10" noenhanced
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top left autotitle columnheader
+set yrange [0:*]
+
+set output res.'/cpu.png'
+set title 'Server CPU per answered query (median, lower is better)'
+set ylabel 'CPU microseconds per query'
+set xlabel 'offered rate (dnsperf -Q)'
+plot for [i=2:nserv+1] tmp.'/cpu.dat' using i:xtic(1)
+
+set output res.'/latency.png'
+set title 'Latency at '.lat_rate.' qps offered (median of repetitions)'
+set ylabel 'microseconds'
+set xlabel ''
+plot for [i=2:3] tmp.'/latency.dat' using i:xtic(1)
+
+set output res.'/memory.png'
+set title 'Memory with the 1M-record zone loaded (lower is better)'
+set ylabel 'MiB'
+plot for [i=2:3] tmp.'/memory.dat' using i:xtic(1)

@@ -1,0 +1,290 @@
+/* anyns-reflector: the do-nothing UDP "DNS server" used as the benchmark floor.
+ *
+ * It receives datagrams in batches with recvmmsg(2), sets QR in each one and
+ * sends it back unchanged with sendmmsg(2). Whatever CPU it spends per query is
+ * the cost of the kernel's socket path alone; a real server's "cost above
+ * floor" is its CPU per query minus this one's.
+ *
+ *   anyns-reflector [--listen ADDR:PORT]... [--workers N] [--batch N]
+ *
+ * Each worker thread owns one SO_REUSEPORT socket per listen address, like
+ * anynsd's workers, so that the comparison is like for like. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define REFL_MAX_LISTEN 8
+#define REFL_MAX_BATCH  256
+#define REFL_BUF        4096  /* bytes per datagram slot; longer ones are cut */
+#define DNS_HDR_LEN     12
+
+typedef struct refl_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+} refl_addr_t;
+
+typedef struct refl_worker {
+	pthread_t tid;
+	int fd;
+	unsigned batch;
+	unsigned long long answered;
+	/* Set up once per worker; the loop never allocates. */
+	uint8_t bufs[REFL_MAX_BATCH][REFL_BUF];
+	struct mmsghdr msgs[REFL_MAX_BATCH];
+	struct iovec iovs[REFL_MAX_BATCH];
+	struct sockaddr_storage peers[REFL_MAX_BATCH];
+} refl_worker_t;
+
+static atomic_bool refl_stop;
+
+static void refl_on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&refl_stop, true);
+}
+
+/* "127.0.0.1:5353" or "[::1]:5353". */
+static int refl_parse_addr(const char *text, refl_addr_t *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(text, ':');
+	if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(host))
+		return -1;
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port <= 0 || port > 65535)
+		return -1;
+
+	memset(out, 0, sizeof(*out));
+	size_t hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -1;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*s6);
+		return 0;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+		return -1;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	out->len = sizeof(*s4);
+	return 0;
+}
+
+static int refl_socket(const refl_addr_t *a, int rcvbuf)
+{
+	int one = 1;
+	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* One socket per worker, the kernel spreads flows over them by hash. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (a->ss.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	/* A receive timeout lets blocked workers notice the stop flag. */
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		goto fail;
+	/* 0 keeps the kernel default, as Knot and anynsd do; NSD asks for 1 MiB. */
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int err = -errno;
+	close(fd);
+	return err;
+}
+
+static void *refl_worker_run(void *arg)
+{
+	refl_worker_t *w = arg;
+	uint8_t (*bufs)[REFL_BUF] = w->bufs;
+	struct mmsghdr *msgs = w->msgs;
+	struct iovec *iovs = w->iovs;
+	struct sockaddr_storage *peers = w->peers;
+
+	while (!atomic_load(&refl_stop)) {
+		for (unsigned i = 0; i < w->batch; i++) {
+			iovs[i].iov_base = bufs[i];
+			iovs[i].iov_len = REFL_BUF;
+			msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &peers[i], .msg_namelen = sizeof(peers[i]),
+				.msg_iov = &iovs[i], .msg_iovlen = 1,
+			};
+		}
+		/* MSG_WAITFORONE: block for the first datagram, then take what is queued. */
+		int n = recvmmsg(w->fd, msgs, w->batch, MSG_WAITFORONE, NULL);
+		if (n <= 0)
+			continue; /* timeout, EINTR: look at the stop flag again */
+		int out = 0;
+		for (int i = 0; i < n; i++) {
+			size_t len = msgs[i].msg_len;
+			if (len < DNS_HDR_LEN || (bufs[i][2] & 0x80))
+				continue; /* not a query: never answer a response */
+			bufs[i][2] |= 0x80; /* QR = 1 */
+			iovs[i].iov_len = len;
+			if (out != i) {
+				msgs[out].msg_hdr = msgs[i].msg_hdr;
+			}
+			msgs[out].msg_hdr.msg_iov = &iovs[i];
+			out++;
+		}
+		int sent = 0;
+		while (sent < out) {
+			int r = sendmmsg(w->fd, msgs + sent, (unsigned)(out - sent), 0);
+			if (r <= 0) {
+				if (r < 0 && errno == EINTR)
+					continue;
+				break; /* full send buffer: drop the rest, like a busy server */
+			}
+			sent += r;
+		}
+		w->answered += (unsigned long long)sent;
+	}
+	return NULL;
+}
+
+static void refl_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: anyns-reflector [options]\n"
+	        "  --listen ADDR:PORT  address to serve (repeatable; default 127.0.0.1:5300)\n"
+	        "  --workers N         worker threads, each with its own socket (default 1)\n"
+	        "  --batch N           datagrams per recvmmsg/sendmmsg (default 64, max %d)\n"
+	        "  --rcvbuf BYTES      SO_RCVBUF of each socket (default 0: kernel default)\n"
+	        "  --help              this text\n"
+	        "Answers every UDP query with itself, QR set. SIGTERM/SIGINT stop it.\n",
+	        REFL_MAX_BATCH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'L' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "rcvbuf", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	refl_addr_t addrs[REFL_MAX_LISTEN];
+	size_t naddr = 0;
+	long workers = 1, batch = 64, rcvbuf = 0;
+	int c, rc = 1;
+
+	log_set_ident("anyns-reflector");
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'L':
+			if (naddr == REFL_MAX_LISTEN || refl_parse_addr(optarg, &addrs[naddr]) < 0) {
+				log_err("--listen %s: not ADDR:PORT or too many", optarg);
+				return 2;
+			}
+			naddr++;
+			break;
+		case 'w':
+			workers = strtol(optarg, NULL, 10);
+			if (workers < 1 || workers > 64) {
+				log_err("--workers %s: want 1..64", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			batch = strtol(optarg, NULL, 10);
+			if (batch < 1 || batch > REFL_MAX_BATCH) {
+				log_err("--batch %s: want 1..%d", optarg, REFL_MAX_BATCH);
+				return 2;
+			}
+			break;
+		case 'r':
+			rcvbuf = strtol(optarg, NULL, 10);
+			if (rcvbuf < 0 || rcvbuf > (1L << 30)) {
+				log_err("--rcvbuf %s: want 0..2^30", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			refl_usage(stdout);
+			return 0;
+		default:
+			refl_usage(stderr);
+			return 2;
+		}
+	}
+	if (naddr == 0) {
+		refl_parse_addr("127.0.0.1:5300", &addrs[0]);
+		naddr = 1;
+	}
+
+	struct sigaction sa = { .sa_handler = refl_on_signal }; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	size_t nw = (size_t)workers * naddr, started = 0;
+	refl_worker_t *ws = calloc(nw, sizeof(*ws));
+	if (ws == NULL) {
+		log_err("out of memory");
+		return 1;
+	}
+	for (size_t i = 0; i < nw; i++)
+		ws[i].fd = -1;
+	for (size_t i = 0; i < nw; i++) {
+		ws[i].batch = (unsigned)batch;
+		ws[i].fd = refl_socket(&addrs[i % naddr], (int)rcvbuf);
+		if (ws[i].fd < 0) {
+			log_err("socket for listen address %zu: %s", i % naddr, strerror(-ws[i].fd));
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < nw; i++) {
+		int err = pthread_create(&ws[i].tid, NULL, refl_worker_run, &ws[i]);
+		if (err != 0) {
+			log_err("pthread_create: %s", strerror(err));
+			atomic_store(&refl_stop, true);
+			goto join;
+		}
+		started++;
+	}
+	log_info("reflecting on %zu address(es) with %ld worker(s), batch %ld",
+	         naddr, workers, batch);
+	rc = 0;
+join:;
+	unsigned long long total = 0;
+	for (size_t i = 0; i < started; i++) {
+		pthread_join(ws[i].tid, NULL);
+		total += ws[i].answered;
+	}
+	log_info("stopped after %llu answers", total);
+out:
+	for (size_t i = 0; i < nw; i++)
+		if (ws[i].fd >= 0)
+			close(ws[i].fd);
+	free(ws);
+	return rc;
+}
