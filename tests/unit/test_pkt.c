@@ -156,7 +156,8 @@ static size_t add_opt(uint8_t *q, size_t n, const uint8_t *rd, uint16_t rdlen, u
 	pkt_put16(q + n + 3, 1232);
 	pkt_put32(q + n + 5, 0);
 	pkt_put16(q + n + 9, declared);
-	memcpy(q + n + 11, rd, rdlen);
+	if (rdlen)
+		memcpy(q + n + 11, rd, rdlen);
 	pkt_put16(q + 10, (uint16_t)(pkt_get16(q + 10) + 1));
 	return n + 11 + rdlen;
 }
