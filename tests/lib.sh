@@ -36,9 +36,9 @@ PY
 wait_dns() {
 	local port=$1 addr=${2:-127.0.0.1} i
 	for i in $(seq 1 100); do
-		kdig @"$addr" -p "$port" +time=1 +tries=1 +short . SOA >/dev/null 2>&1 && return 0
+		kdig @"$addr" -p "$port" +time=1 +retry=0 +short . SOA >/dev/null 2>&1 && return 0
 		# any answer (even REFUSED) means it is up
-		kdig @"$addr" -p "$port" +time=1 +tries=1 . SOA 2>/dev/null | grep -q 'status:' && return 0
+		kdig @"$addr" -p "$port" +time=1 +retry=0 . SOA 2>/dev/null | grep -q 'status:' && return 0
 		sleep 0.1
 	done
 	return 1
