@@ -26,6 +26,7 @@ LAB_POPS="1 2 3"
 LAB_V4=192.0.2.53
 LAB_V6=2001:db8::53
 LAB_ZONES=$LAB_ROOT/tests/lab/zones
+LAB_HEALTH=${LAB_HEALTH:-$LAB_BIN/anyns-health}
 # The serial the health checks want at least (tests/lab/zones/example.com.zone has it;
 # example.com-old.zone is older). Drain time kept short so the drain test is quick.
 LAB_SERIAL=2026112101
@@ -35,7 +36,7 @@ if [ -z "${LAB_DNS:-}" ]; then
 	if [ -x "$LAB_BIN/anynsd" ]; then LAB_DNS=anynsd; else LAB_DNS=nsd; fi
 fi
 if [ -z "${LAB_HOOK:-}" ]; then
-	if [ -x "$LAB_BIN/anyns-health" ]; then LAB_HOOK=1; else LAB_HOOK=0; fi
+	if [ -x "$LAB_HEALTH" ]; then LAB_HOOK=1; else LAB_HOOK=0; fi
 fi
 
 lab_log() { echo "lab: $*" >&2; }
@@ -53,8 +54,10 @@ lab_pref() { echo $(( 400 - 100 * $1 )); }
 # A process started in a namespace: its pid in $LAB_DIR/NAME.pid.
 lab_spawn() {
 	local name=$1 ns=$2; shift 2
-	ip netns exec "$LAB_NS-$ns" "$@" >>"$LAB_DIR/$name.log" 2>&1 </dev/null &
-	echo $! >"$LAB_DIR/$name.pid"
+	# From a subshell, so that the process is not a job of ours (no "Killed" notices) and
+	# init reaps it (kill -0 then tells whether it is gone).
+	( ip netns exec "$LAB_NS-$ns" "$@" >>"$LAB_DIR/$name.log" 2>&1 </dev/null &
+	  echo $! >"$LAB_DIR/$name.pid" )
 }
 
 # Kills a process and all of its descendants (NSD and ExaBGP fork children).
@@ -74,7 +77,6 @@ lab_stop() {
 	lab_kill_tree "$sig" "$pid"
 	for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$pid" 2>/dev/null && lab_kill_tree KILL "$pid"
-	wait "$pid" 2>/dev/null
 	return 0
 }
 
@@ -297,7 +299,7 @@ lab_exabgp_conf() {
 	local n=$1 proto="" static4="" static6="" api=""
 	if [ "$LAB_HOOK" = 1 ]; then
 		# A wrapper only to keep the hook's log (stderr) in a file of its own.
-		printf '#!/bin/sh\nexec %s -c %s 2>>%s\n' "$LAB_BIN/anyns-health" \
+		printf '#!/bin/sh\nexec %s -c %s 2>>%s\n' "$LAB_HEALTH" \
 			"$LAB_DIR/pop$n/health.yaml" "$LAB_DIR/pop$n/hook.log" >"$LAB_DIR/pop$n/hook.sh"
 		chmod +x "$LAB_DIR/pop$n/hook.sh"
 		proto="process anyns-health {
@@ -399,7 +401,7 @@ lab_hook_start() {
 	local n=$1
 	[ "$LAB_HOOK" = 1 ] || return 0
 	[ "$(lab_speaker "$n")" = exabgp ] && return 0
-	lab_spawn "pop$n-hook" "pop$n" "$LAB_BIN/anyns-health" -c "$LAB_DIR/pop$n/health.yaml"
+	lab_spawn "pop$n-hook" "pop$n" "$LAB_HEALTH" -c "$LAB_DIR/pop$n/health.yaml"
 }
 
 # Pid of popN's hook process (at pop1, the child ExaBGP started).
@@ -416,7 +418,7 @@ lab_hook_pid() {
 # lab_health_ctl N ARGS...: anyns-health ctl at popN.
 lab_health_ctl() {
 	local n=$1; shift
-	lab_exec "pop$n" "$LAB_BIN/anyns-health" ctl -s "$LAB_DIR/pop$n/health.sock" "$@"
+	lab_exec "pop$n" "$LAB_HEALTH" ctl -s "$LAB_DIR/pop$n/health.sock" "$@"
 }
 
 # ---------------------------------------------------------------- observing

@@ -133,7 +133,7 @@ fi
 
 if [ "$LAB_HOOK" != 1 ]; then
 	for t in failover restart-rise wrong-data old-serial drain hook-killed-exabgp hook-killed-bird all-unhealthy; do
-		skip "lab-$t" "anyns-health not built ($LAB_BIN/anyns-health)"
+		skip "lab-$t" "anyns-health not built ($LAB_HEALTH)"
 	done
 	summary; exit $?
 fi
@@ -154,7 +154,7 @@ if baseline; then
 	res=$("$PROBE" analyze "$out" "$t0" pop1)
 	ms=$(echo "$res" | sed -n 's/.*failover_ms=\(-\?[0-9]*\).*/\1/p')
 	lost=$(echo "$res" | sed -n 's/.*lost=\([0-9]*\).*/\1/p')
-	echo "lab: failover after kill -9 of anynsd at pop1: ${ms} ms, ${lost} queries lost (probe every 25 ms)"
+	echo "lab: failover after kill -9 of $LAB_DNS at pop1: ${ms} ms, ${lost} queries lost (probe every 25 ms)"
 	if [ "$ok" = 1 ] && [ "$(lab_client_id)" = pop2 ] && [ "$(lab_best_pop)" = pop2 ]; then
 		printf 'failover_ms=%s lost=%s interval_ms=25 dns=%s date=%s\n' "$ms" "$lost" "$LAB_DNS" \
 			"$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$FAILOVER_FILE"
