@@ -1,0 +1,664 @@
+/* anyns-health configuration; see hconf.h and bgp-hook/README.md. */
+#include "hconf.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anyns.h"
+#include "cfg.h"
+#include "log.h"
+#include "probe.h"
+
+/* Strings the config owns beyond the cfg tree (normalized names and RDATA). */
+typedef struct hconf_priv {
+	hconf_t pub;
+	char **owned;
+	size_t nowned, capowned;
+} hconf_priv_t;
+
+static char *own(hconf_priv_t *p, char *s)
+{
+	if (!s)
+		return NULL;
+	if (p->nowned == p->capowned) {
+		size_t n = p->capowned ? p->capowned * 2 : 16;
+		char **v = realloc(p->owned, n * sizeof(*v));
+		if (!v) {
+			free(s);
+			return NULL;
+		}
+		p->owned = v;
+		p->capowned = n;
+	}
+	p->owned[p->nowned++] = s;
+	return s;
+}
+
+int hconf_parse_addr(const char *s, uint16_t defport, struct sockaddr_storage *ss,
+                     socklen_t *len)
+{
+	char host[128];
+	const char *port = NULL;
+	memset(ss, 0, sizeof(*ss));
+	if (!s || !*s || strlen(s) >= sizeof(host))
+		return ANYNS_EINVAL;
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (!e)
+			return ANYNS_EINVAL;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1] != '\0')
+			return ANYNS_EINVAL;
+	} else {
+		const char *c = strchr(s, ':');
+		if (c && strchr(c + 1, ':'))
+			c = NULL;     /* bare IPv6 address */
+		if (c) {
+			memcpy(host, s, (size_t)(c - s));
+			host[c - s] = '\0';
+			port = c + 1;
+		} else {
+			strcpy(host, s);
+		}
+	}
+	long pn = defport;
+	if (port) {
+		char *end;
+		pn = strtol(port, &end, 10);
+		if (end == port || *end || pn <= 0 || pn > 65535)
+			return ANYNS_EINVAL;
+	}
+	if (pn == 0)
+		return ANYNS_EINVAL;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)pn);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)pn);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	return ANYNS_EINVAL;
+}
+
+int hconf_parse_community(const char *s, uint32_t *out)
+{
+	char *e1, *e2;
+	if (!s || !isdigit((unsigned char)*s))
+		return ANYNS_EINVAL;
+	unsigned long a = strtoul(s, &e1, 10);
+	if (*e1 != ':' || !isdigit((unsigned char)e1[1]))
+		return ANYNS_EINVAL;
+	unsigned long b = strtoul(e1 + 1, &e2, 10);
+	if (*e2 || a > 65535 || b > 65535)
+		return ANYNS_EINVAL;
+	*out = (uint32_t)(a << 16 | b);
+	return 0;
+}
+
+int hconf_parse_prefix(const char *s)
+{
+	char host[64];
+	const char *sl = s ? strchr(s, '/') : NULL;
+	if (!sl || (size_t)(sl - s) >= sizeof(host))
+		return ANYNS_EINVAL;
+	memcpy(host, s, (size_t)(sl - s));
+	host[sl - s] = '\0';
+	char *end;
+	long len = strtol(sl + 1, &end, 10);
+	if (end == sl + 1 || *end)
+		return ANYNS_EINVAL;
+	uint8_t buf[16];
+	if (inet_pton(AF_INET, host, buf) == 1)
+		return len >= 0 && len <= 32 ? 4 : ANYNS_EINVAL;
+	if (inet_pton(AF_INET6, host, buf) == 1)
+		return len >= 0 && len <= 128 ? 6 : ANYNS_EINVAL;
+	return ANYNS_EINVAL;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+#define P(...) (snprintf(path, sizeof(path), __VA_ARGS__), path)
+
+static int read_comms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
+                      hattrs_t *a)
+{
+	char path[160];
+	cfg_node_t *n = cfg_get(map, key);
+	if (!n)
+		return 0;
+	a->ncomm = 0;
+	if (n->kind == CFG_SCALAR) {
+		if (hconf_parse_community(n->value, &a->comm[0]) < 0)
+			return cfg_error(cfg, n, "%s: '%s' is not a community (ASN:VALUE)",
+			                 P("%s.%s", base, key), n->value);
+		a->ncomm = 1;
+		return 0;
+	}
+	if (cfg_expect(cfg, n, CFG_SEQ, P("%s.%s", base, key)) < 0)
+		return -1;
+	size_t i = 0;
+	for (cfg_node_t *c = n->child; c; c = c->next, i++) {
+		P("%s.%s[%zu]", base, key, i);
+		if (cfg_expect(cfg, c, CFG_SCALAR, path) < 0)
+			return -1;
+		if (a->ncomm == HATTR_MAXCOMM)
+			return cfg_error(cfg, c, "%s: at most %d communities", path, HATTR_MAXCOMM);
+		if (hconf_parse_community(c->value, &a->comm[a->ncomm]) < 0)
+			return cfg_error(cfg, c, "%s: '%s' is not a community (ASN:VALUE)", path,
+			                 c->value);
+		a->ncomm++;
+	}
+	return 0;
+}
+
+/* Keys a service may take from `defaults:` or set itself. */
+static int read_svc_common(cfg_t *cfg, cfg_node_t *map, const char *base, hservice_conf_t *s)
+{
+	char path[160];
+	long long v;
+	if (!map)
+		return 0;
+	if (cfg_expect(cfg, map, CFG_MAP, base) < 0)
+		return -1;
+	if (cfg_duration_ms(cfg, map, "interval", P("%s.interval", base), &s->interval_ms) < 0 ||
+	    cfg_duration_ms(cfg, map, "fast-interval", P("%s.fast-interval", base), &s->fast_ms) < 0 ||
+	    cfg_duration_ms(cfg, map, "timeout", P("%s.timeout", base), &s->timeout_ms) < 0 ||
+	    cfg_duration_ms(cfg, map, "drain-time", P("%s.drain-time", base), &s->sm.drain_ms) < 0)
+		return -1;
+	v = s->sm.rise;
+	if (cfg_int(cfg, map, "rise", P("%s.rise", base), 1, 1000, &v) < 0)
+		return -1;
+	s->sm.rise = (unsigned)v;
+	v = s->sm.fall;
+	if (cfg_int(cfg, map, "fall", P("%s.fall", base), 1, 1000, &v) < 0)
+		return -1;
+	s->sm.fall = (unsigned)v;
+	if (read_comms(cfg, map, "communities", base, &s->base) < 0)
+		return -1;
+
+	cfg_node_t *d = cfg_get(map, "degraded");
+	if (d) {
+		char db[100];
+		snprintf(db, sizeof(db), "%s.degraded", base);
+		if (cfg_expect(cfg, d, CFG_MAP, db) < 0)
+			return -1;
+		v = s->degraded.prepend;
+		if (cfg_int(cfg, d, "prepend", P("%s.prepend", db), 0, 32, &v) < 0)
+			return -1;
+		s->degraded.prepend = (unsigned)v;
+		if (cfg_get(d, "med")) {
+			v = 0;
+			if (cfg_int(cfg, d, "med", P("%s.med", db), 0, 4294967295LL, &v) < 0)
+				return -1;
+			s->degraded.has_med = true;
+			s->degraded.med = (uint32_t)v;
+		}
+		if (read_comms(cfg, d, "community", db, &s->degraded) < 0)
+			return -1;
+	}
+	cfg_node_t *f = cfg_get(map, "flap");
+	if (f) {
+		char fb[100];
+		snprintf(fb, sizeof(fb), "%s.flap", base);
+		if (cfg_expect(cfg, f, CFG_MAP, fb) < 0)
+			return -1;
+		hsm_flap_t *fl = &s->sm.flap;
+		long long pen = (long long)fl->penalty, sup = (long long)fl->suppress,
+		          reu = (long long)fl->reuse, max = (long long)fl->max;
+		if (cfg_int(cfg, f, "penalty", P("%s.penalty", fb), 0, 1000000, &pen) < 0 ||
+		    cfg_int(cfg, f, "suppress", P("%s.suppress", fb), 0, 1000000, &sup) < 0 ||
+		    cfg_int(cfg, f, "reuse", P("%s.reuse", fb), 0, 1000000, &reu) < 0 ||
+		    cfg_int(cfg, f, "max", P("%s.max", fb), 0, 1000000, &max) < 0 ||
+		    cfg_duration_ms(cfg, f, "half-life", P("%s.half-life", fb), &fl->half_life_ms) < 0)
+			return -1;
+		fl->penalty = (double)pen;
+		fl->suppress = (double)sup;
+		fl->reuse = (double)reu;
+		fl->max = (double)max;
+		if (reu > sup)
+			return cfg_error(cfg, f, "%s.reuse: must not be above suppress", fb);
+	}
+	return 0;
+}
+
+static int read_check(hconf_priv_t *p, cfg_node_t *m, const char *base, size_t idx,
+                      const hservice_conf_t *s, hcheck_conf_t *c)
+{
+	cfg_t *cfg = p->pub.cfg;
+	char path[160];
+	const char *str;
+	long long v;
+
+	if (cfg_expect(cfg, m, CFG_MAP, base) < 0)
+		return -1;
+	char nm[32];
+	snprintf(nm, sizeof(nm), "check%zu", idx);
+	c->name = own(p, strdup(nm));
+	if (cfg_str(cfg, m, "name", P("%s.name", base), &c->name) < 0)
+		return -1;
+
+	cfg_node_t *n = cfg_get(m, "server");
+	if (!n)
+		return cfg_error(cfg, m, "%s.server: missing (address[:port] of the service)", base);
+	if (cfg_expect(cfg, n, CFG_SCALAR, P("%s.server", base)) < 0)
+		return -1;
+	if (hconf_parse_addr(n->value, 53, &c->addr, &c->addrlen) < 0)
+		return cfg_error(cfg, n, "%s.server: '%s' is not an address[:port]", base, n->value);
+	c->server_text = n->value;
+
+	str = "udp";
+	if (cfg_str(cfg, m, "transport", P("%s.transport", base), &str) < 0)
+		return -1;
+	if (!strcasecmp(str, "udp"))
+		c->transport = HCHECK_UDP;
+	else if (!strcasecmp(str, "tcp"))
+		c->transport = HCHECK_TCP;
+	else
+		return cfg_error(cfg, cfg_get(m, "transport"), "%s.transport: '%s' is not udp or tcp",
+		                 base, str);
+
+	n = cfg_get(m, "qname");
+	if (!n)
+		return cfg_error(cfg, m, "%s.qname: missing", base);
+	if (cfg_expect(cfg, n, CFG_SCALAR, P("%s.qname", base)) < 0)
+		return -1;
+	size_t ql = strlen(n->value);
+	char *qn = malloc(ql + 2);
+	if (!qn)
+		return cfg_error(cfg, n, "out of memory");
+	memcpy(qn, n->value, ql + 1);
+	if (ql == 0 || qn[ql - 1] != '.')
+		strcat(qn, ".");
+	c->qname = own(p, qn);
+	ldns_rdf *rd = ldns_dname_new_frm_str(c->qname);
+	if (!rd)
+		return cfg_error(cfg, n, "%s.qname: '%s' is not a domain name", base, n->value);
+	ldns_rdf_deep_free(rd);
+
+	str = "SOA";
+	if (cfg_str(cfg, m, "qtype", P("%s.qtype", base), &str) < 0)
+		return -1;
+	c->qtype = ldns_get_rr_type_by_name(str);
+	if (c->qtype == 0)
+		return cfg_error(cfg, cfg_get(m, "qtype"), "%s.qtype: unknown type '%s'", base, str);
+	str = "IN";
+	if (cfg_str(cfg, m, "qclass", P("%s.qclass", base), &str) < 0)
+		return -1;
+	c->qclass = ldns_get_rr_class_by_name(str);
+	if (c->qclass == 0)
+		return cfg_error(cfg, cfg_get(m, "qclass"), "%s.qclass: unknown class '%s'", base, str);
+	str = "NOERROR";
+	if (cfg_str(cfg, m, "rcode", P("%s.rcode", base), &str) < 0)
+		return -1;
+	ldns_lookup_table *lt = ldns_lookup_by_name(ldns_rcodes, str);
+	if (!lt)
+		return cfg_error(cfg, cfg_get(m, "rcode"), "%s.rcode: unknown rcode '%s'", base, str);
+	c->rcode = (uint8_t)lt->id;
+	c->aa = true;
+	if (cfg_bool(cfg, m, "aa", P("%s.aa", base), &c->aa) < 0)
+		return -1;
+
+	n = cfg_get(m, "rdata");
+	if (n) {
+		size_t cnt = 0;
+		if (n->kind == CFG_SCALAR)
+			cnt = 1;
+		else if (cfg_expect(cfg, n, CFG_SEQ, P("%s.rdata", base)) < 0)
+			return -1;
+		else
+			for (cfg_node_t *e = n->child; e; e = e->next)
+				cnt++;
+		c->rdata = calloc(cnt ? cnt : 1, sizeof(char *));
+		if (!c->rdata)
+			return cfg_error(cfg, n, "out of memory");
+		own(p, (char *)c->rdata);
+		c->has_rdata = true;
+		cfg_node_t *e = n->kind == CFG_SCALAR ? n : n->child;
+		for (size_t i = 0; e && i < cnt; e = e->next, i++) {
+			P("%s.rdata[%zu]", base, i);
+			if (cfg_expect(cfg, e, CFG_SCALAR, path) < 0)
+				return -1;
+			char *norm = probe_rdata_norm(c->qtype, c->qclass, e->value);
+			if (!norm)
+				return cfg_error(cfg, e, "%s: '%s' is not valid %s rdata", path, e->value,
+				                 str);
+			c->rdata[c->nrdata++] = own(p, norm);
+		}
+		/* Same order as probe_eval() builds the answer's set. */
+		for (size_t i = 1; i < c->nrdata; i++)
+			for (size_t j = i; j > 0 && strcmp(c->rdata[j - 1], c->rdata[j]) > 0; j--) {
+				char *t = c->rdata[j];
+				c->rdata[j] = c->rdata[j - 1];
+				c->rdata[j - 1] = t;
+			}
+		size_t o = c->nrdata ? 1 : 0;
+		for (size_t i = 1; i < c->nrdata; i++)
+			if (strcmp(c->rdata[i], c->rdata[o - 1]) != 0)
+				c->rdata[o++] = c->rdata[i];
+		c->nrdata = o;
+	}
+
+	if (cfg_get(m, "serial-min")) {
+		v = 0;
+		if (cfg_int(cfg, m, "serial-min", P("%s.serial-min", base), 0, 4294967295LL, &v) < 0)
+			return -1;
+		c->has_serial_min = true;
+		c->serial_min = (uint32_t)v;
+	}
+	n = cfg_get(m, "serial-primary");
+	if (n) {
+		if (cfg_expect(cfg, n, CFG_SCALAR, P("%s.serial-primary", base)) < 0)
+			return -1;
+		if (hconf_parse_addr(n->value, 53, &c->primary, &c->primary_len) < 0)
+			return cfg_error(cfg, n, "%s.serial-primary: '%s' is not an address[:port]", base,
+			                 n->value);
+		c->has_primary = true;
+	}
+	str = "degrade";
+	if (cfg_str(cfg, m, "serial-lag", P("%s.serial-lag", base), &str) < 0)
+		return -1;
+	if (!strcmp(str, "degrade"))
+		c->lag = HCHECK_LAG_DEGRADE;
+	else if (!strcmp(str, "fail"))
+		c->lag = HCHECK_LAG_FAIL;
+	else
+		return cfg_error(cfg, cfg_get(m, "serial-lag"),
+		                 "%s.serial-lag: '%s' is not degrade or fail", base, str);
+	if ((c->has_serial_min || c->has_primary) && c->qtype != LDNS_RR_TYPE_SOA)
+		return cfg_error(cfg, m, "%s: serial-min/serial-primary need qtype SOA", base);
+	if (cfg_duration_ms(cfg, m, "latency", P("%s.latency", base), &c->latency_ms) < 0)
+		return -1;
+	c->timeout_ms = s->timeout_ms;
+	if (cfg_duration_ms(cfg, m, "timeout", P("%s.timeout", base), &c->timeout_ms) < 0)
+		return -1;
+	if (c->timeout_ms == 0)
+		return cfg_error(cfg, cfg_get(m, "timeout"), "%s.timeout: must be > 0", base);
+	return 0;
+}
+
+static bool name_ok(const char *s)
+{
+	if (!*s || strlen(s) > 48)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+			return false;
+	return true;
+}
+
+static int read_backend(hconf_priv_t *p, cfg_node_t *b)
+{
+	cfg_t *cfg = p->pub.cfg;
+	hbk_conf_t *k = &p->pub.bk;
+	long long v;
+	const char *t = NULL;
+
+	k->next_hop = "self";
+	k->ack = true;
+	k->ack_timeout_ms = 2000;
+	k->socket = "/run/bird/bird.ctl";
+	k->guard_if = "";
+	k->proto_prefix = "anyns_";
+	k->verify_proto = "";
+	k->gobgp = "/usr/bin/gobgp";
+	k->vtysh = "/usr/bin/vtysh";
+	k->rm_normal = k->rm_degraded = k->rm_drain = "";
+	k->cmd_timeout_ms = 5000;
+
+	if (!b)
+		return cfg_error(cfg, p->pub.cfg->root, "backend: missing (backend.type: exabgp|bird|gobgp|frr|exec)");
+	if (cfg_expect(cfg, b, CFG_MAP, "backend") < 0 ||
+	    cfg_str(cfg, b, "type", "backend.type", &t) < 0)
+		return -1;
+	if (!t)
+		return cfg_error(cfg, b, "backend.type: missing (exabgp|bird|gobgp|frr|exec)");
+	if (!strcmp(t, "exabgp"))
+		k->type = HBK_EXABGP;
+	else if (!strcmp(t, "bird"))
+		k->type = HBK_BIRD;
+	else if (!strcmp(t, "gobgp"))
+		k->type = HBK_GOBGP;
+	else if (!strcmp(t, "frr"))
+		k->type = HBK_FRR;
+	else if (!strcmp(t, "exec"))
+		k->type = HBK_EXEC;
+	else
+		return cfg_error(cfg, cfg_get(b, "type"),
+		                 "backend.type: '%s' is not exabgp, bird, gobgp, frr or exec", t);
+	v = 0;
+	if (cfg_int(cfg, b, "asn", "backend.asn", 0, 4294967295LL, &v) < 0)
+		return -1;
+	k->asn = (uint32_t)v;
+
+	/* Only the keys of the chosen type are read, so that a key meant for
+	 * another backend is reported as unknown. */
+	switch (k->type) {
+	case HBK_EXABGP:
+		if (cfg_str(cfg, b, "next-hop", "backend.next-hop", &k->next_hop) < 0 ||
+		    cfg_bool(cfg, b, "ack", "backend.ack", &k->ack) < 0 ||
+		    cfg_duration_ms(cfg, b, "ack-timeout", "backend.ack-timeout", &k->ack_timeout_ms) < 0)
+			return -1;
+		break;
+	case HBK_BIRD:
+		if (cfg_str(cfg, b, "socket", "backend.socket", &k->socket) < 0 ||
+		    cfg_str(cfg, b, "include", "backend.include", &k->include) < 0 ||
+		    cfg_str(cfg, b, "guard-interface", "backend.guard-interface", &k->guard_if) < 0 ||
+		    cfg_str(cfg, b, "protocol-prefix", "backend.protocol-prefix", &k->proto_prefix) < 0 ||
+		    cfg_str(cfg, b, "verify-protocol", "backend.verify-protocol", &k->verify_proto) < 0)
+			return -1;
+		if (!k->include)
+			return cfg_error(cfg, b, "backend.include: missing (file bird.conf includes)");
+		if (strlen(k->guard_if) >= 16)
+			return cfg_error(cfg, cfg_get(b, "guard-interface"),
+			                 "backend.guard-interface: longer than 15 characters");
+		break;
+	case HBK_GOBGP: {
+		if (cfg_str(cfg, b, "gobgp", "backend.gobgp", &k->gobgp) < 0)
+			return -1;
+		cfg_node_t *a = cfg_get(b, "gobgp-args");
+		if (a) {
+			if (cfg_expect(cfg, a, CFG_SEQ, "backend.gobgp-args") < 0)
+				return -1;
+			for (cfg_node_t *e = a->child; e; e = e->next) {
+				if (cfg_expect(cfg, e, CFG_SCALAR, "backend.gobgp-args[]") < 0)
+					return -1;
+				if (k->ngobgp_args == 8)
+					return cfg_error(cfg, e, "backend.gobgp-args: at most 8");
+				k->gobgp_args[k->ngobgp_args++] = e->value;
+			}
+		}
+		break;
+	}
+	case HBK_FRR:
+		if (cfg_str(cfg, b, "vtysh", "backend.vtysh", &k->vtysh) < 0 ||
+		    cfg_str(cfg, b, "route-map", "backend.route-map", &k->rm_normal) < 0 ||
+		    cfg_str(cfg, b, "route-map-degraded", "backend.route-map-degraded", &k->rm_degraded) < 0 ||
+		    cfg_str(cfg, b, "route-map-drain", "backend.route-map-drain", &k->rm_drain) < 0)
+			return -1;
+		if (k->asn == 0)
+			return cfg_error(cfg, b, "backend.asn: missing (FRR needs 'router bgp ASN')");
+		break;
+	case HBK_EXEC:
+		if (cfg_str(cfg, b, "command", "backend.command", &k->command) < 0 ||
+		    cfg_duration_ms(cfg, b, "command-timeout", "backend.command-timeout",
+		                    &k->cmd_timeout_ms) < 0)
+			return -1;
+		if (!k->command)
+			return cfg_error(cfg, b, "backend.command: missing");
+		break;
+	}
+	return 0;
+}
+
+int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
+{
+	char path[160];
+	hconf_priv_t *p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	hconf_t *c = &p->pub;
+	c->log_level = -1;
+	c->ctl_path = HCONF_DEFAULT_CTL;
+	c->cfg = cfg_load(path_, err, errlen);
+	if (!c->cfg)
+		goto fail_noerr;
+	cfg_t *cfg = c->cfg;
+	cfg_node_t *root = cfg->root;
+	const char *s = NULL;
+
+	if (cfg_str(cfg, root, "log-level", "log-level", &s) < 0)
+		goto fail;
+	if (s && (c->log_level = log_level_parse(s)) < 0) {
+		cfg_error(cfg, cfg_get(root, "log-level"),
+		          "log-level: '%s' is not error, warning, info or debug", s);
+		goto fail;
+	}
+	if (cfg_str(cfg, root, "control-socket", "control-socket", &c->ctl_path) < 0 ||
+	    cfg_str(cfg, root, "metrics", "metrics", &c->metrics) < 0)
+		goto fail;
+	if (c->metrics) {
+		socklen_t l;
+		if (hconf_parse_addr(c->metrics, 0, &c->metrics_addr, &l) < 0) {
+			cfg_error(cfg, cfg_get(root, "metrics"),
+			          "metrics: '%s' is not address:port", c->metrics);
+			goto fail;
+		}
+	}
+	if (read_backend(p, cfg_get(root, "backend")) < 0)
+		goto fail;
+
+	hservice_conf_t dflt;
+	memset(&dflt, 0, sizeof(dflt));
+	dflt.interval_ms = 1000;
+	dflt.fast_ms = 200;
+	dflt.timeout_ms = 500;
+	hsm_conf_default(&dflt.sm);
+	dflt.degraded.prepend = 3;
+	if (read_svc_common(cfg, cfg_get(root, "defaults"), "defaults", &dflt) < 0)
+		goto fail;
+
+	cfg_node_t *sv = cfg_get(root, "services");
+	if (!sv) {
+		cfg_error(cfg, NULL, "services: missing (a list of service prefixes)");
+		goto fail;
+	}
+	if (cfg_expect(cfg, sv, CFG_SEQ, "services") < 0)
+		goto fail;
+	for (cfg_node_t *e = sv->child; e; e = e->next)
+		c->nsvc++;
+	if (c->nsvc == 0) {
+		cfg_error(cfg, sv, "services: empty");
+		goto fail;
+	}
+	c->svc = calloc(c->nsvc, sizeof(*c->svc));
+	if (!c->svc) {
+		cfg_error(cfg, sv, "out of memory");
+		goto fail;
+	}
+	size_t i = 0;
+	for (cfg_node_t *e = sv->child; e; e = e->next, i++) {
+		hservice_conf_t *s1 = &c->svc[i];
+		char base[64];
+		snprintf(base, sizeof(base), "services[%zu]", i);
+		*s1 = dflt;
+		s1->checks = NULL;
+		if (cfg_expect(cfg, e, CFG_MAP, base) < 0)
+			goto fail;
+		cfg_node_t *n = cfg_get(e, "name");
+		if (!n || n->kind != CFG_SCALAR || !name_ok(n->value)) {
+			cfg_error(cfg, n ? n : e, "%s.name: %s", base,
+			          n ? "must be letters, digits, '-' or '_' (at most 48)" : "missing");
+			goto fail;
+		}
+		s1->name = n->value;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->svc[j].name, s1->name)) {
+				cfg_error(cfg, n, "%s.name: '%s' used twice", base, s1->name);
+				goto fail;
+			}
+		n = cfg_get(e, "prefix");
+		if (!n || n->kind != CFG_SCALAR || (s1->family = hconf_parse_prefix(n->value)) < 0) {
+			cfg_error(cfg, n ? n : e, "%s.prefix: %s", base,
+			          n ? "not an address/length" : "missing");
+			goto fail;
+		}
+		s1->prefix = n->value;
+		if (read_svc_common(cfg, e, base, s1) < 0)
+			goto fail;
+		if (s1->interval_ms == 0 || s1->fast_ms == 0 || s1->timeout_ms == 0) {
+			cfg_error(cfg, e, "%s: interval, fast-interval and timeout must be > 0", base);
+			goto fail;
+		}
+		if (s1->degraded.prepend && c->bk.asn == 0) {
+			cfg_error(cfg, e, "%s.degraded.prepend: needs backend.asn (set prepend: 0 or the AS)",
+			          base);
+			goto fail;
+		}
+		cfg_node_t *ch = cfg_get(e, "checks");
+		if (!ch) {
+			cfg_error(cfg, e, "%s.checks: missing", base);
+			goto fail;
+		}
+		if (cfg_expect(cfg, ch, CFG_SEQ, P("%s.checks", base)) < 0)
+			goto fail;
+		for (cfg_node_t *x = ch->child; x; x = x->next)
+			s1->nchecks++;
+		if (s1->nchecks == 0) {
+			cfg_error(cfg, ch, "%s.checks: empty", base);
+			goto fail;
+		}
+		s1->checks = calloc(s1->nchecks, sizeof(*s1->checks));
+		if (!s1->checks) {
+			cfg_error(cfg, ch, "out of memory");
+			goto fail;
+		}
+		size_t j = 0;
+		for (cfg_node_t *x = ch->child; x; x = x->next, j++) {
+			char cb[96];
+			snprintf(cb, sizeof(cb), "%s.checks[%zu]", base, j);
+			if (read_check(p, x, cb, j, s1, &s1->checks[j]) < 0)
+				goto fail;
+		}
+	}
+	if (cfg_check_unused(cfg) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s", cfg->err);
+fail_noerr:
+	hconf_free(c);
+	return -1;
+}
+
+void hconf_free(hconf_t *c)
+{
+	if (!c)
+		return;
+	hconf_priv_t *p = (hconf_priv_t *)c;
+	for (size_t i = 0; i < c->nsvc; i++)
+		free(c->svc[i].checks);
+	free(c->svc);
+	for (size_t i = 0; i < p->nowned; i++)
+		free(p->owned[i]);
+	free(p->owned);
+	cfg_free(c->cfg);
+	free(p);
+}

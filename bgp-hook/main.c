@@ -1,0 +1,620 @@
+/* anyns-health: keeps the anycast prefixes announced only while the local DNS
+ * server answers correctly. One libuv loop: per service a timer starts a round
+ * of checks; the round's outcome goes through the state machine (hsm.c) and the
+ * wanted route goes to the backend only when it changes. See README.md. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "anyns.h"
+#include "backend.h"
+#include "ctl.h"
+#include "hconf.h"
+#include "hsm.h"
+#include "log.h"
+#include "metrics.h"
+#include "probe.h"
+
+#define EXPORTED_EVERY 10   /* rounds between two "is it exported?" questions */
+
+struct app;
+
+/* Our few error codes in words (the engine library is not linked here). */
+static const char *hk_strerror(int e)
+{
+	switch (e) {
+	case 0: return "ok";
+	case ANYNS_ENOMEM: return "out of memory";
+	case ANYNS_EINVAL: return "failed";
+	case ANYNS_ESPACE: return "no space";
+	case ANYNS_ENOENT: return "speaker gone";
+	default: return "error";
+	}
+}
+
+typedef struct chk_ctx {
+	struct svc *s;
+	size_t i;
+} chk_ctx_t;
+
+typedef struct svc {
+	struct app *app;
+	size_t idx;
+	const hservice_conf_t *c;
+	hsm_t sm;
+	uv_timer_t timer;           /* next round */
+	uv_timer_t drain_timer;     /* end of DRAINING */
+	size_t pending;
+	probe_result_t *res;
+	chk_ctx_t *ctx;
+	uint64_t (*cnt)[3];         /* per check: good, slow, bad */
+	enum hsm_route applied;
+	bool apply_failed;
+	int exported;               /* -1 unknown */
+	unsigned rounds;
+} svc_t;
+
+typedef struct app {
+	uv_loop_t loop;
+	hconf_t *conf;
+	hbk_t *bk;
+	svc_t *svc;
+	size_t nsvc;
+	uv_signal_t sigterm, sigint;
+	uv_poll_t bkpoll;
+	bool bkpoll_on;
+	ctl_t *ctl;
+	hmet_t *met;
+	int exit_code;
+	bool stopping;
+} app_t;
+
+static void app_stop(app_t *a, int code);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+static void metrics_render(app_t *a)
+{
+	if (!a->met)
+		return;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	uint64_t now = uv_now(&a->loop);
+	fprintf(f, "# HELP anyns_health_state Current state of the service (1 for the current one).\n"
+	           "# TYPE anyns_health_state gauge\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		for (int st = 0; st < HSM_NSTATES; st++)
+			fprintf(f, "anyns_health_state{service=\"%s\",state=\"%s\"} %d\n",
+			        a->svc[i].c->name, hsm_state_lname(st), (int)a->svc[i].sm.state == st);
+	fprintf(f, "# HELP anyns_health_announced Whether the hook has the route announced.\n"
+	           "# TYPE anyns_health_announced gauge\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		fprintf(f, "anyns_health_announced{service=\"%s\"} %d\n", a->svc[i].c->name,
+		        a->svc[i].applied != HSM_WITHDRAWN);
+	fprintf(f, "# HELP anyns_health_backend_exported Whether the BGP speaker reports the route exported (-1 unknown).\n"
+	           "# TYPE anyns_health_backend_exported gauge\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		fprintf(f, "anyns_health_backend_exported{service=\"%s\"} %d\n", a->svc[i].c->name,
+		        a->svc[i].exported);
+	fprintf(f, "# HELP anyns_health_transitions_total State transitions.\n"
+	           "# TYPE anyns_health_transitions_total counter\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		fprintf(f, "anyns_health_transitions_total{service=\"%s\"} %llu\n", a->svc[i].c->name,
+		        (unsigned long long)a->svc[i].sm.transitions);
+	fprintf(f, "# HELP anyns_health_flap_penalty Flap penalty (decays with the half-life).\n"
+	           "# TYPE anyns_health_flap_penalty gauge\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		fprintf(f, "anyns_health_flap_penalty{service=\"%s\"} %.1f\n", a->svc[i].c->name,
+		        hsm_penalty(&a->svc[i].sm, now));
+	fprintf(f, "# HELP anyns_health_check_ok Whether the last run of the check held.\n"
+	           "# TYPE anyns_health_check_ok gauge\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		for (size_t j = 0; j < a->svc[i].c->nchecks; j++)
+			fprintf(f, "anyns_health_check_ok{service=\"%s\",check=\"%s\"} %d\n",
+			        a->svc[i].c->name, a->svc[i].c->checks[j].name,
+			        a->svc[i].res[j].res == HSM_GOOD);
+	fprintf(f, "# HELP anyns_health_check_latency_seconds Latency of the last answer.\n"
+	           "# TYPE anyns_health_check_latency_seconds gauge\n");
+	for (size_t i = 0; i < a->nsvc; i++)
+		for (size_t j = 0; j < a->svc[i].c->nchecks; j++)
+			fprintf(f, "anyns_health_check_latency_seconds{service=\"%s\",check=\"%s\"} %.6f\n",
+			        a->svc[i].c->name, a->svc[i].c->checks[j].name,
+			        (double)a->svc[i].res[j].latency_us / 1e6);
+	fprintf(f, "# HELP anyns_health_checks_total Check runs by result.\n"
+	           "# TYPE anyns_health_checks_total counter\n");
+	static const char *const rn[3] = { "ok", "slow", "fail" };
+	for (size_t i = 0; i < a->nsvc; i++)
+		for (size_t j = 0; j < a->svc[i].c->nchecks; j++)
+			for (int r = 0; r < 3; r++)
+				fprintf(f, "anyns_health_checks_total{service=\"%s\",check=\"%s\",result=\"%s\"} %llu\n",
+				        a->svc[i].c->name, a->svc[i].c->checks[j].name, rn[r],
+				        (unsigned long long)a->svc[i].cnt[j][r]);
+	fclose(f);
+	hmet_publish(a->met, text, len);
+	free(text);
+}
+
+/* ---- routes ------------------------------------------------------------- */
+
+static const char *route_name(enum hsm_route r)
+{
+	switch (r) {
+	case HSM_ANNOUNCE: return "announced";
+	case HSM_ANNOUNCE_DEGRADED: return "announced (de-preferred)";
+	case HSM_ANNOUNCE_DRAIN: return "announced (GRACEFUL_SHUTDOWN 65535:0)";
+	default: return "withdrawn";
+	}
+}
+
+static void refresh_exported(svc_t *s)
+{
+	hroute_t r;
+	bool ex = false;
+	hroute_make(&r, s->c, s->idx, s->applied, hsm_state_lname(s->sm.state), s->sm.reason);
+	if (s->app->bk->ops->exported && s->app->bk->ops->exported(s->app->bk, &r, &ex) == 0)
+		s->exported = ex;
+	else
+		s->exported = -1;
+}
+
+/* Tells the backend when the wanted route differs from what it has. */
+static void apply(svc_t *s)
+{
+	app_t *a = s->app;
+	enum hsm_route want = hsm_route(&s->sm);
+	if (want == s->applied && !s->apply_failed)
+		return;
+	hroute_t r;
+	hroute_make(&r, s->c, s->idx, want, hsm_state_lname(s->sm.state), s->sm.reason);
+	int rc = want == HSM_WITHDRAWN ? a->bk->ops->withdraw(a->bk, &r)
+	                               : a->bk->ops->announce(a->bk, &r);
+	if (rc < 0) {
+		s->apply_failed = true;
+		log_err("%s: %s: backend %s failed: %s", s->c->name, s->c->prefix, a->bk->ops->name,
+		        hk_strerror(rc));
+		/* ANYNS_ENOENT: the speaker went away (ExaBGP closed our stdin). */
+		if (rc == ANYNS_ENOENT && !a->stopping)
+			app_stop(a, 1);
+		return;
+	}
+	s->apply_failed = false;
+	s->applied = want;
+	log_info("%s: %s %s", s->c->name, s->c->prefix, route_name(want));
+	refresh_exported(s);
+}
+
+/* ---- rounds ------------------------------------------------------------- */
+
+static void round_start(svc_t *s);
+
+static void on_round_timer(uv_timer_t *t)
+{
+	round_start(t->data);
+}
+
+static void round_end(svc_t *s)
+{
+	app_t *a = s->app;
+	if (a->stopping)
+		return;
+	enum hsm_result worst = HSM_GOOD;
+	const char *why = "all checks hold";
+	for (size_t i = 0; i < s->c->nchecks; i++) {
+		s->cnt[i][s->res[i].res]++;
+		if (s->res[i].res > worst) {
+			worst = s->res[i].res;
+			why = s->res[i].why;
+		}
+	}
+	uint64_t now = uv_now(&a->loop);
+	enum hsm_state old = s->sm.state;
+	if (hsm_input(&s->sm, worst, why, now))
+		log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
+		         hsm_state_name(s->sm.state), s->sm.reason);
+	else if (worst != HSM_GOOD)
+		log_debug("%s: round %s: %s", s->c->name, worst == HSM_BAD ? "bad" : "slow", why);
+	apply(s);
+	if (++s->rounds % EXPORTED_EVERY == 0)
+		refresh_exported(s);
+	metrics_render(a);
+	if (!a->stopping)
+		uv_timer_start(&s->timer, on_round_timer,
+		               hsm_fast(&s->sm) ? s->c->fast_ms : s->c->interval_ms, 0);
+}
+
+static void on_check_done(void *ctx, const probe_result_t *r)
+{
+	chk_ctx_t *c = ctx;
+	svc_t *s = c->s;
+	s->res[c->i] = *r;
+	if (--s->pending == 0)
+		round_end(s);
+}
+
+static void round_start(svc_t *s)
+{
+	if (s->app->stopping)
+		return;
+	s->pending = s->c->nchecks;
+	for (size_t i = 0; i < s->c->nchecks; i++) {
+		s->ctx[i].s = s;
+		s->ctx[i].i = i;
+		int rc = probe_start(&s->app->loop, &s->c->checks[i], on_check_done, &s->ctx[i]);
+		if (rc < 0) {
+			probe_result_t r = { .res = HSM_BAD };
+			snprintf(r.why, sizeof(r.why), "%s: cannot start: %s", s->c->checks[i].name,
+			         hk_strerror(rc));
+			on_check_done(&s->ctx[i], &r);
+		}
+	}
+}
+
+/* ---- drain -------------------------------------------------------------- */
+
+static void on_drain_timer(uv_timer_t *t)
+{
+	svc_t *s = t->data;
+	enum hsm_state old = s->sm.state;
+	if (hsm_tick(&s->sm, uv_now(&s->app->loop))) {
+		log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
+		         hsm_state_name(s->sm.state), s->sm.reason);
+		apply(s);
+		metrics_render(s->app);
+	}
+}
+
+static void svc_drain(svc_t *s, bool drain)
+{
+	uint64_t now = uv_now(&s->app->loop);
+	enum hsm_state old = s->sm.state;
+	bool changed = drain ? hsm_drain(&s->sm, now) : hsm_undrain(&s->sm, now);
+	if (!changed)
+		return;
+	log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old), hsm_state_name(s->sm.state),
+	         s->sm.reason);
+	if (s->sm.state == HSM_DRAINING)
+		uv_timer_start(&s->drain_timer, on_drain_timer, s->c->sm.drain_ms, 0);
+	else
+		uv_timer_stop(&s->drain_timer);
+	apply(s);
+	metrics_render(s->app);
+}
+
+/* ---- control socket ----------------------------------------------------- */
+
+static void on_ctl(void *ctx, const char *cmd, const char *arg, char *out, size_t cap)
+{
+	app_t *a = ctx;
+	size_t off = 0;
+	bool drain = !strcmp(cmd, "drain"), undrain = !strcmp(cmd, "undrain");
+	if (!strcmp(cmd, "status")) {
+		off += (size_t)snprintf(out + off, cap - off, "ok\n");
+		uint64_t now = uv_now(&a->loop);
+		for (size_t i = 0; i < a->nsvc && off < cap; i++) {
+			svc_t *s = &a->svc[i];
+			off += (size_t)snprintf(out + off, cap - off,
+			                        "%s %s state=%s route=%s exported=%s penalty=%.0f reason=%s\n",
+			                        s->c->name, s->c->prefix, hsm_state_lname(s->sm.state),
+			                        s->applied == HSM_WITHDRAWN ? "withdrawn"
+			                        : s->applied == HSM_ANNOUNCE_DRAIN ? "draining"
+			                        : s->applied == HSM_ANNOUNCE_DEGRADED ? "degraded"
+			                                                              : "announced",
+			                        s->exported < 0 ? "unknown" : s->exported ? "yes" : "no",
+			                        hsm_penalty(&s->sm, now), s->sm.reason);
+		}
+		return;
+	}
+	if (drain || undrain) {
+		size_t hit = 0;
+		for (size_t i = 0; i < a->nsvc; i++) {
+			if (arg && strcmp(arg, a->svc[i].c->name) != 0)
+				continue;
+			hit++;
+			log_info("ctl: %s %s", cmd, a->svc[i].c->name);
+			svc_drain(&a->svc[i], drain);
+		}
+		if (!hit) {
+			snprintf(out, cap, "error: no service '%s'\n", arg ? arg : "");
+			return;
+		}
+		off += (size_t)snprintf(out, cap, "ok\n");
+		for (size_t i = 0; i < a->nsvc && off < cap; i++)
+			if (!arg || !strcmp(arg, a->svc[i].c->name))
+				off += (size_t)snprintf(out + off, cap - off, "%s state=%s\n",
+				                        a->svc[i].c->name, hsm_state_lname(a->svc[i].sm.state));
+		return;
+	}
+	snprintf(out, cap, "error: unknown command '%s' (status, drain [SERVICE], undrain [SERVICE])\n",
+	         cmd);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static void on_signal(uv_signal_t *h, int sig)
+{
+	app_t *a = h->data;
+	log_info("signal %d: withdrawing and stopping", sig);
+	app_stop(a, 0);
+}
+
+static void on_bk_readable(uv_poll_t *p, int status, int events)
+{
+	app_t *a = p->data;
+	if (status < 0 || a->bk->ops->on_readable(a->bk) < 0) {
+		log_err("backend %s: the BGP speaker went away; stopping", a->bk->ops->name);
+		app_stop(a, 1);
+	}
+}
+
+static void close_if_open(uv_handle_t *h)
+{
+	if (h->loop && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* Fails closed: withdraw everything, then let the loop run out. */
+static void app_stop(app_t *a, int code)
+{
+	if (a->stopping)
+		return;
+	a->stopping = true;
+	a->exit_code = code;
+	for (size_t i = 0; i < a->nsvc; i++) {
+		svc_t *s = &a->svc[i];
+		if (s->applied != HSM_WITHDRAWN || s->apply_failed) {
+			hroute_t r;
+			hroute_make(&r, s->c, s->idx, HSM_WITHDRAWN, "stopping", "stopping");
+			if (a->bk->ops->withdraw(a->bk, &r) == 0) {
+				s->applied = HSM_WITHDRAWN;
+				log_info("%s: %s withdrawn (stopping)", s->c->name, s->c->prefix);
+			} else {
+				log_err("%s: %s: withdraw failed while stopping", s->c->name, s->c->prefix);
+			}
+		}
+		close_if_open((uv_handle_t *)&s->timer);
+		close_if_open((uv_handle_t *)&s->drain_timer);
+	}
+	probe_cancel_all();
+	close_if_open((uv_handle_t *)&a->sigterm);
+	close_if_open((uv_handle_t *)&a->sigint);
+	if (a->bkpoll_on)
+		close_if_open((uv_handle_t *)&a->bkpoll);
+	ctl_close(a->ctl);
+	a->ctl = NULL;
+}
+
+static int app_run(app_t *a)
+{
+	int rc;
+	hconf_t *c = a->conf;
+	a->exit_code = 1;
+	if (uv_loop_init(&a->loop) < 0)
+		return 1;
+	a->nsvc = c->nsvc;
+	a->svc = calloc(c->nsvc, sizeof(*a->svc));
+	if (!a->svc)
+		goto out_loop;
+	for (size_t i = 0; i < c->nsvc; i++) {
+		svc_t *s = &a->svc[i];
+		s->app = a;
+		s->idx = i;
+		s->c = &c->svc[i];
+		s->exported = -1;
+		s->applied = HSM_WITHDRAWN;
+		hsm_init(&s->sm, &s->c->sm);
+		s->res = calloc(s->c->nchecks, sizeof(*s->res));
+		s->ctx = calloc(s->c->nchecks, sizeof(*s->ctx));
+		s->cnt = calloc(s->c->nchecks, sizeof(*s->cnt));
+		if (!s->res || !s->ctx || !s->cnt)
+			goto out_svc;
+		for (size_t j = 0; j < s->c->nchecks; j++) {
+			s->res[j].res = HSM_BAD;
+			snprintf(s->res[j].why, sizeof(s->res[j].why), "not run yet");
+		}
+	}
+
+	rc = hbk_new(c, &a->bk);
+	if (rc < 0)
+		goto out_svc;
+	/* The backend starts by withdrawing whatever a previous instance left. */
+	rc = a->bk->ops->open(a->bk);
+	if (rc < 0) {
+		log_err("backend %s: cannot start: %s", a->bk->ops->name, hk_strerror(rc));
+		goto out_bk;
+	}
+	if (ctl_listen(&a->loop, c->ctl_path, on_ctl, a, &a->ctl) < 0)
+		goto out_bk;
+	if (c->metrics && hmet_start((struct sockaddr *)&c->metrics_addr, &a->met) < 0) {
+		log_err("metrics: cannot listen on %s", c->metrics);
+		goto out_ctl;
+	}
+	uv_signal_init(&a->loop, &a->sigterm);
+	uv_signal_init(&a->loop, &a->sigint);
+	a->sigterm.data = a->sigint.data = a;
+	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	int fd = a->bk->ops->fd ? a->bk->ops->fd(a->bk) : -1;
+	if (fd >= 0) {
+		if (uv_poll_init(&a->loop, &a->bkpoll, fd) == 0) {
+			a->bkpoll.data = a;
+			a->bkpoll_on = true;
+			uv_poll_start(&a->bkpoll, UV_READABLE | UV_DISCONNECT, on_bk_readable);
+		} else {
+			log_warn("backend %s: cannot watch fd %d (not a pipe?)", a->bk->ops->name, fd);
+		}
+	}
+	for (size_t i = 0; i < a->nsvc; i++) {
+		svc_t *s = &a->svc[i];
+		uv_timer_init(&a->loop, &s->timer);
+		uv_timer_init(&a->loop, &s->drain_timer);
+		s->timer.data = s->drain_timer.data = s;
+		uv_timer_start(&s->timer, on_round_timer, 0, 0);
+		log_info("%s: %s: %zu checks, rise %u, fall %u, interval %llu ms (fast %llu ms); "
+		         "starting withdrawn", s->c->name, s->c->prefix, s->c->nchecks, s->c->sm.rise,
+		         s->c->sm.fall, (unsigned long long)s->c->interval_ms,
+		         (unsigned long long)s->c->fast_ms);
+	}
+	metrics_render(a);
+	a->exit_code = 0;
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	/* The loop only ends after app_stop(), which withdrew everything. */
+	hmet_stop(a->met);
+	a->met = NULL;
+	goto out_bk;
+
+out_ctl:
+	ctl_close(a->ctl);
+	a->ctl = NULL;
+	uv_run(&a->loop, UV_RUN_NOWAIT);
+out_bk:
+	hbk_free(a->bk);
+	a->bk = NULL;
+out_svc:
+	for (size_t i = 0; i < a->nsvc; i++) {
+		free(a->svc[i].res);
+		free(a->svc[i].ctx);
+		free(a->svc[i].cnt);
+	}
+	free(a->svc);
+out_loop:
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&a->loop) != 0)
+		log_warn("loop closed with handles still open");
+	return a->exit_code;
+}
+
+/* ---- command line ------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: anyns-health [-c FILE] [-l LEVEL] [-t]\n"
+	        "       anyns-health ctl [-c FILE | -s SOCKET] status|drain [SERVICE]|undrain [SERVICE]\n"
+	        "\n"
+	        "Keeps the anycast service prefixes announced through the local BGP speaker\n"
+	        "(ExaBGP, BIRD, GoBGP, FRR or a command) only while the local DNS server\n"
+	        "answers the configured checks. Starts withdrawn; withdraws on SIGTERM/SIGINT\n"
+	        "and on fatal errors.\n"
+	        "\n"
+	        "  -c, --config FILE     configuration (default " HCONF_DEFAULT_PATH ")\n"
+	        "  -l, --log-level L     error|warning|info|debug\n"
+	        "  -t, --check-config    validate the configuration and exit\n"
+	        "  -s, --socket PATH     (ctl) control socket, instead of reading it from -c\n"
+	        "  -h, --help            this text\n"
+	        "  -V, --version         print the version\n"
+	        "\n"
+	        "Exit status: 0 stopped cleanly, 1 fatal error, 2 bad usage or configuration.\n"
+	        "See bgp-hook/README.md for the configuration keys.\n");
+}
+
+static int ctl_main(int argc, char **argv)
+{
+	const char *cfile = HCONF_DEFAULT_PATH, *sock = NULL;
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "+c:s:h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'c': cfile = optarg; break;
+		case 's': sock = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc || optind + 2 < argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind], *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (strcmp(cmd, "status") && strcmp(cmd, "drain") && strcmp(cmd, "undrain")) {
+		fprintf(stderr, "anyns-health: unknown ctl command '%s'\n", cmd);
+		return 2;
+	}
+	hconf_t *c = NULL;
+	if (!sock) {
+		char err[600];
+		if (hconf_load(cfile, &c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "anyns-health: %s\n", err);
+			return 2;
+		}
+		sock = c->ctl_path;
+	}
+	char line[256];
+	snprintf(line, sizeof(line), "%s%s%s", cmd, arg ? " " : "", arg ? arg : "");
+	int rc = ctl_client(sock, line);
+	hconf_free(c);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfile = HCONF_DEFAULT_PATH, *level = NULL;
+	bool check_only = false;
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	log_set_ident("anyns-health");
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	int o;
+	while ((o = getopt_long(argc, argv, "c:l:thV", lo, NULL)) != -1) {
+		switch (o) {
+		case 'c': cfile = optarg; break;
+		case 'l': level = optarg; break;
+		case 't': check_only = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("anyns-health 0.1\n"); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	int lvl = -1;
+	if (level && (lvl = log_level_parse(level)) < 0) {
+		fprintf(stderr, "anyns-health: --log-level: '%s' is not error, warning, info or debug\n",
+		        level);
+		return 2;
+	}
+	hconf_t *c = NULL;
+	char err[600];
+	if (hconf_load(cfile, &c, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("ok: %s: %zu services, backend %s\n", cfile, c->nsvc,
+		       (const char *[]){ "exabgp", "bird", "gobgp", "frr", "exec" }[c->bk.type]);
+		hconf_free(c);
+		return 0;
+	}
+	if (lvl < 0)
+		lvl = c->log_level;
+	if (lvl >= 0)
+		log_set_level((enum log_level)lvl);
+	/* A closed pipe to ExaBGP must be an error we handle, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	app_t a;
+	memset(&a, 0, sizeof(a));
+	a.conf = c;
+	int rc = app_run(&a);
+	hconf_free(c);
+	return rc;
+}
