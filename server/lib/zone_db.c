@@ -57,7 +57,7 @@ void zdb__free(struct zone *z)
 	if (!z)
 		return;
 	free(z->origin_text);
-	free(z->nodes);
+	free(z->nodes ? (char *)z->nodes - ZNODES_HDR : NULL);
 	free(z->table);
 	free(z->names);
 	free(z->rrsets);
@@ -140,12 +140,12 @@ const uint8_t *znode_name(const znode_t *n, size_t *len)
 {
 	if (len)
 		*len = n->name_len;
-	return n->zone->names + n->name_off;
+	return znode__zone(n)->names + n->name_off;
 }
 
 const znode_t *znode_parent(const znode_t *n)
 {
-	return n->parent == ZIDX_NONE ? NULL : &n->zone->nodes[n->parent];
+	return n->parent == ZIDX_NONE ? NULL : &znode__zone(n)->nodes[n->parent];
 }
 
 const znode_t *znode_cut(const znode_t *n)
@@ -173,12 +173,12 @@ const znode_t *znode_dname_owner(const znode_t *n)
 
 const znode_t *znode_wildcard_child(const znode_t *n)
 {
-	return n->wild == ZIDX_NONE ? NULL : &n->zone->nodes[n->wild];
+	return n->wild == ZIDX_NONE ? NULL : &znode__zone(n)->nodes[n->wild];
 }
 
 const zrrset_t *znode_rrset(const znode_t *n, uint16_t type)
 {
-	const zrrset_t *r = n->zone->rrsets + n->rrset_first;
+	const zrrset_t *r = znode__zone(n)->rrsets + n->rrset_first;
 	/* Nodes hold few RRsets; a linear scan over the sorted run is fastest. */
 	for (uint16_t i = 0; i < n->rrset_count; i++) {
 		if (r[i].type == type)
@@ -196,7 +196,7 @@ size_t znode_rrset_count(const znode_t *n)
 
 const zrrset_t *znode_rrset_at(const znode_t *n, size_t i)
 {
-	return i < n->rrset_count ? &n->zone->rrsets[n->rrset_first + i] : NULL;
+	return i < n->rrset_count ? &znode__zone(n)->rrsets[n->rrset_first + i] : NULL;
 }
 
 /* ---- walk --------------------------------------------------------------- */

@@ -6,24 +6,36 @@
 #define ANYNS_ZONE_INT_H
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "zone_db.h"
 #include "wire_name.h"
 
 #define ZIDX_NONE UINT32_MAX
 
+/* 32 bytes per name. The node array is preceded by ZNODES_HDR bytes holding
+ * the zone pointer, so a node finds its zone through its own index instead
+ * of a pointer per node. */
 struct znode {
-	const struct zone *zone;
 	uint32_t name_off;      /* into zone->names (lowercased wire) */
 	uint32_t hash;          /* wname_hash() of the name */
 	uint32_t parent;        /* node index, ZIDX_NONE at the apex */
 	uint32_t wild;          /* index of "*.<this>", ZIDX_NONE when absent */
 	uint32_t rrset_first;   /* into zone->rrsets, sorted by type */
+	uint32_t self;          /* own index */
 	uint16_t rrset_count;
 	uint16_t flags;         /* ZN_* */
 	uint8_t name_len;
-	uint8_t labels;
 };
+
+#define ZNODES_HDR 16
+
+static inline const struct zone *znode__zone(const struct znode *n)
+{
+	const struct zone *z;
+	memcpy(&z, (const char *)(n - n->self) - ZNODES_HDR, sizeof(z));
+	return z;
+}
 
 struct zone {
 	atomic_int refs;

@@ -6,6 +6,7 @@
  * every syntax error is reported (not only the first), $INCLUDE keeps the
  * included file's name, each RR keeps the line it started on, and no ldns
  * zone is ever held in memory: each RR is copied out and freed at once. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,7 +47,15 @@ struct zl {
 
 	/* parser state */
 	ldns_rdf *origin;       /* current $ORIGIN */
-	ldns_rdf *prev;         /* previous owner, for lines starting with blanks */
+	ldns_rdf *prev;         /* ldns' copy of the previous owner */
+	uint8_t prev_wire[WNAME_MAXLEN];   /* previous owner, for lines starting with blanks */
+	size_t prev_len;
+	uint8_t origin_wire[WNAME_MAXLEN]; /* current $ORIGIN, for the fast path */
+	size_t origin_len;
+	uint8_t *scratch;       /* rdata of one RR parsed by ldns */
+	char *line2;            /* copy of the line for the fast path */
+	size_t line2_cap;
+	bool no_fast;
 	uint32_t default_ttl;
 	int depth;
 
@@ -104,8 +113,16 @@ static uint32_t zl_add_node(struct zl *L, const uint8_t *name, size_t len,
                             uint32_t hash, uint32_t parent)
 {
 	struct zone *z = L->z;
-	if (grow((void **)&z->nodes, &L->nodes_cap, z->nnodes + 1, sizeof(*z->nodes)) ||
-	    grow((void **)&z->names, &L->names_cap, z->names_len + len, 1))
+	if (z->nnodes + 1 > L->nodes_cap) {
+		size_t nc = L->nodes_cap ? L->nodes_cap * 2 : 64;
+		char *m = realloc(z->nodes ? (char *)z->nodes - ZNODES_HDR : NULL,
+		                  ZNODES_HDR + nc * sizeof(*z->nodes));
+		if (!m)
+			return ZIDX_NONE;
+		z->nodes = (struct znode *)(void *)(m + ZNODES_HDR);
+		L->nodes_cap = nc;
+	}
+	if (grow((void **)&z->names, &L->names_cap, z->names_len + len, 1))
 		return ZIDX_NONE;
 	uint32_t idx = z->nnodes;
 	struct znode *n = &z->nodes[idx];
@@ -115,7 +132,7 @@ static uint32_t zl_add_node(struct zl *L, const uint8_t *name, size_t len,
 	n->hash = hash;
 	n->parent = parent;
 	n->wild = ZIDX_NONE;
-	n->labels = (uint8_t)wname_labels(name);
+	n->self = idx;
 	memcpy(z->names + z->names_len, name, len);
 	z->names_len += len;
 	z->nnodes++;
@@ -150,32 +167,25 @@ static uint32_t zl_node(struct zl *L, const uint8_t *name, size_t len)
 
 /* ---- records ------------------------------------------------------------ */
 
-static int zl_add_rr(struct zl *L, const ldns_rr *rr, uint16_t file, uint32_t line)
+/* Adds one RR: owner in wire form (any case), rdata in wire form. */
+static int zl_add_record(struct zl *L, const uint8_t *owner, size_t len, uint16_t type,
+                         uint32_t ttl, const uint8_t *rdata, size_t rdlen,
+                         uint16_t file, uint32_t line)
 {
 	struct zone *z = L->z;
-	const ldns_rdf *owner = ldns_rr_owner(rr);
 	uint8_t name[WNAME_MAXLEN];
-	size_t len = ldns_rdf_size(owner);
-	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
 
 	if (len == 0 || len > WNAME_MAXLEN) {
 		zl_report(L, file, line, true, "bad owner name");
 		return 0;
 	}
-	wname_lower(name, ldns_rdf_data(owner), len);
-	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-		zl_report(L, file, line, true, "class is not IN");
-		return 0;
-	}
+	wname_lower(name, owner, len);
 	if (!wname_is_subdomain(name, len, z->origin, z->origin_len)) {
 		char txt[1024];
 		anyns_name_to_text(name, len, txt, sizeof(txt));
 		zl_report(L, file, line, true, "%s is out of zone %s", txt, z->origin_text);
 		return 0;
 	}
-	size_t rdlen = 0;
-	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
-		rdlen += ldns_rdf_size(ldns_rr_rdf(rr, i));
 	if (rdlen > 65535) {
 		zl_report(L, file, line, true, "rdata longer than 65535 bytes");
 		return 0;
@@ -190,19 +200,15 @@ static int zl_add_rr(struct zl *L, const ldns_rr *rr, uint16_t file, uint32_t li
 
 	struct brec *r = &L->recs[L->nrec++];
 	r->node = node;
-	r->ttl = ldns_rr_ttl(rr);
+	r->ttl = ttl;
 	r->rd_off = (uint32_t)L->rd_len;
 	r->line = line;
 	r->type = type;
 	r->rdlen = (uint16_t)rdlen;
 	r->file = file;
 	r->dup = 0;
-	/* ldns keeps each rdata field in wire form; names stay uncompressed. */
-	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-		const ldns_rdf *f = ldns_rr_rdf(rr, i);
-		memcpy(L->rd + L->rd_len, ldns_rdf_data(f), ldns_rdf_size(f));
-		L->rd_len += ldns_rdf_size(f);
-	}
+	memcpy(L->rd + L->rd_len, rdata, rdlen);
+	L->rd_len += rdlen;
 
 	if (type == LDNS_RR_TYPE_SOA && node != 0)
 		zl_report(L, file, line, true, "SOA record not at the zone apex");
@@ -211,6 +217,188 @@ static int zl_add_rr(struct zl *L, const ldns_rr *rr, uint16_t file, uint32_t li
 	if (type == LDNS_RR_TYPE_DNAME)
 		z->nodes[node].flags |= ZN_DNAME;
 	return 0;
+}
+
+static int zl_add_ldns_rr(struct zl *L, const ldns_rr *rr, uint16_t file, uint32_t line)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	size_t rdlen = 0;
+
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		zl_report(L, file, line, true, "class is not IN");
+		return 0;
+	}
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
+		rdlen += ldns_rdf_size(ldns_rr_rdf(rr, i));
+	if (rdlen > 65535) {
+		zl_report(L, file, line, true, "rdata longer than 65535 bytes");
+		return 0;
+	}
+	if (!L->scratch && !(L->scratch = malloc(65536)))
+		return ANYNS_ENOMEM;
+	/* ldns keeps each rdata field in wire form; names stay uncompressed. */
+	size_t o = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		memcpy(L->scratch + o, ldns_rdf_data(f), ldns_rdf_size(f));
+		o += ldns_rdf_size(f);
+	}
+	size_t olen = ldns_rdf_size(owner);
+	if (olen > 0 && olen <= WNAME_MAXLEN) {
+		memcpy(L->prev_wire, ldns_rdf_data(owner), olen);
+		L->prev_len = olen;
+	}
+	return zl_add_record(L, ldns_rdf_data(owner), olen, (uint16_t)ldns_rr_get_type(rr),
+	                     ldns_rr_ttl(rr), L->scratch, rdlen, file, line);
+}
+
+/* ---- fast path ---------------------------------------------------------- */
+
+/* A name token without escapes; relative names get the current origin.
+ * Returns the wire length or 0 when the token is not a plain name. */
+static size_t fast_name(const struct zl *L, const char *t, uint8_t *out)
+{
+	size_t o = 0;
+	if (t[0] == '@' && t[1] == 0) {
+		memcpy(out, L->origin_wire, L->origin_len);
+		return L->origin_len;
+	}
+	if (t[0] == '.' && t[1] == 0) {
+		out[0] = 0;
+		return 1;
+	}
+	for (;;) {
+		const char *e = t;
+		while (*e && *e != '.')
+			e++;
+		size_t l = (size_t)(e - t);
+		if (l == 0 || l > WNAME_MAXLABEL || o + 1 + l >= WNAME_MAXLEN)
+			return 0;
+		out[o++] = (uint8_t)l;
+		memcpy(out + o, t, l);
+		o += l;
+		if (*e == 0)
+			break;             /* relative: the origin follows */
+		t = e + 1;
+		if (*t == 0) {         /* absolute */
+			out[o++] = 0;
+			return o;
+		}
+	}
+	if (o + L->origin_len > WNAME_MAXLEN)
+		return 0;
+	memcpy(out + o, L->origin_wire, L->origin_len);
+	return o + L->origin_len;
+}
+
+static bool fast_u32(const char *t, uint32_t *v)
+{
+	uint64_t x = 0;
+	if (!*t)
+		return false;
+	for (; *t; t++) {
+		if (*t < '0' || *t > '9')
+			return false;
+		x = x * 10 + (uint64_t)(*t - '0');
+		if (x > UINT32_MAX)
+			return false;
+	}
+	*v = (uint32_t)x;
+	return true;
+}
+
+/* Parses the most common RR shapes (A, AAAA, NS, CNAME, PTR, DNAME, MX in
+ * class IN, no quotes or escapes) without ldns, which spends most of a load
+ * in its tokenizer and allocator. Returns 1 when the RR was handled, 0 to
+ * let ldns parse the line (and word any error), <0 on allocation failure. */
+static int zl_fast(struct zl *L, char *line, uint16_t file, uint32_t lnr)
+{
+	char *tok[8];
+	int nt = 0;
+	bool blank_owner = line[0] == ' ' || line[0] == '\t';
+	for (char *p = line; *p;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		if (nt == 8)
+			return 0;
+		tok[nt++] = p;
+		while (*p && *p != ' ' && *p != '\t') {
+			if (*p == '"' || *p == '\\')
+				return 0;
+			p++;
+		}
+		if (*p)
+			*p++ = 0;
+	}
+	int i = 0;
+	uint8_t owner[WNAME_MAXLEN], rd[WNAME_MAXLEN + 2];
+	size_t olen, rdlen;
+	if (blank_owner) {
+		if (!L->prev_len)
+			return 0;
+		olen = L->prev_len;
+		memcpy(owner, L->prev_wire, olen);
+	} else {
+		if (nt < 1 || !(olen = fast_name(L, tok[i++], owner)))
+			return 0;
+	}
+	/* RFC 1035 5.1: TTL and class may come in either order. */
+	uint32_t ttl = L->default_ttl ? L->default_ttl : LDNS_DEFAULT_TTL;
+	bool have_ttl = false, have_class = false;
+	while (i < nt) {
+		if (!have_ttl && tok[i][0] >= '0' && tok[i][0] <= '9') {
+			if (!fast_u32(tok[i], &ttl))
+				return 0;
+			have_ttl = true;
+			i++;
+		} else if (!have_class && strcasecmp(tok[i], "IN") == 0) {
+			have_class = true;
+			i++;
+		} else {
+			break;
+		}
+	}
+	if (i >= nt)
+		return 0;
+	const char *type = tok[i++];
+	int left = nt - i;
+	uint16_t t;
+	if (strcasecmp(type, "A") == 0 && left == 1) {
+		if (inet_pton(AF_INET, tok[i], rd) != 1)
+			return 0;
+		t = LDNS_RR_TYPE_A;
+		rdlen = 4;
+	} else if (strcasecmp(type, "AAAA") == 0 && left == 1) {
+		if (inet_pton(AF_INET6, tok[i], rd) != 1)
+			return 0;
+		t = LDNS_RR_TYPE_AAAA;
+		rdlen = 16;
+	} else if (strcasecmp(type, "MX") == 0 && left == 2) {
+		uint32_t pref;
+		if (!fast_u32(tok[i], &pref) || pref > 65535 || !(rdlen = fast_name(L, tok[i + 1], rd + 2)))
+			return 0;
+		rd[0] = (uint8_t)(pref >> 8);
+		rd[1] = (uint8_t)pref;
+		rdlen += 2;
+		t = LDNS_RR_TYPE_MX;
+	} else if (left == 1 && (!strcasecmp(type, "NS") || !strcasecmp(type, "CNAME") ||
+	                         !strcasecmp(type, "PTR") || !strcasecmp(type, "DNAME"))) {
+		if (!(rdlen = fast_name(L, tok[i], rd)))
+			return 0;
+		t = (uint16_t)(type[0] == 'N' || type[0] == 'n' ? LDNS_RR_TYPE_NS :
+		               type[0] == 'C' || type[0] == 'c' ? LDNS_RR_TYPE_CNAME :
+		               type[0] == 'P' || type[0] == 'p' ? LDNS_RR_TYPE_PTR : LDNS_RR_TYPE_DNAME);
+	} else {
+		return 0;
+	}
+	if (!blank_owner) {
+		memcpy(L->prev_wire, owner, olen);
+		L->prev_len = olen;
+	}
+	int rc = zl_add_record(L, owner, olen, t, ttl, rd, rdlen, file, lnr);
+	return rc < 0 ? rc : 1;
 }
 
 /* ---- master file reader ------------------------------------------------- */
@@ -227,6 +415,10 @@ static int line_put(struct zl *L, size_t *o, char c)
 	return 0;
 }
 
+static const uint8_t zl_special[256] = {
+	['\n'] = 1, ['\r'] = 1, [';'] = 1, ['('] = 1, [')'] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 /* Reads one logical line into L->line: comments dropped, parentheses
  * joined into one line (RFC 1035 5.1), quotes and escapes kept for ldns.
  * Returns 1 with a line (maybe blank), 0 at the end, <0 on a syntax error
@@ -241,6 +433,24 @@ static int zl_getline(struct zl *L, struct src *s, uint32_t *start, const char *
 	if (s->pos >= s->len)
 		return 0;
 	while (s->pos < s->len) {
+		if (!inq) {
+			/* Copy runs of ordinary characters at once. */
+			size_t st = s->pos;
+			while (s->pos < s->len && !zl_special[(uint8_t)s->buf[s->pos]])
+				s->pos++;
+			size_t run = s->pos - st;
+			if (run) {
+				if (o + run + 2 > L->line_cap) {
+					if (o + run + 2 > ZL_MAX_LINE ||
+					    grow((void **)&L->line, &L->line_cap, o + run + 2, 1))
+						goto toolong;
+				}
+				memcpy(L->line + o, s->buf + st, run);
+				o += run;
+			}
+			if (s->pos >= s->len)
+				break;
+		}
 		char c = s->buf[s->pos++];
 		if (c == '\n') {
 			s->line++;
@@ -329,6 +539,15 @@ static ldns_rdf *zl_dname(struct zl *L, const char *txt)
 
 static int zl_parse_file(struct zl *L, const char *path, uint16_t from_file, uint32_t from_line);
 
+static void sync_origin(struct zl *L)
+{
+	size_t n = ldns_rdf_size(L->origin);
+	if (n > WNAME_MAXLEN)
+		n = 0;
+	memcpy(L->origin_wire, ldns_rdf_data(L->origin), n);
+	L->origin_len = n;
+}
+
 static int zl_parse(struct zl *L, struct src *s)
 {
 	int rc = 0;
@@ -359,6 +578,7 @@ static int zl_parse(struct zl *L, struct src *s)
 				}
 				ldns_rdf_deep_free(L->origin);
 				L->origin = o;
+				sync_origin(L);
 			} else if (strcasecmp(dir, "$TTL") == 0 && arg) {
 				const char *end;
 				uint32_t ttl = ldns_str2period(arg, &end);
@@ -377,12 +597,14 @@ static int zl_parse(struct zl *L, struct src *s)
 					continue;
 				}
 				L->origin = o ? o : ldns_rdf_clone(saved);
+				sync_origin(L);
 				uint32_t ttl = L->default_ttl;
 				char *fname = strdup(arg);
 				rc = fname ? zl_parse_file(L, fname, s->file, line) : ANYNS_ENOMEM;
 				free(fname);
 				ldns_rdf_deep_free(L->origin);
 				L->origin = saved;
+				sync_origin(L);
 				L->default_ttl = ttl;
 				if (rc)
 					return rc;
@@ -391,6 +613,21 @@ static int zl_parse(struct zl *L, struct src *s)
 			}
 			continue;
 		}
+		if (!L->no_fast) {
+			/* The fast path cuts the line into tokens; keep a copy for ldns. */
+			size_t ll = strlen(L->line) + 1;
+			if (grow((void **)&L->line2, &L->line2_cap, ll, 1))
+				return ANYNS_ENOMEM;
+			memcpy(L->line2, L->line, ll);
+			rc = zl_fast(L, L->line2, s->file, line);
+			if (rc < 0)
+				return rc;
+			if (rc > 0)
+				continue;
+		}
+		/* ldns keeps its own previous owner; hand it ours. */
+		ldns_rdf_deep_free(L->prev);
+		L->prev = L->prev_len ? ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, L->prev_len, L->prev_wire) : NULL;
 		ldns_rr *rr = NULL;
 		ldns_status st = ldns_rr_new_frm_str(&rr, L->line, L->default_ttl, L->origin, &L->prev);
 		if (st != LDNS_STATUS_OK) {
@@ -398,7 +635,7 @@ static int zl_parse(struct zl *L, struct src *s)
 			ldns_rr_free(rr);
 			continue;
 		}
-		rc = zl_add_rr(L, rr, s->file, line);
+		rc = zl_add_ldns_rr(L, rr, s->file, line);
 		ldns_rr_free(rr);
 		if (rc)
 			return rc;
@@ -776,8 +1013,9 @@ static void zl_finish(struct zl *L, uint16_t main_file)
 		z->rdata = p;
 	if (z->nrrsets && (p = realloc(z->rrsets, z->nrrsets * sizeof(*z->rrsets))))
 		z->rrsets = p;
-	if ((p = realloc(z->nodes, (size_t)z->nnodes * sizeof(*z->nodes))))
-		z->nodes = p;
+	if ((p = realloc((char *)z->nodes - ZNODES_HDR,
+	                 ZNODES_HDR + (size_t)z->nnodes * sizeof(*z->nodes))))
+		z->nodes = (struct znode *)(void *)((char *)p + ZNODES_HDR);
 	if (z->names_len && (p = realloc(z->names, z->names_len)))
 		z->names = p;
 	size_t off = 0;
@@ -785,8 +1023,7 @@ static void zl_finish(struct zl *L, uint16_t main_file)
 		z->rrsets[i].data = z->rdata + off;
 		off += z->rrsets[i].len;
 	}
-	for (uint32_t i = 0; i < z->nnodes; i++)
-		z->nodes[i].zone = z;
+	memcpy((char *)z->nodes - ZNODES_HDR, &z, sizeof(z));
 
 	apex = &z->nodes[0];
 	soa = znode_rrset(apex, LDNS_RR_TYPE_SOA);
@@ -817,7 +1054,7 @@ static void zl_finish(struct zl *L, uint16_t main_file)
 
 	z->stats.rrsets = z->nrrsets;
 	z->stats.names = z->nnodes;
-	z->stats.bytes = sizeof(*z) + (size_t)z->nnodes * sizeof(*z->nodes) +
+	z->stats.bytes = sizeof(*z) + ZNODES_HDR + (size_t)z->nnodes * sizeof(*z->nodes) +
 	                 ((size_t)z->mask + 1) * sizeof(*z->table) + z->names_len +
 	                 (size_t)z->nrrsets * sizeof(*z->rrsets) + z->rdata_len +
 	                 strlen(z->origin_text) + 1;
@@ -831,6 +1068,8 @@ static void zl_cleanup(struct zl *L)
 		free(L->files[i]);
 	free(L->files);
 	free(L->line);
+	free(L->line2);
+	free(L->scratch);
 	ldns_rdf_deep_free(L->origin);
 	ldns_rdf_deep_free(L->prev);
 }
@@ -857,6 +1096,10 @@ static int zl_init(struct zl *L, const char *origin, zone_diag_fn diag, void *ct
 	L->origin = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, z->origin_len, z->origin);
 	if (!z->origin_text || !L->origin)
 		return ANYNS_ENOMEM;
+	sync_origin(L);
+	/* ANYNS_ZONE_NOFAST=1 parses every RR with ldns (to compare both paths). */
+	const char *nf = getenv("ANYNS_ZONE_NOFAST");
+	L->no_fast = nf && *nf == '1';
 	if (zl_add_node(L, z->origin, z->origin_len,
 	                wname_hash(z->origin, z->origin_len), ZIDX_NONE) != 0)
 		return ANYNS_ENOMEM;

@@ -354,6 +354,91 @@ static void test_warnings(void **st)
 	zone_unref(z);
 }
 
+/* Every RR shape the loader parses without ldns must compile to the same
+ * bytes as when ldns parses it (ANYNS_ZONE_NOFAST=1). */
+struct cmp_ctx {
+	const zone_t *other;
+	int names;
+};
+
+static int cmp_node(void *ctx, const uint8_t *name, size_t len, const uint16_t *types, size_t nt)
+{
+	struct cmp_ctx *c = ctx;
+	const znode_t *n = zone_lookup(c->other, name, len);
+	assert_non_null(n);
+	assert_int_equal(znode_rrset_count(n), nt);
+	for (size_t i = 0; i < nt; i++) {
+		const zrrset_t *r = znode_rrset(n, types[i]);
+		assert_non_null(r);
+		assert_int_equal(r->ttl, znode_rrset_at(n, i)->ttl);
+		assert_int_equal(r->count, znode_rrset_at(n, i)->count);
+	}
+	c->names++;
+	return 0;
+}
+
+static void test_fast_path_matches_ldns(void **st)
+{
+	(void)st;
+	const char *text =
+		"$TTL 300\n"
+		"@ IN SOA ns1 hostmaster 1 3600 900 604800 60\n"
+		"@ NS ns1\n"
+		"@ 600 IN NS ns2.example.com.\n"
+		"@ 700 IN MX 10 @\n"
+		"@ MX 20 mail.example.net.\n"
+		"ns1 A 192.0.2.1\n"
+		"  AAAA 2001:DB8::1\n"
+		"Ns2 in a 192.0.2.2\n"
+		"\tin aaaa ::ffff:192.0.2.2\n"
+		"WWW CNAME Ns1\n"
+		"p PTR host.example.org.\n"
+		"dn DNAME example.net.\n"
+		"$ORIGIN Sub.example.com.\n"
+		"x 5 A 192.0.2.3\n"
+		"y MX 65535 x\n"
+		"sub.example.com. NS x\n"
+		"a.b.c.example.com. A 192.0.2.4\n";
+	struct diags ds;
+	zone_t *fast = load_ok(text, &ds);
+	setenv("ANYNS_ZONE_NOFAST", "1", 1);
+	zone_t *slow = load_ok(text, &ds);
+	unsetenv("ANYNS_ZONE_NOFAST");
+	struct cmp_ctx c = { slow, 0 };
+	assert_int_equal(zone_walk(fast, cmp_node, &c), 0);
+	zone_stats_t a, b;
+	zone_get_stats(fast, &a);
+	zone_get_stats(slow, &b);
+	assert_int_equal(a.names, b.names);
+	assert_int_equal(a.records, b.records);
+	assert_int_equal(c.names, (int)a.names);
+	/* the bytes of every RRset agree, in the same order */
+	struct { const char *n; uint16_t t; } sets[] = {
+		{ "example.com", 2 }, { "example.com", 15 }, { "ns1.example.com", 1 },
+		{ "ns1.example.com", 28 }, { "ns2.example.com", 1 }, { "ns2.example.com", 28 },
+		{ "www.example.com", 5 }, { "p.example.com", 12 }, { "dn.example.com", 39 },
+		{ "x.sub.example.com", 1 }, { "y.sub.example.com", 15 }, { "sub.example.com", 2 },
+		{ "a.b.c.example.com", 1 },
+	};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		const zrrset_t *x = znode_rrset(node(fast, sets[i].n), sets[i].t);
+		const zrrset_t *y = znode_rrset(node(slow, sets[i].n), sets[i].t);
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(x->ttl, y->ttl);
+		assert_int_equal(x->count, y->count);
+		assert_int_equal(x->len, y->len);
+		assert_memory_equal(x->data, y->data, x->len);
+	}
+	assert_int_equal(znode_rrset(node(fast, "example.com"), 2)->ttl, 300);   /* lowest */
+	assert_int_equal(znode_rrset(node(fast, "x.sub.example.com"), 1)->ttl, 5);
+	/* rdata names keep the case of the file */
+	const zrrset_t *cn = znode_rrset(node(fast, "www.example.com"), 5);
+	assert_memory_equal(cn->data + 2, "\x03Ns1\x07" "example\x03" "com\x00", 17);
+	zone_unref(fast);
+	zone_unref(slow);
+}
+
 static void test_null_diag(void **st)
 {
 	(void)st;
@@ -377,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_check_cname),
 		cmocka_unit_test(test_check_glue),
 		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_fast_path_matches_ldns),
 		cmocka_unit_test(test_null_diag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
