@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""Raw-socket DNS checks for tests/func/run.sh that kdig and drill cannot do:
+pipelined TCP, idle timeout, connection limit, odd opcodes, malformed packets,
+queries during reloads. Each sub-command prints what it saw and exits 0 when
+the server behaved, 1 otherwise. Every wait is bounded."""
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+import dns.message
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+
+
+def tcp_connect(addr, port, timeout=3.0):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((addr, port))
+    return s
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def tcp_read_msg(s):
+    (ln,) = struct.unpack("!H", recv_exact(s, 2))
+    return dns.message.from_wire(recv_exact(s, ln))
+
+
+def frame(wire):
+    return struct.pack("!H", len(wire)) + wire
+
+
+def udp_exchange(addr, port, wire, timeout=2.0):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(wire, (addr, port))
+        return s.recv(65535)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+
+
+def cmd_pipeline(addr, port):
+    """Several length-prefixed queries in one write, answered on one connection."""
+    names = ["www.func.test", "alias.func.test", "nx.func.test", "huge.func.test",
+             "mail.func.test"]
+    types = ["A", "A", "A", "TXT", "A"]
+    msgs = []
+    for i, (n, t) in enumerate(zip(names, types)):
+        q = dns.message.make_query(n, t)
+        q.id = 1000 + i
+        msgs.append(q)
+    s = tcp_connect(addr, port)
+    s.sendall(b"".join(frame(q.to_wire()) for q in msgs))
+    got = {}
+    for _ in msgs:
+        r = tcp_read_msg(s)
+        got[r.id] = r
+    s.close()
+    ok = True
+    for q in msgs:
+        r = got.get(q.id)
+        if r is None or r.question[0].name != q.question[0].name:
+            print("missing or wrong answer for id", q.id)
+            ok = False
+    if ok and dns.rcode.to_text(got[1002].rcode()) != "NXDOMAIN":
+        print("nx.func.test: expected NXDOMAIN")
+        ok = False
+    if ok and len(got[1003].answer[0]) != 28:
+        print("huge.func.test: expected 28 TXT over TCP, got", len(got[1003].answer[0]))
+        ok = False
+    print("pipelined %d queries, %d answers" % (len(msgs), len(got)))
+    return ok
+
+
+def cmd_split(addr, port):
+    """One query sent a byte at a time (partial reads), then two in one segment
+    with the second cut in the middle of its length prefix."""
+    q1 = dns.message.make_query("www.func.test", "A")
+    q1.id = 7
+    s = tcp_connect(addr, port)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for b in frame(q1.to_wire()):
+        s.sendall(bytes([b]))
+        time.sleep(0.002)
+    r = tcp_read_msg(s)
+    if r.id != 7:
+        print("byte-by-byte query: wrong id")
+        return False
+    q2 = dns.message.make_query("mail.func.test", "A")
+    q2.id = 8
+    q3 = dns.message.make_query("ns1.func.test", "A")
+    q3.id = 9
+    data = frame(q2.to_wire()) + frame(q3.to_wire())
+    cut = len(frame(q2.to_wire())) + 1
+    s.sendall(data[:cut])
+    time.sleep(0.05)
+    s.sendall(data[cut:])
+    ids = sorted([tcp_read_msg(s).id, tcp_read_msg(s).id])
+    s.close()
+    print("split reads answered:", ids)
+    return ids == [8, 9]
+
+
+def cmd_idle(addr, port, limit):
+    """The server closes a connection that stays silent (RFC 7766 6.2.3)."""
+    s = tcp_connect(addr, port, timeout=float(limit))
+    q = dns.message.make_query("www.func.test", "A")
+    s.sendall(frame(q.to_wire()))
+    tcp_read_msg(s)
+    t0 = time.monotonic()
+    try:
+        data = s.recv(1)
+    except socket.timeout:
+        print("still open after %.1f s" % (time.monotonic() - t0))
+        return False
+    except ConnectionResetError:
+        data = b""
+    print("closed by server after %.1f s (data=%r)" % (time.monotonic() - t0, data))
+    return data == b""
+
+
+def cmd_connlimit(addr, port, limit):
+    """limit connections work; the next one is closed without an answer."""
+    limit = int(limit)
+    conns = []
+    q = dns.message.make_query("www.func.test", "A")
+    for _ in range(limit):
+        s = tcp_connect(addr, port)
+        s.sendall(frame(q.to_wire()))
+        tcp_read_msg(s)
+        conns.append(s)
+    extra = tcp_connect(addr, port)
+    refused = False
+    try:
+        extra.sendall(frame(q.to_wire()))
+        tcp_read_msg(extra)
+    except (EOFError, ConnectionResetError, BrokenPipeError):
+        refused = True
+    except socket.timeout:
+        print("connection over the limit: no answer but not closed either")
+    print("%d connections answered, connection %d %s" %
+          (limit, limit + 1, "closed" if refused else "answered"))
+    extra.close()
+    # One of the first ones still works.
+    conns[0].sendall(frame(q.to_wire()))
+    still = tcp_read_msg(conns[0]).rcode() == 0
+    for s in conns:
+        s.close()
+    # Closing frees the slots: a new connection is served again.
+    time.sleep(0.2)
+    s = tcp_connect(addr, port)
+    s.sendall(frame(q.to_wire()))
+    again = tcp_read_msg(s).rcode() == 0
+    s.close()
+    print("first connection still served: %s; new connection after close: %s" % (still, again))
+    return refused and still and again
+
+
+def cmd_opcode(addr, port, opcode, want):
+    q = dns.message.make_query("func.test", "SOA")
+    q.set_opcode(dns.opcode.from_text(opcode))
+    wire = udp_exchange(addr, port, q.to_wire())
+    if wire is None:
+        print("no answer")
+        return False
+    r = dns.message.from_wire(wire)
+    got = dns.rcode.to_text(r.rcode())
+    print("opcode %s: rcode %s, opcode echoed %s" % (opcode, got, dns.opcode.to_text(r.opcode())))
+    return got == want and r.opcode() == q.opcode() and r.id == q.id
+
+
+def cmd_formerr(addr, port, kind):
+    """Malformed queries: FORMERR with the query's ID (or nothing), never a crash."""
+    hdr_id = 0x4242
+    if kind == "qdcount2":
+        q = dns.message.make_query("www.func.test", "A").to_wire()
+        wire = struct.pack("!HHHHHH", hdr_id, 0, 2, 0, 0, 0) + q[12:] + q[12:]
+    elif kind == "badlabel":   # label length 64 (over 63)
+        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 0) + b"\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01"
+    elif kind == "truncated":  # question cut in the middle
+        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 0) + b"\x03www\x04fu"
+    elif kind == "loop":       # compression pointer to itself
+        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01"
+    elif kind == "twoopt":
+        q = dns.message.make_query("www.func.test", "A", use_edns=0).to_wire()
+        opt = q[-11:]
+        body = q[12:]
+        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 2) + body + opt
+    else:
+        raise SystemExit("unknown kind " + kind)
+    got = udp_exchange(addr, port, wire)
+    if got is None:
+        print("%s: no answer" % kind)
+        return False
+    rid, flags = struct.unpack("!HH", got[:4])
+    rcode = flags & 0xF
+    print("%s: id %#x rcode %d qr %d" % (kind, rid, rcode, flags >> 15))
+    return rid == hdr_id and rcode == 1 and (flags >> 15) == 1
+
+
+def cmd_caseecho(addr, port):
+    """The question name comes back byte for byte, letter case included."""
+    q = dns.message.make_query("MiXeD.FuNc.TeSt", "A")
+    wire = q.to_wire()
+    ok = True
+    for tp in ("udp", "tcp"):
+        if tp == "udp":
+            got = udp_exchange(addr, port, wire)
+        else:
+            s = tcp_connect(addr, port)
+            s.sendall(frame(wire))
+            (ln,) = struct.unpack("!H", recv_exact(s, 2))
+            got = recv_exact(s, ln)
+            s.close()
+        qlen = len(wire) - 12
+        same = got is not None and got[12:12 + qlen] == wire[12:]
+        r = dns.message.from_wire(got) if got else None
+        ans = r is not None and len(r.answer) == 1 and r.answer[0][0].address == "192.0.2.90"
+        print("%s: question echoed exactly: %s, answer: %s" % (tp, same, ans))
+        ok = ok and same and ans
+    return ok
+
+
+def cmd_metrics(addr, port):
+    """The Prometheus endpoint serves the query counters."""
+    import urllib.request
+    host = "[%s]" % addr if ":" in addr else addr
+    body = urllib.request.urlopen("http://%s:%d/metrics" % (host, port), timeout=3).read().decode()
+    print(body.splitlines()[:4])
+    import re
+    m = re.search(r'anyns_queries_total\{transport="udp"\} (\d+)', body)
+    return m is not None and int(m.group(1)) > 0 and "anyns_responses_total" in body
+
+
+def cmd_qr1(addr, port):
+    """A packet with QR=1 is dropped (no reply), and the server still answers."""
+    q = dns.message.make_query("www.func.test", "A")
+    wire = bytearray(q.to_wire())
+    wire[2] |= 0x80
+    got = udp_exchange(addr, port, bytes(wire), timeout=1.0)
+    ok = got is None
+    after = udp_exchange(addr, port, q.to_wire())
+    print("QR=1: %s; next query %s" % ("dropped" if ok else "answered!", "answered" if after else "lost"))
+    return ok and after is not None
+
+
+def cmd_reload_load(addr, port, pid, count, hups):
+    """count queries one after another while SIGHUP is sent hups times: every one
+    must be answered (no query lost during a reload)."""
+    pid, count, hups = int(pid), int(count), int(hups)
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    s.connect((addr, port))
+    lost = 0
+    every = max(1, count // (hups + 1))
+    deadline = time.monotonic() + 60
+    for i in range(count):
+        if i % every == every // 2 and hups > 0:
+            os.kill(pid, signal.SIGHUP)
+            hups -= 1
+        q = dns.message.make_query("www.func.test", "A")
+        q.id = i & 0xFFFF
+        s.send(q.to_wire())
+        try:
+            while True:
+                r = dns.message.from_wire(s.recv(4096))
+                if r.id == q.id:
+                    break
+            if r.rcode() != 0 or not r.answer:
+                lost += 1
+        except socket.timeout:
+            lost += 1
+        if time.monotonic() > deadline:
+            print("too slow, stopped at", i)
+            return False
+    print("%d queries during reloads, %d lost or wrong" % (count, lost))
+    return lost == 0
+
+
+def main():
+    cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    args = sys.argv[4:]
+    fn = {
+        "pipeline": cmd_pipeline, "split": cmd_split, "idle": cmd_idle,
+        "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
+        "qr1": cmd_qr1, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
+    }[cmd]
+    try:
+        ok = fn(addr, port, *args)
+    except Exception as e:  # a crash of the check is a failure, with the reason
+        print("error: %r" % (e,))
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+#!/usr/bin/env bash
+# Functional tests: the real anynsd on free loopback ports, queried with kdig,
+# drill and raw sockets (dnsraw.py).
+#
+#   cases/NAME/args        kdig arguments after @server -p port
+#   cases/NAME/transports  "udp", "tcp" or both (default)
+#   cases/NAME/expected    the answer as norm.awk prints it (sorted)
+# plus scripted checks for TCP behaviour, opcodes, malformed packets, config
+# errors, reload and shutdown. Every daemon started here is killed on exit.
+# REGEN=1 rewrites the expected files from the current answers (review them!).
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../lib.sh"
+PY=/usr/bin/python3
+ANYNSD=$BIN/anynsd
+ZONES=$HERE/zones
+TMP=$(mktemp -d /tmp/anyns-func.XXXXXX)
+PIDS=()
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "func: anynsd functional tests ($ANYNSD)"
+if [ ! -x "$ANYNSD" ]; then
+	fail func:anynsd-built "$ANYNSD is missing (run make)"
+	summary
+	exit 1
+fi
+for tool in kdig drill; do
+	if ! command -v $tool >/dev/null; then
+		skip func:all "$tool is not installed (make deps)"
+		summary
+		exit 0
+	fi
+done
+
+# running PID: true while the process exists and is not a zombie.
+running() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[ "${st:0:1}" != Z ]
+}
+
+# start_anynsd LOG ARGS...: starts anynsd in the background, sets DPID, waits
+# until it answers on $PORT (127.0.0.1). Returns 1 if it never does.
+start_anynsd() {
+	local log=$1
+	shift
+	"$ANYNSD" "$@" >"$log" 2>&1 &
+	DPID=$!
+	PIDS+=("$DPID")
+	if ! wait_dns "$PORT"; then
+		echo "--- anynsd did not come up; log:"
+		cat "$log"
+		return 1
+	fi
+	return 0
+}
+
+# stop_anynsd PID: SIGTERM, wait up to 5 s, then SIGKILL. Sets RC to the exit status.
+stop_anynsd() {
+	local pid=$1 i
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		running "$pid" || break
+		sleep 0.1
+	done
+	running "$pid" && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	RC=$?
+}
+
+# kq ARGS...: kdig against the main server, bounded.
+kq() { kdig @127.0.0.1 -p "$PORT" +time=2 +retry=0 "$@" 2>&1; }
+norm() { awk -f "$HERE/norm.awk" | LC_ALL=C sort; }
+
+# wait_log FILE PATTERN: up to 5 s for PATTERN to appear in FILE.
+wait_log() {
+	local i
+	for i in $(seq 1 50); do
+		grep -q -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+PORT=$(free_port)
+LOG=$TMP/main.log
+cp "$ZONES/func.test.zone" "$ZONES/broken.test.zone" "$ZONES/second.test.zone" "$TMP/"
+cat > "$TMP/main.yaml" <<EOF
+server:
+  listen: [ "127.0.0.1:$PORT", "[::1]:$PORT" ]
+  workers: 2
+  identity: pop1
+  version: "anyns-test"
+  nsid: pop1
+  max-udp-payload: 1232
+  tcp-idle-timeout: 10s
+  log-level: info
+  pid-file: $TMP/anynsd.pid
+zones:
+  - origin: func.test
+    file: $TMP/func.test.zone
+  - origin: broken.test
+    file: $TMP/broken.test.zone
+  - origin: second.test
+    file: $TMP/second.test.zone
+EOF
+
+if ! start_anynsd "$LOG" -c "$TMP/main.yaml"; then
+	fail func:start "anynsd did not answer on 127.0.0.1:$PORT"
+	summary
+	exit 1
+fi
+MAIN=$DPID
+pass func:start
+
+# ---- start-up log and the zone with errors -------------------------------------
+if grep -q "loaded 2 of 3 zones" "$LOG" && grep -Eq "records, in [0-9]+ ms" "$LOG"; then
+	pass func:startup-log
+else
+	fail func:startup-log "no 'loaded 2 of 3 zones ... records, in N ms' line"
+fi
+if grep -q "broken.test.zone:8:" "$LOG"; then
+	pass func:zone-error-file-line
+else
+	fail func:zone-error-file-line "broken.test.zone:8 not named in the log"
+fi
+if [ -s "$TMP/anynsd.pid" ] && [ "$(cat "$TMP/anynsd.pid")" = "$MAIN" ]; then
+	pass func:pid-file
+else
+	fail func:pid-file "pid file missing or wrong"
+fi
+
+# ---- answer cases -----------------------------------------------------------------
+for dir in "$HERE"/cases/*/; do
+	name=$(basename "$dir")
+	read -r -a args < "$dir/args"
+	transports="udp tcp"
+	[ -f "$dir/transports" ] && transports=$(cat "$dir/transports")
+	for tp in $transports; do
+		extra=()
+		[ "$tp" = tcp ] && extra=(+tcp)
+		got=$(kq "${args[@]}" "${extra[@]}" | norm)
+		if [ "${REGEN:-0}" = 1 ] && [ "$tp" = "${transports%% *}" ]; then
+			printf '%s\n' "$got" > "$dir/expected"
+		fi
+		if [ ! -f "$dir/expected" ]; then
+			fail "func:case:$name:$tp" "no expected file"
+		elif [ "$got" = "$(cat "$dir/expected")" ]; then
+			pass "func:case:$name:$tp"
+		else
+			fail "func:case:$name:$tp" "answer differs"
+			diff <(cat "$dir/expected") <(printf '%s\n' "$got") | sed 's/^/    /'
+		fi
+	done
+done
+
+# The same answers with drill (ldns), a second client implementation.
+out=$(drill -p "$PORT" @127.0.0.1 www.func.test A 2>&1)
+if echo "$out" | grep -q "rcode: NOERROR" && echo "$out" | grep -q "flags: qr aa rd" &&
+   echo "$out" | grep -Eq "^www.func.test.[[:space:]]+300[[:space:]]+IN[[:space:]]+A[[:space:]]+192.0.2.81"; then
+	pass func:drill:exact
+else
+	fail func:drill:exact "$(echo "$out" | head -5)"
+fi
+out=$(drill -t -p "$PORT" @127.0.0.1 nx.func.test A 2>&1)
+if echo "$out" | grep -q "rcode: NXDOMAIN" &&
+   echo "$out" | grep -Eq "^func.test.[[:space:]]+300[[:space:]]+IN[[:space:]]+SOA"; then
+	pass func:drill:nxdomain-tcp
+else
+	fail func:drill:nxdomain-tcp "$(echo "$out" | head -5)"
+fi
+out=$(drill -p "$PORT" @::1 www.second.test A 2>&1)
+if echo "$out" | grep -q "rcode: NOERROR" && echo "$out" | grep -q "192.0.2.55"; then
+	pass func:drill:ipv6
+else
+	fail func:drill:ipv6 "$(echo "$out" | head -5)"
+fi
+
+# ---- IPv6 ---------------------------------------------------------------------------
+for tp in udp tcp; do
+	extra=()
+	[ "$tp" = tcp ] && extra=(+tcp)
+	out=$(kdig @::1 -p "$PORT" +time=2 +retry=0 "${extra[@]}" www.func.test AAAA 2>&1)
+	if echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -q "2001:db8::80" &&
+	   echo "$out" | grep -q "From ::1@$PORT"; then
+		pass "func:ipv6:$tp"
+	else
+		fail "func:ipv6:$tp" "$(echo "$out" | head -3)"
+	fi
+done
+
+# ---- truncation and the retry over TCP ------------------------------------------
+out=$(kq huge.func.test TXT +bufsize=1232)
+if echo "$out" | grep -q "truncated reply" && echo "$out" | grep -q "(TCP)" &&
+   [ "$(echo "$out" | grep -c 'IN[[:space:]]*TXT[[:space:]]*"0')" -eq 28 ]; then
+	pass func:tc-retry-tcp
+else
+	fail func:tc-retry-tcp "expected TC over UDP, then 28 TXT over TCP"
+fi
+
+# ---- TCP behaviour ------------------------------------------------------------------
+check func:tcp-pipelining $PY "$HERE/dnsraw.py" pipeline 127.0.0.1 "$PORT"
+check func:tcp-partial-reads $PY "$HERE/dnsraw.py" split 127.0.0.1 "$PORT"
+check func:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
+
+# ---- opcodes, malformed packets -------------------------------------------------------
+check func:notify-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" NOTIFY NOTIMP
+check func:update-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" UPDATE NOTIMP
+for kind in qdcount2 badlabel truncated loop twoopt; do
+	check "func:formerr:$kind" $PY "$HERE/dnsraw.py" formerr 127.0.0.1 "$PORT" "$kind"
+done
+check func:question-case-echo $PY "$HERE/dnsraw.py" caseecho 127.0.0.1 "$PORT"
+check func:qr1-dropped $PY "$HERE/dnsraw.py" qr1 127.0.0.1 "$PORT"
+if running "$MAIN"; then pass func:alive-after-malformed; else fail func:alive-after-malformed; fi
+
+# ---- counters ----------------------------------------------------------------------------
+kill -USR1 "$MAIN"
+if wait_log "$LOG" "stats (SIGUSR1): udp=[1-9]" && grep "stats (SIGUSR1)" "$LOG" | grep -q "NXDOMAIN=[1-9]"; then
+	pass func:stats-sigusr1
+else
+	fail func:stats-sigusr1 "no stats line with queries and NXDOMAIN"
+fi
+# Repeated identical queries are served from the worker caches.
+for i in $(seq 1 20); do kq www.second.test A +short >/dev/null; done
+kill -USR1 "$MAIN"
+sleep 0.3
+hits=$(grep "stats (SIGUSR1)" "$LOG" | tail -1 | sed -n 's/.*cache-hits=\([0-9]*\).*/\1/p')
+if [ "${hits:-0}" -ge 10 ]; then
+	pass func:answer-cache-hits
+else
+	fail func:answer-cache-hits "cache-hits=${hits:-none} after 20 identical queries"
+fi
+
+# ---- reload -----------------------------------------------------------------------------------
+serial() { kq second.test SOA +short | awk '{print $3}'; }
+if [ "$(serial)" = 1 ]; then pass func:serial-before-reload; else fail func:serial-before-reload; fi
+sed -i 's/hostmaster 1 /hostmaster 2 /; s/192.0.2.55/192.0.2.56/' "$TMP/second.test.zone"
+kill -HUP "$MAIN"
+wait_log "$LOG" "reload: generation 2"
+if [ "$(serial)" = 2 ] && [ "$(kq www.second.test A +short)" = 192.0.2.56 ]; then
+	pass func:sighup-reload-new-serial
+else
+	fail func:sighup-reload-new-serial "serial $(serial), www $(kq www.second.test A +short)"
+fi
+# The cached answer of the old generation is not served any more (checked above
+# through www.second.test, which was cached before the reload).
+
+# A broken zone at reload keeps the old version serving, with file:line in the log.
+printf 'oops\tIN\tCNAME\twww\noops\tIN\tA\t192.0.2.9\n' >> "$TMP/second.test.zone"
+sed -i 's/hostmaster 2 /hostmaster 3 /' "$TMP/second.test.zone"
+kill -HUP "$MAIN"
+wait_log "$LOG" "reload: generation 3"
+if [ "$(serial)" = 2 ] && [ "$(kq www.second.test A +short)" = 192.0.2.56 ] &&
+   grep -q "second.test.zone:[0-9][0-9]*:" "$LOG" && grep -q "keeping the previous version" "$LOG"; then
+	pass func:reload-broken-keeps-old
+else
+	fail func:reload-broken-keeps-old "serial $(serial); log: $(grep second.test "$LOG" | tail -2)"
+fi
+# Fixing the broken zone file (broken.test) makes it served at the next reload.
+sed -i '/^bad\tIN\tA/d' "$TMP/broken.test.zone"
+kill -HUP "$MAIN"
+wait_log "$LOG" "reload: generation 4"
+if kq ns1.broken.test A | grep -q "status: NOERROR"; then
+	pass func:reload-fixed-zone-served
+else
+	fail func:reload-fixed-zone-served "bad.broken.test still not served"
+fi
+# No query is lost while reloads happen.
+check func:no-loss-during-reload $PY "$HERE/dnsraw.py" reload-load 127.0.0.1 "$PORT" "$MAIN" 3000 5
+
+# ---- SIGTERM -------------------------------------------------------------------------------
+stop_anynsd "$MAIN"
+if [ "$RC" -eq 0 ] && grep -q "stats (exit)" "$LOG"; then
+	pass func:sigterm-exit-0
+else
+	fail func:sigterm-exit-0 "exit status $RC"
+fi
+if [ ! -e "$TMP/anynsd.pid" ]; then pass func:pid-file-removed; else fail func:pid-file-removed; fi
+if grep -q "loop not empty" "$LOG"; then fail func:clean-loops "a libuv loop was not empty"; else pass func:clean-loops; fi
+
+# ---- TCP limits: a second daemon with a short idle timeout and 2 connections ------------
+PORT=$(free_port)
+if start_anynsd "$TMP/limits.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" \
+	--workers 2 --tcp-idle-timeout 1s --tcp-max-connections 2; then
+	check func:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 5
+	check func:tcp-connection-limit $PY "$HERE/dnsraw.py" connlimit 127.0.0.1 "$PORT" 2
+	# CHAOS identity is off unless configured.
+	if kq id.server CH TXT | grep -q "status: REFUSED"; then
+		pass func:chaos-off-refused
+	else
+		fail func:chaos-off-refused
+	fi
+	# No NSID configured: none sent back.
+	if kq www.func.test A +nsid | grep -q "NSID"; then fail func:nsid-off; else pass func:nsid-off; fi
+	# SIGINT stops like SIGTERM.
+	kill -INT "$DPID"
+	for i in $(seq 1 50); do running "$DPID" || break; sleep 0.1; done
+	wait "$DPID" 2>/dev/null
+	rc=$?
+	if [ $rc -eq 0 ]; then pass func:sigint-exit-0; else fail func:sigint-exit-0 "exit $rc"; fi
+else
+	fail func:tcp-limits-start "second anynsd did not start"
+fi
+
+# ---- wildcard address: replies come from the address asked (IP_PKTINFO) --------------
+PORT=$(free_port)
+MPORT=$(free_port)
+if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --zone "func.test=$TMP/func.test.zone" \
+	--workers 1 --nsid hex:0a0b0c --metrics "127.0.0.1:$MPORT"; then
+	# kdig uses a connected UDP socket: an answer from another source would be lost.
+	out=$(kdig @127.0.0.2 -p "$PORT" +time=2 +retry=0 www.func.test A +nsid 2>&1)
+	if echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -q "From 127.0.0.2@"; then
+		pass func:wildcard-listen-pktinfo
+	else
+		fail func:wildcard-listen-pktinfo "$(echo "$out" | head -3)"
+	fi
+	if echo "$out" | grep -qi "NSID: 0a0b0c"; then pass func:nsid-hex; else fail func:nsid-hex; fi
+	check func:metrics-endpoint $PY "$HERE/dnsraw.py" metrics 127.0.0.1 "$MPORT"
+	stop_anynsd "$DPID"
+else
+	fail func:wildcard-listen-start "anynsd on 0.0.0.0 did not start"
+fi
+
+# ---- no zone at all: still serves, REFUSED, error logged ------------------------------
+PORT=$(free_port)
+if start_anynsd "$TMP/none.log" --listen "127.0.0.1:$PORT" --zone "broken.test=$ZONES/broken.test.zone" --workers 1; then
+	if kq www.func.test A | grep -q "status: REFUSED" && grep -q "no zone loaded" "$TMP/none.log"; then
+		pass func:no-zone-refused
+	else
+		fail func:no-zone-refused
+	fi
+	stop_anynsd "$DPID"
+	if [ "$RC" -eq 0 ]; then pass func:no-zone-exit-0; else fail func:no-zone-exit-0 "exit $RC"; fi
+else
+	fail func:no-zone-start "anynsd without a loadable zone did not start"
+fi
+
+# ---- configuration errors: exit 2 naming the key (and file:line) ------------------------
+# bad_config NAME YAML PATTERN
+bad_config() {
+	local name=$1 yaml=$2 pat=$3 out rc
+	printf '%s\n' "$yaml" > "$TMP/$name.yaml"
+	out=$(timeout 10 "$ANYNSD" -c "$TMP/$name.yaml" --check-config 2>&1)
+	rc=$?
+	if [ $rc -eq 2 ] && echo "$out" | grep -q -- "$pat"; then
+		pass "func:bad-config:$name"
+	else
+		fail "func:bad-config:$name" "exit $rc, output: $out"
+	fi
+}
+bad_config unknown-key $'server:\n  listen: [ "127.0.0.1:53" ]\n  workerz: 2' "unknown-key.yaml:3: server.workerz: unknown key"
+bad_config wrong-type $'server:\n  workers: many' "wrong-type.yaml:2: server.workers"
+bad_config bad-address $'server:\n  listen:\n    - "127.0.0.1:53"\n    - "300.1.2.3:53"' "bad-address.yaml:4: server.listen"
+bad_config bad-port $'server:\n  listen: "127.0.0.1:99999"' "bad-port.yaml:2: server.listen"
+bad_config bad-duration $'server:\n  tcp-idle-timeout: soon' "bad-duration.yaml:2: server.tcp-idle-timeout"
+bad_config zone-no-file $'zones:\n  - origin: func.test' "zone-no-file.yaml:2: zones\[\].file: missing"
+bad_config unknown-top $'zonez: []' "unknown-top.yaml:1: zonez: unknown key"
+bad_config bad-nsid $'server:\n  nsid: "hex:zz"' "bad-nsid.yaml:2: server.nsid"
+bad_config bad-xdp-mode $'xdp:\n  mode: turbo' "bad-xdp-mode.yaml:2: xdp.mode"
+printf 'server: [ unclosed\n' > "$TMP/syntax.yaml"
+out=$(timeout 10 "$ANYNSD" -c "$TMP/syntax.yaml" 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q "syntax.yaml:"; then pass func:bad-config:yaml-syntax; else fail func:bad-config:yaml-syntax "exit $rc: $out"; fi
+out=$(timeout 10 "$ANYNSD" -c "$TMP/does-not-exist.yaml" 2>&1); rc=$?
+if [ $rc -eq 2 ]; then pass func:bad-config:missing-file; else fail func:bad-config:missing-file "exit $rc"; fi
+out=$(timeout 10 "$ANYNSD" --listen "not-an-address" --check-config 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--listen"; then pass func:bad-flag:listen; else fail func:bad-flag:listen "exit $rc: $out"; fi
+out=$(timeout 10 "$ANYNSD" --workers 0 --check-config 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--workers"; then pass func:bad-flag:workers; else fail func:bad-flag:workers "exit $rc: $out"; fi
+out=$(timeout 10 "$ANYNSD" --no-such-flag 2>&1); rc=$?
+if [ $rc -eq 2 ]; then pass func:bad-flag:unknown; else fail func:bad-flag:unknown "exit $rc"; fi
+# A good config checks clean; a zone that fails makes --check-config say 1 (not 2).
+out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --check-config 2>&1); rc=$?
+if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass func:check-config-ok; else fail func:check-config-ok "exit $rc: $out"; fi
+out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "broken.test.zone:8:"; then pass func:check-config-zone-error; else fail func:check-config-zone-error "exit $rc: $out"; fi
+
+# ---- --help documents every option; --version -----------------------------------------
+help=$(timeout 5 "$ANYNSD" --help 2>&1); rc=$?
+missing=""
+for opt in --config --listen --zone --workers --identity --server-version --nsid --max-udp-payload \
+	--tcp-idle-timeout --tcp-max-connections --xdp --metrics --pid-file --log-level --check-config \
+	--help --version; do
+	echo "$help" | grep -q -- "$opt" || missing="$missing $opt"
+done
+if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass func:help; else fail func:help "exit $rc, missing:$missing"; fi
+if timeout 5 "$ANYNSD" --version | grep -q "^anynsd [0-9]"; then pass func:version; else fail func:version; fi
+
+summary
