@@ -432,6 +432,8 @@ static int zl_getline(struct zl *L, struct src *s, uint32_t *start, const char *
 	*err = NULL;
 	if (s->pos >= s->len)
 		return 0;
+	if (!L->line && grow((void **)&L->line, &L->line_cap, 256, 1))
+		return ANYNS_ENOMEM;
 	while (s->pos < s->len) {
 		if (!inq) {
 			/* Copy runs of ordinary characters at once. */
@@ -557,6 +559,8 @@ static int zl_parse(struct zl *L, struct src *s)
 		int r = zl_getline(L, s, &line, &err);
 		if (r == 0)
 			break;
+		if (r < 0 && !err)
+			return r;
 		if (r < 0) {
 			zl_report(L, s->file, line, true, "%s", err);
 			continue;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -443,6 +444,12 @@ static void test_null_diag(void **st)
 {
 	(void)st;
 	zone_t *z = NULL;
+	/* a file that starts with a comment or blank line */
+	assert_int_equal(zone_compile_text("example.com", "; c\n" HEAD, NULL, NULL, NULL, &z), 0);
+	zone_unref(z);
+	assert_int_equal(zone_compile_text("example.com", "\n" HEAD, NULL, NULL, NULL, &z), 0);
+	zone_unref(z);
+	assert_int_equal(zone_compile_text("example.com", "", NULL, NULL, NULL, &z), ANYNS_EZONE);
 	assert_int_equal(zone_compile_text("example.com", "junk\n", NULL, NULL, NULL, &z), ANYNS_EZONE);
 	assert_null(z);
 	assert_int_equal(zone_compile_text("a..b", HEAD, NULL, NULL, NULL, &z), ANYNS_EINVAL);
@@ -450,8 +457,63 @@ static void test_null_diag(void **st)
 	zone_unref(z);
 }
 
-int main(void)
+/* anyns-checkzone, run as a program: exit status, per-problem lines and the
+ * summary. The binary is found beside this test's build directory
+ * ($B/anyns-checkzone for $B/tests/unit/test_zone_load); the fixtures are
+ * tests/zones/ under the working directory (tests/run-all.sh runs from the
+ * top of the tree). */
+static char checkzone[512];
+
+static int run(const char *args, char *out, size_t cap)
 {
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", checkzone, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_checkzone(void **st)
+{
+	(void)st;
+	char out[4096];
+	if (access("tests/zones/good.zone", R_OK) != 0)
+		fail_msg("run from the top of the tree: tests/zones/good.zone not found");
+	assert_int_equal(access(checkzone, X_OK), 0);
+
+	assert_int_equal(run("tests/zones/good.zone example.com", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "zone example.com. is ok: 11 records, 8 names, serial 2026112101"));
+
+	assert_int_equal(run("tests/zones/bad-checks.zone example.com.", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:8: error: CNAME and other data"));
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:9: error: out.example.net. is out of zone"));
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:10: error: missing glue"));
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:11: error: "));
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:13: warning: "));
+	assert_non_null(strstr(out, "zone example.com. has 4 errors and 1 warning"));
+
+	assert_int_equal(run("tests/zones/no-such.zone example.com", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "cannot read"));
+	assert_int_equal(run("tests/zones/good.zone", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "usage"));
+	assert_int_equal(run("tests/zones/good.zone a..b", out, sizeof(out)), 2);
+	/* the wrong origin makes every record out of zone */
+	assert_int_equal(run("tests/zones/good.zone example.org", out, sizeof(out)), 1);
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	/* $B/tests/unit/test_zone_load -> $B/anyns-checkzone */
+	const char *slash = strrchr(argv[0], '/');
+	int dl = slash ? (int)(slash - argv[0]) : 1;
+	snprintf(checkzone, sizeof(checkzone), "%.*s/../../anyns-checkzone", dl, slash ? argv[0] : ".");
+	if (access(checkzone, X_OK) != 0)
+		snprintf(checkzone, sizeof(checkzone), "%.*s/anyns-checkzone", dl, slash ? argv[0] : ".");
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_syntax_errors),
@@ -464,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_fast_path_matches_ldns),
 		cmocka_unit_test(test_null_diag),
+		cmocka_unit_test(test_checkzone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
