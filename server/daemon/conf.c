@@ -22,7 +22,6 @@ void dconf_init(dconf_t *c)
 	c->tcp_idle_ms = 10000;
 	c->tcp_max_conn = 1000;
 	c->log_level = LOG_INFO;
-	c->xdp_port = 53;
 	c->xdp_map_entries = 65536;
 	c->version = strdup("anyns 0.1");
 }

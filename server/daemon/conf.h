@@ -46,7 +46,7 @@ typedef struct dconf {
 
 	char *xdp_ifaces[DCONF_MAX_IFACES];
 	size_t n_xdp_ifaces;
-	uint16_t xdp_port;
+	uint16_t xdp_port;         /* 0: the port of the first listen address */
 	size_t xdp_map_entries;
 	enum dconf_xdp_mode xdp_mode;
 

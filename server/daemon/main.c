@@ -2,7 +2,9 @@
  * libuv loop for signals and reload completion; queries are answered by the
  * worker threads (worker.c, tcp.c). */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,10 +376,16 @@ static void xdp_start(daemon_t *d)
 			any = true;
 		addrs[n++] = d->conf.listen[i].ss;
 	}
+	uint16_t port = d->conf.xdp_port;
+	if (port == 0 && d->conf.n_listen > 0) {
+		const struct sockaddr_storage *ss = &d->conf.listen[0].ss;
+		port = ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+		                                      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
 	anyns_xdp_conf_t xc = {
 		.ifaces = (const char *const *)d->conf.xdp_ifaces,
 		.n_ifaces = d->conf.n_xdp_ifaces,
-		.port = d->conf.xdp_port,
+		.port = port,
 		.map_entries = d->conf.xdp_map_entries,
 		.prefill_max = d->conf.xdp_map_entries / 2,
 		.addrs = any ? NULL : addrs,

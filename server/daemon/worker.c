@@ -53,6 +53,11 @@ int net_socket_bind(const dconf_listen_t *l, int type, int *fd_out)
 		goto fail;
 	if (fam == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
 		goto fail;
+	if (type == SOCK_DGRAM) {
+		/* Room for bursts between two recvmmsg() rounds (capped by rmem_max). */
+		int sz = 4 << 20;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
 	if (type == SOCK_DGRAM && l->wildcard) {
 		int rc = fam == AF_INET
 		         ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))

@@ -31,13 +31,29 @@ trap 'exit 130' INT TERM
 echo "func: anynsd functional tests ($ANYNSD)"
 if [ ! -x "$ANYNSD" ]; then
 	fail func:anynsd-built "$ANYNSD is missing (run make)"
-	summary
+	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
+	fail func:sanitizers "sanitizer report in a daemon log"
+	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
+else
+	pass func:sanitizers
+fi
+
+summary
 	exit 1
 fi
 for tool in kdig drill; do
 	if ! command -v $tool >/dev/null; then
 		skip func:all "$tool is not installed (make deps)"
-		summary
+		# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
+	fail func:sanitizers "sanitizer report in a daemon log"
+	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
+else
+	pass func:sanitizers
+fi
+
+summary
 		exit 0
 	fi
 done
@@ -117,7 +133,15 @@ EOF
 
 if ! start_anynsd "$LOG" -c "$TMP/main.yaml"; then
 	fail func:start "anynsd did not answer on 127.0.0.1:$PORT"
-	summary
+	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
+	fail func:sanitizers "sanitizer report in a daemon log"
+	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
+else
+	pass func:sanitizers
+fi
+
+summary
 	exit 1
 fi
 MAIN=$DPID
@@ -384,6 +408,10 @@ if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass func:check-c
 out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
 if [ $rc -eq 1 ] && echo "$out" | grep -q "broken.test.zone:8:"; then pass func:check-config-zone-error; else fail func:check-config-zone-error "exit $rc: $out"; fi
 
+# The example config shipped with the daemon is valid.
+out=$(cd "$ROOT" && timeout 10 "$ANYNSD" -c server/daemon/anynsd.example.yaml --check-config 2>&1); rc=$?
+if [ $rc -eq 0 ]; then pass func:example-config; else fail func:example-config "exit $rc: $out"; fi
+
 # ---- --help documents every option; --version -----------------------------------------
 help=$(timeout 5 "$ANYNSD" --help 2>&1); rc=$?
 missing=""
@@ -394,5 +422,13 @@ for opt in --config --listen --zone --workers --identity --server-version --nsid
 done
 if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass func:help; else fail func:help "exit $rc, missing:$missing"; fi
 if timeout 5 "$ANYNSD" --version | grep -q "^anynsd [0-9]"; then pass func:version; else fail func:version; fi
+
+# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
+	fail func:sanitizers "sanitizer report in a daemon log"
+	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
+else
+	pass func:sanitizers
+fi
 
 summary
