@@ -215,7 +215,7 @@ lab_dns_start() {
 	local n=$1
 	if [ "$LAB_DNS" = anynsd ]; then
 		lab_spawn "pop$n-dns" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
-			--zone "example.com=$(lab_zone "$n")" --identity "pop$n"
+			--zone "example.com=$(lab_zone "$n")" --identity "pop$n" --workers 1
 	else
 		lab_nsd_conf "$n" >"$LAB_DIR/pop$n/nsd.conf"
 		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd.conf"
@@ -427,14 +427,14 @@ lab_birdc() { lab_exec router birdc -s "$LAB_DIR/router-bird.ctl" "$@"; }
 
 # Prints the PoP whose route the router uses for PREFIX (default the v4 service), or none.
 lab_best_pop() {
-	lab_birdc show route for "${1:-$LAB_V4/32}" 2>/dev/null |
+	lab_birdc show route for "${1:-$LAB_V4/32}" all 2>/dev/null |
 		awk '/ \* / { for (i = 1; i <= NF; i++) if ($i ~ /^\[pop/) { p = substr($i, 2); sub(/v6$/, "", p); print p; found = 1; exit } }
 		     END { if (!found) print "none" }'
 }
 
 # Prints the PoPs that announce PREFIX to the router, space separated, sorted.
 lab_announcing() {
-	lab_birdc show route for "${1:-$LAB_V4/32}" 2>/dev/null |
+	lab_birdc show route for "${1:-$LAB_V4/32}" all 2>/dev/null |
 		grep -o '\[pop[0-9]*' | tr -d '[' | sed 's/v6$//' | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 

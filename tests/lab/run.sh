@@ -155,7 +155,10 @@ if baseline; then
 	ms=$(echo "$res" | sed -n 's/.*failover_ms=\(-\?[0-9]*\).*/\1/p')
 	lost=$(echo "$res" | sed -n 's/.*lost=\([0-9]*\).*/\1/p')
 	echo "lab: failover after kill -9 of $LAB_DNS at pop1: ${ms} ms, ${lost} queries lost (probe every 25 ms)"
-	if [ "$ok" = 1 ] && [ "$(lab_client_id)" = pop2 ] && [ "$(lab_best_pop)" = pop2 ]; then
+	# The v6 service failed with the same server: withdrawn too.
+	wait_cond 5 not_announcing pop1 "$LAB_V6/128" || ok=0
+	if [ "$ok" = 1 ] && [ "$(lab_client_id)" = pop2 ] && [ "$(lab_best_pop)" = pop2 ] &&
+		[ "$(lab_client_id "$LAB_V6")" = pop2 ] && [ "$(lab_best_pop "$LAB_V6/128")" = pop2 ]; then
 		printf 'failover_ms=%s lost=%s interval_ms=25 dns=%s date=%s\n' "$ms" "$lost" "$LAB_DNS" \
 			"$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$FAILOVER_FILE"
 		if [ "${ms:--1}" -ge 0 ] && [ "$ms" -lt "$FAILOVER_MAX_MS" ]; then
@@ -164,7 +167,7 @@ if baseline; then
 			fail lab-failover "failover took ${ms} ms (limit ${FAILOVER_MAX_MS} ms)"
 		fi
 	else
-		fail lab-failover "$(why "pop1 not withdrawn or pop2 not serving; $res")"
+		fail lab-failover "$(why "pop1 not withdrawn or pop2 not serving (v6 best=$(lab_best_pop "$LAB_V6/128")); $res")"
 	fi
 else
 	fail lab-failover "no baseline"
