@@ -466,7 +466,7 @@ static int answer_zone(struct resp *r)
 				/* NSD (minimal-responses off) adds the apex NS set to
 				 * positive answers; it is optional, so no TC for it. */
 				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
-				if (ns && ns != rs)
+				if (ns && ns != rs && q->qclass == PKT_CLASS_IN)
 					(void)put_node_rrset(r, SEC_NS, apex, ns);
 				return 0;
 			}
@@ -500,15 +500,22 @@ static int answer_zone(struct resp *r)
 	return 0;
 }
 
-static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *conf)
+static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *conf,
+                        enum answer_transport tp)
 {
 	const pkt_query_t *q = r->q;
 
 	if (q->qclass == PKT_CLASS_CH)
 		return answer_chaos(r, conf);
-	if (q->qclass != PKT_CLASS_IN || q->qtype == PKT_TYPE_AXFR ||
-	    q->qtype == PKT_TYPE_IXFR || !zs) {
+	if ((q->qclass != PKT_CLASS_IN && q->qclass != PKT_CLASS_ANY) || !zs) {
 		r->rcode = PKT_RCODE_REFUSED;
+		return 0;
+	}
+	if (q->qtype == PKT_TYPE_AXFR || q->qtype == PKT_TYPE_IXFR) {
+		/* No zone transfers. As NSD: AXFR needs TCP (RFC 5936 4.2),
+		 * over UDP it is NOTIMP; otherwise REFUSED. */
+		r->rcode = q->qtype == PKT_TYPE_AXFR && tp == ANSWER_UDP ?
+		           PKT_RCODE_NOTIMP : PKT_RCODE_REFUSED;
 		return 0;
 	}
 	r->zone = zset_best_zone(zs, q->qname_lc, q->qname_len);
@@ -530,6 +537,10 @@ static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *c
 	int ret = answer_zone(r);
 	if (ret == 0)
 		put_additional(r);
+	/* RFC 1035 6.2: an answer to QCLASS * is not authoritative (it does
+	 * not cover the other classes); NSD clears AA. */
+	if (q->qclass == PKT_CLASS_ANY)
+		r->aa = false;
 	return ret;
 }
 
@@ -589,7 +600,7 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 	if (r.rcode == 0 && pq.edns && pq.edns_version > 0) {
 		/* RFC 6891 6.1.3: we speak version 0 only. */
 		r.rcode = PKT_RCODE_BADVERS;
-	} else if (r.rcode == 0 && answer_query(&r, zs, conf) < 0) {
+	} else if (r.rcode == 0 && answer_query(&r, zs, conf, tp) < 0) {
 		/* RFC 1035 4.2.1, RFC 2181 9: the answer did not fit, send the
 		 * question only with TC so that the client retries over TCP. */
 		tc = true;

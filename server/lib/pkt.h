@@ -59,6 +59,7 @@
 
 #define PKT_CLASS_IN  1
 #define PKT_CLASS_CH  3
+#define PKT_CLASS_ANY 255
 
 #define PKT_EDNS_DO   0x8000    /* in the OPT TTL's flags half */
 #define PKT_OPT_NSID  3         /* RFC 5001 */

@@ -214,6 +214,31 @@ static void test_refused(void **st)
 	assert_int_equal(RCODE(p), LDNS_RCODE_REFUSED);
 	ldns_pkt_free(p);
 
+	/* QCLASS *: answered from the IN data, never authoritative (RFC 1035
+	 * 6.2), without the optional authority NS (as NSD). */
+	n = tq_build(q, "example.com", 6, 255, NULL);
+	p = ask_raw(q, n, ANSWER_UDP, NULL, NULL, NULL);
+	assert_int_equal(RCODE(p), LDNS_RCODE_NOERROR);
+	assert_false(ldns_pkt_aa(p));
+	check_counts(p, 1, 0, 0);
+	assert_int_equal(tr_count_type(AN(p), LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(ldns_rr_get_class(ldns_rr_list_rr(AN(p), 0)), LDNS_RR_CLASS_IN);
+	ldns_pkt_free(p);
+
+	/* No zone transfers: AXFR over UDP is NOTIMP, otherwise REFUSED. */
+	n = tq_build(q, "example.com", 252, 1, NULL);
+	p = ask_raw(q, n, ANSWER_UDP, NULL, NULL, NULL);
+	assert_int_equal(RCODE(p), LDNS_RCODE_NOTIMPL);
+	check_counts(p, 0, 0, 0);
+	ldns_pkt_free(p);
+	p = ask_raw(q, n, ANSWER_TCP, NULL, NULL, NULL);
+	assert_int_equal(RCODE(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	n = tq_build(q, "example.com", 251, 1, NULL);
+	p = ask_raw(q, n, ANSWER_UDP, NULL, NULL, NULL);
+	assert_int_equal(RCODE(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+
 	/* The most specific zone answers. */
 	p = ask("ns.other.test", 1);
 	assert_int_equal(RCODE(p), LDNS_RCODE_NOERROR);
