@@ -1101,6 +1101,9 @@ static int zl_init(struct zl *L, const char *origin, zone_diag_fn diag, void *ct
 	if (!z->origin_text || !L->origin)
 		return ANYNS_ENOMEM;
 	sync_origin(L);
+	/* Never NULL, so that empty rdata can be copied and compared. */
+	if (grow((void **)&L->rd, &L->rd_cap, 4096, 1))
+		return ANYNS_ENOMEM;
 	/* ANYNS_ZONE_NOFAST=1 parses every RR with ldns (to compare both paths). */
 	const char *nf = getenv("ANYNS_ZONE_NOFAST");
 	L->no_fast = nf && *nf == '1';
