@@ -185,17 +185,24 @@ static int guard_open(const char *name)
 			log_debug("bird: %s: cannot disable IPv6", name);
 		close(pf);
 	}
+	return fd;
+}
+
+static int guard_up(const char *name)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
 	    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr)) < 0) {
 		log_err("bird: guard interface %s: cannot bring it up: %s", name, strerror(errno));
 		if (s >= 0)
 			close(s);
-		close(fd);
 		return -1;
 	}
 	close(s);
-	return fd;
+	return 0;
 }
 
 static int bird_write_conf(hbk_t *b)
@@ -259,12 +266,17 @@ static int bird_shows(hbk_t *b, size_t i, bool *out)
 	int rc = bird_cmd(k->socket, cmd, res, sizeof(res));
 	if (rc < 0)
 		return rc;
-	/* Route lines: "1007-192.0.2.53/32  unicast [...]". */
+	/* Route lines: "1007-192.0.2.53/32  unicast [...]", or the same after a
+	 * single space when it continues a reply line of the same code. */
 	*out = false;
 	size_t pl = strlen(d->canon[i]);
 	for (char *l = res; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (!strncmp(l, "1007-", 5) && !strncmp(l + 5, d->canon[i], pl) &&
-		    (l[5 + pl] == ' ' || l[5 + pl] == '\t')) {
+		const char *t = l;
+		if (t[0] >= '0' && t[0] <= '9' && strlen(t) > 5 && (t[4] == '-' || t[4] == ' '))
+			t += 5;
+		else if (t[0] == ' ')
+			t += 1;
+		if (!strncmp(t, d->canon[i], pl) && (t[pl] == ' ' || t[pl] == '\t')) {
 			*out = true;
 			break;
 		}
@@ -306,16 +318,19 @@ static int bird_open(hbk_t *b)
 		hroute_make(&d->routes[i], &c->svc[i], i, HSM_WITHDRAWN, "init", "start");
 		canon_prefix(c->svc[i].prefix, d->canon[i], sizeof(d->canon[i]));
 	}
-	/* Withdrawn file first, then the guard device: a restarted hook must not
-	 * bring back the routes of the instance that died. */
-	int rc = bird_write_conf(b);
-	if (rc < 0)
-		return rc;
+	/* The guard device first but down (EBUSY: another live hook has it, so
+	 * touch nothing), then the withdrawn file, then the device up: a
+	 * restarted hook must not bring back the routes of the one that died. */
 	if (*c->bk.guard_if) {
 		d->guard_fd = guard_open(c->bk.guard_if);
 		if (d->guard_fd < 0)
 			return ANYNS_EINVAL;
 	}
+	int rc = bird_write_conf(b);
+	if (rc < 0)
+		return rc;
+	if (*c->bk.guard_if && guard_up(c->bk.guard_if) < 0)
+		return ANYNS_EINVAL;
 	return 0;
 }
 

@@ -419,20 +419,22 @@ static int app_run(app_t *a)
 		}
 	}
 
+	/* The control socket first: a second instance started by mistake stops
+	 * here, before it touches the routes of the live one. */
+	if (ctl_listen(&a->loop, c->ctl_path, on_ctl, a, &a->ctl) < 0)
+		goto out_svc;
 	rc = hbk_new(c, &a->bk);
 	if (rc < 0)
-		goto out_svc;
+		goto out_ctl;
 	/* The backend starts by withdrawing whatever a previous instance left. */
 	rc = a->bk->ops->open(a->bk);
 	if (rc < 0) {
 		log_err("backend %s: cannot start: %s", a->bk->ops->name, hk_strerror(rc));
 		goto out_bk;
 	}
-	if (ctl_listen(&a->loop, c->ctl_path, on_ctl, a, &a->ctl) < 0)
-		goto out_bk;
 	if (c->metrics && hmet_start((struct sockaddr *)&c->metrics_addr, &a->met) < 0) {
 		log_err("metrics: cannot listen on %s", c->metrics);
-		goto out_ctl;
+		goto out_bk;
 	}
 	uv_signal_init(&a->loop, &a->sigterm);
 	uv_signal_init(&a->loop, &a->sigint);
@@ -466,15 +468,18 @@ static int app_run(app_t *a)
 	/* The loop only ends after app_stop(), which withdrew everything. */
 	hmet_stop(a->met);
 	a->met = NULL;
-	goto out_bk;
+	hbk_free(a->bk);
+	a->bk = NULL;
+	goto out_svc;
 
+out_bk:
+	/* Failed start: open() withdraws before anything else, so nothing of
+	 * ours is announced; unwind. */
+	hbk_free(a->bk);
+	a->bk = NULL;
 out_ctl:
 	ctl_close(a->ctl);
 	a->ctl = NULL;
-	uv_run(&a->loop, UV_RUN_NOWAIT);
-out_bk:
-	hbk_free(a->bk);
-	a->bk = NULL;
 out_svc:
 	for (size_t i = 0; i < a->nsvc; i++) {
 		free(a->svc[i].res);

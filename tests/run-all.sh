@@ -36,7 +36,7 @@ run_units build unit
 step "unit tests (ASan+UBSan)"
 run_units build/asan unit-asan
 
-for suite in func diff xdp lab; do
+for suite in func diff xdp lab hook; do
 	if [ -x "tests/$suite/run.sh" ]; then
 		step "suite $suite"
 		B=build bash "tests/$suite/run.sh" || true

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# anyns-health end to end: the hook beside a real ExaBGP and a real BIRD, both
+# peering with a "router" BIRD, all on loopback addresses inside a network
+# namespace this script creates (so the guard tun device, ports and sockets
+# never touch the host). NSD stands in for the DNS server.
+#
+#   router BIRD  127.0.0.1:1179  AS 65000   (show route = what the network sees)
+#   ExaBGP       127.0.0.2:2179  AS 65001   hook as its API process, 192.0.2.53/32
+#   PoP BIRD     127.0.0.3:3179  AS 65002   hook with the bird backend, 198.51.100.53/32
+#   NSD          127.0.0.1:5300  example.com serial 2024010101
+#   NSD primary  127.0.0.1:5301  example.com serial 2024010102 (for the lag check)
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$ROOT/tests/lib.sh"
+HOOK=$BIN/anyns-health
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if [ "$(id -u)" -ne 0 ]; then
+	skip hook "not root (needs ip netns and a tun device)"; summary; exit 0
+fi
+for t in ip bird birdc exabgp nsd kdig; do
+	if ! need $t; then skip hook "$t not installed"; summary; exit 0; fi
+done
+if [ ! -x "$HOOK" ]; then fail hook-build "$HOOK missing (make first)"; summary; exit 1; fi
+if [ ! -c /dev/net/tun ]; then skip hook "/dev/net/tun missing"; summary; exit 0; fi
+
+T=$(mktemp -d /tmp/anyns-hook.XXXXXX)
+NS=anyns-hk-$$
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}" $(cat "$T"/*.pid 2>/dev/null); do
+		kill "$p" 2>/dev/null
+	done
+	sleep 0.3
+	for p in "${PIDS[@]}" $(cat "$T"/*.pid 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null
+	done
+	ip netns del "$NS" 2>/dev/null
+	if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ip netns add "$NS" || { skip hook "cannot create a network namespace"; summary; exit 0; }
+ip -n "$NS" link set lo up
+nsx() { ip netns exec "$NS" "$@"; }
+
+# ---- DNS servers ----------------------------------------------------------
+zone() {  # zone SERIAL
+	cat <<EOF
+\$ORIGIN example.com.
+\$TTL 300
+@ IN SOA ns1 host $1 3600 900 604800 300
+@ IN NS ns1
+ns1 IN A 192.0.2.1
+www IN A 192.0.2.80
+www IN A 192.0.2.81
+EOF
+}
+nsdconf() {  # nsdconf NAME PORT IDENTITY
+	mkdir -p "$T/$1"
+	cat <<EOF
+server:
+  ip-address: 127.0.0.1@$2
+  username: ""
+  zonesdir: "$T/$1"
+  pidfile: "$T/$1.pid"
+  xfrdfile: "$T/$1/xfrd.state"
+  zonelistfile: "$T/$1/zone.list"
+  database: ""
+  logfile: "$T/$1/nsd.log"
+  server-count: 1
+  rrl-ratelimit: 0
+  hide-identity: no
+  identity: "$3"
+  verbosity: 0
+remote-control:
+  control-enable: no
+zone:
+  name: example.com
+  zonefile: example.com.zone
+EOF
+}
+nsdconf nsd 5300 pop-a > "$T/nsd.conf"; zone 2024010101 > "$T/nsd/example.com.zone"
+nsdconf primary 5301 primary > "$T/primary.conf"; zone 2024010102 > "$T/primary/example.com.zone"
+start_nsd() { nsx nsd -c "$T/nsd.conf" && wait_ns_dns 5300; }
+stop_nsd() { kill "$(cat "$T/nsd.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do [ -e "$T/nsd.pid" ] && kill -0 "$(cat "$T/nsd.pid")" 2>/dev/null || return 0; sleep 0.1; done; }
+wait_ns_dns() { local i; for i in $(seq 50); do nsx kdig @127.0.0.1 -p "$1" +timeout=1 +retry=0 example.com SOA 2>/dev/null | grep -q NOERROR && return 0; sleep 0.1; done; return 1; }
+start_nsd || { fail hook-nsd "NSD did not start"; summary; exit 1; }
+nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301 || { fail hook-nsd "primary NSD did not start"; summary; exit 1; }
+
+# ---- BIRD: the router and the PoP speaker ---------------------------------
+cat > "$T/router.conf" <<EOF
+router id 10.255.0.1;
+log "$T/router.log" all;
+protocol device { scan time 1; }
+template bgp peer {
+  local 127.0.0.1 port 1179 as 65000;
+  multihop 2;
+  hold time 9; connect retry time 1; connect delay time 1; error wait time 1, 5;
+  ipv4 { import all; export none; };
+  debug { states, routes };
+}
+protocol bgp exa from peer { neighbor 127.0.0.2 port 2179 as 65001; passive on; }
+protocol bgp pop from peer { neighbor 127.0.0.3 port 3179 as 65002; }
+EOF
+: > "$T/pop-hook.conf"
+cat > "$T/pop.conf" <<EOF
+router id 10.255.0.3;
+log "$T/pop.log" all;
+protocol device { scan time 1; }
+include "$T/pop-hook.conf";
+protocol bgp upstream {
+  local 127.0.0.3 port 3179 as 65002;
+  neighbor 127.0.0.1 port 1179 as 65000;
+  multihop 2;
+  hold time 9; connect retry time 1; connect delay time 1; error wait time 1, 5;
+  # MED goes to an eBGP peer only when set in the export filter (BIRD drops
+  # a MED it did not set there), so copy the one the hook put on the route.
+  ipv4 { import none; export filter { if proto ~ "anyns_*" then { if defined(bgp_med) then bgp_med = bgp_med; accept; } reject; }; };
+}
+EOF
+nsx bird -c "$T/router.conf" -s "$T/router.ctl" -P "$T/router.pid" ||
+	{ fail hook-bird "router BIRD did not start"; summary; exit 1; }
+nsx bird -c "$T/pop.conf" -s "$T/pop.ctl" -P "$T/pop.pid" ||
+	{ fail hook-bird "PoP BIRD did not start"; summary; exit 1; }
+
+rshow() { birdc -s "$T/router.ctl" show route "$@" 2>/dev/null; }
+# has PREFIX: the router has a route for PREFIX
+has() { rshow "$1" | grep -q "^$1 "; }
+# wait_route PREFIX yes|no SECONDS
+wait_route() {
+	local p=$1 want=$2 n=$(( $3 * 20 )) i
+	for i in $(seq "$n"); do
+		if has "$p"; then [ "$want" = yes ] && return 0; else [ "$want" = no ] && return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+comm_seen() { rshow "$1" all | grep -q "BGP.community:.*(65535,0)"; }
+wait_comm() { local i; for i in $(seq $(( $2 * 20 ))); do comm_seen "$1" && return 0; sleep 0.05; done; return 1; }
+
+# ---- the hooks ------------------------------------------------------------
+cat > "$T/exa-hook.yaml" <<EOF
+log-level: info
+control-socket: $T/exa-hook.sock
+backend:
+  type: exabgp
+  asn: 65001
+  next-hop: 127.0.0.2
+defaults:
+  interval: 300ms
+  fast-interval: 100ms
+  timeout: 300ms
+  rise: 5
+  fall: 2
+  drain-time: 2s
+services:
+  - name: dns4
+    prefix: 192.0.2.53/32
+    checks:
+      - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
+      - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
+          qtype: A, rdata: [192.0.2.80, 192.0.2.81] }
+EOF
+cat > "$T/exa.conf" <<EOF
+process hook {
+  run $HOOK -c $T/exa-hook.yaml;
+  encoder text;
+}
+neighbor 127.0.0.1 {
+  router-id 10.255.0.2;
+  local-address 127.0.0.2;
+  local-as 65001;
+  peer-as 65000;
+  connect 1179;
+  family { ipv4 unicast; }
+  api { processes [ hook ]; }
+}
+EOF
+cat > "$T/pop-hook.yaml" <<EOF
+log-level: info
+control-socket: $T/pop-hook.sock
+backend:
+  type: bird
+  asn: 65002
+  socket: $T/pop.ctl
+  include: $T/pop-hook.conf
+  guard-interface: anyhk0
+  verify-protocol: upstream
+defaults:
+  interval: 300ms
+  fast-interval: 100ms
+  timeout: 300ms
+  rise: 3
+  fall: 2
+  drain-time: 2s
+  degraded: { prepend: 3, med: 500 }
+services:
+  - name: dns-pop
+    prefix: 198.51.100.53/32
+    checks:
+      - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
+      - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
+          qtype: A, rdata: [192.0.2.80, 192.0.2.81] }
+  - name: dns-lag          # serial behind the primary: DEGRADED, announced de-preferred
+    prefix: 203.0.113.53/32
+    checks:
+      - { name: soa-lag, server: "127.0.0.1:5300", qname: example.com, serial-primary: "127.0.0.1:5301" }
+  - name: dns-wrong        # wrong data: must never be announced
+    prefix: 203.0.113.54/32
+    checks:
+      - { name: www-wrong, server: "127.0.0.1:5300", qname: www.example.com, qtype: A, rdata: 192.0.2.99 }
+EOF
+
+start_exabgp() {
+	( cd "$T" && exec ip netns exec "$NS" env exabgp.daemon.user=root exabgp.api.cli=false \
+		exabgp.log.destination="$T/exabgp.log" exabgp.tcp.bind=127.0.0.2 exabgp.tcp.port=2179 \
+		exabgp.daemon.pid="$T/exabgp.pid" exabgp "$T/exa.conf" >>"$T/exabgp.out" 2>&1 ) &
+	PIDS+=($!)
+}
+start_pop_hook() {
+	# Not through nsx (a function): $! must be the hook itself.
+	ip netns exec "$NS" "$HOOK" -c "$T/pop-hook.yaml" >>"$T/pop-hook.log" 2>&1 &
+	POPHOOK=$!
+	PIDS+=($POPHOOK)
+}
+hook_pid() { pgrep -f -- "$HOOK -c $T/exa-hook.yaml" | head -1; }
+
+check bad-config-exits-2 bash -c "printf 'backend: {type: exabgp}\nservices:\n  - {name: a, prefix: 192.0.2.53/32, rise: x, checks: [{server: 127.0.0.1, qname: a.}]}\n' > $T/bad.yaml; $HOOK -c $T/bad.yaml 2>$T/bad.err; rc=\$?; grep -q 'services\[0\].rise' $T/bad.err && [ \$rc -eq 2 ]"
+
+start_exabgp
+start_pop_hook
+
+# 1. healthy -> announced (BGP sessions need a few seconds to come up)
+if wait_route 192.0.2.53/32 yes 30; then pass exabgp-healthy-announced; else fail exabgp-healthy-announced; fi
+if wait_route 198.51.100.53/32 yes 30; then pass bird-healthy-announced; else fail bird-healthy-announced; fi
+if [ -z "$(ip -n "$NS" link show anyhk0 2>/dev/null)" ]; then fail bird-guard-interface "anyhk0 missing"; else pass bird-guard-interface; fi
+if nsx "$HOOK" ctl -s "$T/pop-hook.sock" status | grep -q "dns-pop .*state=up route=announced exported=yes"; then
+	pass ctl-status-exported; else fail ctl-status-exported "$(nsx "$HOOK" ctl -s "$T/pop-hook.sock" status)"; fi
+
+# 2. serial behind the primary -> announced de-preferred (prepend 3, MED 500)
+if wait_route 203.0.113.53/32 yes 10 && rshow 203.0.113.53/32 all | grep -q "BGP.as_path: 65002 65002 65002 65002" &&
+	rshow 203.0.113.53/32 all | grep -q "BGP.med: 500"; then pass degraded-serial-lag-depreferred
+else fail degraded-serial-lag-depreferred "$(rshow 203.0.113.53/32 all)"; fi
+# 3. wrong data never announced
+if has 203.0.113.54/32; then fail wrong-rdata-never-announced; else pass wrong-rdata-never-announced; fi
+
+# 4. DNS server stopped -> withdrawn within fall*interval (+ slack for BGP)
+stop_nsd
+t0=$(date +%s%N)
+if wait_route 192.0.2.53/32 no 5; then pass exabgp-dns-down-withdrawn; else fail exabgp-dns-down-withdrawn; fi
+if wait_route 198.51.100.53/32 no 5; then pass bird-dns-down-withdrawn; else fail bird-dns-down-withdrawn; fi
+echo "   withdrawn $(( ($(date +%s%N) - t0) / 1000000 )) ms after NSD stopped (fall 2 x 100-300 ms)"
+
+# 5. restart -> re-announced only after rise good rounds
+start_nsd
+if wait_route 192.0.2.53/32 yes 10 && wait_route 198.51.100.53/32 yes 10; then pass dns-restart-reannounced; else fail dns-restart-reannounced; fi
+# The hook's log must show rise good rounds before the announce.
+if grep "dns-pop:" "$T/pop-hook.log" | grep -A2 "DOWN -> RISING" | tail -2 | head -1 | grep -q "RISING -> UP (3 good rounds)"; then pass rise-before-announce
+else fail rise-before-announce "$(tail -5 "$T/pop-hook.log")"; fi
+
+# 6. drain -> 65535:0 seen at the router, then withdrawn; undrain -> back
+nsx "$HOOK" ctl -s "$T/exa-hook.sock" drain dns4 >/dev/null
+nsx "$HOOK" ctl -s "$T/pop-hook.sock" drain dns-pop >/dev/null
+if wait_comm 192.0.2.53/32 2; then pass exabgp-drain-community; else fail exabgp-drain-community "$(rshow 192.0.2.53/32 all)"; fi
+if wait_comm 198.51.100.53/32 2; then pass bird-drain-community; else fail bird-drain-community "$(rshow 198.51.100.53/32 all)"; fi
+if wait_route 192.0.2.53/32 no 5; then pass exabgp-drain-withdrawn; else fail exabgp-drain-withdrawn; fi
+if wait_route 198.51.100.53/32 no 5; then pass bird-drain-withdrawn; else fail bird-drain-withdrawn; fi
+sleep 1
+if has 192.0.2.53/32 || has 198.51.100.53/32; then fail drained-stays-withdrawn; else pass drained-stays-withdrawn; fi
+nsx "$HOOK" ctl -s "$T/exa-hook.sock" undrain >/dev/null
+nsx "$HOOK" ctl -s "$T/pop-hook.sock" undrain >/dev/null
+if wait_route 192.0.2.53/32 yes 10 && wait_route 198.51.100.53/32 yes 10 && ! comm_seen 192.0.2.53/32; then
+	pass undrain-reannounced; else fail undrain-reannounced; fi
+
+# 7. SIGTERM -> withdrawn (BIRD backend: the hook exits 0 and stays gone)
+kill -TERM "$POPHOOK"
+wait "$POPHOOK"; rc=$?
+if [ $rc -eq 0 ] && wait_route 198.51.100.53/32 no 3; then pass bird-sigterm-withdrawn; else fail bird-sigterm-withdrawn "rc=$rc"; fi
+
+# 8. SIGKILL -> withdrawn (BIRD backend: the guard tun device dies with the hook)
+start_pop_hook
+wait_route 198.51.100.53/32 yes 10 || fail bird-restart-announced
+kill -9 "$POPHOOK"; wait "$POPHOOK" 2>/dev/null
+if wait_route 198.51.100.53/32 no 3; then pass bird-sigkill-withdrawn; else fail bird-sigkill-withdrawn "$(rshow 198.51.100.53/32)"; fi
+if ip -n "$NS" link show anyhk0 >/dev/null 2>&1; then fail bird-sigkill-guard-gone; else pass bird-sigkill-guard-gone; fi
+
+# 9. ExaBGP: SIGTERM and SIGKILL of the hook. ExaBGP respawns it and the new
+# instance withdraws at once, then rises again; the router's BIRD logs the
+# withdraw ("removed"), so look there rather than racing the re-announce.
+removed() { grep -c "exa.ipv4 > removed .*192.0.2.53/32" "$T/router.log" 2>/dev/null || true; }
+for sig in TERM KILL; do
+	before=$(removed)
+	p=$(hook_pid)
+	if [ -z "$p" ]; then fail exabgp-sig$sig-withdrawn "hook not running"; continue; fi
+	kill -$sig "$p"
+	ok=
+	for i in $(seq 60); do [ "$(removed)" -gt "$before" ] && { ok=1; break; }; sleep 0.05; done
+	if [ -n "$ok" ]; then pass exabgp-sig$sig-withdrawn; else fail exabgp-sig$sig-withdrawn "$(tail -3 "$T/router.log")"; fi
+	wait_route 192.0.2.53/32 yes 10 || fail exabgp-sig$sig-respawn-reannounced
+done
+summary
