@@ -541,6 +541,48 @@ static ldns_rdf *zl_dname(struct zl *L, const char *txt)
 
 static int zl_parse_file(struct zl *L, const char *path, uint16_t from_file, uint32_t from_line);
 
+static bool is_class_tok(const char *t, size_t n)
+{
+	return (n == 2 && (!strncasecmp(t, "IN", 2) || !strncasecmp(t, "CH", 2) ||
+	                   !strncasecmp(t, "HS", 2) || !strncasecmp(t, "CS", 2))) ||
+	       (n > 5 && !strncasecmp(t, "CLASS", 5));
+}
+
+/* RFC 1035 5.1 allows "<class> <TTL>" as well as "<TTL> <class>"; ldns
+ * only reads the latter, so swap the two in place before handing it over. */
+static void zl_class_ttl_order(struct zl *L)
+{
+	char *p = L->line, *t1, *t2;
+	size_t n1, n2;
+	if (*p != ' ' && *p != '\t')
+		while (*p && *p != ' ' && *p != '\t')
+			p++;                       /* the owner */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	t1 = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	n1 = (size_t)(p - t1);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	t2 = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	n2 = (size_t)(p - t2);
+	if (!is_class_tok(t1, n1) || n2 == 0 || n2 > 32 || t2[0] < '0' || t2[0] > '9')
+		return;
+	char c[32], t[33];
+	if (n1 >= sizeof(c))
+		return;
+	memcpy(c, t1, n1);
+	memcpy(t, t2, n2);
+	/* "IN<gap>300" becomes "300<gap>IN": same total length. */
+	size_t gap = (size_t)(t2 - (t1 + n1));
+	memmove(t1 + n2 + gap, c, n1);
+	memcpy(t1, t, n2);
+	memset(t1 + n2, ' ', gap);
+}
+
 static void sync_origin(struct zl *L)
 {
 	size_t n = ldns_rdf_size(L->origin);
@@ -629,13 +671,19 @@ static int zl_parse(struct zl *L, struct src *s)
 			if (rc > 0)
 				continue;
 		}
+		zl_class_ttl_order(L);
 		/* ldns keeps its own previous owner; hand it ours. */
 		ldns_rdf_deep_free(L->prev);
 		L->prev = L->prev_len ? ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, L->prev_len, L->prev_wire) : NULL;
 		ldns_rr *rr = NULL;
 		ldns_status st = ldns_rr_new_frm_str(&rr, L->line, L->default_ttl, L->origin, &L->prev);
 		if (st != LDNS_STATUS_OK) {
-			zl_report(L, s->file, line, true, "%s", ldns_get_errorstr_by_id(st));
+			/* Name the RR too: ldns' messages do not say which field. */
+			const char *txt = L->line;
+			while (*txt == ' ' || *txt == '\t')
+				txt++;
+			zl_report(L, s->file, line, true, "%s: '%.80s%s'", ldns_get_errorstr_by_id(st),
+			          txt, strlen(txt) > 80 ? "..." : "");
 			ldns_rr_free(rr);
 			continue;
 		}
@@ -739,11 +787,10 @@ out:
 
 /* ---- compile: group, check, lay out ------------------------------------- */
 
-static const struct brec *sort_recs;
-
-static int rec_type_cmp(const void *a, const void *b)
+static int rec_type_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct brec *x = &sort_recs[*(const uint32_t *)a], *y = &sort_recs[*(const uint32_t *)b];
+	const struct brec *recs = ctx;
+	const struct brec *x = &recs[*(const uint32_t *)a], *y = &recs[*(const uint32_t *)b];
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
@@ -819,7 +866,6 @@ static int zl_compile(struct zl *L)
 			n->flags |= ZN_BELOW_DNAME;
 	}
 
-	sort_recs = L->recs;
 	for (uint32_t ni = 0; ni < nn; ni++) {
 		struct znode *n = &z->nodes[ni];
 		uint32_t a = start[ni], b = start[ni + 1];
@@ -840,7 +886,7 @@ static int zl_compile(struct zl *L)
 				perm[j] = v;
 			}
 		} else {
-			qsort(perm + a, b - a, sizeof(*perm), rec_type_cmp);
+			qsort_r(perm + a, b - a, sizeof(*perm), rec_type_cmp, L->recs);
 		}
 		bool has_cname = false, has_other = false;
 		uint32_t cname_line = 0, other_line = 0;

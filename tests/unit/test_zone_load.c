@@ -432,6 +432,18 @@ static void test_fast_path_matches_ldns(void **st)
 		assert_memory_equal(x->data, y->data, x->len);
 	}
 	assert_int_equal(znode_rrset(node(fast, "example.com"), 2)->ttl, 300);   /* lowest */
+	/* RFC 1035 5.1: class before TTL, also for types only ldns parses */
+	zone_t *o = load_ok(HEAD "t IN 42 TXT \"x\"\nu in 43 A 192.0.2.1\nv 44 in A 192.0.2.1\n", &ds);
+	assert_int_equal(znode_rrset(node(o, "t.example.com"), 16)->ttl, 42);
+	assert_int_equal(znode_rrset(node(o, "u.example.com"), 1)->ttl, 43);
+	assert_int_equal(znode_rrset(node(o, "v.example.com"), 1)->ttl, 44);
+	zone_unref(o);
+	setenv("ANYNS_ZONE_NOFAST", "1", 1);
+	o = load_ok(HEAD "u IN 43 A 192.0.2.1\n\tIN 45 AAAA ::1\n", &ds);
+	unsetenv("ANYNS_ZONE_NOFAST");
+	assert_int_equal(znode_rrset(node(o, "u.example.com"), 1)->ttl, 43);
+	assert_int_equal(znode_rrset(node(o, "u.example.com"), 28)->ttl, 45);
+	zone_unref(o);
 	assert_int_equal(znode_rrset(node(fast, "x.sub.example.com"), 1)->ttl, 5);
 	/* rdata names keep the case of the file */
 	const zrrset_t *cn = znode_rrset(node(fast, "www.example.com"), 5);
