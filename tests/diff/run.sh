@@ -8,6 +8,7 @@
 #   tests/diff/run.sh --only ID,ID    only these queries (debugging)
 #   tests/diff/run.sh --show          also print every response
 #   DIFF_SERVERS="knot" tests/diff/run.sh   only some servers under test
+#   DIFF_EXTRA="anynsd=127.0.0.1:5353" ...  also compare a server started by hand
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
@@ -20,7 +21,7 @@ ZONES=(
 	"example.org=$HERE/zones/example.org.zone"
 )
 IDENTITY=anyns-diff
-SERVERS=${DIFF_SERVERS:-knot anynsd}
+SERVERS=${DIFF_SERVERS-knot anynsd}
 
 TMP=$(mktemp -d /tmp/anyns-diff.XXXXXX)
 PIDS=()
@@ -184,6 +185,10 @@ for s in $SERVERS; do
 	fi
 done
 
+ORIGINS=$(for z in "${ZONES[@]}"; do printf '%s,' "${z%%=*}"; done)
+ORIGINS=${ORIGINS%,}
+for e in ${DIFF_EXTRA:-}; do TESTS+=(--test "$e"); done
+
 # --- compare ------------------------------------------------------------------
 if [ ${#TESTS[@]} -gt 0 ]; then
 	while IFS= read -r line; do
@@ -196,6 +201,6 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		*) echo "$line" ;;
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
-		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" "$@"; echo "compare.py exit $?")
+		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "$@"; echo "compare.py exit $?")
 fi
 summary
