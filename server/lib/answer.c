@@ -39,6 +39,7 @@ struct resp {
 	struct {
 		const uint8_t *name;
 		uint8_t len;
+		bool glue;      /* an NS target: data below a cut may be given */
 	} addl[ADDL_MAX];
 	compress_t cmp;
 };
@@ -80,18 +81,25 @@ static int addl_offset(uint16_t type)
 	}
 }
 
-static void addl_queue(struct resp *r, const uint8_t *rd, size_t rdlen, int off)
+static void addl_queue(struct resp *r, const uint8_t *rd, size_t rdlen, int off,
+                       bool glue)
 {
-	if (off < 0 || (size_t)off >= rdlen || r->naddl >= ADDL_MAX)
+	if (off < 0 || (size_t)off >= rdlen)
 		return;
 	int n = wname_check(rd + off, rdlen - (size_t)off);
 	if (n < 0)
 		return;
-	for (unsigned i = 0; i < r->naddl; i++)
-		if (wname_equal(r->addl[i].name, r->addl[i].len, rd + off, (size_t)n))
+	for (unsigned i = 0; i < r->naddl; i++) {
+		if (wname_equal(r->addl[i].name, r->addl[i].len, rd + off, (size_t)n)) {
+			r->addl[i].glue |= glue;
 			return;
+		}
+	}
+	if (r->naddl >= ADDL_MAX)
+		return;
 	r->addl[r->naddl].name = rd + off;
 	r->addl[r->naddl].len = (uint8_t)n;
+	r->addl[r->naddl].glue = glue;
 	r->naddl++;
 }
 
@@ -198,7 +206,7 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 			memcpy(r->pkt + r->pos, p + 2, rdlen);
 			r->pos += rdlen;
 		}
-		addl_queue(r, p + 2, rdlen, aoff);
+		addl_queue(r, p + 2, rdlen, aoff, rs->type == PKT_TYPE_NS);
 		p += 2 + rdlen;
 	}
 	r->count[sec] += rs->count;
@@ -256,7 +264,9 @@ static void put_additional(struct resp *r)
 		if (!wname_is_subdomain(lc, len, origin, olen))
 			continue;
 		const znode_t *n = zone_lookup(r->zone, lc, len);
-		if (!n)
+		/* Below a cut is glue: only for NS targets (RFC 1034 4.3.2
+		 * step 3b); an MX or SRV target there is not ours to give. */
+		if (!n || ((znode_flags(n) & ZN_BELOW_CUT) && !r->addl[i].glue))
 			continue;
 		for (int t = 0; t < 2; t++) {
 			const zrrset_t *rs = znode_rrset(n, types[t]);
@@ -464,9 +474,11 @@ static int answer_zone(struct resp *r)
 				if ((ret = put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN)) < 0)
 					return ret;
 				/* NSD (minimal-responses off) adds the apex NS set to
-				 * positive answers; it is optional, so no TC for it. */
+				 * positive answers, but not to a DS at a cut; it is
+				 * optional, so no TC for it. */
 				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
-				if (ns && ns != rs && q->qclass == PKT_CLASS_IN)
+				if (ns && ns != rs && q->qclass == PKT_CLASS_IN &&
+				    !(znode_flags(node) & ZN_DELEG))
 					(void)put_node_rrset(r, SEC_NS, apex, ns);
 				return 0;
 			}
@@ -580,7 +592,8 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 
 	/* Room for the OPT record, kept free while the sections are written. */
 	size_t opt_len = pq.edns ? OPT_LEN : 0;
-	bool nsid = pq.edns && pq.nsid && conf->nsid && pq.rcode == 0;
+	/* NSID only in real answers: not with FORMERR/NOTIMP nor BADVERS (as NSD). */
+	bool nsid = pq.edns && pq.nsid && conf->nsid && pq.rcode == 0 && pq.edns_version == 0;
 	size_t qend = PKT_HDR_LEN + (pq.has_question ? pq.qname_len + 4u : 0);
 	if (nsid && cap < qend + opt_len + 4 + conf->nsid_len)
 		nsid = false;

@@ -49,6 +49,8 @@ static const char *ZONE =
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
 	"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.example.net.\n"
 	"_sip._udp SRV 0 0 5060 host\n"
+	"mx2 MX 10 ns.sub\n"
+	"mx2 MX 20 mail\n"
 	"multi AAAA 2001:db8::1\n"
 	"multi TXT \"t\"\n"
 	"multi A 192.0.2.2\n"
@@ -332,10 +334,11 @@ static void test_referral(void **st)
 	assert_int_equal(ldns_pkt_ancount(p), 0);
 	ldns_pkt_free(p);
 
-	/* DS at the cut: the parent side answers, authoritatively. */
+	/* DS at the cut: the parent side answers, authoritatively (and, as
+	 * NSD, without the apex NS). */
 	p = ask("sec.example.com", 43);
 	assert_true(ldns_pkt_aa(p));
-	assert_int_equal(ldns_pkt_ancount(p), 1);
+	check_counts(p, 1, 0, 0);
 	assert_int_equal(tr_count_type(AN(p), LDNS_RR_TYPE_DS), 1);
 	ldns_pkt_free(p);
 	p = ask("sub.example.com", 43);
@@ -451,6 +454,14 @@ static void test_additional(void **st)
 	p = ask("_sip._udp.example.com", 33);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
 	assert_int_equal(tr_count(AR(p), "host.example.com. 3600 in a 192.0.2.80"), 1);
+	ldns_pkt_free(p);
+
+	/* An MX target below a cut is glue, not data of ours: left out. */
+	p = ask("mx2.example.com", 15);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(tr_count(AR(p), "mail.example.com. 3600 in a 192.0.2.25"), 1);
+	assert_int_equal(tr_count(AR(p), "ns.sub.example.com. 3600 in a 192.0.2.100"), 0);
+	assert_int_equal(ldns_pkt_arcount(p), 4);
 	ldns_pkt_free(p);
 
 	/* No duplicates: ns1 A is the answer, not repeated in additional. */
@@ -579,6 +590,15 @@ static void test_nsid(void **st)
 	assert_false(info.cacheable);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
 	ldns_pkt_free(p);
+
+	/* Not with BADVERS. */
+	o.version = 1;
+	n = tq_build(q, "host.example.com", 1, 1, &o);
+	p = ask_raw(q, n, ANSWER_UDP, out, &ol, &info);
+	assert_int_equal(info.rcode, 16);
+	assert_false(has_nsid(out, ol));
+	ldns_pkt_free(p);
+	o.version = 0;
 
 	/* Not asked for: not given. */
 	o.nsid = false;
