@@ -1,0 +1,215 @@
+/* Unit tests of anynsd's configuration (server/daemon/conf.c) and its answer
+ * cache table (server/daemon/cache.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+
+#include "../../server/daemon/cache.h"
+#include "../../server/daemon/conf.h"
+
+static void test_addr(void **state)
+{
+	dconf_listen_t l;
+	char err[256];
+	assert_int_equal(dconf_parse_addr("127.0.0.1:5353", 53, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.ss.ss_family, AF_INET);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&l.ss)->sin_port), 5353);
+	assert_false(l.wildcard);
+	assert_int_equal(dconf_parse_addr("[::1]:53", 0, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&l.ss)->sin6_port), 53);
+	assert_int_equal(dconf_parse_addr("::1", 53, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.ss.ss_family, AF_INET6);
+	assert_int_equal(ntohs(((struct sockaddr_in6 *)&l.ss)->sin6_port), 53);
+	assert_int_equal(dconf_parse_addr("192.0.2.1", 53, &l, err, sizeof(err)), 0);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&l.ss)->sin_port), 53);
+	assert_int_equal(dconf_parse_addr("0.0.0.0:53", 53, &l, err, sizeof(err)), 0);
+	assert_true(l.wildcard);
+	assert_int_equal(dconf_parse_addr("[::]:53", 53, &l, err, sizeof(err)), 0);
+	assert_true(l.wildcard);
+	assert_int_equal(dconf_parse_addr("*:5300", 53, &l, err, sizeof(err)), 0);
+	assert_true(l.wildcard);
+
+	const char *bad[] = { "", "300.1.2.3:53", "[::1", "[::1]x", "1.2.3.4:0", "1.2.3.4:70000",
+	                      "example.com:53", "1.2.3.4:", "1.2.3.4:5x", "[1.2.3.4]:53x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dconf_parse_addr(bad[i], 53, &l, err, sizeof(err)), -1);
+}
+
+static void test_nsid(void **state)
+{
+	dconf_t c;
+	char err[256];
+	dconf_init(&c);
+	assert_int_equal(dconf_set_nsid(&c, "pop1", err, sizeof(err)), 0);
+	assert_int_equal(c.nsid_len, 4);
+	assert_memory_equal(c.nsid, "pop1", 4);
+	assert_int_equal(dconf_set_nsid(&c, "hex:0A0b", err, sizeof(err)), 0);
+	assert_int_equal(c.nsid_len, 2);
+	assert_int_equal(c.nsid[0], 0x0a);
+	assert_int_equal(c.nsid[1], 0x0b);
+	assert_int_equal(dconf_set_nsid(&c, "hex:0", err, sizeof(err)), -1);
+	assert_int_equal(dconf_set_nsid(&c, "hex:zz", err, sizeof(err)), -1);
+	assert_int_equal(dconf_set_nsid(&c, "", err, sizeof(err)), -1);
+	dconf_clear(&c);
+}
+
+/* Writes text to a temporary file and loads it; returns the load result. */
+static int load_text(dconf_t *c, const char *text, char *err, size_t errlen, char *path)
+{
+	strcpy(path, "/tmp/anyns-dconf-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	int rc = dconf_load_file(c, path, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void test_load_full(void **state)
+{
+	dconf_t c;
+	char err[600], path[64];
+	dconf_init(&c);
+	int rc = load_text(&c,
+		"server:\n"
+		"  listen: [ \"127.0.0.1:5353\", \"[::1]:5353\" ]\n"
+		"  workers: 3\n"
+		"  identity: pop1\n"
+		"  version: false\n"
+		"  nsid: hex:0a0b\n"
+		"  max-udp-payload: 1400\n"
+		"  tcp-idle-timeout: 500ms\n"
+		"  tcp-max-connections: 7\n"
+		"  log-level: debug\n"
+		"  pid-file: /tmp/x.pid\n"
+		"  metrics: 127.0.0.1:9153\n"
+		"xdp:\n"
+		"  interfaces: [ eth0, eth1 ]\n"
+		"  port: 5353\n"
+		"  map-entries: 1024\n"
+		"  mode: generic\n"
+		"zones:\n"
+		"  - origin: example.com\n"
+		"    file: a.zone\n"
+		"  - origin: example.org.\n"
+		"    file: b.zone\n", err, sizeof(err), path);
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(c.n_listen, 2);
+	assert_int_equal(c.workers, 3);
+	assert_string_equal(c.identity, "pop1");
+	assert_null(c.version);
+	assert_int_equal(c.nsid_len, 2);
+	assert_int_equal(c.max_udp_payload, 1400);
+	assert_int_equal(c.tcp_idle_ms, 500);
+	assert_int_equal(c.tcp_max_conn, 7);
+	assert_int_equal(c.log_level, 3);
+	assert_string_equal(c.pid_file, "/tmp/x.pid");
+	assert_string_equal(c.metrics, "127.0.0.1:9153");
+	assert_int_equal(c.n_xdp_ifaces, 2);
+	assert_string_equal(c.xdp_ifaces[1], "eth1");
+	assert_int_equal(c.xdp_port, 5353);
+	assert_int_equal(c.xdp_map_entries, 1024);
+	assert_int_equal(c.xdp_mode, DCONF_XDP_GENERIC);
+	assert_int_equal(c.n_zones, 2);
+	assert_string_equal(c.zones[1].origin, "example.org.");
+	assert_string_equal(c.zones[1].file, "b.zone");
+	dconf_clear(&c);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	dconf_t c;
+	char err[600], path[64];
+	dconf_init(&c);
+	assert_int_equal(load_text(&c, text, err, sizeof(err), path), -1);
+	if (strstr(err, want) == NULL) {
+		fprintf(stderr, "error \"%s\" does not contain \"%s\"\n", err, want);
+		fail();
+	}
+	/* The message starts with the file name. */
+	assert_memory_equal(err, path, strlen(path));
+	dconf_clear(&c);
+}
+
+static void test_load_errors(void **state)
+{
+	expect_error("server:\n  workerz: 2\n", ":2: server.workerz: unknown key");
+	expect_error("server:\n  workers: two\n", ":2: server.workers");
+	expect_error("server:\n  workers: 100000\n", ":2: server.workers");
+	expect_error("server:\n  listen: [ \"1.2.3.4:53\", \"1.2.3.400\" ]\n", ":2: server.listen");
+	expect_error("server:\n  listen:\n    - \"::1\"\n    - { a: b }\n", ":4: server.listen");
+	expect_error("server:\n  max-udp-payload: 100\n", ":2: server.max-udp-payload");
+	expect_error("server:\n  tcp-idle-timeout: 0\n", ":2: server.tcp-idle-timeout");
+	expect_error("server:\n  tcp-idle-timeout: forever\n", ":2: server.tcp-idle-timeout");
+	expect_error("server:\n  log-level: loud\n", ":2: server.log-level");
+	expect_error("server:\n  nsid: \"hex:123\"\n", ":2: server.nsid");
+	expect_error("server:\n  metrics: nowhere\n", ":2: server.metrics");
+	expect_error("server: 3\n", ":1: server");
+	expect_error("xdp:\n  mode: fast\n", ":2: xdp.mode");
+	expect_error("xdp:\n  interfaces: [ \"\" ]\n", ":2: xdp.interfaces");
+	expect_error("zones:\n  - origin: example.com\n", ":2: zones[].file: missing");
+	expect_error("zones:\n  - file: x\n", ":2: zones[].origin: missing");
+	expect_error("zones:\n  - origin: a..b\n    file: x\n", ":2: zones[].origin: bad domain name");
+	expect_error("zones:\n  - origin: a.b\n    file: x\n    extra: 1\n", ":4: zones[].extra: unknown key");
+	expect_error("zones: { a: b }\n", ":1: zones");
+	expect_error("zonez: []\n", ":1: zonez: unknown key");
+}
+
+static void test_cache(void **state)
+{
+	static acache_ent_t ent[16];
+	struct acache c = { .mask = 15, .ent = ent };
+	answer_key_t k1, k2;
+	const uint8_t resp[] = { 1, 2, 3, 4, 5 };
+	memset(&k1, 0, sizeof(k1));
+	memcpy(k1.name, "\x03www\x07""example\x03""com\x00", 17);
+	k1.name_len = 17;
+	k1.qtype = 1;
+	k1.qclass = 1;
+	k2 = k1;
+	k2.qtype = 28;
+
+	uint32_t h1 = acache_hash(&k1), h2 = acache_hash(&k2);
+	assert_int_not_equal(h1, h2);
+	assert_null(acache_find(&c, &k1, h1, 1));
+	acache_store(&c, &k1, h1, 1, resp, sizeof(resp), 3);
+	const acache_ent_t *e = acache_find(&c, &k1, h1, 1);
+	assert_non_null(e);
+	assert_int_equal(e->len, sizeof(resp));
+	assert_int_equal(e->rcode, 3);
+	assert_memory_equal(e->tmpl, resp, sizeof(resp));
+	/* Another generation (a reload happened) never matches. */
+	assert_null(acache_find(&c, &k1, h1, 2));
+	/* Another type or flags never matches, even in the same slot. */
+	assert_null(acache_find(&c, &k2, h1, 1));
+	k2 = k1;
+	k2.flags = ANSWER_KEY_EDNS;
+	assert_null(acache_find(&c, &k2, h1, 1));
+	k2 = k1;
+	k2.name[1] = 'x';
+	assert_null(acache_find(&c, &k2, h1, 1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr),
+		cmocka_unit_test(test_nsid),
+		cmocka_unit_test(test_load_full),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_cache),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
