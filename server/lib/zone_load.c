@@ -52,6 +52,9 @@ struct zl {
 	size_t prev_len;
 	uint8_t origin_wire[WNAME_MAXLEN]; /* current $ORIGIN, for the fast path */
 	size_t origin_len;
+	uint8_t last_name[WNAME_MAXLEN];   /* owner of the previous RR, lowercased */
+	size_t last_len;
+	uint32_t last_node;
 	uint8_t *scratch;       /* rdata of one RR parsed by ldns */
 	char *line2;            /* copy of the line for the fast path */
 	size_t line2_cap;
@@ -190,7 +193,18 @@ static int zl_add_record(struct zl *L, const uint8_t *owner, size_t len, uint16_
 		zl_report(L, file, line, true, "rdata longer than 65535 bytes");
 		return 0;
 	}
-	uint32_t node = zl_node(L, name, len);
+	/* Files list a name's RRs together: skip the lookup for a repeat. */
+	uint32_t node;
+	if (len == L->last_len && memcmp(name, L->last_name, len) == 0) {
+		node = L->last_node;
+	} else {
+		node = zl_node(L, name, len);
+		if (node != ZIDX_NONE) {
+			memcpy(L->last_name, name, len);
+			L->last_len = len;
+			L->last_node = node;
+		}
+	}
 	if (node == ZIDX_NONE ||
 	    grow((void **)&L->recs, &L->rec_cap, L->nrec + 1, sizeof(*L->recs)) ||
 	    grow((void **)&L->rd, &L->rd_cap, L->rd_len + rdlen, 1))
