@@ -500,6 +500,8 @@ lab_up() {
 	[ "$(id -u)" = 0 ] || { lab_log "must run as root"; return 1; }
 	why=$(lab_check_tools) || { lab_log "$why"; return 1; }
 	lab_down
+	# Fresh logs and configs each time (only what this script creates).
+	rm -rf "$LAB_DIR"/pop[0-9]* "$LAB_DIR"/router-bird.* "$LAB_DIR"/probe-*.txt
 	mkdir -p "$LAB_DIR" || return 1
 	lab_net_up || { lab_log "network set-up failed"; lab_down; return 1; }
 	lab_router_conf >"$LAB_DIR/router-bird.conf"
@@ -515,6 +517,11 @@ lab_up() {
 		lab_dns_wait "$n" || { lab_log "pop$n DNS server does not answer (see $LAB_DIR/pop$n-dns.log)"; return 1; }
 	done
 	lab_wait_best pop1 20 || { lab_log "router never learned the route from pop1"; lab_route_dump >&2; return 1; }
+	# The others follow within a few rise rounds; not fatal for an explorer's lab.
+	for n in $(seq 1 50); do
+		[ "$(lab_announcing)" = "pop1 pop2 pop3" ] && break
+		sleep 0.1
+	done
 	return 0
 }
 
@@ -534,9 +541,10 @@ lab_status() {
 	if ! ip netns list 2>/dev/null | grep -q "^$LAB_NS-router"; then echo "lab is down"; return 1; fi
 	echo "DNS server: $LAB_DNS; health hook: $([ "$LAB_HOOK" = 1 ] && echo anyns-health || echo "none (static announcements)")"
 	for n in $LAB_POPS; do
-		printf 'pop%s: dns %s, %s %s, local id.server %s\n' "$n" \
+				printf 'pop%s: dns %s, %s %s, local id.server %s\n' "$n" \
 			"$(lab_running "pop$n-dns" && echo up || echo down)" "$(lab_speaker "$n")" \
 			"$(lab_running "pop$n-bgp" && echo up || echo down)" "$(lab_pop_query "$n" id.server TXT CH)"
+		[ "$LAB_HOOK" = 1 ] && lab_health_ctl "$n" status 2>&1 | sed 's/^/    anyns-health: /'
 	done
 	echo "router best path for $LAB_V4/32: $(lab_best_pop) (announced by: $(lab_announcing))"
 	echo "router best path for $LAB_V6/128: $(lab_best_pop "$LAB_V6/128") (announced by: $(lab_announcing "$LAB_V6/128"))"
