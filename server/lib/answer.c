@@ -34,6 +34,7 @@ struct resp {
 	uint16_t count[3];
 	uint8_t rcode;
 	bool aa;
+	bool partial;               /* optional records left out for lack of room */
 	unsigned ndone, naddl;
 	const zrrset_t *done[DONE_MAX];
 	struct {
@@ -272,8 +273,10 @@ static void put_additional(struct resp *r)
 			const zrrset_t *rs = znode_rrset(n, types[t]);
 			if (!rs || is_done(r, rs))
 				continue;
-			if (put_node_rrset(r, SEC_AR, n, rs) < 0)
+			if (put_node_rrset(r, SEC_AR, n, rs) < 0) {
+				r->partial = true;
 				return;
+			}
 		}
 	}
 }
@@ -478,8 +481,9 @@ static int answer_zone(struct resp *r)
 				 * optional, so no TC for it. */
 				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
 				if (ns && ns != rs && q->qclass == PKT_CLASS_IN &&
-				    !(znode_flags(node) & ZN_DELEG))
-					(void)put_node_rrset(r, SEC_NS, apex, ns);
+				    !(znode_flags(node) & ZN_DELEG) &&
+				    put_node_rrset(r, SEC_NS, apex, ns) < 0)
+					r->partial = true;
 				return 0;
 			}
 			rs = znode_rrset(node, PKT_TYPE_CNAME);
@@ -587,6 +591,7 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 	r.count[0] = r.count[1] = r.count[2] = 0;
 	r.rcode = pq.rcode;
 	r.aa = false;
+	r.partial = false;
 	r.ndone = r.naddl = 0;
 	compress_init(&r.cmp, out);
 
@@ -663,9 +668,11 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 		info->qtype = pq.qtype;
 		info->qclass = pq.qclass;
 		/* A template must fit any client (512 bytes) and hold nothing
-		 * that depends on more than the key: no NSID, no truncation. */
+		 * that depends on more than the key: no NSID, no truncation,
+		 * nothing left out because of this client's EDNS size (without
+		 * EDNS the limit is always 512, the same for every client). */
 		info->cacheable = pq.simple && tp == ANSWER_UDP && !tc && !nsid &&
-		                  r.pos <= 512;
+		                  r.pos <= 512 && !(r.partial && pq.edns);
 	}
 	return 0;
 }

@@ -480,7 +480,23 @@ static void test_additional(void **st)
 	assert_true(ldns_pkt_size(p) <= 512);
 	ldns_pkt_free(p);
 	p = ask_edns("mxmany.example.com", 15, 4096);
-	assert_int_equal(ldns_pkt_arcount(p), 24 + 2);   /* + ns1 A/AAAA */
+	assert_int_equal(ldns_pkt_arcount(p), 24 + 2);   /* + ns1 A/AAAA (ldns hides the OPT) */
+	ldns_pkt_free(p);
+
+	/* Without EDNS the cut is the same for every client: cacheable. With
+	 * EDNS it depends on the client's size: a template would be wrong for
+	 * a client offering more. */
+	uint8_t q[512];
+	answer_info_t info;
+	size_t n = tq_build(q, "mxmany.example.com", 15, 1, NULL);
+	p = ask_raw(q, n, ANSWER_UDP, NULL, NULL, &info);
+	assert_true(info.cacheable);
+	ldns_pkt_free(p);
+	n = tq_build(q, "mxmany.example.com", 15, 1, &(struct qopt){ .edns = true, .payload = 512 });
+	p = ask_raw(q, n, ANSWER_UDP, NULL, NULL, &info);
+	assert_false(ldns_pkt_tc(p));
+	assert_true(ldns_pkt_arcount(p) < 24);
+	assert_false(info.cacheable);
 	ldns_pkt_free(p);
 }
 
