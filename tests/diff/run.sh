@@ -59,8 +59,10 @@ done
 
 # --- servers ----------------------------------------------------------------
 # start_X PORT: starts the server in the background, appends to PIDS.
+# start_nsd PORT [DIR [ORIGIN=FILE ...]]: the zones default to ZONES.
 start_nsd() {
-	local port=$1 d=$TMP/nsd z
+	local port=$1 d=${2:-$TMP/nsd} z zones=("${ZONES[@]}")
+	[ $# -gt 2 ] && zones=("${@:3}")
 	mkdir -p "$d"
 	{
 		echo "server:"
@@ -81,7 +83,7 @@ start_nsd() {
 		echo "	verbosity: 1"
 		echo "remote-control:"
 		echo "	control-enable: no"
-		for z in "${ZONES[@]}"; do
+		for z in "${zones[@]}"; do
 			echo "zone:"
 			echo "	name: ${z%%=*}"
 			echo "	zonefile: \"${z#*=}\""
@@ -129,6 +131,7 @@ start_anynsd() {
 	mkdir -p "$d"
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
 	"$BIN/anynsd" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
+		--server-version false \
 		>"$d/stderr" 2>&1 &
 	PIDS+=($!)
 }
@@ -188,6 +191,32 @@ done
 ORIGINS=$(for z in "${ZONES[@]}"; do printf '%s,' "${z%%=*}"; done)
 ORIGINS=${ORIGINS%,}
 for e in ${DIFF_EXTRA:-}; do TESTS+=(--test "$e"); done
+
+# --- self-test: the comparison must see a difference ------------------------------
+# A second NSD serves example.com with a changed A record, one TXT record less
+# on the wildcard and no DNAME; compare.py must report exactly these queries.
+selftest() {
+	local port d=$TMP/mutant out q bad=0
+	mkdir -p "$d"
+	sed -e 's/^www\t300\tIN\tA\t192.0.2.81/www\t300\tIN\tA\t192.0.2.99/' \
+	    -e '/synthesised from \*.wild/d' -e '/^dname\t/d' \
+	    "$ROOT/zones/example.com.zone" > "$d/example.com.zone"
+	port=$(free_port)
+	start_nsd "$port" "$d" "example.com=$d/example.com.zone"
+	if ! kdig @127.0.0.1 -p "$port" +time=1 +retry=0 www.example.com A >/dev/null 2>&1 &&
+	   ! { sleep 1; kdig @127.0.0.1 -p "$port" +time=1 +retry=0 www.example.com A >/dev/null 2>&1; }; then
+		fail diff:selftest "the mutant NSD did not start"; return
+	fi
+	out=$($PY "$HERE/compare.py" --queries "$HERE/queries.txt" --zones "$ORIGINS" \
+		--ref "nsd=127.0.0.1:$NSD_PORT" --test "mutant=127.0.0.1:$port" \
+		--only www-a,wild-hit-txt,dname-below,apex-a)
+	for q in www-a wild-hit-txt dname-below; do
+		echo "$out" | grep -q "^FAIL: diff:mutant:$q:" || { bad=1; echo "selftest: no FAIL for $q"; }
+	done
+	echo "$out" | grep -q "^PASS: diff:mutant:apex-a" || { bad=1; echo "selftest: apex-a should pass"; }
+	if [ $bad -eq 0 ]; then pass diff:selftest; else echo "$out"; fail diff:selftest "compare.py missed a difference"; fi
+}
+selftest
 
 # --- compare ------------------------------------------------------------------
 if [ ${#TESTS[@]} -gt 0 ]; then
