@@ -810,6 +810,37 @@ static int rec_type_cmp(const void *a, const void *b, void *ctx)
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
+static int rec_rdata_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct zl *L = ctx;
+	const struct brec *x = &L->recs[*(const uint32_t *)a], *y = &L->recs[*(const uint32_t *)b];
+	if (x->rdlen != y->rdlen)
+		return x->rdlen < y->rdlen ? -1 : 1;
+	int c = memcmp(L->rd + x->rd_off, L->rd + y->rd_off, x->rdlen);
+	if (c)
+		return c;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* Marks every RR of a big RRset that repeats an earlier one as a dup. */
+static int zl_mark_dups(struct zl *L, const uint32_t *set, size_t n)
+{
+	uint32_t *tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return ANYNS_ENOMEM;
+	memcpy(tmp, set, n * sizeof(*tmp));
+	qsort_r(tmp, n, sizeof(*tmp), rec_rdata_cmp, L);
+	/* Ties sort by record index, so the first of equals is the earliest. */
+	for (size_t k = 1; k < n; k++) {
+		const struct brec *p = &L->recs[tmp[k - 1]];
+		struct brec *r = &L->recs[tmp[k]];
+		if (p->rdlen == r->rdlen && memcmp(L->rd + p->rd_off, L->rd + r->rd_off, r->rdlen) == 0)
+			r->dup = 1;
+	}
+	free(tmp);
+	return 0;
+}
+
 static const char *type_name(uint16_t t, char *buf, size_t len)
 {
 	const ldns_rr_descriptor *d = ldns_rr_descript(t);
@@ -910,8 +941,10 @@ static int zl_compile(struct zl *L)
 			uint32_t j = i;
 			while (j < b && L->recs[perm[j]].type == type)
 				j++;
-			/* Merge identical RRs (RFC 2181 5); the set is small in
-			 * nearly every zone, so pairwise comparison is fine. */
+			/* Merge identical RRs (RFC 2181 5): pairwise for the
+			 * usual small sets, by sorting for big ones. */
+			if (j - i > 32 && zl_mark_dups(L, perm + i, j - i))
+				goto out;
 			uint32_t kept = 0, ttl = UINT32_MAX;
 			const struct brec *first = &L->recs[perm[i]];
 			bool ttl_warned = false;
@@ -921,7 +954,7 @@ static int zl_compile(struct zl *L)
 			set->data = NULL;
 			for (uint32_t k = i; k < j; k++) {
 				struct brec *r = &L->recs[perm[k]];
-				for (uint32_t m = i; m < k && (j - i) <= 4096; m++) {
+				for (uint32_t m = i; m < k && (j - i) <= 32; m++) {
 					const struct brec *q = &L->recs[perm[m]];
 					if (!q->dup && q->rdlen == r->rdlen &&
 					    memcmp(L->rd + q->rd_off, L->rd + r->rd_off, r->rdlen) == 0) {

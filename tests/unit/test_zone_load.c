@@ -452,6 +452,27 @@ static void test_fast_path_matches_ldns(void **st)
 	zone_unref(slow);
 }
 
+static void test_big_rrset_dups(void **st)
+{
+	(void)st;
+	/* 300 A records, each listed twice, plus a third copy of the first */
+	static char text[32768];
+	size_t o = (size_t)snprintf(text, sizeof(text), "%s", HEAD);
+	for (int rep = 0; rep < 2; rep++)
+		for (int i = 0; i < 300; i++)
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "big A 10.0.%d.%d\n", i / 256, i % 256);
+	snprintf(text + o, sizeof(text) - o, "big A 10.0.0.0\n");
+	struct diags ds;
+	zone_t *z = load_ok(text, &ds);
+	assert_int_equal(ds.n, 0);
+	const zrrset_t *r = znode_rrset(node(z, "big.example.com"), 1);
+	assert_int_equal(r->count, 300);
+	assert_int_equal(r->len, 300 * 6);
+	/* file order is kept */
+	assert_memory_equal(r->data, "\x00\x04\x0a\x00\x00\x00\x00\x04\x0a\x00\x00\x01", 12);
+	zone_unref(z);
+}
+
 static void test_null_diag(void **st)
 {
 	(void)st;
@@ -590,6 +611,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_check_glue),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_fast_path_matches_ldns),
+		cmocka_unit_test(test_big_rrset_dups),
 		cmocka_unit_test(test_null_diag),
 		cmocka_unit_test(test_checkzone),
 		cmocka_unit_test(test_mutations),
