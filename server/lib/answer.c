@@ -251,29 +251,36 @@ static int put_node_rrset(struct resp *r, enum section sec, const znode_t *n,
 
 /* RFC 1034 4.3.2 step 6 / RFC 1035 3.3.9 etc.: A and AAAA of the queued
  * targets that are in the zone. Optional data: what does not fit is left
- * out without TC (RFC 2181 9). */
+ * out without TC (RFC 2181 9). All A records go first, then all AAAA, as
+ * NSD does: more targets get an address when room is short. */
 static void put_additional(struct resp *r)
 {
 	static const uint16_t types[2] = { PKT_TYPE_A, PKT_TYPE_AAAA };
+	const znode_t *nodes[ADDL_MAX];
 	uint8_t lc[WNAME_MAXLEN];
 	size_t olen;
 	const uint8_t *origin = zone_origin_wire(r->zone, &olen);
 
 	for (unsigned i = 0; i < r->naddl; i++) {
 		size_t len = r->addl[i].len;
+		nodes[i] = NULL;
 		wname_lower(lc, r->addl[i].name, len);
 		if (!wname_is_subdomain(lc, len, origin, olen))
 			continue;
 		const znode_t *n = zone_lookup(r->zone, lc, len);
 		/* Below a cut is glue: only for NS targets (RFC 1034 4.3.2
 		 * step 3b); an MX or SRV target there is not ours to give. */
-		if (!n || ((znode_flags(n) & ZN_BELOW_CUT) && !r->addl[i].glue))
-			continue;
-		for (int t = 0; t < 2; t++) {
-			const zrrset_t *rs = znode_rrset(n, types[t]);
+		if (n && (!(znode_flags(n) & ZN_BELOW_CUT) || r->addl[i].glue))
+			nodes[i] = n;
+	}
+	for (int t = 0; t < 2; t++) {
+		for (unsigned i = 0; i < r->naddl; i++) {
+			if (!nodes[i])
+				continue;
+			const zrrset_t *rs = znode_rrset(nodes[i], types[t]);
 			if (!rs || is_done(r, rs))
 				continue;
-			if (put_node_rrset(r, SEC_AR, n, rs) < 0) {
+			if (put_node_rrset(r, SEC_AR, nodes[i], rs) < 0) {
 				r->partial = true;
 				return;
 			}

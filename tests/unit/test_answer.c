@@ -478,6 +478,9 @@ static void test_additional(void **st)
 	assert_true(ldns_pkt_arcount(p) > 0);
 	assert_true(ldns_pkt_arcount(p) < 24);
 	assert_true(ldns_pkt_size(p) <= 512);
+	/* A records first (as NSD): more targets get an address. */
+	assert_int_equal(tr_count_type(AR(p), LDNS_RR_TYPE_A), 11);
+	assert_int_equal(tr_count_type(AR(p), LDNS_RR_TYPE_AAAA), 0);
 	ldns_pkt_free(p);
 	p = ask_edns("mxmany.example.com", 15, 4096);
 	assert_int_equal(ldns_pkt_arcount(p), 24 + 2);   /* + ns1 A/AAAA (ldns hides the OPT) */
