@@ -359,7 +359,7 @@ static int zl_fast(struct zl *L, char *line, uint16_t file, uint32_t lnr)
 			return 0;
 	}
 	/* RFC 1035 5.1: TTL and class may come in either order. */
-	uint32_t ttl = L->default_ttl ? L->default_ttl : LDNS_DEFAULT_TTL;
+	uint32_t ttl = L->default_ttl;
 	bool have_ttl = false, have_class = false;
 	while (i < nt) {
 		if (!have_ttl && tok[i][0] >= '0' && tok[i][0] <= '9') {
@@ -563,8 +563,9 @@ static bool is_class_tok(const char *t, size_t n)
 }
 
 /* RFC 1035 5.1 allows "<class> <TTL>" as well as "<TTL> <class>"; ldns
- * only reads the latter, so swap the two in place before handing it over. */
-static void zl_class_ttl_order(struct zl *L)
+ * only reads the latter, so swap the two in place before handing it over.
+ * Returns whether the line has a TTL of its own. */
+static bool zl_class_ttl_order(struct zl *L)
 {
 	char *p = L->line, *t1, *t2;
 	size_t n1, n2;
@@ -583,11 +584,13 @@ static void zl_class_ttl_order(struct zl *L)
 	while (*p && *p != ' ' && *p != '\t')
 		p++;
 	n2 = (size_t)(p - t2);
+	if (n1 && t1[0] >= '0' && t1[0] <= '9')
+		return true;
 	if (!is_class_tok(t1, n1) || n2 == 0 || n2 > 32 || t2[0] < '0' || t2[0] > '9')
-		return;
+		return false;
 	char c[32], t[33];
 	if (n1 >= sizeof(c))
-		return;
+		return true;
 	memcpy(c, t1, n1);
 	memcpy(t, t2, n2);
 	/* "IN<gap>300" becomes "300<gap>IN": same total length. */
@@ -595,6 +598,7 @@ static void zl_class_ttl_order(struct zl *L)
 	memmove(t1 + n2 + gap, c, n1);
 	memcpy(t1, t, n2);
 	memset(t1 + n2, ' ', gap);
+	return true;
 }
 
 static void sync_origin(struct zl *L)
@@ -685,7 +689,7 @@ static int zl_parse(struct zl *L, struct src *s)
 			if (rc > 0)
 				continue;
 		}
-		zl_class_ttl_order(L);
+		bool own_ttl = zl_class_ttl_order(L);
 		/* ldns keeps its own previous owner; hand it ours. */
 		ldns_rdf_deep_free(L->prev);
 		L->prev = L->prev_len ? ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, L->prev_len, L->prev_wire) : NULL;
@@ -701,6 +705,9 @@ static int zl_parse(struct zl *L, struct src *s)
 			ldns_rr_free(rr);
 			continue;
 		}
+		/* ldns reads a default TTL of 0 as "none" and uses 3600. */
+		if (!own_ttl && L->default_ttl == 0)
+			ldns_rr_set_ttl(rr, 0);
 		rc = zl_add_ldns_rr(L, rr, s->file, line);
 		ldns_rr_free(rr);
 		if (rc)
@@ -1176,7 +1183,7 @@ static int zl_init(struct zl *L, const char *origin, zone_diag_fn diag, void *ct
 	memset(L, 0, sizeof(*L));
 	L->diag = diag;
 	L->diag_ctx = ctx;
-	L->default_ttl = 0;   /* ldns then uses its default, 3600 */
+	L->default_ttl = LDNS_DEFAULT_TTL;   /* 3600 without $TTL, as NSD */
 	struct zone *z = calloc(1, sizeof(*z));
 	if (!z)
 		return ANYNS_ENOMEM;

@@ -450,6 +450,20 @@ static void test_fast_path_matches_ldns(void **st)
 	assert_memory_equal(cn->data + 2, "\x03Ns1\x07" "example\x03" "com\x00", 17);
 	zone_unref(fast);
 	zone_unref(slow);
+
+	/* no $TTL: 3600 as NSD; $TTL 0 is a real zero on both paths */
+	for (int nofast = 0; nofast < 2; nofast++) {
+		if (nofast)
+			setenv("ANYNS_ZONE_NOFAST", "1", 1);
+		o = load_ok("@ 100 SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
+		            "$TTL 0\nz A 192.0.2.2\nz TXT \"t\"\nz 7 AAAA ::1\n", &ds);
+		unsetenv("ANYNS_ZONE_NOFAST");
+		assert_int_equal(znode_rrset(node(o, "ns1.example.com"), 1)->ttl, 3600);
+		assert_int_equal(znode_rrset(node(o, "z.example.com"), 1)->ttl, 0);
+		assert_int_equal(znode_rrset(node(o, "z.example.com"), 16)->ttl, 0);
+		assert_int_equal(znode_rrset(node(o, "z.example.com"), 28)->ttl, 7);
+		zone_unref(o);
+	}
 }
 
 static void test_big_rrset_dups(void **st)
