@@ -664,9 +664,69 @@ def phase_reload(servers, zone, results):
 
 # ---- callgrind ------------------------------------------------------------------------
 
+def _cg_totals(outdir, want_dump):
+    """Sums "totals:" over callgrind output files; with want_dump only over the
+    parts written by a dump request (they hold exactly what ran between
+    "instrumentation on" and the dump; the part written at exit, the shutdown)."""
+    total, files = 0, []
+    for fn in sorted(os.listdir(outdir)):
+        path = os.path.join(outdir, fn)
+        dump, tot = False, 0
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.startswith("desc: Trigger:") and "dump" in line.lower():
+                    dump = True
+                elif line.startswith("totals:"):
+                    tot = int(line.split()[1])
+                    break
+        if dump == want_dump and 0 < tot < (1 << 62):
+            total += tot
+            files.append(path)
+    return total, files
+
+
+def _cg_run(srv, zone, qfile, nq, outdir, toggle):
+    """One server under callgrind. toggle: instrumentation starts off and is
+    switched on through vgdb once the zone is loaded (exact, but vgdb does not
+    reach forked children); otherwise everything is counted to the exit."""
+    shutil.rmtree(outdir, ignore_errors=True)
+    os.makedirs(outdir)
+    wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=%s" % ("no" if toggle else "yes"),
+            "--callgrind-out-file=%s/callgrind.out.%%p" % outdir]
+    port = free_port()
+    p = srv.start(zone.path, port, wrap=wrap)
+    ok = (_wait_reflect(port) if srv.name == "reflector"
+          else wait_answer(port, *zone.probe, 300, p) is not None)
+    if not ok:
+        srv.stop()
+        return None
+    # One pass first so that answer caches are as warm as they get in the
+    # rate runs, where dnsperf loops over its query file.
+    dnsperf(port, qfile, 2000, None, nmax=1)
+    time.sleep(1)
+    pids = [str(x) for x in session_pids(p.pid)]
+    if toggle:
+        for pid in pids:
+            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
+    done = 0
+    if nq:
+        r = dnsperf(port, qfile, 2000, None, nmax=1)
+        done = r["completed"]
+    if toggle:
+        for pid in pids:
+            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, timeout=60)
+    time.sleep(1)
+    srv.stop()
+    total, files = _cg_totals(outdir, toggle)
+    return total, files, done
+
+
 def phase_profile(servers, results):
-    """Instructions per query under callgrind: collection is switched on only
-    once the zone is loaded, a fixed number of queries is sent, then dumped."""
+    """Instructions per answered query under callgrind, for a fixed query count.
+    Single-process servers: instrumentation switched on after the load, then a
+    dump. NSD forks its server processes after loading, out of vgdb's reach:
+    it runs twice, with the queries and without, and the difference counts.
+    Both ways, a first pass over the same queries warms caches up uncounted."""
     if not shutil.which("valgrind"):
         results["errors"].append("valgrind not installed: no profile")
         return
@@ -677,47 +737,34 @@ def phase_profile(servers, results):
         g.writelines(f.readlines()[:nq])
     for srv in servers:
         outdir = os.path.join(TMP, "callgrind-" + srv.name)
-        shutil.rmtree(outdir, ignore_errors=True)
-        os.makedirs(outdir)
-        wrap = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
-                "--callgrind-out-file=%s/callgrind.out.%%p" % outdir]
-        port = free_port()
-        p = srv.start(zone.path, port, wrap=wrap)
-        ok = (_wait_reflect(port) if srv.name == "reflector"
-              else wait_answer(port, *zone.probe, 300, p) is not None)
-        if not ok:
+        forks = srv.name == "nsd"
+        run = _cg_run(srv, zone, qfile, nq, outdir, toggle=not forks)
+        if run is None:
             results["errors"].append("%s: not ready under valgrind" % srv.name)
-            srv.stop()
             continue
-        time.sleep(1)
-        pids = [str(x) for x in session_pids(p.pid)]
-        for pid in pids:
-            subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
-        r = dnsperf(port, qfile, 2000, None, nmax=1)
-        for pid in pids:
-            subprocess.run(["callgrind_control", "-d", pid], capture_output=True, timeout=60)
-            subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, timeout=30)
-        time.sleep(1)
-        srv.stop()
-        total, files = 0, []
-        for fn in os.listdir(outdir):
-            path = os.path.join(outdir, fn)
-            with open(path, errors="replace") as f:
-                for line in f:
-                    if line.startswith("totals:") or line.startswith("summary:"):
-                        total += int(line.split()[1])
-                        files.append(path)
-                        break
-        ipq = total / r["completed"] if r["completed"] else None
-        results["profile"][srv.name] = {"instructions": total, "queries": r["completed"],
-                                        "ins_per_query": ipq}
-        log("callgrind %-9s %d queries answered, %.0f instructions per query"
-            % (srv.name, r["completed"], ipq or -1))
+        total, files, done = run
+        method = "vgdb toggle"
+        if forks:
+            base = _cg_run(srv, zone, qfile, 0, outdir + "-base", toggle=False)
+            if base is None:
+                results["errors"].append("%s: baseline run under valgrind failed" % srv.name)
+                continue
+            total -= base[0]
+            method = "difference of runs with %d and 0 queries" % nq
+        ipq = total / done if done else None
+        results["profile"][srv.name] = {"instructions": total, "queries": done,
+                                        "ins_per_query": ipq, "method": method}
+        log("callgrind %-9s %d queries answered, %s instructions per query (%s)"
+            % (srv.name, done, "%.0f" % ipq if ipq else "?", method))
         if files:
             ann = subprocess.run(["callgrind_annotate", "--inclusive=no"] + files,
                                  capture_output=True, text=True).stdout
             with open(os.path.join(RES, "profile-%s.txt" % srv.name), "w") as f:
                 f.write("\n".join(ann.splitlines()[:60]) + "\n")
+            ann = subprocess.run(["callgrind_annotate", "--inclusive=yes"] + files,
+                                 capture_output=True, text=True).stdout
+            with open(os.path.join(RES, "profile-%s.txt" % srv.name), "a") as f:
+                f.write("\n# inclusive\n" + "\n".join(ann.splitlines()[:60]) + "\n")
 
 
 def _wait_reflect(port):
@@ -933,7 +980,7 @@ def charts(results, rows, cols):
             f.write("%s %s %s\n" % (s, fmt(a[s][0]) if s in a and a[s][0] is not None else "NaN",
                                     fmt(p[s][0]) if s in p and p[s][0] is not None else "NaN"))
     with open(os.path.join(TMP, "memory.dat"), "w") as f:
-        f.write("server pss peak\n")
+        f.write("server PSS peak-RSS\n")
         big = str(max(LOAD_SIZES))
         for s in servers:
             d = results["load"].get(s, {}).get(big)
