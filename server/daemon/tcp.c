@@ -79,6 +79,8 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = c->cap - c->len;
 }
 
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
 static void conn_on_write(uv_write_t *req, int status)
 {
 	struct tcp_wreq *wr = (struct tcp_wreq *)req;
@@ -95,7 +97,7 @@ static void conn_on_write(uv_write_t *req, int status)
 		return;
 	}
 	if (!c->reading && !c->eof && !c->w->stopping && wq_size(c) < TCP_WQ_MAX / 2)
-		c->reading = uv_read_start((uv_stream_t *)&c->h, conn_on_alloc, NULL) == 0;
+		c->reading = uv_read_start((uv_stream_t *)&c->h, conn_on_alloc, conn_on_read) == 0;
 }
 
 static void conn_send(tcp_conn_t *c, const uint8_t *data, size_t len)

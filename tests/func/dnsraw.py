@@ -118,6 +118,35 @@ def cmd_split(addr, port):
     return ids == [8, 9]
 
 
+def cmd_slowreader(addr, port, count):
+    """Many pipelined queries with big answers from a client that reads late:
+    the server's writes back up (partial writes, queued writes, reading paused)
+    and every answer still arrives, whole and in order."""
+    count = int(count)
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect((addr, port))
+    data = b""
+    for i in range(count):
+        q = dns.message.make_query("huge.func.test", "TXT")
+        q.id = i
+        data += frame(q.to_wire())
+    s.sendall(data)
+    time.sleep(0.5)
+    ids = []
+    for _ in range(count):
+        r = tcp_read_msg(s)
+        if len(r.answer) != 1 or len(r.answer[0]) != 28:
+            print("incomplete answer for id", r.id)
+            return False
+        ids.append(r.id)
+    s.close()
+    print("%d big answers read late, in order: %s" % (len(ids), ids == list(range(count))))
+    return ids == list(range(count))
+
+
 def cmd_idle(addr, port, limit):
     """The server closes a connection that stays silent (RFC 7766 6.2.3)."""
     s = tcp_connect(addr, port, timeout=float(limit))
@@ -299,7 +328,7 @@ def main():
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     fn = {
-        "pipeline": cmd_pipeline, "split": cmd_split, "idle": cmd_idle,
+        "pipeline": cmd_pipeline, "slowreader": cmd_slowreader, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "qr1": cmd_qr1, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
     }[cmd]

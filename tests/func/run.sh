@@ -235,6 +235,7 @@ fi
 # ---- TCP behaviour ------------------------------------------------------------------
 check func:tcp-pipelining $PY "$HERE/dnsraw.py" pipeline 127.0.0.1 "$PORT"
 check func:tcp-partial-reads $PY "$HERE/dnsraw.py" split 127.0.0.1 "$PORT"
+check func:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
 check func:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
 
 # ---- opcodes, malformed packets -------------------------------------------------------
