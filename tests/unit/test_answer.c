@@ -585,8 +585,7 @@ static bool has_nsid(const uint8_t *m, size_t len)
 	for (size_t i = PKT_HDR_LEN; i + 15 <= len; i++)
 		if (m[i] == 0 && pkt_get16(m + i + 1) == PKT_TYPE_OPT &&
 		    pkt_get16(m + i + 9) == len - i - 11)
-			return len - i - 11 >= 4 && pkt_get16(m + i + 11) == PKT_OPT_NSID &&
-			       memcmp(m + i + 15, "pop1", 4) == 0;
+			return len - i - 11 >= 4 && pkt_get16(m + i + 11) == PKT_OPT_NSID;
 	return false;
 }
 
@@ -606,9 +605,28 @@ static void test_nsid(void **st)
 	g_conf.nsid_len = 4;
 	p = ask_raw(q, n, ANSWER_UDP, out, &ol, &info);
 	assert_true(has_nsid(out, ol));
+	assert_memory_equal(out + ol - 4, "pop1", 4);
+	assert_int_equal(pkt_get16(out + ol - 6), 4);
 	assert_false(info.cacheable);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
 	ldns_pkt_free(p);
+
+	/* An NSID too big for the UDP limit is left out, the answer stays. */
+	static uint8_t huge[1300];
+	memset(huge, 'n', sizeof(huge));
+	g_conf.nsid = huge;
+	g_conf.nsid_len = sizeof(huge);
+	p = ask_raw(q, n, ANSWER_UDP, out, &ol, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_true(ol <= 1232);
+	assert_false(has_nsid(out, ol));
+	ldns_pkt_free(p);
+	p = ask_raw(q, n, ANSWER_TCP, out, &ol, &info);
+	assert_true(ol > 1300);
+	assert_true(has_nsid(out, ol));
+	ldns_pkt_free(p);
+	g_conf.nsid = (const uint8_t *)"pop1";
+	g_conf.nsid_len = 4;
 
 	/* Not with BADVERS. */
 	o.version = 1;
@@ -685,6 +703,15 @@ static void test_truncation(void **st)
 	assert_false(ldns_pkt_tc(p));
 	assert_int_equal(ldns_pkt_ancount(p), 1);
 	ldns_pkt_free(p);
+	zset_t *big = g_zs;
+	g_zs = saved;
+	n = tq_build(q, "example.com", 15, 1, &(struct qopt){ .edns = true, .payload = 100 });
+	p = ask_raw(q, n, ANSWER_UDP, out, &ol, NULL);
+	assert_true(ol > 100);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_arcount(p), 4);
+	ldns_pkt_free(p);
+	g_zs = big;
 	g_conf.max_udp_payload = 1232;
 
 	/* TCP: everything, with names past 0x3FFF still decoding right. */

@@ -84,6 +84,14 @@ static void test_offset_limit(void **st)
 	assert_int_equal(g_pkt[0x4100], 0xFF);
 	assert_int_equal(g_pkt[0x4101], 0xFF);
 	assert_int_equal(compress_put(&c, 0x4200, sizeof(g_pkt), N("\3net")), 5);
+
+	/* compress_add keeps the same limit. */
+	compress_init(&c, g_pkt);
+	compress_add(&c, 0x3FFC, (const uint8_t *)"\3abc\3net\3org", 13);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.e[0].off, 0x3FFC);
+	compress_add(&c, 0x4000, (const uint8_t *)"\3abc", 5);
+	assert_int_equal(c.n, 1);
 }
 
 static void test_table_full(void **st)

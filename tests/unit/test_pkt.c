@@ -90,6 +90,22 @@ static void test_bad_question_names(void **st)
 	assert_int_equal(build(q, n, out, &ol), 0);
 	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
 
+	/* A 64-byte label with all its bytes present is still malformed. */
+	memset(q, 0, sizeof(q));
+	n = tq_build(q, "example.com", 1, 1, NULL);
+	q[PKT_HDR_LEN] = 64;
+	memset(q + PKT_HDR_LEN + 1, 'a', 64);
+	q[PKT_HDR_LEN + 65] = 0;
+	pkt_put16(q + PKT_HDR_LEN + 66, 1);
+	pkt_put16(q + PKT_HDR_LEN + 68, 1);
+	assert_int_equal(build(q, PKT_HDR_LEN + 70, out, &ol), 0);
+	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
+	/* ... while 63 is fine (no zone: REFUSED). */
+	q[PKT_HDR_LEN] = 63;
+	q[PKT_HDR_LEN + 64] = 0;
+	assert_int_equal(build(q, PKT_HDR_LEN + 69, out, &ol), 0);
+	assert_int_equal(rcode_of(out), PKT_RCODE_REFUSED);
+
 	/* Name longer than 255: 5 labels of 63. */
 	char big[400];
 	size_t bl = 0;
