@@ -201,47 +201,92 @@ const zrrset_t *znode_rrset_at(const znode_t *n, size_t i)
 
 /* ---- walk --------------------------------------------------------------- */
 
-static int walk_cmp_r(const void *a, const void *b, void *ctx)
+/* Orders siblings by their first label: RFC 4034 6.1 compares the labels
+ * as lowercased octet strings (stored names are lowercase already), a
+ * label that is a prefix of the other first. */
+static int walk_label_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct zone *z = ctx;
-	const struct znode *x = &z->nodes[*(const uint32_t *)a];
-	const struct znode *y = &z->nodes[*(const uint32_t *)b];
-	return wname_canon_cmp(z->names + x->name_off, x->name_len,
-	                       z->names + y->name_off, y->name_len);
+	const uint8_t *x = z->names + z->nodes[*(const uint32_t *)a].name_off;
+	const uint8_t *y = z->names + z->nodes[*(const uint32_t *)b].name_off;
+	size_t n = x[0] < y[0] ? x[0] : y[0];
+	int c = memcmp(x + 1, y + 1, n);
+	if (c)
+		return c;
+	return (int)x[0] - (int)y[0];
 }
 
 int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
 {
-	/* Nodes are stored in file order; sort an index instead of the zone so
-	 * that the zone stays read-only (walks are rare: cache pre-fill). */
-	uint32_t *idx = malloc((size_t)z->nnodes * sizeof(*idx));
+	/* Canonical order is a pre-order walk of the name tree with siblings
+	 * sorted by label, which is much cheaper than sorting whole names. */
+	uint32_t n = z->nnodes;
+	uint32_t *start = calloc((size_t)n + 1, sizeof(*start));
+	uint32_t *kids = malloc(((size_t)n + 1) * sizeof(*kids));
 	uint16_t *types = NULL;
 	size_t maxt = 1;
 	int rc = 0;
-	if (!idx)
-		return ANYNS_ENOMEM;
-	for (uint32_t i = 0; i < z->nnodes; i++) {
-		idx[i] = i;
+	struct { uint32_t node, next; } stack[WNAME_MAXLABELS + 1];
+	int sp = 0;
+
+	if (!start || !kids) {
+		rc = ANYNS_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 1; i < n; i++)
+		start[z->nodes[i].parent + 1]++;
+	for (uint32_t i = 0; i < n; i++) {
+		start[i + 1] += start[i];
 		if (z->nodes[i].rrset_count > maxt)
 			maxt = z->nodes[i].rrset_count;
 	}
+	{
+		uint32_t *fill = malloc(((size_t)n + 1) * sizeof(*fill));
+		if (!fill) {
+			rc = ANYNS_ENOMEM;
+			goto out;
+		}
+		memcpy(fill, start, ((size_t)n + 1) * sizeof(*fill));
+		for (uint32_t i = 1; i < n; i++)
+			kids[fill[z->nodes[i].parent]++] = i;
+		free(fill);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		if (start[i + 1] - start[i] > 1)
+			qsort_r(kids + start[i], start[i + 1] - start[i], sizeof(*kids),
+			        walk_label_cmp, (void *)z);
 	types = malloc(maxt * sizeof(*types));
 	if (!types) {
 		rc = ANYNS_ENOMEM;
 		goto out;
 	}
-	qsort_r(idx, z->nnodes, sizeof(*idx), walk_cmp_r, (void *)z);
-	for (uint32_t i = 0; i < z->nnodes; i++) {
-		const struct znode *n = &z->nodes[idx[i]];
-		for (uint16_t t = 0; t < n->rrset_count; t++)
-			types[t] = z->rrsets[n->rrset_first + t].type;
-		rc = cb(ctx, z->names + n->name_off, n->name_len, types, n->rrset_count);
+	stack[0].node = 0;
+	stack[0].next = start[0];
+	sp = 1;
+	for (uint32_t cur = 0;;) {
+		const struct znode *nd = &z->nodes[cur];
+		for (uint16_t t = 0; t < nd->rrset_count; t++)
+			types[t] = z->rrsets[nd->rrset_first + t].type;
+		rc = cb(ctx, z->names + nd->name_off, nd->name_len, types, nd->rrset_count);
 		if (rc)
 			break;
+		/* Next: the first child, else the next sibling of the nearest
+		 * ancestor that still has one. */
+		while (sp > 0 && stack[sp - 1].next == start[stack[sp - 1].node + 1])
+			sp--;
+		if (sp == 0)
+			break;
+		cur = kids[stack[sp - 1].next++];
+		if (sp > WNAME_MAXLABELS)
+			break;     /* cannot happen: names have at most 127 labels */
+		stack[sp].node = cur;
+		stack[sp].next = start[cur];
+		sp++;
 	}
 out:
 	free(types);
-	free(idx);
+	free(kids);
+	free(start);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 
 #include "anyns.h"
 #include "zone_db.h"
+#include "wire_name.h"
 
 static zone_t *compile(const char *origin, const char *text)
 {
@@ -230,6 +231,45 @@ static void test_walk(void **st)
 	zone_unref(z);
 }
 
+/* The walk order agrees with wname_canon_cmp() on a zone with many shapes. */
+struct order {
+	uint8_t prev[255];
+	size_t prev_len;
+	int n;
+};
+
+static int order_cb(void *ctx, const uint8_t *name, size_t len, const uint16_t *t, size_t nt)
+{
+	struct order *o = ctx;
+	(void)t; (void)nt;
+	if (o->n > 0)
+		assert_true(wname_canon_cmp(o->prev, o->prev_len, name, len) < 0);
+	memcpy(o->prev, name, len);
+	o->prev_len = len;
+	o->n++;
+	return 0;
+}
+
+static void test_walk_order_big(void **st)
+{
+	(void)st;
+	static char text[65536];
+	static const char *labels[] = { "a", "A0", "b", "ab", "a-b", "\\000", "\\255", "*", "zz", "z", "0", "\\.", "aa" };
+	size_t nl = sizeof(labels) / sizeof(labels[0]);
+	size_t o = (size_t)snprintf(text, sizeof(text), "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n");
+	for (size_t i = 0; i < nl; i++)
+		for (size_t j = 0; j < nl; j++)
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s.%s.%s TXT x\n",
+			                      labels[(i * 7 + j) % nl], labels[i], labels[j]);
+	zone_t *z = compile("example.com", text);
+	struct order ord = { .n = 0 };
+	assert_int_equal(zone_walk(z, order_cb, &ord), 0);
+	zone_stats_t zs;
+	zone_get_stats(z, &zs);
+	assert_int_equal((size_t)ord.n, zs.names);
+	zone_unref(z);
+}
+
 static const char *mini(const char *extra)
 {
 	static char buf[512];
@@ -334,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_cut_dname_wildcard),
 		cmocka_unit_test(test_closest_encloser),
 		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_walk_order_big),
 		cmocka_unit_test(test_zset),
 		cmocka_unit_test(test_refcount_shared),
 	};
