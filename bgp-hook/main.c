@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "anyns.h"
@@ -494,6 +498,64 @@ out_loop:
 	return a->exit_code;
 }
 
+/* ---- supervisor --------------------------------------------------------- */
+
+static volatile sig_atomic_t g_child;
+
+static void forward_signal(int sig)
+{
+	if (g_child > 0)
+		kill(g_child, sig);
+}
+
+/* --supervise: for speakers with no dead-man mechanism of their own (GoBGP,
+ * FRR, exec). Returns -1 in the child, which then runs the hook; in the
+ * supervisor, waits for the child and returns the exit code. */
+static int supervise_run(hconf_t *c)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("supervise: fork: %s", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		/* The supervisor dying (even by SIGKILL) makes the hook withdraw. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			raise(SIGTERM);
+		return -1;
+	}
+	g_child = pid;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2))
+		return WEXITSTATUS(st);   /* it withdrew itself, or never started */
+	if (WIFSIGNALED(st))
+		log_err("supervise: the hook (pid %d) died of signal %d; withdrawing", (int)pid,
+		        WTERMSIG(st));
+	else
+		log_err("supervise: the hook (pid %d) exited %d; withdrawing", (int)pid,
+		        WEXITSTATUS(st));
+	/* The backend's open() withdraws every prefix of the config. */
+	hbk_t *b = NULL;
+	int rc = hbk_new(c, &b);
+	if (rc == 0)
+		rc = b->ops->open(b);
+	hbk_free(b);
+	if (rc < 0)
+		log_err("supervise: withdraw failed: %s", hk_strerror(rc));
+	return 1;
+}
+
 /* ---- command line ------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -510,6 +572,9 @@ static void usage(FILE *f)
 	        "  -c, --config FILE     configuration (default " HCONF_DEFAULT_PATH ")\n"
 	        "  -l, --log-level L     error|warning|info|debug\n"
 	        "  -t, --check-config    validate the configuration and exit\n"
+	        "  -S, --supervise       run the hook as a child; if it dies abnormally (even\n"
+	        "                        SIGKILL) withdraw every prefix; if this supervisor\n"
+	        "                        dies, the child gets SIGTERM and withdraws\n"
 	        "  -s, --socket PATH     (ctl) control socket, instead of reading it from -c\n"
 	        "  -h, --help            this text\n"
 	        "  -V, --version         print the version\n"
@@ -565,11 +630,12 @@ static int ctl_main(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *cfile = HCONF_DEFAULT_PATH, *level = NULL;
-	bool check_only = false;
+	bool check_only = false, supervise = false;
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 't' },
+		{ "supervise", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -578,11 +644,12 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
 	int o;
-	while ((o = getopt_long(argc, argv, "c:l:thV", lo, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:l:tShV", lo, NULL)) != -1) {
 		switch (o) {
 		case 'c': cfile = optarg; break;
 		case 'l': level = optarg; break;
 		case 't': check_only = true; break;
+		case 'S': supervise = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("anyns-health 0.1\n"); return 0;
 		default: usage(stderr); return 2;
@@ -616,6 +683,14 @@ int main(int argc, char **argv)
 		log_set_level((enum log_level)lvl);
 	/* A closed pipe to ExaBGP must be an error we handle, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	if (supervise) {
+		int src = supervise_run(c);
+		if (src >= 0) {           /* the supervisor's own exit */
+			hconf_free(c);
+			return src;
+		}
+		/* the child goes on below */
+	}
 	app_t a;
 	memset(&a, 0, sizeof(a));
 	a.conf = c;

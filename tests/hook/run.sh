@@ -28,14 +28,17 @@ T=$(mktemp -d /tmp/anyns-hook.XXXXXX)
 NS=anyns-hk-$$
 PIDS=()
 cleanup() {
-	local p
-	for p in "${PIDS[@]}" $(cat "$T"/*.pid 2>/dev/null); do
-		kill "$p" 2>/dev/null
+	local p i all
+	all="${PIDS[*]} $(cat "$T"/*.pid 2>/dev/null)"
+	for p in $all; do kill "$p" 2>/dev/null; done
+	for i in $(seq 30); do
+		alive=
+		for p in $all; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.1
 	done
-	sleep 0.3
-	for p in "${PIDS[@]}" $(cat "$T"/*.pid 2>/dev/null); do
-		kill -9 "$p" 2>/dev/null
-	done
+	for p in $all; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -85,7 +88,7 @@ EOF
 nsdconf nsd 5300 pop-a > "$T/nsd.conf"; zone 2024010101 > "$T/nsd/example.com.zone"
 nsdconf primary 5301 primary > "$T/primary.conf"; zone 2024010102 > "$T/primary/example.com.zone"
 start_nsd() { nsx nsd -c "$T/nsd.conf" && wait_ns_dns 5300; }
-stop_nsd() { kill "$(cat "$T/nsd.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do [ -e "$T/nsd.pid" ] && kill -0 "$(cat "$T/nsd.pid")" 2>/dev/null || return 0; sleep 0.1; done; }
+stop_nsd() { kill "$(cat "$T/nsd.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do kill -0 "$(cat "$T/nsd.pid" 2>/dev/null)" 2>/dev/null || return 0; sleep 0.1; done; }
 wait_ns_dns() { local i; for i in $(seq 50); do nsx kdig @127.0.0.1 -p "$1" +timeout=1 +retry=0 example.com SOA 2>/dev/null | grep -q NOERROR && return 0; sleep 0.1; done; return 1; }
 start_nsd || { fail hook-nsd "NSD did not start"; summary; exit 1; }
 nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301 || { fail hook-nsd "primary NSD did not start"; summary; exit 1; }
@@ -301,4 +304,44 @@ for sig in TERM KILL; do
 	if [ -n "$ok" ]; then pass exabgp-sig$sig-withdrawn; else fail exabgp-sig$sig-withdrawn "$(tail -3 "$T/router.log")"; fi
 	wait_route 192.0.2.53/32 yes 10 || fail exabgp-sig$sig-respawn-reannounced
 done
+
+# 10. exec backend under --supervise: SIGKILL of the hook or of the supervisor
+# still withdraws (the supervisor withdraws for a dead child; a dead
+# supervisor's child gets SIGTERM through PR_SET_PDEATHSIG).
+cat > "$T/route.sh" <<'EOF'
+#!/bin/sh
+[ "$ANYNS_ACTION" = exported ] && exit 1
+echo "$ANYNS_ACTION $ANYNS_PREFIX $ANYNS_STATE" >> "$(dirname "$0")/routes.log"
+EOF
+chmod +x "$T/route.sh"
+cat > "$T/exec-hook.yaml" <<EOF
+control-socket: $T/exec-hook.sock
+backend: { type: exec, command: $T/route.sh }
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, degraded: { prepend: 0 } }
+services:
+  - name: x
+    prefix: 203.0.113.99/32
+    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+EOF
+last_route() { tail -1 "$T/routes.log" 2>/dev/null | cut -d' ' -f1; }
+wait_last() { local i; for i in $(seq 60); do [ "$(last_route)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
+child_of() { local i c; for i in $(seq 40); do c=$(pgrep -P "$1" | head -1); [ -n "$c" ] && { echo "$c"; return 0; }; sleep 0.05; done; return 1; }
+ip netns exec "$NS" "$HOOK" --supervise -c "$T/exec-hook.yaml" >>"$T/exec-hook.log" 2>&1 &
+SUP=$!; PIDS+=($SUP)
+if wait_last announce && CH=$(child_of "$SUP"); then
+	kill -9 "$CH"
+	wait "$SUP"; rc=$?
+	if wait_last withdraw && [ $rc -eq 1 ]; then pass supervise-child-sigkill-withdrawn
+	else fail supervise-child-sigkill-withdrawn "rc=$rc $(tail -2 "$T/routes.log")"; fi
+else fail supervise-child-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
+ip netns exec "$NS" "$HOOK" --supervise -c "$T/exec-hook.yaml" >>"$T/exec-hook.log" 2>&1 &
+SUP=$!; PIDS+=($SUP)
+if wait_last announce && CH=$(child_of "$SUP"); then
+	PIDS+=($CH)
+	kill -9 "$SUP"; wait "$SUP" 2>/dev/null
+	if wait_last withdraw; then pass supervisor-sigkill-withdrawn
+	else fail supervisor-sigkill-withdrawn "$(tail -2 "$T/routes.log")"; fi
+	for i in $(seq 40); do kill -0 "$CH" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
+else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
 summary
