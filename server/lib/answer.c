@@ -237,15 +237,20 @@ static int put_neg_soa(struct resp *r)
 		if (min < ttl)
 			ttl = min;
 	}
-	struct owner o = { origin, olen, -1 };
+	/* The origin is a suffix of the question name: point into it. */
+	struct owner o = { origin, olen, (int)(PKT_HDR_LEN + r->q->qname_len - olen) };
 	return put_rrset(r, SEC_NS, &o, soa, ttl, PKT_CLASS_IN);
 }
 
+/* `above_q`: n is the question name or one of its ancestors (the apex
+ * always is), so its owner is a pointer into the question, no search. */
 static int put_node_rrset(struct resp *r, enum section sec, const znode_t *n,
-                          const zrrset_t *rs)
+                          const zrrset_t *rs, bool above_q)
 {
 	struct owner o = { NULL, 0, -1 };
 	o.name = znode_name(n, &o.len);
+	if (above_q)
+		o.ptr = (int)(PKT_HDR_LEN + r->q->qname_len - o.len);
 	return put_rrset(r, sec, &o, rs, rs->ttl, PKT_CLASS_IN);
 }
 
@@ -280,7 +285,7 @@ static void put_additional(struct resp *r)
 			const zrrset_t *rs = znode_rrset(nodes[i], types[t]);
 			if (!rs || is_done(r, rs))
 				continue;
-			if (put_node_rrset(r, SEC_AR, nodes[i], rs) < 0) {
+			if (put_node_rrset(r, SEC_AR, nodes[i], rs, false) < 0) {
 				r->partial = true;
 				return;
 			}
@@ -290,14 +295,14 @@ static void put_additional(struct resp *r)
 
 /* Referral to the child zone at `cut` (RFC 1034 4.3.2 step 3b): NS of the
  * cut in authority, glue in additional, not authoritative. */
-static int put_referral(struct resp *r, const znode_t *cut)
+static int put_referral(struct resp *r, const znode_t *cut, bool above_q)
 {
 	const zrrset_t *ns = znode_rrset(cut, PKT_TYPE_NS);
 
 	r->aa = r->count[SEC_AN] > 0;   /* AA covers the CNAMEs already given */
 	if (!ns)
 		return 0;
-	return put_node_rrset(r, SEC_NS, cut, ns);
+	return put_node_rrset(r, SEC_NS, cut, ns, above_q);
 }
 
 /* RFC 8482 4.1: ANY gets one RRset. NSD prefers the first of A, AAAA, SOA,
@@ -405,20 +410,20 @@ static int answer_zone(struct resp *r)
 		if (node) {
 			f = znode_flags(node);
 			if (f & ZN_BELOW_CUT)
-				return put_referral(r, znode_cut(node));
+				return put_referral(r, znode_cut(node), step == 0);
 			if (f & ZN_BELOW_DNAME)
 				dn = znode_dname_owner(node);
 			/* RFC 4035 3.1.4.1 / RFC 3658: DS lives on the parent side
 			 * of the cut, so a DS query at the cut is ours. */
 			else if ((f & ZN_DELEG) && q->qtype != PKT_TYPE_DS)
-				return put_referral(r, node);
+				return put_referral(r, node, step == 0);
 		} else {
 			node = zone_closest_encloser(z, name, nlen);
 			f = znode_flags(node);
 			if (f & ZN_BELOW_CUT)
-				return put_referral(r, znode_cut(node));
+				return put_referral(r, znode_cut(node), step == 0);
 			if (f & ZN_DELEG)
-				return put_referral(r, node);
+				return put_referral(r, node, step == 0);
 			if (f & ZN_DNAME)
 				dn = node;
 			else if (f & ZN_BELOW_DNAME)
@@ -446,7 +451,7 @@ static int answer_zone(struct resp *r)
 			(void)znode_name(dn, &dlen);
 			if (!drs || drs->len < 3)
 				return 0;
-			if ((ret = put_node_rrset(r, SEC_AN, dn, drs)) < 0)
+			if ((ret = put_node_rrset(r, SEC_AN, dn, drs, step == 0)) < 0)
 				return ret;
 			const uint8_t *rd = drs->data + 2;
 			int t = wname_check(rd, pkt_get16(drs->data));
@@ -489,7 +494,7 @@ static int answer_zone(struct resp *r)
 				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
 				if (ns && ns != rs && q->qclass == PKT_CLASS_IN &&
 				    !(znode_flags(node) & ZN_DELEG) &&
-				    put_node_rrset(r, SEC_NS, apex, ns) < 0)
+				    put_node_rrset(r, SEC_NS, apex, ns, true) < 0)
 					r->partial = true;
 				return 0;
 			}

@@ -40,8 +40,10 @@ static bool suffix_equal(const uint8_t *pkt, size_t off, const uint8_t *s)
 			return false;
 		if (c == 0)
 			return true;
+		/* Same bytes is the common case (lowercase zone data). */
 		for (size_t i = 1; i <= c; i++)
-			if (wname_lower_tab[pkt[off + i]] != wname_lower_tab[s[i]])
+			if (pkt[off + i] != s[i] &&
+			    wname_lower_tab[pkt[off + i]] != wname_lower_tab[s[i]])
 				return false;
 		off += (size_t)c + 1;
 		s += (size_t)c + 1;
