@@ -1,5 +1,6 @@
-/* Zone loading: reads an RFC 1035 master file, parses each RR with ldns,
- * checks the zone and compiles it into the flat layout of zone_int.h.
+/* Zone loading: reads an RFC 1035 master file, parses each RR (the common
+ * simple shapes directly, everything else with ldns), checks the zone and
+ * compiles it into the flat layout of zone_int.h.
  *
  * The file is split into logical lines here (comments, quotes, parentheses,
  * $ORIGIN/$TTL/$INCLUDE) rather than by ldns_zone_new_frm_fp_l(), so that
@@ -20,6 +21,7 @@
 
 #define ZL_MAX_INCLUDE_DEPTH 10
 #define ZL_MAX_LINE          (1u << 20)
+#define ZL_MAX_ERRORS        1000
 
 /* One RR as read, until the zone is compiled. */
 struct brec {
@@ -66,6 +68,7 @@ struct zl {
 	void *diag_ctx;
 	unsigned errors, warnings;
 	bool unreadable;       /* the main file could not be read */
+	bool gave_up;          /* ZL_MAX_ERRORS reached */
 };
 
 struct src {
@@ -616,6 +619,13 @@ static int zl_parse(struct zl *L, struct src *s)
 	for (;;) {
 		uint32_t line;
 		const char *err;
+		/* A file that is not a zone at all would report every line. */
+		if (L->errors >= ZL_MAX_ERRORS) {
+			if (!L->gave_up)
+				zl_report(L, s->file, s->line, true, "too many errors, stopped reading");
+			L->gave_up = true;
+			return 0;
+		}
 		int r = zl_getline(L, s, &line, &err);
 		if (r == 0)
 			break;
@@ -1215,6 +1225,8 @@ static int zl_init(struct zl *L, const char *origin, zone_diag_fn diag, void *ct
 
 static int zl_run(struct zl *L, zone_t **out, uint16_t main_file)
 {
+	if (L->gave_up)
+		return ANYNS_EZONE;
 	int rc = zl_compile(L);
 	if (rc)
 		return rc;

@@ -151,6 +151,20 @@ static void test_syntax(void **st)
 	zone_unref(z);
 }
 
+struct last {
+	int n, line;
+	char msg[512];
+};
+
+static void keep_last(void *ctx, const char *file, int line, bool fatal, const char *msg)
+{
+	struct last *l = ctx;
+	(void)file; (void)fatal;
+	l->n++;
+	l->line = line;
+	snprintf(l->msg, sizeof(l->msg), "%s", msg);
+}
+
 static void test_syntax_errors(void **st)
 {
 	(void)st;
@@ -168,6 +182,18 @@ static void test_syntax_errors(void **st)
 	assert_true(has(&ds, 8, true, "("));
 	assert_false(has(&ds, 6, true, ""));
 	assert_string_equal(ds.d[0].file, "t.zone");
+
+	/* a file that is not a zone stops after 1000 errors */
+	static char junk[40000];
+	size_t o = 0;
+	for (int i = 0; i < 3000; i++)
+		o += (size_t)snprintf(junk + o, sizeof(junk) - o, "junk%d\n", i);
+	struct last l = { 0, 0, "" };
+	zone_t *z = NULL;
+	assert_int_equal(zone_compile_text("example.com", junk, "j", keep_last, &l, &z), ANYNS_EZONE);
+	assert_int_equal(l.n, 1001);
+	assert_int_equal(l.line, 1001);
+	assert_non_null(strstr(l.msg, "too many errors"));
 
 	load_bad(HEAD "$GENERATE 1-2 x$ A 192.0.2.1\n", &ds);
 	assert_true(has(&ds, 5, true, "directive"));
