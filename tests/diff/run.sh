@@ -39,6 +39,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# A zone using $INCLUDE with an origin (RFC 1035 5.1). Written at run time so
+# that the included file's path is absolute: servers resolve a relative one
+# against different directories.
+mkdir -p "$TMP/zones"
+cat > "$TMP/zones/inc.example.part" <<'EOF'
+; included with origin sub.inc.example.
+www	IN	A	192.0.2.78
+@	IN	TXT	"from the included file"
+EOF
+cat > "$TMP/zones/inc.example.zone" <<EOF
+\$ORIGIN inc.example.
+\$TTL 300
+@	IN	SOA	ns hostmaster 1 3600 600 86400 60
+	IN	NS	ns
+ns	IN	A	192.0.2.77
+\$INCLUDE $TMP/zones/inc.example.part sub.inc.example.
+; RFC 1035 5.1: the origin is back to inc.example. after the include.
+after	IN	A	192.0.2.79
+EOF
+ZONES+=("inc.example=$TMP/zones/inc.example.zone")
+
 # --- the zones themselves must pass both reference checkers -----------------
 for z in "${ZONES[@]}"; do
 	origin=${z%%=*}; file=${z#*=}
