@@ -911,18 +911,49 @@ def render_table(rows, cols, md=False):
     return "\n".join(out)
 
 
-def extras():
-    """Numbers other parts of the project leave for the report."""
+def _csv_table(path, md):
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if not rows:
+        return ""
+    if md:
+        out = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows[1:]])
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def extras(md=False):
+    """Numbers other parts of the project leave for the report: engineer F's
+    XDP benchmark (bench/results/xdp.csv) and the lab's failover time."""
     text = []
     xdp = os.path.join(RES, "xdp.csv")
     if os.path.exists(xdp):
-        with open(xdp) as f:
-            text.append("XDP path (bench/results/xdp.csv, engineer F's benchmark):\n" + f.read().rstrip())
+        text.append(("### XDP path (bench/results/xdp.csv)\n\n" if md else
+                     "XDP path (bench/results/xdp.csv):\n") + _csv_table(xdp, md))
     lab = os.path.join(ROOT, B, "lab-failover.txt")
     if os.path.exists(lab):
         with open(lab) as f:
             text.append("Lab failover time (%s/lab-failover.txt): %s" % (B, f.read().strip()))
     return text
+
+
+def capacity(rows):
+    """Per-core throughput from the measured CPU per query at the highest rate
+    run, and the cores 1M qps would need at 50% utilisation (headroom for
+    bursts, a failed neighbour PoP's catchment, attack traffic)."""
+    top = max(RATES)
+    row = next((r for r in rows if r[0] == "cpu_us_per_query@%d" % top), None)
+    out = []
+    if not row:
+        return out
+    for s, cell in row[2].items():
+        us = cell[0]
+        if not us:
+            continue
+        per_core = 1e6 / us
+        out.append((s, us, per_core, 1e6 / per_core / 0.5))
+    return out
 
 
 def write_outputs(results, rows, tgts, cols):
@@ -950,8 +981,20 @@ def write_outputs(results, rows, tgts, cols):
         md.append("| %s | %s | %s | %s |" % (name, fmt(val), lim, res))
     md += ["", "![CPU per query](cpu.png)", "", "![Latency](latency.png)", "",
            "![Memory, 1M-record zone](memory.png)", ""]
-    for e in extras():
-        md += ["```", e, "```", ""]
+    cap = capacity(rows)
+    if cap:
+        md += ["## Capacity from these numbers", "",
+               "CPU per query at %dk qps offered, one worker; cores for 1M qps at 50%% "
+               "utilisation (see README.md, \"Scale past one machine\")." % (max(RATES) // 1000), "",
+               "| server | CPU us/query | qps per core | cores for 1M qps |", "|---|---|---|---|"]
+        md += ["| %s | %.2f | %d | %.0f |" % c for c in cap] + [""]
+    if results["profile"]:
+        md += ["## Instructions per query (callgrind, user space only)", "",
+               "| server | instructions/query | method |", "|---|---|---|"]
+        md += ["| %s | %s | %s |" % (s, fmt(v["ins_per_query"], "Ir"), v["method"])
+               for s, v in results["profile"].items()] + [""]
+    for e in extras(md=True):
+        md += [e, ""]
     if results["errors"]:
         md += ["## Problems during the run", ""] + ["- " + e for e in results["errors"]] + [""]
     with open(os.path.join(RES, "latest.md"), "w") as f:
@@ -1042,6 +1085,11 @@ def main():
     print()
     for name, val, lim, res in tgts:
         print("%-4s %-42s measured %s, limit %s" % (res, name, fmt(val), lim))
+    cap = capacity(rows)
+    if cap:
+        print()
+        print("capacity at %dk qps offered: " % (max(RATES) // 1000) + "; ".join(
+            "%s %.0f qps/core, %.0f cores for 1M qps at 50%%" % (c[0], c[2], c[3]) for c in cap))
     for e in extras():
         print()
         print(e)
