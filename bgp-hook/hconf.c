@@ -468,7 +468,9 @@ static int read_backend(hconf_priv_t *p, cfg_node_t *b)
 			                 "backend.guard-interface: longer than 15 characters");
 		break;
 	case HBK_GOBGP: {
-		if (cfg_str(cfg, b, "gobgp", "backend.gobgp", &k->gobgp) < 0)
+		if (cfg_str(cfg, b, "gobgp", "backend.gobgp", &k->gobgp) < 0 ||
+		    cfg_duration_ms(cfg, b, "command-timeout", "backend.command-timeout",
+		                    &k->cmd_timeout_ms) < 0)
 			return -1;
 		cfg_node_t *a = cfg_get(b, "gobgp-args");
 		if (a) {
@@ -488,7 +490,9 @@ static int read_backend(hconf_priv_t *p, cfg_node_t *b)
 		if (cfg_str(cfg, b, "vtysh", "backend.vtysh", &k->vtysh) < 0 ||
 		    cfg_str(cfg, b, "route-map", "backend.route-map", &k->rm_normal) < 0 ||
 		    cfg_str(cfg, b, "route-map-degraded", "backend.route-map-degraded", &k->rm_degraded) < 0 ||
-		    cfg_str(cfg, b, "route-map-drain", "backend.route-map-drain", &k->rm_drain) < 0)
+		    cfg_str(cfg, b, "route-map-drain", "backend.route-map-drain", &k->rm_drain) < 0 ||
+		    cfg_duration_ms(cfg, b, "command-timeout", "backend.command-timeout",
+		                    &k->cmd_timeout_ms) < 0)
 			return -1;
 		if (k->asn == 0)
 			return cfg_error(cfg, b, "backend.asn: missing (FRR needs 'router bgp ASN')");

@@ -15,6 +15,16 @@ source "$ROOT/tests/lib.sh"
 HOOK=$BIN/anyns-health
 
 need() { command -v "$1" >/dev/null 2>&1; }
+
+# The shipped examples must stay valid (runs without root).
+if [ -x "$HOOK" ]; then
+	for f in "$ROOT"/bgp-hook/examples/*.yaml; do
+		check "example-$(basename "$f" .yaml)-valid" sh -c '"$0" -t -c "$1" >/dev/null' "$HOOK" "$f"
+	done
+	check help-exits-0 sh -c '"$0" --help | grep -q supervise' "$HOOK"
+	if "$HOOK" -c /nonexistent.yaml 2>/dev/null; then rc=0; else rc=$?; fi
+	check missing-config-exits-2 [ "$rc" -eq 2 ]
+fi
 if [ "$(id -u)" -ne 0 ]; then
 	skip hook "not root (needs ip netns and a tun device)"; summary; exit 0
 fi
