@@ -562,12 +562,95 @@ def parse_server(text):
     return name, (host, int(port))
 
 
+SWEEP_TYPES = ["A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME", "DS", "SRV", "PTR",
+               "CAA", "DNAME", "HINFO", "ANY", "TYPE65400"]
+
+
+def sweep_queries(spec):
+    """Queries for every owner name of a zone file (ORIGIN=FILE): each type of
+    SWEEP_TYPES, a name one label below, one below a wildcard label and the
+    name in mixed case."""
+    import dns.zone
+    origin, _, path = spec.partition("=")
+    z = dns.zone.from_file(path, origin, relativize=False, check_origin=False)
+    out = []
+    n = 0
+    names = sorted(z.nodes.keys())
+    for name in names:
+        text = name.to_text()
+        variants = [(text, t) for t in SWEEP_TYPES]
+        below = "sweep-x." + text if not text.startswith("*.") else "sweep-w." + text[2:]
+        variants += [(below, "A"), (below, "TXT"), ("a.b." + below, "AAAA")]
+        variants.append(("".join(c.upper() if i % 2 else c for i, c in enumerate(text)), "A"))
+        for qname, t in variants:
+            n += 1
+            out.append(Query("sweep:%s:%d" % (origin, n), qname, parse_type(t),
+                             dns.rdataclass.IN, {}, 0))
+    return out
+
+
+class Runner:
+    def __init__(self, args):
+        self.show = args.show
+        self.ref_name, self.ref_addr = parse_server(args.ref)
+        self.tests = [parse_server(t) for t in args.test]
+        self.ctx = Ctx(self.ref_addr, args.zones.split(",") if args.zones else [])
+        self.dead = {}
+
+    def run(self, q):
+        """Asks every server; returns {server: (problems, text lines)}, with
+        empty problems on a match."""
+        wire = q.wire()
+        # "drop": no response is a possible outcome, so do not wait long.
+        tries, tmo = (1, 0.5) if "drop" in q.opts else (TRIES, TIMEOUT)
+        ref_raw = ask(self.ref_addr, wire, q.tcp, tries, tmo)
+        if self.show:
+            print("---- %s [%s] %s" % (q.id, self.ref_name, describe(q)))
+            print(View(ref_raw).msg)
+        res = {}
+        for name, addr in self.tests:
+            # A server that stopped answering fails the rest at once instead of
+            # costing TRIES * TIMEOUT per query.
+            if self.dead.get(name, 0) >= 3:
+                got_raw = None
+            else:
+                got_raw = ask(addr, wire, q.tcp, tries, tmo)
+                if "drop" not in q.opts:
+                    self.dead[name] = self.dead.get(name, 0) + 1 if got_raw is None else 0
+            ref, got = View(ref_raw), View(got_raw)
+            if self.show:
+                print("---- %s [%s]" % (q.id, name))
+                print(got.msg if got.msg is not None else got.error)
+            used, problems, replaced = apply_exceptions(self.ctx, name, q, ref, got)
+            diffs = [d for d in compare(ref, got) if d[0] not in replaced]
+            note = " [exceptions: %s]" % ", ".join(used) if used else ""
+            if not diffs and not problems:
+                res[name] = ("", [note])
+                continue
+            rn = self.ref_name
+            first = diffs[0] if diffs else None
+            why = ("%s: %s=%s %s=%s" % (first[0], rn, first[1], name, first[2])
+                   if first else problems[0])
+            where = " (queries.txt line %d)" % q.lineno if q.lineno else ""
+            lines = ["    query: %s%s%s" % (describe(q), where, note)]
+            for field, a, b, det in diffs:
+                lines.append("    %-12s %s=%s  %s=%s" % (field, rn, a, name, b))
+                lines += ["        " + d.replace("ref:", rn + ":").replace("test:", name + ":")
+                          for d in det]
+            lines += ["    " + p for p in problems]
+            res[name] = (why, lines)
+        return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--queries", required=True)
     ap.add_argument("--ref", required=True, help="NAME=HOST:PORT (NSD)")
     ap.add_argument("--test", action="append", default=[], help="NAME=HOST:PORT")
     ap.add_argument("--zones", help="comma-separated origins of the zones served")
+    ap.add_argument("--sweep", action="append", default=[],
+                    help="ORIGIN=FILE: also query every name of this zone file (one "
+                         "result per zone and server)")
     ap.add_argument("--only", help="comma-separated query ids")
     ap.add_argument("--show", action="store_true", help="print every response")
     args = ap.parse_args()
@@ -576,56 +659,42 @@ def main():
     if args.only:
         want = set(args.only.split(","))
         queries = [q for q in queries if q.id in want]
-    ref_name, ref_addr = parse_server(args.ref)
-    tests = [parse_server(t) for t in args.test]
-    ctx = Ctx(ref_addr, args.zones.split(",") if args.zones else [])
-    dead = {}
+        args.sweep = []
+    r = Runner(args)
     failed = 0
     for q in queries:
         if q.skip:
-            for name, _ in tests:
+            for name, _ in r.tests:
                 print("SKIP: diff:%s:%s: %s" % (name, q.id, q.skip))
             continue
-        wire = q.wire()
-        # "drop": no response is a possible outcome, so do not wait long.
-        tries, tmo = (1, 0.5) if "drop" in q.opts else (TRIES, TIMEOUT)
-        ref_raw = ask(ref_addr, wire, q.tcp, tries, tmo)
-        if args.show:
-            print("---- %s [%s] %s" % (q.id, ref_name, describe(q)))
-            print(View(ref_raw).msg)
-        for name, addr in tests:
-            # A server that stopped answering fails the rest at once instead of
-            # costing TRIES * TIMEOUT per query.
-            if dead.get(name, 0) >= 3:
-                got_raw = None
-            else:
-                got_raw = ask(addr, wire, q.tcp, tries, tmo)
-                if "drop" not in q.opts:
-                    dead[name] = dead.get(name, 0) + 1 if got_raw is None else 0
-            ref, got = View(ref_raw), View(got_raw)
-            if args.show:
-                print("---- %s [%s]" % (q.id, name))
-                print(got.msg if got.msg is not None else got.error)
-            used, problems, replaced = apply_exceptions(ctx, name, q, ref, got)
-            diffs = [d for d in compare(ref, got) if d[0] not in replaced]
+        for name, (why, lines) in r.run(q).items():
             tag = "diff:%s:%s" % (name, q.id)
-            note = " [exceptions: %s]" % ", ".join(used) if used else ""
-            if not diffs and not problems:
-                print("PASS: %s%s" % (tag, note))
+            if not why:
+                print("PASS: %s%s" % (tag, lines[0]))
                 continue
             failed += 1
-            first = diffs[0] if diffs else None
-            why = ("%s: %s=%s %s=%s" % (first[0], ref_name, first[1], name, first[2])
-                   if first else problems[0])
             print("FAIL: %s: %s" % (tag, why))
-            print("    query: %s (queries.txt line %d)%s" % (describe(q), q.lineno, note))
-            for field, a, b, det in diffs:
-                print("    %-12s %s=%s  %s=%s" % (field, ref_name, a, name, b))
-                for d in det:
-                    print("        " + d.replace("ref:", ref_name + ":").replace(
-                        "test:", name + ":"))
-            for p in problems:
-                print("    " + p)
+            print("\n".join(lines))
+    # Sweeps: many generated queries, one result per zone and server; the
+    # first mismatches are printed in full.
+    for spec in args.sweep:
+        origin = spec.partition("=")[0]
+        sq = sweep_queries(spec)
+        bad = {name: [] for name, _ in r.tests}
+        for q in sq:
+            for name, (why, lines) in r.run(q).items():
+                if why:
+                    bad[name].append((why, lines))
+        for name, _ in r.tests:
+            tag = "diff:%s:sweep:%s" % (name, origin)
+            if not bad[name]:
+                print("PASS: %s (%d queries)" % (tag, len(sq)))
+                continue
+            failed += 1
+            print("FAIL: %s: %d of %d queries differ" % (tag, len(bad[name]), len(sq)))
+            for why, lines in bad[name][:10]:
+                print("  * " + why)
+                print("\n".join(lines))
     return 1 if failed else 0
 
 

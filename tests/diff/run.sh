@@ -211,6 +211,8 @@ done
 
 ORIGINS=$(for z in "${ZONES[@]}"; do printf '%s,' "${z%%=*}"; done)
 ORIGINS=${ORIGINS%,}
+# Every zone is also swept: each owner name with many types, names below it.
+SWEEPS=(); for z in "${ZONES[@]}"; do SWEEPS+=(--sweep "$z"); done
 for e in ${DIFF_EXTRA:-}; do TESTS+=(--test "$e"); done
 
 # --- self-test: the comparison must see a difference ------------------------------
@@ -251,6 +253,7 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		*) echo "$line" ;;
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
-		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "$@"; echo "compare.py exit $?")
+		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" "$@"
+		echo "compare.py exit $?")
 fi
 summary
