@@ -277,6 +277,12 @@ EOF
 	cat <<EOF
 defaults:
   drain-time: $LAB_DRAIN_TIME
+EOF
+	# The scenario tests flap pop1 on purpose several times a minute; with the default
+	# suppress threshold its own damping would hold it down for minutes.
+	[ -n "${LAB_FLAP_SUPPRESS:-}" ] && printf '  flap: { suppress: %s, max: %s }\n' \
+		"$LAB_FLAP_SUPPRESS" "$(( LAB_FLAP_SUPPRESS * 2 ))"
+	cat <<EOF
 services:
   - name: dns4
     prefix: $LAB_V4/32
@@ -510,7 +516,11 @@ lab_up() {
 	for n in $LAB_POPS; do
 		mkdir -p "$LAB_DIR/pop$n"
 		cp "$LAB_ZONES/example.com.zone" "$(lab_zone "$n")"
-		[ "$LAB_HOOK" = 1 ] && lab_health_conf "$n" >"$LAB_DIR/pop$n/health.yaml"
+		if [ "$LAB_HOOK" = 1 ]; then
+			lab_health_conf "$n" >"$LAB_DIR/pop$n/health.yaml"
+			"$LAB_HEALTH" -t -c "$LAB_DIR/pop$n/health.yaml" >/dev/null ||
+				{ lab_log "anyns-health rejects $LAB_DIR/pop$n/health.yaml"; return 1; }
+		fi
 		lab_pop_start "$n"
 	done
 	for n in $LAB_POPS; do

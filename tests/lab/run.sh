@@ -10,6 +10,9 @@ cd "$ROOT"
 source tests/lib.sh
 export LAB_NS=anyns-labtest
 export LAB_DIR=${LAB_DIR:-$ROOT/$B/lab-test}
+# Flap damping stays on but cannot suppress pop1 during the suite (bgp-hook's own tests
+# cover damping); every other health setting is the hook's default.
+export LAB_FLAP_SUPPRESS=${LAB_FLAP_SUPPRESS:-20000}
 source tests/lab/lab.sh
 PROBE=$ROOT/tests/lab/probe.py
 FAILOVER_FILE=$ROOT/$B/lab-failover.txt
