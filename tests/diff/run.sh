@@ -160,13 +160,29 @@ start_anynsd() {
 # A server counts as up when it answers SOA for every zone with AA=1 (zones
 # load after the socket opens).
 zones_up() {
-	local port=$1 z i
+	local port=$1 pid=$2 z i
 	for i in $(seq 1 100); do
+		# Our server died (e.g. the port was taken meanwhile): do not take
+		# answers from whoever else listens there.
+		kill -0 "$pid" 2>/dev/null || return 1
 		for z in "${ZONES[@]}"; do
 			kdig @127.0.0.1 -p "$port" +time=1 +retry=0 "${z%%=*}" SOA 2>/dev/null |
 				grep -q 'Flags: qr aa' || { sleep 0.1; continue 2; }
 		done
 		return 0
+	done
+	return 1
+}
+
+# launch NAME: starts server NAME on a free port (three tries, another
+# engineer's test may grab the port between free_port and bind); sets PORT.
+launch() {
+	local name=$1 try
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		"start_$name" "$PORT"
+		zones_up "$PORT" "${PIDS[-1]}" && return 0
+		kill "${PIDS[-1]}" 2>/dev/null
 	done
 	return 1
 }
@@ -180,9 +196,9 @@ if ! $PY -c 'import dns.message' 2>/dev/null; then
 	summary; exit $?
 fi
 
-NSD_PORT=$(free_port)
-start_nsd "$NSD_PORT"
-if ! zones_up "$NSD_PORT"; then
+if launch nsd; then
+	NSD_PORT=$PORT
+else
 	fail diff:nsd-start "NSD did not serve the zones; its log:"
 	cat "$TMP/nsd/stderr" "$TMP/nsd/nsd.log" 2>/dev/null | tail -20
 	summary; exit $?
@@ -199,12 +215,10 @@ for s in $SERVERS; do
 		;;
 	*) fail "diff:$s" "unknown server"; continue ;;
 	esac
-	port=$(free_port)
-	"start_$s" "$port"
-	if zones_up "$port"; then
-		TESTS+=(--test "$s=127.0.0.1:$port")
+	if launch "$s"; then
+		TESTS+=(--test "$s=127.0.0.1:$PORT")
 	else
-		fail "diff:$s-start" "$s did not serve all the zones on port $port; its log:"
+		fail "diff:$s-start" "$s did not serve all the zones (3 tries); its log:"
 		tail -20 "$TMP/$s/stderr"
 	fi
 done
@@ -226,9 +240,14 @@ selftest() {
 	    "$ROOT/zones/example.com.zone" > "$d/example.com.zone"
 	port=$(free_port)
 	start_nsd "$port" "$d" "example.com=$d/example.com.zone"
-	if ! kdig @127.0.0.1 -p "$port" +time=1 +retry=0 www.example.com A >/dev/null 2>&1 &&
-	   ! { sleep 1; kdig @127.0.0.1 -p "$port" +time=1 +retry=0 www.example.com A >/dev/null 2>&1; }; then
-		fail diff:selftest "the mutant NSD did not start"; return
+	for _ in $(seq 1 50); do
+		kill -0 "${PIDS[-1]}" 2>/dev/null || break
+		kdig @127.0.0.1 -p "$port" +time=1 +retry=0 example.com SOA 2>/dev/null |
+			grep -q 'Flags: qr aa' && break
+		sleep 0.1
+	done
+	if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+		fail diff:selftest "the mutant NSD did not start"; cat "$d/stderr"; return
 	fi
 	out=$($PY "$HERE/compare.py" --queries "$HERE/queries.txt" --zones "$ORIGINS" \
 		--ref "nsd=127.0.0.1:$NSD_PORT" --test "mutant=127.0.0.1:$port" \
