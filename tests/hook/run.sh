@@ -76,6 +76,7 @@ nsdconf() {  # nsdconf NAME PORT IDENTITY
 	cat <<EOF
 server:
   ip-address: 127.0.0.1@$2
+  ip-address: ::1@$2
   username: ""
   zonesdir: "$T/$1"
   pidfile: "$T/$1.pid"
@@ -195,6 +196,7 @@ EOF
 cat > "$T/pop-hook.yaml" <<EOF
 log-level: info
 control-socket: $T/pop-hook.sock
+metrics: 127.0.0.1:19153
 backend:
   type: bird
   asn: 65002
@@ -217,6 +219,8 @@ services:
       - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
       - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
           qtype: A, rdata: [192.0.2.80, 192.0.2.81] }
+      - { name: soa-udp6, server: "[::1]:5300", qname: example.com }
+      - { name: soa-tcp6, server: "[::1]:5300", transport: tcp, qname: example.com }
   - name: dns-lag          # serial behind the primary: DEGRADED, announced de-preferred
     prefix: 203.0.113.53/32
     checks:
@@ -252,6 +256,16 @@ if wait_route 198.51.100.53/32 yes 30; then pass bird-healthy-announced; else fa
 if [ -z "$(ip -n "$NS" link show anyhk0 2>/dev/null)" ]; then fail bird-guard-interface "anyhk0 missing"; else pass bird-guard-interface; fi
 if nsx "$HOOK" ctl -s "$T/pop-hook.sock" status | grep -q "dns-pop .*state=up route=announced exported=yes"; then
 	pass ctl-status-exported; else fail ctl-status-exported "$(nsx "$HOOK" ctl -s "$T/pop-hook.sock" status)"; fi
+
+if ! need curl; then skip metrics "curl not installed"; else
+	metrics=$(nsx curl -s http://127.0.0.1:19153/metrics)
+	if echo "$metrics" | grep -q '^anyns_health_state{service="dns-pop",state="up"} 1' &&
+		echo "$metrics" | grep -q '^anyns_health_backend_exported{service="dns-pop"} 1' &&
+		echo "$metrics" | grep -q '^anyns_health_check_ok{service="dns-pop",check="soa-tcp6"} 1' &&
+		echo "$metrics" | grep -q '^anyns_health_flap_penalty{service="dns-pop"}'; then pass metrics
+	else fail metrics "$(echo "$metrics" | grep dns-pop | head -5)"; fi
+fi
+if nsx "$HOOK" ctl -s "$T/pop-hook.sock" drain no-such-service >/dev/null; then fail ctl-unknown-service; else pass ctl-unknown-service; fi
 
 # 2. serial behind the primary -> announced de-preferred (prepend 3, MED 500)
 if wait_route 203.0.113.53/32 yes 10 && rshow 203.0.113.53/32 all | grep -q "BGP.as_path: 65002 65002 65002 65002" &&
