@@ -156,7 +156,8 @@ def ask(server, wire, tcp, tries=TRIES, timeout=TIMEOUT):
                     s.sendall(struct.pack("!H", len(wire)) + wire)
                     hdr = recv_exact(s, 2)
                     return recv_exact(s, struct.unpack("!H", hdr)[0])
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+            with socket.socket(fam, socket.SOCK_DGRAM) as s:
                 s.settimeout(timeout)
                 s.connect((host, port))
                 s.send(wire)
@@ -603,7 +604,9 @@ class Runner:
         wire = q.wire()
         # "drop": no response is a possible outcome, so do not wait long.
         tries, tmo = (1, 0.5) if "drop" in q.opts else (TRIES, TIMEOUT)
-        ref_raw = ask(self.ref_addr, wire, q.tcp, tries, tmo)
+        # "v6": every server also listens on [::1] with the same port.
+        at = (lambda a: ("::1", a[1])) if "v6" in q.opts else (lambda a: a)
+        ref_raw = ask(at(self.ref_addr), wire, q.tcp, tries, tmo)
         if self.show:
             print("---- %s [%s] %s" % (q.id, self.ref_name, describe(q)))
             print(View(ref_raw).msg)
@@ -614,7 +617,7 @@ class Runner:
             if self.dead.get(name, 0) >= 3:
                 got_raw = None
             else:
-                got_raw = ask(addr, wire, q.tcp, tries, tmo)
+                got_raw = ask(at(addr), wire, q.tcp, tries, tmo)
                 if "drop" not in q.opts:
                     self.dead[name] = self.dead.get(name, 0) + 1 if got_raw is None else 0
             ref, got = View(ref_raw), View(got_raw)

@@ -88,6 +88,7 @@ start_nsd() {
 	{
 		echo "server:"
 		echo "	ip-address: 127.0.0.1@$port"
+		echo "	ip-address: ::1@$port"
 		echo "	server-count: 1"
 		echo "	database: \"\""
 		echo "	zonelistfile: \"$d/zone.list\""
@@ -120,7 +121,7 @@ start_knot() {
 	{
 		echo "server:"
 		echo "    rundir: \"$d\""
-		echo "    listen: 127.0.0.1@$port"
+		echo "    listen: [ 127.0.0.1@$port, ::1@$port ]"
 		echo "    identity: \"$IDENTITY\""
 		echo "    version: \"\""
 		echo "    udp-workers: 1"
@@ -151,7 +152,7 @@ start_anynsd() {
 	local port=$1 d=$TMP/anynsd z args=()
 	mkdir -p "$d"
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
-	"$BIN/anynsd" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
+	"$BIN/anynsd" --listen "127.0.0.1:$port" --listen "[::1]:$port" "${args[@]}" --identity "$IDENTITY" \
 		--server-version false \
 		>"$d/stderr" 2>&1 &
 	PIDS+=($!)
