@@ -50,6 +50,11 @@ static const char *ZONE =
 	"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.example.net.\n"
 	"_sip._udp SRV 0 0 5060 host\n"
 	"mx2 MX 10 ns.sub\n"
+	"dl DNAME x.dl\n"
+	"c01 CNAME c02\nc02 CNAME c03\nc03 CNAME c04\nc04 CNAME c05\nc05 CNAME c06\n"
+	"c06 CNAME c07\nc07 CNAME c08\nc08 CNAME c09\nc09 CNAME c10\nc10 CNAME c11\n"
+	"c11 CNAME c12\nc12 CNAME c13\nc13 CNAME c14\nc14 CNAME c15\nc15 CNAME c16\n"
+	"c16 CNAME c17\nc17 CNAME c18\nc18 CNAME c19\nc19 CNAME c20\nc20 A 192.0.2.20\n"
 	"mx2 MX 20 mail\n"
 	"multi AAAA 2001:db8::1\n"
 	"multi TXT \"t\"\n"
@@ -382,6 +387,17 @@ static void test_cname(void **st)
 	assert_int_equal(ldns_pkt_ancount(p), 1);
 	ldns_pkt_free(p);
 
+	/* A long chain is cut after 16 steps (loop-safe and bounded). */
+	p = ask("c01.example.com", 1);
+	assert_int_equal(RCODE(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 16);
+	assert_int_equal(tr_count_type(AN(p), LDNS_RR_TYPE_A), 0);
+	ldns_pkt_free(p);
+	p = ask("c10.example.com", 1);
+	assert_int_equal(ldns_pkt_ancount(p), 11);
+	assert_int_equal(tr_count(AN(p), "c20.example.com. 3600 in a 192.0.2.20"), 1);
+	ldns_pkt_free(p);
+
 	/* RFC 6604: the rcode of the last name looked up. */
 	p = ask("dangling.example.com", 1);
 	assert_int_equal(RCODE(p), LDNS_RCODE_NXDOMAIN);
@@ -419,6 +435,14 @@ static void test_dname(void **st)
 	assert_int_equal(tr_count(AN(p), "dd.example.com. 600 in dname t.example.com."), 1);
 	assert_int_equal(tr_count(AN(p), "x.dd.example.com. 600 in cname x.t.example.com."), 1);
 	assert_int_equal(tr_count(AN(p), "x.t.example.com. 3600 in a 192.0.2.30"), 1);
+	ldns_pkt_free(p);
+
+	/* A DNAME into its own subtree: each step is a longer name; the
+	 * second visit of the DNAME ends it. */
+	p = ask("a.dl.example.com", 1);
+	assert_int_equal(RCODE(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(tr_count(AN(p), "a.dl.example.com. 3600 in cname a.x.dl.example.com."), 1);
 	ldns_pkt_free(p);
 
 	/* The DNAME owner itself is not redirected. */
