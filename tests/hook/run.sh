@@ -7,6 +7,7 @@
 #   router BIRD  127.0.0.1:1179  AS 65000   (show route = what the network sees)
 #   ExaBGP       127.0.0.2:2179  AS 65001   hook as its API process, 192.0.2.53/32
 #   PoP BIRD     127.0.0.3:3179  AS 65002   hook with the bird backend, 198.51.100.53/32
+#   GoBGP        127.0.0.4:4179  AS 65003   hook --supervise, gobgp backend, 203.0.113.60/32
 #   NSD          127.0.0.1:5300  example.com serial 2024010101
 #   NSD primary  127.0.0.1:5301  example.com serial 2024010102 (for the lag check)
 set -u
@@ -118,6 +119,7 @@ template bgp peer {
 }
 protocol bgp exa from peer { neighbor 127.0.0.2 port 2179 as 65001; passive on; }
 protocol bgp pop from peer { neighbor 127.0.0.3 port 3179 as 65002; }
+protocol bgp gobgp from peer { neighbor 127.0.0.4 port 4179 as 65003; }
 EOF
 : > "$T/pop-hook.conf"
 cat > "$T/pop.conf" <<EOF
@@ -368,4 +370,55 @@ if wait_last announce && CH=$(child_of "$SUP"); then
 	for i in $(seq 40); do kill -0 "$CH" 2>/dev/null || break; sleep 0.05; done
 	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
 else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
+# 11. GoBGP (when installed): announce through the gobgp CLI, drain community,
+# and SIGKILL of the hook under --supervise.
+if ! need gobgpd || ! need gobgp; then
+	skip gobgp "gobgpd not installed"
+else
+	cat > "$T/gobgpd.toml" <<EOF
+[global.config]
+  as = 65003
+  router-id = "10.255.0.4"
+  port = 4179
+  local-address-list = ["127.0.0.4"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = 65000
+  [neighbors.transport.config]
+    local-address = "127.0.0.4"
+    remote-port = 1179
+  [neighbors.ebgp-multihop.config]
+    enabled = true
+    multihop-ttl = 2
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+EOF
+	ip netns exec "$NS" gobgpd -f "$T/gobgpd.toml" --api-hosts 127.0.0.1:50051 --pprof-disable \
+		-l warn >>"$T/gobgpd.log" 2>&1 &
+	PIDS+=($!)
+	cat > "$T/gobgp-hook.yaml" <<EOF
+control-socket: $T/gobgp-hook.sock
+backend: { type: gobgp, asn: 65003, gobgp: $(command -v gobgp) }
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, drain-time: 2s }
+services:
+  - name: g
+    prefix: 203.0.113.60/32
+    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+EOF
+	ip netns exec "$NS" "$HOOK" --supervise -c "$T/gobgp-hook.yaml" >>"$T/gobgp-hook.log" 2>&1 &
+	GSUP=$!; PIDS+=($GSUP)
+	if wait_route 203.0.113.60/32 yes 30; then pass gobgp-healthy-announced
+	else fail gobgp-healthy-announced "$(tail -3 "$T/gobgp-hook.log")"; fi
+	nsx "$HOOK" ctl -s "$T/gobgp-hook.sock" drain >/dev/null
+	if wait_comm 203.0.113.60/32 2 && wait_route 203.0.113.60/32 no 5; then pass gobgp-drain
+	else fail gobgp-drain "$(rshow 203.0.113.60/32 all)"; fi
+	nsx "$HOOK" ctl -s "$T/gobgp-hook.sock" undrain >/dev/null
+	if wait_route 203.0.113.60/32 yes 10 && GCH=$(child_of "$GSUP"); then
+		kill -9 "$GCH"
+		if wait_route 203.0.113.60/32 no 5; then pass gobgp-supervised-sigkill-withdrawn
+		else fail gobgp-supervised-sigkill-withdrawn; fi
+	else fail gobgp-supervised-sigkill-withdrawn "not re-announced after undrain"; fi
+fi
 summary
