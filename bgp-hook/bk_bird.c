@@ -94,7 +94,7 @@ static int bird_reply(int fd, char *out, size_t cap, size_t *used)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return ANYNS_ENOENT;
+			return ANYNS_EINVAL;
 		if (ch != '\n') {
 			if (ll < sizeof(line) - 1)
 				line[ll++] = ch;
@@ -119,7 +119,9 @@ static int bird_reply(int fd, char *out, size_t cap, size_t *used)
 }
 
 /* Runs one command on the control socket. Returns BIRD's final reply code
- * (0..9999; 0xxx success, 8xxx/9xxx errors) or a negative ANYNS_E* code. */
+ * (0..9999; 0xxx success, 8xxx/9xxx errors) or a negative ANYNS_E* code.
+ * Never ANYNS_ENOENT ("speaker gone, stop"): a BIRD restart must not stop the
+ * hook; the daemon retries every round and BIRD reads our include file anew. */
 static int bird_cmd(const char *sock, const char *cmd, char *out, size_t cap)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -138,7 +140,7 @@ static int bird_cmd(const char *sock, const char *cmd, char *out, size_t cap)
 	int rc;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		log_err("bird: cannot connect to %s: %s", sock, strerror(errno));
-		rc = ANYNS_ENOENT;
+		rc = ANYNS_EINVAL;
 		goto out;
 	}
 	rc = bird_reply(fd, NULL, 0, &used);   /* "0001 BIRD 2.x ready." */
@@ -147,7 +149,7 @@ static int bird_cmd(const char *sock, const char *cmd, char *out, size_t cap)
 	char line[512];
 	int n = snprintf(line, sizeof(line), "%s\n", cmd);
 	if (n < 0 || (size_t)n >= sizeof(line) || write(fd, line, (size_t)n) != n) {
-		rc = ANYNS_ENOENT;
+		rc = ANYNS_EINVAL;
 		goto out;
 	}
 	rc = bird_reply(fd, out, cap, &used);

@@ -67,7 +67,7 @@ typedef struct app {
 	hbk_t *bk;
 	svc_t *svc;
 	size_t nsvc;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sighup;
 	uv_poll_t bkpoll;
 	bool bkpoll_on;
 	ctl_t *ctl;
@@ -343,6 +343,11 @@ static void on_ctl(void *ctx, const char *cmd, const char *arg, char *out, size_
 static void on_signal(uv_signal_t *h, int sig)
 {
 	app_t *a = h->data;
+	if (sig == SIGHUP) {
+		/* Not a reload: a restart must go through "starts withdrawn". */
+		log_warn("SIGHUP: configuration reload is not supported (restart the hook); ignored");
+		return;
+	}
 	log_info("signal %d: withdrawing and stopping", sig);
 	app_stop(a, 0);
 }
@@ -387,6 +392,7 @@ static void app_stop(app_t *a, int code)
 	probe_cancel_all();
 	close_if_open((uv_handle_t *)&a->sigterm);
 	close_if_open((uv_handle_t *)&a->sigint);
+	close_if_open((uv_handle_t *)&a->sighup);
 	if (a->bkpoll_on)
 		close_if_open((uv_handle_t *)&a->bkpoll);
 	ctl_close(a->ctl);
@@ -442,9 +448,11 @@ static int app_run(app_t *a)
 	}
 	uv_signal_init(&a->loop, &a->sigterm);
 	uv_signal_init(&a->loop, &a->sigint);
-	a->sigterm.data = a->sigint.data = a;
+	uv_signal_init(&a->loop, &a->sighup);
+	a->sigterm.data = a->sigint.data = a->sighup.data = a;
 	uv_signal_start(&a->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&a->sigint, on_signal, SIGINT);
+	uv_signal_start(&a->sighup, on_signal, SIGHUP);
 	int fd = a->bk->ops->fd ? a->bk->ops->fd(a->bk) : -1;
 	if (fd >= 0) {
 		if (uv_poll_init(&a->loop, &a->bkpoll, fd) == 0) {

@@ -304,6 +304,16 @@ nsx "$HOOK" ctl -s "$T/pop-hook.sock" undrain >/dev/null
 if wait_route 192.0.2.53/32 yes 10 && wait_route 198.51.100.53/32 yes 10 && ! comm_seen 192.0.2.53/32; then
 	pass undrain-reannounced; else fail undrain-reannounced; fi
 
+# 6b. The PoP's BIRD restarts under a running hook: the hook keeps running and
+# BIRD reads the announced route back from the hook's include file.
+kill "$(cat "$T/pop.pid")"
+wait_route 198.51.100.53/32 no 5
+for i in $(seq 50); do [ -e "$T/pop.ctl" ] || break; sleep 0.1; done
+sleep 0.5
+nsx bird -c "$T/pop.conf" -s "$T/pop.ctl" -P "$T/pop.pid"
+if wait_route 198.51.100.53/32 yes 20 && kill -0 "$POPHOOK" 2>/dev/null; then pass bird-restart-hook-survives
+else fail bird-restart-hook-survives "$(tail -3 "$T/pop-hook.log")"; fi
+
 # 7. SIGTERM -> withdrawn (BIRD backend: the hook exits 0 and stays gone)
 kill -TERM "$POPHOOK"
 wait "$POPHOOK"; rc=$?
