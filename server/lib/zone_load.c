@@ -286,8 +286,11 @@ static size_t fast_name(const struct zl *L, const char *t, uint8_t *out)
 	}
 	for (;;) {
 		const char *e = t;
-		while (*e && *e != '.')
+		while (*e && *e != '.') {
+			if (*e == '@')
+				return 0;      /* leave ldns' reading of "@" in names */
 			e++;
+		}
 		size_t l = (size_t)(e - t);
 		if (l == 0 || l > WNAME_MAXLABEL || o + 1 + l >= WNAME_MAXLEN)
 			return 0;
@@ -324,33 +327,104 @@ static bool fast_u32(const char *t, uint32_t *v)
 	return true;
 }
 
-/* Parses the most common RR shapes (A, AAAA, NS, CNAME, PTR, DNAME, MX in
- * class IN, no quotes or escapes) without ldns, which spends most of a load
+static bool has_special(const char *t)
+{
+	for (; *t; t++)
+		if (*t == '"' || *t == '\\')
+			return true;
+	return false;
+}
+
+/* TXT rdata: quoted or bare character-strings with \X and \DDD escapes
+ * (RFC 1035 5.1). Returns the rdata length or -1 for anything unusual
+ * (a string over 255 bytes, a stray quote), which ldns then judges. */
+static ssize_t fast_txt(const char *p, uint8_t *out)
+{
+	size_t o = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		bool quoted = *p == '"';
+		if (quoted)
+			p++;
+		if (o + 256 > 65535)
+			return -1;
+		size_t lenpos = o++, n = 0;
+		for (;;) {
+			char c = *p;
+			if (c == 0) {
+				if (quoted)
+					return -1;
+				break;
+			}
+			if (quoted && c == '"') {
+				p++;
+				if (*p && *p != ' ' && *p != '\t')
+					return -1;
+				break;
+			}
+			if (!quoted && (c == ' ' || c == '\t'))
+				break;
+			if (!quoted && c == '"')
+				return -1;
+			p++;
+			if (c == '\\') {
+				if (p[0] >= '0' && p[0] <= '9') {
+					if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9'))
+						return -1;
+					int v = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+					if (v > 255)
+						return -1;
+					c = (char)v;
+					p += 3;
+				} else if (*p) {
+					c = *p++;
+				} else {
+					return -1;
+				}
+			}
+			if (n == 255)
+				return -1;
+			out[o++] = (uint8_t)c;
+			n++;
+		}
+		out[lenpos] = (uint8_t)n;
+	}
+	return o ? (ssize_t)o : -1;
+}
+
+/* Parses the most common RR shapes (A, AAAA, NS, CNAME, PTR, DNAME, MX and
+ * TXT in class IN, names without escapes) without ldns, which spends most of a load
  * in its tokenizer and allocator. Returns 1 when the RR was handled, 0 to
  * let ldns parse the line (and word any error), <0 on allocation failure. */
-static int zl_fast(struct zl *L, char *line, uint16_t file, uint32_t lnr)
+static int zl_fast(struct zl *L, char *line, const char *orig, uint16_t file, uint32_t lnr)
 {
 	char *tok[8];
 	int nt = 0;
 	bool blank_owner = line[0] == ' ' || line[0] == '\t';
+	bool special = false;       /* quotes or escapes somewhere */
 	for (char *p = line; *p;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (!*p)
 			break;
-		if (nt == 8)
-			return 0;
+		if (nt == 8) {
+			special = true;     /* only TXT may have this many fields */
+			break;
+		}
 		tok[nt++] = p;
 		while (*p && *p != ' ' && *p != '\t') {
 			if (*p == '"' || *p == '\\')
-				return 0;
+				special = true;
 			p++;
 		}
 		if (*p)
 			*p++ = 0;
 	}
 	int i = 0;
-	uint8_t owner[WNAME_MAXLEN], rd[WNAME_MAXLEN + 2];
+	uint8_t owner[WNAME_MAXLEN], rdbuf[WNAME_MAXLEN + 2], *rd = rdbuf;
 	size_t olen, rdlen;
 	if (blank_owner) {
 		if (!L->prev_len)
@@ -358,7 +432,7 @@ static int zl_fast(struct zl *L, char *line, uint16_t file, uint32_t lnr)
 		olen = L->prev_len;
 		memcpy(owner, L->prev_wire, olen);
 	} else {
-		if (nt < 1 || !(olen = fast_name(L, tok[i++], owner)))
+		if (nt < 1 || has_special(tok[0]) || !(olen = fast_name(L, tok[i++], owner)))
 			return 0;
 	}
 	/* RFC 1035 5.1: TTL and class may come in either order. */
@@ -377,12 +451,23 @@ static int zl_fast(struct zl *L, char *line, uint16_t file, uint32_t lnr)
 			break;
 		}
 	}
-	if (i >= nt)
+	if (i >= nt || has_special(tok[i]))
 		return 0;
 	const char *type = tok[i++];
 	int left = nt - i;
 	uint16_t t;
-	if (strcasecmp(type, "A") == 0 && left == 1) {
+	if (left >= 1 && strcasecmp(type, "TXT") == 0) {
+		if (!L->scratch && !(L->scratch = malloc(65536)))
+			return ANYNS_ENOMEM;
+		ssize_t n = fast_txt(orig + (tok[i] - line), L->scratch);
+		if (n < 0)
+			return 0;
+		rd = L->scratch;
+		rdlen = (size_t)n;
+		t = LDNS_RR_TYPE_TXT;
+	} else if (special) {
+		return 0;
+	} else if (strcasecmp(type, "A") == 0 && left == 1) {
 		if (inet_pton(AF_INET, tok[i], rd) != 1)
 			return 0;
 		t = LDNS_RR_TYPE_A;
@@ -693,11 +778,20 @@ static int zl_parse(struct zl *L, struct src *s)
 			if (grow((void **)&L->line2, &L->line2_cap, ll, 1))
 				return ANYNS_ENOMEM;
 			memcpy(L->line2, L->line, ll);
-			rc = zl_fast(L, L->line2, s->file, line);
+			rc = zl_fast(L, L->line2, L->line, s->file, line);
 			if (rc < 0)
 				return rc;
 			if (rc > 0)
 				continue;
+		}
+		/* ldns reads any owner starting with '@' as the origin; "@x"
+		 * is a name of its own (as NSD reads it): escape the '@'. */
+		if (L->line[0] == '@' && L->line[1] && L->line[1] != ' ' && L->line[1] != '\t') {
+			size_t ll = strlen(L->line) + 1;
+			if (grow((void **)&L->line, &L->line_cap, ll + 1, 1))
+				return ANYNS_ENOMEM;
+			memmove(L->line + 1, L->line, ll);
+			L->line[0] = '\\';
 		}
 		bool own_ttl = zl_class_ttl_order(L);
 		/* ldns keeps its own previous owner; hand it ours. */

@@ -425,7 +425,15 @@ static void test_fast_path_matches_ldns(void **st)
 		"x 5 A 192.0.2.3\n"
 		"y MX 65535 x\n"
 		"sub.example.com. NS x\n"
-		"a.b.c.example.com. A 192.0.2.4\n";
+		"a.b.c.example.com. A 192.0.2.4\n"
+		"t1 TXT \"hello world\"\n"
+		"t2 TXT bare words \"and; quoted\" \"\"\n"
+		"t3 TXT \"esc \\\" \\\\ \\065\\009 x\"\n"
+		"t4 TXT ( \"split\"\n   \"over lines\" )\n"
+		"t5 TXT a\\ b \\\"q\n"
+		"t6 TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+		"@x A 192.0.2.5\n"
+		"@y SSHFP 1 1 0123456789abcdef0123456789abcdef01234567\n";
 	struct diags ds;
 	zone_t *fast = load_ok(text, &ds);
 	setenv("ANYNS_ZONE_NOFAST", "1", 1);
@@ -445,7 +453,11 @@ static void test_fast_path_matches_ldns(void **st)
 		{ "ns1.example.com", 28 }, { "ns2.example.com", 1 }, { "ns2.example.com", 28 },
 		{ "www.example.com", 5 }, { "p.example.com", 12 }, { "dn.example.com", 39 },
 		{ "x.sub.example.com", 1 }, { "y.sub.example.com", 15 }, { "sub.example.com", 2 },
-		{ "a.b.c.example.com", 1 },
+		{ "a.b.c.example.com", 1 }, { "t1.sub.example.com", 16 },
+		{ "t2.sub.example.com", 16 }, { "t3.sub.example.com", 16 },
+		{ "t4.sub.example.com", 16 }, { "t5.sub.example.com", 16 },
+		{ "t6.sub.example.com", 16 }, { "\\@x.sub.example.com", 1 },
+		{ "\\064y.sub.example.com", 44 },
 	};
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		const zrrset_t *x = znode_rrset(node(fast, sets[i].n), sets[i].t);
@@ -458,6 +470,11 @@ static void test_fast_path_matches_ldns(void **st)
 		assert_memory_equal(x->data, y->data, x->len);
 	}
 	assert_int_equal(znode_rrset(node(fast, "example.com"), 2)->ttl, 300);   /* lowest */
+	const zrrset_t *t2 = znode_rrset(node(fast, "t2.sub.example.com"), 16);
+	assert_int_equal(t2->len, 2 + 5 + 6 + 12 + 1);
+	assert_memory_equal(t2->data, "\x00\x18\x04" "bare\x05" "words\x0b" "and; quoted\x00", 26);
+	const zrrset_t *t3 = znode_rrset(node(fast, "t3.sub.example.com"), 16);
+	assert_memory_equal(t3->data + 2, "\x0c" "esc \" \\ A\t x", 13);
 	/* RFC 1035 5.1: class before TTL, also for types only ldns parses */
 	zone_t *o = load_ok(HEAD "t IN 42 TXT \"x\"\nu in 43 A 192.0.2.1\nv 44 in A 192.0.2.1\n", &ds);
 	assert_int_equal(znode_rrset(node(o, "t.example.com"), 16)->ttl, 42);
