@@ -454,6 +454,93 @@ def ex_opcode_refused(ctx, q, ref, got):
     return problems, {"flag AA", "rcode"} | set(SECTIONS)
 
 
+def _cname_chain(view, qname):
+    """The CNAME RRs of the answer in chain order from qname, and the name
+    the chain ends at (lowercase text)."""
+    cn = {k[0]: k for k in view.sections["answer"] if k[2] == "CNAME"}
+    targets = {}
+    for rrset in view.msg.answer:
+        if rrset.rdtype == dns.rdatatype.CNAME:
+            targets[rrset.name.to_text().lower()] = rrset[0].target.to_text().lower()
+    chain, cur = [], qname
+    while cur in cn and cn[cur] not in chain:
+        chain.append(cn[cur])
+        cur = targets[cur]
+    return chain, cur
+
+
+def ex_cname_chain_limit(ctx, q, ref, got):
+    # The server under test stopped a chain the reference followed further:
+    # its answer must be the first CNAMEs of the reference's chain and nothing
+    # else; what follows a cut-short chain is not compared.
+    if ref.rcode != "NOERROR" or got.rcode != "NOERROR":
+        return None
+    qn = dns.name.from_text(q.qname).to_text().lower()
+    rchain, _ = _cname_chain(ref, qn)
+    gchain, _ = _cname_chain(got, qn)
+    if not (0 < len(gchain) < len(rchain)) or got.sections["answer"] != set(gchain):
+        return None
+    if gchain != rchain[:len(gchain)]:
+        return ["the chain differs from the reference's"], set()
+    if len(gchain) < 5:
+        return ["a chain cut after %d CNAMEs is too short to be a loop guard"
+                % len(gchain)], set()
+    return [], {"answer", "authority", "additional"}
+
+
+def ex_cname_cross_zone(ctx, q, ref, got):
+    # The chain leaves the zone of the query for another zone this server
+    # holds. The reference goes on there; the test server stops, as for a
+    # target outside its zones: its answer is the reference's answer up to the
+    # first name outside the query's zone, then at most a referral.
+    apex = ctx.apex(q)
+    if apex is None or ref.rcode not in ("NOERROR", "NXDOMAIN") or \
+            got.rcode not in ("NOERROR", "NXDOMAIN"):
+        return None
+    qn = dns.name.from_text(q.qname).to_text().lower()
+    chain, end = _cname_chain(ref, qn)
+    sub = lambda name: Query(q.id, name, q.qtype, q.qclass, q.opts, 0)  # noqa: E731
+    end_apex = ctx.apex(sub(end))
+    if not chain or end_apex is None or end_apex == apex:
+        return None
+    mine = {k for k in ref.sections["answer"] if ctx.apex(sub(k[0])) == apex}
+    problems = []
+    if got.sections["answer"] != mine:
+        problems.append("answer is not the reference's part inside %s" % apex)
+    if got.rcode != "NOERROR":
+        problems.append("rcode %s: the chain's first part exists" % got.rcode)
+    if any(k[2] != "NS" for k in got.sections["authority"]):
+        problems.append("authority holds more than a referral's NS RRset")
+    if any(k[2] not in ADDR_TYPES for k in got.sections["additional"]):
+        problems.append("additional holds more than addresses")
+    return problems, {"rcode", "answer", "authority", "additional"}
+
+
+def ex_glue_additional(ctx, q, ref, got):
+    # Addresses for MX/SRV/NS targets that exist only as glue below a cut.
+    if ref.sections["additional"] == got.sections["additional"]:
+        return None
+    cut_glue = set()
+    for v in (ref, got):
+        for k in v.sections["additional"] ^ (ref.sections["additional"] & got.sections["additional"]):
+            cut_glue.add(k)
+    if not cut_glue or any(k[2] not in ADDR_TYPES for k in cut_glue):
+        return None
+    apex = ctx.apex(q)
+    if apex is None:
+        return None
+    # Glue: at or below a delegation of the query's zone (a name whose NS
+    # query from the reference is a referral).
+    for owner in {k[0] for k in cut_glue}:
+        sub = Query(q.id, owner, dns.rdatatype.A, q.qclass, {}, 0)
+        v = View(ask(ctx.ref_addr, sub.wire(), False))
+        if v.msg is None or v.flags["AA"] or not v.rrs("authority", "NS"):
+            return None
+    for v in (ref, got):
+        v.sections["additional"] -= cut_glue
+    return [], set()
+
+
 EXCEPTIONS = [
     dict(name="positive-authority-ns", servers={"knot", "anynsd"}, fn=ex_positive_auth_ns,
          rfc="RFC 1034 4.3.2 (step 3a copies the matching RRs to the answer, step 6 "
@@ -503,6 +590,20 @@ EXCEPTIONS = [
          rfc="RFC 1996 (NOTIFY) and RFC 2136 (UPDATE) are policy-controlled: NSD says "
              "REFUSED to a NOTIFY from an unknown primary and NOTIMP to UPDATE, Knot "
              "NOTAUTH to both, anynsd NOTIMP to every opcode but QUERY (RFC 1035 4.1.1)."),
+    dict(name="cname-chain-limit", servers={"knot", "anynsd"}, fn=ex_cname_chain_limit,
+         rfc="RFC 1034 4.3.2 sets no bound on CNAME chains; servers cut long ones to be "
+             "loop-safe (RFC 1034 3.6.2 advises against chains). NSD followed 12, Knot "
+             "stops after 5. A cut chain must be the start of the reference's (5 at "
+             "least)."),
+    dict(name="cname-cross-zone", servers={"knot", "anynsd"}, fn=ex_cname_cross_zone,
+         rfc="RFC 1034 4.3.2 step 3a restarts the lookup for the CNAME target, which NSD "
+             "does in any zone it holds (with that zone's NS); RFC 6604 2.1 and Knot stop "
+             "at the query's zone, and anynsd follows chains inside the zone only (its "
+             "spec). The test's answer must be the reference's part inside the zone."),
+    dict(name="glue-additional", servers={"knot"}, fn=ex_glue_additional,
+         rfc="RFC 1034 4.3.2 step 6 and RFC 2181 5.4.1: additional data is optional, "
+             "and glue below a cut is not authoritative data; Knot adds the glue of an "
+             "MX target below a cut, NSD does not."),
 ]
 
 
