@@ -14,6 +14,8 @@ int hbk_frr_argv(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, bool announ
 	int rc = 0;
 	a->n = a->used = 0;
 	rc |= hargv_add(a, "%s", k->vtysh);
+	for (size_t i = 0; i < k->nvtysh_args; i++)
+		rc |= hargv_add(a, "%s", k->vtysh_args[i]);
 	rc |= hargv_add(a, "-c");
 	rc |= hargv_add(a, "configure terminal");
 	rc |= hargv_add(a, "-c");
@@ -66,6 +68,8 @@ static int frr_exported(hbk_t *b, const hroute_t *r, bool *out)
 {
 	hargv_t a = { .n = 0 };
 	int rc = hargv_add(&a, "%s", b->conf->bk.vtysh);
+	for (size_t i = 0; i < b->conf->bk.nvtysh_args; i++)
+		rc |= hargv_add(&a, "%s", b->conf->bk.vtysh_args[i]);
 	rc |= hargv_add(&a, "-c");
 	rc |= hargv_add(&a, "show bgp %s unicast %s", r->family == 6 ? "ipv6" : "ipv4", r->prefix);
 	if (rc)

@@ -401,6 +401,26 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+/* backend.<key>: a list of at most 8 extra command line arguments. */
+static int read_args(cfg_t *cfg, cfg_node_t *b, const char *key, const char **out, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "backend.%s", key);
+	cfg_node_t *a = cfg_get(b, key);
+	if (!a)
+		return 0;
+	if (cfg_expect(cfg, a, CFG_SEQ, path) < 0)
+		return -1;
+	for (cfg_node_t *e = a->child; e; e = e->next) {
+		if (cfg_expect(cfg, e, CFG_SCALAR, path) < 0)
+			return -1;
+		if (*n == 8)
+			return cfg_error(cfg, e, "%s: at most 8 arguments", path);
+		out[(*n)++] = e->value;
+	}
+	return 0;
+}
+
 static int read_backend(hconf_priv_t *p, cfg_node_t *b)
 {
 	cfg_t *cfg = p->pub.cfg;
@@ -472,18 +492,8 @@ static int read_backend(hconf_priv_t *p, cfg_node_t *b)
 		    cfg_duration_ms(cfg, b, "command-timeout", "backend.command-timeout",
 		                    &k->cmd_timeout_ms) < 0)
 			return -1;
-		cfg_node_t *a = cfg_get(b, "gobgp-args");
-		if (a) {
-			if (cfg_expect(cfg, a, CFG_SEQ, "backend.gobgp-args") < 0)
-				return -1;
-			for (cfg_node_t *e = a->child; e; e = e->next) {
-				if (cfg_expect(cfg, e, CFG_SCALAR, "backend.gobgp-args[]") < 0)
-					return -1;
-				if (k->ngobgp_args == 8)
-					return cfg_error(cfg, e, "backend.gobgp-args: at most 8");
-				k->gobgp_args[k->ngobgp_args++] = e->value;
-			}
-		}
+		if (read_args(cfg, b, "gobgp-args", k->gobgp_args, &k->ngobgp_args) < 0)
+			return -1;
 		break;
 	}
 	case HBK_FRR:
@@ -493,6 +503,8 @@ static int read_backend(hconf_priv_t *p, cfg_node_t *b)
 		    cfg_str(cfg, b, "route-map-drain", "backend.route-map-drain", &k->rm_drain) < 0 ||
 		    cfg_duration_ms(cfg, b, "command-timeout", "backend.command-timeout",
 		                    &k->cmd_timeout_ms) < 0)
+			return -1;
+		if (read_args(cfg, b, "vtysh-args", k->vtysh_args, &k->nvtysh_args) < 0)
 			return -1;
 		if (k->asn == 0)
 			return cfg_error(cfg, b, "backend.asn: missing (FRR needs 'router bgp ASN')");

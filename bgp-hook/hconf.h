@@ -85,6 +85,8 @@ typedef struct hbk_conf {
 	size_t ngobgp_args;
 	/* frr */
 	const char *vtysh;
+	const char *vtysh_args[8];  /* e.g. --vty_socket DIR */
+	size_t nvtysh_args;
 	const char *rm_normal, *rm_degraded, *rm_drain;
 	/* exec */
 	const char *command;

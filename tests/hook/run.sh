@@ -8,6 +8,7 @@
 #   ExaBGP       127.0.0.2:2179  AS 65001   hook as its API process, 192.0.2.53/32
 #   PoP BIRD     127.0.0.3:3179  AS 65002   hook with the bird backend, 198.51.100.53/32
 #   GoBGP        127.0.0.4:4179  AS 65003   hook --supervise, gobgp backend, 203.0.113.60/32
+#   FRR bgpd     127.0.0.5:5179  AS 65005   hook --supervise, frr backend (vtysh), 203.0.113.70/32
 #   NSD          127.0.0.1:5300  example.com serial 2024010101
 #   NSD primary  127.0.0.1:5301  example.com serial 2024010102 (for the lag check)
 set -u
@@ -120,6 +121,7 @@ template bgp peer {
 protocol bgp exa from peer { neighbor 127.0.0.2 port 2179 as 65001; passive on; }
 protocol bgp pop from peer { neighbor 127.0.0.3 port 3179 as 65002; }
 protocol bgp gobgp from peer { neighbor 127.0.0.4 port 4179 as 65003; }
+protocol bgp frr from peer { neighbor 127.0.0.5 port 5179 as 65005; }
 EOF
 : > "$T/pop-hook.conf"
 cat > "$T/pop.conf" <<EOF
@@ -430,5 +432,60 @@ EOF
 		if wait_route 203.0.113.60/32 no 5; then pass gobgp-supervised-sigkill-withdrawn
 		else fail gobgp-supervised-sigkill-withdrawn; fi
 	else fail gobgp-supervised-sigkill-withdrawn "not re-announced after undrain"; fi
+fi
+# 12. FRR (when installed): bgpd alone (no zebra), the hook drives it through
+# vtysh "network P route-map RM"; drain route-map adds 65535:0.
+FRRBGPD=/usr/lib/frr/bgpd
+if [ ! -x "$FRRBGPD" ] || ! need vtysh; then
+	skip frr "frr not installed"
+else
+	mkdir -p "$T/frr"
+	cat > "$T/frr/bgpd.conf" <<EOF
+frr defaults traditional
+hostname anyns-hook-frr
+log file $T/frr/bgpd.log
+router bgp 65005
+ bgp router-id 10.255.0.5
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 127.0.0.1 remote-as 65000
+ neighbor 127.0.0.1 port 1179
+ neighbor 127.0.0.1 update-source 127.0.0.5
+ neighbor 127.0.0.1 ebgp-multihop 2
+ neighbor 127.0.0.1 timers connect 1
+route-map ANYNS-DRAIN permit 10
+ set community 65535:0 additive
+EOF
+	nsx "$FRRBGPD" -d -f "$T/frr/bgpd.conf" -i "$T/frrbgpd.pid" -Z -S --vty_socket "$T/frr" \
+		-p 5179 -l 127.0.0.5 -P 0 >>"$T/frr/bgpd.out" 2>&1
+	cat > "$T/frr-hook.yaml" <<EOF
+control-socket: $T/frr-hook.sock
+backend:
+  type: frr
+  asn: 65005
+  vtysh: $(command -v vtysh)
+  vtysh-args: [--vty_socket, $T/frr]
+  route-map-drain: ANYNS-DRAIN
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, drain-time: 2s, degraded: { prepend: 0 } }
+services:
+  - name: f
+    prefix: 203.0.113.70/32
+    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+EOF
+	ip netns exec "$NS" "$HOOK" --supervise -c "$T/frr-hook.yaml" >>"$T/frr-hook.log" 2>&1 &
+	FSUP=$!; PIDS+=($FSUP)
+	if wait_route 203.0.113.70/32 yes 30; then pass frr-healthy-announced
+	else fail frr-healthy-announced "$(tail -3 "$T/frr-hook.log")"; fi
+	if nsx "$HOOK" ctl -s "$T/frr-hook.sock" status | grep -q "exported=yes"; then pass frr-exported
+	else fail frr-exported "$(nsx "$HOOK" ctl -s "$T/frr-hook.sock" status)"; fi
+	nsx "$HOOK" ctl -s "$T/frr-hook.sock" drain >/dev/null
+	if wait_comm 203.0.113.70/32 2 && wait_route 203.0.113.70/32 no 5; then pass frr-drain
+	else fail frr-drain "$(rshow 203.0.113.70/32 all)"; fi
+	nsx "$HOOK" ctl -s "$T/frr-hook.sock" undrain >/dev/null
+	if wait_route 203.0.113.70/32 yes 10 && ! comm_seen 203.0.113.70/32 && FCH=$(child_of "$FSUP"); then
+		kill -9 "$FCH"
+		if wait_route 203.0.113.70/32 no 5; then pass frr-supervised-sigkill-withdrawn
+		else fail frr-supervised-sigkill-withdrawn; fi
+	else fail frr-supervised-sigkill-withdrawn "not re-announced without 65535:0 after undrain"; fi
 fi
 summary

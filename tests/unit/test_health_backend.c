@@ -151,6 +151,14 @@ static void test_frr(void **st)
 	assert_string_equal(a.v[8], "network 2001:db8::53/128");
 	assert_int_equal(hbk_frr_argv(&a, &k, &r, false), 0);
 	assert_string_equal(a.v[8], "no network 2001:db8::53/128");
+	k.vtysh_args[0] = "--vty_socket";
+	k.vtysh_args[1] = "/run/x";
+	k.nvtysh_args = 2;
+	assert_int_equal(hbk_frr_argv(&a, &k, &r, false), 0);
+	assert_int_equal(a.n, 11);
+	assert_string_equal(a.v[1], "--vty_socket");
+	assert_string_equal(a.v[2], "/run/x");
+	assert_string_equal(a.v[10], "no network 2001:db8::53/128");
 }
 
 static void test_exec_env(void **st)
