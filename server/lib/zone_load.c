@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ldns/ldns.h>
@@ -834,28 +836,38 @@ static int zl_add_file_name(struct zl *L, const char *name, uint16_t *idx)
 
 static int read_all(const char *path, char **buf, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	struct stat st;
 	char *b = NULL;
 	size_t cap = 0, n = 0;
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	/* Sized from fstat so that a big zone is read in one allocation. */
+	size_t want = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
 	for (;;) {
-		if (grow((void **)&b, &cap, n + 65536, 1)) {
+		if (grow((void **)&b, &cap, n + (n < want ? want - n : 65536), 1)) {
 			free(b);
-			fclose(f);
+			close(fd);
 			return ANYNS_ENOMEM;
 		}
-		size_t r = fread(b + n, 1, cap - n, f);
-		n += r;
+		ssize_t r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(b);
+			close(fd);
+			return -e;
+		}
 		if (r == 0)
 			break;
+		n += (size_t)r;
 	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(b);
-		return -EIO;
-	}
+	close(fd);
 	*buf = b;
 	*len = n;
 	return 0;
