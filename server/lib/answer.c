@@ -262,6 +262,7 @@ static void put_additional(struct resp *r)
 {
 	static const uint16_t types[2] = { PKT_TYPE_A, PKT_TYPE_AAAA };
 	const znode_t *nodes[ADDL_MAX];
+	bool wild[ADDL_MAX];
 	uint8_t lc[WNAME_MAXLEN];
 	size_t olen;
 	const uint8_t *origin = zone_origin_wire(r->zone, &olen);
@@ -269,10 +270,20 @@ static void put_additional(struct resp *r)
 	for (unsigned i = 0; i < r->naddl; i++) {
 		size_t len = r->addl[i].len;
 		nodes[i] = NULL;
+		wild[i] = false;
 		wname_lower(lc, r->addl[i].name, len);
 		if (!wname_is_subdomain(lc, len, origin, olen))
 			continue;
 		const znode_t *n = zone_lookup(r->zone, lc, len);
+		if (!n) {
+			/* RFC 4592 3.3.1: a wildcard covers the target too (NSD
+			 * adds such synthesised addresses as well). */
+			const znode_t *ce = zone_closest_encloser(r->zone, lc, len);
+			if (znode_flags(ce) & (ZN_DELEG | ZN_BELOW_CUT | ZN_DNAME | ZN_BELOW_DNAME))
+				continue;
+			n = znode_wildcard_child(ce);
+			wild[i] = true;
+		}
 		/* Below a cut is glue: only for NS targets (RFC 1034 4.3.2
 		 * step 3b); an MX or SRV target there is not ours to give. */
 		if (n && (!(znode_flags(n) & ZN_BELOW_CUT) || r->addl[i].glue))
@@ -283,9 +294,14 @@ static void put_additional(struct resp *r)
 			if (!nodes[i])
 				continue;
 			const zrrset_t *rs = znode_rrset(nodes[i], types[t]);
-			if (!rs || is_done(r, rs))
+			/* A wildcard's set serves several names: no dedup by set
+			 * (the names themselves are unique in the queue). */
+			if (!rs || (!wild[i] && is_done(r, rs)))
 				continue;
-			if (put_node_rrset(r, SEC_AR, nodes[i], rs, false) < 0) {
+			/* The owner is the target as written (for a wildcard, the
+			 * synthesised name); it points at the rdata name. */
+			struct owner o = { r->addl[i].name, r->addl[i].len, -1 };
+			if (put_rrset(r, SEC_AR, &o, rs, rs->ttl, PKT_CLASS_IN) < 0) {
 				r->partial = true;
 				return;
 			}

@@ -51,6 +51,8 @@ static const char *ZONE =
 	"_sip._udp SRV 0 0 5060 host\n"
 	"mx2 MX 10 ns.sub\n"
 	"dl DNAME x.dl\n"
+	"odd MX 10 a.wild\nodd MX 20 b.wild\nodd MX 30 host\n"
+	"_odd._tcp SRV 0 0 443 c.wild\n"
 	"c01 CNAME c02\nc02 CNAME c03\nc03 CNAME c04\nc04 CNAME c05\nc05 CNAME c06\n"
 	"c06 CNAME c07\nc07 CNAME c08\nc08 CNAME c09\nc09 CNAME c10\nc10 CNAME c11\n"
 	"c11 CNAME c12\nc12 CNAME c13\nc13 CNAME c14\nc14 CNAME c15\nc15 CNAME c16\n"
@@ -486,6 +488,16 @@ static void test_additional(void **st)
 	assert_int_equal(tr_count(AR(p), "mail.example.com. 3600 in a 192.0.2.25"), 1);
 	assert_int_equal(tr_count(AR(p), "ns.sub.example.com. 3600 in a 192.0.2.100"), 0);
 	assert_int_equal(ldns_pkt_arcount(p), 4);
+	ldns_pkt_free(p);
+
+	/* Targets covered by a wildcard get its addresses, under their names. */
+	p = ask("odd.example.com", 15);
+	assert_int_equal(tr_count(AR(p), "a.wild.example.com. 3600 in a 192.0.2.99"), 1);
+	assert_int_equal(tr_count(AR(p), "b.wild.example.com. 3600 in a 192.0.2.99"), 1);
+	assert_int_equal(tr_count(AR(p), "host.example.com. 3600 in a 192.0.2.80"), 1);
+	ldns_pkt_free(p);
+	p = ask("_odd._tcp.example.com", 33);
+	assert_int_equal(tr_count(AR(p), "c.wild.example.com. 3600 in a 192.0.2.99"), 1);
 	ldns_pkt_free(p);
 
 	/* No duplicates: ns1 A is the answer, not repeated in additional. */
