@@ -21,7 +21,7 @@ ZONES=(
 	"example.org=$HERE/zones/example.org.zone"
 )
 IDENTITY=anyns-diff
-SERVERS=${DIFF_SERVERS-knot anynsd}
+SERVERS=${DIFF_SERVERS-knot anynsd anynsd-asan}
 
 TMP=$(mktemp -d /tmp/anyns-diff.XXXXXX)
 PIDS=()
@@ -149,13 +149,21 @@ start_knot() {
 }
 
 start_anynsd() {
-	local port=$1 d=$TMP/anynsd z args=()
+	local port=$1 d=$TMP/${2:-anynsd} bin=${3:-$BIN/anynsd} z args=()
 	mkdir -p "$d"
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
-	"$BIN/anynsd" --listen "127.0.0.1:$port" --listen "[::1]:$port" "${args[@]}" --identity "$IDENTITY" \
+	"$bin" --listen "127.0.0.1:$port" --listen "[::1]:$port" "${args[@]}" --identity "$IDENTITY" \
 		--server-version false \
 		>"$d/stderr" 2>&1 &
 	PIDS+=($!)
+}
+
+# The ASan+UBSan build (tests/run-all.sh makes it): the same queries must not
+# trip a sanitizer. Two workers: the answers go through the threaded path too.
+ASAN_BIN=${ASAN_BIN:-$ROOT/build/asan/anynsd}
+start_anynsd-asan() {
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		start_anynsd "$1" anynsd-asan "$ASAN_BIN"
 }
 
 # A server counts as up when it answers SOA for every zone with AA=1 (zones
@@ -182,7 +190,9 @@ launch() {
 	for try in 1 2 3; do
 		PORT=$(free_port)
 		"start_$name" "$PORT"
-		zones_up "$PORT" "${PIDS[-1]}" && return 0
+		if zones_up "$PORT" "${PIDS[-1]}"; then
+			echo "${PIDS[-1]}" > "$TMP/$name/pid"; return 0
+		fi
 		kill "${PIDS[-1]}" 2>/dev/null
 	done
 	return 1
@@ -213,6 +223,9 @@ for s in $SERVERS; do
 		;;
 	anynsd)
 		if [ ! -x "$BIN/anynsd" ]; then skip diff:anynsd "$BIN/anynsd not built"; continue; fi
+		;;
+	anynsd-asan)
+		if [ ! -x "$ASAN_BIN" ]; then skip diff:anynsd-asan "$ASAN_BIN not built"; continue; fi
 		;;
 	*) fail "diff:$s" "unknown server"; continue ;;
 	esac
@@ -275,5 +288,26 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
 		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" "$@"
 		echo "compare.py exit $?")
+fi
+# The sanitizer build: stopped gracefully, it must exit 0 and report nothing.
+if [ -s "$TMP/anynsd-asan/pid" ]; then
+	asan_pid=$(cat "$TMP/anynsd-asan/pid")
+	if kill -0 "$asan_pid" 2>/dev/null; then
+		kill -TERM "$asan_pid"
+		for _ in $(seq 1 100); do kill -0 "$asan_pid" 2>/dev/null || break; sleep 0.1; done
+		wait "$asan_pid" 2>/dev/null; rc=$?
+		if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/anynsd-asan/stderr"; then
+			fail diff:anynsd-asan:sanitizers "a sanitizer report:"
+			grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/anynsd-asan/stderr" | head -60
+		elif [ "$rc" -ne 0 ]; then
+			fail diff:anynsd-asan:sanitizers "exit status $rc after SIGTERM"
+			tail -20 "$TMP/anynsd-asan/stderr"
+		else
+			pass diff:anynsd-asan:sanitizers
+		fi
+	else
+		fail diff:anynsd-asan:sanitizers "died during the test:"
+		tail -40 "$TMP/anynsd-asan/stderr"
+	fi
 fi
 summary
