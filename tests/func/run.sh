@@ -340,7 +340,7 @@ fi
 # ---- wildcard address: replies come from the address asked (IP_PKTINFO) --------------
 PORT=$(free_port)
 MPORT=$(free_port)
-if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --zone "func.test=$TMP/func.test.zone" \
+if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --listen "[::]:$PORT" --zone "func.test=$TMP/func.test.zone" \
 	--workers 1 --nsid hex:0a0b0c --metrics "127.0.0.1:$MPORT"; then
 	# kdig uses a connected UDP socket: an answer from another source would be lost.
 	out=$(kdig @127.0.0.2 -p "$PORT" +time=2 +retry=0 www.func.test A +nsid 2>&1)
@@ -350,6 +350,12 @@ if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --zone "func.test=$TMP/f
 		fail func:wildcard-listen-pktinfo "$(echo "$out" | head -3)"
 	fi
 	if echo "$out" | grep -qi "NSID: 0a0b0c"; then pass func:nsid-hex; else fail func:nsid-hex; fi
+	out=$(kdig @::1 -p "$PORT" +time=2 +retry=0 www.func.test AAAA 2>&1)
+	if echo "$out" | grep -q "2001:db8::80" && echo "$out" | grep -q "From ::1@"; then
+		pass func:wildcard-listen-pktinfo-ipv6
+	else
+		fail func:wildcard-listen-pktinfo-ipv6 "$(echo "$out" | head -3)"
+	fi
 	check func:metrics-endpoint $PY "$HERE/dnsraw.py" metrics 127.0.0.1 "$MPORT"
 	stop_anynsd "$DPID"
 else
