@@ -311,6 +311,14 @@ static void on_ctl(void *ctx, const char *cmd, const char *arg, char *out, size_
 			                                                              : "announced",
 			                        s->exported < 0 ? "unknown" : s->exported ? "yes" : "no",
 			                        hsm_penalty(&s->sm, now), s->sm.reason);
+			static const char *const rn[3] = { "ok", "slow", "fail" };
+			for (size_t j = 0; j < s->c->nchecks && off < cap; j++)
+				off += (size_t)snprintf(out + off, cap - off,
+				                        "  check %s %s %s: %s %.1f ms: %s\n",
+				                        s->c->checks[j].name,
+				                        s->c->checks[j].transport == HCHECK_TCP ? "tcp" : "udp",
+				                        s->c->checks[j].server_text, rn[s->res[j].res],
+				                        (double)s->res[j].latency_us / 1000.0, s->res[j].why);
 		}
 		return;
 	}
