@@ -164,6 +164,29 @@ static void test_cut_dname_wildcard(void **st)
 	zone_unref(z);
 }
 
+static void test_apex_wildcard_and_dname(void **st)
+{
+	(void)st;
+	zone_t *z = compile("example.com",
+		"@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n*.example.com. A 192.0.2.9\n");
+	const znode_t *star = node(z, "*.example.com");
+	assert_ptr_equal(znode_wildcard_child(zone_apex(z)), star);
+	assert_ptr_equal(znode_parent(star), zone_apex(z));
+	assert_int_equal(znode_flags(star), ZN_WILDCARD);
+	zone_unref(z);
+
+	/* RFC 6672: a DNAME at the apex redirects every name below it */
+	z = compile("example.com",
+		"@ SOA ns1 h 1 2 3 4 5\n@ NS ns1.example.net.\n@ DNAME example.net.\nx.y A 192.0.2.1\n");
+	assert_true(znode_flags(zone_apex(z)) & ZN_DNAME);
+	assert_true(znode_flags(zone_apex(z)) & ZN_APEX);
+	const znode_t *xy = node(z, "x.y.example.com");
+	assert_true(znode_flags(xy) & ZN_BELOW_DNAME);
+	assert_ptr_equal(znode_dname_owner(xy), zone_apex(z));
+	assert_ptr_equal(znode_dname_owner(node(z, "y.example.com")), zone_apex(z));
+	zone_unref(z);
+}
+
 static void test_closest_encloser(void **st)
 {
 	(void)st;
@@ -372,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_and_ent),
 		cmocka_unit_test(test_rrsets),
 		cmocka_unit_test(test_cut_dname_wildcard),
+		cmocka_unit_test(test_apex_wildcard_and_dname),
 		cmocka_unit_test(test_closest_encloser),
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test(test_walk_order_big),
