@@ -9,6 +9,7 @@
 #   PoP BIRD     127.0.0.3:3179  AS 65002   hook with the bird backend, 198.51.100.53/32
 #   GoBGP        127.0.0.4:4179  AS 65003   hook --supervise, gobgp backend, 203.0.113.60/32
 #   FRR bgpd     127.0.0.5:5179  AS 65005   hook --supervise, frr backend (vtysh), 203.0.113.70/32
+#   ExaBGP #2    127.0.0.6:6179  AS 65006   hook that cannot restart, 203.0.113.80/32
 #   NSD          127.0.0.1:5300  example.com serial 2024010101
 #   NSD primary  127.0.0.1:5301  example.com serial 2024010102 (for the lag check)
 set -u
@@ -122,6 +123,7 @@ protocol bgp exa from peer { neighbor 127.0.0.2 port 2179 as 65001; passive on; 
 protocol bgp pop from peer { neighbor 127.0.0.3 port 3179 as 65002; }
 protocol bgp gobgp from peer { neighbor 127.0.0.4 port 4179 as 65003; }
 protocol bgp frr from peer { neighbor 127.0.0.5 port 5179 as 65005; }
+protocol bgp exa2 from peer { neighbor 127.0.0.6 port 6179 as 65006; passive on; }
 EOF
 : > "$T/pop-hook.conf"
 cat > "$T/pop.conf" <<EOF
@@ -488,4 +490,49 @@ EOF
 		else fail frr-supervised-sigkill-withdrawn; fi
 	else fail frr-supervised-sigkill-withdrawn "not re-announced without 65535:0 after undrain"; fi
 fi
+# 13. ExaBGP when the killed hook cannot start again (here: its config broke):
+# ExaBGP gives up after 5 quick deaths, exits, and the session drops.
+cat > "$T/exa2-hook.yaml" <<EOF
+control-socket: $T/exa2-hook.sock
+backend: { type: exabgp, asn: 65006 }
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2 }
+services:
+  - name: e
+    prefix: 203.0.113.80/32
+    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+EOF
+cat > "$T/exa2-hook.sh" <<EOF
+#!/bin/sh
+# First start: the real hook. Any restart: a broken config (exit 2).
+if [ -e "$T/exa2-started" ]; then exec "$HOOK" -c "$T/nonexistent.yaml"; fi
+touch "$T/exa2-started"
+exec "$HOOK" -c "$T/exa2-hook.yaml"
+EOF
+chmod +x "$T/exa2-hook.sh"
+cat > "$T/exa2.conf" <<EOF
+process hook {
+  run $T/exa2-hook.sh;
+  encoder text;
+}
+neighbor 127.0.0.1 {
+  router-id 10.255.0.6;
+  local-address 127.0.0.6;
+  local-as 65006;
+  peer-as 65000;
+  connect 1179;
+  family { ipv4 unicast; }
+  api { processes [ hook ]; }
+}
+EOF
+( cd "$T" && exec ip netns exec "$NS" env exabgp.daemon.user=root exabgp.api.cli=false \
+	exabgp.tcp.bind=127.0.0.6 exabgp.tcp.port=6179 exabgp "$T/exa2.conf" >>"$T/exa2.out" 2>&1 ) &
+EXA2=$!; PIDS+=($EXA2)
+if wait_route 203.0.113.80/32 yes 30; then
+	p=$(pgrep -f -- "$HOOK -c $T/exa2-hook.yaml" | head -1)
+	kill -9 "$p"
+	ok=
+	for i in $(seq 100); do kill -0 "$EXA2" 2>/dev/null || { ok=1; break; }; sleep 0.05; done
+	if [ -n "$ok" ] && wait_route 203.0.113.80/32 no 5; then pass exabgp-hook-cannot-restart-session-drops
+	else fail exabgp-hook-cannot-restart-session-drops "$(tail -3 "$T/exa2.out")"; fi
+else fail exabgp-hook-cannot-restart-session-drops "never announced"; fi
 summary
