@@ -18,7 +18,7 @@
 enum section { SEC_AN = 0, SEC_NS = 1, SEC_AR = 2 };
 
 /* An owner name to write: a fixed pointer when `ptr` >= 0 (the question
- * name), else the uncompressed `name`. */
+ * name or one of its suffixes), else `name`, compressed when written. */
 struct owner {
 	const uint8_t *name;
 	size_t len;
@@ -343,7 +343,7 @@ static const zrrset_t *any_pick(const znode_t *n)
 		case PKT_TYPE_DNSKEY: case PKT_TYPE_RRSIG: case PKT_TYPE_NSEC:
 			weak = rs;
 			break;
-		case 51: /* NSEC3PARAM: never returned by NSD for ANY */
+		case PKT_TYPE_NSEC3PARAM:   /* never returned by NSD for ANY */
 			break;
 		default:
 			normal = rs;
