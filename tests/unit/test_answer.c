@@ -937,6 +937,62 @@ static void test_patch(void **st)
 	assert_int_equal(answer_patch(t, tl2, q, n2, big, sizeof(big), &ol), ANYNS_EINVAL);
 }
 
+struct walk_ctx {
+	unsigned seed;
+	int checked;
+};
+
+/* For one owner name of the zone, several types, random case and flags:
+ * patched template == built response whenever the template is cacheable. */
+static int patch_walk(void *vctx, const uint8_t *name, size_t name_len,
+                      const uint16_t *types, size_t ntypes)
+{
+	static const uint16_t qtypes[] = { 1, 28, 15, 16, 2, 255, 6, 33, 5, 43, 39 };
+	struct walk_ctx *ctx = vctx;
+	char text[300];
+	uint8_t lq[512], mq[512], tmpl[512], want[65535], got[65535];
+	size_t ln, mn, tl, wl, gl;
+	answer_info_t ti;
+
+	(void)types;
+	(void)ntypes;
+	assert_true(anyns_name_to_text(name, name_len, text, sizeof(text)) > 0);
+	for (size_t t = 0; t < sizeof(qtypes) / sizeof(qtypes[0]); t++) {
+		/* a name below it too, for wildcards, DNAME and referrals */
+		for (int below = 0; below < 2; below++) {
+			char qn[320], mixed[320];
+			snprintf(qn, sizeof(qn), "%s%s", below ? "zz." : "", text);
+			for (size_t k = 0; k <= strlen(qn); k++)
+				mixed[k] = (rand_r(&ctx->seed) & 1) ? (char)toupper((unsigned char)qn[k]) : qn[k];
+			bool edns = rand_r(&ctx->seed) & 1, dob = rand_r(&ctx->seed) & 1;
+			struct qopt lo = { .id = 1, .edns = edns, .do_bit = dob, .payload = 512 };
+			struct qopt mo = { .id = (uint16_t)rand_r(&ctx->seed), .rd = rand_r(&ctx->seed) & 1,
+			                   .edns = edns, .do_bit = dob,
+			                   .payload = (uint16_t)(rand_r(&ctx->seed) % 5000) };
+			ln = tq_build(lq, qn, qtypes[t], 1, &lo);
+			mn = tq_build(mq, mixed, qtypes[t], 1, &mo);
+			assert_int_equal(answer_build(g_zs, &g_conf, lq, ln, ANSWER_UDP, tmpl, sizeof(tmpl), &tl, &ti), 0);
+			if (!ti.cacheable)
+				continue;
+			assert_int_equal(answer_build(g_zs, &g_conf, mq, mn, ANSWER_UDP, want, sizeof(want), &wl, NULL), 0);
+			assert_int_equal(answer_patch(tmpl, tl, mq, mn, got, sizeof(got), &gl), 0);
+			assert_int_equal(gl, wl);
+			assert_memory_equal(got, want, wl);
+			ctx->checked++;
+		}
+	}
+	return 0;
+}
+
+static void test_patch_whole_zone(void **st)
+{
+	struct walk_ctx ctx = { .seed = 99 };
+	zone_t *z = zset_find(g_zs, "example.com.");
+	assert_non_null(z);
+	assert_int_equal(zone_walk(z, patch_walk, &ctx), 0);
+	assert_true(ctx.checked > 500);
+}
+
 static void test_every_prefix(void **st)
 {
 	/* Every prefix of a response-sized buffer: ESPACE or a parseable reply. */
@@ -993,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(test_chaos),
 		cmocka_unit_test(test_compression),
 		cmocka_unit_test(test_patch),
+		cmocka_unit_test(test_patch_whole_zone),
 		cmocka_unit_test(test_every_prefix),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
