@@ -191,6 +191,30 @@ static __always_inline void patch_response(struct axdp_scratch *sc, const struct
 	}
 }
 
+/* Makes the frame `delta` bytes longer (or shorter). Drivers give different
+ * room: a NIC ring buffer has a page of tailroom, but veth and generic mode
+ * hand over a buffer sized to the packet with XDP_PACKET_HEADROOM (256) in
+ * front; then the frame grows at the head, or at both ends. On failure the
+ * frame is as it was. The caller rewrites the headers either way. */
+static __always_inline int resize(struct xdp_md *ctx, int delta)
+{
+	int head;
+
+	if (delta <= 0)
+		return bpf_xdp_adjust_tail(ctx, delta);
+	if (bpf_xdp_adjust_tail(ctx, delta) == 0)
+		return 0;
+	if (bpf_xdp_adjust_head(ctx, -delta) == 0)
+		return 0;
+	head = delta > 192 ? 192 : delta;
+	if (bpf_xdp_adjust_head(ctx, -head) < 0)
+		return -1;
+	if (bpf_xdp_adjust_tail(ctx, delta - head) == 0)
+		return 0;
+	bpf_xdp_adjust_head(ctx, head);
+	return -1;
+}
+
 SEC("xdp")
 int anyns_xdp(struct xdp_md *ctx)
 {
@@ -355,13 +379,13 @@ int anyns_xdp(struct xdp_md *ctx)
 	}
 
 	/* Resize last: every XDP_PASS above leaves the frame untouched. */
-	{
-		int delta = (int)(dnsoff + rlen) - (int)(end - data);
-
-		if (bpf_xdp_adjust_tail(ctx, delta) < 0)
-			return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
-	}
-	if (bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
+	if (dnsoff > AXDP_HDR_MAX || bpf_xdp_load_bytes(ctx, 0, sc->hdr, dnsoff) < 0)
+		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	if (resize(ctx, (int)(dnsoff + rlen) - (int)(end - data)) < 0)
+		return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
+	/* The headers go back at the (maybe new) start, the answer after them. */
+	if (bpf_xdp_store_bytes(ctx, 0, sc->hdr, dnsoff) < 0 ||
+	    bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
 		return count(AXDP_C_DROPPED, XDP_ABORTED);
 
 	data = (void *)(long)ctx->data;

@@ -9,6 +9,7 @@
 #define AXDP_NAME_MAX   255   /* RFC 1035 3.1: wire names are at most 255 octets */
 #define AXDP_RESP_MAX   512   /* templates fit any client: RFC 1035 4.2.1 UDP limit */
 #define AXDP_QUERY_MAX  512   /* longer queries are never of the simple shape */
+#define AXDP_HDR_MAX    128   /* Ethernet + 2 VLAN tags + IPv6 + UDP = 70 */
 
 #define AXDP_KEY_EDNS   0x01  /* same bits as ANSWER_KEY_EDNS / ANSWER_KEY_DO */
 #define AXDP_KEY_DO     0x02
@@ -66,6 +67,7 @@ struct axdp_scratch {
 	struct axdp_key key;
 	__u8 q[AXDP_QUERY_MAX];        /* the query's DNS message */
 	__u8 resp[AXDP_RESP_MAX];      /* the response being built */
+	__u8 hdr[AXDP_HDR_MAX];        /* the query's Ethernet..UDP headers */
 	/* Parser state kept in memory rather than registers: the verifier does
 	 * not track values in map memory, so the name loop's paths converge. */
 	__u32 next, nlen, qlen, pad;

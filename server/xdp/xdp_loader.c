@@ -47,7 +47,7 @@ static int axdp__libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_l
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	log_msg(lvl == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "xdp: libbpf: %s", buf);
+	log_msg(lvl == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "xdp: %s", buf);
 	return 0;
 }
 

@@ -1,0 +1,288 @@
+#!/usr/bin/env bash
+# XDP fast-path tests: a client and a server network namespace joined by a veth
+# pair (plus an 802.1Q and an 802.1ad+802.1Q sub-interface on both ends),
+# anynsd in the server namespace with and without --xdp. Checks that the XDP
+# answers are byte-identical to the socket path's, that the counters show
+# which path answered, that bad frames are never answered, that a reload under
+# load sends nothing stale and loses nothing, and that anynsd falls back to
+# sockets when XDP cannot be attached. Needs root.
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$ROOT/tests/lib.sh"
+PY=/usr/bin/python3
+HERE="$ROOT/tests/xdp"
+CLIENT="$HERE/xdp_client.py"
+
+if [ "$(id -u)" != 0 ]; then
+	skip xdp "not root (network namespaces and XDP need root)"
+	summary; exit $?
+fi
+for t in ip ethtool kdig setpriv; do
+	if ! command -v $t >/dev/null; then
+		skip xdp "$t not installed"
+		summary; exit $?
+	fi
+done
+if [ ! -x "$BIN/anynsd" ]; then
+	fail xdp "no $BIN/anynsd (build first)"
+	summary; exit $?
+fi
+
+C=axdpc$$
+S=axdps$$
+TMP=$(mktemp -d /tmp/anyns-xdp.XXXXXX)
+chmod 755 "$TMP"
+DPID=
+METRICS=http://192.0.2.2:9153/metrics
+
+cleanup() {
+	stop_server
+	ip netns del "$C" 2>/dev/null
+	ip netns del "$S" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+inc() { ip netns exec "$C" "$@"; }
+ins() { ip netns exec "$S" "$@"; }
+
+if ! ip netns add "$C" 2>/dev/null || ! ip netns add "$S" 2>/dev/null; then
+	skip xdp "cannot create network namespaces"
+	summary; exit $?
+fi
+
+setup_net() {
+	ip -n "$C" link add vc type veth peer name vs netns "$S" || return 1
+	local ns side peer
+	for ns in "$C" "$S"; do
+		if [ "$ns" = "$C" ]; then side=vc; peer=1; else side=vs; peer=53; fi
+		ip -n "$ns" link set lo up
+		ip -n "$ns" addr add 192.0.2.$peer/24 dev $side
+		ip -n "$ns" addr add 2001:db8::$peer/64 dev $side nodad
+		# VLAN offload off so tags stay in the frame; checksums
+		# computed in software so the client can check every one.
+		ip netns exec "$ns" ethtool -K $side txvlan off rxvlan off \
+			tx-vlan-stag-hw-insert off rx-vlan-stag-hw-parse off tx off >/dev/null 2>&1
+		ip -n "$ns" link set $side up
+	done
+	# A veth receives its peer's XDP_TX frames only when it runs XDP itself.
+	ip -n "$C" link set dev vc xdpdrv obj "$BIN/tests/xdp/xdp_pass.bpf.o" sec xdp || return 1
+	ip -n "$S" addr add 192.0.2.2/24 dev vs
+	ip -n "$S" addr add 2001:db8::2/64 dev vs nodad
+}
+
+make_zone() { # SERIAL GEN
+	sed -e "/^;/d" -e "s/@SERIAL@/$1/" -e "s/@GEN@/$2/" "$HERE/zone.in" > "$TMP/example.com.zone.tmp"
+	mv "$TMP/example.com.zone.tmp" "$TMP/example.com.zone"
+}
+
+# start_server LOGNAME [extra anynsd args...]
+start_server() {
+	local log=$TMP/$1.log i; shift
+	# Not through ins(): $! must be anynsd itself (ip netns exec execs it).
+	ip netns exec "$S" "$@" >"$log" 2>&1 &
+	DPID=$!
+	for i in $(seq 1 100); do
+		if inc kdig @192.0.2.53 +timeout=1 +retry=0 example.com SOA 2>/dev/null | grep -q 'status:'; then
+			return 0
+		fi
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "--- $log"; tail -20 "$log"
+	return 1
+}
+
+stop_server() {
+	if [ -n "$DPID" ]; then
+		kill "$DPID" 2>/dev/null
+		for _ in $(seq 1 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$DPID" 2>/dev/null
+		wait "$DPID" 2>/dev/null
+		DPID=
+	fi
+}
+
+check_detached() {
+	if ip -n "$S" link show vs | grep -q 'xdp'; then
+		fail xdp-detached-on-exit "a program is still attached to vs"
+	else
+		pass xdp-detached-on-exit
+	fi
+}
+
+ANYNSD=("$BIN/anynsd" --listen 192.0.2.53 --listen '[2001:db8::53]' --zone "example.com=$TMP/example.com.zone"
+	--metrics 192.0.2.2:9153 --workers 1)
+
+if ! setup_net; then
+	fail xdp-setup "could not build the veth/VLAN topology"
+	summary; exit $?
+fi
+make_zone 1 gen-1
+SMAC=$(ins cat /sys/class/net/vs/address)
+
+# ---- 1. the same query list with XDP off and on ------------------------------
+if start_server off "${ANYNSD[@]}"; then
+	inc "$PY" "$CLIENT" queries "$TMP/off.json" "$METRICS" vc "$SMAC" noraw || fail xdp-client-off
+	stop_server
+else
+	fail xdp-start-off "anynsd did not start"
+fi
+
+if start_server on "${ANYNSD[@]}" --xdp vs; then
+	if grep -q "attached to vs in native mode" "$TMP/on.log"; then
+		pass xdp-attach-native
+	else
+		fail xdp-attach-native "$(grep -i xdp "$TMP/on.log" | head -3)"
+	fi
+	inc "$PY" "$CLIENT" queries "$TMP/on.json" "$METRICS" vc "$SMAC" raw || fail xdp-client-on
+	# ---- 2. bad frames, sent raw from the client namespace ---------------
+	if inc "$PY" "$CLIENT" badframes vc "$SMAC" "$METRICS" > "$TMP/bad.out" 2>&1 &&
+	   kill -0 "$DPID" 2>/dev/null; then
+		pass xdp-bad-frames-never-answered
+	else
+		grep -v '^ok' "$TMP/bad.out"
+		fail xdp-bad-frames-never-answered
+	fi
+	# The server still answers through XDP after the bad frames.
+	if inc kdig @192.0.2.53 +timeout=1 +retry=1 www.example.com A +short | grep -q 192.0.2.80; then
+		pass xdp-alive-after-bad-frames
+	else
+		fail xdp-alive-after-bad-frames
+	fi
+	stop_server
+	check_detached
+else
+	fail xdp-start-on "anynsd --xdp did not start"
+fi
+
+if [ -s "$TMP/off.json" ] && [ -s "$TMP/on.json" ]; then
+	"$PY" - "$TMP/off.json" "$TMP/on.json" > "$TMP/compare.out" <<'PY'
+import json, sys
+off = json.load(open(sys.argv[1])); on = json.load(open(sys.argv[2]))
+ro, rn = off["results"], on["results"]
+res = {}
+def verdict(name, ok, why=""):
+    print("%s %s %s" % ("PASS" if ok else "FAIL", name, why))
+lost = [r for r in ro + rn if r["resp"] is None and r["target"] in ("v4", "v6")]
+verdict("xdp-no-loss", not lost and len(ro) > 0,
+        "; ".join("%s %s %s %s" % (r["target"], r["name"], r["type"], r["shape"]) for r in lost[:5]))
+# Tagged queries only exist in the XDP run: their answers must equal the
+# socket path's answer to the same untagged query.
+base = {"vlan-v4": "v4", "vlan-v6": "v6", "qinq-v4": "v4"}
+key = lambda r: (r["pass"], r["target"], r["name"], r["type"], r["shape"])
+offk = {key(r): r for r in ro}
+lost = [r for r in lost if r["target"] not in base]
+rawhits = [r for r in rn if r["target"] in base and r["hit"] and r["pass"] == 2]
+rawlost = [r for r in rawhits if r["resp"] is None]
+verdict("xdp-vlan-answered", rawhits and not rawlost,
+        "; ".join("%s %s %s %s" % (r["target"], r["name"], r["type"], r["shape"]) for r in rawlost[:5]))
+verdict("xdp-vlan-tags-kept", rawhits and all(r["tags_ok"] for r in rawhits if r["resp"]))
+pairs = []
+for r in rn:
+    k = key(r)
+    if r["target"] in base:
+        if not (r["hit"] and r["pass"] == 2):
+            continue
+        k = (r["pass"], base[r["target"]]) + k[2:]
+    pairs.append((offk.get(k, {"resp": "missing"}), r))
+diff = [(a, b) for a, b in pairs if a["resp"] != b["resp"]]
+verdict("xdp-byte-identical", not diff and len(pairs) > 0,
+        "; ".join("pass%d %s %s %s %s" % (a["pass"], a["target"], a["name"], a["type"], a["shape"]) for a, b in diff[:5]))
+p2 = [r for r in rn if r["pass"] == 2]
+rawnon = [r for r in p2 if r["target"] in base and not r["hit"] and r["resp"] is not None]
+verdict("xdp-vlan-non-simple-passed", not rawnon)
+missed = [r for r in p2 if r["hit"] and r["xdp"] != 1]
+verdict("xdp-answers-hits", not missed,
+        "not from XDP: " + "; ".join("%s %s %s %s" % (r["target"], r["name"], r["type"], r["shape"]) for r in missed[:8]))
+wrong = [r for r in p2 if not r["hit"] and r["xdp"] != 0]
+verdict("xdp-passes-non-simple", not wrong,
+        "; ".join("%s %s %s %s" % (r["target"], r["name"], r["type"], r["shape"]) for r in wrong[:8]))
+for t in ("v4", "v6", "vlan-v4", "vlan-v6", "qinq-v4"):
+    n = sum(1 for r in p2 if r["target"] == t and r["xdp"] == 1)
+    verdict("xdp-path-" + t, n > 0, "%d answered in XDP" % n)
+offx = [r for r in ro if r["xdp"]]
+verdict("xdp-off-counts-nothing", not offx)
+shapes = {r["shape"] for r in p2 if r["xdp"] == 1}
+verdict("xdp-shapes-covered", {"plain", "rd", "edns", "do", "edns512", "ad-cd"} <= shapes, str(sorted(shapes)))
+verdict("xdp-checksums", on["checked"] > 0 and not on["bad"], "%d frames checked, bad: %s" % (on["checked"], on["bad"][:5]))
+PY
+	while read -r v name why; do
+		if [ "$v" = PASS ]; then pass "$name"; else fail "$name" "$why"; fi
+	done < "$TMP/compare.out"
+fi
+
+# ---- 3. reload under load: nothing stale, nothing lost -----------------------
+if start_server reload "${ANYNSD[@]}" --xdp vs; then
+	mkdir -p "$TMP/rl"
+	inc "$PY" "$CLIENT" reload "$TMP/rl" 1500 > "$TMP/reload.out" 2>&1 &
+	CPID=$!
+	for _ in $(seq 1 200); do
+		[ -f "$TMP/rl/sent" ] && [ "$(cat "$TMP/rl/sent")" -ge 300 ] && break
+		sleep 0.05
+	done
+	A1=$(inc "$PY" -c "import sys; sys.path.insert(0,'$HERE'); import xdp_client as c; print(c.metric('$METRICS','anyns_xdp_answered_total'))")
+	make_zone 2 gen-2
+	kill -HUP "$DPID"
+	for _ in $(seq 1 100); do
+		grep -q "reload: generation 2" "$TMP/reload.log" && break
+		sleep 0.05
+	done
+	touch "$TMP/rl/reloaded"
+	wait "$CPID"
+	A2=$(inc "$PY" -c "import sys; sys.path.insert(0,'$HERE'); import xdp_client as c; print(c.metric('$METRICS','anyns_xdp_answered_total'))")
+	out=$(cat "$TMP/reload.out")
+	echo "$out (xdp answered: $A1 before the reload, $A2 at the end)"
+	if echo "$out" | grep -q "lost=0 " && echo "$out" | grep -q "stale=0 " &&
+	   ! echo "$out" | grep -q "after_reload=0 "; then
+		pass xdp-reload-no-stale-no-loss
+	else
+		fail xdp-reload-no-stale-no-loss "$out"
+	fi
+	if [ "${A1:-0}" != None ] && [ "${A2:-0}" != None ] && [ "$A1" -gt 0 ] && [ "$A2" -gt "$A1" ]; then
+		pass xdp-reload-xdp-answers-both-generations
+	else
+		fail xdp-reload-xdp-answers-both-generations "answered $A1 -> $A2"
+	fi
+	stop_server
+else
+	fail xdp-reload "anynsd did not start"
+fi
+make_zone 1 gen-1
+
+# ---- 4. XDP cannot attach: anynsd says why and serves from sockets -----------
+if start_server noiface "${ANYNSD[@]}" --xdp nosuchif0; then
+	if grep -q "no interface nosuchif0" "$TMP/noiface.log" && grep -q "serving from sockets" "$TMP/noiface.log" &&
+	   inc kdig @192.0.2.53 +timeout=1 +retry=1 www.example.com A +short | grep -q 192.0.2.80; then
+		pass xdp-fallback-bad-iface
+	else
+		fail xdp-fallback-bad-iface "$(grep -i xdp "$TMP/noiface.log" | head -3)"
+	fi
+	stop_server
+else
+	fail xdp-fallback-bad-iface "anynsd did not start"
+fi
+
+# Not root: the program cannot even be loaded. Port 5353, as nobody may not bind 53.
+ip netns exec "$S" setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+	"$BIN/anynsd" --listen 192.0.2.53:5353 --zone "example.com=$TMP/example.com.zone" \
+	--workers 1 --xdp vs > "$TMP/nonroot.log" 2>&1 &
+DPID=$!
+ok=0
+for _ in $(seq 1 50); do
+	if inc kdig @192.0.2.53 -p 5353 +timeout=1 +retry=0 www.example.com A +short 2>/dev/null | grep -q 192.0.2.80; then
+		ok=1; break
+	fi
+	kill -0 "$DPID" 2>/dev/null || break
+	sleep 0.1
+done
+if [ $ok = 1 ] && grep -q "cannot load the BPF program" "$TMP/nonroot.log" &&
+   grep -q "serving from sockets" "$TMP/nonroot.log"; then
+	pass xdp-fallback-not-root
+else
+	fail xdp-fallback-not-root "$(tail -5 "$TMP/nonroot.log")"
+fi
+stop_server
+
+summary
