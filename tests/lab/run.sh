@@ -135,7 +135,7 @@ else
 fi
 
 if [ "$LAB_HOOK" != 1 ]; then
-	for t in failover restart-rise wrong-data old-serial drain hook-killed-exabgp hook-killed-bird all-unhealthy; do
+	for t in failover restart-rise wrong-data old-serial drain hook-killed-exabgp hook-killed-bird failover-order all-unhealthy; do
 		skip "lab-$t" "anyns-health not built ($LAB_HEALTH)"
 	done
 	summary; exit $?
@@ -309,7 +309,21 @@ else
 fi
 
 # ------------------------------------------------------------------ all PoPs unhealthy
+# The servers die one after the other: pop1 -> pop2 -> pop3 takes over, then nothing is
+# announced at all and the client gets no answer.
 if baseline; then
+	lab_stop pop1-dns KILL
+	if wait_cond 10 not_announcing pop1 && lab_wait_client pop2 5 && [ "$(lab_best_pop)" = pop2 ]; then
+		lab_stop pop2-dns KILL
+		if wait_cond 10 not_announcing pop2 && lab_wait_client pop3 5 && [ "$(lab_best_pop)" = pop3 ] &&
+			[ "$(lab_announcing)" = pop3 ]; then
+			pass lab-failover-order
+		else
+			fail lab-failover-order "$(why "pop3 not serving after pop1 and pop2 died")"
+		fi
+	else
+		fail lab-failover-order "$(why "pop2 not serving after pop1 died")"
+	fi
 	for n in $LAB_POPS; do lab_stop "pop$n-dns" KILL; done
 	if wait_cond 15 nothing_announced && [ -z "$(lab_client_id)" ] &&
 		[ "$(lab_best_pop)" = none ]; then
