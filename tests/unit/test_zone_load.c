@@ -655,6 +655,11 @@ static void test_checkzone(void **st)
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:11: error: "));
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:13: warning: "));
 	assert_non_null(strstr(out, "zone example.com. has 4 errors and 1 warning"));
+	/* printed in line order although the checks run in phases */
+	assert_true(strstr(out, ":8: error") < strstr(out, ":9: error"));
+	assert_true(strstr(out, ":9: error") < strstr(out, ":10: error"));
+	assert_true(strstr(out, ":10: error") < strstr(out, ":11: error"));
+	assert_true(strstr(out, ":11: error") < strstr(out, ":13: warning"));
 
 	assert_int_equal(run("tests/zones/no-such.zone example.com", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "cannot read"));
