@@ -68,7 +68,8 @@ static int diag_cmp(const void *a, const void *b)
 
 static void print_diags(struct diags *ds)
 {
-	qsort(ds->d, ds->n, sizeof(*ds->d), diag_cmp);
+	if (ds->n > 1)
+		qsort(ds->d, ds->n, sizeof(*ds->d), diag_cmp);
 	for (size_t i = 0; i < ds->n; i++) {
 		printf("%s:%d: %s: %s\n", ds->d[i].file, ds->d[i].line,
 		       ds->d[i].fatal ? "error" : "warning", ds->d[i].msg);
