@@ -35,7 +35,10 @@ for t in ip bird birdc exabgp nsd kdig; do
 	if ! need $t; then skip hook "$t not installed"; summary; exit 0; fi
 done
 if [ ! -x "$HOOK" ]; then fail hook-build "$HOOK missing (make first)"; summary; exit 1; fi
-if [ ! -c /dev/net/tun ]; then skip hook "/dev/net/tun missing"; summary; exit 0; fi
+# Without a tun device the BIRD hook runs without its guard and the tests of
+# the guard are skipped; everything else still runs.
+GUARD=anyhk0
+[ -c /dev/net/tun ] || GUARD=""
 
 T=$(mktemp -d /tmp/anyns-hook.XXXXXX)
 NS=anyns-hk-$$
@@ -208,7 +211,7 @@ backend:
   asn: 65002
   socket: $T/pop.ctl
   include: $T/pop-hook.conf
-  guard-interface: anyhk0
+  guard-interface: "$GUARD"
   verify-protocol: upstream
 defaults:
   interval: 300ms
@@ -259,7 +262,8 @@ start_pop_hook
 # 1. healthy -> announced (BGP sessions need a few seconds to come up)
 if wait_route 192.0.2.53/32 yes 30; then pass exabgp-healthy-announced; else fail exabgp-healthy-announced; fi
 if wait_route 198.51.100.53/32 yes 30; then pass bird-healthy-announced; else fail bird-healthy-announced; fi
-if [ -z "$(ip -n "$NS" link show anyhk0 2>/dev/null)" ]; then fail bird-guard-interface "anyhk0 missing"; else pass bird-guard-interface; fi
+if [ -z "$GUARD" ]; then skip bird-guard-interface "/dev/net/tun missing"
+elif [ -z "$(ip -n "$NS" link show anyhk0 2>/dev/null)" ]; then fail bird-guard-interface "anyhk0 missing"; else pass bird-guard-interface; fi
 if nsx "$HOOK" ctl -s "$T/pop-hook.sock" status | grep -q "dns-pop .*state=up route=announced exported=yes"; then
 	pass ctl-status-exported; else fail ctl-status-exported "$(nsx "$HOOK" ctl -s "$T/pop-hook.sock" status)"; fi
 
@@ -327,8 +331,10 @@ if [ $rc -eq 0 ] && wait_route 198.51.100.53/32 no 3; then pass bird-sigterm-wit
 start_pop_hook
 wait_route 198.51.100.53/32 yes 10 || fail bird-restart-announced
 kill -9 "$POPHOOK"; wait "$POPHOOK" 2>/dev/null
-if wait_route 198.51.100.53/32 no 3; then pass bird-sigkill-withdrawn; else fail bird-sigkill-withdrawn "$(rshow 198.51.100.53/32)"; fi
-if ip -n "$NS" link show anyhk0 >/dev/null 2>&1; then fail bird-sigkill-guard-gone; else pass bird-sigkill-guard-gone; fi
+if [ -z "$GUARD" ]; then skip bird-sigkill-withdrawn "/dev/net/tun missing: no guard device"
+elif wait_route 198.51.100.53/32 no 3; then pass bird-sigkill-withdrawn; else fail bird-sigkill-withdrawn "$(rshow 198.51.100.53/32)"; fi
+if [ -z "$GUARD" ]; then skip bird-sigkill-guard-gone "/dev/net/tun missing"
+elif ip -n "$NS" link show anyhk0 >/dev/null 2>&1; then fail bird-sigkill-guard-gone; else pass bird-sigkill-guard-gone; fi
 
 # 9. ExaBGP: SIGTERM and SIGKILL of the hook. ExaBGP respawns it and the new
 # instance withdraws at once, then rises again; the router's BIRD logs the
