@@ -18,6 +18,7 @@ typedef struct exa {
 	char in[4096];
 	size_t inlen;
 	bool eof;
+	unsigned late;              /* commands whose ack timed out: their acks come first */
 	bool *announced;            /* per service, as acknowledged */
 } exa_t;
 
@@ -135,6 +136,13 @@ static int exa_cmd(hbk_t *b, const char *cmd)
 	uint64_t deadline = mono_ms() + k->ack_timeout_ms;
 	for (;;) {
 		while (exa_line(e, line, sizeof(line))) {
+			bool ack = !strcmp(line, "done") || !strcmp(line, "error");
+			if (ack && e->late) {
+				/* ExaBGP answers in order: this one is for an earlier
+				 * command we stopped waiting for. */
+				e->late--;
+				continue;
+			}
 			if (!strcmp(line, "done"))
 				return 0;
 			if (!strcmp(line, "error")) {
@@ -151,6 +159,7 @@ static int exa_cmd(hbk_t *b, const char *cmd)
 		if (t >= deadline) {
 			log_warn("exabgp: no ack for '%s' within %llu ms", cmd,
 			         (unsigned long long)k->ack_timeout_ms);
+			e->late++;
 			return ANYNS_EINVAL;
 		}
 		if (exa_fill(e, (int)(deadline - t)) < 0) {
@@ -219,6 +228,8 @@ static int exa_on_readable(hbk_t *b)
 	while (exa_line(e, line, sizeof(line))) {
 		if (!strcmp(line, "shutdown"))
 			return ANYNS_ENOENT;
+		if (e->late && (!strcmp(line, "done") || !strcmp(line, "error")))
+			e->late--;
 		log_debug("exabgp: < %s", line);
 	}
 	return 0;
