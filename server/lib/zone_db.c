@@ -116,19 +116,27 @@ const znode_t *zone_lookup(const zone_t *z, const uint8_t *name, size_t len)
 
 const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_t len)
 {
-	/* Try the name, then each ancestor down to the apex; ancestors above
-	 * the deepest node cannot exist because ENTs are materialised. */
+	/* Every ancestor of a node is a node (ENTs are materialised), so
+	 * existence is monotonic in depth: binary search over the number of
+	 * labels below the origin needs O(log labels) lookups, which keeps
+	 * long query names cheap. */
 	uint8_t offs[WNAME_MAXLABELS];
 	int nl = wname_label_offsets(name, offs);
-	int skip = nl - z->origin_labels;
-	for (int i = 0; i < skip; i++) {
-		const uint8_t *s = name + offs[i];
-		size_t sl = len - offs[i];
+	int lo = 0, hi = nl - z->origin_labels;
+	const znode_t *best = &z->nodes[0];
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+		const uint8_t *s = name + offs[nl - z->origin_labels - mid];
+		size_t sl = len - (size_t)(s - name);
 		uint32_t idx = zdb__find(z, s, sl, wname_hash(s, sl));
-		if (idx != ZIDX_NONE)
-			return &z->nodes[idx];
+		if (idx != ZIDX_NONE) {
+			lo = mid;
+			best = &z->nodes[idx];
+		} else {
+			hi = mid - 1;
+		}
 	}
-	return &z->nodes[0];
+	return best;
 }
 
 uint32_t znode_flags(const znode_t *n)

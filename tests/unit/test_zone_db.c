@@ -210,6 +210,17 @@ static void test_closest_encloser(void **st)
 		assert_non_null(ce);
 		assert_string_equal(ntext(ce), cases[i].ce);
 	}
+	/* a long name: 100 labels above a.b.c */
+	char deep[300] = "";
+	for (int i = 0; i < 100; i++)
+		strcat(deep, "x.");
+	strcat(deep, "a.b.c.example.com");
+	n = wire(deep, w);
+	assert_string_equal(ntext(zone_closest_encloser(z, w, (size_t)n)), "a.b.c.example.com.");
+	deep[196] = 0;
+	strcat(deep, "example.com");
+	n = wire(deep, w);
+	assert_string_equal(ntext(zone_closest_encloser(z, w, (size_t)n)), "example.com.");
 	zone_unref(z);
 }
 
