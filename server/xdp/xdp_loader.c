@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,7 +24,7 @@
 struct anyns_xdp {
 	struct anyns_bpf *skel;
 	int ifindex[AXDP_MAX_IFACES];
-	__u32 ifmode[AXDP_MAX_IFACES];   /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
+	int iflink[AXDP_MAX_IFACES];     /* bpf_link fds: the attachment dies with us */
 	char ifname[AXDP_MAX_IFACES][IF_NAMESIZE];
 	size_t n_if;
 	size_t map_entries, prefill_max;
@@ -107,26 +108,34 @@ static int axdp__add_addr(anyns_xdp_t *x, const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/* Closing the link fd detaches the program; the stack sees the next packet. */
 static void axdp__detach_all(anyns_xdp_t *x)
 {
 	size_t i;
 
 	for (i = x->n_if; i > 0; i--) {
-		int err = bpf_xdp_detach(x->ifindex[i - 1], x->ifmode[i - 1], NULL);
-
-		if (err < 0)
-			log_warn("xdp: detaching from %s: %s", x->ifname[i - 1], strerror(-err));
-		else
-			log_info("xdp: detached from %s", x->ifname[i - 1]);
+		close(x->iflink[i - 1]);
+		log_info("xdp: detached from %s", x->ifname[i - 1]);
 	}
 	x->n_if = 0;
 }
 
+static int axdp__link(int prog, int idx, __u32 mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode);
+	int fd = bpf_link_create(prog, idx, BPF_XDP, &opts);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Attached through a bpf_link rather than netlink: if anynsd dies, even by
+ * SIGKILL, the kernel detaches the program, so no XDP answer outlives the
+ * daemon that keeps its map current. */
 static int axdp__attach(anyns_xdp_t *x, const char *name, int force_generic)
 {
 	int prog = bpf_program__fd(x->skel->progs.anyns_xdp);
 	int idx = (int)if_nametoindex(name);
-	int err = -EOPNOTSUPP;
+	int fd = -EOPNOTSUPP;
 	size_t n = x->n_if;
 
 	if (n >= AXDP_MAX_IFACES) {
@@ -140,25 +149,24 @@ static int axdp__attach(anyns_xdp_t *x, const char *name, int force_generic)
 	/* Native mode runs in the driver before any skb exists; drivers without
 	 * XDP support refuse it and we fall back to generic (skb) mode. */
 	if (!force_generic) {
-		err = bpf_xdp_attach(idx, prog, XDP_FLAGS_DRV_MODE, NULL);
-		if (err == 0) {
-			x->ifmode[n] = XDP_FLAGS_DRV_MODE;
+		fd = axdp__link(prog, idx, XDP_FLAGS_DRV_MODE);
+		if (fd >= 0)
 			log_info("xdp: attached to %s in native mode", name);
-		} else {
+		else
 			log_info("xdp: native mode on %s refused (%s), trying generic mode",
-			         name, strerror(-err));
-		}
+			         name, strerror(-fd));
 	}
-	if (err != 0) {
-		err = bpf_xdp_attach(idx, prog, XDP_FLAGS_SKB_MODE, NULL);
-		if (err < 0) {
-			log_err("xdp: cannot attach to %s: %s", name, strerror(-err));
-			return axdp__err(err);
+	if (fd < 0) {
+		fd = axdp__link(prog, idx, XDP_FLAGS_SKB_MODE);
+		if (fd < 0) {
+			log_err("xdp: cannot attach to %s: %s%s", name, strerror(-fd),
+			        fd == -EBUSY ? " (another XDP program is attached)" : "");
+			return axdp__err(fd);
 		}
-		x->ifmode[n] = XDP_FLAGS_SKB_MODE;
 		log_info("xdp: attached to %s in generic mode", name);
 	}
 	x->ifindex[n] = idx;
+	x->iflink[n] = fd;
 	snprintf(x->ifname[n], sizeof(x->ifname[n]), "%s", name);
 	x->n_if = n + 1;
 	return 0;

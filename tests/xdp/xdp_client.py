@@ -178,9 +178,26 @@ class Capture:
         self.checked += 1
 
 
-def parse_frame(f):
+SOL_PACKET, PACKET_AUXDATA = 263, 8
+TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID = 1 << 4, 1 << 6
+
+
+def recv_frame(s):
+    """A frame and the VLAN tag the stack took out of it (skb_vlan_untag()
+    runs before packet sockets see a frame), from PACKET_AUXDATA."""
+    f, anc, _flags, addr = s.recvmsg(65535, 256)
+    tag = None
+    for level, typ, data in anc:
+        if level == SOL_PACKET and typ == PACKET_AUXDATA and len(data) >= 20:
+            status, _l, _sl, _mac, _net, tci, tpid = struct.unpack("=IIIHHHH", data[:20])
+            if status & TP_STATUS_VLAN_VALID:
+                tag = (tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100, tci & 0xFFF)
+    return f, addr, tag
+
+
+def parse_frame(f, tag=None):
     """(tags, ip version, src port, dst port, payload) of a UDP frame, or None."""
-    off, tags = 12, []
+    off, tags = 12, [tag] if tag else []
     et = struct.unpack("!H", f[off:off + 2])[0]
     while et in (0x8100, 0x88A8) and len(f) >= off + 6:
         tags.append((et, struct.unpack("!H", f[off + 2:off + 4])[0] & 0xFFF))
@@ -206,6 +223,7 @@ def ask_raw(iface, dst_mac, addr, tags, wire, sport, timeout):
     """Sends a query as a raw (tagged) frame and waits for its answer."""
     src_mac = open("/sys/class/net/%s/address" % iface).read().strip()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     s.bind((iface, 0))
     s.settimeout(0.05)
     try:
@@ -217,12 +235,12 @@ def ask_raw(iface, dst_mac, addr, tags, wire, sport, timeout):
         t_end = time.time() + timeout
         while time.time() < t_end:
             try:
-                f, a = s.recvfrom(65535)
+                f, a, tag = recv_frame(s)
             except socket.timeout:
                 continue
             if a[2] == socket.PACKET_OUTGOING:
                 continue
-            p = parse_frame(f)
+            p = parse_frame(f, tag)
             if p and p[2] == 53 and p[3] == sport and p[4][:2] == wire[:2]:
                 return p[4], p[0] == tuple(tags)
         return None, None
