@@ -11,26 +11,30 @@ uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32
 {
 	if (!z->table)
 		return ZIDX_NONE;
+	/* Slots carry the hash, so a probe touches a node only when the
+	 * whole hash matches: about one node read per hit, none per miss. */
 	for (uint32_t i = hash & z->mask;; i = (i + 1) & z->mask) {
-		uint32_t v = z->table[i];
+		uint64_t v = z->table[i];
 		if (v == 0)
 			return ZIDX_NONE;
-		const struct znode *n = &z->nodes[v - 1];
-		if (n->hash == hash && n->name_len == len &&
-		    memcmp(z->names + n->name_off, name, len) == 0)
-			return v - 1;
+		if ((uint32_t)(v >> 32) != hash)
+			continue;
+		uint32_t idx = (uint32_t)v - 1;
+		const struct znode *n = &z->nodes[idx];
+		if (n->name_len == len && memcmp(z->names + n->name_off, name, len) == 0)
+			return idx;
 	}
 }
 
-static void table_put(uint32_t *t, uint32_t mask, uint32_t hash, uint32_t idx)
+static void table_put(uint64_t *t, uint32_t mask, uint64_t slot)
 {
-	uint32_t i = hash & mask;
+	uint32_t i = (uint32_t)(slot >> 32) & mask;
 	while (t[i])
 		i = (i + 1) & mask;
-	t[i] = idx + 1;
+	t[i] = slot;
 }
 
-int zdb__table_insert(struct zone *z, uint32_t idx)
+int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash)
 {
 	/* Keep the load factor at or under 1/2 so that probe runs stay short. */
 	if (!z->table || (size_t)(idx + 1) * 2 > (size_t)z->mask + 1) {
@@ -39,16 +43,18 @@ int zdb__table_insert(struct zone *z, uint32_t idx)
 			sz *= 2;
 		if (sz > (1u << 31))
 			return ANYNS_ENOMEM;
-		uint32_t *t = calloc(sz, sizeof(*t));
+		uint64_t *t = calloc(sz, sizeof(*t));
 		if (!t)
 			return ANYNS_ENOMEM;
-		for (uint32_t i = 0; i < idx; i++)
-			table_put(t, (uint32_t)(sz - 1), z->nodes[i].hash, i);
+		if (z->table)
+			for (size_t i = 0; i <= z->mask; i++)
+				if (z->table[i])
+					table_put(t, (uint32_t)(sz - 1), z->table[i]);
 		free(z->table);
 		z->table = t;
 		z->mask = (uint32_t)(sz - 1);
 	}
-	table_put(z->table, z->mask, z->nodes[idx].hash, idx);
+	table_put(z->table, z->mask, (uint64_t)hash << 32 | (idx + 1));
 	return 0;
 }
 

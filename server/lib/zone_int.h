@@ -13,12 +13,11 @@
 
 #define ZIDX_NONE UINT32_MAX
 
-/* 32 bytes per name. The node array is preceded by ZNODES_HDR bytes holding
+/* 28 bytes per name. The node array is preceded by ZNODES_HDR bytes holding
  * the zone pointer, so a node finds its zone through its own index instead
  * of a pointer per node. */
 struct znode {
 	uint32_t name_off;      /* into zone->names (lowercased wire) */
-	uint32_t hash;          /* wname_hash() of the name */
 	uint32_t parent;        /* node index, ZIDX_NONE at the apex */
 	uint32_t wild;          /* index of "*.<this>", ZIDX_NONE when absent */
 	uint32_t rrset_first;   /* into zone->rrsets, sorted by type */
@@ -46,7 +45,7 @@ struct zone {
 
 	struct znode *nodes;    /* node 0 is the apex; a parent precedes its children */
 	uint32_t nnodes;
-	uint32_t *table;        /* open addressing: node index + 1, 0 = empty */
+	uint64_t *table;        /* open addressing: hash << 32 | node index + 1; 0 = empty */
 	uint32_t mask;
 	uint8_t *names;
 	size_t names_len;
@@ -60,8 +59,8 @@ struct zone {
 
 /* zone_db.c: hash-table helpers used while building. */
 uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash);
-/* Inserts node index `idx` (whose hash is set); grows the table as needed. */
-int zdb__table_insert(struct zone *z, uint32_t idx);
+/* Inserts node index `idx` whose name hashes to `hash`; grows the table. */
+int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash);
 void zdb__free(struct zone *z);
 
 #endif

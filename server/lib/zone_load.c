@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,14 +140,13 @@ static uint32_t zl_add_node(struct zl *L, const uint8_t *name, size_t len,
 	memset(n, 0, sizeof(*n));
 	n->name_off = (uint32_t)z->names_len;
 	n->name_len = (uint8_t)len;
-	n->hash = hash;
 	n->parent = parent;
 	n->wild = ZIDX_NONE;
 	n->self = idx;
 	memcpy(z->names + z->names_len, name, len);
 	z->names_len += len;
 	z->nnodes++;
-	if (zdb__table_insert(z, idx)) {
+	if (zdb__table_insert(z, idx, hash)) {
 		z->nnodes--;
 		return ZIDX_NONE;
 	}
@@ -1329,6 +1331,15 @@ static int zl_init(struct zl *L, const char *origin, zone_diag_fn diag, void *ct
 	return 0;
 }
 
+/* The build arrays grow by realloc and die at the end of a load; give
+ * their pages back so that a server's resident size is its zones. */
+static void zl_trim(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static int zl_run(struct zl *L, zone_t **out, uint16_t main_file)
 {
 	if (L->gave_up)
@@ -1369,6 +1380,7 @@ int zone_compile_file(const char *origin, const char *path, zone_diag_fn diag,
 out:
 	zdb__free(L.z);
 	zl_cleanup(&L);
+	zl_trim();
 	return rc;
 }
 
