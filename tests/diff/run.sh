@@ -9,6 +9,7 @@
 #   tests/diff/run.sh --show          also print every response
 #   DIFF_SERVERS="knot" tests/diff/run.sh   only some servers under test
 #   DIFF_EXTRA="anynsd=127.0.0.1:5353" ...  also compare a server started by hand
+#   DIFF_RANDOM=5000 DIFF_SEED=7 ...        more random queries, another seed
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
@@ -286,7 +287,8 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		*) echo "$line" ;;
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
-		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" "$@"
+		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
+		--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" "$@"
 		echo "compare.py exit $?")
 fi
 # The sanitizer build: stopped gracefully, it must exit 0 and report nothing.
