@@ -580,8 +580,11 @@ static int zl_getline(struct zl *L, struct src *s, uint32_t *start, const char *
 		} else if (c == '\\') {
 			if (line_put(L, &o, c))
 				goto toolong;
-			if (s->pos < s->len)
+			if (s->pos < s->len) {
 				c = s->buf[s->pos++];
+				if (c == '\n')
+					s->line++;
+			}
 		} else if (c == '"') {
 			inq = true;
 		} else if (c == ';') {

@@ -195,6 +195,10 @@ static void test_syntax_errors(void **st)
 	assert_int_equal(l.line, 1001);
 	assert_non_null(strstr(l.msg, "too many errors"));
 
+	/* an escaped newline still counts as a line */
+	load_bad(HEAD "a TXT x\\\ny\nbad A 1.2.3\n", &ds);
+	assert_true(has(&ds, 7, true, "1.2.3"));
+
 	load_bad(HEAD "$GENERATE 1-2 x$ A 192.0.2.1\n", &ds);
 	assert_true(has(&ds, 5, true, "directive"));
 	load_bad(HEAD "$TTL abc\n", &ds);
