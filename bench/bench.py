@@ -327,10 +327,22 @@ class Anynsd(Server):
     def argv(self, zone_path, port):
         return [os.path.join(BIN, "anynsd"), "--listen", "127.0.0.1:%d" % port,
                 "--zone", "%s=%s" % (ORIGIN, zone_path), "--workers", str(WORKERS),
-                "-l", "warning"]
+                "-l", "info"]  # info: the exit line carries the cache counters
 
     def reload(self):
         os.kill(self.proc.pid, signal.SIGHUP)  # anynsd: SIGHUP re-reads the zone files
+
+    def cache_stats(self):
+        """(hits, misses) from the stats line anynsd logs when it exits."""
+        try:
+            with open(self.logpath, errors="replace") as f:
+                lines = [l for l in f if "cache-hits=" in l]
+        except OSError:
+            return None
+        if not lines:
+            return None
+        m = re.search(r"cache-hits=(\d+) cache-misses=(\d+)", lines[-1])
+        return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 class Nsd(Server):
@@ -546,6 +558,12 @@ def phase_rates(servers, zone, results):
                                             ", p99 %.0f us" % r["p99_lat_us"] if "p99_lat_us" in r else "",
                                             r["rcodes"]))
             srv.stop()
+            if hasattr(srv, "cache_stats"):
+                cs = srv.cache_stats()
+                if cs and sum(cs):
+                    results["cache"].append(100.0 * cs[0] / sum(cs))
+                    log("rep %d anynsd answer cache: %d hits, %d misses (%.1f%%)"
+                        % (rep + 1, cs[0], cs[1], results["cache"][-1]))
 
 
 def phase_maxrate(servers, zone, results):
@@ -813,6 +831,9 @@ def summarize(results):
         rows.append(("answered_qps@%d" % rate, "qps", {s: (med(v),) + spread(v) for s, v in got.items()}, "high"))
         ls = {s: [100.0 * loss(r) for r in rates.get(s, {}).get(k, [])] for s in rates}
         rows.append(("loss_pct@%d" % rate, "%", {s: (med(v),) + spread(v) for s, v in ls.items()}, "low"))
+    if results["cache"]:
+        v = results["cache"]
+        rows.append(("anynsd_cache_hit_pct", "%", {"anynsd": (med(v),) + spread(v)}, "high"))
     if results["maxrate"]:
         rows.append(("max_rate_lt_0.1pct_loss", "qps",
                      {s: (v["rate"], v["rate"], v["rate"]) for s, v in results["maxrate"].items()}, "high"))
@@ -1061,7 +1082,7 @@ def main():
                         "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
                         "full": FULL, "reps": REPS, "dur": DUR, "rates": RATES,
                         "server_cpus": SERVER_CPUS, "client_cpus": CLIENT_CPUS, "workers": WORKERS},
-               "rates": {}, "maxrate": {}, "load": {}, "reload": {}, "profile": {},
+               "rates": {}, "cache": [], "maxrate": {}, "load": {}, "reload": {}, "profile": {},
                "errors": list(missing)}
     t0 = time.monotonic()
     log("zones: generating %d-record zone and queries" % RATE_ZONE)
