@@ -19,6 +19,7 @@ void dconf_init(dconf_t *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_udp_payload = 1232;
+	c->answer_cache = 65536;
 	c->tcp_idle_ms = 10000;
 	c->tcp_max_conn = 1000;
 	c->log_level = LOG_INFO;
@@ -277,6 +278,11 @@ static int load_server(dconf_t *c, cfg_t *cfg, cfg_node_t *srv)
 		return -1;
 	if (v >= 0)
 		c->max_udp_payload = (uint16_t)v;
+	v = -1;
+	if (cfg_int(cfg, srv, "answer-cache", "server.answer-cache", 0, 1 << 24, &v) != 0)
+		return -1;
+	if (v >= 0)
+		c->answer_cache = (size_t)v;
 	ms = c->tcp_idle_ms;
 	if (cfg_duration_ms(cfg, srv, "tcp-idle-timeout", "server.tcp-idle-timeout", &ms) != 0)
 		return -1;

@@ -38,6 +38,7 @@ typedef struct dconf {
 	uint16_t nsid_len;
 	bool nsid_set;
 	uint16_t max_udp_payload;
+	size_t answer_cache;       /* entries per worker; 0: off */
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_conn;
 	int log_level;

@@ -87,11 +87,13 @@ struct worker {
 	struct sockaddr_storage raddr[UDP_BATCH];
 	uint8_t rctl[UDP_BATCH][64];
 	uint8_t sctl[UDP_BATCH][64];
+	int rdirty;             /* rmsg headers recvmmsg() rewrote last time */
+	int rctl_len;           /* msg_controllen they are set up for */
 	uint8_t (*rbuf)[UDP_QUERY_MAX];
 	uint8_t *sbuf;          /* UDP_BATCH * max_udp_payload */
 	uint8_t *tcpbuf;        /* 2 + 65535: one TCP response */
 
-	acache_t *cache;
+	acache_t *cache;        /* NULL: server.answer-cache is 0 */
 	uint64_t xdp_tokens_ts; /* ms of the last token refill for anyns_xdp_put */
 	unsigned xdp_tokens;
 

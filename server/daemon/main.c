@@ -47,6 +47,7 @@ static void usage(FILE *f)
 "                             off (default \"anyns " ANYNSD_VERSION "\")\n"
 "      --nsid NSID            RFC 5001 NSID: text, or hex:0a0b...\n"
 "      --max-udp-payload N    largest UDP answer, 512..65535 (default 1232)\n"
+"      --answer-cache N       answer cache entries per worker (default 65536, 0 off)\n"
 "      --tcp-idle-timeout T   close idle TCP connections after T (e.g. 10s, 500ms;\n"
 "                             default 10s)\n"
 "      --tcp-max-connections N  open TCP connections at most (default 1000)\n"
@@ -160,7 +161,7 @@ struct flags {
 	size_t n_zones;
 	const char *xdp[DCONF_MAX_IFACES];
 	size_t n_xdp;
-	const char *workers, *identity, *version, *nsid, *max_udp, *idle, *max_conn;
+	const char *workers, *identity, *version, *nsid, *max_udp, *idle, *max_conn, *cache;
 	const char *metrics, *pid_file, *log_level;
 	bool check;
 };
@@ -244,6 +245,11 @@ static int apply_flags(dconf_t *c, const struct flags *f)
 			return bad_flag("--max-udp-payload", "want a number from 512 to 65535");
 		c->max_udp_payload = (uint16_t)v;
 	}
+	if (f->cache != NULL) {
+		if (parse_uint(f->cache, 0, 1UL << 24, &v) != 0)
+			return bad_flag("--answer-cache", "want a number from 0 to 16777216");
+		c->answer_cache = (size_t)v;
+	}
 	if (f->idle != NULL && parse_duration_ms(f->idle, &c->tcp_idle_ms) != 0)
 		return bad_flag("--tcp-idle-timeout", "want a duration from 1ms to 1h (500ms, 10s)");
 	if (f->max_conn != NULL) {
@@ -279,7 +285,7 @@ static int apply_flags(dconf_t *c, const struct flags *f)
 
 enum {
 	OPT_LISTEN = 256, OPT_ZONE, OPT_WORKERS, OPT_IDENTITY, OPT_SVERSION, OPT_NSID,
-	OPT_MAXUDP, OPT_IDLE, OPT_MAXCONN, OPT_XDP, OPT_METRICS, OPT_PIDFILE, OPT_CHECK,
+	OPT_MAXUDP, OPT_CACHE, OPT_IDLE, OPT_MAXCONN, OPT_XDP, OPT_METRICS, OPT_PIDFILE, OPT_CHECK,
 };
 
 static const struct option g_opts[] = {
@@ -291,6 +297,7 @@ static const struct option g_opts[] = {
 	{ "server-version", required_argument, NULL, OPT_SVERSION },
 	{ "nsid", required_argument, NULL, OPT_NSID },
 	{ "max-udp-payload", required_argument, NULL, OPT_MAXUDP },
+	{ "answer-cache", required_argument, NULL, OPT_CACHE },
 	{ "tcp-idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "tcp-max-connections", required_argument, NULL, OPT_MAXCONN },
 	{ "xdp", required_argument, NULL, OPT_XDP },
@@ -333,6 +340,7 @@ static int parse_args(int argc, char **argv, struct flags *f)
 		case OPT_SVERSION: f->version = optarg; break;
 		case OPT_NSID: f->nsid = optarg; break;
 		case OPT_MAXUDP: f->max_udp = optarg; break;
+		case OPT_CACHE: f->cache = optarg; break;
 		case OPT_IDLE: f->idle = optarg; break;
 		case OPT_MAXCONN: f->max_conn = optarg; break;
 		case OPT_METRICS: f->metrics = optarg; break;

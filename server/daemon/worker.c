@@ -12,23 +12,21 @@
 #include "daemon.h"
 #include "log.h"
 
-/* Entries per worker cache (about 0.8 KiB each). */
-#define ACACHE_ENTRIES 8192
-
 int acache_new(size_t entries, acache_t **out)
 {
-	size_t n = 1;
-	while (n < entries)
-		n <<= 1;
+	size_t sets = 1;
+	while (sets * 2 < entries)
+		sets <<= 1;
 	acache_t *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return ANYNS_ENOMEM;
-	c->ent = calloc(n, sizeof(*c->ent));
+	/* calloc: pages stay untouched (and cost nothing) until slots fill. */
+	c->ent = calloc(sets * 2, sizeof(*c->ent));
 	if (c->ent == NULL) {
 		free(c);
 		return ANYNS_ENOMEM;
 	}
-	c->mask = n - 1;
+	c->mask = sets - 1;
 	*out = c;
 	return 0;
 }
@@ -92,11 +90,11 @@ size_t worker_answer_udp(worker_t *w, const zset_t *zs, const uint8_t *q, size_t
 	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
 
 	STAT_INC(w->stats.udp_queries);
-	if (gen != 0 && answer_key_from_query(q, qlen, &key) == 0) {
+	if (gen != 0 && w->cache != NULL && answer_key_from_query(q, qlen, &key) == 0) {
 		keyed = true;
 		h = acache_hash(&key);
 		const acache_ent_t *e = acache_find(w->cache, &key, h, gen);
-		if (e != NULL && answer_patch(e->tmpl, e->len, q, qlen, out, outcap, &olen) == 0) {
+		if (e != NULL && (olen = acache_patch(e, q, out, outcap)) > 0) {
 			STAT_INC(w->stats.cache_hits);
 			count_rcode(w, e->rcode);
 			return olen;
@@ -157,17 +155,26 @@ static int udp_round(worker_t *w, struct udp_sock *s)
 	size_t cap = w->d->conf.max_udp_payload;
 	int n, ns = 0;
 
-	for (int i = 0; i < UDP_BATCH; i++) {
+	/* recvmmsg() only rewrites the headers it filled: reset those (all of them
+	 * when this socket wants control messages and the last one did not). */
+	int dirty = w->rdirty, ctl = s->pktinfo ? (int)sizeof(w->rctl[0]) : 0;
+	if (ctl != w->rctl_len) {
+		dirty = UDP_BATCH;
+		w->rctl_len = ctl;
+	}
+	for (int i = 0; i < dirty; i++) {
 		struct msghdr *m = &w->rmsg[i].msg_hdr;
 		m->msg_namelen = sizeof(w->raddr[i]);
-		m->msg_controllen = s->pktinfo ? sizeof(w->rctl[i]) : 0;
+		m->msg_controllen = (size_t)ctl;
 		m->msg_flags = 0;
 	}
+	w->rdirty = 0;
 	do
 		n = recvmmsg(s->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return 0;
+	w->rdirty = n;
 
 	rcu_read_lock();
 	const zset_t *zs = zones_current(w->d);
@@ -302,7 +309,7 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 	w->tcpbuf = malloc(2 + 65535);
 	if (w->rbuf == NULL || w->sbuf == NULL || w->tcpbuf == NULL)
 		goto fail_mem;
-	if (acache_new(ACACHE_ENTRIES, &w->cache) != 0)
+	if (d->conf.answer_cache > 0 && acache_new(d->conf.answer_cache, &w->cache) != 0)
 		goto fail_mem;
 	for (int i = 0; i < UDP_BATCH; i++) {
 		struct msghdr *m = &w->rmsg[i].msg_hdr;
@@ -313,6 +320,8 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 		m->msg_iovlen = 1;
 		m->msg_control = w->rctl[i];
 	}
+	w->rdirty = UDP_BATCH;
+	w->rctl_len = -1;
 	if (uv_loop_init(&w->loop) != 0)
 		goto fail_mem;
 	w->loop.data = w;

@@ -422,7 +422,7 @@ if [ $rc -eq 0 ]; then pass func:example-config; else fail func:example-config "
 # ---- --help documents every option; --version -----------------------------------------
 help=$(timeout 5 "$ANYNSD" --help 2>&1); rc=$?
 missing=""
-for opt in --config --listen --zone --workers --identity --server-version --nsid --max-udp-payload \
+for opt in --config --listen --zone --workers --identity --server-version --nsid --max-udp-payload --answer-cache \
 	--tcp-idle-timeout --tcp-max-connections --xdp --metrics --pid-file --log-level --check-config \
 	--help --version; do
 	echo "$help" | grep -q -- "$opt" || missing="$missing $opt"

@@ -89,6 +89,7 @@ static void test_load_full(void **state)
 		"  nsid: hex:0a0b\n"
 		"  max-udp-payload: 1400\n"
 		"  tcp-idle-timeout: 500ms\n"
+		"  answer-cache: 0\n"
 		"  tcp-max-connections: 7\n"
 		"  log-level: debug\n"
 		"  pid-file: /tmp/x.pid\n"
@@ -113,6 +114,7 @@ static void test_load_full(void **state)
 	assert_int_equal(c.nsid_len, 2);
 	assert_int_equal(c.max_udp_payload, 1400);
 	assert_int_equal(c.tcp_idle_ms, 500);
+	assert_int_equal(c.answer_cache, 0);
 	assert_int_equal(c.tcp_max_conn, 7);
 	assert_int_equal(c.log_level, 3);
 	assert_string_equal(c.pid_file, "/tmp/x.pid");
@@ -170,7 +172,7 @@ static void test_load_errors(void **state)
 static void test_cache(void **state)
 {
 	static acache_ent_t ent[16];
-	struct acache c = { .mask = 15, .ent = ent };
+	struct acache c = { .mask = 7, .ent = ent };
 	answer_key_t k1, k2;
 	const uint8_t resp[] = { 1, 2, 3, 4, 5 };
 	memset(&k1, 0, sizeof(k1));
@@ -189,7 +191,30 @@ static void test_cache(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->len, sizeof(resp));
 	assert_int_equal(e->rcode, 3);
-	assert_memory_equal(e->tmpl, resp, sizeof(resp));
+	assert_memory_equal(acache_tmpl(e), resp, sizeof(resp));
+	/* A second key in the same set keeps the first (two ways). */
+	answer_key_t k3 = k1;
+	uint32_t h3 = h1 + 8 * 1000;   /* same set (h & 7), another hash */
+	k3.qtype = 16;
+	acache_store(&c, &k3, h3, 1, resp, 3, 0);
+	assert_non_null(acache_find(&c, &k1, h1, 1));
+	assert_non_null(acache_find(&c, &k3, h3, 1));
+	assert_int_equal(acache_find(&c, &k3, h3, 1)->len, 3);
+	assert_int_equal(acache_find(&c, &k1, h1, 1)->len, sizeof(resp));
+	/* A third evicts the older one. */
+	answer_key_t k4 = k1;
+	k4.qtype = 15;
+	acache_store(&c, &k4, h1 + 16, 1, resp, 4, 0);
+	assert_non_null(acache_find(&c, &k4, h1 + 16, 1));
+	assert_non_null(acache_find(&c, &k3, h3, 1));
+	assert_null(acache_find(&c, &k1, h1, 1));
+	/* Too big for a slot: not stored. */
+	static uint8_t big[500];
+	answer_key_t k5 = k1;
+	k5.qtype = 99;
+	acache_store(&c, &k5, 5, 1, big, sizeof(big), 0);
+	assert_null(acache_find(&c, &k5, 5, 1));
+	acache_store(&c, &k1, h1, 1, resp, sizeof(resp), 3);
 	/* Another generation (a reload happened) never matches. */
 	assert_null(acache_find(&c, &k1, h1, 2));
 	/* Another type or flags never matches, even in the same slot. */
