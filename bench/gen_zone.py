@@ -16,7 +16,8 @@ Names cycle through ten shapes (i = name index):
     i%10 == 7     m<i>  MX 10 h<i-7>   (target inside the zone: additional section)
     i%10 == 8     c<i>  CNAME h<i-8>
     i%10 == 9     d<i>  NS ns.d<i> + glue ns.d<i> A   (a delegation with glue)
-plus one wildcard *.w A at the apex level. The SOA serial has a fixed width so
+plus one wildcard *.w A at the apex level. Names are picked uniformly, or with
+Zipf popularity (--zipf S, e.g. 1.0) for a skewed, cache-friendlier mix. The SOA serial has a fixed width so
 that a reload test can bump it in place (see bench.py, reload_bump()).
 The output is deterministic for a given --seed.
 """
@@ -73,9 +74,19 @@ def gen_zone(origin, records, f):
     return i
 
 
-def gen_queries(origin, names, nq, rng, f):
+def gen_queries(origin, names, nq, rng, f, zipf=0.0):
+    """zipf > 0: names drawn with Zipf popularity (rank r weighs 1/r^zipf, ranks
+    shuffled over the zone), closer to real traffic than the uniform default."""
     o = origin
     qs = []
+    pick = None
+    if zipf > 0:
+        import itertools
+        order = list(range(names))
+        rng.shuffle(order)
+        cum = list(itertools.accumulate(1.0 / (r + 1) ** zipf for r in range(names)))
+        picks = rng.choices(order, cum_weights=cum, k=nq)
+        pick = iter(picks)
     for _ in range(nq):
         r = rng.random()
         if r < 0.07:  # NXDOMAIN
@@ -85,7 +96,7 @@ def gen_queries(origin, names, nq, rng, f):
             qs.append("q%d.w.%s A" % (rng.randrange(1 << 20), o))
             continue
         # pick a name and ask what its shape calls for
-        i = rng.randrange(names)
+        i = next(pick) if pick else rng.randrange(names)
         k = i % 10
         if k <= 4:
             if rng.random() < 0.04:  # NODATA: A-only name asked for AAAA
@@ -112,6 +123,8 @@ def main():
     ap.add_argument("--queries")
     ap.add_argument("--nq", type=int, default=100000)
     ap.add_argument("--seed", type=int, default=53)
+    ap.add_argument("--zipf", type=float, default=0.0,
+                    help="Zipf exponent of name popularity (0: uniform, the default)")
     a = ap.parse_args()
     if a.records < 20:
         sys.exit("gen_zone.py: --records must be at least 20")
@@ -120,7 +133,7 @@ def main():
         names = gen_zone(origin, a.records, f)
     if a.queries:
         with open(a.queries, "w") as f:
-            gen_queries(origin, names, a.nq, random.Random(a.seed), f)
+            gen_queries(origin, names, a.nq, random.Random(a.seed), f, a.zipf)
     # The last name index is the probe bench.py uses for "first correct answer".
     print(names - 1)
 
