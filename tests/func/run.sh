@@ -316,9 +316,16 @@ if grep -q "loop not empty" "$LOG"; then fail func:clean-loops "a libuv loop was
 # ---- TCP limits: a second daemon with a short idle timeout and 2 connections ------------
 PORT=$(free_port)
 if start_anynsd "$TMP/limits.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" \
-	--workers 2 --tcp-idle-timeout 1s --tcp-max-connections 2; then
+	--workers 2 --tcp-idle-timeout 1s --tcp-max-connections 2 --answer-cache 0; then
 	check func:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 5
 	check func:tcp-connection-limit $PY "$HERE/dnsraw.py" connlimit 127.0.0.1 "$PORT" 2
+	# Without the answer cache the answers are the same (built every time).
+	got=$(kq www.func.test A | norm); got2=$(kq www.func.test A | norm)
+	if [ "$got" = "$(cat "$HERE/cases/exact/expected")" ] && [ "$got2" = "$got" ]; then
+		pass func:answer-cache-off
+	else
+		fail func:answer-cache-off
+	fi
 	# CHAOS identity is off unless configured.
 	if kq id.server CH TXT | grep -q "status: REFUSED"; then
 		pass func:chaos-off-refused
