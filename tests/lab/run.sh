@@ -8,8 +8,11 @@ set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$ROOT"
 source tests/lib.sh
-export LAB_NS=anyns-labtest
-export LAB_DIR=${LAB_DIR:-$ROOT/$B/lab-test}
+# Names and state of this run only, so that two runs at once (two `make test`) and a
+# `make lab` left up never touch each other.
+export LAB_NS=anyns-labtest$$
+LAB_DIR_KEEP=${LAB_DIR:+1}
+export LAB_DIR=${LAB_DIR:-$(mktemp -d /tmp/anyns-lab.XXXXXX)}
 # Flap damping stays on but cannot suppress pop1 during the suite (bgp-hook's own tests
 # cover damping); every other health setting is the hook's default.
 export LAB_FLAP_SUPPRESS=${LAB_FLAP_SUPPRESS:-20000}
@@ -24,6 +27,12 @@ probe_pid=""
 cleanup() {
 	probe_stop
 	lab_down
+	# Logs stay for a failed run (or a LAB_DIR given by the caller).
+	if [ "$_suite_fail" -gt 0 ] || [ -n "$LAB_DIR_KEEP" ]; then
+		echo "lab: logs and configs kept in $LAB_DIR"
+	else
+		rm -rf "$LAB_DIR"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -98,6 +107,11 @@ if ! ip netns add "$LAB_NS-probe" 2>/dev/null; then
 	summary; exit $?
 fi
 ip netns del "$LAB_NS-probe"
+# Leftovers of runs that were killed before their trap ran (their pid is gone).
+for ns in $(ip netns list | awk '{print $1}' | grep '^anyns-labtest[0-9]*-'); do
+	pid=${ns#anyns-labtest}; pid=${pid%%-*}
+	kill -0 "$pid" 2>/dev/null || LAB_NS=anyns-labtest$pid lab_net_down
+done
 if ! why_missing=$(lab_check_tools); then
 	skip lab "$why_missing"
 	summary; exit $?
