@@ -399,13 +399,81 @@ static ssize_t fast_txt(const char *p, uint8_t *out)
 	return o ? (ssize_t)o : -1;
 }
 
+/* Any other type whose fields are each one token (SOA, SRV, DS, DNSKEY,
+ * RRSIG, NSEC, NSEC3, ...): every field goes through ldns' own field parser
+ * so the bytes are ldns' bytes, without the cost of ldns_rr_new_frm_str().
+ * As there, a last B64/HEX/NSEC field takes the rest of the line. `rest`
+ * is the unsplit text from tok[0] on. Returns the rdata length or -1. */
+static ssize_t fast_generic(const struct zl *L, const char *type, char **tok, int nt,
+                            const char *rest, uint8_t *out, uint16_t *rtype)
+{
+	ldns_rr_type t = ldns_get_rr_type_by_name(type);
+	const ldns_rr_descriptor *d = t ? ldns_rr_descript((uint16_t)t) : NULL;
+	if (!d || d->_variable != LDNS_RDF_TYPE_NONE)
+		return -1;
+	size_t max = ldns_rr_descriptor_maximum(d), min = ldns_rr_descriptor_minimum(d);
+	size_t o = 0;
+	int i = 0;
+	for (size_t f = 0; f < max; f++) {
+		ldns_rdf_type ft = ldns_rr_descriptor_field_type(d, f);
+		if (i >= nt) {
+			if (f >= min)
+				break;
+			return -1;
+		}
+		bool last = f == max - 1;
+		const char *text = tok[i];
+		if (last && (ft == LDNS_RDF_TYPE_B64 || ft == LDNS_RDF_TYPE_HEX ||
+		             ft == LDNS_RDF_TYPE_NSEC)) {
+			text = rest + (tok[i] - tok[0]);
+			i = nt;
+		} else {
+			i++;
+		}
+		if (ft == LDNS_RDF_TYPE_DNAME) {
+			size_t n = fast_name(L, text, out + o);
+			if (!n)
+				return -1;
+			o += n;
+			continue;
+		}
+		switch (ft) {
+		case LDNS_RDF_TYPE_INT8: case LDNS_RDF_TYPE_INT16: case LDNS_RDF_TYPE_INT32:
+		case LDNS_RDF_TYPE_A: case LDNS_RDF_TYPE_AAAA: case LDNS_RDF_TYPE_TIME:
+		case LDNS_RDF_TYPE_PERIOD: case LDNS_RDF_TYPE_TYPE: case LDNS_RDF_TYPE_ALG:
+		case LDNS_RDF_TYPE_HEX: case LDNS_RDF_TYPE_B64: case LDNS_RDF_TYPE_B32_EXT:
+		case LDNS_RDF_TYPE_NSEC3_SALT: case LDNS_RDF_TYPE_NSEC:
+		case LDNS_RDF_TYPE_CERTIFICATE_USAGE: case LDNS_RDF_TYPE_SELECTOR:
+		case LDNS_RDF_TYPE_MATCHING_TYPE:
+			break;
+		default:
+			return -1;
+		}
+		ldns_rdf *r = ldns_rdf_new_frm_str(ft, text);
+		if (!r)
+			return -1;
+		size_t n = ldns_rdf_size(r);
+		if (o + n > 65535) {
+			ldns_rdf_deep_free(r);
+			return -1;
+		}
+		memcpy(out + o, ldns_rdf_data(r), n);
+		o += n;
+		ldns_rdf_deep_free(r);
+	}
+	if (i < nt)
+		return -1;
+	*rtype = (uint16_t)t;
+	return (ssize_t)o;
+}
+
 /* Parses the most common RR shapes (A, AAAA, NS, CNAME, PTR, DNAME, MX and
  * TXT in class IN, names without escapes) without ldns, which spends most of a load
  * in its tokenizer and allocator. Returns 1 when the RR was handled, 0 to
  * let ldns parse the line (and word any error), <0 on allocation failure. */
 static int zl_fast(struct zl *L, char *line, const char *orig, uint16_t file, uint32_t lnr)
 {
-	char *tok[8];
+	char *tok[48];
 	int nt = 0;
 	bool blank_owner = line[0] == ' ' || line[0] == '\t';
 	bool special = false;       /* quotes or escapes somewhere */
@@ -414,7 +482,7 @@ static int zl_fast(struct zl *L, char *line, const char *orig, uint16_t file, ui
 			p++;
 		if (!*p)
 			break;
-		if (nt == 8) {
+		if (nt == 48) {
 			special = true;     /* only TXT may have this many fields */
 			break;
 		}
@@ -497,7 +565,14 @@ static int zl_fast(struct zl *L, char *line, const char *orig, uint16_t file, ui
 		               type[0] == 'C' || type[0] == 'c' ? LDNS_RR_TYPE_CNAME :
 		               type[0] == 'P' || type[0] == 'p' ? LDNS_RR_TYPE_PTR : LDNS_RR_TYPE_DNAME);
 	} else {
-		return 0;
+		if (!L->scratch && !(L->scratch = malloc(65536)))
+			return ANYNS_ENOMEM;
+		ssize_t n = fast_generic(L, type, tok + i, left, orig + (left ? tok[i] - line : 0),
+		                         L->scratch, &t);
+		if (n < 0)
+			return 0;
+		rd = L->scratch;
+		rdlen = (size_t)n;
 	}
 	if (!blank_owner) {
 		memcpy(L->prev_wire, owner, olen);
@@ -1090,8 +1165,10 @@ static int zl_compile(struct zl *L)
 						break;
 					}
 				}
-				/* RFC 2181 5.2: one TTL per RRset; take the lowest. */
-				if (r->ttl != first->ttl && !ttl_warned) {
+				/* RFC 2181 5.2: one TTL per RRset; take the lowest.
+				 * RRSIGs take the TTL of the set each one covers
+				 * (RFC 4034 3), so theirs differ by design. */
+				if (r->ttl != first->ttl && !ttl_warned && type != LDNS_RR_TYPE_RRSIG) {
 					char tb[16];
 					zl_report(L, r->file, r->line, false,
 					          "TTL %u differs from %u in the %s RRset; using the lowest",
