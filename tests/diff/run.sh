@@ -60,6 +60,11 @@ ns	IN	A	192.0.2.77
 after	IN	A	192.0.2.79
 EOF
 ZONES+=("inc.example=$TMP/zones/inc.example.zone")
+# A random zone (same seed, same zone): deep names, many ENTs, wildcards,
+# cuts, chains and DNAMEs in places nobody would write by hand.
+$PY "$HERE/genzone.py" gen.example "${DIFF_SEED:-1}" "${DIFF_GEN_NAMES:-300}" \
+	> "$TMP/zones/gen.example.zone"
+ZONES+=("gen.example=$TMP/zones/gen.example.zone")
 
 # --- the zones themselves must pass both reference checkers -----------------
 for z in "${ZONES[@]}"; do
