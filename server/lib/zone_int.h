@@ -1,7 +1,13 @@
 /* Layout of a compiled zone, shared by the builder (zone_load.c) and the
  * lookup code (zone_db.c) only. Everything lives in a few flat arrays indexed
  * by uint32 so that a zone is cheap in memory and has no pointer chasing
- * beyond node -> zone. */
+ * beyond node -> zone:
+ *   nodes   one per owner name and empty non-terminal, parents first
+ *   table   open addressing on the lowercased wire name (hash in the slot)
+ *   names   every node's lowercased wire name, back to back
+ *   rrsets  each node's RRsets in a run sorted by type
+ *   rdata   the RRsets' records, rdlen + rdata, back to back
+ * A 1M-record zone takes about 95 MB. */
 #ifndef ANYNS_ZONE_INT_H
 #define ANYNS_ZONE_INT_H
 

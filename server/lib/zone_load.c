@@ -1,6 +1,11 @@
-/* Zone loading: reads an RFC 1035 master file, parses each RR (the common
- * simple shapes directly, everything else with ldns), checks the zone and
- * compiles it into the flat layout of zone_int.h.
+/* Zone loading: reads an RFC 1035 master file, parses each RR, checks the
+ * zone and compiles it into the flat layout of zone_int.h.
+ *
+ * Parsing: A, AAAA, NS, CNAME, PTR, DNAME, MX and TXT are read here; other
+ * types whose fields are one token each go field by field through ldns'
+ * own field parsers; anything else (quoted strings, RFC 3597 \#, LOC, ...)
+ * through ldns_rr_new_frm_str(). All three give the same bytes (the unit
+ * tests compare them; ANYNS_ZONE_NOFAST=1 forces ldns for everything).
  *
  * The file is split into logical lines here (comments, quotes, parentheses,
  * $ORIGIN/$TTL/$INCLUDE) rather than by ldns_zone_new_frm_fp_l(), so that
