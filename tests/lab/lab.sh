@@ -30,6 +30,10 @@ LAB_HEALTH=${LAB_HEALTH:-$LAB_BIN/anyns-health}
 # The serial the health checks want at least (tests/lab/zones/example.com.zone has it;
 # example.com-old.zone is older). Drain time kept short so the drain test is quick.
 LAB_SERIAL=2026112101
+# Where the checks ask the primary's serial. Nothing listens there normally (an
+# unreachable primary disables the lag test); lab_primary_start puts a server with a
+# newer serial there, so a PoP lags and goes DEGRADED (de-preferred, still announced).
+LAB_PRIMARY=127.0.0.1:5300
 LAB_DRAIN_TIME=${LAB_DRAIN_TIME:-3s}
 
 if [ -z "${LAB_DNS:-}" ]; then
@@ -222,6 +226,23 @@ lab_dns_start() {
 	fi
 }
 
+# lab_primary_start N / lab_primary_stop N: the "primary" at popN (newer serial).
+lab_primary_start() {
+	local n=$1
+	cp "$LAB_ZONES/example.com-new.zone" "$LAB_DIR/pop$n/primary.zone"
+	if [ "$LAB_DNS" = anynsd ]; then
+		lab_spawn "pop$n-primary" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_PRIMARY" \
+			--zone "example.com=$LAB_DIR/pop$n/primary.zone" --workers 1
+	else
+		lab_nsd_conf "$n" | sed -e "s|ip-address: $LAB_V4|ip-address: ${LAB_PRIMARY%:*}|" \
+			-e "/ip-address: $LAB_V6/d" -e "s|port: 53|port: ${LAB_PRIMARY##*:}|" \
+			-e "s|$LAB_DIR/pop$n/\([a-z.]*\)\"|$LAB_DIR/pop$n/primary-\1\"|" \
+			-e "s|primary-example.com.zone|primary.zone|" >"$LAB_DIR/pop$n/primary-nsd.conf"
+		lab_spawn "pop$n-primary" "pop$n" nsd -d -c "$LAB_DIR/pop$n/primary-nsd.conf"
+	fi
+}
+lab_primary_stop() { lab_stop "pop$1-primary"; }
+
 # lab_dns_wait N: waits (5 s at most) until popN's server answers locally.
 lab_dns_wait() {
 	local i
@@ -287,12 +308,12 @@ services:
   - name: dns4
     prefix: $LAB_V4/32
     checks:
-      - { name: udp4-soa, server: $LAB_V4, transport: udp, qname: example.com., qtype: SOA, serial-min: $LAB_SERIAL }
+      - { name: udp4-soa, server: $LAB_V4, transport: udp, qname: example.com., qtype: SOA, serial-min: $LAB_SERIAL, serial-primary: "$LAB_PRIMARY" }
       - { name: tcp4-www, server: $LAB_V4, transport: tcp, qname: www.example.com., qtype: A, rdata: [192.0.2.80] }
   - name: dns6
     prefix: $LAB_V6/128
     checks:
-      - { name: udp6-soa, server: "[$LAB_V6]", transport: udp, qname: example.com., qtype: SOA, serial-min: $LAB_SERIAL }
+      - { name: udp6-soa, server: "[$LAB_V6]", transport: udp, qname: example.com., qtype: SOA, serial-min: $LAB_SERIAL, serial-primary: "$LAB_PRIMARY" }
       - { name: udp6-www, server: "[$LAB_V6]", transport: udp, qname: www.example.com., qtype: AAAA, rdata: ["2001:db8::80"] }
 EOF
 }
@@ -486,6 +507,7 @@ lab_pop_stop() {
 	lab_stop "pop$n-hook"
 	lab_stop "pop$n-bgp"
 	lab_stop "pop$n-dns"
+	lab_stop "pop$n-primary"
 }
 
 lab_check_tools() {

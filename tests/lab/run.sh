@@ -95,6 +95,8 @@ wait_cond() {
 }
 not_announcing() { ! lab_announcing "${2:-}" | grep -qw "$1"; }
 is_announcing() { lab_announcing "${2:-}" | grep -qw "$1"; }
+best_is() { [ "$(lab_best_pop)" = "$1" ]; }
+all_announcing() { [ "$(lab_announcing)" = "pop1 pop2 pop3" ]; }
 nothing_announced() { [ -z "$(lab_announcing)" ] && [ -z "$(lab_announcing "$LAB_V6/128")" ]; }
 
 # ------------------------------------------------------------------ preconditions
@@ -120,7 +122,7 @@ echo "lab: DNS server $LAB_DNS, hook $([ "$LAB_HOOK" = 1 ] && echo anyns-health 
 
 # ------------------------------------------------------------------ all PoPs up
 if lab_up; then
-	if [ "$(lab_announcing)" = "pop1 pop2 pop3" ] || wait_cond 10 test "$(lab_announcing)" = "pop1 pop2 pop3"; then :; fi
+	if [ "$(lab_announcing)" = "pop1 pop2 pop3" ] || wait_cond 10 all_announcing; then :; fi
 	if [ "$(lab_announcing)" = "pop1 pop2 pop3" ] && [ "$(lab_best_pop)" = pop1 ] &&
 		[ "$(lab_client_id)" = pop1 ] && [ "$(lab_client_id "$LAB_V6")" = pop1 ] &&
 		[ "$(lab_best_pop "$LAB_V6/128")" = pop1 ]; then
@@ -149,7 +151,7 @@ else
 fi
 
 if [ "$LAB_HOOK" != 1 ]; then
-	for t in failover restart-rise wrong-data old-serial drain hook-killed-exabgp hook-killed-bird failover-order all-unhealthy; do
+	for t in failover restart-rise wrong-data old-serial degraded drain hook-killed-exabgp hook-killed-bird failover-order all-unhealthy; do
 		skip "lab-$t" "anyns-health not built ($LAB_HEALTH)"
 	done
 	summary; exit $?
@@ -246,6 +248,31 @@ lab_dns_reload_by_restart() {
 bad_zone_case lab-wrong-data wrong www.example.com A 192.0.2.66
 bad_zone_case lab-old-serial old example.com SOA 2026010101
 
+# ------------------------------------------------------------------ degraded
+# pop1's serial lags the primary's: it stays announced but de-preferred (AS-path
+# prepend), so pop2 serves; with the primary gone (lag test off) pop1 is preferred again.
+degraded_check() {
+	lab_primary_start 1
+	wait_cond 10 best_is pop2 || { echo "best path did not move"; return 1; }
+	is_announcing pop1 || { echo "pop1 withdrawn instead of de-preferred"; return 1; }
+	lab_route_dump | grep -A10 '\[pop1 ' | grep -q 'BGP.as_path: 64601 64601' ||
+		{ echo "no AS-path prepend on pop1's route"; return 1; }
+	lab_health_ctl 1 status | grep -q '^dns4 .*state=degraded' || { echo "hook not DEGRADED"; return 1; }
+	lab_wait_client pop2 5 || { echo "client not on pop2"; return 1; }
+	lab_primary_stop 1
+	wait_cond 15 best_is pop1 || { echo "pop1 not preferred again"; return 1; }
+	lab_wait_client pop1 5 || { echo "client not back on pop1"; return 1; }
+	return 0
+}
+if ! baseline; then
+	fail lab-degraded "no baseline"
+elif msg=$(degraded_check); then
+	pass lab-degraded
+else
+	fail lab-degraded "$(why "$msg")"
+	lab_primary_stop 1
+fi
+
 # ------------------------------------------------------------------ drain
 # ctl drain: GRACEFUL_SHUTDOWN makes the router prefer pop2 while pop1 still announces
 # (and answers), then pop1 withdraws after drain-time. No query may be lost.
@@ -256,7 +283,7 @@ if baseline; then
 	t0=$(now)
 	ok=1; msg=""
 	lab_health_ctl 1 drain >/dev/null || { ok=0; msg="ctl drain failed"; }
-	if [ "$ok" = 1 ] && ! wait_cond 5 test "$(lab_best_pop)" = pop2; then ok=0; msg="best path did not move"; fi
+	if [ "$ok" = 1 ] && ! wait_cond 5 best_is pop2; then ok=0; msg="best path did not move"; fi
 	# The moment traffic moved, pop1's route must still be there, with 65535:0.
 	if [ "$ok" = 1 ] && ! is_announcing pop1; then ok=0; msg="pop1 withdrawn before traffic left"; fi
 	if [ "$ok" = 1 ] && ! lab_route_dump | grep -A12 '\[pop1 ' | grep -q '(65535,0)'; then
