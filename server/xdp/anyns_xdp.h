@@ -16,7 +16,7 @@
 typedef struct anyns_xdp anyns_xdp_t;
 
 typedef struct anyns_xdp_conf {
-	const char *const *ifaces;      /* interface names to attach to */
+	const char *const *ifaces;      /* interface names to attach to (none: load only) */
 	size_t n_ifaces;
 	uint16_t port;                  /* UDP port answered in XDP (default 53) */
 	size_t map_entries;             /* answer map size (default 65536) */

@@ -15,6 +15,7 @@
 
 #include "anyns_xdp.h"
 #include "anyns.skel.h"
+#include "xdp_internal.h"
 #include "log.h"
 #include "xdp_common.h"
 
@@ -179,7 +180,7 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 	size_t i;
 	int err;
 
-	if (!conf || !out || conf->n_ifaces == 0 || !conf->ifaces)
+	if (!conf || !out || (conf->n_ifaces > 0 && !conf->ifaces))
 		return ANYNS_EINVAL;
 	*out = NULL;
 	x = calloc(1, sizeof(*x));
@@ -248,6 +249,11 @@ fail_skel:
 fail_free:
 	free(x);
 	return err;
+}
+
+int anyns_xdp__prog_fd(const anyns_xdp_t *x)
+{
+	return bpf_program__fd(x->skel->progs.anyns_xdp);
 }
 
 void anyns_xdp_close(anyns_xdp_t *x)
