@@ -755,39 +755,43 @@ def phase_profile(servers, results):
         return
     zone = Zone(10000)
     nq = 20000
-    qfile = os.path.join(TMP, "queries-profile.txt")
-    with open(zone.queries) as f, open(qfile, "w") as g:
+    qmix = os.path.join(TMP, "queries-profile.txt")
+    with open(zone.queries) as f, open(qmix, "w") as g:
         g.writelines(f.readlines()[:nq])
-    for srv in servers:
-        outdir = os.path.join(TMP, "callgrind-" + srv.name)
-        forks = srv.name == "nsd"
-        run = _cg_run(srv, zone, qfile, nq, outdir, toggle=not forks)
-        if run is None:
-            results["errors"].append("%s: not ready under valgrind" % srv.name)
-            continue
-        total, files, done = run
-        method = "vgdb toggle"
-        if forks:
-            base = _cg_run(srv, zone, qfile, 0, outdir + "-base", toggle=False)
-            if base is None:
-                results["errors"].append("%s: baseline run under valgrind failed" % srv.name)
+    # "hot": 200 host names asked 100 times each; every answer cache holds them.
+    qhot = os.path.join(TMP, "queries-profile-hot.txt")
+    with open(qhot, "w") as g:
+        g.write("\n".join(["h%d.%s A" % (i * 10, ORIGIN) for i in range(200)] * (nq // 200)) + "\n")
+    for mix, qfile in (("mix", qmix), ("hot", qhot)):
+        for srv in servers:
+            outdir = os.path.join(TMP, "callgrind-%s-%s" % (mix, srv.name))
+            forks = srv.name == "nsd"
+            run = _cg_run(srv, zone, qfile, nq, outdir, toggle=not forks)
+            if run is None:
+                results["errors"].append("%s: not ready under valgrind" % srv.name)
                 continue
-            total -= base[0]
-            method = "difference of runs with %d and 0 queries" % nq
-        ipq = total / done if done else None
-        results["profile"][srv.name] = {"instructions": total, "queries": done,
-                                        "ins_per_query": ipq, "method": method}
-        log("callgrind %-9s %d queries answered, %s instructions per query (%s)"
-            % (srv.name, done, "%.0f" % ipq if ipq else "?", method))
-        if files:
-            ann = subprocess.run(["callgrind_annotate", "--inclusive=no"] + files,
-                                 capture_output=True, text=True).stdout
-            with open(os.path.join(RES, "profile-%s.txt" % srv.name), "w") as f:
-                f.write("\n".join(ann.splitlines()[:60]) + "\n")
-            ann = subprocess.run(["callgrind_annotate", "--inclusive=yes"] + files,
-                                 capture_output=True, text=True).stdout
-            with open(os.path.join(RES, "profile-%s.txt" % srv.name), "a") as f:
-                f.write("\n# inclusive\n" + "\n".join(ann.splitlines()[:60]) + "\n")
+            total, files, done = run
+            method = "vgdb toggle"
+            if forks:
+                base = _cg_run(srv, zone, qfile, 0, outdir + "-base", toggle=False)
+                if base is None:
+                    results["errors"].append("%s: baseline run under valgrind failed" % srv.name)
+                    continue
+                total -= base[0]
+                method = "difference of runs with and without the counted pass"
+            ipq = total / done if done else None
+            results["profile"].setdefault(mix, {})[srv.name] = {
+                "instructions": total, "queries": done, "ins_per_query": ipq, "method": method}
+            log("callgrind %s %-9s %d queries answered, %s instructions per query (%s)"
+                % (mix, srv.name, done, "%.0f" % ipq if ipq else "?", method))
+            if files:
+                path = os.path.join(RES, "profile-%s-%s.txt" % (mix, srv.name))
+                with open(path, "w") as f:
+                    for incl in ("no", "yes"):
+                        ann = subprocess.run(["callgrind_annotate", "--inclusive=" + incl] + files,
+                                             capture_output=True, text=True).stdout
+                        f.write("# callgrind_annotate --inclusive=%s (first 60 lines)\n" % incl)
+                        f.write("\n".join(ann.splitlines()[:60]) + "\n\n")
 
 
 def _wait_reflect(port):
@@ -850,9 +854,14 @@ def summarize(results):
     if results["reload"]:
         rows.append(("reload_lost_queries", "q", {s: (v["lost"], v["lost"], v["lost"])
                                                  for s, v in results["reload"].items()}, "low"))
-    if results["profile"]:
-        rows.append(("instructions_per_query", "Ir", {s: (v["ins_per_query"],) * 3
-                                                      for s, v in results["profile"].items()}, "low"))
+    for mix, prof in results["profile"].items():
+        rows.append(("instructions_per_query_%s" % mix, "Ir",
+                     {s: (v["ins_per_query"],) * 3 for s, v in prof.items()}, "low"))
+        if "reflector" in prof and prof["reflector"]["ins_per_query"]:
+            fl = prof["reflector"]["ins_per_query"]
+            rows.append(("instructions_above_floor_%s" % mix, "Ir",
+                         {s: ((v["ins_per_query"] - fl),) * 3 for s, v in prof.items()
+                          if s != "reflector" and v["ins_per_query"]}, "low"))
     return rows
 
 
@@ -955,6 +964,11 @@ def extras(md=False):
     """Numbers other parts of the project leave for the report: engineer F's
     XDP benchmark (bench/results/xdp.csv) and the lab's failover time."""
     text = []
+    summ = os.path.join(RES, "xdp-summary.txt")
+    if os.path.exists(summ):
+        with open(summ) as f:
+            text.append(("**XDP summary** (bench/results/xdp-summary.txt): " if md else
+                         "XDP summary (bench/results/xdp-summary.txt): ") + f.read().strip())
     xdp = os.path.join(RES, "xdp.csv")
     if os.path.exists(xdp):
         text.append(("### XDP path (bench/results/xdp.csv)\n\n" if md else
@@ -1020,9 +1034,12 @@ def write_outputs(results, rows, tgts, cols):
         md += ["| %s | %.2f | %d | %.0f |" % c for c in cap] + [""]
     if results["profile"]:
         md += ["## Instructions per query (callgrind, user space only)", "",
-               "| server | instructions/query | method |", "|---|---|---|"]
-        md += ["| %s | %s | %s |" % (s, fmt(v["ins_per_query"], "Ir"), v["method"])
-               for s, v in results["profile"].items()] + [""]
+               "`mix`: 20 000 queries of the benchmark mix on the 10k zone; `hot`: 200 names "
+               "asked 100 times each (all answer-cache hits). Each after one uncounted warm-up "
+               "pass. Hot spots: `profile-<mix>-<server>.txt`.", "",
+               "| mix | server | instructions/query | method |", "|---|---|---|---|"]
+        md += ["| %s | %s | %s | %s |" % (mix, s, fmt(v["ins_per_query"], "Ir"), v["method"])
+               for mix, prof in results["profile"].items() for s, v in prof.items()] + [""]
     for e in extras(md=True):
         md += [e, ""]
     if results["errors"]:
