@@ -23,7 +23,11 @@ for t in ip ethtool kdig setpriv; do
 		summary; exit $?
 	fi
 done
-if [ ! -x "$BIN/anynsd" ]; then
+if ! "$PY" -c 'import dns.message' 2>/dev/null; then
+	skip xdp "python3-dnspython not installed"
+	summary; exit $?
+fi
+if [ ! -x "$BIN/anynsd" ] || [ ! -f "$BIN/tests/xdp/xdp_pass.bpf.o" ]; then
 	fail xdp "no $BIN/anynsd (build first)"
 	summary; exit $?
 fi
