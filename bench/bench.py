@@ -1069,6 +1069,7 @@ def charts(results, rows, cols):
         for s in servers:
             f.write("%s %s %s\n" % (s, fmt(a[s][0]) if s in a and a[s][0] is not None else "NaN",
                                     fmt(p[s][0]) if s in p and p[s][0] is not None else "NaN"))
+    have_mem = 0
     with open(os.path.join(TMP, "memory.dat"), "w") as f:
         f.write("server PSS peak-RSS\n")
         big = str(max(LOAD_SIZES))
@@ -1076,9 +1077,13 @@ def charts(results, rows, cols):
             d = results["load"].get(s, {}).get(big)
             if d:
                 f.write("%s %.1f %.1f\n" % (s, d["pss_mib"], d["hwm_mib"]))
+                have_mem = 1
+    have_rates = 1 if results["rates"] else 0
     gp = os.path.join(ROOT, "bench", "charts.gp")
-    r = subprocess.run(["gnuplot", "-e", "tmp='%s'; res='%s'; nserv=%d; lat_rate='%dk'"
-                        % (TMP, RES, len(servers), min(RATES, key=lambda r: abs(r - 40000)) // 1000),
+    r = subprocess.run(["gnuplot", "-e", "tmp='%s'; res='%s'; nserv=%d; lat_rate='%dk'; "
+                        "have_rates=%d; have_mem=%d"
+                        % (TMP, RES, len(servers), min(RATES, key=lambda r: abs(r - 40000)) // 1000,
+                           have_rates, have_mem),
                         gp], capture_output=True, text=True)
     if r.returncode != 0:
         results["errors"].append("gnuplot: " + r.stderr.strip()[-300:])

@@ -1,6 +1,7 @@
 # Charts for bench/bench.py. Called as:
-#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'" bench/charts.gp
+#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'; have_rates=1; have_mem=1" bench/charts.gp
 # reading tmp/cpu.dat, tmp/latency.dat and tmp/memory.dat (first line: column names).
+# A chart whose phase did not run (have_* = 0) is left as it was.
 set terminal pngcairo size 800,450 font ",10" noenhanced
 set style data histograms
 set style histogram clustered gap 1
@@ -10,19 +11,24 @@ set grid ytics
 set key top left autotitle columnheader
 set yrange [0:*]
 
-set output res.'/cpu.png'
-set title 'Server CPU per answered query (median, lower is better)'
-set ylabel 'CPU microseconds per query'
-set xlabel 'offered rate (dnsperf -Q)'
-plot for [i=2:nserv+1] tmp.'/cpu.dat' using i:xtic(1)
+if (have_rates) {
+	set output res.'/cpu.png'
+	set title 'Server CPU per answered query (median, lower is better)'
+	set ylabel 'CPU microseconds per query'
+	set xlabel 'offered rate (dnsperf -Q)'
+	plot for [i=2:nserv+1] tmp.'/cpu.dat' using i:xtic(1)
 
-set output res.'/latency.png'
-set title 'Latency at '.lat_rate.' qps offered (median of repetitions)'
-set ylabel 'microseconds'
-set xlabel ''
-plot for [i=2:3] tmp.'/latency.dat' using i:xtic(1)
+	set output res.'/latency.png'
+	set title 'Latency at '.lat_rate.' qps offered (median of repetitions)'
+	set ylabel 'microseconds'
+	set xlabel ''
+	plot for [i=2:3] tmp.'/latency.dat' using i:xtic(1)
+}
 
-set output res.'/memory.png'
-set title 'Memory with the 1M-record zone loaded (lower is better)'
-set ylabel 'MiB'
-plot for [i=2:3] tmp.'/memory.dat' using i:xtic(1)
+if (have_mem) {
+	set output res.'/memory.png'
+	set title 'Memory with the 1M-record zone loaded (lower is better)'
+	set ylabel 'MiB'
+	set xlabel ''
+	plot for [i=2:3] tmp.'/memory.dat' using i:xtic(1)
+}
