@@ -14,8 +14,10 @@
 #
 # Usage: lab.sh up|down|status    (as root). Tests source this file for its functions.
 # Environment: B (build dir, default build), LAB_DIR (state, default $B/lab),
-#   LAB_DNS=anynsd|nsd (default: anynsd when $B/anynsd exists),
-#   LAB_HOOK=1|0 (default: 1 when $B/anyns-health exists; 0 announces statically).
+#   LAB_NS (namespace prefix, default anyns-lab), LAB_DNS=anynsd|nsd (default: anynsd
+#   when $B/anynsd exists), LAB_HOOK=1|0 (default: 1 when anyns-health exists; 0
+#   announces statically), LAB_HEALTH (the anyns-health binary), LAB_DRAIN_TIME,
+#   LAB_FLAP_SUPPRESS (raise the hook's flap suppress threshold).
 
 LAB_ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LAB_B=${B:-build}
@@ -44,7 +46,6 @@ if [ -z "${LAB_HOOK:-}" ]; then
 fi
 
 lab_log() { echo "lab: $*" >&2; }
-lab_ns() { echo "$LAB_NS-$1"; }
 lab_exec() { local n=$1; shift; ip netns exec "$LAB_NS-$n" "$@"; }
 
 # Addresses of the router<->popN link.
