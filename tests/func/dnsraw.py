@@ -278,6 +278,45 @@ def cmd_metrics(addr, port):
     return m is not None and int(m.group(1)) > 0 and "anyns_responses_total" in body
 
 
+def cmd_garbage(addr, port, count):
+    """Random datagrams and random TCP streams (cut anywhere, closed abruptly):
+    the server survives and still answers. Seeded, so a failure repeats."""
+    import random
+    rng = random.Random(4242)
+    count = int(count)
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    base = dns.message.make_query("www.func.test", "A", use_edns=0).to_wire()
+    for i in range(count):
+        if i % 2:
+            pkt = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 80)))
+        else:  # a real query with a few bytes flipped, cut or extended
+            b = bytearray(base)
+            for _ in range(rng.randrange(1, 4)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            b = b[:rng.randrange(1, len(b) + 1)] + bytes(rng.randrange(256) for _ in range(rng.randrange(0, 4)))
+            pkt = bytes(b)
+        u.sendto(pkt, (addr, port))
+    u.close()
+    for i in range(count // 20):
+        s = tcp_connect(addr, port)
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+        if i % 3 == 0:
+            data = frame(base) + data
+        try:
+            s.sendall(data)
+            if i % 2:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        s.close()
+    time.sleep(0.3)
+    got = udp_exchange(addr, port, base)
+    print("%d random datagrams, %d random TCP streams; then a query is %s" %
+          (count, count // 20, "answered" if got else "NOT answered"))
+    return got is not None
+
+
 def cmd_qr1(addr, port):
     """A packet with QR=1 is dropped (no reply), and the server still answers."""
     q = dns.message.make_query("www.func.test", "A")
@@ -330,7 +369,7 @@ def main():
     fn = {
         "pipeline": cmd_pipeline, "slowreader": cmd_slowreader, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
-        "qr1": cmd_qr1, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
+        "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
     }[cmd]
     try:
         ok = fn(addr, port, *args)

@@ -246,6 +246,7 @@ for kind in qdcount2 badlabel truncated loop twoopt; do
 done
 check func:question-case-echo $PY "$HERE/dnsraw.py" caseecho 127.0.0.1 "$PORT"
 check func:qr1-dropped $PY "$HERE/dnsraw.py" qr1 127.0.0.1 "$PORT"
+check func:garbage-survived $PY "$HERE/dnsraw.py" garbage 127.0.0.1 "$PORT" 2000
 if running "$MAIN"; then pass func:alive-after-malformed; else fail func:alive-after-malformed; fi
 
 # ---- counters ----------------------------------------------------------------------------
