@@ -147,6 +147,37 @@ def cmd_slowreader(addr, port, count):
     return ids == list(range(count))
 
 
+def cmd_termflush(addr, port, pid, count):
+    """SIGTERM while answers wait to be written: the server flushes the answers
+    to the queries it had read, whole, then closes (RFC 7766 6.2.4)."""
+    pid, count = int(pid), int(count)
+    s = tcp_connect(addr, port, timeout=5)
+    data = b""
+    for i in range(count):
+        q = dns.message.make_query("huge.func.test", "TXT")
+        q.id = i
+        data += frame(q.to_wire())
+    s.sendall(data)
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGTERM)
+    got = 0
+    try:
+        while True:
+            r = tcp_read_msg(s)
+            if r.id != got or len(r.answer) != 1 or len(r.answer[0]) != 28:
+                print("answer %d wrong or incomplete" % got)
+                return False
+            got += 1
+    except EOFError as e:
+        tail = str(e)
+    except (ConnectionResetError, socket.timeout) as e:
+        print("after %d answers: %r" % (got, e))
+        return False
+    print("%d of %d answers flushed after SIGTERM, then %s" % (got, count, tail))
+    # Whole answers only: the stream ended on a message boundary.
+    return got > 0 and tail.startswith("connection closed after 0 of")
+
+
 def cmd_idle(addr, port, limit):
     """The server closes a connection that stays silent (RFC 7766 6.2.3)."""
     s = tcp_connect(addr, port, timeout=float(limit))
@@ -367,7 +398,7 @@ def main():
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     fn = {
-        "pipeline": cmd_pipeline, "slowreader": cmd_slowreader, "split": cmd_split, "idle": cmd_idle,
+        "pipeline": cmd_pipeline, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
     }[cmd]

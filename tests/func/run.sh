@@ -345,6 +345,22 @@ else
 	fail func:tcp-limits-start "second anynsd did not start"
 fi
 
+# ---- SIGTERM with TCP answers still queued: they are flushed, then exit 0 --------
+PORT=$(free_port)
+if start_anynsd "$TMP/flush.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" --workers 1; then
+	check func:sigterm-flushes-tcp $PY "$HERE/dnsraw.py" termflush 127.0.0.1 "$PORT" "$DPID" 300
+	for i in $(seq 1 50); do running "$DPID" || break; sleep 0.1; done
+	if running "$DPID"; then
+		fail func:sigterm-flush-exit "still running 5 s after SIGTERM"
+		kill -KILL "$DPID"
+	else
+		wait "$DPID" 2>/dev/null; rc=$?
+		if [ $rc -eq 0 ]; then pass func:sigterm-flush-exit; else fail func:sigterm-flush-exit "exit $rc"; fi
+	fi
+else
+	fail func:flush-start "anynsd did not start"
+fi
+
 # ---- wildcard address: replies come from the address asked (IP_PKTINFO) --------------
 PORT=$(free_port)
 MPORT=$(free_port)
