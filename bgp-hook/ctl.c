@@ -19,8 +19,12 @@ struct ctl {
 	void *ctx;
 };
 
+#define CTL_IDLE_MS 5000   /* a client that sends no full line is dropped */
+
 typedef struct ctl_conn {
 	uv_pipe_t pipe;
+	uv_timer_t idle;
+	int open_handles;
 	uv_write_t wr;
 	ctl_t *ctl;
 	char in[256];
@@ -31,13 +35,27 @@ typedef struct ctl_conn {
 
 static void conn_closed(uv_handle_t *h)
 {
-	free(h->data);
+	ctl_conn_t *c = h->data;
+	if (--c->open_handles == 0)
+		free(c);
+}
+
+static void conn_close(ctl_conn_t *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->idle))
+		uv_close((uv_handle_t *)&c->idle, conn_closed);
+	if (!uv_is_closing((uv_handle_t *)&c->pipe))
+		uv_close((uv_handle_t *)&c->pipe, conn_closed);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+	conn_close(t->data);
 }
 
 static void on_written(uv_write_t *w, int status)
 {
-	ctl_conn_t *c = w->data;
-	uv_close((uv_handle_t *)&c->pipe, conn_closed);
+	conn_close(w->data);
 }
 
 static void conn_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -66,7 +84,7 @@ static void answer(ctl_conn_t *c)
 	uv_buf_t b = uv_buf_init(c->out, (unsigned)strlen(c->out));
 	c->wr.data = c;
 	if (uv_write(&c->wr, (uv_stream_t *)&c->pipe, &b, 1, on_written) < 0)
-		uv_close((uv_handle_t *)&c->pipe, conn_closed);
+		conn_close(c);
 }
 
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -78,7 +96,7 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (c->inlen)
 			answer(c);
 		else
-			uv_close((uv_handle_t *)&c->pipe, conn_closed);
+			conn_close(c);
 		return;
 	}
 	c->inlen += (size_t)nread;
@@ -96,10 +114,13 @@ static void on_conn(uv_stream_t *srv, int status)
 		return;
 	c->ctl = ctl;
 	uv_pipe_init(srv->loop, &c->pipe, 0);
-	c->pipe.data = c;
+	uv_timer_init(srv->loop, &c->idle);
+	c->pipe.data = c->idle.data = c;
+	c->open_handles = 2;
+	uv_timer_start(&c->idle, on_idle, CTL_IDLE_MS, 0);
 	if (uv_accept(srv, (uv_stream_t *)&c->pipe) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read) < 0)
-		uv_close((uv_handle_t *)&c->pipe, conn_closed);
+		conn_close(c);
 }
 
 /* True when a live process answers on path. */
