@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """XDP benchmark: whole-machine CPU per answered query at a fixed query rate,
 through a veth pair between a client and a server network namespace, for
-anynsd with XDP on, anynsd with XDP off, NSD and Knot DNS, in the same run.
+anynsd with XDP on (native, and generic mode), anynsd with XDP off, NSD and
+Knot DNS, in the same run.
 
 dnsperf runs in the client namespace at RATE queries/s for SECONDS; the CPU
 cost is the machine's busy time (/proc/stat, every core, every process: the
@@ -90,9 +91,14 @@ def teardown():
 
 def server_argv(name, tmp):
     zone = os.path.join(tmp, "example.com.zone")
-    if name in ("anynsd-xdp", "anynsd"):
+    if name.startswith("anynsd"):
         argv = [os.path.join(BIN, "anynsd"), "--listen", ADDR, "--zone", "example.com=" + zone,
                 "--workers", "1", "--metrics", "192.0.2.2:9154", "-l", "warning"]
+        if name == "anynsd-xdp-generic":
+            conf = os.path.join(tmp, "generic.yaml")
+            with open(conf, "w") as f:
+                f.write("xdp:\n  interfaces: [vs]\n  mode: generic\n")
+            return argv + ["-c", conf]
         return argv + (["--xdp", "vs"] if name == "anynsd-xdp" else [])
     d = os.path.join(tmp, name)
     os.makedirs(d, exist_ok=True)
@@ -225,7 +231,7 @@ def one_run(name, tmp):
     b0 = busy_jiffies()
     time.sleep(SECONDS)
     idle = (busy_jiffies() - b0) / hz
-    x0 = xdp_answered_ns() if name == "anynsd-xdp" else None
+    x0 = xdp_answered_ns() if name.startswith("anynsd-xdp") else None
     s0, q0, c0 = ns_cpu_jiffies(S), softirq_jiffies(), children_cpu_s()
     b0 = busy_jiffies()
     r = ns(C, "dnsperf", "-s", ADDR, "-d", os.path.join(tmp, "queries.txt"), "-l", str(SECONDS),
@@ -239,7 +245,7 @@ def one_run(name, tmp):
     softirq_s = (softirq_jiffies() - q0) / hz
     client_s = children_cpu_s() - c0
     attributed = server_s + softirq_s + client_s
-    x1 = xdp_answered_ns() if name == "anynsd-xdp" else None
+    x1 = xdp_answered_ns() if name.startswith("anynsd-xdp") else None
     sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
     done = int(re.search(r"Queries completed:\s+(\d+)", r.stdout).group(1))
     cost = max(busy - idle, 0.0)
@@ -261,7 +267,8 @@ def main():
         if not shutil.which(tool):
             print("SKIP: bench/xdp needs %s" % tool)
             return 0
-    names = [n for n in ("anynsd-xdp", "anynsd", "nsd", "knot") if available(n)]
+    names = [n for n in ("anynsd-xdp", "anynsd-xdp-generic", "anynsd", "nsd", "knot")
+             if available(n)]
     tmp = tempfile.mkdtemp(prefix="anyns-benchxdp.")
     rows = {n: [] for n in names}
     procs = []
