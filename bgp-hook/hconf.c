@@ -253,13 +253,29 @@ static int read_check(hconf_priv_t *p, cfg_node_t *m, const char *base, size_t i
 		return -1;
 
 	cfg_node_t *n = cfg_get(m, "server");
-	if (!n)
-		return cfg_error(cfg, m, "%s.server: missing (address[:port] of the service)", base);
-	if (cfg_expect(cfg, n, CFG_SCALAR, P("%s.server", base)) < 0)
-		return -1;
-	if (hconf_parse_addr(n->value, 53, &c->addr, &c->addrlen) < 0)
-		return cfg_error(cfg, n, "%s.server: '%s' is not an address[:port]", base, n->value);
-	c->server_text = n->value;
+	if (!n) {
+		/* Default: the service address itself, port 53, as a client asks. */
+		char host[64];
+		const char *sl = strchr(s->prefix, '/');
+		size_t hl = sl ? (size_t)(sl - s->prefix) : 0;
+		bool hostpfx = sl && ((s->family == 4 && !strcmp(sl, "/32")) ||
+		                      (s->family == 6 && !strcmp(sl, "/128")));
+		if (!hostpfx || hl >= sizeof(host))
+			return cfg_error(cfg, m, "%s.server: missing (address[:port]; only a /32 or "
+			                 "/128 service prefix gives a default)", base);
+		memcpy(host, s->prefix, hl);
+		host[hl] = '\0';
+		if (hconf_parse_addr(host, 53, &c->addr, &c->addrlen) < 0)
+			return cfg_error(cfg, m, "%s.server: missing", base);
+		c->server_text = own(p, strdup(host));
+	} else {
+		if (cfg_expect(cfg, n, CFG_SCALAR, P("%s.server", base)) < 0)
+			return -1;
+		if (hconf_parse_addr(n->value, 53, &c->addr, &c->addrlen) < 0)
+			return cfg_error(cfg, n, "%s.server: '%s' is not an address[:port]", base,
+			                 n->value);
+		c->server_text = n->value;
+	}
 
 	str = "udp";
 	if (cfg_str(cfg, m, "transport", P("%s.transport", base), &str) < 0)

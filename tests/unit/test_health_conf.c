@@ -164,7 +164,7 @@ static void test_bad(void **st)
 	    "services[0].name");
 	bad(BK "services:\n  - name: a\n    prefix: 192.0.2.3/32\n    checks: []\n",
 	    "services[0].checks");
-	bad(BK "services:\n  - name: a\n    prefix: 192.0.2.3/32\n    checks: [{qname: x}]\n",
+	bad(BK "services:\n  - name: a\n    prefix: 192.0.2.0/24\n    checks: [{qname: x}]\n",
 	    "services[0].checks[0].server");
 	bad(BK SVC("", ", qtype: BOGUS"), "services[0].checks[0].qtype");
 	bad(BK SVC("", ", transport: sctp"), "services[0].checks[0].transport");
@@ -178,6 +178,26 @@ static void test_bad(void **st)
 	bad(BK "services:\n  - name: a\n    prefix: 192.0.2.3/32\n    checks: [{server: 1.2.3.4, qname: a}]\n"
 	       "  - name: a\n    prefix: 192.0.2.4/32\n    checks: [{server: 1.2.3.4, qname: a}]\n",
 	    "services[1].name");
+}
+
+/* Without "server" a check asks the service address (host prefixes only). */
+static void test_default_server(void **st)
+{
+	hconf_t *c = NULL;
+	char err[600] = "";
+	assert_int_equal(load(BK "services:\n"
+	                      "  - {name: a, prefix: 192.0.2.53/32, checks: [{qname: x}]}\n"
+	                      "  - {name: b, prefix: 2001:db8::53/128, checks: [{qname: x, transport: tcp}]}\n",
+	                      &c, err, sizeof(err)), 0);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&c->svc[0].checks[0].addr;
+	assert_int_equal(a4->sin_family, AF_INET);
+	assert_int_equal(ntohs(a4->sin_port), 53);
+	assert_int_equal(ntohl(a4->sin_addr.s_addr), 0xc0000235u);
+	assert_string_equal(c->svc[0].checks[0].server_text, "192.0.2.53");
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&c->svc[1].checks[0].addr;
+	assert_int_equal(a6->sin6_family, AF_INET6);
+	assert_int_equal(a6->sin6_addr.s6_addr[15], 0x53);
+	hconf_free(c);
 }
 
 static void test_missing_file(void **st)
@@ -221,6 +241,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_default_server),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_parsers),
 	};
