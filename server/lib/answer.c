@@ -491,6 +491,9 @@ static int answer_zone(struct resp *r)
 				return ret;
 			if (q->qtype == PKT_TYPE_CNAME)
 				return 0;
+			/* The target keeps the file's case in the CNAME; lookups
+			 * need it lowercased. */
+			wname_lower(nb, nb, tlen);
 			target = nb;
 		} else {
 			const zrrset_t *rs;

@@ -44,6 +44,7 @@ static const char *ZONE =
 	"out CNAME www.example.net.\n"
 	"d 7200 DNAME example.net.\n"
 	"dd 600 DNAME t\n"
+	"dc 600 DNAME T.Example.COM.\n"
 	"x.t A 192.0.2.30\n"
 	"long DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
@@ -436,6 +437,13 @@ static void test_dname(void **st)
 	assert_int_equal(ldns_pkt_ancount(p), 3);
 	assert_int_equal(tr_count(AN(p), "dd.example.com. 600 in dname t.example.com."), 1);
 	assert_int_equal(tr_count(AN(p), "x.dd.example.com. 600 in cname x.t.example.com."), 1);
+	assert_int_equal(tr_count(AN(p), "x.t.example.com. 3600 in a 192.0.2.30"), 1);
+	ldns_pkt_free(p);
+
+	/* A target written in mixed case is still found (lookups are on
+	 * lowercased names). */
+	p = ask("x.dc.example.com", 1);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
 	assert_int_equal(tr_count(AN(p), "x.t.example.com. 3600 in a 192.0.2.30"), 1);
 	ldns_pkt_free(p);
 
