@@ -348,7 +348,7 @@ static int bird_send(hbk_t *b, const hroute_t *r)
 	}
 	/* "configure" may finish asynchronously: wait until show route agrees. */
 	bool want = r->kind != HSM_WITHDRAWN, got = !want;
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 20; i++) {   /* at most 1 s: the loop waits meanwhile */
 		if (bird_shows(b, r->idx, &got) == 0 && got == want)
 			return 0;
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
