@@ -281,6 +281,14 @@ int anyns_xdp(struct xdp_md *ctx)
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 		if (udp->dest != cfg->port || !addr_is_ours(cfg, &dst))
 			return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+		/* Never answer towards 0/8, multicast or broadcast: that would
+		 * reflect to many hosts (RFC 1122 3.2.1.3). */
+		{
+			__u8 a0 = ((__u8 *)&ip->saddr)[0];
+
+			if (a0 == 0 || a0 >= 224)
+				return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+		}
 		if (bpf_ntohs(udp->len) != tot - sizeof(*ip))
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 	} else if (proto == ETH_P_IPV6_BE) {
@@ -305,6 +313,11 @@ int anyns_xdp(struct xdp_md *ctx)
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 		if (udp->dest != cfg->port || !addr_is_ours(cfg, &dst))
 			return count(AXDP_C_PASS_NOT_DNS, XDP_PASS);
+		/* No answers to multicast (RFC 4291 2.7) or to the unspecified address. */
+		if (ip6->saddr.in6_u.u6_addr8[0] == 0xff ||
+		    (ip6->saddr.in6_u.u6_addr32[0] | ip6->saddr.in6_u.u6_addr32[1] |
+		     ip6->saddr.in6_u.u6_addr32[2] | ip6->saddr.in6_u.u6_addr32[3]) == 0)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 		/* RFC 8200 8.1: a zero UDP checksum is invalid over IPv6. */
 		if (bpf_ntohs(udp->len) != plen || udp->check == 0)
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);

@@ -271,6 +271,26 @@ static void test_passes_misses_and_stale(void **st)
 	ql = tq_build(q, "www.example.com", 1, 1, &nsid);
 	len = frame(in, &sh, q, ql, &off);
 	assert_int_equal(run(f, in, len, out, &ol), XDP_PASS);
+	/* Never towards a broadcast, multicast or unspecified source. */
+	ql = tq_build(q, "www.example.com", 1, 1, NULL);
+	{
+		static const char *v4src[] = { "255.255.255.255", "224.0.0.1", "0.0.0.0" };
+		static const char *v6src[] = { "ff02::1", "::" };
+		struct shape s6 = { 1, 0 };
+
+		for (size_t i = 0; i < 3; i++) {
+			len = frame(in, &sh, q, ql, &off);
+			inet_pton(AF_INET, v4src[i], in + 14 + 12);
+			in[14 + 10] = in[14 + 11] = 0;
+			pkt_put16(in + 14 + 10, (uint16_t)~fold(sum16(in + 14, 20, 0)));
+			assert_int_equal(run(f, in, len, out, &ol), XDP_PASS);
+		}
+		for (size_t i = 0; i < 2; i++) {
+			len = frame(in, &s6, q, ql, &off);
+			inet_pton(AF_INET6, v6src[i], in + 14 + 8);
+			assert_int_equal(run(f, in, len, out, &ol), XDP_PASS);
+		}
+	}
 	/* Stale: a reload makes every older entry unanswerable. */
 	ql = tq_build(q, "www.example.com", 1, 1, NULL);
 	len = frame(in, &sh, q, ql, &off);
