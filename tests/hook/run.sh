@@ -238,7 +238,34 @@ services:
     prefix: 203.0.113.54/32
     checks:
       - { name: www-wrong, server: "127.0.0.1:5300", qname: www.example.com, qtype: A, rdata: 192.0.2.99 }
+  - name: dns-slow         # right but over its latency budget: DEGRADED
+    prefix: 203.0.113.55/32
+    checks:
+      - { name: soa-slow, server: "127.0.0.1:5302", qname: example.com, latency: 20ms }
 EOF
+
+# A DNS server that answers right, 80 ms late (for the latency budget).
+cat > "$T/slow.py" <<'EOF'
+import socket, sys, time
+import dns.message, dns.rrset, dns.flags
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 5302))
+soa = dns.rrset.from_text("example.com.", 300, "IN", "SOA",
+                          "ns1.example.com. host.example.com. 2024010101 3600 900 604800 300")
+while True:
+    data, peer = s.recvfrom(512)
+    q = dns.message.from_wire(data)
+    r = dns.message.make_response(q)
+    r.flags |= dns.flags.AA
+    r.answer.append(soa)
+    time.sleep(0.08)
+    s.sendto(r.to_wire(), peer)
+EOF
+SLOW=
+if /usr/bin/python3 -c "import dns.message" 2>/dev/null; then
+	ip netns exec "$NS" /usr/bin/python3 "$T/slow.py" >>"$T/slow.log" 2>&1 &
+	PIDS+=($!); SLOW=1
+fi
 
 start_exabgp() {
 	( cd "$T" && exec ip netns exec "$NS" env exabgp.daemon.user=root exabgp.api.cli=false \
@@ -281,6 +308,13 @@ if nsx "$HOOK" ctl -s "$T/pop-hook.sock" drain no-such-service >/dev/null; then 
 if wait_route 203.0.113.53/32 yes 10 && rshow 203.0.113.53/32 all | grep -q "BGP.as_path: 65002 65002 65002 65002" &&
 	rshow 203.0.113.53/32 all | grep -q "BGP.med: 500"; then pass degraded-serial-lag-depreferred
 else fail degraded-serial-lag-depreferred "$(rshow 203.0.113.53/32 all)"; fi
+# 2b. right but slow -> announced de-preferred
+if [ -z "$SLOW" ]; then skip degraded-latency-depreferred "python3-dnspython missing"
+elif wait_route 203.0.113.55/32 yes 10 && rshow 203.0.113.55/32 all | grep -q "BGP.as_path: 65002 65002 65002 65002" &&
+	grep -q "dns-slow: RISING -> DEGRADED (3 good rounds, last slow: soa-slow: latency" "$T/pop-hook.log"; then
+	pass degraded-latency-depreferred
+else fail degraded-latency-depreferred "$(rshow 203.0.113.55/32 all; grep dns-slow "$T/pop-hook.log" | tail -3)"; fi
+
 # 3. wrong data never announced
 if has 203.0.113.54/32; then fail wrong-rdata-never-announced; else pass wrong-rdata-never-announced; fi
 
