@@ -424,6 +424,43 @@ if wait_last announce && CH=$(child_of "$SUP"); then
 	for i in $(seq 40); do kill -0 "$CH" 2>/dev/null || break; sleep 0.05; done
 	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
 else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
+# 10b. Flap penalty: two flaps put this service over `suppress`; it is then held
+# DOWN although its server answers again.
+cat > "$T/flap-route.sh" <<'EOF'
+#!/bin/sh
+[ "$ANYNS_ACTION" = exported ] && exit 1
+echo "$ANYNS_ACTION $ANYNS_STATE" >> "$(dirname "$0")/flap.log"
+EOF
+chmod +x "$T/flap-route.sh"
+cat > "$T/flap-hook.yaml" <<EOF
+control-socket: $T/flap-hook.sock
+backend: { type: exec, command: $T/flap-route.sh }
+defaults: { interval: 100ms, fast-interval: 100ms, timeout: 200ms, rise: 1, fall: 1,
+            degraded: { prepend: 0 },
+            flap: { penalty: 1000, half-life: 60s, suppress: 1500, reuse: 500, max: 5000 } }
+services:
+  - name: flappy
+    prefix: 203.0.113.90/32
+    checks: [ { server: "127.0.0.1:5301", qname: example.com } ]
+EOF
+flap_last() { tail -1 "$T/flap.log" 2>/dev/null | cut -d' ' -f1; }
+flap_wait() { local i; for i in $(seq 60); do [ "$(flap_last)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
+primary_stop() { kill "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do kill -0 "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null || return 0; sleep 0.1; done; }
+primary_start() { nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301; }
+ip netns exec "$NS" "$HOOK" -c "$T/flap-hook.yaml" >>"$T/flap-hook.log" 2>&1 &
+PIDS+=($!)
+ok=1
+flap_wait announce || ok=0
+primary_stop; flap_wait withdraw || ok=0
+primary_start; flap_wait announce || ok=0
+primary_stop; flap_wait withdraw || ok=0
+primary_start
+sleep 1.5
+if [ $ok = 1 ] && [ "$(flap_last)" = withdraw ] &&
+	nsx "$HOOK" ctl -s "$T/flap-hook.sock" status | grep -q "flappy .*state=down route=withdrawn.*reason=held down: flap penalty"; then
+	pass flap-penalty-holds-down
+else fail flap-penalty-holds-down "ok=$ok $(tail -3 "$T/flap.log") $(nsx "$HOOK" ctl -s "$T/flap-hook.sock" status | head -2)"; fi
+
 # 11. GoBGP (when installed): announce through the gobgp CLI, drain community,
 # and SIGKILL of the hook under --supervise.
 if ! need gobgpd || ! need gobgp; then
