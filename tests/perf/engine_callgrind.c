@@ -1,0 +1,603 @@
+/* engine-bench: the cost per query of the answer engine's two paths, with no
+ * socket in the way, for profiling with callgrind (instructions) or on its own
+ * (wall-clock nanoseconds).
+ *
+ *   build      answer_build() on every query of the mix (a cache miss);
+ *   hit        answer_key_from_query() + a hash lookup in a template table +
+ *              answer_patch(), the per-worker cache hit path of anynsd, on
+ *              the cacheable queries of the mix.
+ *
+ * Usage:
+ *   build/tests/perf/engine-bench [-m build|hit] [-n N] [-z ORIGIN=FILE]...
+ *                                 [-q QUERYFILE] [-D DUMPFILE] [-R COUNT]
+ *
+ *   -z  zones to serve (default example.com=zones/example.com.zone);
+ *   -q  dnsperf query file ("name type" per line, e.g. from bench/gen_zone.py);
+ *       queries alternate EDNS (payload 1232, DO on every fourth) and no EDNS,
+ *       and every third one has its name in mixed case. Without -q, a built-in
+ *       mix for example.com: hits, additional-section hits, CNAME chains,
+ *       wildcards, a referral, a DNAME, NODATA, NXDOMAIN, mixed case, with and
+ *       without EDNS;
+ *   -n  queries answered in the measured loop (default 200000);
+ *   -D  no benchmark: writes every response of a deterministic random corpus
+ *       (-R COUNT queries, default 200000, drawn from the zones' names with
+ *       random types, classes, EDNS variants, letter case, TCP, small
+ *       buffers and bit flips), plus the key and patch results, to DUMPFILE,
+ *       so that two builds of the engine can be compared byte for byte.
+ *
+ * Instructions per query (the figure tests/perf/README.md reports):
+ *   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/tmp/cg.out \
+ *       build/tests/perf/engine-bench -m build -n 20000
+ *   callgrind_annotate /tmp/cg.out | head -30
+ * Only the measured loop is instrumented (CALLGRIND_START/STOP_INSTRUMENTATION),
+ * so the total Ir divided by -n is the cost of one query; tests/perf/run.sh
+ * does the division for both modes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+
+#include "anyns.h"
+
+#define QMAX    512
+#define MAXZ    8
+
+struct query {
+	uint8_t w[QMAX];
+	uint16_t len;
+};
+
+static struct query *g_q;
+static size_t g_nq, g_capq;
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "engine-bench: %s\n", msg);
+	exit(1);
+}
+
+static struct query *q_add(void)
+{
+	if (g_nq == g_capq) {
+		g_capq = g_capq ? g_capq * 2 : 1024;
+		g_q = realloc(g_q, g_capq * sizeof(*g_q));
+		if (!g_q)
+			die("out of memory");
+	}
+	return &g_q[g_nq++];
+}
+
+/* Presentation name to wire, keeping letter case (no escapes needed here). */
+static int name_wire(const char *text, uint8_t *w, size_t cap)
+{
+	size_t o = 0;
+	const char *s = text;
+
+	while (*s && !(s[0] == '.' && s[1] == 0)) {
+		const char *e = strchr(s, '.');
+		size_t l = e ? (size_t)(e - s) : strlen(s);
+		if (l == 0 || l > 63 || o + l + 2 > cap)
+			return -1;
+		w[o++] = (uint8_t)l;
+		memcpy(w + o, s, l);
+		o += l;
+		s += l;
+		if (*s == '.')
+			s++;
+	}
+	if (o + 1 > cap || o + 1 > 255)
+		return -1;
+	w[o++] = 0;
+	return (int)o;
+}
+
+static const struct { const char *name; uint16_t type; } TYPES[] = {
+	{ "A", 1 }, { "NS", 2 }, { "CNAME", 5 }, { "SOA", 6 }, { "PTR", 12 },
+	{ "HINFO", 13 }, { "MX", 15 }, { "TXT", 16 }, { "AAAA", 28 }, { "SRV", 33 },
+	{ "DNAME", 39 }, { "DS", 43 }, { "DNSKEY", 48 }, { "CAA", 257 },
+	{ "ANY", 255 }, { "AXFR", 252 }, { "TYPE65400", 65400 },
+};
+
+static int type_num(const char *s)
+{
+	for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++)
+		if (strcasecmp(s, TYPES[i].name) == 0)
+			return TYPES[i].type;
+	return -1;
+}
+
+enum { QF_EDNS = 1, QF_DO = 2, QF_NORD = 4, QF_CASE = 8 };
+
+/* Writes a query; returns its length or -1. */
+static int mkquery(uint8_t *b, size_t cap, uint16_t id, const uint8_t *name, size_t nlen,
+                   uint16_t type, uint16_t klass, unsigned f, uint16_t payload)
+{
+	size_t p = 12;
+
+	if (cap < 12 + nlen + 4 + 11)
+		return -1;
+	memset(b, 0, 12);
+	b[0] = (uint8_t)(id >> 8);
+	b[1] = (uint8_t)id;
+	b[2] = (f & QF_NORD) ? 0 : 1;
+	b[5] = 1;
+	memcpy(b + p, name, nlen);
+	if (f & QF_CASE) {
+		/* Flip the case of every other letter: the engine must echo it. */
+		for (size_t i = 0; i < nlen; i++)
+			if ((b[p + i] | 0x20) >= 'a' && (b[p + i] | 0x20) <= 'z' && (i & 1))
+				b[p + i] ^= 0x20;
+	}
+	p += nlen;
+	b[p++] = (uint8_t)(type >> 8);
+	b[p++] = (uint8_t)type;
+	b[p++] = (uint8_t)(klass >> 8);
+	b[p++] = (uint8_t)klass;
+	if (f & QF_EDNS) {
+		b[11] = 1;
+		b[p++] = 0;
+		b[p++] = 0;
+		b[p++] = 41;
+		b[p++] = (uint8_t)(payload >> 8);
+		b[p++] = (uint8_t)payload;
+		b[p++] = 0;
+		b[p++] = 0;
+		b[p++] = (f & QF_DO) ? 0x80 : 0;
+		b[p++] = 0;
+		b[p++] = 0;
+		b[p++] = 0;
+	}
+	return (int)p;
+}
+
+static void add_text_query(const char *name, const char *type, unsigned f)
+{
+	uint8_t w[256];
+	int nl = name_wire(name, w, sizeof(w)), t = type_num(type);
+	struct query *q;
+
+	if (nl < 0 || t < 0) {
+		fprintf(stderr, "engine-bench: skipped query '%s %s'\n", name, type);
+		return;
+	}
+	q = q_add();
+	int l = mkquery(q->w, sizeof(q->w), (uint16_t)(g_nq * 7919), w, (size_t)nl,
+	                (uint16_t)t, 1, f, 1232);
+	if (l < 0)
+		die("query too long");
+	q->len = (uint16_t)l;
+}
+
+/* The built-in mix for example.com; weights follow bench/gen_zone.py roughly
+ * (mostly hits). */
+static void builtin_mix(void)
+{
+	static const struct { const char *n, *t; unsigned f; } M[] = {
+		{ "www.example.com", "A", QF_EDNS },
+		{ "www.example.com", "A", 0 },
+		{ "www.example.com", "AAAA", QF_EDNS | QF_DO },
+		{ "mail.example.com", "A", QF_EDNS },
+		{ "ns1.example.com", "AAAA", 0 },
+		{ "example.com", "MX", QF_EDNS },
+		{ "example.com", "NS", 0 },
+		{ "example.com", "A", QF_EDNS },
+		{ "_sip._tcp.example.com", "SRV", QF_EDNS },
+		{ "www.example.com", "TXT", 0 },
+		{ "sip.example.com", "A", QF_EDNS },
+		{ "alpha.hosts.example.com", "A", QF_EDNS },
+		{ "WwW.ExAmPlE.CoM", "A", QF_EDNS },
+		{ "MAIL.example.COM", "AAAA", 0 },
+		{ "ftp.example.com", "A", QF_EDNS },
+		{ "files.example.com", "A", 0 },
+		{ "host.wild.example.com", "A", QF_EDNS },
+		{ "x.cwild.example.com", "A", QF_EDNS },
+		{ "www.sub.example.com", "A", QF_EDNS },
+		{ "www.old.example.com", "A", QF_EDNS },
+		{ "www.example.com", "MX", QF_EDNS },
+		{ "mail.example.com", "TXT", 0 },
+		{ "nope.example.com", "A", QF_EDNS },
+		{ "x.ent.wild.example.com", "AAAA", 0 },
+		{ "odd.example.com", "MX", QF_EDNS },
+	};
+	for (size_t i = 0; i < sizeof(M) / sizeof(M[0]); i++)
+		add_text_query(M[i].n, M[i].t, M[i].f);
+}
+
+static void file_mix(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[600], n[300], t[32];
+	size_t i = 0;
+
+	if (!f)
+		die("cannot open the query file");
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%299s %31s", n, t) != 2 || n[0] == '#')
+			continue;
+		unsigned fl = (i & 1) ? 0 : QF_EDNS;
+		if ((i & 3) == 0)
+			fl |= QF_DO;
+		if (i % 3 == 2)
+			fl |= QF_CASE;
+		add_text_query(n, t, fl);
+		i++;
+	}
+	fclose(f);
+}
+
+/* ---- zones ---------------------------------------------------------------- */
+
+static zone_t *g_zones[MAXZ];
+static size_t g_nz;
+static zset_t *g_zs;
+
+static void diag(void *ctx, const char *file, int line, bool fatal, const char *msg)
+{
+	(void)ctx;
+	if (fatal)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+}
+
+static void load_zone(const char *spec)
+{
+	char origin[300];
+	const char *eq = strchr(spec, '=');
+
+	if (!eq || (size_t)(eq - spec) >= sizeof(origin) || g_nz >= MAXZ)
+		die("-z wants ORIGIN=FILE");
+	memcpy(origin, spec, (size_t)(eq - spec));
+	origin[eq - spec] = 0;
+	if (zone_compile_file(origin, eq + 1, diag, NULL, &g_zones[g_nz]) != 0)
+		die("zone did not compile");
+	g_nz++;
+}
+
+/* ---- the template table of the hit path ------------------------------------ */
+
+struct tent {
+	answer_key_t key;
+	uint32_t hash;
+	uint16_t len;
+	uint8_t used;
+	uint8_t tmpl[512];
+};
+
+static struct tent *g_tab;
+static size_t g_tmask;
+
+/* Same shape of hash as anynsd's cache: eight name bytes per step. */
+static inline uint32_t key_hash(const answer_key_t *k)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->name_len, w;
+	for (unsigned i = 0; i < k->name_len; i += 8) {
+		w = 0;
+		memcpy(&w, k->name + i, i + 8 <= sizeof(k->name) ? 8 : sizeof(k->name) - i);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	h ^= (uint64_t)k->qtype << 24 | (uint64_t)k->qclass << 8 | k->flags;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(h ^ (h >> 33));
+}
+
+static inline bool key_eq(const answer_key_t *a, const answer_key_t *b)
+{
+	return a->name_len == b->name_len && a->qtype == b->qtype &&
+	       a->qclass == b->qclass && a->flags == b->flags &&
+	       memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+static struct tent *tab_find(const answer_key_t *k, uint32_t h, bool insert)
+{
+	for (size_t i = h & g_tmask;; i = (i + 1) & g_tmask) {
+		struct tent *e = &g_tab[i];
+		if (!e->used)
+			return insert ? e : NULL;
+		if (e->hash == h && key_eq(&e->key, k))
+			return e;
+	}
+}
+
+/* ---- modes ------------------------------------------------------------------ */
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static answer_conf_t g_conf;
+
+static int run_build(size_t n)
+{
+	static uint8_t out[65535];
+	size_t olen, bytes = 0;
+	double t0 = now_ns();
+
+	CALLGRIND_START_INSTRUMENTATION;
+	for (size_t i = 0; i < n; i++) {
+		const struct query *q = &g_q[i % g_nq];
+		if (answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out),
+		                 &olen, NULL) == 0)
+			bytes += olen;
+	}
+	CALLGRIND_STOP_INSTRUMENTATION;
+	double t = now_ns() - t0;
+	printf("build: %zu queries (mix of %zu), %.1f ns/query, %.1f bytes/response\n",
+	       n, g_nq, t / (double)n, (double)bytes / (double)n);
+	return 0;
+}
+
+static int run_hit(size_t n)
+{
+	static uint8_t out[65535];
+	size_t olen, nhit = 0, bytes = 0, tsz = 64;
+	size_t *hits = calloc(g_nq, sizeof(*hits));
+	answer_info_t info;
+	answer_key_t k;
+
+	while (tsz < g_nq * 2)
+		tsz *= 2;
+	g_tab = calloc(tsz, sizeof(*g_tab));
+	if (!g_tab || !hits)
+		die("out of memory");
+	g_tmask = tsz - 1;
+	/* Fill the table as the daemon does on misses: only cacheable answers. */
+	for (size_t i = 0; i < g_nq; i++) {
+		const struct query *q = &g_q[i];
+		if (answer_key_from_query(q->w, q->len, &k) != 0)
+			continue;
+		if (answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out),
+		                 &olen, &info) != 0 || !info.cacheable)
+			continue;
+		uint32_t h = key_hash(&k);
+		struct tent *e = tab_find(&k, h, true);
+		if (!e->used) {
+			e->used = 1;
+			e->key = k;
+			e->hash = h;
+			e->len = (uint16_t)olen;
+			memcpy(e->tmpl, out, olen);
+		}
+		hits[nhit++] = i;
+	}
+	if (nhit == 0)
+		die("no cacheable query in the mix");
+
+	double t0 = now_ns();
+	CALLGRIND_START_INSTRUMENTATION;
+	for (size_t i = 0; i < n; i++) {
+		const struct query *q = &g_q[hits[i % nhit]];
+		if (answer_key_from_query(q->w, q->len, &k) != 0)
+			continue;
+		const struct tent *e = tab_find(&k, key_hash(&k), false);
+		if (e && answer_patch(e->tmpl, e->len, q->w, q->len, out, sizeof(out), &olen) == 0)
+			bytes += olen;
+	}
+	CALLGRIND_STOP_INSTRUMENTATION;
+	double t = now_ns() - t0;
+	printf("hit: %zu queries (%zu cacheable of %zu), %.1f ns/query, %.1f bytes/response\n",
+	       n, nhit, g_nq, t / (double)n, (double)bytes / (double)n);
+	free(hits);
+	free(g_tab);
+	return 0;
+}
+
+/* ---- the byte-for-byte dump --------------------------------------------------- */
+
+struct names {
+	uint8_t (*w)[256];
+	uint8_t *len;
+	size_t n, cap;
+};
+
+static int walk_cb(void *ctx, const uint8_t *name, size_t len, const uint16_t *types,
+                   size_t ntypes)
+{
+	struct names *nm = ctx;
+	(void)types; (void)ntypes;
+	if (nm->n == nm->cap) {
+		nm->cap = nm->cap ? nm->cap * 2 : 256;
+		nm->w = realloc(nm->w, nm->cap * sizeof(*nm->w));
+		nm->len = realloc(nm->len, nm->cap);
+		if (!nm->w || !nm->len)
+			die("out of memory");
+	}
+	memcpy(nm->w[nm->n], name, len);
+	nm->len[nm->n++] = (uint8_t)len;
+	return 0;
+}
+
+static uint64_t g_rs = 0x2545F4914F6CDD1Dull;
+static uint32_t rnd(uint32_t n)
+{
+	g_rs ^= g_rs << 13;
+	g_rs ^= g_rs >> 7;
+	g_rs ^= g_rs << 17;
+	return (uint32_t)((g_rs >> 11) % n);
+}
+
+static void dump_rec(FILE *f, char tag, int ret, const uint8_t *b, size_t len)
+{
+	uint16_t l = (uint16_t)len;
+	fputc(tag, f);
+	fwrite(&ret, sizeof(ret), 1, f);
+	fwrite(&l, sizeof(l), 1, f);
+	if (ret == 0)
+		fwrite(b, 1, len, f);
+}
+
+static int run_dump(const char *path, size_t count)
+{
+	static uint8_t out[65535], pat[65535], q[QMAX + 64];
+	static const uint16_t qt[] = { 1, 28, 15, 2, 6, 5, 16, 33, 43, 255, 39, 12, 257,
+	                               13, 252, 251, 65400, 48, 0 };
+	static const uint16_t payloads[] = { 0, 100, 512, 1232, 4096, 65535, 1400 };
+	static const char *labels[] = { "*", "www", "x", "nope", "WwW", "a", "mail", "sub" };
+	struct names nm = { 0 };
+	answer_conf_t conf_nsid;
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		die("cannot write the dump");
+	for (size_t i = 0; i < g_nz; i++)
+		zone_walk(g_zones[i], walk_cb, &nm);
+	conf_nsid = g_conf;
+	conf_nsid.nsid = (const uint8_t *)"anyns-bench";
+	conf_nsid.nsid_len = 11;
+	conf_nsid.id_server = "bench";
+	conf_nsid.version_bind = "anyns";
+	for (size_t i = 0; i < count; i++) {
+		uint8_t name[300];
+		size_t k = rnd((uint32_t)nm.n), nlen = nm.len[k];
+		memcpy(name, nm.w[k], nlen);
+		/* Below an existing name, or above it, sometimes. */
+		uint32_t shape = rnd(8);
+		if (shape == 0 || shape == 1) {
+			const char *l = labels[rnd(sizeof(labels) / sizeof(labels[0]))];
+			size_t ll = strlen(l);
+			if (nlen + ll + 1 <= 255) {
+				memmove(name + ll + 1, name, nlen);
+				name[0] = (uint8_t)ll;
+				memcpy(name + 1, l, ll);
+				nlen += ll + 1;
+			}
+		} else if (shape == 2 && name[0]) {
+			size_t s = (size_t)name[0] + 1;
+			memmove(name, name + s, nlen - s);
+			nlen -= s;
+		} else if (shape == 3 && nlen + 70 <= 255) {
+			/* A long random label: long names, YXDOMAIN after DNAMEs. */
+			size_t ll = 20 + rnd(44);
+			memmove(name + ll + 1, name, nlen);
+			name[0] = (uint8_t)ll;
+			for (size_t j = 0; j < ll; j++)
+				name[1 + j] = (uint8_t)('a' + rnd(26));
+			nlen += ll + 1;
+		}
+		uint16_t type = qt[rnd(sizeof(qt) / sizeof(qt[0]))];
+		uint16_t klass = rnd(20) == 0 ? (uint16_t)(rnd(2) ? 3 : 255) : 1;
+		if (klass == 3 && rnd(2)) {
+			static const uint8_t ids[] = "\2id\6server";
+			memcpy(name, ids, sizeof(ids));
+			nlen = sizeof(ids);
+		}
+		unsigned fl = rnd(3) ? QF_EDNS : 0;
+		if (rnd(3) == 0)
+			fl |= QF_DO;
+		if (rnd(3) == 0)
+			fl |= QF_CASE;
+		if (rnd(4) == 0)
+			fl |= QF_NORD;
+		uint16_t payload = payloads[rnd(sizeof(payloads) / sizeof(payloads[0]))];
+		int ql = mkquery(q, sizeof(q), (uint16_t)rnd(65536), name, nlen, type, klass,
+		                 fl, payload);
+		if (ql < 0)
+			continue;
+		uint32_t var = rnd(16);
+		if (var == 0 && (fl & QF_EDNS)) {
+			q[ql - 4] = 1;      /* EDNS version 1: BADVERS */
+		} else if (var == 1 && (fl & QF_EDNS)) {
+			/* An NSID option. */
+			q[ql - 2] = 0;
+			q[ql - 1] = 4;
+			q[ql++] = 0; q[ql++] = 3; q[ql++] = 0; q[ql++] = 0;
+		} else if (var == 2) {
+			/* Bit flips anywhere: parser error paths. */
+			for (int b = 0; b < 1 + (int)rnd(3); b++)
+				q[rnd((uint32_t)ql)] ^= (uint8_t)(1u << rnd(8));
+		} else if (var == 3) {
+			ql = (int)rnd((uint32_t)ql + 1);   /* cut short */
+		} else if (var == 4) {
+			q[ql++] = 0xde; q[ql++] = 0xad;    /* trailing bytes */
+		}
+		const answer_conf_t *c = rnd(2) ? &conf_nsid : &g_conf;
+		enum answer_transport tp = rnd(5) == 0 ? ANSWER_TCP : ANSWER_UDP;
+		size_t cap = rnd(10) == 0 ? 12 + rnd(200) : sizeof(out);
+		size_t olen = 0;
+		answer_info_t info;
+		memset(&info, 0, sizeof(info));
+		memset(out, 0xAA, 1024);
+		int ret = answer_build(g_zs, c, q, (size_t)ql, tp, out, cap, &olen, &info);
+		dump_rec(f, 'B', ret, out, olen);
+		fwrite(&info, sizeof(info), 1, f);
+		answer_key_t key;
+		memset(&key, 0x55, sizeof(key));
+		int kr = answer_key_from_query(q, (size_t)ql, &key);
+		fputc('K', f);
+		fwrite(&kr, sizeof(kr), 1, f);
+		if (kr == 0)
+			fwrite(&key, sizeof(key), 1, f);
+		if (ret == 0 && info.cacheable) {
+			/* Patch the template with a case-flipped copy of the query. */
+			uint8_t q2[QMAX + 64];
+			memcpy(q2, q, (size_t)ql);
+			q2[0] ^= 0x5a;
+			q2[2] ^= 1;
+			for (size_t j = 12; j < 12 + nlen && j < (size_t)ql; j++)
+				if ((q2[j] | 0x20) >= 'a' && (q2[j] | 0x20) <= 'z' && rnd(2))
+					q2[j] ^= 0x20;
+			size_t pl = 0;
+			int pr = answer_patch(out, olen, q2, (size_t)ql, pat, sizeof(pat), &pl);
+			dump_rec(f, 'P', pr, pat, pl);
+		}
+	}
+	fclose(f);
+	free(nm.w);
+	free(nm.len);
+	printf("dump: %zu queries from %zu names written to %s\n", count, nm.n, path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = "build", *qfile = NULL, *dump = NULL;
+	size_t n = 200000, count = 200000;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "m:n:z:q:D:R:")) != -1) {
+		switch (opt) {
+		case 'm': mode = optarg; break;
+		case 'n': n = strtoul(optarg, NULL, 10); break;
+		case 'z': load_zone(optarg); break;
+		case 'q': qfile = optarg; break;
+		case 'D': dump = optarg; break;
+		case 'R': count = strtoul(optarg, NULL, 10); break;
+		default:
+			fprintf(stderr, "usage: engine-bench [-m build|hit] [-n N] [-z ORIGIN=FILE]... "
+			        "[-q QUERYFILE] [-D DUMPFILE [-R COUNT]]\n");
+			return 2;
+		}
+	}
+	if (g_nz == 0)
+		load_zone("example.com=zones/example.com.zone");
+	if (zset_new(g_zones, g_nz, 1, &g_zs) != 0)
+		die("zset_new failed");
+	answer_conf_init(&g_conf);
+	int ret;
+	if (dump) {
+		ret = run_dump(dump, count);
+	} else {
+		if (qfile)
+			file_mix(qfile);
+		else
+			builtin_mix();
+		if (g_nq == 0 || n == 0)
+			die("no queries");
+		if (strcmp(mode, "build") == 0)
+			ret = run_build(n);
+		else if (strcmp(mode, "hit") == 0)
+			ret = run_hit(n);
+		else
+			die("-m build or -m hit");
+	}
+	zset_free(g_zs);
+	for (size_t i = 0; i < g_nz; i++)
+		zone_unref(g_zones[i]);
+	free(g_q);
+	return ret;
+}
