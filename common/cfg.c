@@ -348,12 +348,13 @@ bad:
 
 static int find_unused(cfg_t *cfg, cfg_node_t *n, const char *prefix)
 {
-	for (cfg_node_t *c = n->child; c; c = c->next) {
+	int idx = 0;
+	for (cfg_node_t *c = n->child; c; c = c->next, idx++) {
 		char path[256];
 		if (c->key)
 			snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", c->key);
 		else
-			snprintf(path, sizeof(path), "%s[]", prefix);
+			snprintf(path, sizeof(path), "%s[%d]", prefix, idx);
 		if (n->kind == CFG_MAP && !c->used)
 			return cfg_error(cfg, c, "%s: unknown key", path);
 		if (c->kind != CFG_SCALAR && find_unused(cfg, c, path) != 0)

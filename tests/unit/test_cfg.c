@@ -88,6 +88,16 @@ static void test_errors_name_key_and_line(void **state)
 	assert_int_equal(ms, 10000);
 	cfg_free(c);
 
+	/* An unknown key inside a list item names the item's index. */
+	c = load("zones:\n  - origin: a\n  - origin: b\n    fiel: x\n", err, sizeof(err));
+	assert_non_null(c);
+	cfg_node_t *z = cfg_get(c->root, "zones");
+	for (cfg_node_t *i = z->child; i; i = i->next)
+		assert_non_null(cfg_get(i, "origin"));
+	assert_int_equal(cfg_check_unused(c), -1);
+	assert_non_null(strstr(c->err, ":4: zones[1].fiel: unknown key"));
+	cfg_free(c);
+
 	assert_null(cfg_load("/nonexistent/anyns.yaml", err, sizeof(err)));
 	assert_non_null(strstr(err, "No such file"));
 }
