@@ -181,6 +181,17 @@ int dconf_set_nsid(dconf_t *c, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
+int dconf_set_udp_io(dconf_t *c, const char *mode)
+{
+	if (strcmp(mode, "poll") == 0)
+		c->udp_threads = false;
+	else if (strcmp(mode, "threads") == 0)
+		c->udp_threads = true;
+	else
+		return -1;
+	return 0;
+}
+
 int dconf_add_xdp_iface(dconf_t *c, const char *name, char *err, size_t errlen)
 {
 	if (c->n_xdp_ifaces >= DCONF_MAX_IFACES) {
@@ -283,6 +294,11 @@ static int load_server(dconf_t *c, cfg_t *cfg, cfg_node_t *srv)
 		return -1;
 	if (v >= 0)
 		c->answer_cache = (size_t)v;
+	s = NULL;
+	if (cfg_str(cfg, srv, "udp-io", "server.udp-io", &s) != 0)
+		return -1;
+	if (s != NULL && dconf_set_udp_io(c, s) != 0)
+		return cfg_error(cfg, cfg_get(srv, "udp-io"), "server.udp-io: want poll or threads");
 	ms = c->tcp_idle_ms;
 	if (cfg_duration_ms(cfg, srv, "tcp-idle-timeout", "server.tcp-idle-timeout", &ms) != 0)
 		return -1;

@@ -39,6 +39,7 @@ typedef struct dconf {
 	bool nsid_set;
 	uint16_t max_udp_payload;
 	size_t answer_cache;       /* entries per worker; 0: off */
+	bool udp_threads;          /* udp-io: threads (blocking reader per socket) vs poll */
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_conn;
 	int log_level;
@@ -71,6 +72,8 @@ int dconf_add_listen(dconf_t *c, const char *text, char *err, size_t errlen);
 int dconf_add_zone(dconf_t *c, const char *origin, const char *file);
 /* "pop1" (text) or "hex:0a0b". */
 int dconf_set_nsid(dconf_t *c, const char *text, char *err, size_t errlen);
+/* "poll" (UDP sockets on the worker's libuv loop) or "threads". */
+int dconf_set_udp_io(dconf_t *c, const char *mode);
 int dconf_add_xdp_iface(dconf_t *c, const char *name, char *err, size_t errlen);
 
 #endif

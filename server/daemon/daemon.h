@@ -63,23 +63,15 @@ struct udp_sock {
 	int family;
 };
 
-struct worker {
-	unsigned id;
-	daemon_t *d;
+/* Everything one UDP reader needs: batch buffers, answer cache, counters.
+ * With server.udp-io: poll a worker has one, shared by its sockets on its
+ * loop; with threads, each socket has its own thread and udp_io. */
+typedef struct udp_io {
+	worker_t *w;
+	struct udp_sock *sock;  /* threads mode: the socket this thread reads */
 	pthread_t thread;
 	bool started;
-	uv_loop_t loop;
-	uv_async_t wake;        /* stop request from the main thread */
-	uv_timer_t drain;       /* bounds the flush of TCP writes at stop */
-	bool stopping;
 
-	struct udp_sock udp[DCONF_MAX_LISTEN];
-	size_t n_udp;
-	uv_tcp_t tcp_listen[DCONF_MAX_LISTEN];
-	size_t n_tcp;
-	tcp_conn_t *conns;      /* open TCP connections (doubly linked) */
-
-	/* UDP batch buffers, preallocated: nothing is allocated per query. */
 	struct mmsghdr rmsg[UDP_BATCH];
 	struct mmsghdr smsg[UDP_BATCH];
 	struct iovec riov[UDP_BATCH];
@@ -91,13 +83,34 @@ struct worker {
 	int rctl_len;           /* msg_controllen they are set up for */
 	uint8_t (*rbuf)[UDP_QUERY_MAX];
 	uint8_t *sbuf;          /* UDP_BATCH * max_udp_payload */
-	uint8_t *tcpbuf;        /* 2 + 65535: one TCP response */
 
 	acache_t *cache;        /* NULL: server.answer-cache is 0 */
 	uint64_t xdp_tokens_ts; /* ms of the last token refill for anyns_xdp_put */
 	unsigned xdp_tokens;
-
 	dstats_t stats;
+} udp_io_t;
+
+struct worker {
+	unsigned id;
+	daemon_t *d;
+	pthread_t thread;
+	bool started;
+	uv_loop_t loop;
+	uv_async_t wake;        /* stop request from the main thread */
+	uv_timer_t drain;       /* bounds the flush of TCP writes at stop */
+	bool stopping;
+	atomic_bool udp_stop;   /* threads mode: readers leave their loop */
+
+	struct udp_sock udp[DCONF_MAX_LISTEN];
+	size_t n_udp;
+	udp_io_t *io[DCONF_MAX_LISTEN];
+	size_t n_io;
+	uv_tcp_t tcp_listen[DCONF_MAX_LISTEN];
+	size_t n_tcp;
+	tcp_conn_t *conns;      /* open TCP connections (doubly linked) */
+	uint8_t *tcpbuf;        /* 2 + 65535: one TCP response */
+
+	dstats_t stats;         /* TCP */
 };
 
 struct daemon {
@@ -141,7 +154,7 @@ void tcp_stop_all(worker_t *w);           /* stop reading, flush, close */
 void tcp_close_all(worker_t *w);           /* now, pending writes dropped */
 
 /* xdp_glue.c: rate-limited anyns_xdp_put_gen() after a cache miss. */
-void xdp_maybe_put(worker_t *w, uint64_t gen, const answer_key_t *key, const uint8_t *resp,
+void xdp_maybe_put(udp_io_t *io, uint64_t gen, const answer_key_t *key, const uint8_t *resp,
                    size_t len);
 
 /* stats.c */
@@ -151,7 +164,7 @@ int metrics_start(daemon_t *d);
 void metrics_stop(void);
 
 /* Answer one UDP-sized query through the cache; returns response length, 0 to drop. */
-size_t worker_answer_udp(worker_t *w, const zset_t *zs, const uint8_t *q, size_t qlen,
+size_t worker_answer_udp(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                          uint8_t *out, size_t outcap);
 
 #endif

@@ -48,6 +48,8 @@ static void usage(FILE *f)
 "      --nsid NSID            RFC 5001 NSID: text, or hex:0a0b...\n"
 "      --max-udp-payload N    largest UDP answer, 512..65535 (default 1232)\n"
 "      --answer-cache N       answer cache entries per worker (default 65536, 0 off)\n"
+"      --udp-io MODE          poll: UDP sockets on each worker's libuv loop (default);\n"
+"                             threads: one thread per UDP socket blocking in recvmmsg\n"
 "      --tcp-idle-timeout T   close idle TCP connections after T (e.g. 10s, 500ms;\n"
 "                             default 10s)\n"
 "      --tcp-max-connections N  open TCP connections at most (default 1000)\n"
@@ -162,6 +164,7 @@ struct flags {
 	const char *xdp[DCONF_MAX_IFACES];
 	size_t n_xdp;
 	const char *workers, *identity, *version, *nsid, *max_udp, *idle, *max_conn, *cache;
+	const char *udp_io;
 	const char *metrics, *pid_file, *log_level;
 	bool check;
 };
@@ -250,6 +253,8 @@ static int apply_flags(dconf_t *c, const struct flags *f)
 			return bad_flag("--answer-cache", "want a number from 0 to 16777216");
 		c->answer_cache = (size_t)v;
 	}
+	if (f->udp_io != NULL && dconf_set_udp_io(c, f->udp_io) != 0)
+		return bad_flag("--udp-io", "want poll or threads");
 	if (f->idle != NULL && parse_duration_ms(f->idle, &c->tcp_idle_ms) != 0)
 		return bad_flag("--tcp-idle-timeout", "want a duration from 1ms to 1h (500ms, 10s)");
 	if (f->max_conn != NULL) {
@@ -285,7 +290,7 @@ static int apply_flags(dconf_t *c, const struct flags *f)
 
 enum {
 	OPT_LISTEN = 256, OPT_ZONE, OPT_WORKERS, OPT_IDENTITY, OPT_SVERSION, OPT_NSID,
-	OPT_MAXUDP, OPT_CACHE, OPT_IDLE, OPT_MAXCONN, OPT_XDP, OPT_METRICS, OPT_PIDFILE, OPT_CHECK,
+	OPT_MAXUDP, OPT_CACHE, OPT_UDPIO, OPT_IDLE, OPT_MAXCONN, OPT_XDP, OPT_METRICS, OPT_PIDFILE, OPT_CHECK,
 };
 
 static const struct option g_opts[] = {
@@ -298,6 +303,7 @@ static const struct option g_opts[] = {
 	{ "nsid", required_argument, NULL, OPT_NSID },
 	{ "max-udp-payload", required_argument, NULL, OPT_MAXUDP },
 	{ "answer-cache", required_argument, NULL, OPT_CACHE },
+	{ "udp-io", required_argument, NULL, OPT_UDPIO },
 	{ "tcp-idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "tcp-max-connections", required_argument, NULL, OPT_MAXCONN },
 	{ "xdp", required_argument, NULL, OPT_XDP },
@@ -341,6 +347,7 @@ static int parse_args(int argc, char **argv, struct flags *f)
 		case OPT_NSID: f->nsid = optarg; break;
 		case OPT_MAXUDP: f->max_udp = optarg; break;
 		case OPT_CACHE: f->cache = optarg; break;
+		case OPT_UDPIO: f->udp_io = optarg; break;
 		case OPT_IDLE: f->idle = optarg; break;
 		case OPT_MAXCONN: f->max_conn = optarg; break;
 		case OPT_METRICS: f->metrics = optarg; break;
@@ -508,7 +515,7 @@ int main(int argc, char **argv)
 		if (worker_start(d->workers[i]) != 0) {
 			log_err("cannot start worker %u", i);
 			g_stopping = true;
-			for (unsigned j = 0; j < i; j++)
+			for (unsigned j = 0; j <= i; j++)
 				worker_stop(d->workers[j]);
 			for (int k = 0; k < 4; k++)
 				uv_close((uv_handle_t *)&g_sig[k], NULL);
@@ -524,8 +531,8 @@ int main(int argc, char **argv)
 			if (k > 0)
 				off += (size_t)k;
 		}
-		log_info("serving on %s with %u workers (UDP and TCP)%s", addrs, d->n_workers,
-		         d->xdp != NULL ? ", XDP on" : "");
+		log_info("serving on %s with %u workers (UDP %s, TCP)%s", addrs, d->n_workers,
+		         d->conf.udp_threads ? "reader threads" : "polled", d->xdp != NULL ? ", XDP on" : "");
 		if (d->conf.pid_file != NULL)
 			write_pid_file(d->conf.pid_file);
 		ret = 0;

@@ -11,23 +11,31 @@
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+static void stats_add(dstats_t *o, dstats_t *s)
+{
+	o->udp_queries += LD(s->udp_queries);
+	o->tcp_queries += LD(s->tcp_queries);
+	o->dropped += LD(s->dropped);
+	o->cache_hits += LD(s->cache_hits);
+	o->cache_misses += LD(s->cache_misses);
+	o->truncated += LD(s->truncated);
+	o->tcp_accepted += LD(s->tcp_accepted);
+	o->tcp_refused += LD(s->tcp_refused);
+	o->tcp_timeouts += LD(s->tcp_timeouts);
+	o->xdp_puts += LD(s->xdp_puts);
+	for (int r = 0; r < STAT_RCODES; r++)
+		o->rcode[r] += LD(s->rcode[r]);
+}
+
+/* Worker (TCP) counters plus those of every UDP reader. */
 void stats_sum(daemon_t *d, dstats_t *o)
 {
 	memset(o, 0, sizeof(*o));
 	for (unsigned i = 0; i < d->n_workers; i++) {
-		dstats_t *s = &d->workers[i]->stats;
-		o->udp_queries += LD(s->udp_queries);
-		o->tcp_queries += LD(s->tcp_queries);
-		o->dropped += LD(s->dropped);
-		o->cache_hits += LD(s->cache_hits);
-		o->cache_misses += LD(s->cache_misses);
-		o->truncated += LD(s->truncated);
-		o->tcp_accepted += LD(s->tcp_accepted);
-		o->tcp_refused += LD(s->tcp_refused);
-		o->tcp_timeouts += LD(s->tcp_timeouts);
-		o->xdp_puts += LD(s->xdp_puts);
-		for (int r = 0; r < STAT_RCODES; r++)
-			o->rcode[r] += LD(s->rcode[r]);
+		worker_t *w = d->workers[i];
+		stats_add(o, &w->stats);
+		for (size_t j = 0; j < w->n_io; j++)
+			stats_add(o, &w->io[j]->stats);
 	}
 }
 

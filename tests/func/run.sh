@@ -12,6 +12,9 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 PY=/usr/bin/python3
+# UDP_IO=threads runs everything with --udp-io threads (test names func-threads:*);
+# a run without it ends by running the suite once more that way.
+T=func${UDP_IO:+-$UDP_IO}
 ANYNSD=$BIN/anynsd
 ZONES=$HERE/zones
 TMP=$(mktemp -d /tmp/anyns-func.XXXXXX)
@@ -28,31 +31,43 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "func: anynsd functional tests ($ANYNSD)"
+echo "$T: anynsd functional tests ($ANYNSD, UDP ${UDP_IO:-poll})"
 if [ ! -x "$ANYNSD" ]; then
-	fail func:anynsd-built "$ANYNSD is missing (run make)"
+	fail $T:anynsd-built "$ANYNSD is missing (run make)"
 	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
 if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail func:sanitizers "sanitizer report in a daemon log"
+	fail $T:sanitizers "sanitizer report in a daemon log"
 	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
 else
-	pass func:sanitizers
+	pass $T:sanitizers
 fi
 
+if [ -z "${UDP_IO:-}" ]; then
+	echo
+	# Its own results are recorded under func-threads:*; a failure there also
+	# fails this run.
+	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
+fi
 summary
 	exit 1
 fi
 for tool in kdig drill; do
 	if ! command -v $tool >/dev/null; then
-		skip func:all "$tool is not installed (make deps)"
+		skip $T:all "$tool is not installed (make deps)"
 		# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
 if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail func:sanitizers "sanitizer report in a daemon log"
+	fail $T:sanitizers "sanitizer report in a daemon log"
 	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
 else
-	pass func:sanitizers
+	pass $T:sanitizers
 fi
 
+if [ -z "${UDP_IO:-}" ]; then
+	echo
+	# Its own results are recorded under func-threads:*; a failure there also
+	# fails this run.
+	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
+fi
 summary
 		exit 0
 	fi
@@ -70,6 +85,7 @@ running() {
 start_anynsd() {
 	local log=$1
 	shift
+	[ "$1" != -c ] && set -- "$@" --udp-io "${UDP_IO:-poll}"
 	"$ANYNSD" "$@" >"$log" 2>&1 &
 	DPID=$!
 	PIDS+=("$DPID")
@@ -121,6 +137,7 @@ server:
   max-udp-payload: 1232
   tcp-idle-timeout: 10s
   log-level: info
+  udp-io: ${UDP_IO:-poll}
   pid-file: $TMP/anynsd.pid
 zones:
   - origin: func.test
@@ -132,36 +149,42 @@ zones:
 EOF
 
 if ! start_anynsd "$LOG" -c "$TMP/main.yaml"; then
-	fail func:start "anynsd did not answer on 127.0.0.1:$PORT"
+	fail $T:start "anynsd did not answer on 127.0.0.1:$PORT"
 	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
 if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail func:sanitizers "sanitizer report in a daemon log"
+	fail $T:sanitizers "sanitizer report in a daemon log"
 	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
 else
-	pass func:sanitizers
+	pass $T:sanitizers
 fi
 
+if [ -z "${UDP_IO:-}" ]; then
+	echo
+	# Its own results are recorded under func-threads:*; a failure there also
+	# fails this run.
+	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
+fi
 summary
 	exit 1
 fi
 MAIN=$DPID
-pass func:start
+pass $T:start
 
 # ---- start-up log and the zone with errors -------------------------------------
 if grep -q "loaded 2 of 3 zones" "$LOG" && grep -Eq "records, in [0-9]+ ms" "$LOG"; then
-	pass func:startup-log
+	pass $T:startup-log
 else
-	fail func:startup-log "no 'loaded 2 of 3 zones ... records, in N ms' line"
+	fail $T:startup-log "no 'loaded 2 of 3 zones ... records, in N ms' line"
 fi
 if grep -q "broken.test.zone:8:" "$LOG"; then
-	pass func:zone-error-file-line
+	pass $T:zone-error-file-line
 else
-	fail func:zone-error-file-line "broken.test.zone:8 not named in the log"
+	fail $T:zone-error-file-line "broken.test.zone:8 not named in the log"
 fi
 if [ -s "$TMP/anynsd.pid" ] && [ "$(cat "$TMP/anynsd.pid")" = "$MAIN" ]; then
-	pass func:pid-file
+	pass $T:pid-file
 else
-	fail func:pid-file "pid file missing or wrong"
+	fail $T:pid-file "pid file missing or wrong"
 fi
 
 # ---- answer cases -----------------------------------------------------------------
@@ -178,11 +201,11 @@ for dir in "$HERE"/cases/*/; do
 			printf '%s\n' "$got" > "$dir/expected"
 		fi
 		if [ ! -f "$dir/expected" ]; then
-			fail "func:case:$name:$tp" "no expected file"
+			fail "$T:case:$name:$tp" "no expected file"
 		elif [ "$got" = "$(cat "$dir/expected")" ]; then
-			pass "func:case:$name:$tp"
+			pass "$T:case:$name:$tp"
 		else
-			fail "func:case:$name:$tp" "answer differs"
+			fail "$T:case:$name:$tp" "answer differs"
 			diff <(cat "$dir/expected") <(printf '%s\n' "$got") | sed 's/^/    /'
 		fi
 	done
@@ -192,22 +215,22 @@ done
 out=$(drill -p "$PORT" @127.0.0.1 www.func.test A 2>&1)
 if echo "$out" | grep -q "rcode: NOERROR" && echo "$out" | grep -q "flags: qr aa rd" &&
    echo "$out" | grep -Eq "^www.func.test.[[:space:]]+300[[:space:]]+IN[[:space:]]+A[[:space:]]+192.0.2.81"; then
-	pass func:drill:exact
+	pass $T:drill:exact
 else
-	fail func:drill:exact "$(echo "$out" | head -5)"
+	fail $T:drill:exact "$(echo "$out" | head -5)"
 fi
 out=$(drill -t -p "$PORT" @127.0.0.1 nx.func.test A 2>&1)
 if echo "$out" | grep -q "rcode: NXDOMAIN" &&
    echo "$out" | grep -Eq "^func.test.[[:space:]]+300[[:space:]]+IN[[:space:]]+SOA"; then
-	pass func:drill:nxdomain-tcp
+	pass $T:drill:nxdomain-tcp
 else
-	fail func:drill:nxdomain-tcp "$(echo "$out" | head -5)"
+	fail $T:drill:nxdomain-tcp "$(echo "$out" | head -5)"
 fi
 out=$(drill -p "$PORT" @::1 www.second.test A 2>&1)
 if echo "$out" | grep -q "rcode: NOERROR" && echo "$out" | grep -q "192.0.2.55"; then
-	pass func:drill:ipv6
+	pass $T:drill:ipv6
 else
-	fail func:drill:ipv6 "$(echo "$out" | head -5)"
+	fail $T:drill:ipv6 "$(echo "$out" | head -5)"
 fi
 
 # ---- IPv6 ---------------------------------------------------------------------------
@@ -217,9 +240,9 @@ for tp in udp tcp; do
 	out=$(kdig @::1 -p "$PORT" +time=2 +retry=0 "${extra[@]}" www.func.test AAAA 2>&1)
 	if echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -q "2001:db8::80" &&
 	   echo "$out" | grep -q "From ::1@$PORT"; then
-		pass "func:ipv6:$tp"
+		pass "$T:ipv6:$tp"
 	else
-		fail "func:ipv6:$tp" "$(echo "$out" | head -3)"
+		fail "$T:ipv6:$tp" "$(echo "$out" | head -3)"
 	fi
 done
 
@@ -227,34 +250,34 @@ done
 out=$(kq huge.func.test TXT +bufsize=1232)
 if echo "$out" | grep -q "truncated reply" && echo "$out" | grep -q "(TCP)" &&
    [ "$(echo "$out" | grep -c 'IN[[:space:]]*TXT[[:space:]]*"0')" -eq 28 ]; then
-	pass func:tc-retry-tcp
+	pass $T:tc-retry-tcp
 else
-	fail func:tc-retry-tcp "expected TC over UDP, then 28 TXT over TCP"
+	fail $T:tc-retry-tcp "expected TC over UDP, then 28 TXT over TCP"
 fi
 
 # ---- TCP behaviour ------------------------------------------------------------------
-check func:tcp-pipelining $PY "$HERE/dnsraw.py" pipeline 127.0.0.1 "$PORT"
-check func:tcp-partial-reads $PY "$HERE/dnsraw.py" split 127.0.0.1 "$PORT"
-check func:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
-check func:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
+check $T:tcp-pipelining $PY "$HERE/dnsraw.py" pipeline 127.0.0.1 "$PORT"
+check $T:tcp-partial-reads $PY "$HERE/dnsraw.py" split 127.0.0.1 "$PORT"
+check $T:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
+check $T:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
 
 # ---- opcodes, malformed packets -------------------------------------------------------
-check func:notify-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" NOTIFY NOTIMP
-check func:update-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" UPDATE NOTIMP
+check $T:notify-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" NOTIFY NOTIMP
+check $T:update-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" UPDATE NOTIMP
 for kind in qdcount2 badlabel truncated loop twoopt; do
-	check "func:formerr:$kind" $PY "$HERE/dnsraw.py" formerr 127.0.0.1 "$PORT" "$kind"
+	check "$T:formerr:$kind" $PY "$HERE/dnsraw.py" formerr 127.0.0.1 "$PORT" "$kind"
 done
-check func:question-case-echo $PY "$HERE/dnsraw.py" caseecho 127.0.0.1 "$PORT"
-check func:qr1-dropped $PY "$HERE/dnsraw.py" qr1 127.0.0.1 "$PORT"
-check func:garbage-survived $PY "$HERE/dnsraw.py" garbage 127.0.0.1 "$PORT" 2000
-if running "$MAIN"; then pass func:alive-after-malformed; else fail func:alive-after-malformed; fi
+check $T:question-case-echo $PY "$HERE/dnsraw.py" caseecho 127.0.0.1 "$PORT"
+check $T:qr1-dropped $PY "$HERE/dnsraw.py" qr1 127.0.0.1 "$PORT"
+check $T:garbage-survived $PY "$HERE/dnsraw.py" garbage 127.0.0.1 "$PORT" 2000
+if running "$MAIN"; then pass $T:alive-after-malformed; else fail $T:alive-after-malformed; fi
 
 # ---- counters ----------------------------------------------------------------------------
 kill -USR1 "$MAIN"
 if wait_log "$LOG" "stats (SIGUSR1): udp=[1-9]" && grep "stats (SIGUSR1)" "$LOG" | grep -q "NXDOMAIN=[1-9]"; then
-	pass func:stats-sigusr1
+	pass $T:stats-sigusr1
 else
-	fail func:stats-sigusr1 "no stats line with queries and NXDOMAIN"
+	fail $T:stats-sigusr1 "no stats line with queries and NXDOMAIN"
 fi
 # Repeated identical queries are served from the worker caches.
 for i in $(seq 1 20); do kq www.second.test A +short >/dev/null; done
@@ -262,21 +285,21 @@ kill -USR1 "$MAIN"
 sleep 0.3
 hits=$(grep "stats (SIGUSR1)" "$LOG" | tail -1 | sed -n 's/.*cache-hits=\([0-9]*\).*/\1/p')
 if [ "${hits:-0}" -ge 10 ]; then
-	pass func:answer-cache-hits
+	pass $T:answer-cache-hits
 else
-	fail func:answer-cache-hits "cache-hits=${hits:-none} after 20 identical queries"
+	fail $T:answer-cache-hits "cache-hits=${hits:-none} after 20 identical queries"
 fi
 
 # ---- reload -----------------------------------------------------------------------------------
 serial() { kq second.test SOA +short | awk '{print $3}'; }
-if [ "$(serial)" = 1 ]; then pass func:serial-before-reload; else fail func:serial-before-reload; fi
+if [ "$(serial)" = 1 ]; then pass $T:serial-before-reload; else fail $T:serial-before-reload; fi
 sed -i 's/hostmaster 1 /hostmaster 2 /; s/192.0.2.55/192.0.2.56/' "$TMP/second.test.zone"
 kill -HUP "$MAIN"
 wait_log "$LOG" "reload: generation 2"
 if [ "$(serial)" = 2 ] && [ "$(kq www.second.test A +short)" = 192.0.2.56 ]; then
-	pass func:sighup-reload-new-serial
+	pass $T:sighup-reload-new-serial
 else
-	fail func:sighup-reload-new-serial "serial $(serial), www $(kq www.second.test A +short)"
+	fail $T:sighup-reload-new-serial "serial $(serial), www $(kq www.second.test A +short)"
 fi
 # The cached answer of the old generation is not served any more (checked above
 # through www.second.test, which was cached before the reload).
@@ -288,77 +311,77 @@ kill -HUP "$MAIN"
 wait_log "$LOG" "reload: generation 3"
 if [ "$(serial)" = 2 ] && [ "$(kq www.second.test A +short)" = 192.0.2.56 ] &&
    grep -q "second.test.zone:[0-9][0-9]*:" "$LOG" && grep -q "keeping the previous version" "$LOG"; then
-	pass func:reload-broken-keeps-old
+	pass $T:reload-broken-keeps-old
 else
-	fail func:reload-broken-keeps-old "serial $(serial); log: $(grep second.test "$LOG" | tail -2)"
+	fail $T:reload-broken-keeps-old "serial $(serial); log: $(grep second.test "$LOG" | tail -2)"
 fi
 # Fixing the broken zone file (broken.test) makes it served at the next reload.
 sed -i '/^bad\tIN\tA/d' "$TMP/broken.test.zone"
 kill -HUP "$MAIN"
 wait_log "$LOG" "reload: generation 4"
 if kq ns1.broken.test A | grep -q "status: NOERROR"; then
-	pass func:reload-fixed-zone-served
+	pass $T:reload-fixed-zone-served
 else
-	fail func:reload-fixed-zone-served "bad.broken.test still not served"
+	fail $T:reload-fixed-zone-served "bad.broken.test still not served"
 fi
 # No query is lost while reloads happen.
-check func:no-loss-during-reload $PY "$HERE/dnsraw.py" reload-load 127.0.0.1 "$PORT" "$MAIN" 3000 5
+check $T:no-loss-during-reload $PY "$HERE/dnsraw.py" reload-load 127.0.0.1 "$PORT" "$MAIN" 3000 5
 
 # ---- SIGTERM -------------------------------------------------------------------------------
 stop_anynsd "$MAIN"
 if [ "$RC" -eq 0 ] && grep -q "stats (exit)" "$LOG"; then
-	pass func:sigterm-exit-0
+	pass $T:sigterm-exit-0
 else
-	fail func:sigterm-exit-0 "exit status $RC"
+	fail $T:sigterm-exit-0 "exit status $RC"
 fi
-if [ ! -e "$TMP/anynsd.pid" ]; then pass func:pid-file-removed; else fail func:pid-file-removed; fi
-if grep -q "loop not empty" "$LOG"; then fail func:clean-loops "a libuv loop was not empty"; else pass func:clean-loops; fi
+if [ ! -e "$TMP/anynsd.pid" ]; then pass $T:pid-file-removed; else fail $T:pid-file-removed; fi
+if grep -q "loop not empty" "$LOG"; then fail $T:clean-loops "a libuv loop was not empty"; else pass $T:clean-loops; fi
 
 # ---- TCP limits: a second daemon with a short idle timeout and 2 connections ------------
 PORT=$(free_port)
 if start_anynsd "$TMP/limits.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" \
 	--workers 2 --tcp-idle-timeout 1s --tcp-max-connections 2 --answer-cache 0; then
-	check func:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 5
-	check func:tcp-connection-limit $PY "$HERE/dnsraw.py" connlimit 127.0.0.1 "$PORT" 2
+	check $T:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 5
+	check $T:tcp-connection-limit $PY "$HERE/dnsraw.py" connlimit 127.0.0.1 "$PORT" 2
 	# Without the answer cache the answers are the same (built every time).
 	got=$(kq www.func.test A | norm); got2=$(kq www.func.test A | norm)
 	if [ "$got" = "$(cat "$HERE/cases/exact/expected")" ] && [ "$got2" = "$got" ]; then
-		pass func:answer-cache-off
+		pass $T:answer-cache-off
 	else
-		fail func:answer-cache-off
+		fail $T:answer-cache-off
 	fi
 	# CHAOS identity is off unless configured.
 	if kq id.server CH TXT | grep -q "status: REFUSED"; then
-		pass func:chaos-off-refused
+		pass $T:chaos-off-refused
 	else
-		fail func:chaos-off-refused
+		fail $T:chaos-off-refused
 	fi
 	# No NSID configured: none sent back.
-	if kq www.func.test A +nsid | grep -q "NSID"; then fail func:nsid-off; else pass func:nsid-off; fi
+	if kq www.func.test A +nsid | grep -q "NSID"; then fail $T:nsid-off; else pass $T:nsid-off; fi
 	# SIGINT stops like SIGTERM.
 	kill -INT "$DPID"
 	for i in $(seq 1 50); do running "$DPID" || break; sleep 0.1; done
 	wait "$DPID" 2>/dev/null
 	rc=$?
-	if [ $rc -eq 0 ]; then pass func:sigint-exit-0; else fail func:sigint-exit-0 "exit $rc"; fi
+	if [ $rc -eq 0 ]; then pass $T:sigint-exit-0; else fail $T:sigint-exit-0 "exit $rc"; fi
 else
-	fail func:tcp-limits-start "second anynsd did not start"
+	fail $T:tcp-limits-start "second anynsd did not start"
 fi
 
 # ---- SIGTERM with TCP answers still queued: they are flushed, then exit 0 --------
 PORT=$(free_port)
 if start_anynsd "$TMP/flush.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" --workers 1; then
-	check func:sigterm-flushes-tcp $PY "$HERE/dnsraw.py" termflush 127.0.0.1 "$PORT" "$DPID" 300
+	check $T:sigterm-flushes-tcp $PY "$HERE/dnsraw.py" termflush 127.0.0.1 "$PORT" "$DPID" 300
 	for i in $(seq 1 50); do running "$DPID" || break; sleep 0.1; done
 	if running "$DPID"; then
-		fail func:sigterm-flush-exit "still running 5 s after SIGTERM"
+		fail $T:sigterm-flush-exit "still running 5 s after SIGTERM"
 		kill -KILL "$DPID"
 	else
 		wait "$DPID" 2>/dev/null; rc=$?
-		if [ $rc -eq 0 ]; then pass func:sigterm-flush-exit; else fail func:sigterm-flush-exit "exit $rc"; fi
+		if [ $rc -eq 0 ]; then pass $T:sigterm-flush-exit; else fail $T:sigterm-flush-exit "exit $rc"; fi
 	fi
 else
-	fail func:flush-start "anynsd did not start"
+	fail $T:flush-start "anynsd did not start"
 fi
 
 # ---- wildcard address: replies come from the address asked (IP_PKTINFO) --------------
@@ -369,35 +392,35 @@ if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --listen "[::]:$PORT" --
 	# kdig uses a connected UDP socket: an answer from another source would be lost.
 	out=$(kdig @127.0.0.2 -p "$PORT" +time=2 +retry=0 www.func.test A +nsid 2>&1)
 	if echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -q "From 127.0.0.2@"; then
-		pass func:wildcard-listen-pktinfo
+		pass $T:wildcard-listen-pktinfo
 	else
-		fail func:wildcard-listen-pktinfo "$(echo "$out" | head -3)"
+		fail $T:wildcard-listen-pktinfo "$(echo "$out" | head -3)"
 	fi
-	if echo "$out" | grep -qi "NSID: 0a0b0c"; then pass func:nsid-hex; else fail func:nsid-hex; fi
+	if echo "$out" | grep -qi "NSID: 0a0b0c"; then pass $T:nsid-hex; else fail $T:nsid-hex; fi
 	out=$(kdig @::1 -p "$PORT" +time=2 +retry=0 www.func.test AAAA 2>&1)
 	if echo "$out" | grep -q "2001:db8::80" && echo "$out" | grep -q "From ::1@"; then
-		pass func:wildcard-listen-pktinfo-ipv6
+		pass $T:wildcard-listen-pktinfo-ipv6
 	else
-		fail func:wildcard-listen-pktinfo-ipv6 "$(echo "$out" | head -3)"
+		fail $T:wildcard-listen-pktinfo-ipv6 "$(echo "$out" | head -3)"
 	fi
-	check func:metrics-endpoint $PY "$HERE/dnsraw.py" metrics 127.0.0.1 "$MPORT"
+	check $T:metrics-endpoint $PY "$HERE/dnsraw.py" metrics 127.0.0.1 "$MPORT"
 	stop_anynsd "$DPID"
 else
-	fail func:wildcard-listen-start "anynsd on 0.0.0.0 did not start"
+	fail $T:wildcard-listen-start "anynsd on 0.0.0.0 did not start"
 fi
 
 # ---- no zone at all: still serves, REFUSED, error logged ------------------------------
 PORT=$(free_port)
 if start_anynsd "$TMP/none.log" --listen "127.0.0.1:$PORT" --zone "broken.test=$ZONES/broken.test.zone" --workers 1; then
 	if kq www.func.test A | grep -q "status: REFUSED" && grep -q "no zone loaded" "$TMP/none.log"; then
-		pass func:no-zone-refused
+		pass $T:no-zone-refused
 	else
-		fail func:no-zone-refused
+		fail $T:no-zone-refused
 	fi
 	stop_anynsd "$DPID"
-	if [ "$RC" -eq 0 ]; then pass func:no-zone-exit-0; else fail func:no-zone-exit-0 "exit $RC"; fi
+	if [ "$RC" -eq 0 ]; then pass $T:no-zone-exit-0; else fail $T:no-zone-exit-0 "exit $RC"; fi
 else
-	fail func:no-zone-start "anynsd without a loadable zone did not start"
+	fail $T:no-zone-start "anynsd without a loadable zone did not start"
 fi
 
 # ---- configuration errors: exit 2 naming the key (and file:line) ------------------------
@@ -408,9 +431,9 @@ bad_config() {
 	out=$(timeout 10 "$ANYNSD" -c "$TMP/$name.yaml" --check-config 2>&1)
 	rc=$?
 	if [ $rc -eq 2 ] && echo "$out" | grep -q -- "$pat"; then
-		pass "func:bad-config:$name"
+		pass "$T:bad-config:$name"
 	else
-		fail "func:bad-config:$name" "exit $rc, output: $out"
+		fail "$T:bad-config:$name" "exit $rc, output: $out"
 	fi
 }
 bad_config unknown-key $'server:\n  listen: [ "127.0.0.1:53" ]\n  workerz: 2' "unknown-key.yaml:3: server.workerz: unknown key"
@@ -424,42 +447,48 @@ bad_config bad-nsid $'server:\n  nsid: "hex:zz"' "bad-nsid.yaml:2: server.nsid"
 bad_config bad-xdp-mode $'xdp:\n  mode: turbo' "bad-xdp-mode.yaml:2: xdp.mode"
 printf 'server: [ unclosed\n' > "$TMP/syntax.yaml"
 out=$(timeout 10 "$ANYNSD" -c "$TMP/syntax.yaml" 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q "syntax.yaml:"; then pass func:bad-config:yaml-syntax; else fail func:bad-config:yaml-syntax "exit $rc: $out"; fi
+if [ $rc -eq 2 ] && echo "$out" | grep -q "syntax.yaml:"; then pass $T:bad-config:yaml-syntax; else fail $T:bad-config:yaml-syntax "exit $rc: $out"; fi
 out=$(timeout 10 "$ANYNSD" -c "$TMP/does-not-exist.yaml" 2>&1); rc=$?
-if [ $rc -eq 2 ]; then pass func:bad-config:missing-file; else fail func:bad-config:missing-file "exit $rc"; fi
+if [ $rc -eq 2 ]; then pass $T:bad-config:missing-file; else fail $T:bad-config:missing-file "exit $rc"; fi
 out=$(timeout 10 "$ANYNSD" --listen "not-an-address" --check-config 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--listen"; then pass func:bad-flag:listen; else fail func:bad-flag:listen "exit $rc: $out"; fi
+if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--listen"; then pass $T:bad-flag:listen; else fail $T:bad-flag:listen "exit $rc: $out"; fi
 out=$(timeout 10 "$ANYNSD" --workers 0 --check-config 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--workers"; then pass func:bad-flag:workers; else fail func:bad-flag:workers "exit $rc: $out"; fi
+if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--workers"; then pass $T:bad-flag:workers; else fail $T:bad-flag:workers "exit $rc: $out"; fi
 out=$(timeout 10 "$ANYNSD" --no-such-flag 2>&1); rc=$?
-if [ $rc -eq 2 ]; then pass func:bad-flag:unknown; else fail func:bad-flag:unknown "exit $rc"; fi
+if [ $rc -eq 2 ]; then pass $T:bad-flag:unknown; else fail $T:bad-flag:unknown "exit $rc"; fi
 # A good config checks clean; a zone that fails makes --check-config say 1 (not 2).
 out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --check-config 2>&1); rc=$?
-if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass func:check-config-ok; else fail func:check-config-ok "exit $rc: $out"; fi
+if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass $T:check-config-ok; else fail $T:check-config-ok "exit $rc: $out"; fi
 out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
-if [ $rc -eq 1 ] && echo "$out" | grep -q "broken.test.zone:8:"; then pass func:check-config-zone-error; else fail func:check-config-zone-error "exit $rc: $out"; fi
+if [ $rc -eq 1 ] && echo "$out" | grep -q "broken.test.zone:8:"; then pass $T:check-config-zone-error; else fail $T:check-config-zone-error "exit $rc: $out"; fi
 
 # The example config shipped with the daemon is valid.
 out=$(cd "$ROOT" && timeout 10 "$ANYNSD" -c server/daemon/anynsd.example.yaml --check-config 2>&1); rc=$?
-if [ $rc -eq 0 ]; then pass func:example-config; else fail func:example-config "exit $rc: $out"; fi
+if [ $rc -eq 0 ]; then pass $T:example-config; else fail $T:example-config "exit $rc: $out"; fi
 
 # ---- --help documents every option; --version -----------------------------------------
 help=$(timeout 5 "$ANYNSD" --help 2>&1); rc=$?
 missing=""
-for opt in --config --listen --zone --workers --identity --server-version --nsid --max-udp-payload --answer-cache \
+for opt in --config --listen --zone --workers --identity --server-version --nsid --max-udp-payload --answer-cache --udp-io \
 	--tcp-idle-timeout --tcp-max-connections --xdp --metrics --pid-file --log-level --check-config \
 	--help --version; do
 	echo "$help" | grep -q -- "$opt" || missing="$missing $opt"
 done
-if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass func:help; else fail func:help "exit $rc, missing:$missing"; fi
-if timeout 5 "$ANYNSD" --version | grep -q "^anynsd [0-9]"; then pass func:version; else fail func:version; fi
+if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass $T:help; else fail $T:help "exit $rc, missing:$missing"; fi
+if timeout 5 "$ANYNSD" --version | grep -q "^anynsd [0-9]"; then pass $T:version; else fail $T:version; fi
 
 # Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
 if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail func:sanitizers "sanitizer report in a daemon log"
+	fail $T:sanitizers "sanitizer report in a daemon log"
 	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
 else
-	pass func:sanitizers
+	pass $T:sanitizers
 fi
 
+if [ -z "${UDP_IO:-}" ]; then
+	echo
+	# Its own results are recorded under func-threads:*; a failure there also
+	# fails this run.
+	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
+fi
 summary

@@ -90,6 +90,7 @@ static void test_load_full(void **state)
 		"  max-udp-payload: 1400\n"
 		"  tcp-idle-timeout: 500ms\n"
 		"  answer-cache: 0\n"
+		"  udp-io: threads\n"
 		"  tcp-max-connections: 7\n"
 		"  log-level: debug\n"
 		"  pid-file: /tmp/x.pid\n"
@@ -115,6 +116,7 @@ static void test_load_full(void **state)
 	assert_int_equal(c.max_udp_payload, 1400);
 	assert_int_equal(c.tcp_idle_ms, 500);
 	assert_int_equal(c.answer_cache, 0);
+	assert_true(c.udp_threads);
 	assert_int_equal(c.tcp_max_conn, 7);
 	assert_int_equal(c.log_level, 3);
 	assert_string_equal(c.pid_file, "/tmp/x.pid");
@@ -159,6 +161,7 @@ static void test_load_errors(void **state)
 	expect_error("server:\n  nsid: \"hex:123\"\n", ":2: server.nsid");
 	expect_error("server:\n  metrics: nowhere\n", ":2: server.metrics");
 	expect_error("server: 3\n", ":1: server");
+	expect_error("server:\n  udp-io: epoll\n", ":2: server.udp-io");
 	expect_error("xdp:\n  mode: fast\n", ":2: xdp.mode");
 	expect_error("xdp:\n  interfaces: [ \"\" ]\n", ":2: xdp.interfaces");
 	expect_error("zones:\n  - origin: example.com\n", ":2: zones[].file: missing");
