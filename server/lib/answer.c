@@ -41,6 +41,7 @@ struct resp {
 		const uint8_t *name;
 		uint8_t len;
 		bool glue;      /* an NS target: data below a cut may be given */
+		int ptr;        /* compression pointer for it as an owner, or -1 */
 	} addl[ADDL_MAX];
 	compress_t cmp;
 };
@@ -83,7 +84,7 @@ static int addl_offset(uint16_t type)
 }
 
 static void addl_queue(struct resp *r, const uint8_t *rd, size_t rdlen, int off,
-                       bool glue)
+                       bool glue, int ptr)
 {
 	if (off < 0 || (size_t)off >= rdlen)
 		return;
@@ -101,6 +102,7 @@ static void addl_queue(struct resp *r, const uint8_t *rd, size_t rdlen, int off,
 	r->addl[r->naddl].name = rd + off;
 	r->addl[r->naddl].len = (uint8_t)n;
 	r->addl[r->naddl].glue = glue;
+	r->addl[r->naddl].ptr = ptr;
 	r->naddl++;
 }
 
@@ -129,9 +131,26 @@ static int put_owner(struct resp *r, const struct owner *o)
 	return 0;
 }
 
-/* RDATA of a type with names inside: the names go through compression. */
+/* The pointer compress_put() would give a later copy of the name it just
+ * wrote at `at` (`n_before`: table size before): the target when the whole
+ * name became a pointer; else `at` itself when its first label was
+ * remembered, since no earlier entry held the whole name and later entries
+ * come after it in the table. -1 when neither holds. */
+static int name_ptr_after_put(const struct resp *r, size_t at, unsigned n_before)
+{
+	const uint8_t *w = r->pkt + at;
+
+	if (w[0] >= 0xC0)
+		return (w[0] & 0x3F) << 8 | w[1];
+	if (r->cmp.n > n_before && r->cmp.e[n_before].off == at)
+		return (int)at;
+	return -1;
+}
+
+/* RDATA of a type with names inside: the names go through compression.
+ * *first_ptr: name_ptr_after_put() of the first name. */
 static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
-                           unsigned pre, unsigned names)
+                           unsigned pre, unsigned names, int *first_ptr)
 {
 	size_t o = 0;
 
@@ -144,9 +163,12 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 		int nl = wname_check(rd + o, rdlen - o);
 		if (nl < 0)
 			return ANYNS_EINVAL;
+		unsigned nb = r->cmp.n;
 		int w = compress_put(&r->cmp, r->pos, r->end, rd + o, (size_t)nl, true);
 		if (w < 0)
 			return w;
+		if (i == 0)
+			*first_ptr = name_ptr_after_put(r, r->pos, nb);
 		r->pos += (size_t)w;
 		o += (size_t)nl;
 	}
@@ -196,8 +218,9 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 		pkt_put16(h + 2, klass);
 		pkt_put32(h + 4, ttl);
 		r->pos += 10;
+		int nptr = -1;
 		if (comp) {
-			if ((ret = put_rdata_names(r, p + 2, rdlen, pre, names)) < 0)
+			if ((ret = put_rdata_names(r, p + 2, rdlen, pre, names, &nptr)) < 0)
 				goto fail;
 			pkt_put16(h + 8, (uint16_t)(r->pos - (size_t)(h + 10 - r->pkt)));
 		} else {
@@ -207,7 +230,9 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 			memcpy(r->pkt + r->pos, p + 2, rdlen);
 			r->pos += rdlen;
 		}
-		addl_queue(r, p + 2, rdlen, aoff, rs->type == PKT_TYPE_NS);
+		/* NS and MX: the queued target is the rdata's first name. */
+		addl_queue(r, p + 2, rdlen, aoff, rs->type == PKT_TYPE_NS,
+		           comp ? nptr : -1);
 		p += 2 + rdlen;
 	}
 	r->count[sec] += rs->count;
@@ -300,7 +325,7 @@ static void put_additional(struct resp *r)
 				continue;
 			/* The owner is the target as written (for a wildcard, the
 			 * synthesised name); it points at the rdata name. */
-			struct owner o = { r->addl[i].name, r->addl[i].len, -1 };
+			struct owner o = { r->addl[i].name, r->addl[i].len, r->addl[i].ptr };
 			if (put_rrset(r, SEC_AR, &o, rs, rs->ttl, PKT_CLASS_IN) < 0) {
 				r->partial = true;
 				return;
