@@ -44,8 +44,8 @@ typedef struct refl_worker {
 	unsigned long long answered;
 	/* Set up once per worker; the loop never allocates. */
 	uint8_t bufs[REFL_MAX_BATCH][REFL_BUF];
-	struct mmsghdr msgs[REFL_MAX_BATCH];
-	struct iovec iovs[REFL_MAX_BATCH];
+	struct mmsghdr rmsgs[REFL_MAX_BATCH], smsgs[REFL_MAX_BATCH];
+	struct iovec riovs[REFL_MAX_BATCH], siovs[REFL_MAX_BATCH];
 	struct sockaddr_storage peers[REFL_MAX_BATCH];
 } refl_worker_t;
 
@@ -123,40 +123,41 @@ fail:;
 static void *refl_worker_run(void *arg)
 {
 	refl_worker_t *w = arg;
-	uint8_t (*bufs)[REFL_BUF] = w->bufs;
-	struct mmsghdr *msgs = w->msgs;
-	struct iovec *iovs = w->iovs;
-	struct sockaddr_storage *peers = w->peers;
+	struct mmsghdr *rm = w->rmsgs, *sm = w->smsgs;
 
+	/* Receive headers are set up once; after each batch only the slots the
+	 * kernel used get their name length back (recvmmsg overwrites it). */
+	for (unsigned i = 0; i < w->batch; i++) {
+		w->riovs[i] = (struct iovec){ .iov_base = w->bufs[i], .iov_len = REFL_BUF };
+		rm[i].msg_hdr = (struct msghdr){
+			.msg_name = &w->peers[i], .msg_namelen = sizeof(w->peers[i]),
+			.msg_iov = &w->riovs[i], .msg_iovlen = 1,
+		};
+	}
 	while (!atomic_load(&refl_stop)) {
-		for (unsigned i = 0; i < w->batch; i++) {
-			iovs[i].iov_base = bufs[i];
-			iovs[i].iov_len = REFL_BUF;
-			msgs[i].msg_hdr = (struct msghdr){
-				.msg_name = &peers[i], .msg_namelen = sizeof(peers[i]),
-				.msg_iov = &iovs[i], .msg_iovlen = 1,
-			};
-		}
 		/* MSG_WAITFORONE: block for the first datagram, then take what is queued. */
-		int n = recvmmsg(w->fd, msgs, w->batch, MSG_WAITFORONE, NULL);
+		int n = recvmmsg(w->fd, rm, w->batch, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue; /* timeout, EINTR: look at the stop flag again */
 		int out = 0;
 		for (int i = 0; i < n; i++) {
-			size_t len = msgs[i].msg_len;
-			if (len < DNS_HDR_LEN || (bufs[i][2] & 0x80))
+			uint8_t *b = w->bufs[i];
+			size_t len = rm[i].msg_len;
+			socklen_t nl = rm[i].msg_hdr.msg_namelen;
+			rm[i].msg_hdr.msg_namelen = sizeof(w->peers[i]);
+			if (len < DNS_HDR_LEN || (b[2] & 0x80))
 				continue; /* not a query: never answer a response */
-			bufs[i][2] |= 0x80; /* QR = 1 */
-			iovs[i].iov_len = len;
-			if (out != i) {
-				msgs[out].msg_hdr = msgs[i].msg_hdr;
-			}
-			msgs[out].msg_hdr.msg_iov = &iovs[i];
+			b[2] |= 0x80; /* QR = 1 */
+			w->siovs[out] = (struct iovec){ .iov_base = b, .iov_len = len };
+			sm[out].msg_hdr = (struct msghdr){
+				.msg_name = &w->peers[i], .msg_namelen = nl,
+				.msg_iov = &w->siovs[out], .msg_iovlen = 1,
+			};
 			out++;
 		}
 		int sent = 0;
 		while (sent < out) {
-			int r = sendmmsg(w->fd, msgs + sent, (unsigned)(out - sent), 0);
+			int r = sendmmsg(w->fd, sm + sent, (unsigned)(out - sent), 0);
 			if (r <= 0) {
 				if (r < 0 && errno == EINTR)
 					continue;
