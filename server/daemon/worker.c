@@ -184,6 +184,9 @@ static int udp_round(udp_io_t *io, struct udp_sock *s, int rflags)
 	const zset_t *zs = zones_current(io->w->d);
 	for (int i = 0; i < n; i++) {
 		struct msghdr *rh = &io->rmsg[i].msg_hdr;
+		/* Empty: nothing to answer (also what a shut-down socket returns). */
+		if (io->rmsg[i].msg_len == 0)
+			continue;
 		if (rh->msg_flags & MSG_TRUNC) {
 			STAT_INC(io->stats.dropped);
 			continue;
