@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu.h>
@@ -416,6 +417,20 @@ static void xdp_start(daemon_t *d)
 	xdp_after_load(d);
 }
 
+/* Every TCP connection is a descriptor: raise the soft limit so that
+ * tcp-max-connections is reachable (up to the hard limit). */
+static void raise_nofile(const dconf_t *c)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)c->tcp_max_conn + 64 + 4 * (rlim_t)c->n_listen * 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < (rlim_t)c->tcp_max_conn + 64)
+		log_warn("open files limited to %llu: fewer than tcp-max-connections %u can be open",
+		         (unsigned long long)rl.rlim_cur, c->tcp_max_conn);
+}
+
 static int write_pid_file(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -463,6 +478,7 @@ int main(int argc, char **argv)
 	log_set_level((enum log_level)d->conf.log_level);
 	answer_conf_from(d);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(&d->conf);
 
 	/* Zones: a zone with errors is logged and left out; the rest serve. */
 	uint64_t t0 = now_ms();
