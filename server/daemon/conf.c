@@ -381,24 +381,28 @@ static int load_xdp(dconf_t *c, cfg_t *cfg, cfg_node_t *x)
 
 static int load_zones(dconf_t *c, cfg_t *cfg, cfg_node_t *zs)
 {
+	size_t i = 0;
 	if (cfg_expect(cfg, zs, CFG_SEQ, "zones") != 0)
 		return -1;
-	for (cfg_node_t *z = zs->child; z != NULL; z = z->next) {
+	for (cfg_node_t *z = zs->child; z != NULL; z = z->next, i++) {
 		const char *origin = NULL, *file = NULL;
+		char po[48], pf[48];
 		uint8_t wire[256];
 		z->used = true;
-		if (cfg_expect(cfg, z, CFG_MAP, "zones[]") != 0)
-			return -1;
-		if (cfg_str(cfg, z, "origin", "zones[].origin", &origin) != 0 ||
-		    cfg_str(cfg, z, "file", "zones[].file", &file) != 0)
+		snprintf(po, sizeof(po), "zones[%zu].origin", i);
+		snprintf(pf, sizeof(pf), "zones[%zu].file", i);
+		if (cfg_expect(cfg, z, CFG_MAP, po) != 0)
+			return cfg_error(cfg, z, "zones[%zu]: must be a map with origin and file", i);
+		if (cfg_str(cfg, z, "origin", po, &origin) != 0 ||
+		    cfg_str(cfg, z, "file", pf, &file) != 0)
 			return -1;
 		if (origin == NULL)
-			return cfg_error(cfg, z, "zones[].origin: missing");
+			return cfg_error(cfg, z, "%s: missing", po);
 		if (file == NULL)
-			return cfg_error(cfg, z, "zones[].file: missing");
+			return cfg_error(cfg, z, "%s: missing", pf);
 		if (anyns_name_from_text(origin, wire, sizeof(wire)) < 0)
-			return cfg_error(cfg, cfg_get(z, "origin"),
-			                 "zones[].origin: bad domain name \"%s\"", origin);
+			return cfg_error(cfg, cfg_get(z, "origin"), "%s: bad domain name \"%s\"", po,
+			                 origin);
 		if (dconf_add_zone(c, origin, file) != 0)
 			return cfg_error(cfg, z, "zones: out of memory");
 	}

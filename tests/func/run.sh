@@ -441,7 +441,7 @@ bad_config wrong-type $'server:\n  workers: many' "wrong-type.yaml:2: server.wor
 bad_config bad-address $'server:\n  listen:\n    - "127.0.0.1:53"\n    - "300.1.2.3:53"' "bad-address.yaml:4: server.listen"
 bad_config bad-port $'server:\n  listen: "127.0.0.1:99999"' "bad-port.yaml:2: server.listen"
 bad_config bad-duration $'server:\n  tcp-idle-timeout: soon' "bad-duration.yaml:2: server.tcp-idle-timeout"
-bad_config zone-no-file $'zones:\n  - origin: func.test' "zone-no-file.yaml:2: zones\[\].file: missing"
+bad_config zone-no-file $'zones:\n  - origin: func.test' "zone-no-file.yaml:2: zones\[0\].file: missing"
 bad_config unknown-top $'zonez: []' "unknown-top.yaml:1: zonez: unknown key"
 bad_config bad-nsid $'server:\n  nsid: "hex:zz"' "bad-nsid.yaml:2: server.nsid"
 bad_config bad-xdp-mode $'xdp:\n  mode: turbo' "bad-xdp-mode.yaml:2: xdp.mode"

@@ -164,10 +164,11 @@ static void test_load_errors(void **state)
 	expect_error("server:\n  udp-io: epoll\n", ":2: server.udp-io");
 	expect_error("xdp:\n  mode: fast\n", ":2: xdp.mode");
 	expect_error("xdp:\n  interfaces: [ \"\" ]\n", ":2: xdp.interfaces");
-	expect_error("zones:\n  - origin: example.com\n", ":2: zones[].file: missing");
-	expect_error("zones:\n  - file: x\n", ":2: zones[].origin: missing");
-	expect_error("zones:\n  - origin: a..b\n    file: x\n", ":2: zones[].origin: bad domain name");
-	expect_error("zones:\n  - origin: a.b\n    file: x\n    extra: 1\n", ":4: zones[].extra: unknown key");
+	expect_error("zones:\n  - origin: example.com\n", ":2: zones[0].file: missing");
+	expect_error("zones:\n  - origin: a.b\n    file: x\n  - file: x\n", ":4: zones[1].origin: missing");
+	expect_error("zones:\n  - origin: a..b\n    file: x\n", ":2: zones[0].origin: bad domain name");
+	expect_error("zones:\n  - origin: a.b\n    file: x\n    extra: 1\n", ":4: zones[0].extra: unknown key");
+	expect_error("zones:\n  - just-a-string\n", ":2: zones[0]");
 	expect_error("zones: { a: b }\n", ":1: zones");
 	expect_error("zonez: []\n", ":1: zonez: unknown key");
 }
