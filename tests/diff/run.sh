@@ -20,6 +20,7 @@ ZONES=(
 	"example.com=$ROOT/zones/example.com.zone"
 	"child.example.com=$HERE/zones/child.example.com.zone"
 	"example.org=$HERE/zones/example.org.zone"
+	"island.example.org=$HERE/zones/island.example.org.zone"
 )
 IDENTITY=anyns-diff
 SERVERS=${DIFF_SERVERS-knot anynsd anynsd-asan}
