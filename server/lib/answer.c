@@ -83,27 +83,37 @@ static int addl_offset(uint16_t type)
 	}
 }
 
-static void addl_queue(struct resp *r, const uint8_t *rd, size_t rdlen, int off,
-                       bool glue, int ptr)
+/* Queues the valid name `name` (n bytes) for additional processing. */
+static void addl_queue(struct resp *r, const uint8_t *name, size_t n, bool glue, int ptr)
 {
-	if (off < 0 || (size_t)off >= rdlen)
-		return;
-	int n = wname_check(rd + off, rdlen - (size_t)off);
-	if (n < 0)
-		return;
 	for (unsigned i = 0; i < r->naddl; i++) {
-		if (wname_equal(r->addl[i].name, r->addl[i].len, rd + off, (size_t)n)) {
+		/* The same zone bytes are the same name: no comparison. */
+		if (r->addl[i].name == name ||
+		    wname_equal(r->addl[i].name, r->addl[i].len, name, n)) {
 			r->addl[i].glue |= glue;
 			return;
 		}
 	}
 	if (r->naddl >= ADDL_MAX)
 		return;
-	r->addl[r->naddl].name = rd + off;
+	r->addl[r->naddl].name = name;
 	r->addl[r->naddl].len = (uint8_t)n;
 	r->addl[r->naddl].glue = glue;
 	r->addl[r->naddl].ptr = ptr;
 	r->naddl++;
+}
+
+/* wname_is_subdomain() for a lowercased name and a lowercased parent. */
+static bool lc_is_subdomain(const uint8_t *name, size_t nlen, const uint8_t *parent,
+                            size_t plen)
+{
+	size_t p = 0;
+
+	if (nlen < plen)
+		return false;
+	while (nlen - p > plen)
+		p += 1 + (size_t)name[p];
+	return nlen - p == plen && memcmp(name + p, parent, plen) == 0;
 }
 
 static bool is_done(const struct resp *r, const zrrset_t *rs)
@@ -112,23 +122,6 @@ static bool is_done(const struct resp *r, const zrrset_t *rs)
 		if (r->done[i] == rs)
 			return true;
 	return false;
-}
-
-static int put_owner(struct resp *r, const struct owner *o)
-{
-	if (o->ptr >= 0) {
-		if (r->end - r->pos < 2)
-			return ANYNS_ESPACE;
-		r->pkt[r->pos] = (uint8_t)(0xC0 | o->ptr >> 8);
-		r->pkt[r->pos + 1] = (uint8_t)o->ptr;
-		r->pos += 2;
-		return 0;
-	}
-	int n = compress_put(&r->cmp, r->pos, r->end, o->name, o->len, true);
-	if (n < 0)
-		return n;
-	r->pos += (size_t)n;
-	return 0;
 }
 
 /* The pointer compress_put() would give a later copy of the name it just
@@ -148,9 +141,10 @@ static int name_ptr_after_put(const struct resp *r, size_t at, unsigned n_before
 }
 
 /* RDATA of a type with names inside: the names go through compression.
- * *first_ptr: name_ptr_after_put() of the first name. */
+ * *first_ptr: name_ptr_after_put() of the first name, *first_len its length. */
 static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
-                           unsigned pre, unsigned names, int *first_ptr)
+                           unsigned pre, unsigned names, int *first_ptr,
+                           size_t *first_len)
 {
 	size_t o = 0;
 
@@ -167,8 +161,10 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 		int w = compress_put(&r->cmp, r->pos, r->end, rd + o, (size_t)nl, true);
 		if (w < 0)
 			return w;
-		if (i == 0)
+		if (i == 0) {
 			*first_ptr = name_ptr_after_put(r, r->pos, nb);
+			*first_len = (size_t)nl;
+		}
 		r->pos += (size_t)w;
 		o += (size_t)nl;
 	}
@@ -187,13 +183,18 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 {
 	size_t mark = r->pos;
 	unsigned cmark = compress_mark(&r->cmp), amark = r->naddl;
-	struct owner again = *own;
+	int optr = own->ptr;
 	unsigned pre = 0, names = 0;
 	bool comp = rdata_layout(rs->type, &pre, &names);
 	int aoff = addl_offset(rs->type);
 	const uint8_t *p = rs->data, *pend = rs->data + rs->len;
+	uint8_t hdr[8];
 	int ret = ANYNS_ESPACE;
 
+	/* TYPE, CLASS and TTL are the same for every record of the set. */
+	pkt_put16(hdr, rs->type);
+	pkt_put16(hdr + 2, klass);
+	pkt_put32(hdr + 4, ttl);
 	for (unsigned i = 0; i < rs->count; i++) {
 		size_t at = r->pos;
 		if (pend - p < 2)
@@ -201,38 +202,56 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 		size_t rdlen = pkt_get16(p);
 		if ((size_t)(pend - p - 2) < rdlen)
 			goto fail;
-		if ((ret = put_owner(r, &again)) < 0)
-			goto fail;
-		if (i == 0 && again.ptr < 0) {
+		if (optr >= 0) {
+			if (r->end - r->pos < 2)
+				goto fail;
+			r->pkt[at] = (uint8_t)(0xC0 | optr >> 8);
+			r->pkt[at + 1] = (uint8_t)optr;
+			r->pos += 2;
+		} else {
+			int n = compress_put(&r->cmp, at, r->end, own->name, own->len, true);
+			if (n < 0) {
+				ret = n;
+				goto fail;
+			}
+			r->pos += (size_t)n;
 			/* The next records point at this owner. */
-			if (r->pkt[at] >= 0xC0)
-				again.ptr = (r->pkt[at] & 0x3F) << 8 | r->pkt[at + 1];
-			else if (at <= COMPRESS_MAX_OFF)
-				again.ptr = (int)at;
+			if (i == 0) {
+				if (r->pkt[at] >= 0xC0)
+					optr = (r->pkt[at] & 0x3F) << 8 | r->pkt[at + 1];
+				else if (at <= COMPRESS_MAX_OFF)
+					optr = (int)at;
+			}
 		}
-		ret = ANYNS_ESPACE;
 		if (r->end - r->pos < 10)
 			goto fail;
 		uint8_t *h = r->pkt + r->pos;
-		pkt_put16(h, rs->type);
-		pkt_put16(h + 2, klass);
-		pkt_put32(h + 4, ttl);
-		r->pos += 10;
-		int nptr = -1;
+		memcpy(h, hdr, 8);
 		if (comp) {
-			if ((ret = put_rdata_names(r, p + 2, rdlen, pre, names, &nptr)) < 0)
+			int nptr = -1;
+			size_t nlen = 0;
+			r->pos += 10;
+			int e = put_rdata_names(r, p + 2, rdlen, pre, names, &nptr, &nlen);
+			if (e < 0) {
+				ret = e;
 				goto fail;
+			}
 			pkt_put16(h + 8, (uint16_t)(r->pos - (size_t)(h + 10 - r->pkt)));
+			/* NS and MX: the target is the rdata's first name. */
+			if (aoff >= 0)
+				addl_queue(r, p + 2 + aoff, nlen, rs->type == PKT_TYPE_NS, nptr);
 		} else {
-			if (r->end - r->pos < rdlen)
+			if (r->end - r->pos - 8 < rdlen + 2)
 				goto fail;
-			pkt_put16(h + 8, (uint16_t)rdlen);
-			memcpy(r->pkt + r->pos, p + 2, rdlen);
-			r->pos += rdlen;
+			/* The stored rdlen is in network order already. */
+			memcpy(h + 8, p, rdlen + 2);
+			r->pos += 10 + rdlen;
+			if (aoff >= 0 && (size_t)aoff < rdlen) {
+				int n = wname_check(p + 2 + aoff, rdlen - (size_t)aoff);
+				if (n >= 0)
+					addl_queue(r, p + 2 + aoff, (size_t)n, false, -1);
+			}
 		}
-		/* NS and MX: the queued target is the rdata's first name. */
-		addl_queue(r, p + 2, rdlen, aoff, rs->type == PKT_TYPE_NS,
-		           comp ? nptr : -1);
 		p += 2 + rdlen;
 	}
 	r->count[sec] += rs->count;
@@ -296,8 +315,8 @@ static void put_additional(struct resp *r)
 		size_t len = r->addl[i].len;
 		nodes[i] = NULL;
 		wild[i] = false;
-		wname_lower(lc, r->addl[i].name, len);
-		if (!wname_is_subdomain(lc, len, origin, olen))
+		pkt_lower_name(lc, r->addl[i].name, len);
+		if (!lc_is_subdomain(lc, len, origin, olen))
 			continue;
 		const znode_t *n = zone_lookup(r->zone, lc, len);
 		if (!n) {
@@ -518,7 +537,7 @@ static int answer_zone(struct resp *r)
 				return 0;
 			/* The target keeps the file's case in the CNAME; lookups
 			 * need it lowercased. */
-			wname_lower(nb, nb, tlen);
+			pkt_lower_name(nb, nb, tlen);
 			target = nb;
 		} else {
 			const zrrset_t *rs;
@@ -556,11 +575,11 @@ static int answer_zone(struct resp *r)
 			if (t < 0)
 				return 0;
 			tlen = (size_t)t;
-			wname_lower(buf[step & 1], rs->data + 2, tlen);
+			pkt_lower_name(buf[step & 1], rs->data + 2, tlen);
 			target = buf[step & 1];
 		}
 		/* Like NSD, chains are followed inside this zone only. */
-		if (!wname_is_subdomain(target, tlen, origin, olen))
+		if (!lc_is_subdomain(target, tlen, origin, olen))
 			return 0;
 		name = target;
 		nlen = tlen;

@@ -58,14 +58,13 @@ static int parse_qname(const uint8_t *q, size_t len, pkt_query_t *pq)
 			return ANYNS_EMALF;
 		if (p + c + 1 > len)
 			return ANYNS_EMALF;
-		pq->qname_lc[p - PKT_HDR_LEN] = c;
-		for (size_t i = 1; i <= c; i++)
-			pq->qname_lc[p - PKT_HDR_LEN + i] = wname_lower_tab[q[p + i]];
 		p += (size_t)c + 1;
 		if (c == 0)
 			break;
 	}
 	pq->qname_len = (uint8_t)(p - PKT_HDR_LEN);
+	/* Lowercased in one go once the labels are known to be sound. */
+	pkt_lower_name(pq->qname_lc, q + PKT_HDR_LEN, pq->qname_len);
 	return 0;
 }
 

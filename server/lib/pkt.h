@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PKT_HDR_LEN 12
 
@@ -123,6 +124,35 @@ static inline uint16_t pkt_get16(const uint8_t *p)
 static inline uint32_t pkt_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ASCII-lowercases eight bytes at once: a byte gets 0x20 added when it is
+ * in 'A'..'Z'. Label length octets (< 64) are never changed. */
+static inline uint64_t pkt_lower8(uint64_t x)
+{
+	const uint64_t hi = 0x8080808080808080ull;
+	uint64_t low7 = x & ~hi;
+	uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3full;   /* bit 7 set: >= 'A' */
+	uint64_t gt_z = low7 + 0x2525252525252525ull;   /* bit 7 set: >= '[' */
+	return x | ((ge_a & ~gt_z & ~x & hi) >> 2);
+}
+
+/* Copies len bytes of a wire name lowercased (dst may equal src); same
+ * result as wname_lower(), eight bytes per step. */
+static inline void pkt_lower_name(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, src + i, 8);
+		w = pkt_lower8(w);
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < len; i++) {
+		uint8_t c = src[i];
+		dst[i] = (uint8_t)(c + ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+	}
 }
 
 static inline void pkt_put16(uint8_t *p, uint16_t v)
