@@ -134,6 +134,27 @@ def session_cpu(sid):
     return total / HZ
 
 
+def _cpu_list(spec):
+    out = set()
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        out.update(range(int(a), int(b or a) + 1))
+    return out
+
+
+def core_busy(cpus=SERVER_CPUS):
+    """Busy (non-idle) seconds of the given cores, from /proc/stat."""
+    want = _cpu_list(cpus)
+    busy = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m and int(m.group(1)) in want:
+                v = [int(x) for x in m.group(2).split()]
+                busy += sum(v) - v[3] - v[4]  # minus idle and iowait
+    return busy / HZ
+
+
 def session_switches(sid):
     """Voluntary context switches of every thread of the session: each one is
     the server going to sleep with nothing to read, i.e. one wake-up later."""
@@ -567,10 +588,14 @@ def phase_rates(servers, zone, results):
                 continue
             time.sleep(0.5)
             for rate in RATES:
-                c0, w0 = srv.cpu(), session_switches(srv.proc.pid)
+                c0, w0, b0 = srv.cpu(), session_switches(srv.proc.pid), core_busy()
+                t0 = time.monotonic()
                 vfile = os.path.join(TMP, "dnsperf-v.txt") if rate <= 50000 else None
                 r = dnsperf(srv.port, zone.queries, rate, DUR, verbose_to=vfile)
-                c1, w1 = srv.cpu(), session_switches(srv.proc.pid)
+                c1, w1, b1 = srv.cpu(), session_switches(srv.proc.pid), core_busy()
+                # What else ran on the server's core: a noise gauge for this run.
+                r["others_on_core_pct"] = max(0.0, 100.0 * ((b1 - b0) - (c1 - c0)) /
+                                              (time.monotonic() - t0) / len(_cpu_list(SERVER_CPUS)))
                 r["wakeups_per_q"] = (w1 - w0) / r["completed"] if r["completed"] else None
                 r["cpu_s"] = c1 - c0
                 r["cpu_us_per_q"] = (c1 - c0) * 1e6 / r["completed"] if r["completed"] else None
@@ -852,6 +877,8 @@ def summarize(results):
         k = str(rate)
         wk = {s: [r.get("wakeups_per_q") for r in rates.get(s, {}).get(k, [])] for s in rates}
         rows.append(("wakeups_per_query@%d" % rate, "", {s: (med(v),) + spread(v) for s, v in wk.items()}, "low"))
+        ot = {s: [r.get("others_on_core_pct") for r in rates.get(s, {}).get(k, [])] for s in rates}
+        rows.append(("others_on_server_core@%d" % rate, "%", {s: (med(v),) + spread(v) for s, v in ot.items()}, "low"))
     for rate in RATES:
         k = str(rate)
         avg = {s: [r["avg_lat_us"] for r in rates.get(s, {}).get(k, [])] for s in rates}
