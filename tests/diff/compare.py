@@ -237,10 +237,23 @@ class View:
                 for rd in rrset:
                     k = rr_key(rrset, rd)
                     keys.add(k)
-                    self.text[k] = "%s %d %s %s %s" % (
-                        rrset.name, rrset.ttl, dns.rdataclass.to_text(rrset.rdclass),
-                        dns.rdatatype.to_text(rrset.rdtype), rd.to_text())
+                    self.text[k] = (rrset, rd)   # formatted only for a report
             self.sections[sec] = keys
+
+    def rr_text(self, k):
+        rrset, rd = self.text[k]
+        return "%s %d %s %s %s" % (rrset.name, rrset.ttl, dns.rdataclass.to_text(rrset.rdclass),
+                                   dns.rdatatype.to_text(rrset.rdtype), rd.to_text())
+
+    def clone(self):
+        """A copy that exceptions may edit; the parsed message is shared."""
+        c = View.__new__(View)
+        c.__dict__.update(self.__dict__)
+        if self.msg is not None:
+            c.flags = dict(self.flags)
+            c.question = list(self.question)
+            c.sections = {k: set(v) for k, v in self.sections.items()}
+        return c
 
     def rrs(self, sec, rtype=None, owner=None):
         return {k for k in self.sections[sec]
@@ -269,8 +282,8 @@ def compare(ref, got):
     for sec in SECTIONS:
         a, b = ref.sections[sec], got.sections[sec]
         if a != b:
-            det = ["only in ref:  " + ref.text[k] for k in sorted(a - b)]
-            det += ["only in test: " + got.text[k] for k in sorted(b - a)]
+            det = ["only in ref:  " + ref.rr_text(k) for k in sorted(a - b)]
+            det += ["only in test: " + got.rr_text(k) for k in sorted(b - a)]
             diffs.append((sec, "%d RRs" % len(a), "%d RRs" % len(b), det))
     return diffs
 
@@ -767,9 +780,10 @@ class Runner:
         # "v6": every server also listens on [::1] with the same port.
         at = (lambda a: ("::1", a[1])) if "v6" in q.opts else (lambda a: a)
         ref_raw = ask(at(self.ref_addr), wire, q.tcp, tries, tmo)
+        ref_view = View(ref_raw)
         if self.show:
             print("---- %s [%s] %s" % (q.id, self.ref_name, describe(q)))
-            print(View(ref_raw).msg)
+            print(ref_view.msg)
         res = {}
         for name, addr in self.tests:
             # A server that stopped answering fails the rest at once instead of
@@ -780,7 +794,7 @@ class Runner:
                 got_raw = ask(at(addr), wire, q.tcp, tries, tmo)
                 if "drop" not in q.opts:
                     self.dead[name] = self.dead.get(name, 0) + 1 if got_raw is None else 0
-            ref, got = View(ref_raw), View(got_raw)
+            ref, got = ref_view.clone(), View(got_raw)
             if self.show:
                 print("---- %s [%s]" % (q.id, name))
                 print(got.msg if got.msg is not None else got.error)

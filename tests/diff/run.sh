@@ -63,7 +63,7 @@ EOF
 ZONES+=("inc.example=$TMP/zones/inc.example.zone")
 # A random zone (same seed, same zone): deep names, many ENTs, wildcards,
 # cuts, chains and DNAMEs in places nobody would write by hand.
-$PY "$HERE/genzone.py" gen.example "${DIFF_SEED:-1}" "${DIFF_GEN_NAMES:-300}" \
+$PY "$HERE/genzone.py" gen.example "${DIFF_SEED:-1}" "${DIFF_GEN_NAMES:-150}" \
 	> "$TMP/zones/gen.example.zone"
 ZONES+=("gen.example=$TMP/zones/gen.example.zone")
 
