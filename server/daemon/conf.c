@@ -19,7 +19,7 @@ void dconf_init(dconf_t *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_udp_payload = 1232;
-	c->answer_cache = 65536;
+	c->answer_cache = DCONF_CACHE_AUTO;
 	c->tcp_idle_ms = 10000;
 	c->tcp_max_conn = 1000;
 	c->log_level = LOG_INFO;
@@ -289,11 +289,16 @@ static int load_server(dconf_t *c, cfg_t *cfg, cfg_node_t *srv)
 		return -1;
 	if (v >= 0)
 		c->max_udp_payload = (uint16_t)v;
-	v = -1;
-	if (cfg_int(cfg, srv, "answer-cache", "server.answer-cache", 0, 1 << 24, &v) != 0)
-		return -1;
-	if (v >= 0)
-		c->answer_cache = (size_t)v;
+	n = cfg_get(srv, "answer-cache");
+	if (n != NULL && n->kind == CFG_SCALAR && strcmp(n->value, "auto") == 0) {
+		c->answer_cache = DCONF_CACHE_AUTO;
+	} else {
+		v = -1;
+		if (cfg_int(cfg, srv, "answer-cache", "server.answer-cache", 0, 1 << 24, &v) != 0)
+			return -1;
+		if (v >= 0)
+			c->answer_cache = (size_t)v;
+	}
 	s = NULL;
 	if (cfg_str(cfg, srv, "udp-io", "server.udp-io", &s) != 0)
 		return -1;

@@ -13,6 +13,7 @@
 #define DCONF_MAX_LISTEN 32
 #define DCONF_MAX_IFACES 16
 #define DCONF_MAX_NSID   128
+#define DCONF_CACHE_AUTO ((size_t)-1)
 
 enum dconf_xdp_mode { DCONF_XDP_AUTO = 0, DCONF_XDP_NATIVE, DCONF_XDP_GENERIC };
 
@@ -38,7 +39,7 @@ typedef struct dconf {
 	uint16_t nsid_len;
 	bool nsid_set;
 	uint16_t max_udp_payload;
-	size_t answer_cache;       /* entries per worker; 0: off */
+	size_t answer_cache;       /* entries per worker; 0: off; DCONF_CACHE_AUTO: from zones */
 	bool udp_threads;          /* udp-io: threads (blocking reader per socket) vs poll */
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_conn;

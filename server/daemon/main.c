@@ -48,7 +48,8 @@ static void usage(FILE *f)
 "                             off (default \"anyns " ANYNSD_VERSION "\")\n"
 "      --nsid NSID            RFC 5001 NSID: text, or hex:0a0b...\n"
 "      --max-udp-payload N    largest UDP answer, 512..65535 (default 1232)\n"
-"      --answer-cache N       answer cache entries per worker (default 65536, 0 off)\n"
+"      --answer-cache N       answer cache entries per worker; 0 off; default auto:\n"
+"                             3 per name served, 65536 to 262144 (512 bytes each)\n"
 "      --udp-io MODE          poll: UDP sockets on each worker's libuv loop (default);\n"
 "                             threads: one thread per UDP socket blocking in recvmmsg\n"
 "      --tcp-idle-timeout T   close idle TCP connections after T (e.g. 10s, 500ms;\n"
@@ -250,9 +251,12 @@ static int apply_flags(dconf_t *c, const struct flags *f)
 		c->max_udp_payload = (uint16_t)v;
 	}
 	if (f->cache != NULL) {
-		if (parse_uint(f->cache, 0, 1UL << 24, &v) != 0)
-			return bad_flag("--answer-cache", "want a number from 0 to 16777216");
-		c->answer_cache = (size_t)v;
+		if (strcmp(f->cache, "auto") == 0)
+			c->answer_cache = DCONF_CACHE_AUTO;
+		else if (parse_uint(f->cache, 0, 1UL << 24, &v) != 0)
+			return bad_flag("--answer-cache", "want auto or a number from 0 to 16777216");
+		else
+			c->answer_cache = (size_t)v;
 	}
 	if (f->udp_io != NULL && dconf_set_udp_io(c, f->udp_io) != 0)
 		return bad_flag("--udp-io", "want poll or threads");
@@ -417,6 +421,22 @@ static void xdp_start(daemon_t *d)
 	xdp_after_load(d);
 }
 
+/* Enough slots for every name with a couple of types (a uniform query mix
+ * over the zone then mostly hits), within bounds: slots cost memory only
+ * once filled, but a big zone under uniform load does fill them. */
+static size_t cache_auto_size(const zset_t *zs)
+{
+	size_t names = 0, n = 65536;
+	for (size_t i = 0; zs != NULL && i < zset_count(zs); i++) {
+		zone_stats_t st;
+		zone_get_stats(zset_zone(zs, i), &st);
+		names += st.names;
+	}
+	while (n < 3 * names && n < 262144)
+		n <<= 1;
+	return n;
+}
+
 /* Every TCP connection is a descriptor: raise the soft limit so that
  * tcp-max-connections is reachable (up to the hard limit). */
 static void raise_nofile(const dconf_t *c)
@@ -504,6 +524,10 @@ int main(int argc, char **argv)
 		log_err("no zone loaded: every query will be REFUSED");
 	else if (n_ok < d->conf.n_zones)
 		log_err("%zu zone(s) failed to load and are not served", d->conf.n_zones - n_ok);
+
+	if (d->conf.answer_cache == DCONF_CACHE_AUTO)
+		d->conf.answer_cache = cache_auto_size(d->zset);
+	log_debug("answer cache: %zu entries per worker", d->conf.answer_cache);
 
 	d->n_workers = d->conf.workers;
 	if (d->n_workers == 0) {

@@ -162,6 +162,7 @@ static void test_load_errors(void **state)
 	expect_error("server:\n  metrics: nowhere\n", ":2: server.metrics");
 	expect_error("server: 3\n", ":1: server");
 	expect_error("server:\n  udp-io: epoll\n", ":2: server.udp-io");
+	expect_error("server:\n  answer-cache: lots\n", ":2: server.answer-cache");
 	expect_error("xdp:\n  mode: fast\n", ":2: xdp.mode");
 	expect_error("xdp:\n  interfaces: [ \"\" ]\n", ":2: xdp.interfaces");
 	expect_error("zones:\n  - origin: example.com\n", ":2: zones[0].file: missing");
