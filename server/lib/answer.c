@@ -752,33 +752,68 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 	return 0;
 }
 
+/* The simple shape is checked here in one pass, without pkt_parse_query():
+ * it accepts exactly the queries for which that sets pq.simple (QR=0,
+ * opcode QUERY, QDCOUNT 1, AN/NS 0, a sound uncompressed question, then
+ * nothing or one OPT with a root owner, version 0 and empty RDATA, then the
+ * end). The cache hit path runs this for every query. */
 int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key)
 {
-	pkt_query_t pq;
+	const uint8_t *q = query;
+	size_t p = PKT_HDR_LEN, n;
 
-	if (pkt_parse_query(query, qlen, &pq) < 0 || !pq.simple)
+	if (qlen < PKT_HDR_LEN + 5 || (q[2] & 0xF8) != 0 ||
+	    q[4] != 0 || q[5] != 1 || (q[6] | q[7] | q[8] | q[9] | q[10]) != 0 || q[11] > 1)
 		return ANYNS_EINVAL;
+	for (;;) {
+		uint8_t c = q[p];
+		if (c & 0xC0)
+			return ANYNS_EINVAL;
+		p += (size_t)c + 1;
+		/* RFC 1035 3.1: 255 octets at most; the label must be inside. */
+		if (p - PKT_HDR_LEN > WNAME_MAXLEN || p >= qlen)
+			return ANYNS_EINVAL;
+		if (c == 0)
+			break;
+	}
+	n = p - PKT_HDR_LEN;
+	if (qlen - p < 4)
+		return ANYNS_EINVAL;
+	key->qtype = pkt_get16(q + p);
+	key->qclass = pkt_get16(q + p + 2);
+	p += 4;
+	key->flags = 0;
+	if (q[11] == 1) {
+		/* RFC 6891 6.1.2: root owner, TYPE OPT, CLASS payload, TTL
+		 * ext-rcode|version|flags, RDLENGTH 0 (no options). */
+		const uint8_t *o = q + p;
+		if (qlen - p != 11 || o[0] != 0 || pkt_get16(o + 1) != PKT_TYPE_OPT ||
+		    o[6] != 0 || o[9] != 0 || o[10] != 0)
+			return ANYNS_EINVAL;
+		key->flags = ANSWER_KEY_EDNS | ((o[7] & 0x80) ? ANSWER_KEY_DO : 0);
+	} else if (p != qlen) {
+		return ANYNS_EINVAL;
+	}
 	memset(key->name, 0, sizeof(key->name));
-	memcpy(key->name, pq.qname_lc, pq.qname_len);
-	key->name_len = pq.qname_len;
-	key->qtype = pq.qtype;
-	key->qclass = pq.qclass;
-	key->flags = (pq.edns ? ANSWER_KEY_EDNS : 0) | (pq.do_bit ? ANSWER_KEY_DO : 0);
+	pkt_lower_name(key->name, q + PKT_HDR_LEN, n);
+	key->name_len = (uint8_t)n;
 	return 0;
 }
 
 /* Length of the uncompressed question name at PKT_HDR_LEN, or 0. */
 static size_t question_name_len(const uint8_t *m, size_t len)
 {
-	size_t p = PKT_HDR_LEN;
+	size_t p = PKT_HDR_LEN, lim = PKT_HDR_LEN + WNAME_MAXLEN;
 
-	while (p < len && p - PKT_HDR_LEN < WNAME_MAXLEN) {
+	if (lim > len)
+		lim = len;
+	while (p < lim) {
 		uint8_t c = m[p];
+		if (c == 0)
+			return p + 1 - PKT_HDR_LEN;
 		if (c & 0xC0)
 			return 0;
 		p += (size_t)c + 1;
-		if (c == 0)
-			return p <= len ? p - PKT_HDR_LEN : 0;
 	}
 	return 0;
 }
