@@ -23,7 +23,7 @@
 #define UDP_ROUNDS     8
 
 /* ---- counters ------------------------------------------------------------
- * Written only by the owning worker, read by the main thread: relaxed atomic
+ * Written only by the owning thread, read by others: relaxed atomic
  * loads and stores, no locked instructions on the hot path. */
 enum { STAT_RCODES = 24 };
 typedef struct dstats {
@@ -134,7 +134,8 @@ struct daemon {
  * not NULL) and logs file:line. Builds a new set with generation gen. */
 int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_out,
                 zset_t **set_out, unsigned *n_ok, size_t *records);
-/* Publishes set with rcu_assign_pointer, waits for readers and frees the old set. */
+/* Publishes set (rcu_xchg_pointer), waits for readers (synchronize_rcu) and frees
+ * the old set and the zone versions no longer used. */
 void zones_publish(daemon_t *d, zset_t *set, zone_t **zones);
 void zones_free(daemon_t *d);
 const zset_t *zones_current(daemon_t *d);  /* within rcu_read_lock() */
@@ -151,7 +152,7 @@ int net_socket_bind(const dconf_listen_t *l, int type, int *fd_out);
 /* tcp.c */
 int tcp_listen_start(worker_t *w, const dconf_listen_t *l, uv_tcp_t *h);
 void tcp_stop_all(worker_t *w);           /* stop reading, flush, close */
-void tcp_close_all(worker_t *w);           /* now, pending writes dropped */
+void tcp_close_all(worker_t *w);          /* now, pending writes dropped */
 
 /* xdp_glue.c: rate-limited anyns_xdp_put_gen() after a cache miss. */
 void xdp_maybe_put(udp_io_t *io, uint64_t gen, const answer_key_t *key, const uint8_t *resp,
