@@ -167,7 +167,14 @@ int pkt_parse_query(const uint8_t *q, size_t len, pkt_query_t *pq)
 	pq->question_end = (uint16_t)p;
 	pq->has_question = true;
 
-	if (parse_records(q, len, pq, &p) < 0) {
+	if (pq->ancount == 0 && pq->nscount == 0 && pq->arcount == 1 && len - p == 11 &&
+	    q[p] == 0 && pkt_get16(q + p + 1) == PKT_TYPE_OPT && q[p + 9] == 0 &&
+	    q[p + 10] == 0) {
+		/* The usual EDNS query, one OPT without options and nothing
+		 * after it: what parse_records() would find, without the walk. */
+		parse_opt(q, p + 1, 0, pq);
+		p = len;
+	} else if (parse_records(q, len, pq, &p) < 0) {
 		/* A broken record or OPT: FORMERR without OPT in the reply, as
 		 * the client's EDNS state is unknown (RFC 6891 7). */
 		pq->edns = pq->do_bit = pq->nsid = false;
