@@ -764,6 +764,44 @@ def random_queries(specs, count, seed):
     return out
 
 
+def pipeline(addr, wires):
+    """Sends every query on one TCP connection at once (RFC 7766 6.2.1.1
+    pipelining), then reads the responses in whatever order they come.
+    Returns {query id bytes: response}."""
+    out = {}
+    try:
+        with socket.create_connection(addr, timeout=10) as s:
+            s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in wires))
+            while len(out) < len(wires):
+                n = struct.unpack("!H", recv_exact(s, 2))[0]
+                m = recv_exact(s, n)
+                out[m[:2]] = m
+    except (socket.timeout, ConnectionError, OSError):
+        pass
+    return out
+
+
+def pipeline_run(r, queries):
+    """The queries of the list that expect an answer, over TCP, all on one
+    connection per server, each with its own message ID."""
+    sq, wires = [], []
+    for q in queries:
+        # Malformed queries stay out: a server may close the connection.
+        if q.skip or "v6" in q.opts or set(q.opts) & {
+                "drop", "qr", "noquestion", "twoq", "twoopt", "trailing"}:
+            continue
+        opts = dict(q.opts, tcp="")
+        tq = Query("pipeline:" + q.id, q.qname, q.qtype, q.qclass, opts, q.lineno)
+        w = tq.wire()
+        wires.append(struct.pack("!H", len(sq) + 1) + w[2:])
+        sq.append(tq)
+    got = {r.ref_name: pipeline(r.ref_addr, wires)}
+    for name, addr in r.tests:
+        got[name] = pipeline(addr, wires)
+    raws = [{name: got[name].get(w[:2]) for name in got} for w in wires]
+    return sq, raws
+
+
 # Servers whose responses must not be longer than the reference's when they
 # hold the same records (Knot compresses referrals less than NSD).
 SIZE_CHECK = {"anynsd"}
@@ -777,15 +815,22 @@ class Runner:
         self.ctx = Ctx(self.ref_addr, args.zones.split(",") if args.zones else [])
         self.dead = {}
 
-    def run(self, q):
-        """Asks every server; returns {server: (problems, text lines)}, with
-        empty problems on a match."""
+    def run(self, q, raws=None):
+        """Asks every server (or takes the responses from raws, by server
+        name); returns {server: (problems, text lines)}, with empty problems
+        on a match."""
         wire = q.wire()
         # "drop": no response is a possible outcome, so do not wait long.
         tries, tmo = (1, 0.5) if "drop" in q.opts else (TRIES, TIMEOUT)
         # "v6": every server also listens on [::1] with the same port.
         at = (lambda a: ("::1", a[1])) if "v6" in q.opts else (lambda a: a)
-        ref_raw = ask(at(self.ref_addr), wire, q.tcp, tries, tmo)
+        if raws is not None:
+            names = {self.ref_addr: self.ref_name}
+            names.update((addr, name) for name, addr in self.tests)
+            ask_ = lambda a, *rest: raws.get(names[a])  # noqa: E731
+        else:
+            ask_ = ask
+        ref_raw = ask_(at(self.ref_addr), wire, q.tcp, tries, tmo)
         ref_view = View(ref_raw)
         if self.show:
             print("---- %s [%s] %s" % (q.id, self.ref_name, describe(q)))
@@ -797,7 +842,7 @@ class Runner:
             if self.dead.get(name, 0) >= 3:
                 got_raw = None
             else:
-                got_raw = ask(at(addr), wire, q.tcp, tries, tmo)
+                got_raw = ask_(at(addr), wire, q.tcp, tries, tmo)
                 if "drop" not in q.opts:
                     self.dead[name] = self.dead.get(name, 0) + 1 if got_raw is None else 0
             ref, got = ref_view.clone(), View(got_raw)
@@ -846,6 +891,8 @@ def main():
     ap.add_argument("--random", type=int, default=0, metavar="N",
                     help="also N random queries built from the --sweep zones")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pipeline", action="store_true",
+                    help="also send the query list pipelined on one TCP connection")
     ap.add_argument("--no-v6", action="store_true",
                     help="no IPv6 loopback: skip the queries marked v6")
     ap.add_argument("--only", help="comma-separated query ids")
@@ -887,11 +934,16 @@ def main():
     if args.random and args.sweep:
         groups.append(("random:seed%d" % args.seed,
                        lambda: random_queries(args.sweep, args.random, args.seed)))
+    if args.pipeline and not args.only:
+        groups.append(("tcp-pipeline", None))
     for label, make in groups:
-        sq = make()
+        if make is None:
+            sq, raws = pipeline_run(r, queries)
+        else:
+            sq, raws = make(), None
         bad = {name: [] for name, _ in r.tests}
-        for q in sq:
-            for name, (why, lines) in r.run(q).items():
+        for i, q in enumerate(sq):
+            for name, (why, lines) in r.run(q, raws[i] if raws else None).items():
                 if why:
                     bad[name].append((why, lines))
         for name, _ in r.tests:

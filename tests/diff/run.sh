@@ -302,7 +302,7 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
 		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
-		--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" \
+		--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" --pipeline \
 		$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@"
 		echo "compare.py exit $?")
 fi
