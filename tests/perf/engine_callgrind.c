@@ -515,6 +515,11 @@ static int run_dump(const char *path, size_t count)
 		} else if (var == 4) {
 			q[ql++] = 0xde; q[ql++] = 0xad;    /* trailing bytes */
 		}
+		/* An exact-size heap copy: a sanitizer build sees any read past it. */
+		uint8_t *qx = malloc(ql > 0 ? (size_t)ql : 1);
+		if (!qx)
+			die("out of memory");
+		memcpy(qx, q, (size_t)ql);
 		const answer_conf_t *c = rnd(2) ? &conf_nsid : &g_conf;
 		enum answer_transport tp = rnd(5) == 0 ? ANSWER_TCP : ANSWER_UDP;
 		size_t cap = rnd(10) == 0 ? 12 + rnd(200) : sizeof(out);
@@ -522,12 +527,13 @@ static int run_dump(const char *path, size_t count)
 		answer_info_t info;
 		memset(&info, 0, sizeof(info));
 		memset(out, 0xAA, 1024);
-		int ret = answer_build(g_zs, c, q, (size_t)ql, tp, out, cap, &olen, &info);
+		int ret = answer_build(g_zs, c, qx, (size_t)ql, tp, out, cap, &olen, &info);
 		dump_rec(f, 'B', ret, out, olen);
 		fwrite(&info, sizeof(info), 1, f);
 		answer_key_t key;
 		memset(&key, 0x55, sizeof(key));
-		int kr = answer_key_from_query(q, (size_t)ql, &key);
+		int kr = answer_key_from_query(qx, (size_t)ql, &key);
+		free(qx);
 		fputc('K', f);
 		fwrite(&kr, sizeof(kr), 1, f);
 		if (kr == 0)
