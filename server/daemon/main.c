@@ -150,8 +150,10 @@ static void on_signal(uv_signal_t *h, int signum)
 		log_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		for (unsigned i = 0; i < g_d.n_workers; i++)
 			worker_stop(g_d.workers[i]);
+		/* Unreferenced, not closed: the loop may end, yet a second SIGTERM
+		 * during the shutdown still lands here instead of killing us. */
 		for (int i = 0; i < 4; i++)
-			uv_close((uv_handle_t *)&g_sig[i], NULL);
+			uv_unref((uv_handle_t *)&g_sig[i]);
 		break;
 	}
 }
@@ -558,7 +560,7 @@ int main(int argc, char **argv)
 			for (unsigned j = 0; j <= i; j++)
 				worker_stop(d->workers[j]);
 			for (int k = 0; k < 4; k++)
-				uv_close((uv_handle_t *)&g_sig[k], NULL);
+				uv_unref((uv_handle_t *)&g_sig[k]);
 			break;
 		}
 	if (!g_stopping) {
@@ -582,6 +584,9 @@ int main(int argc, char **argv)
 		worker_join(d->workers[i]);
 	stats_log(d, "exit");
 	metrics_stop();
+	for (int i = 0; i < 4; i++)
+		uv_close((uv_handle_t *)&g_sig[i], NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		log_warn("main loop not empty at exit");
 	if (d->conf.pid_file != NULL && ret == 0)
