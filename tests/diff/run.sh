@@ -21,6 +21,7 @@ ZONES=(
 	"child.example.com=$HERE/zones/child.example.com.zone"
 	"example.org=$HERE/zones/example.org.zone"
 	"island.example.org=$HERE/zones/island.example.org.zone"
+	"2.0.192.in-addr.arpa=$ROOT/zones/2.0.192.in-addr.arpa.zone"
 )
 IDENTITY=anyns-diff
 # IPv6 loopback: containers often have none; then the v6 queries are skipped.
