@@ -123,8 +123,23 @@ uint32_t wname_hash(const uint8_t *w, size_t len)
 		w += 8;
 		len -= 8;
 	}
+	/* The tail as memcpy(&v, w, len) would load it, in fixed-size pieces:
+	 * a variable-length memcpy is a libc call on every lookup. */
 	v = 0;
-	memcpy(&v, w, len);
+	{
+		uint8_t *vb = (uint8_t *)&v;
+		size_t o = 0;
+		if (len & 4) {
+			memcpy(vb, w, 4);
+			o = 4;
+		}
+		if (len & 2) {
+			memcpy(vb + o, w + o, 2);
+			o += 2;
+		}
+		if (len & 1)
+			vb[o] = w[o];
+	}
 	h = (h ^ v) * 0xff51afd7ed558ccdull;
 	h ^= h >> 29;
 	h *= 0xc4ceb9fe1a85ec53ull;
