@@ -41,6 +41,7 @@
 #include <valgrind/callgrind.h>
 
 #include "anyns.h"
+#include "pkt.h"
 
 #define QMAX    512
 #define MAXZ    8
@@ -412,13 +413,25 @@ static int walk_cb(void *ctx, const uint8_t *name, size_t len, const uint16_t *t
 	return 0;
 }
 
-static uint64_t g_rs = 0x2545F4914F6CDD1Dull;
+/* Two generators: the mutations of the key check draw from their own, so the
+ * corpus stays the same as in builds without that check. */
+static uint64_t g_rs = 0x2545F4914F6CDD1Dull, g_rs2 = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd_from(uint64_t *st, uint32_t n)
+{
+	*st ^= *st << 13;
+	*st ^= *st >> 7;
+	*st ^= *st << 17;
+	return (uint32_t)((*st >> 11) % n);
+}
+
 static uint32_t rnd(uint32_t n)
 {
-	g_rs ^= g_rs << 13;
-	g_rs ^= g_rs >> 7;
-	g_rs ^= g_rs << 17;
-	return (uint32_t)((g_rs >> 11) % n);
+	return rnd_from(&g_rs, n);
+}
+
+static uint32_t rnd2(uint32_t n)
+{
+	return rnd_from(&g_rs2, n);
 }
 
 static void dump_rec(FILE *f, char tag, int ret, const uint8_t *b, size_t len)
@@ -429,6 +442,35 @@ static void dump_rec(FILE *f, char tag, int ret, const uint8_t *b, size_t len)
 	fwrite(&l, sizeof(l), 1, f);
 	if (ret == 0)
 		fwrite(b, 1, len, f);
+}
+
+/* answer_key_from_query() must accept exactly the queries pkt_parse_query()
+ * calls simple, with the same name, type, class and flags. */
+static size_t g_key_bad;
+static void key_check(const uint8_t *q, size_t len)
+{
+	pkt_query_t pq;
+	answer_key_t k;
+	uint8_t *qx = malloc(len > 0 ? len : 1);
+
+	if (!qx)
+		die("out of memory");
+	memcpy(qx, q, len);
+	memset(&k, 0x55, sizeof(k));
+	int kr = answer_key_from_query(qx, len, &k);
+	bool simple = pkt_parse_query(qx, len, &pq) == 0 && pq.simple;
+	bool ok = (kr == 0) == simple;
+	if (ok && simple) {
+		uint8_t flags = (pq.edns ? ANSWER_KEY_EDNS : 0) | (pq.do_bit ? ANSWER_KEY_DO : 0);
+		ok = k.name_len == pq.qname_len && k.qtype == pq.qtype && k.qclass == pq.qclass &&
+		     k.flags == flags && memcmp(k.name, pq.qname_lc, pq.qname_len) == 0;
+		for (size_t i = pq.qname_len; ok && i < sizeof(k.name); i++)
+			ok = k.name[i] == 0;
+	}
+	if (!ok && g_key_bad++ < 5)
+		fprintf(stderr, "engine-bench: answer_key_from_query disagrees with pkt_parse_query "
+		        "(len %zu, key %d, simple %d)\n", len, kr, simple);
+	free(qx);
 }
 
 static int run_dump(const char *path, size_t count)
@@ -534,6 +576,17 @@ static int run_dump(const char *path, size_t count)
 		memset(&key, 0x55, sizeof(key));
 		int kr = answer_key_from_query(qx, (size_t)ql, &key);
 		free(qx);
+		key_check(q, (size_t)ql);
+		for (int m = 0; m < 2 && ql > 0; m++) {
+			/* One more byte changed, mostly in the header and the OPT. */
+			uint8_t qm[QMAX + 64];
+			memcpy(qm, q, (size_t)ql);
+			size_t at = rnd2(2) ? rnd2(12) : (size_t)ql - 1 - rnd2(ql < 11 ? (uint32_t)ql : 11);
+			if (at >= (size_t)ql)
+				at = (size_t)ql - 1;
+			qm[at] = rnd2(2) ? (uint8_t)rnd2(256) : (uint8_t)(qm[at] ^ (1u << rnd2(8)));
+			key_check(qm, (size_t)ql);
+		}
 		fputc('K', f);
 		fwrite(&kr, sizeof(kr), 1, f);
 		if (kr == 0)
@@ -555,8 +608,9 @@ static int run_dump(const char *path, size_t count)
 	fclose(f);
 	free(nm.w);
 	free(nm.len);
-	printf("dump: %zu queries from %zu names written to %s\n", count, nm.n, path);
-	return 0;
+	printf("dump: %zu queries from %zu names written to %s; key check: %zu disagreements\n",
+	       count, nm.n, path, g_key_bad);
+	return g_key_bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
