@@ -3,14 +3,15 @@
 differential test: names from a small alphabet so that they nest deeply and
 leave many empty non-terminals, "*" labels anywhere (wildcards when leftmost,
 plain labels elsewhere), delegations with glue, CNAMEs (chains, loops, out of
-zone), DNAMEs, and A/AAAA/TXT/MX/SRV data.
+zone), DNAMEs, and A/AAAA/TXT/MX/SRV data; labels in mixed case and one
+with an escaped dot inside.
 
     genzone.py ORIGIN SEED NAMES > FILE
 """
 import random
 import sys
 
-LABELS = ["a", "b", "c", "*", "x-1", "Mx"]
+LABELS = ["a", "b", "c", "*", "x-1", "Mx", "d\\.e"]
 
 
 def main():
