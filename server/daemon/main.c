@@ -586,6 +586,11 @@ int main(int argc, char **argv)
 	metrics_stop();
 	for (int i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)&g_sig[i], NULL);
+	/* Closing restored the default actions; we are on our way out anyway. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
 		log_warn("main loop not empty at exit");
