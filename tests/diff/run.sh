@@ -23,6 +23,7 @@ ZONES=(
 	"island.example.org=$HERE/zones/island.example.org.zone"
 	"2.0.192.in-addr.arpa=$ROOT/zones/2.0.192.in-addr.arpa.zone"
 )
+# CH TXT id.server / hostname.bind and the RFC 5001 NSID of every server.
 IDENTITY=anyns-diff
 # IPv6 loopback: containers often have none; then the v6 queries are skipped.
 if $PY -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1", 0))' 2>/dev/null; then
@@ -114,6 +115,7 @@ start_nsd() {
 		echo "	chroot: \"\""
 		echo "	zonesdir: \"\""
 		echo "	identity: \"$IDENTITY\""
+		echo "	nsid: \"ascii_$IDENTITY\""
 		echo "	hide-version: yes"
 		echo "	rrl-ratelimit: 0"
 		echo "	verbosity: 1"
@@ -138,6 +140,7 @@ start_knot() {
 		if [ $HAVE_V6 = 1 ]; then echo "    listen: [ 127.0.0.1@$port, ::1@$port ]"
 		else echo "    listen: 127.0.0.1@$port"; fi
 		echo "    identity: \"$IDENTITY\""
+		echo "    nsid: \"$IDENTITY\""
 		echo "    version: \"\""
 		echo "    udp-workers: 1"
 		echo "    tcp-workers: 1"
@@ -169,7 +172,7 @@ start_anynsd() {
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
 	[ $HAVE_V6 = 1 ] && args+=(--listen "[::1]:$port")
 	"$bin" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
-		--server-version false \
+		--nsid "$IDENTITY" --server-version false \
 		>"$d/stderr" 2>&1 &
 	PIDS+=($!)
 }
