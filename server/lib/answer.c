@@ -175,6 +175,49 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 	return 0;
 }
 
+/* put_rrset() for the common case: the owner is a pointer already known and
+ * the rdata is copied as stored, with no name to compress or queue (A, AAAA,
+ * TXT, ...). Same bytes, same all-or-nothing contract. */
+static int put_rrset_flat(struct resp *r, enum section sec, int ptr, const zrrset_t *rs,
+                          uint32_t ttl, uint16_t klass)
+{
+	size_t mark = r->pos;
+	const uint8_t *p = rs->data, *pend = rs->data + rs->len;
+	uint8_t hdr[10];
+
+	hdr[0] = (uint8_t)(0xC0 | ptr >> 8);
+	hdr[1] = (uint8_t)ptr;
+	pkt_put16(hdr + 2, rs->type);
+	pkt_put16(hdr + 4, klass);
+	pkt_put32(hdr + 6, ttl);
+	for (unsigned i = 0; i < rs->count; i++) {
+		if (pend - p < 2)
+			goto fail;
+		size_t rdlen = pkt_get16(p);
+		if ((size_t)(pend - p - 2) < rdlen || r->end - r->pos < 12 + rdlen)
+			goto fail;
+		uint8_t *w = r->pkt + r->pos;
+		memcpy(w, hdr, 10);
+		/* Fixed sizes for A and AAAA: inline copies, no libc call. The
+		 * stored rdlen is in network order already. */
+		if (rdlen == 4)
+			memcpy(w + 10, p, 6);
+		else if (rdlen == 16)
+			memcpy(w + 10, p, 18);
+		else
+			memcpy(w + 10, p, 2 + rdlen);
+		r->pos += 12 + rdlen;
+		p += 2 + rdlen;
+	}
+	r->count[sec] += rs->count;
+	if (r->ndone < DONE_MAX)
+		r->done[r->ndone++] = rs;
+	return 0;
+fail:
+	r->pos = mark;
+	return ANYNS_ESPACE;
+}
+
 /* Writes a whole RRset into a section, or nothing (then ANYNS_ESPACE and the
  * message is as before). The owner is written once; the other records of the
  * set point to it. */
@@ -191,6 +234,8 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 	uint8_t hdr[8];
 	int ret = ANYNS_ESPACE;
 
+	if (optr >= 0 && !comp && aoff < 0)
+		return put_rrset_flat(r, sec, optr, rs, ttl, klass);
 	/* TYPE, CLASS and TTL are the same for every record of the set. */
 	pkt_put16(hdr, rs->type);
 	pkt_put16(hdr + 2, klass);
