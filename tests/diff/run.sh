@@ -37,6 +37,7 @@ TMP=$(mktemp -d /tmp/anyns-diff.XXXXXX)
 PIDS=()
 cleanup() {
 	local p
+	[ -s "$TMP/compare.pid" ] && kill "$(cat "$TMP/compare.pid")" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do
 		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -307,7 +308,8 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
 		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
 		--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" --pipeline \
-		$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@"
+		$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@" &
+		echo $! > "$TMP/compare.pid"; wait $!
 		echo "compare.py exit $?")
 fi
 # The sanitizer build: stopped gracefully, it must exit 0 and report nothing.
