@@ -103,6 +103,12 @@ class Query:
         return bytes(out)
 
 
+# What a line of queries.txt may say after the type and class.
+OPTIONS = {"tcp", "noedns", "bufsize", "ednsver", "do", "cd", "ad", "nord", "ednsopt",
+           "opcode", "z", "tc", "qr", "noquestion", "twoq", "twoopt", "trailing", "drop",
+           "v6", "skip"}
+
+
 def parse_type(text):
     if text.isdigit():
         return int(text)
@@ -134,6 +140,8 @@ def load_queries(path):
                     opts["skip"] = " ".join([w[5:]] + rest[i + 1:])
                     break
                 k, _, v = w.partition("=")
+                if k not in OPTIONS:
+                    sys.exit("%s:%d: unknown option %s" % (path, lineno, k))
                 opts[k] = v
             if qid in seen:
                 sys.exit("%s:%d: duplicate query id %s" % (path, lineno, qid))
@@ -969,6 +977,8 @@ def main():
             for why, lines in bad[name][:10]:
                 print("  * " + why)
                 print("\n".join(lines))
+    # run.sh counts a run without this line as a crash.
+    print("COMPLETE")
     return 1 if failed else 0
 
 

@@ -296,13 +296,15 @@ selftest
 
 # --- compare ------------------------------------------------------------------
 if [ ${#TESTS[@]} -gt 0 ]; then
+	complete=0
 	while IFS= read -r line; do
 		case $line in
 		"PASS: "*) pass "${line#PASS: }" ;;
 		"FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
 		"SKIP: "*) r=${line#SKIP: }; skip "${r%%: *}" "${r#*: }" ;;
-		"compare.py exit "[01]) ;;
-		"compare.py exit "*) fail diff:compare.py "crashed (${line#compare.py })" ;;
+		COMPLETE) complete=1 ;;
+		"compare.py exit "*)
+			[ "$complete" = 1 ] || fail diff:compare.py "stopped before the end (${line#compare.py })" ;;
 		*) echo "$line" ;;
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
