@@ -586,11 +586,23 @@ def ex_badvers_nsid(ctx, q, ref, got):
     return [], {"nsid"}
 
 
+def ex_chaos_any_refused(ctx, q, ref, got):
+    if q.qclass != dns.rdataclass.CH or q.qtype != dns.rdatatype.ANY or got.rcode == ref.rcode:
+        return None
+    problems = []
+    if got.rcode != "REFUSED" or got.flags["AA"] or any(got.sections[s] for s in SECTIONS):
+        problems.append("want NSD's answer or a bare REFUSED")
+    return problems, {"rcode", "flag AA"} | set(SECTIONS)
+
+
 EXCEPTIONS = [
     dict(name="knot-meta-no-cname", servers={"knot"}, fn=ex_knot_meta_no_cname, final=True,
          rfc="RFC 1034 4.3.2 follows a CNAME for every type but CNAME; Knot treats "
              "RRSIG and NSEC as DNSSEC meta types (RFC 4034 3, 4) and answers NODATA at "
              "the alias. NSD (and anynsd) follow the chain. Knot only."),
+    dict(name="chaos-any-refused", servers={"knot"}, fn=ex_chaos_any_refused,
+         rfc="RFC 4892 defines id.server as CH TXT only; NSD answers a CH ANY query with "
+             "the TXT, Knot refuses it. Knot only."),
     dict(name="badvers-nsid", servers={"knot"}, fn=ex_badvers_nsid,
          rfc="RFC 6891 6.1.3 says nothing of options in a BADVERS response: NSD (and "
              "anynsd) leave NSID out, Knot puts it in."),
