@@ -723,7 +723,10 @@ def phase_reload(servers, zone, results):
         for _ in range(RELOADS):
             serial += 1
             reload_bump(zpath, serial)
-            srv.reload()
+            try:
+                srv.reload()
+            except (OSError, ValueError, subprocess.SubprocessError) as e:
+                results["errors"].append("%s: reload failed: %s" % (srv.name, e))
             time.sleep(1.0)
         out, _ = perf.communicate(timeout=dur + 60)
         seen = wait_answer(srv.port, ORIGIN + ".", "SOA", str(serial), 30)
@@ -1193,16 +1196,25 @@ def main():
     t0 = time.monotonic()
     log("zones: generating %d-record zone and queries" % RATE_ZONE)
     zone = Zone(RATE_ZONE)
-    if "rates" not in SKIP:
-        phase_rates(servers, zone, results)
-    if "maxrate" not in SKIP:
-        phase_maxrate(servers, zone, results)
-    if "reload" not in SKIP:
-        phase_reload(servers, zone, results)
-    if "load" not in SKIP:
-        phase_load(servers, results)
+    phases = [("rates", lambda: phase_rates(servers, zone, results)),
+              ("maxrate", lambda: phase_maxrate(servers, zone, results)),
+              ("reload", lambda: phase_reload(servers, zone, results)),
+              ("load", lambda: phase_load(servers, results))]
     if PROFILE:
-        phase_profile(servers, results)
+        phases.append(("profile", lambda: phase_profile(servers, results)))
+    for name, run in phases:
+        if name in SKIP:
+            continue
+        # A phase that breaks is reported; the others still run and the table
+        # is still written (make bench never fails on a server's problem).
+        try:
+            run()
+        except Exception as e:  # noqa: BLE001
+            results["errors"].append("phase %s: %s: %s" % (name, type(e).__name__, e))
+            log("phase %s failed: %s" % (name, e))
+        finally:
+            for srv in servers:
+                srv.stop()
     results["meta"]["elapsed_s"] = round(time.monotonic() - t0)
 
     cols = [s.name for s in servers]
