@@ -124,6 +124,25 @@ static bool is_done(const struct resp *r, const zrrset_t *rs)
 	return false;
 }
 
+/* wname_check(), inlined: every rdata name written goes through it. */
+static inline int name_len_check(const uint8_t *w, size_t max)
+{
+	size_t p = 0;
+
+	for (;;) {
+		if (p >= max)
+			return ANYNS_EMALF;
+		uint8_t l = w[p];
+		if (l > WNAME_MAXLABEL)
+			return ANYNS_EMALF;
+		p += 1 + (size_t)l;
+		if (p > WNAME_MAXLEN)
+			return ANYNS_EMALF;
+		if (l == 0)
+			return (int)p;
+	}
+}
+
 /* The pointer compress_put() would give a later copy of the name it just
  * wrote at `at` (`n_before`: table size before): the target when the whole
  * name became a pointer; else `at` itself when its first label was
@@ -150,11 +169,13 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 
 	if (pre > rdlen || r->end - r->pos < pre)
 		return ANYNS_ESPACE;
-	memcpy(r->pkt + r->pos, rd, pre);
+	/* Most types have nothing before or after their names: no call. */
+	if (pre > 0)
+		memcpy(r->pkt + r->pos, rd, pre);
 	r->pos += pre;
 	o = pre;
 	for (unsigned i = 0; i < names; i++) {
-		int nl = wname_check(rd + o, rdlen - o);
+		int nl = name_len_check(rd + o, rdlen - o);
 		if (nl < 0)
 			return ANYNS_EINVAL;
 		unsigned nb = r->cmp.n;
@@ -170,7 +191,8 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 	}
 	if (r->end - r->pos < rdlen - o)
 		return ANYNS_ESPACE;
-	memcpy(r->pkt + r->pos, rd + o, rdlen - o);
+	if (rdlen > o)
+		memcpy(r->pkt + r->pos, rd + o, rdlen - o);
 	r->pos += rdlen - o;
 	return 0;
 }
