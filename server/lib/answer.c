@@ -828,6 +828,7 @@ int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key)
 {
 	const uint8_t *q = query;
 	size_t p = PKT_HDR_LEN, n;
+	uint8_t flags = 0;
 
 	if (qlen < PKT_HDR_LEN + 5 || (q[2] & 0xF8) != 0 ||
 	    q[4] != 0 || q[5] != 1 || (q[6] | q[7] | q[8] | q[9] | q[10]) != 0 || q[11] > 1)
@@ -846,10 +847,8 @@ int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key)
 	n = p - PKT_HDR_LEN;
 	if (qlen - p < 4)
 		return ANYNS_EINVAL;
-	key->qtype = pkt_get16(q + p);
-	key->qclass = pkt_get16(q + p + 2);
+	size_t qt = p;
 	p += 4;
-	key->flags = 0;
 	if (q[11] == 1) {
 		/* RFC 6891 6.1.2: root owner, TYPE OPT, CLASS payload, TTL
 		 * ext-rcode|version|flags, RDLENGTH 0 (no options). */
@@ -857,10 +856,14 @@ int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key)
 		if (qlen - p != 11 || o[0] != 0 || pkt_get16(o + 1) != PKT_TYPE_OPT ||
 		    o[6] != 0 || o[9] != 0 || o[10] != 0)
 			return ANYNS_EINVAL;
-		key->flags = ANSWER_KEY_EDNS | ((o[7] & 0x80) ? ANSWER_KEY_DO : 0);
+		flags = ANSWER_KEY_EDNS | ((o[7] & 0x80) ? ANSWER_KEY_DO : 0);
 	} else if (p != qlen) {
 		return ANYNS_EINVAL;
 	}
+	/* *key is written only for a query of the simple shape. */
+	key->qtype = pkt_get16(q + qt);
+	key->qclass = pkt_get16(q + qt + 2);
+	key->flags = flags;
 	memset(key->name, 0, sizeof(key->name));
 	pkt_lower_name(key->name, q + PKT_HDR_LEN, n);
 	key->name_len = (uint8_t)n;

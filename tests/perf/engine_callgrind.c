@@ -466,6 +466,11 @@ static void key_check(const uint8_t *q, size_t len)
 		     k.flags == flags && memcmp(k.name, pq.qname_lc, pq.qname_len) == 0;
 		for (size_t i = pq.qname_len; ok && i < sizeof(k.name); i++)
 			ok = k.name[i] == 0;
+	} else if (ok) {
+		/* A refused query leaves the key as it was. */
+		const uint8_t *kb = (const uint8_t *)&k;
+		for (size_t i = 0; ok && i < sizeof(k); i++)
+			ok = kb[i] == 0x55;
 	}
 	if (!ok && g_key_bad++ < 5)
 		fprintf(stderr, "engine-bench: answer_key_from_query disagrees with pkt_parse_query "
