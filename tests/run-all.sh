@@ -36,6 +36,13 @@ run_units build unit
 step "unit tests (ASan+UBSan)"
 run_units build/asan unit-asan
 
+# The cache-key parser (answer_key_from_query) must agree with the full query
+# parser on random and mutated queries; engine-bench -D exits 1 on any disagreement.
+step "engine self-check (key parser vs full parser)"
+for b in build build/asan; do
+	if "$b/tests/perf/engine-bench" -D /dev/null -R 100000; then pass "engine-keycheck:$b"; else fail "engine-keycheck:$b"; fi
+done
+
 for suite in func diff xdp lab hook; do
 	if [ -x "tests/$suite/run.sh" ]; then
 		step "suite $suite"
