@@ -546,17 +546,11 @@ def ex_glue_additional(ctx, q, ref, got):
     # Addresses for MX/SRV/NS targets that exist only as glue below a cut.
     if ref.sections["additional"] == got.sections["additional"]:
         return None
-    cut_glue = set()
-    for v in (ref, got):
-        for k in v.sections["additional"] ^ (ref.sections["additional"] & got.sections["additional"]):
-            cut_glue.add(k)
-    if not cut_glue or any(k[2] not in ADDR_TYPES for k in cut_glue):
+    # The addresses only one side has must all be glue: an A query for
+    # their owner gets a referral (AA=0, NS in authority) from the reference.
+    cut_glue = ref.sections["additional"] ^ got.sections["additional"]
+    if any(k[2] not in ADDR_TYPES for k in cut_glue):
         return None
-    apex = ctx.apex(q)
-    if apex is None:
-        return None
-    # Glue: at or below a delegation of the query's zone (a name whose NS
-    # query from the reference is a referral).
     for owner in {k[0] for k in cut_glue}:
         sub = Query(q.id, owner, dns.rdatatype.A, q.qclass, {}, 0)
         v = View(ask(ctx.ref_addr, sub.wire(), False))
