@@ -100,7 +100,8 @@ static __always_inline int addr_is_ours(const struct axdp_cfg *cfg, const struct
 /* Parses the DNS query copied to sc->q (qlen bytes) into sc->key. Mirrors
  * answer_key_from_query(): one question, opcode QUERY, QR=0, no answer or
  * authority records, at most one OPT record (root owner, version 0, no
- * options) and nothing after it. Returns the question name length or -1. */
+ * options) and nothing after it. Returns the question name length, -1 for a
+ * query we do not parse, -2 for a name longer than the key holds. */
 static __always_inline int parse_query(struct axdp_scratch *sc)
 {
 	volatile __u32 *vnext = &sc->next, *vnlen = &sc->nlen, *vqlen = &sc->qlen;
@@ -117,7 +118,7 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 
 	*vnext = 0;
 	*vnlen = 0;
-	for (i = 0; i < AXDP_NAME_MAX; i++) {
+	for (i = 0; i < AXDP_KEY_NAME; i++) {
 		if (DNS_HDR_LEN + i >= *vqlen)
 			return -1;
 		c = sc->q[(DNS_HDR_LEN + i) & (AXDP_QUERY_MAX - 1)];
@@ -138,7 +139,9 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 	}
 	nlen = *vnlen;
 	qlen = *vqlen;
-	if (nlen == 0 || nlen > AXDP_NAME_MAX)
+	if (nlen == 0)
+		return -2;
+	if (nlen > AXDP_KEY_NAME)
 		return -1;
 	sc->key.name_len = nlen;
 
@@ -168,22 +171,27 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 }
 
 /* Turns sc->q's template answer into the response for this query, like
- * answer_patch(): the query's ID, RD bit and question name (original case). */
-static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val)
+ * answer_patch(): the query's ID, RD bit and question name (original case).
+ * Copies the template's words up to rlen only, not all 512 bytes. */
+static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val,
+                                           __u32 rlen)
 {
 	volatile __u32 *vnlen = &sc->nlen;
 	__u64 *dst = (__u64 *)sc->resp;
 	const __u64 *src = (const __u64 *)val->resp;
 	__u32 i;
 
-	/* The loader zero-fills templates past len, so the padding the checksum
-	 * reads is zero too. */
-	for (i = 0; i < AXDP_RESP_MAX / 8; i++)
+	/* The loader zero-fills templates past len, so the padding up to the
+	 * next 8 bytes, which the checksum reads, is zero too. */
+	for (i = 0; i < AXDP_RESP_MAX / 8; i++) {
+		if (i * 8 >= rlen)
+			break;
 		dst[i] = src[i];
+	}
 	sc->resp[0] = sc->q[0];
 	sc->resp[1] = sc->q[1];
 	sc->resp[2] = (sc->resp[2] & 0xfe) | (sc->q[2] & 0x01);
-	for (i = 0; i < AXDP_NAME_MAX; i++) {
+	for (i = 0; i < AXDP_KEY_NAME; i++) {
 		if (i >= *vnlen)
 			break;
 		sc->resp[(DNS_HDR_LEN + i) & (AXDP_RESP_MAX - 1)] =
@@ -339,6 +347,8 @@ int anyns_xdp(struct xdp_md *ctx)
 	__builtin_memset(&sc->key, 0, sizeof(sc->key));
 	sc->qlen = qlen;
 	nlen = parse_query(sc);
+	if (nlen == -2)
+		return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
 	if (nlen < 0)
 		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 
@@ -350,7 +360,7 @@ int anyns_xdp(struct xdp_md *ctx)
 	rlen = val->len;
 	if (rlen < DNS_HDR_LEN + (__u32)nlen + 4 || rlen > AXDP_RESP_MAX)
 		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
-	patch_response(sc, val);
+	patch_response(sc, val, rlen);
 
 	/* RFC 768: checksum over the pseudo-header, the UDP header and the data
 	 * (zero-padded to 4 bytes here, which the sum ignores). Computed before

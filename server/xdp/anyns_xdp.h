@@ -51,7 +51,8 @@ int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, 
  * generation than the current one are ignored (return 0).
  * Both refuse (ANYNS_EINVAL) a template over 512 bytes and a truncated (TC=1)
  * answer to an EDNS query: it depends on the client's payload size, which the
- * key does not hold. */
+ * key does not hold. A question name longer than AXDP_KEY_NAME (96) octets
+ * is refused with ANYNS_ESPACE: the program leaves those to the sockets. */
 int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
                       const uint8_t *resp, size_t len);
 /* After a zone reload: entries of older generations are never answered again. */

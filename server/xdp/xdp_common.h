@@ -7,6 +7,7 @@
 #include <linux/types.h>
 
 #define AXDP_NAME_MAX   255   /* RFC 1035 3.1: wire names are at most 255 octets */
+#define AXDP_KEY_NAME   96    /* longest name the map holds; longer ones XDP_PASS */
 #define AXDP_RESP_MAX   512   /* templates fit any client: RFC 1035 4.2.1 UDP limit */
 #define AXDP_QUERY_MAX  512   /* longer queries are never of the simple shape */
 #define AXDP_HDR_MAX    128   /* Ethernet + 2 VLAN tags + IPv6 + UDP = 70 */
@@ -16,14 +17,17 @@
 
 /* Answer map key: the same facts as answer_key_t. The name is the lowercased
  * uncompressed wire name including the root label, zero-filled past name_len,
- * so that two keys for the same query compare equal byte for byte. */
+ * so that two keys for the same query compare equal byte for byte.
+ * The name field is AXDP_KEY_NAME, not 255, bytes: every lookup hashes and
+ * compares the whole key, and hot names are short; a query for a longer name
+ * is left to the socket path (counted as too big). */
 struct axdp_key {
-	__u8 name[AXDP_NAME_MAX];
 	__u8 name_len;
+	__u8 flags;                  /* AXDP_KEY_* */
 	__u16 qtype;                 /* host order */
 	__u16 qclass;                /* host order */
-	__u8 flags;                  /* AXDP_KEY_* */
-	__u8 pad[3];                 /* always zero */
+	__u8 pad[2];                 /* always zero */
+	__u8 name[AXDP_KEY_NAME];
 };
 
 /* Answer map value: a response template as answer_build() made it. Entries

@@ -286,6 +286,9 @@ static int axdp__key(const answer_key_t *key, struct axdp_key *k)
 	}
 	if (pos > AXDP_NAME_MAX)
 		return ANYNS_EINVAL;
+	/* The program passes longer names on to the sockets. */
+	if (pos > AXDP_KEY_NAME)
+		return ANYNS_ESPACE;
 	memcpy(k->name, key->name, pos);
 	/* Label lengths are at most 63, below 'A': only letters change. */
 	for (size_t i = 0; i < pos; i++)
@@ -454,7 +457,7 @@ static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_
 	answer_key_t key;
 	int err;
 
-	if (nlen > AXDP_NAME_MAX)
+	if (nlen > AXDP_KEY_NAME)
 		return 0;
 	memset(q, 0, 12);
 	axdp__put16(q + 4, 1);
