@@ -4,21 +4,40 @@ through a veth pair between a client and a server network namespace, for
 anynsd with XDP on (native, and generic mode), anynsd with XDP off, NSD and
 Knot DNS, in the same run.
 
-dnsperf runs in the client namespace at RATE queries/s for SECONDS; the CPU
-cost is the machine's busy time (/proc/stat, every core, every process: the
-client, the veth, the server) during the run minus the busy time of an idle
-period of the same length measured just before, divided by the answers.
-On a shared machine that figure is noisy, so the CSV also has the CPU we can
-attribute: the server's processes, dnsperf, and the machine's irq+softirq
-time (where the veth and the XDP program run).
-and the server side alone (server processes + irq/softirq), the part the
-fast path changes.
+How the cost is measured (see bench/xdp/README.md for why):
+- dnsperf runs in the client namespace at RATE queries/s for SECONDS.
+- Busy time of the whole machine from /proc/stat's "cpu" line (every CPU):
+  user + nice + system + irq + softirq (idle, iowait and steal are not
+  busy), over the run, minus the busy time of an idle window measured right
+  before it (same length, scaled to the run's wall time): what the
+  benchmark added to whatever else the machine was doing. Divided by the
+  answers dnsperf counted: us CPU per answered query. Client included.
+- The idle window is measured both right before and right after the run
+  and averaged, so that a load from elsewhere that rises or falls steadily
+  cancels out.
+- Server side: the server's processes (utime+stime) plus the machine's
+  irq+softirq time (minus the idle windows' rate), where the veth and the
+  XDP program run. Without CONFIG_IRQ_TIME_ACCOUNTING (this kernel) CPU
+  time is sampled at ticks, and a tick during a softirq that a process's
+  syscall ran is charged both to the softirq column and to that process's
+  stime: dnsperf's own CPU holds part of the server's receive path, so
+  "whole machine minus the client" would subtract server work.
+- Per-process CPU alone is no use here: veth delivers a frame by running
+  the receiver's softirq on the sender's CPU, so the server's receive path,
+  the XDP program and the stack's UDP work are charged to softirq time of
+  whichever CPU sent, not to the server's process.
+- The XDP program's own run time per frame, from the kernel's BPF run-time
+  statistics (BPF_ENABLE_STATS, held only while this script runs).
+- Servers are interleaved within each repetition so that the other load
+  on a shared machine falls on all of them alike; medians and (min..max)
+  over the repetitions are reported, and the XDP/socket ratio is taken per
+  repetition (both measured minutes apart at most) before its median.
 The share answered in the kernel is the XDP counter's growth over the
 answers dnsperf counted.
 
-Environment: B (build dir), BENCH_XDP_RATE (default 4000), BENCH_XDP_SECONDS
-(default 3), BENCH_XDP_REPS (default 3; medians are reported), FULL=1 (10 s,
-5 reps). Writes bench/results/xdp.csv and bench/results/xdp-summary.txt."""
+Environment: B (build dir), BENCH_XDP_RATE (default 10000), BENCH_XDP_SECONDS
+(default 3), BENCH_XDP_REPS (default 5; medians are reported), FULL=1 (10 s,
+7 reps). Writes bench/results/xdp.csv and bench/results/xdp-summary.txt."""
 import os
 import re
 import resource
@@ -29,15 +48,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import ctypes
+import json
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 B = os.environ.get("B", "build")
 BIN = os.path.join(ROOT, B) if not os.path.isabs(B) else B
 FULL = os.environ.get("FULL") == "1"
-RATE = int(os.environ.get("BENCH_XDP_RATE", "4000"))
+RATE = int(os.environ.get("BENCH_XDP_RATE", "10000"))
 SECONDS = int(os.environ.get("BENCH_XDP_SECONDS", "10" if FULL else "3"))
-REPS = int(os.environ.get("BENCH_XDP_REPS", "5" if FULL else "3"))
+REPS = int(os.environ.get("BENCH_XDP_REPS", "7" if FULL else "5"))
+TARGET = 0.5   # issue 5: XDP path's cost per query at most 0.5x the socket path's
 RESULTS = os.path.join(ROOT, "bench", "results")
 C, S = "axbc%d" % os.getpid(), "axbs%d" % os.getpid()
 ADDR = "192.0.2.53"
@@ -189,10 +211,12 @@ def ns_cpu_jiffies(name):
     return total
 
 
-def softirq_jiffies():
+def cpu_stat():
+    """Busy and softirq jiffies of the whole machine (every CPU)."""
     with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return v[5] + v[6]
+        v = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, _steal = v
+    return {"busy": user + nice + system + irq + softirq, "softirq": irq + softirq}
 
 
 def children_cpu_s():
@@ -200,10 +224,32 @@ def children_cpu_s():
     return ru.ru_utime + ru.ru_stime
 
 
-def busy_jiffies():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v) - v[3] - v[4]   # minus idle and iowait
+def bpf_enable_stats():
+    """BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): the kernel times every BPF
+    program run while the returned fd is open (closed at our exit, even on
+    SIGKILL). None when the kernel refuses."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        attr = ctypes.create_string_buffer(8)       # enable_stats.type = 0
+        fd = libc.syscall(321, 32, attr, 4)         # __NR_bpf (x86-64), BPF_ENABLE_STATS
+    except OSError:
+        return None
+    return fd if fd >= 0 else None
+
+
+def xdp_prog_stats():
+    """(run_time_ns, run_cnt) of the XDP program attached to vs, or None."""
+    r = sh("ip", "-j", "-n", S, "link", "show", "dev", "vs", check=False,
+           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        xdp = json.loads(r.stdout)[0].get("xdp", {})
+        pid = xdp.get("prog", {}).get("id") or xdp.get("progs", [{}])[0].get("id")
+        r = sh("bpftool", "prog", "show", "id", str(pid), "-j", check=False,
+               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        info = json.loads(r.stdout)
+        return info["run_time_ns"], info["run_cnt"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
 
 
 def xdp_answered():
@@ -228,35 +274,62 @@ def xdp_answered_ns():
 
 def one_run(name, tmp):
     hz = os.sysconf("SC_CLK_TCK")
-    b0 = busy_jiffies()
-    time.sleep(SECONDS)
-    idle = (busy_jiffies() - b0) / hz
-    x0 = xdp_answered_ns() if name.startswith("anynsd-xdp") else None
-    s0, q0, c0 = ns_cpu_jiffies(S), softirq_jiffies(), children_cpu_s()
-    b0 = busy_jiffies()
+    is_xdp = name.startswith("anynsd-xdp")
+    def idle_window():
+        t0, c0 = time.monotonic(), cpu_stat()
+        time.sleep(SECONDS)
+        w, c1 = time.monotonic() - t0, cpu_stat()
+        return (c1["busy"] - c0["busy"]) / hz / w, (c1["softirq"] - c0["softirq"]) / hz / w
+
+    # Idle window right before the run (and one right after, below): what
+    # the rest of the machine does meanwhile.
+    i0 = idle_window()
+    x0 = xdp_answered_ns() if is_xdp else None
+    p0 = xdp_prog_stats() if is_xdp else None
+    s0, k0 = ns_cpu_jiffies(S), children_cpu_s()
+    t0, c0 = time.monotonic(), cpu_stat()
     r = ns(C, "dnsperf", "-s", ADDR, "-d", os.path.join(tmp, "queries.txt"), "-l", str(SECONDS),
            "-Q", str(RATE), "-c", "1", "-T", "1", "-t", "1", check=False,
            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    busy = (busy_jiffies() - b0) / hz
-    # The part of it we can name: the server's processes, the client
-    # (dnsperf, our child) and the machine's interrupt and softirq time,
-    # where the veth and the XDP program run.
+    wall, c1 = time.monotonic() - t0, cpu_stat()
     server_s = (ns_cpu_jiffies(S) - s0) / hz
-    softirq_s = (softirq_jiffies() - q0) / hz
-    client_s = children_cpu_s() - c0
-    attributed = server_s + softirq_s + client_s
-    x1 = xdp_answered_ns() if name.startswith("anynsd-xdp") else None
-    sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
-    done = int(re.search(r"Queries completed:\s+(\d+)", r.stdout).group(1))
-    cost = max(busy - idle, 0.0)
+    client_s = children_cpu_s() - k0
+    p1 = xdp_prog_stats() if is_xdp else None
+    x1 = xdp_answered_ns() if is_xdp else None
+    i1 = idle_window()
+    idle_rate, idle_sirq_rate = (i0[0] + i1[0]) / 2, (i0[1] + i1[1]) / 2
+    busy = (c1["busy"] - c0["busy"]) / hz
+    idle = idle_rate * wall                 # the idle windows scaled to the run's length
+    softirq_s = (c1["softirq"] - c0["softirq"]) / hz - idle_sirq_rate * wall
+    try:
+        sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
+        done = int(re.search(r"Queries completed:\s+(\d+)", r.stdout).group(1))
+    except AttributeError:
+        raise RuntimeError("dnsperf: " + r.stdout[-300:])
+    cost = busy - idle
     share = (x1 - x0) / done if x0 is not None and x1 is not None and done else None
+    prog_ns = None
+    if p0 and p1 and p1[1] > p0[1]:
+        prog_ns = (p1[0] - p0[0]) / (p1[1] - p0[1])
+    per = lambda v: v / done * 1e6 if done else None
     return {"sent": sent, "completed": done, "lost": sent - done, "busy_s": busy,
-            "idle_s": idle, "us_per_query": cost / done * 1e6 if done else None,
-            "attributed_s": attributed, "server_s": server_s, "softirq_s": softirq_s,
-            "client_s": client_s,
-            "server_us_per_query": (server_s + softirq_s) / done * 1e6 if done else None,
-            "attr_us_per_query": attributed / done * 1e6 if done else None,
-            "xdp_share": share}
+            "idle_s": idle, "us_per_query": per(cost),
+            "attributed_s": server_s + softirq_s + client_s,
+            "server_s": server_s, "softirq_s": softirq_s, "client_s": client_s,
+            "server_us_per_query": per(server_s + softirq_s),
+            "attr_us_per_query": per(server_s + softirq_s + client_s),
+            "xdp_share": share,
+            "idle_busy_frac": idle_rate / (os.cpu_count() or 1),
+            "prog_ns": prog_ns}
+
+
+def med_spread(vals, fmt="%.2f"):
+    """'median (min..max)' of the values that are not None."""
+    v = [x for x in vals if x is not None]
+    if not v:
+        return None, ""
+    m = statistics.median(v)
+    return m, (fmt + " (" + fmt + ".." + fmt + ")") % (m, min(v), max(v))
 
 
 def main():
@@ -271,12 +344,16 @@ def main():
              if available(n)]
     tmp = tempfile.mkdtemp(prefix="anyns-benchxdp.")
     rows = {n: [] for n in names}
+    byrep = []
     procs = []
+    stats_fd = bpf_enable_stats()
+    started = time.monotonic()
     try:
         setup(tmp)
         # Interleaved repetitions, so that the other load on the machine
         # falls on every server alike.
         for rep in range(REPS):
+            byrep.append({})
             for name in names:
                 log = open(os.path.join(tmp, "%s.log" % name), "a")
                 p = subprocess.Popen(["ip", "netns", "exec", S] + server_argv(name, tmp),
@@ -288,13 +365,18 @@ def main():
                         continue
                     res = one_run(name, tmp)
                     rows[name].append(res)
-                    print("bench/xdp: rep %d %-10s %6d answered, machine %5.1f us/query, "
-                      "attributed %5.1f us/query (server %.2f s, softirq %.2f s, client %.2f s)%s" %
-                          (rep + 1, name, res["completed"], res["us_per_query"] or 0,
-                           res["attr_us_per_query"] or 0, res["server_s"], res["softirq_s"],
+                    byrep[-1][name] = res
+                    print("bench/xdp: rep %d %-18s %6d/%d answered; machine %6.1f us/query, "
+                          "server side %6.1f (idle windows %2.0f%% busy; server procs %.2f s, "
+                          "softirq %+.2f s, client %.2f s)%s%s" %
+                          (rep + 1, name, res["completed"], res["sent"],
+                           res["us_per_query"] or 0, res["server_us_per_query"] or 0,
+                           100 * res["idle_busy_frac"], res["server_s"], res["softirq_s"],
                            res["client_s"],
                            "" if res["xdp_share"] is None else
-                           ", %.1f%% in XDP" % (100 * res["xdp_share"])))
+                           ", %.1f%% in XDP" % (100 * res["xdp_share"]),
+                           "" if res["prog_ns"] is None else
+                           ", program %.0f ns/frame" % res["prog_ns"]), flush=True)
                 finally:
                     p.send_signal(signal.SIGTERM)
                     try:
@@ -310,44 +392,68 @@ def main():
                 p.wait()
         teardown()
         shutil.rmtree(tmp, ignore_errors=True)
+        if stats_fd is not None:
+            os.close(stats_fd)
 
     os.makedirs(RESULTS, exist_ok=True)
     med = {}
+    cols = ["sent", "completed", "lost", "busy_s", "idle_s", "us_per_query", "attributed_s",
+            "attr_us_per_query", "server_s", "softirq_s", "client_s", "server_us_per_query",
+            "xdp_share", "idle_busy_frac", "prog_ns"]
+    fmts = ["%d", "%d", "%d", "%.2f", "%.2f", "%.2f", "%.3f", "%.2f", "%.3f", "%.3f", "%.3f",
+            "%.2f", "%.4f", "%.2f", "%.0f"]
     with open(os.path.join(RESULTS, "xdp.csv"), "w") as f:
-        f.write("server,rate_qps,seconds,reps,sent,completed,lost,busy_s,idle_s,"
-                "us_per_query,attributed_s,attr_us_per_query,server_s,softirq_s,client_s,"
-                "server_us_per_query,xdp_share\n")
+        # The first 17 columns are as before; the spreads and the new
+        # figures come after them.
+        f.write("server,rate_qps,seconds,reps," + ",".join(cols[:12]) + ",xdp_share,"
+                "us_per_query_min,us_per_query_max,server_us_min,server_us_max,"
+                "idle_busy_frac,prog_ns_per_frame\n")
         for name in names:
             rs = rows[name]
             if not rs:
-                f.write("%s,%d,%d,0,,,,,,,,,,,,,\n" % (name, RATE, SECONDS))
+                f.write("%s,%d,%d,0%s\n" % (name, RATE, SECONDS, "," * 19))
                 continue
-            m = lambda k: statistics.median([r[k] for r in rs if r[k] is not None]) \
-                if any(r[k] is not None for r in rs) else None
-            med[name] = {k: m(k) for k in rs[0]}
+            med[name] = {k: med_spread([r[k] for r in rs])[0] for k in cols}
             v = med[name]
-            f.write("%s,%d,%d,%d,%d,%d,%d,%.2f,%.2f,%.2f,%.3f,%.2f,%.3f,%.3f,%.3f,%.2f,%s\n" % (
-                name, RATE, SECONDS, len(rs), v["sent"], v["completed"], v["lost"],
-                v["busy_s"], v["idle_s"], v["us_per_query"] or 0, v["attributed_s"],
-                v["attr_us_per_query"] or 0, v["server_s"], v["softirq_s"], v["client_s"],
-                v["server_us_per_query"] or 0,
-                "" if v["xdp_share"] is None else "%.4f" % v["xdp_share"]))
+            out = lambda k, fm: "" if v[k] is None else fm % v[k]
+            mach = [r["us_per_query"] for r in rs if r["us_per_query"] is not None]
+            side = [r["server_us_per_query"] for r in rs if r["server_us_per_query"] is not None]
+            f.write("%s,%d,%d,%d," % (name, RATE, SECONDS, len(rs)) +
+                    ",".join(out(k, fm) for k, fm in zip(cols[:13], fmts[:13])) + "," +
+                    ",".join("%.2f" % x for x in (min(mach), max(mach))) + "," +
+                    ",".join("%.2f" % x for x in (min(side), max(side))) + "," +
+                    out("idle_busy_frac", "%.2f") + "," + out("prog_ns", "%.0f") + "\n")
 
-    def cost(n, k):
-        return med.get(n, {}).get(k)
-    line = "XDP (veth, %d qps, hit-heavy mix), us CPU/query" % RATE
-    for k, label in (("us_per_query", "whole machine minus idle"),
-                     ("attr_us_per_query", "server+client+softirq"),
-                     ("server_us_per_query", "server+softirq")):
-        parts = ["%s %.1f" % (n, cost(n, k)) for n in names if cost(n, k) is not None]
+    # XDP/socket ratios per repetition (both servers measured in the same
+    # repetition, under the same outside load), then their median.
+    def ratios(k):
+        return [rp["anynsd-xdp"][k] / rp["anynsd"][k] for rp in byrep
+                if "anynsd-xdp" in rp and "anynsd" in rp and rp["anynsd-xdp"][k] is not None
+                and rp["anynsd"][k]]
+
+    line = ("XDP (veth, %d qps, %d s x %d reps, hit-heavy mix), us CPU per answered query, "
+            "median (min..max)" % (RATE, SECONDS, REPS))
+    for k, label in (("us_per_query", "whole machine minus idle window"),
+                     ("server_us_per_query", "server side (server processes + irq/softirq)")):
+        parts = ["%s %s" % (n, med_spread([r[k] for r in rows[n]], "%.1f")[1])
+                 for n in names if med.get(n, {}).get(k) is not None]
         line += "; %s: %s" % (label, ", ".join(parts))
-        if cost("anynsd-xdp", k) is not None and cost("anynsd", k):
-            ratio = cost("anynsd-xdp", k) / cost("anynsd", k)
-            line += " (XDP/socket %.2f, target <= 0.5 %s)" % (ratio, "met" if ratio <= 0.5 else "NOT met")
+        m, txt = med_spread(ratios(k))
+        if m is not None:
+            line += " (XDP/socket %s, target <= %.1f: %s)" % (txt, TARGET,
+                                                              "PASS" if m <= TARGET else "MISS")
     share = med.get("anynsd-xdp", {}).get("xdp_share")
     if share is not None:
         line += "; answered in XDP %.1f%% (target > 95%%: %s)" % (
-            100 * share, "met" if share > 0.95 else "NOT met")
+            100 * share, "PASS" if share > 0.95 else "MISS")
+    for n in ("anynsd-xdp", "anynsd-xdp-generic"):
+        if med.get(n, {}).get("prog_ns") is not None:
+            line += "; %s program %.0f ns/frame" % (n, med[n]["prog_ns"])
+    busy = [r["idle_busy_frac"] for n in names for r in rows[n]]
+    if busy:
+        line += "; machine %.0f%% busy before the runs (median of idle windows)" % (
+            100 * statistics.median(busy))
+    line += "; %.0f s" % (time.monotonic() - started)
     with open(os.path.join(RESULTS, "xdp-summary.txt"), "w") as f:
         f.write(line + "\n")
     print(line)
