@@ -522,6 +522,7 @@ static int answer_zone(struct resp *r)
 	const zone_t *z = r->zone;
 	const znode_t *apex = zone_apex(z);
 	const znode_t *seen[CHAIN_MAX];
+	uint32_t seen_h[CHAIN_MAX];
 	uint8_t buf[2][WNAME_MAXLEN];
 	const uint8_t *name = q->qname_lc;
 	size_t nlen = q->qname_len, olen;
@@ -563,10 +564,17 @@ static int answer_zone(struct resp *r)
 			/* RFC 4592 3.3.1: else the wildcard answers, owner = qname. */
 		}
 
+		/* A loop is a (node, name) pair seen before. A wildcard node
+		 * answers many names, so for it the name counts too: a chain
+		 * through the same wildcard under another name goes on (as NSD). */
+		const znode_t *at = dn ? dn : node;
+		uint32_t h = (!dn && (znode_flags(node) & ZN_WILDCARD)) ?
+		             wname_hash(name, nlen) | 1u : 0;
 		for (unsigned i = 0; i < step; i++)
-			if (seen[i] == (dn ? dn : node))
+			if (seen[i] == at && seen_h[i] == h)
 				return 0;   /* a loop: stop with what we have */
-		seen[step] = dn ? dn : node;
+		seen[step] = at;
+		seen_h[step] = h;
 
 		const uint8_t *target;
 		size_t tlen;

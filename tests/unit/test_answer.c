@@ -45,6 +45,7 @@ static const char *ZONE =
 	"d 7200 DNAME example.net.\n"
 	"dd 600 DNAME t\n"
 	"dc 600 DNAME T.Example.COM.\n"
+	"*.wl CNAME x.wl\n"
 	"x.t A 192.0.2.30\n"
 	"long DNAME aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
@@ -372,6 +373,14 @@ static void test_cname(void **st)
 	assert_int_equal(ldns_pkt_ancount(p), 2);
 	assert_int_equal(tr_count(AN(p), "www.example.com. 3600 in cname host.example.com."), 1);
 	assert_int_equal(tr_count(AN(p), "host.example.com. 3600 in a 192.0.2.80"), 1);
+	ldns_pkt_free(p);
+
+	/* Through one wildcard under two names: a.wl -> x.wl -> x.wl, then
+	 * the loop (same wildcard, same name) ends it. */
+	p = ask("a.wl.example.com", 1);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(tr_count(AN(p), "a.wl.example.com. 3600 in cname x.wl.example.com."), 1);
+	assert_int_equal(tr_count(AN(p), "x.wl.example.com. 3600 in cname x.wl.example.com."), 1);
 	ldns_pkt_free(p);
 
 	/* qtype CNAME: just the CNAME. */
