@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <ldns/ldns.h>
 #include <cmocka.h>
 
@@ -318,22 +321,42 @@ static void s_conn(uv_stream_t *l, int status)
 	uv_read_start((uv_stream_t *)&s->conn, s_alloc, s_tcp_read);
 }
 
+/* A UDP and a TCP socket on the same free loopback port. The pair is bound
+ * with plain sockets first and retried, because a port free for UDP may be
+ * taken for TCP by another program running at the same time. */
+static void srv_bind_pair(int *ufd, int *tfd, int *port)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t al = sizeof(a);
+		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(u >= 0 && t >= 0);
+		if (bind(u, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		    getsockname(u, (struct sockaddr *)&a, &al) == 0 &&
+		    bind(t, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(t, 4) == 0) {
+			*ufd = u;
+			*tfd = t;
+			*port = ntohs(a.sin_port);
+			return;
+		}
+		close(u);
+		close(t);
+	}
+	fail_msg("no free loopback port for UDP and TCP");
+}
+
 static void srv_start(uv_loop_t *loop, srv_t *s)
 {
-	struct sockaddr_in a;
-	uv_ip4_addr("127.0.0.1", 0, &a);
+	int ufd = -1, tfd = -1;
+	srv_bind_pair(&ufd, &tfd, &s->port);
 	uv_udp_init(loop, &s->udp);
 	s->udp.data = s;
-	assert_int_equal(uv_udp_bind(&s->udp, (struct sockaddr *)&a, 0), 0);
-	struct sockaddr_in got;
-	int gl = sizeof(got);
-	uv_udp_getsockname(&s->udp, (struct sockaddr *)&got, &gl);
-	s->port = ntohs(got.sin_port);
+	assert_int_equal(uv_udp_open(&s->udp, ufd), 0);
 	uv_udp_recv_start(&s->udp, s_alloc, s_udp_recv);
 	uv_tcp_init(loop, &s->tcp);
 	s->tcp.data = s;
-	a.sin_port = got.sin_port;
-	assert_int_equal(uv_tcp_bind(&s->tcp, (struct sockaddr *)&a, 0), 0);
+	assert_int_equal(uv_tcp_open(&s->tcp, tfd), 0);
 	assert_int_equal(uv_listen((uv_stream_t *)&s->tcp, 4, s_conn), 0);
 }
 
