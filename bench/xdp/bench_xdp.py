@@ -37,7 +37,7 @@ answers dnsperf counted.
 
 Environment: B (build dir), BENCH_XDP_RATE (default 10000), BENCH_XDP_SECONDS
 (default 3), BENCH_XDP_REPS (default 5; medians are reported), FULL=1 (10 s,
-7 reps). Writes bench/results/xdp.csv and bench/results/xdp-summary.txt."""
+7 reps), BENCH_XDP_SERVERS (a subset, e.g. "anynsd-xdp anynsd"). Writes bench/results/xdp.csv and bench/results/xdp-summary.txt."""
 import os
 import re
 import resource
@@ -340,8 +340,9 @@ def main():
         if not shutil.which(tool):
             print("SKIP: bench/xdp needs %s" % tool)
             return 0
+    only = os.environ.get("BENCH_XDP_SERVERS", "").split()
     names = [n for n in ("anynsd-xdp", "anynsd-xdp-generic", "anynsd", "nsd", "knot")
-             if available(n)]
+             if available(n) and (not only or n in only)]
     tmp = tempfile.mkdtemp(prefix="anyns-benchxdp.")
     rows = {n: [] for n in names}
     byrep = []

@@ -68,8 +68,16 @@ struct vlan_hdr {
 	__be16 encap_proto;
 };
 
+/* v & (AXDP_QUERY_MAX - 1), kept even where clang can prove it a no-op: the
+ * verifier may have lost the bound clang knows (a spilled register). */
+static __always_inline __u32 qmask(__u32 v)
+{
+	asm volatile("" : "+r"(v));
+	return v & (AXDP_QUERY_MAX - 1);
+}
+
 /* Byte i of the copied query; the mask keeps the verifier's bounds. */
-#define QB(sc, i) ((sc)->q[(i) & (AXDP_QUERY_MAX - 1)])
+#define QB(sc, i) ((sc)->q[qmask(i)])
 
 static __always_inline int count(enum axdp_counter c, int verdict)
 {
@@ -97,6 +105,42 @@ static __always_inline int addr_is_ours(const struct axdp_cfg *cfg, const struct
 	return bpf_map_lookup_elem(&axdp_addrs, a) != NULL;
 }
 
+/* 8 bytes of the copied query from offset off, as they are in memory. The
+ * mask keeps the verifier's bounds; a word at the very end of q would read
+ * into resp, inside the same scratch value (names end long before that). */
+static __always_inline __u64 q_word(const struct axdp_scratch *sc, __u32 off)
+{
+	return *(const __u64 *)&sc->q[qmask(off)];
+}
+
+/* Lowercases the ASCII letters of 8 bytes at once (the usual SWAR range
+ * test on 7-bit values): a byte becomes lowercase iff it is in 'A'..'Z'.
+ * Label length octets are at most 63, below 'A', so a whole wire name can be
+ * lowercased without finding its labels first (RFC 4343 2: case-insensitive
+ * ASCII only). */
+static __always_inline __u64 lower8(__u64 w)
+{
+	const __u64 ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	__u64 h = w & ~high;
+	__u64 ge_a = h + ones * (0x80 - 'A');    /* bit 7 set iff byte >= 'A' */
+	__u64 gt_z = h + ones * (0x7f - 'Z');    /* bit 7 set iff byte > 'Z' */
+
+	return w | (((ge_a ^ gt_z) & ~w & high) >> 2);
+}
+
+/* A length written to scratch and read back: see struct axdp_scratch. */
+static __always_inline __u32 forget(volatile __u32 *p, __u32 v)
+{
+	*p = v;
+	return *p;
+}
+
+/* Low n bytes (0 < n <= 8) of a little-endian word. */
+static __always_inline __u64 low_bytes(__u32 n)
+{
+	return n >= 8 ? ~0ULL : (1ULL << (n * 8)) - 1;
+}
+
 /* Parses the DNS query copied to sc->q (qlen bytes) into sc->key. Mirrors
  * answer_key_from_query(): one question, opcode QUERY, QR=0, no answer or
  * authority records, at most one OPT record (root owner, version 0, no
@@ -104,9 +148,8 @@ static __always_inline int addr_is_ours(const struct axdp_cfg *cfg, const struct
  * query we do not parse, -2 for a name longer than the key holds. */
 static __always_inline int parse_query(struct axdp_scratch *sc)
 {
-	volatile __u32 *vnext = &sc->next, *vnlen = &sc->nlen, *vqlen = &sc->qlen;
-	__u32 i, nlen, pos, qlen;
-	__u8 c;
+	__u32 i, nlen = 0, pos, qlen = sc->qlen;
+	__u8 c = 0;
 
 	/* RFC 1035 4.1.1: QR=0, opcode QUERY. The other flag bits (AA, TC, Z,
 	 * AD, CD) do not change the answer, as in pkt_parse_query(). */
@@ -116,38 +159,44 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 	    QB(sc, 8) != 0 || QB(sc, 9) != 0 || QB(sc, 10) != 0 || QB(sc, 11) > 1)
 		return -1;
 
-	*vnext = 0;
-	*vnlen = 0;
-	for (i = 0; i < AXDP_KEY_NAME; i++) {
-		if (DNS_HDR_LEN + i >= *vqlen)
+	/* Label by label: at most AXDP_KEY_NAME / 2 labels fit. Bytes past
+	 * qlen are stale scratch, but a name reaching them fails the length
+	 * check below. */
+	for (i = 0; i < AXDP_KEY_NAME / 2; i++) {
+		c = QB(sc, DNS_HDR_LEN + nlen);
+		if (c == 0)
+			break;
+		/* RFC 1035 4.1.4: no compression in a question we answer. */
+		if (c > 63)
 			return -1;
-		c = sc->q[(DNS_HDR_LEN + i) & (AXDP_QUERY_MAX - 1)];
-		if (i == *vnext) {
-			if (c == 0) {
-				*vnlen = i + 1;
-				sc->key.name[i] = 0;
-				break;
-			}
-			/* RFC 1035 4.1.4: no compression in a question we answer. */
-			if (c > 63)
-				return -1;
-			*vnext = i + c + 1;
-		} else if (c >= 'A' && c <= 'Z') {
-			c += 'a' - 'A';
-		}
-		sc->key.name[i] = c;
+		nlen += c + 1;
+		if (nlen >= AXDP_KEY_NAME)
+			return -2;
 	}
-	nlen = *vnlen;
-	qlen = *vqlen;
-	if (nlen == 0)
-		return -2;
+	if (c != 0)
+		return -1;
+	nlen = forget(&sc->nlen, nlen + 1);             /* + the root label */
 	if (nlen > AXDP_KEY_NAME)
 		return -1;
-	sc->key.name_len = nlen;
 
 	pos = DNS_HDR_LEN + nlen;
 	if (pos + 4 > qlen)
 		return -1;
+	/* The key's name: lowercased, zero past nlen. */
+	for (i = 0; i < AXDP_KEY_NAME / 8; i++) {
+		__u64 w;
+
+		if (i * 8 >= nlen)
+			break;
+		w = lower8(q_word(sc, DNS_HDR_LEN + i * 8));
+		if (i * 8 + 8 > nlen)
+			w &= low_bytes(nlen - i * 8);
+		*(__u64 *)&sc->key.name[i * 8] = w;
+	}
+	nlen = forget(&sc->nlen, nlen);
+	if (nlen > AXDP_KEY_NAME)
+		return -1;
+	sc->key.name_len = nlen;
 	sc->key.qtype = ((__u16)QB(sc, pos) << 8) | QB(sc, pos + 1);
 	sc->key.qclass = ((__u16)QB(sc, pos + 2) << 8) | QB(sc, pos + 3);
 	pos += 4;
@@ -174,9 +223,8 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
  * answer_patch(): the query's ID, RD bit and question name (original case).
  * Copies the template's words up to rlen only, not all 512 bytes. */
 static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val,
-                                           __u32 rlen)
+                                           __u32 rlen, __u32 nlen)
 {
-	volatile __u32 *vnlen = &sc->nlen;
 	__u64 *dst = (__u64 *)sc->resp;
 	const __u64 *src = (const __u64 *)val->resp;
 	__u32 i;
@@ -188,14 +236,22 @@ static __always_inline void patch_response(struct axdp_scratch *sc, const struct
 			break;
 		dst[i] = src[i];
 	}
+	nlen = forget(&sc->nlen, nlen);
 	sc->resp[0] = sc->q[0];
 	sc->resp[1] = sc->q[1];
 	sc->resp[2] = (sc->resp[2] & 0xfe) | (sc->q[2] & 0x01);
-	for (i = 0; i < AXDP_KEY_NAME; i++) {
-		if (i >= *vnlen)
+	/* The question name as the query spelled it, 8 bytes at a time; the
+	 * last word keeps the template's bytes past the name. */
+	for (i = 0; i < AXDP_KEY_NAME / 8 + 1; i++) {
+		__u32 off = DNS_HDR_LEN + i * 8;
+		__u64 w, m;
+
+		if (i * 8 >= nlen)
 			break;
-		sc->resp[(DNS_HDR_LEN + i) & (AXDP_RESP_MAX - 1)] =
-			sc->q[(DNS_HDR_LEN + i) & (AXDP_QUERY_MAX - 1)];
+		w = q_word(sc, off);
+		m = low_bytes(nlen - i * 8);
+		__u64 *r = (__u64 *)&sc->resp[qmask(off)];   /* AXDP_RESP_MAX == AXDP_QUERY_MAX */
+		*r = (w & m) | (*r & ~m);
 	}
 }
 
@@ -360,7 +416,10 @@ int anyns_xdp(struct xdp_md *ctx)
 	rlen = val->len;
 	if (rlen < DNS_HDR_LEN + (__u32)nlen + 4 || rlen > AXDP_RESP_MAX)
 		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
-	patch_response(sc, val, rlen);
+	patch_response(sc, val, rlen, (__u32)nlen);
+	rlen = forget(&sc->rlen, rlen);
+	if (rlen < DNS_HDR_LEN || rlen > AXDP_RESP_MAX)
+		return count(AXDP_C_DROPPED, XDP_PASS);
 
 	/* RFC 768: checksum over the pseudo-header, the UDP header and the data
 	 * (zero-padded to 4 bytes here, which the sum ignores). Computed before

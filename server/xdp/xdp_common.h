@@ -72,9 +72,11 @@ struct axdp_scratch {
 	__u8 q[AXDP_QUERY_MAX];        /* the query's DNS message */
 	__u8 resp[AXDP_RESP_MAX];      /* the response being built */
 	__u8 hdr[AXDP_HDR_MAX];        /* the query's Ethernet..UDP headers */
-	/* Parser state kept in memory rather than registers: the verifier does
-	 * not track values in map memory, so the name loop's paths converge. */
-	__u32 next, nlen, qlen, pad;
+	/* Lengths re-read through memory after each loop: the verifier does not
+	 * track values in map memory, so the loop's exits converge into one
+	 * state instead of one per iteration. */
+	__u32 nlen, qlen, rlen, pad;
+	__u8 slack[8];                 /* word reads/writes at q's and resp's ends stay inside */
 };
 
 #endif
