@@ -124,25 +124,6 @@ static bool is_done(const struct resp *r, const zrrset_t *rs)
 	return false;
 }
 
-/* wname_check(), inlined: every rdata name written goes through it. */
-static inline int name_len_check(const uint8_t *w, size_t max)
-{
-	size_t p = 0;
-
-	for (;;) {
-		if (p >= max)
-			return ANYNS_EMALF;
-		uint8_t l = w[p];
-		if (l > WNAME_MAXLABEL)
-			return ANYNS_EMALF;
-		p += 1 + (size_t)l;
-		if (p > WNAME_MAXLEN)
-			return ANYNS_EMALF;
-		if (l == 0)
-			return (int)p;
-	}
-}
-
 /* The pointer compress_put() would give a later copy of the name it just
  * wrote at `at` (`n_before`: table size before): the target when the whole
  * name became a pointer; else `at` itself when its first label was
@@ -175,7 +156,7 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 	r->pos += pre;
 	o = pre;
 	for (unsigned i = 0; i < names; i++) {
-		int nl = name_len_check(rd + o, rdlen - o);
+		int nl = wname_check(rd + o, rdlen - o);
 		if (nl < 0)
 			return ANYNS_EINVAL;
 		unsigned nb = r->cmp.n;

@@ -14,23 +14,6 @@ const uint8_t wname_lower_tab[256] = {
 };
 #undef L16
 
-int wname_check(const uint8_t *w, size_t max)
-{
-	size_t p = 0;
-	for (;;) {
-		if (p >= max)
-			return ANYNS_EMALF;
-		uint8_t l = w[p];
-		if (l > WNAME_MAXLABEL)  /* also rejects compression pointers */
-			return ANYNS_EMALF;
-		p += 1 + (size_t)l;
-		if (p > WNAME_MAXLEN)
-			return ANYNS_EMALF;
-		if (l == 0)
-			return (int)p;
-	}
-}
-
 int wname_labels(const uint8_t *w)
 {
 	int n = 0;

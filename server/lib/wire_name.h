@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anyns.h"
+
 #define WNAME_MAXLEN   255   /* RFC 1035 2.3.4, including length octets */
 #define WNAME_MAXLABEL 63
 #define WNAME_MAXLABELS 127
@@ -17,8 +19,25 @@
 extern const uint8_t wname_lower_tab[256];
 
 /* Validates an uncompressed name in w[0..max): labels <= 63, total <= 255,
- * no compression pointers. Returns its length or ANYNS_EMALF. */
-int wname_check(const uint8_t *w, size_t max);
+ * no compression pointers. Returns its length or ANYNS_EMALF.
+ * Inline: the answer builder runs it on every rdata name it writes. */
+static inline int wname_check(const uint8_t *w, size_t max)
+{
+	size_t p = 0;
+
+	for (;;) {
+		if (p >= max)
+			return ANYNS_EMALF;
+		uint8_t l = w[p];
+		if (l > WNAME_MAXLABEL)  /* also rejects compression pointers */
+			return ANYNS_EMALF;
+		p += 1 + (size_t)l;
+		if (p > WNAME_MAXLEN)
+			return ANYNS_EMALF;
+		if (l == 0)
+			return (int)p;
+	}
+}
 /* Number of labels, not counting the root label ("." has 0). */
 int wname_labels(const uint8_t *w);
 /* Copies `len` bytes of name src to dst lowercased (dst may equal src). */
