@@ -80,6 +80,7 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void conn_process(tcp_conn_t *c);
 
 static void conn_on_write(uv_write_t *req, int status)
 {
@@ -91,6 +92,14 @@ static void conn_on_write(uv_write_t *req, int status)
 	if (status < 0) {
 		conn_close(c);
 		return;
+	}
+	/* A client reading its answers is not idle (RFC 7766 6.2.3). */
+	uv_timer_again(&c->idle);
+	/* Queries left in the buffer while the client was behind go first. */
+	if (!c->w->stopping && wq_size(c) < TCP_WQ_MAX / 2) {
+		conn_process(c);
+		if (c->closing)
+			return;
 	}
 	if (wq_size(c) == 0 && (c->eof || c->w->stopping)) {
 		conn_close(c);
@@ -149,29 +158,17 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 	conn_send(c, w->tcpbuf, olen + 2);
 }
 
-static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Answers the complete queries in the buffer, in order. While the client is
+ * behind on reading (more than TCP_WQ_MAX queued) the rest stays in the
+ * buffer for conn_on_write(): one read holds up to 64 KB of pipelined
+ * queries, and answering them all at once could queue gigabytes over all
+ * connections, since one 30-byte query can draw a 64 KB answer. */
+static void conn_process(tcp_conn_t *c)
 {
-	tcp_conn_t *c = s->data;
-	worker_t *w = c->w;
-	if (nread == 0)
-		return;
-	if (nread < 0) {
-		/* EOF: answers still queued go out first (RFC 7766 6.2.4 lets the
-		 * client half-close after its last query). */
-		uv_read_stop(s);
-		c->reading = false;
-		c->eof = true;
-		if (nread != UV_EOF || wq_size(c) == 0)
-			conn_close(c);
-		return;
-	}
-	c->len += (size_t)nread;
-	uv_timer_again(&c->idle);
-
 	size_t off = 0, need = 0;
 	rcu_read_lock();
-	const zset_t *zs = zones_current(w->d);
-	while (c->len - off >= 2 && !c->closing) {
+	const zset_t *zs = zones_current(c->w->d);
+	while (c->len - off >= 2 && !c->closing && wq_size(c) <= TCP_WQ_MAX) {
 		size_t mlen = (size_t)c->buf[off] << 8 | c->buf[off + 1];
 		if (c->len - off < 2 + mlen) {
 			need = 2 + mlen;
@@ -196,6 +193,29 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->buf = nb;
 		c->cap = need;
 	}
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	tcp_conn_t *c = s->data;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		/* EOF: answers still queued go out first (RFC 7766 6.2.4 lets the
+		 * client half-close after its last query), and so do the
+		 * queries still waiting in the buffer. */
+		uv_read_stop(s);
+		c->reading = false;
+		c->eof = true;
+		if (nread == UV_EOF)
+			conn_process(c);
+		if (!c->closing && (nread != UV_EOF || wq_size(c) == 0))
+			conn_close(c);
+		return;
+	}
+	c->len += (size_t)nread;
+	uv_timer_again(&c->idle);
+	conn_process(c);
 }
 
 static void conn_on_idle(uv_timer_t *t)

@@ -147,6 +147,59 @@ def cmd_slowreader(addr, port, count):
     return ids == list(range(count))
 
 
+def rss_kb(pid):
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cmd_backpressure(addr, port, pid, qname, conns=8, count=120):
+    """Clients that pipeline more than a read buffer's worth of queries for a TXT set of
+    about 60 KB and do not read: the server answers only while its write
+    queue is short, so its memory stays bounded (answering every query read
+    at once would queue megabytes per connection), and when the clients do
+    read, every answer arrives, whole and in order."""
+    conns, count = int(conns), int(count)
+    q = dns.message.make_query(qname, "TXT").to_wire()
+    want = None
+    base = rss_kb(pid)
+    socks = []
+    try:
+        for _ in range(conns):
+            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            socks.append(s)
+            # Before connect(): a window shrunk later stalls the transfer.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(10)
+            s.connect((addr, port))
+            data = b"".join(frame(struct.pack("!H", i) + q[2:]) for i in range(count))
+            s.sendall(data)
+        time.sleep(1.0)
+        grown = rss_kb(pid) - base
+        print("%d connections x %d queries unread: server RSS +%d KB" % (conns, count, grown))
+        # Per connection: the capped write queue (256 KB) and the answer
+        # that crossed it, with room to spare; answering a whole read of
+        # queries at once queues over 1 MB per connection here.
+        ok = grown < conns * 640
+        for s in socks:
+            for i in range(count):
+                (ln,) = struct.unpack("!H", recv_exact(s, 2))
+                m = recv_exact(s, ln)
+                an = struct.unpack("!H", m[6:8])[0]
+                want = an if want is None else want
+                if struct.unpack("!H", m[:2])[0] != i or an != want or an < 200:
+                    print("answer %d out of order or incomplete" % i)
+                    return False
+        print("all %d answers read, in order" % (conns * count))
+        return ok
+    finally:
+        for s in socks:
+            s.close()
+
+
 def cmd_termflush(addr, port, pid, count):
     """SIGTERM while answers wait to be written: the server flushes the answers
     to the queries it had read, whole, then closes (RFC 7766 6.2.4)."""
@@ -404,7 +457,7 @@ def main():
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     fn = {
-        "pipeline": cmd_pipeline, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "split": cmd_split, "idle": cmd_idle,
+        "pipeline": cmd_pipeline, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
     }[cmd]

@@ -384,6 +384,22 @@ else
 	fail $T:flush-start "anynsd did not start"
 fi
 
+# ---- TCP clients that pipeline queries for 60 KB answers and do not read: the
+# server answers only while its write queue is short (bounded memory), and
+# every answer still arrives once they read --------------------------------------
+PORT=$(free_port)
+{
+	printf '$ORIGIN bp.test.\n$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 192.0.2.1\n'
+	long=$(printf 'x%.0s' $(seq 1 250))
+	for i in $(seq 100 329); do echo "big TXT \"$i$long\""; done
+} > "$TMP/bp.test.zone"
+if start_anynsd "$TMP/bp.log" --listen "127.0.0.1:$PORT" --zone "bp.test=$TMP/bp.test.zone" --workers 1; then
+	check $T:tcp-backpressure $PY "$HERE/dnsraw.py" backpressure 127.0.0.1 "$PORT" "$DPID" big.bp.test
+	stop_anynsd "$DPID"
+else
+	fail $T:backpressure-start "anynsd did not start"
+fi
+
 # ---- wildcard address: replies come from the address asked (IP_PKTINFO) --------------
 PORT=$(free_port)
 MPORT=$(free_port)
