@@ -211,6 +211,41 @@ def ns_cpu_jiffies(name):
     return total
 
 
+def task_ns(pids):
+    """Time on CPU (ns, the scheduler's exact sum, not tick samples) of every
+    thread of the given processes."""
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%s/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%s/task/%s/schedstat" % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
+    return total
+
+
+def ns_pids(name):
+    r = sh("ip", "netns", "pids", name, check=False, stdout=subprocess.PIPE, text=True)
+    return r.stdout.split()
+
+
+def ksoftirqd_pids():
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/comm" % pid) as f:
+                if f.read().startswith("ksoftirqd/"):
+                    pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
 def cpu_stat():
     """Busy and softirq jiffies of the whole machine (every CPU)."""
     with open("/proc/stat") as f:
@@ -286,12 +321,15 @@ def one_run(name, tmp):
     i0 = idle_window()
     x0 = xdp_answered_ns() if is_xdp else None
     p0 = xdp_prog_stats() if is_xdp else None
+    spids, kpids = ns_pids(S), ksoftirqd_pids()
+    t_s0, t_k0 = task_ns(spids), task_ns(kpids)
     s0, k0 = ns_cpu_jiffies(S), children_cpu_s()
     t0, c0 = time.monotonic(), cpu_stat()
     r = ns(C, "dnsperf", "-s", ADDR, "-d", os.path.join(tmp, "queries.txt"), "-l", str(SECONDS),
            "-Q", str(RATE), "-c", "1", "-T", "1", "-t", "1", check=False,
            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wall, c1 = time.monotonic() - t0, cpu_stat()
+    t_s1, t_k1 = task_ns(spids), task_ns(kpids)
     server_s = (ns_cpu_jiffies(S) - s0) / hz
     client_s = children_cpu_s() - k0
     p1 = xdp_prog_stats() if is_xdp else None
@@ -320,7 +358,12 @@ def one_run(name, tmp):
             "attr_us_per_query": per(server_s + softirq_s + client_s),
             "xdp_share": share,
             "idle_busy_frac": idle_rate / (os.cpu_count() or 1),
-            "prog_ns": prog_ns}
+            "prog_ns": prog_ns,
+            # Every task on the path, exact: dnsperf (rusage: its total is
+            # the scheduler's sum) + the server's threads + ksoftirqd. With
+            # no IRQ time accounting a softirq is part of the runtime of the
+            # task it interrupted, so this holds the veth and XDP work too.
+            "tasks_us_per_query": per(client_s + (t_s1 - t_s0 + t_k1 - t_k0) / 1e9)}
 
 
 def med_spread(vals, fmt="%.2f"):
@@ -367,11 +410,11 @@ def main():
                     res = one_run(name, tmp)
                     rows[name].append(res)
                     byrep[-1][name] = res
-                    print("bench/xdp: rep %d %-18s %6d/%d answered; machine %6.1f us/query, "
-                          "server side %6.1f (idle windows %2.0f%% busy; server procs %.2f s, "
+                    print("bench/xdp: rep %d %-18s %6d/%d answered; tasks %5.1f us/query, "
+                          "machine %6.1f, server side %6.1f (idle windows %2.0f%% busy; server procs %.2f s, "
                           "softirq %+.2f s, client %.2f s)%s%s" %
                           (rep + 1, name, res["completed"], res["sent"],
-                           res["us_per_query"] or 0, res["server_us_per_query"] or 0,
+                           res["tasks_us_per_query"] or 0, res["us_per_query"] or 0, res["server_us_per_query"] or 0,
                            100 * res["idle_busy_frac"], res["server_s"], res["softirq_s"],
                            res["client_s"],
                            "" if res["xdp_share"] is None else
@@ -400,30 +443,33 @@ def main():
     med = {}
     cols = ["sent", "completed", "lost", "busy_s", "idle_s", "us_per_query", "attributed_s",
             "attr_us_per_query", "server_s", "softirq_s", "client_s", "server_us_per_query",
-            "xdp_share", "idle_busy_frac", "prog_ns"]
+            "xdp_share", "idle_busy_frac", "prog_ns", "tasks_us_per_query"]
     fmts = ["%d", "%d", "%d", "%.2f", "%.2f", "%.2f", "%.3f", "%.2f", "%.3f", "%.3f", "%.3f",
-            "%.2f", "%.4f", "%.2f", "%.0f"]
+            "%.2f", "%.4f", "%.2f", "%.0f", "%.2f"]
     with open(os.path.join(RESULTS, "xdp.csv"), "w") as f:
         # The first 17 columns are as before; the spreads and the new
         # figures come after them.
         f.write("server,rate_qps,seconds,reps," + ",".join(cols[:12]) + ",xdp_share,"
                 "us_per_query_min,us_per_query_max,server_us_min,server_us_max,"
-                "idle_busy_frac,prog_ns_per_frame\n")
+                "idle_busy_frac,prog_ns_per_frame,tasks_us_per_query,tasks_us_min,tasks_us_max\n")
         for name in names:
             rs = rows[name]
             if not rs:
-                f.write("%s,%d,%d,0%s\n" % (name, RATE, SECONDS, "," * 19))
+                f.write("%s,%d,%d,0%s\n" % (name, RATE, SECONDS, "," * 22))
                 continue
             med[name] = {k: med_spread([r[k] for r in rs])[0] for k in cols}
             v = med[name]
             out = lambda k, fm: "" if v[k] is None else fm % v[k]
             mach = [r["us_per_query"] for r in rs if r["us_per_query"] is not None]
             side = [r["server_us_per_query"] for r in rs if r["server_us_per_query"] is not None]
+            task = [r["tasks_us_per_query"] for r in rs if r["tasks_us_per_query"] is not None]
             f.write("%s,%d,%d,%d," % (name, RATE, SECONDS, len(rs)) +
                     ",".join(out(k, fm) for k, fm in zip(cols[:13], fmts[:13])) + "," +
                     ",".join("%.2f" % x for x in (min(mach), max(mach))) + "," +
                     ",".join("%.2f" % x for x in (min(side), max(side))) + "," +
-                    out("idle_busy_frac", "%.2f") + "," + out("prog_ns", "%.0f") + "\n")
+                    out("idle_busy_frac", "%.2f") + "," + out("prog_ns", "%.0f") + "," +
+                    out("tasks_us_per_query", "%.2f") + "," +
+                    ",".join("%.2f" % x for x in (min(task), max(task))) + "\n")
 
     # XDP/socket ratios per repetition (both servers measured in the same
     # repetition, under the same outside load), then their median.
@@ -435,7 +481,9 @@ def main():
     line = ("XDP (veth, %d qps, %d s x %d reps, hit-heavy mix), us CPU per answered query, "
             "median (min..max)" % (RATE, SECONDS, REPS))
     for k, label in (("us_per_query", "whole machine minus idle window"),
-                     ("server_us_per_query", "server side (server processes + irq/softirq)")):
+                     ("server_us_per_query", "server side (server processes + irq/softirq)"),
+                     ("tasks_us_per_query", "tasks on the path (dnsperf + server + ksoftirqd, "
+                      "scheduler time, not disturbed by other load)")):
         parts = ["%s %s" % (n, med_spread([r[k] for r in rows[n]], "%.1f")[1])
                  for n in names if med.get(n, {}).get(k) is not None]
         line += "; %s: %s" % (label, ", ".join(parts))
