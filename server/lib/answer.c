@@ -178,6 +178,15 @@ static int put_rdata_names(struct resp *r, const uint8_t *rd, size_t rdlen,
 	return 0;
 }
 
+/* Counts a whole RRset now in section `sec` and remembers it (no duplicates
+ * in the additional section). */
+static inline void rrset_written(struct resp *r, enum section sec, const zrrset_t *rs)
+{
+	r->count[sec] += rs->count;
+	if (r->ndone < DONE_MAX)
+		r->done[r->ndone++] = rs;
+}
+
 /* put_rrset() for the common case: the owner is a pointer already known and
  * the rdata is copied as stored, with no name to compress or queue (A, AAAA,
  * TXT, ...). Same bytes, same all-or-nothing contract. */
@@ -212,9 +221,7 @@ static int put_rrset_flat(struct resp *r, enum section sec, int ptr, const zrrse
 		r->pos += 12 + rdlen;
 		p += 2 + rdlen;
 	}
-	r->count[sec] += rs->count;
-	if (r->ndone < DONE_MAX)
-		r->done[r->ndone++] = rs;
+	rrset_written(r, sec, rs);
 	return 0;
 fail:
 	r->pos = mark;
@@ -302,9 +309,7 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 		}
 		p += 2 + rdlen;
 	}
-	r->count[sec] += rs->count;
-	if (r->ndone < DONE_MAX)
-		r->done[r->ndone++] = rs;
+	rrset_written(r, sec, rs);
 	return 0;
 fail:
 	r->pos = mark;
