@@ -44,6 +44,9 @@ typedef struct dstats {
 	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), \
 	                 __ATOMIC_RELAXED)
 #define STAT_INC(field) STAT_ADD(field, 1)
+/* One more response with `rc` in dstats `st`; rcodes past the table share its last slot. */
+#define STAT_RCODE(st, rc) \
+	STAT_INC((st).rcode[(unsigned)(rc) < STAT_RCODES ? (unsigned)(rc) : STAT_RCODES - 1])
 
 /* ---- per-worker answer cache ------------------------------------------- */
 typedef struct acache acache_t;

@@ -152,7 +152,7 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 		STAT_INC(w->stats.dropped);
 		return;
 	}
-	STAT_INC(w->stats.rcode[info.rcode < STAT_RCODES ? info.rcode : STAT_RCODES - 1]);
+	STAT_RCODE(w->stats, info.rcode);
 	w->tcpbuf[0] = (uint8_t)(olen >> 8);
 	w->tcpbuf[1] = (uint8_t)olen;
 	conn_send(c, w->tcpbuf, olen + 2);

@@ -76,11 +76,6 @@ fail:;
 }
 
 
-static inline void count_rcode(dstats_t *st, unsigned rcode)
-{
-	STAT_INC(st->rcode[rcode < STAT_RCODES ? rcode : STAT_RCODES - 1]);
-}
-
 size_t worker_answer_udp(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                          uint8_t *out, size_t outcap)
 {
@@ -98,7 +93,7 @@ size_t worker_answer_udp(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_
 		const acache_ent_t *e = acache_find(io->cache, &key, h, gen);
 		if (e != NULL && (olen = acache_patch(e, q, out, outcap)) > 0) {
 			STAT_INC(io->stats.cache_hits);
-			count_rcode(&io->stats, e->rcode);
+			STAT_RCODE(io->stats, e->rcode);
 			return olen;
 		}
 		STAT_INC(io->stats.cache_misses);
@@ -108,7 +103,7 @@ size_t worker_answer_udp(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_
 		STAT_INC(io->stats.dropped);
 		return 0;
 	}
-	count_rcode(&io->stats, info.rcode);
+	STAT_RCODE(io->stats, info.rcode);
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
 	/* A truncated answer depends on the client's payload size: never reuse it. */
