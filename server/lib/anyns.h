@@ -144,7 +144,9 @@ int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key);
 /* Makes a response for `query` from a cached template (a response produced by
  * answer_build() for a query with the same key, UDP, at most 512 bytes):
  * copies the template and writes the query's ID, its RD bit and its question
- * name bytes (original case) into the copy. Returns 0 or ANYNS_ESPACE. */
+ * name bytes (original case) into the copy. Returns 0, ANYNS_ESPACE, or
+ * ANYNS_EINVAL when the query has no uncompressed question name of the
+ * template's length. */
 int answer_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t qlen,
                  uint8_t *out, size_t outcap, size_t *outlen);
 
