@@ -31,44 +31,35 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# finish: the sanitizer check, then (in a plain run) the suite once more with
+# --udp-io threads, then the summary. Every way out of this script ends here.
+finish() {
+	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
+	if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
+		fail $T:sanitizers "sanitizer report in a daemon log"
+		grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
+	else
+		pass $T:sanitizers
+	fi
+	if [ -z "${UDP_IO:-}" ]; then
+		echo
+		# Its own results are recorded under func-threads:*; a failure there
+		# also fails this run.
+		UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
+	fi
+	summary
+}
+
 echo "$T: anynsd functional tests ($ANYNSD, UDP ${UDP_IO:-poll})"
 if [ ! -x "$ANYNSD" ]; then
 	fail $T:anynsd-built "$ANYNSD is missing (run make)"
-	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
-if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail $T:sanitizers "sanitizer report in a daemon log"
-	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
-else
-	pass $T:sanitizers
-fi
-
-if [ -z "${UDP_IO:-}" ]; then
-	echo
-	# Its own results are recorded under func-threads:*; a failure there also
-	# fails this run.
-	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
-fi
-summary
+	finish
 	exit 1
 fi
 for tool in kdig drill; do
 	if ! command -v $tool >/dev/null; then
 		skip $T:all "$tool is not installed (make deps)"
-		# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
-if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail $T:sanitizers "sanitizer report in a daemon log"
-	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
-else
-	pass $T:sanitizers
-fi
-
-if [ -z "${UDP_IO:-}" ]; then
-	echo
-	# Its own results are recorded under func-threads:*; a failure there also
-	# fails this run.
-	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
-fi
-summary
+		finish
 		exit 0
 	fi
 done
@@ -150,21 +141,7 @@ EOF
 
 if ! start_anynsd "$LOG" -c "$TMP/main.yaml"; then
 	fail $T:start "anynsd did not answer on 127.0.0.1:$PORT"
-	# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
-if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail $T:sanitizers "sanitizer report in a daemon log"
-	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
-else
-	pass $T:sanitizers
-fi
-
-if [ -z "${UDP_IO:-}" ]; then
-	echo
-	# Its own results are recorded under func-threads:*; a failure there also
-	# fails this run.
-	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
-fi
-summary
+	finish
 	exit 1
 fi
 MAIN=$DPID
@@ -493,18 +470,4 @@ done
 if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass $T:help; else fail $T:help "exit $rc, missing:$missing"; fi
 if timeout 5 "$ANYNSD" --version | grep -q "^anynsd [0-9]"; then pass $T:version; else fail $T:version; fi
 
-# Under ASan/UBSan (B=build/asan) a report in any daemon log is a failure.
-if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
-	fail $T:sanitizers "sanitizer report in a daemon log"
-	grep -h -A20 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log | head -60
-else
-	pass $T:sanitizers
-fi
-
-if [ -z "${UDP_IO:-}" ]; then
-	echo
-	# Its own results are recorded under func-threads:*; a failure there also
-	# fails this run.
-	UDP_IO=threads bash "$0" || { echo "FAIL: (the func-threads run failed)"; _suite_fail=$((_suite_fail+1)); }
-fi
-summary
+finish
