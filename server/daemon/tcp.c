@@ -289,13 +289,13 @@ int tcp_listen_start(worker_t *w, const dconf_listen_t *l, uv_tcp_t *h)
 	uv_tcp_init(&w->loop, h);
 	h->data = w;
 	rc = uv_tcp_open(h, fd);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)h, 1024, on_connection);
 	if (rc != 0) {
-		/* The handle owns fd after uv_tcp_open(); the caller's cleanup closes it. */
+		/* The handle did not take fd: it is still ours to close. */
+		close(fd);
 		return rc;
 	}
-	return 0;
+	/* From here the handle owns fd; the caller's cleanup closes the handle. */
+	return uv_listen((uv_stream_t *)h, 1024, on_connection);
 }
 
 void tcp_stop_all(worker_t *w)
