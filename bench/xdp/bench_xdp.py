@@ -508,7 +508,8 @@ def main():
             x, sock = med.get("anynsd-xdp", {}), med.get("anynsd", {})
             if x.get("prog_ns") and x.get(k) and sock.get(k):
                 floor = (x[k] - x["prog_ns"] / 1e3 * (x.get("xdp_share") or 1)) / sock[k]
-                line += " (with a program costing nothing: %.2f)" % floor
+                line += (" (ratio of the medians %.2f; with an XDP program costing nothing "
+                         "it would be %.2f)" % (x[k] / sock[k], floor))
     share = med.get("anynsd-xdp", {}).get("xdp_share")
     if share is not None:
         line += "; answered in XDP %.1f%% (target > 95%%: %s)" % (
