@@ -16,10 +16,12 @@ Environment:
   BENCH_NOISE_PCT    retry a rate burst when others held more than this % of
                      the server core (default 10), BENCH_RETRIES times (default 2)
 
-Every server runs alone, pinned to the same core(s) with the same number of
-workers, rate limiting off, on 127.0.0.1; dnsperf runs pinned to another core.
-CPU comes from /proc/PID/stat (utime+stime, plus cutime+cstime of reaped
-children) summed over the server's whole session, so NSD's forked servers count.
+Every server is pinned to the same core(s) (every thread, re-pinned after
+start) with the same number of workers, rate limiting off, on 127.0.0.1;
+dnsperf runs pinned to another core. For the CPU figures all servers run at
+once and each repetition gives each of them one short burst in turn (rotated
+order); CPU is the scheduler run time of every thread of the server's session
+(/proc/PID/task/TID/schedstat), so NSD's forked servers count.
 Nothing here fails the build: targets print PASS or MISS.
 """
 import atexit
@@ -142,12 +144,13 @@ def session_cpu(sid):
 
 def session_runtime(sid):
     """Scheduler run time in seconds of every thread of the session so far, from
-    /proc/PID/task/TID/schedstat (first field, ns). Exact, where utime+stime
-    are tick samples: at 250 Hz a server busy 40% of a 3 s burst collects some
-    300 samples, ~6% of random error on its own, more than the differences the
-    CPU targets look for. Threads that exited are not counted (none do during
-    the rate runs). Like utime+stime without IRQ time accounting, it includes
-    the softirqs that ran while the server was on the CPU."""
+    /proc/PID/task/TID/schedstat (first field, ns): the kernel's own exact
+    count, read per thread at the instant of the call. (utime+stime come from
+    tick samples that the kernel rescales to this same run time, so the two
+    agree within ~1% here; this one is used, utime+stime kept in the JSON.)
+    Threads that exited are not counted (none do during the rate runs). Without
+    IRQ time accounting it includes the softirqs that ran while the server was
+    on the CPU, as utime+stime do."""
     total = 0
     for pid in session_pids(sid):
         try:
