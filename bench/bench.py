@@ -1353,13 +1353,14 @@ def charts(results, rows, cols):
         return
     by = {r[0]: r for r in rows}
     servers = [c for c in cols]
-    # cpu.dat: one line per rate, one column per server (medians).
+    # cpu.dat: one line per rate, three columns per server (median, min, max).
     with open(os.path.join(TMP, "cpu.dat"), "w") as f:
-        f.write("rate " + " ".join(servers) + "\n")
+        f.write("rate " + " ".join("%s %s_min %s_max" % (s, s, s) for s in servers) + "\n")
         for rate in RATES:
             cells = by.get("cpu_us_per_query@%d" % rate, (0, 0, {}, 0))[2]
             f.write("%dk " % (rate // 1000) + " ".join(
-                fmt(cells[s][0]) if s in cells and cells[s][0] is not None else "NaN" for s in servers) + "\n")
+                " ".join(fmt(x) if x is not None else "NaN" for x in cells[s])
+                if s in cells and cells[s][0] is not None else "NaN NaN NaN" for s in servers) + "\n")
     with open(os.path.join(TMP, "latency.dat"), "w") as f:
         f.write("server avg p99\n")
         r40 = min(RATES, key=lambda r: abs(r - 40000))
