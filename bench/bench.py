@@ -393,8 +393,13 @@ class Server:
         os.makedirs(self.dir, exist_ok=True)
         self.logpath = os.path.join(self.dir, "log.txt")
 
+    program = None  # a path (built by us) or a command name (from Debian)
+
     def available(self):
-        return None  # or a reason why not
+        """None, or why this server cannot run."""
+        if os.sep in self.program:
+            return None if os.access(self.program, os.X_OK) else "%s not built" % self.program
+        return None if shutil.which(self.program) else "%s not installed" % self.program
 
     def argv(self, zone_path, port):
         raise NotImplementedError
@@ -422,27 +427,21 @@ class Server:
 
 class Reflector(Server):
     name = "reflector"
-
-    def available(self):
-        p = os.path.join(BIN, "anyns-reflector")
-        return None if os.access(p, os.X_OK) else "%s not built" % p
+    program = os.path.join(BIN, "anyns-reflector")
 
     def argv(self, zone_path, port):
         # The same 4 MiB receive buffer anynsd asks for: the floor is the
         # kernel's cost per datagram, not drops from a small default buffer.
-        return [os.path.join(BIN, "anyns-reflector"), "--listen", "127.0.0.1:%d" % port,
+        return [self.program, "--listen", "127.0.0.1:%d" % port,
                 "--workers", str(WORKERS), "--rcvbuf", str(4 << 20)]
 
 
 class Anynsd(Server):
     name = "anynsd"
-
-    def available(self):
-        p = os.path.join(BIN, "anynsd")
-        return None if os.access(p, os.X_OK) else "%s not built" % p
+    program = os.path.join(BIN, "anynsd")
 
     def argv(self, zone_path, port):
-        return [os.path.join(BIN, "anynsd"), "--listen", "127.0.0.1:%d" % port,
+        return [self.program, "--listen", "127.0.0.1:%d" % port,
                 "--zone", "%s=%s" % (ORIGIN, zone_path), "--workers", str(WORKERS),
                 "-l", "info"]  # info: the exit line carries the cache counters
 
@@ -465,9 +464,7 @@ class Anynsd(Server):
 class Nsd(Server):
     name = "nsd"
     peer = True
-
-    def available(self):
-        return None if shutil.which("nsd") else "nsd not installed"
+    program = "nsd"
 
     def argv(self, zone_path, port):
         d = self.dir
@@ -514,9 +511,7 @@ zone:
 class Knot(Server):
     name = "knot"
     peer = True
-
-    def available(self):
-        return None if shutil.which("knotd") else "knotd not installed"
+    program = "knotd"
 
     def argv(self, zone_path, port):
         d = self.dir
