@@ -474,25 +474,21 @@ lab_client_id() {
 	lab_exec client kdig @"${1:-$LAB_V4}" +timeout=1 +retry=0 +short -c CH -t TXT id.server 2>/dev/null | tr -d '"' | head -1
 }
 
-# lab_wait_best POP [SECONDS] [PREFIX]: waits until the router's best path is POP.
-lab_wait_best() {
-	local want=$1 end=$(( $(date +%s) + ${2:-10} ))
+# lab__wait_eq WANT SECONDS FUNC [ARG]: waits until `FUNC ARG` prints WANT.
+lab__wait_eq() {
+	local want=$1 end=$(( $(date +%s) + $2 )) fn=$3 arg=${4:-}
 	while [ "$(date +%s)" -le "$end" ]; do
-		[ "$(lab_best_pop "${3:-}")" = "$want" ] && return 0
+		[ "$("$fn" "$arg")" = "$want" ] && return 0
 		sleep 0.1
 	done
 	return 1
 }
 
+# lab_wait_best POP [SECONDS] [PREFIX]: waits until the router's best path is POP.
+lab_wait_best() { lab__wait_eq "$1" "${2:-10}" lab_best_pop "${3:-}"; }
+
 # lab_wait_client POP [SECONDS] [ADDR]: waits until the client is answered by POP.
-lab_wait_client() {
-	local want=$1 end=$(( $(date +%s) + ${2:-10} ))
-	while [ "$(date +%s)" -le "$end" ]; do
-		[ "$(lab_client_id "${3:-}")" = "$want" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+lab_wait_client() { lab__wait_eq "$1" "${2:-10}" lab_client_id "${3:-}"; }
 
 # ---------------------------------------------------------------- whole lab
 
