@@ -58,21 +58,22 @@ void acache_free(acache_t *c);
 typedef struct daemon daemon_t;
 typedef struct worker worker_t;
 typedef struct tcp_conn tcp_conn_t;
+typedef struct udp_io udp_io_t;
 
 struct udp_sock {
-	uv_poll_t poll;
 	int fd;
 	bool pktinfo;           /* wildcard bind: answer from the address asked */
 	int family;
+	udp_io_t *io;           /* the buffers this socket is read into */
+	uv_poll_t poll;         /* poll back end: readiness on the worker's loop */
 };
 
 /* Everything one UDP reader needs: batch buffers, answer cache, counters.
- * With server.udp-io: poll a worker has one, shared by its sockets on its
- * loop; with threads, each socket has its own thread and udp_io. */
-typedef struct udp_io {
+ * A back end with io_per_socket (threads) gives each socket its own; the
+ * others share one per worker, used only on the worker's loop. */
+struct udp_io {
 	worker_t *w;
-	struct udp_sock *sock;  /* threads mode: the socket this thread reads */
-	pthread_t thread;
+	pthread_t thread;       /* threads back end: the reader of this io's socket */
 	bool started;
 
 	struct mmsghdr rmsg[UDP_BATCH];
@@ -91,7 +92,32 @@ typedef struct udp_io {
 	uint64_t xdp_tokens_ts; /* ms of the last token refill for anyns_xdp_put */
 	unsigned xdp_tokens;
 	dstats_t stats;
-} udp_io_t;
+};
+
+/* A UDP receive back end (server.udp-io): how a worker's UDP sockets are
+ * driven (Knot DNS's udp_api_t is the model). Every back end answers through
+ * udp_round(): recv fills io->rmsg, the cache or the engine answers into
+ * io->smsg, send writes them out. */
+typedef struct udp_api {
+	const char *name;
+	bool io_per_socket;     /* one udp_io_t per socket instead of per worker */
+	/* Takes socket s (bound, non-blocking, s->io set) on worker w, whose loop
+	 * is initialised but not running yet. Returns 0 or -errno. */
+	int (*init)(worker_t *w, struct udp_sock *s);
+	/* One batch of at most UDP_BATCH datagrams into s->io->rmsg; how many. */
+	int (*recv)(struct udp_sock *s);
+	/* Sends s->io->smsg[0..n), counting what cannot go as dropped. */
+	void (*send)(struct udp_sock *s, int n);
+	/* Lifecycle around the worker's loop: start after its thread runs; stop
+	 * from any thread (the loop is woken after); close on the loop at stop,
+	 * answering what is queued; join after the loop ended. NULL: nothing to do. */
+	int (*start)(worker_t *w);
+	void (*stop)(worker_t *w);
+	void (*close)(worker_t *w);
+	void (*join)(worker_t *w);
+} udp_api_t;
+
+extern const udp_api_t udp_api_poll, udp_api_threads;
 
 struct worker {
 	unsigned id;
@@ -102,7 +128,7 @@ struct worker {
 	uv_async_t wake;        /* stop request from the main thread */
 	uv_timer_t drain;       /* bounds the flush of TCP writes at stop */
 	bool stopping;
-	atomic_bool udp_stop;   /* threads mode: readers leave their loop */
+	atomic_bool udp_stop;   /* set by worker_stop(): reader threads leave their loop */
 
 	struct udp_sock udp[DCONF_MAX_LISTEN];
 	size_t n_udp;
@@ -119,6 +145,7 @@ struct worker {
 struct daemon {
 	dconf_t conf;
 	answer_conf_t aconf;
+	const udp_api_t *udp;   /* the UDP back end of every worker */
 	unsigned n_workers;
 	worker_t **workers;
 
@@ -149,26 +176,50 @@ int worker_start(worker_t *w);
 void worker_stop(worker_t *w);            /* async; then worker_join() */
 void worker_join(worker_t *w);
 void worker_free(worker_t *w);            /* accepts NULL */
-/* Socket set-up shared with tcp.c: a SO_REUSEPORT socket bound to l. */
-int net_socket_bind(const dconf_listen_t *l, int type, int *fd_out);
+
+/* udp.c: what every UDP back end shares. */
+const udp_api_t *udp_api_for(const dconf_t *c);
+int udp_io_new(worker_t *w, udp_io_t **out);
+void udp_io_free(udp_io_t *io);
+/* One batch on s through the worker's back end: receive, answer (cache, then
+ * engine), send. Returns the datagrams received. */
+int udp_round(struct udp_sock *s);
+/* Rounds until the socket buffer is empty, at most UDP_ROUNDS. */
+void udp_drain(struct udp_sock *s);
+/* recvmmsg() into s->io->rmsg with rflags; sendmmsg() of s->io->smsg[0..n). */
+int udp_recv_mmsg(struct udp_sock *s, int rflags);
+void udp_send_mmsg(struct udp_sock *s, int n);
+/* Answers one UDP-sized query through the cache; returns response length, 0 to drop. */
+size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
+                  uint8_t *out, size_t outcap);
 
 /* tcp.c */
 int tcp_listen_start(worker_t *w, const dconf_listen_t *l, uv_tcp_t *h);
 void tcp_stop_all(worker_t *w);           /* stop reading, flush, close */
 void tcp_close_all(worker_t *w);          /* now, pending writes dropped */
 
-/* xdp_glue.c: rate-limited anyns_xdp_put_gen() after a cache miss. */
+/* Parts of the daemon with a lifecycle beside the workers: started after the
+ * first zone set is published and the workers exist (before they run), told
+ * each time a new zone set is published, stopped after the workers are joined.
+ * A start that fails is logged by the part and leaves the daemon serving
+ * without it. */
+typedef struct daemon_hook {
+	const char *name;
+	int (*start)(daemon_t *d);
+	void (*published)(daemon_t *d);
+	void (*stop)(daemon_t *d);
+} daemon_hook_t;
+
+/* xdp_glue.c: the XDP fast path (server.xdp) */
+extern const daemon_hook_t xdp_hook;
+/* Rate-limited anyns_xdp_put_gen() after a cache miss. */
 void xdp_maybe_put(udp_io_t *io, uint64_t gen, const answer_key_t *key, const uint8_t *resp,
                    size_t len);
 
-/* stats.c */
+/* stats.c: counters; the Prometheus endpoint (server.metrics) */
+extern const daemon_hook_t metrics_hook;
 void stats_sum(daemon_t *d, dstats_t *out);
 void stats_log(daemon_t *d, const char *why);
-int metrics_start(daemon_t *d);
-void metrics_stop(void);
 
-/* Answer one UDP-sized query through the cache; returns response length, 0 to drop. */
-size_t worker_answer_udp(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
-                         uint8_t *out, size_t outcap);
 
 #endif

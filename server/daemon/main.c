@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <urcu.h>
 
-#include "anyns_xdp.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -77,15 +76,32 @@ static uint64_t now_ms(void)
 }
 
 /* ---- reload ---------------------------------------------------------------- */
-static void xdp_after_load(daemon_t *d)
+/* ---- parts with a lifecycle beside the workers ----------------------------- */
+static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook };
+#define N_HOOKS (sizeof(g_hooks) / sizeof(g_hooks[0]))
+static size_t g_hooks_started;
+
+static void hooks_start(daemon_t *d)
 {
-	if (d->xdp == NULL || d->zset == NULL)
-		return;
-	int rc = anyns_xdp_set_generation(d->xdp, d->generation);
-	if (rc == 0)
-		rc = anyns_xdp_prefill(d->xdp, d->zset, &d->aconf);
-	if (rc != 0)
-		log_warn("xdp: refresh after load: %s", anyns_strerror(rc));
+	for (; g_hooks_started < N_HOOKS; g_hooks_started++)
+		if (g_hooks[g_hooks_started]->start != NULL)
+			(void)g_hooks[g_hooks_started]->start(d);
+}
+
+static void hooks_published(daemon_t *d)
+{
+	for (size_t i = 0; i < g_hooks_started; i++)
+		if (g_hooks[i]->published != NULL)
+			g_hooks[i]->published(d);
+}
+
+static void hooks_stop(daemon_t *d)
+{
+	while (g_hooks_started > 0) {
+		const daemon_hook_t *h = g_hooks[--g_hooks_started];
+		if (h->stop != NULL)
+			h->stop(d);
+	}
 }
 
 static void reload_work(uv_work_t *req)
@@ -109,7 +125,7 @@ static void reload_done(uv_work_t *req, int status)
 		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)",
 		         (unsigned long long)d->generation, g_reload_ok, d->conf.n_zones,
 		         g_reload_records);
-		xdp_after_load(d);
+		hooks_published(d);
 	} else {
 		log_err("reload failed: %s; still serving the previous zones",
 		        anyns_strerror(g_reload_rc));
@@ -386,43 +402,6 @@ static void answer_conf_from(daemon_t *d)
 	d->aconf.version_bind = d->conf.version;
 }
 
-static void xdp_start(daemon_t *d)
-{
-	struct sockaddr_storage addrs[DCONF_MAX_LISTEN];
-	size_t n = 0;
-	bool any = false;
-	if (d->conf.n_xdp_ifaces == 0)
-		return;
-	for (size_t i = 0; i < d->conf.n_listen; i++) {
-		if (d->conf.listen[i].wildcard)
-			any = true;
-		addrs[n++] = d->conf.listen[i].ss;
-	}
-	uint16_t port = d->conf.xdp_port;
-	if (port == 0 && d->conf.n_listen > 0) {
-		const struct sockaddr_storage *ss = &d->conf.listen[0].ss;
-		port = ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
-		                                      : ((const struct sockaddr_in6 *)ss)->sin6_port);
-	}
-	anyns_xdp_conf_t xc = {
-		.ifaces = (const char *const *)d->conf.xdp_ifaces,
-		.n_ifaces = d->conf.n_xdp_ifaces,
-		.port = port,
-		.map_entries = d->conf.xdp_map_entries,
-		.prefill_max = d->conf.xdp_map_entries / 2,
-		.addrs = any ? NULL : addrs,
-		.n_addrs = any ? 0 : n,
-		.force_generic = d->conf.xdp_mode == DCONF_XDP_GENERIC,
-	};
-	int rc = anyns_xdp_open(&xc, &d->xdp);
-	if (rc != 0) {
-		log_warn("xdp: not enabled (%s); serving from sockets only", anyns_strerror(rc));
-		d->xdp = NULL;
-		return;
-	}
-	xdp_after_load(d);
-}
-
 /* Enough slots for every name with a couple of types (a uniform query mix
  * over the zone then mostly hits), within bounds: slots cost memory only
  * once filled, but a big zone under uniform load does fill them. */
@@ -536,6 +515,7 @@ int main(int argc, char **argv)
 		long nc = sysconf(_SC_NPROCESSORS_ONLN);
 		d->n_workers = nc > 0 ? (unsigned)nc : 1;
 	}
+	d->udp = udp_api_for(&d->conf);
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (d->workers == NULL)
 		goto out_zones;
@@ -543,7 +523,6 @@ int main(int argc, char **argv)
 		if (worker_new(d, i, &d->workers[i]) != 0)
 			goto out_workers;
 
-	xdp_start(d);
 	if (uv_loop_init(&loop) != 0)
 		goto out_workers;
 	g_loop = &loop;
@@ -552,7 +531,7 @@ int main(int argc, char **argv)
 		uv_signal_init(&loop, &g_sig[i]);
 		uv_signal_start(&g_sig[i], on_signal, sigs[i]);
 	}
-	metrics_start(d);
+	hooks_start(d);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		if (worker_start(d->workers[i]) != 0) {
 			log_err("cannot start worker %u", i);
@@ -574,7 +553,8 @@ int main(int argc, char **argv)
 				off += (size_t)k;
 		}
 		log_info("serving on %s with %u workers (UDP %s, TCP)%s", addrs, d->n_workers,
-		         d->conf.udp_threads ? "reader threads" : "polled", d->xdp != NULL ? ", XDP on" : "");
+		         d->udp == &udp_api_threads ? "reader threads" : "polled",
+		         d->xdp != NULL ? ", XDP on" : "");
 		if (d->conf.pid_file != NULL)
 			write_pid_file(d->conf.pid_file);
 		ret = 0;
@@ -583,7 +563,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < d->n_workers; i++)
 		worker_join(d->workers[i]);
 	stats_log(d, "exit");
-	metrics_stop();
+	hooks_stop(d);
 	for (int i = 0; i < 4; i++)
 		uv_close((uv_handle_t *)&g_sig[i], NULL);
 	/* Closing restored the default actions; we are on our way out anyway. */
@@ -598,8 +578,7 @@ int main(int argc, char **argv)
 		unlink(d->conf.pid_file);
 	log_info("stopped");
 out_workers:
-	anyns_xdp_close(d->xdp);
-	d->xdp = NULL;
+	hooks_stop(d);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);

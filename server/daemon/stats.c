@@ -157,7 +157,7 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
 	return ret;
 }
 
-int metrics_start(daemon_t *d)
+static int metrics_start(daemon_t *d)
 {
 	dconf_listen_t l;
 	char why[256];
@@ -182,9 +182,15 @@ int metrics_start(daemon_t *d)
 	return 0;
 }
 
-void metrics_stop(void)
+static void metrics_stop(daemon_t *d)
 {
 	if (g_mhd != NULL)
 		MHD_stop_daemon(g_mhd);
 	g_mhd = NULL;
 }
+
+const daemon_hook_t metrics_hook = {
+	.name = "metrics",
+	.start = metrics_start,
+	.stop = metrics_stop,
+};

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sockets.h"
 
 #define TCP_BUF_INIT 2048
 #define TCP_BUF_MAX  (2 + 65535)
@@ -283,7 +284,7 @@ static void on_connection(uv_stream_t *server, int status)
 int tcp_listen_start(worker_t *w, const dconf_listen_t *l, uv_tcp_t *h)
 {
 	int fd, rc;
-	rc = net_socket_bind(l, SOCK_STREAM, &fd);
+	rc = socket_bind(l, SOCK_STREAM, &fd);
 	if (rc != 0)
 		return rc;
 	uv_tcp_init(&w->loop, h);

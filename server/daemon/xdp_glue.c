@@ -1,4 +1,8 @@
-/* anynsd side of the XDP fast path; the loader itself lives in server/xdp. */
+/* anynsd side of the XDP fast path (the loader itself lives in server/xdp):
+ * attaches it at start-up, refreshes its map when a new zone set is published,
+ * and feeds it answers that missed it. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <time.h>
 
 #include "anyns_xdp.h"
@@ -24,3 +28,67 @@ void xdp_maybe_put(udp_io_t *io, uint64_t gen, const answer_key_t *key, const ui
 	if (anyns_xdp_put_gen(io->w->d->xdp, gen, key, resp, len) == 0)
 		STAT_INC(io->stats.xdp_puts);
 }
+
+/* The new generation makes older map entries stale; then the hot names of
+ * the new set are answered ahead of traffic. */
+static void xdp_published(daemon_t *d)
+{
+	if (d->xdp == NULL || d->zset == NULL)
+		return;
+	int rc = anyns_xdp_set_generation(d->xdp, d->generation);
+	if (rc == 0)
+		rc = anyns_xdp_prefill(d->xdp, d->zset, &d->aconf);
+	if (rc != 0)
+		log_warn("xdp: refresh after load: %s", anyns_strerror(rc));
+}
+
+static int xdp_start(daemon_t *d)
+{
+	struct sockaddr_storage addrs[DCONF_MAX_LISTEN];
+	size_t n = 0;
+	bool any = false;
+	if (d->conf.n_xdp_ifaces == 0)
+		return 0;
+	for (size_t i = 0; i < d->conf.n_listen; i++) {
+		if (d->conf.listen[i].wildcard)
+			any = true;
+		addrs[n++] = d->conf.listen[i].ss;
+	}
+	uint16_t port = d->conf.xdp_port;
+	if (port == 0 && d->conf.n_listen > 0) {
+		const struct sockaddr_storage *ss = &d->conf.listen[0].ss;
+		port = ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+		                                      : ((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	anyns_xdp_conf_t xc = {
+		.ifaces = (const char *const *)d->conf.xdp_ifaces,
+		.n_ifaces = d->conf.n_xdp_ifaces,
+		.port = port,
+		.map_entries = d->conf.xdp_map_entries,
+		.prefill_max = d->conf.xdp_map_entries / 2,
+		.addrs = any ? NULL : addrs,
+		.n_addrs = any ? 0 : n,
+		.force_generic = d->conf.xdp_mode == DCONF_XDP_GENERIC,
+	};
+	int rc = anyns_xdp_open(&xc, &d->xdp);
+	if (rc != 0) {
+		log_warn("xdp: not enabled (%s); serving from sockets only", anyns_strerror(rc));
+		d->xdp = NULL;
+		return rc;
+	}
+	xdp_published(d);
+	return 0;
+}
+
+static void xdp_stop(daemon_t *d)
+{
+	anyns_xdp_close(d->xdp);
+	d->xdp = NULL;
+}
+
+const daemon_hook_t xdp_hook = {
+	.name = "xdp",
+	.start = xdp_start,
+	.published = xdp_published,
+	.stop = xdp_stop,
+};

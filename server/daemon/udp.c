@@ -1,0 +1,232 @@
+/* UDP answering shared by every receive back end: batch buffers, one round
+ * (receive a batch, answer each query through the worker's answer cache or
+ * the engine, send the answers in one batch), recvmmsg()/sendmmsg(). The back
+ * ends (udp_poll.c, udp_threads.c) decide only how a socket is waited on. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu.h>
+
+#include "cache.h"
+#include "daemon.h"
+#include "log.h"
+
+const udp_api_t *udp_api_for(const dconf_t *c)
+{
+	return c->udp_threads ? &udp_api_threads : &udp_api_poll;
+}
+
+void udp_io_free(udp_io_t *io)
+{
+	if (io == NULL)
+		return;
+	acache_free(io->cache);
+	free(io->rbuf);
+	free(io->sbuf);
+	free(io);
+}
+
+int udp_io_new(worker_t *w, udp_io_t **out)
+{
+	const dconf_t *c = &w->d->conf;
+	udp_io_t *io = calloc(1, sizeof(*io));
+	if (io == NULL)
+		return ANYNS_ENOMEM;
+	io->w = w;
+	io->rbuf = malloc(sizeof(*io->rbuf) * UDP_BATCH);
+	io->sbuf = malloc((size_t)UDP_BATCH * c->max_udp_payload);
+	if (io->rbuf == NULL || io->sbuf == NULL ||
+	    (c->answer_cache > 0 && acache_new(c->answer_cache, &io->cache) != 0)) {
+		udp_io_free(io);
+		return ANYNS_ENOMEM;
+	}
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *m = &io->rmsg[i].msg_hdr;
+		io->riov[i].iov_base = io->rbuf[i];
+		io->riov[i].iov_len = UDP_QUERY_MAX;
+		m->msg_name = &io->raddr[i];
+		m->msg_iov = &io->riov[i];
+		m->msg_iovlen = 1;
+		m->msg_control = io->rctl[i];
+	}
+	io->rdirty = UDP_BATCH;
+	io->rctl_len = -1;
+	*out = io;
+	return 0;
+}
+
+size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
+                  uint8_t *out, size_t outcap)
+{
+	answer_key_t key;
+	answer_info_t info;
+	size_t olen = 0;
+	uint32_t h = 0;
+	bool keyed = false;
+	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
+
+	STAT_INC(io->stats.udp_queries);
+	if (gen != 0 && io->cache != NULL && answer_key_from_query(q, qlen, &key) == 0) {
+		keyed = true;
+		h = acache_hash(&key);
+		const acache_ent_t *e = acache_find(io->cache, &key, h, gen);
+		if (e != NULL && (olen = acache_patch(e, q, out, outcap)) > 0) {
+			STAT_INC(io->stats.cache_hits);
+			STAT_RCODE(io->stats, e->rcode);
+			return olen;
+		}
+		STAT_INC(io->stats.cache_misses);
+	}
+	if (answer_build(zs, &io->w->d->aconf, q, qlen, ANSWER_UDP, out, outcap, &olen,
+	                 &info) != 0 || olen == 0) {
+		STAT_INC(io->stats.dropped);
+		return 0;
+	}
+	STAT_RCODE(io->stats, info.rcode);
+	if (info.tc)
+		STAT_INC(io->stats.truncated);
+	/* A truncated answer depends on the client's payload size: never reuse it. */
+	if (keyed && info.cacheable && !info.tc && olen <= ACACHE_TMPL_MAX) {
+		acache_store(io->cache, &key, h, gen, out, olen, info.rcode);
+		if (io->w->d->xdp != NULL)
+			xdp_maybe_put(io, gen, &key, out, olen);
+	}
+	return olen;
+}
+
+/* The address the query was sent to, from IP_PKTINFO, as a cmsg for the reply. */
+static size_t reply_pktinfo(const struct msghdr *rh, uint8_t *ctl, size_t ctlcap)
+{
+	struct msghdr tmp = { .msg_control = ctl, .msg_controllen = ctlcap };
+	memset(ctl, 0, ctlcap);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c != NULL; c = CMSG_NXTHDR((struct msghdr *)rh, c)) {
+		struct cmsghdr *o = CMSG_FIRSTHDR(&tmp);
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo in, pi;
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst = in.ipi_addr;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
+}
+
+int udp_recv_mmsg(struct udp_sock *s, int rflags)
+{
+	udp_io_t *io = s->io;
+	int n;
+	/* recvmmsg() only rewrites the headers it filled: reset those (all of them
+	 * when this socket wants control messages and the last one did not). */
+	int dirty = io->rdirty, ctl = s->pktinfo ? (int)sizeof(io->rctl[0]) : 0;
+	if (ctl != io->rctl_len) {
+		dirty = UDP_BATCH;
+		io->rctl_len = ctl;
+	}
+	for (int i = 0; i < dirty; i++) {
+		struct msghdr *m = &io->rmsg[i].msg_hdr;
+		m->msg_namelen = sizeof(io->raddr[i]);
+		m->msg_controllen = (size_t)ctl;
+		m->msg_flags = 0;
+	}
+	io->rdirty = 0;
+	do
+		n = recvmmsg(s->fd, io->rmsg, UDP_BATCH, rflags, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	io->rdirty = n;
+	return n;
+}
+
+void udp_send_mmsg(struct udp_sock *s, int ns)
+{
+	udp_io_t *io = s->io;
+	for (int off = 0; off < ns;) {
+		int r = sendmmsg(s->fd, io->smsg + off, (unsigned)(ns - off), MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+				STAT_ADD(io->stats.dropped, (uint64_t)(ns - off));
+				break;
+			}
+			/* This datagram cannot go (e.g. unreachable peer): skip it. */
+			STAT_INC(io->stats.dropped);
+			off++;
+			continue;
+		}
+		off += r;
+	}
+}
+
+int udp_round(struct udp_sock *s)
+{
+	udp_io_t *io = s->io;
+	const udp_api_t *api = io->w->d->udp;
+	size_t cap = io->w->d->conf.max_udp_payload;
+	int ns = 0;
+	int n = api->recv(s);
+	if (n <= 0)
+		return 0;
+
+	rcu_read_lock();
+	const zset_t *zs = zones_current(io->w->d);
+	for (int i = 0; i < n; i++) {
+		struct msghdr *rh = &io->rmsg[i].msg_hdr;
+		/* Empty: nothing to answer (also what a shut-down socket returns). */
+		if (io->rmsg[i].msg_len == 0)
+			continue;
+		if (rh->msg_flags & MSG_TRUNC) {
+			STAT_INC(io->stats.dropped);
+			continue;
+		}
+		uint8_t *out = io->sbuf + (size_t)ns * cap;
+		size_t olen = udp_answer(io, zs, io->rbuf[i], io->rmsg[i].msg_len, out, cap);
+		if (olen == 0)
+			continue;
+		struct msghdr *sh = &io->smsg[ns].msg_hdr;
+		io->siov[ns].iov_base = out;
+		io->siov[ns].iov_len = olen;
+		sh->msg_name = &io->raddr[i];
+		sh->msg_namelen = rh->msg_namelen;
+		sh->msg_iov = &io->siov[ns];
+		sh->msg_iovlen = 1;
+		sh->msg_control = NULL;
+		sh->msg_controllen = 0;
+		if (s->pktinfo) {
+			size_t cl = reply_pktinfo(rh, io->sctl[ns], sizeof(io->sctl[ns]));
+			if (cl > 0) {
+				sh->msg_control = io->sctl[ns];
+				sh->msg_controllen = cl;
+			}
+		}
+		sh->msg_flags = 0;
+		ns++;
+	}
+	rcu_read_unlock();
+	if (ns > 0)
+		api->send(s, ns);
+	return n;
+}
+
+void udp_drain(struct udp_sock *s)
+{
+	for (int round = 0; round < UDP_ROUNDS; round++)
+		if (udp_round(s) < UDP_BATCH)
+			break;
+}
