@@ -600,7 +600,8 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 		goto fail;
 	}
 	c->svc = calloc(c->nsvc, sizeof(*c->svc));
-	if (!c->svc) {
+	c->groups = calloc(c->nsvc, sizeof(*c->groups));
+	if (!c->svc || !c->groups) {
 		cfg_error(cfg, sv, "out of memory");
 		goto fail;
 	}
@@ -632,6 +633,21 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 			goto fail;
 		}
 		s1->prefix = n->value;
+		/* One anynsd serves every address of the hook by default: one group. */
+		s1->group = "default";
+		n = cfg_get(e, "group");
+		if (n && (n->kind != CFG_SCALAR || !name_ok(n->value))) {
+			cfg_error(cfg, n, "%s.group: must be letters, digits, '-' or '_' (at most 48)",
+			          base);
+			goto fail;
+		}
+		if (n)
+			s1->group = n->value;
+		for (s1->group_idx = 0; s1->group_idx < c->ngroups; s1->group_idx++)
+			if (!strcmp(c->groups[s1->group_idx], s1->group))
+				break;
+		if (s1->group_idx == c->ngroups)
+			c->groups[c->ngroups++] = s1->group;
 		if (read_svc_common(cfg, e, base, s1) < 0)
 			goto fail;
 		if (s1->interval_ms == 0 || s1->fast_ms == 0 || s1->timeout_ms == 0) {
@@ -688,6 +704,7 @@ void hconf_free(hconf_t *c)
 	for (size_t i = 0; i < c->nsvc; i++)
 		free(c->svc[i].checks);
 	free(c->svc);
+	free(c->groups);
 	for (size_t i = 0; i < p->nowned; i++)
 		free(p->owned[i]);
 	free(p->owned);

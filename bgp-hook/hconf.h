@@ -55,6 +55,8 @@ typedef struct hcheck_conf {
 typedef struct hservice_conf {
 	const char *name;
 	const char *prefix;         /* "192.0.2.53/32", as written (validated) */
+	const char *group;          /* services of one group are judged together */
+	size_t group_idx;           /* index into hconf_t.groups */
 	int family;                 /* 4 or 6 */
 	uint64_t interval_ms, fast_ms, timeout_ms;
 	hsm_conf_t sm;
@@ -102,6 +104,8 @@ typedef struct hconf {
 	hbk_conf_t bk;
 	hservice_conf_t *svc;
 	size_t nsvc;
+	const char **groups;        /* group names, in order of first use */
+	size_t ngroups;
 } hconf_t;
 
 /* Returns 0, or -1 with "file:line: key.path: reason" in err. */

@@ -46,12 +46,11 @@ typedef struct chk_ctx {
 
 typedef struct svc {
 	struct app *app;
+	struct grp *g;
 	size_t idx;
 	const hservice_conf_t *c;
 	hsm_t sm;
-	uv_timer_t timer;           /* next round */
 	uv_timer_t drain_timer;     /* end of DRAINING */
-	size_t pending;
 	probe_result_t *res;
 	chk_ctx_t *ctx;
 	uint64_t (*cnt)[3];         /* per check: good, slow, bad */
@@ -61,12 +60,26 @@ typedef struct svc {
 	unsigned rounds;
 } svc_t;
 
+/* Services served by one DNS server: one round runs the checks of all of them
+ * and its worst outcome goes to each one's state machine, so a wrong answer on
+ * any address takes every prefix of the group out. */
+typedef struct grp {
+	struct app *app;
+	const char *name;
+	svc_t **m;
+	size_t n;
+	uv_timer_t timer;           /* next round */
+	size_t pending;
+} grp_t;
+
 typedef struct app {
 	uv_loop_t loop;
 	hconf_t *conf;
 	hbk_t *bk;
 	svc_t *svc;
 	size_t nsvc;
+	grp_t *grp;
+	size_t ngrp;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_poll_t bkpoll;
 	bool bkpoll_on;
@@ -195,41 +208,58 @@ static void apply(svc_t *s)
 
 /* ---- rounds ------------------------------------------------------------- */
 
-static void round_start(svc_t *s);
+static void round_start(grp_t *g);
 
 static void on_round_timer(uv_timer_t *t)
 {
 	round_start(t->data);
 }
 
-static void round_end(svc_t *s)
+static void round_end(grp_t *g)
 {
-	app_t *a = s->app;
+	app_t *a = g->app;
 	if (a->stopping)
 		return;
 	enum hsm_result worst = HSM_GOOD;
-	const char *why = "all checks hold";
-	for (size_t i = 0; i < s->c->nchecks; i++) {
-		s->cnt[i][s->res[i].res]++;
-		if (s->res[i].res > worst) {
-			worst = s->res[i].res;
-			why = s->res[i].why;
+	char why[200] = "all checks hold";
+	for (size_t k = 0; k < g->n; k++) {
+		svc_t *s = g->m[k];
+		for (size_t i = 0; i < s->c->nchecks; i++) {
+			s->cnt[i][s->res[i].res]++;
+			if (s->res[i].res > worst) {
+				worst = s->res[i].res;
+				if (g->n > 1)
+					snprintf(why, sizeof(why), "%s: %s", s->c->name, s->res[i].why);
+				else
+					snprintf(why, sizeof(why), "%s", s->res[i].why);
+			}
 		}
 	}
 	uint64_t now = uv_now(&a->loop);
-	enum hsm_state old = s->sm.state;
-	if (hsm_input(&s->sm, worst, why, now))
-		log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
-		         hsm_state_name(s->sm.state), s->sm.reason);
-	else if (worst != HSM_GOOD)
-		log_debug("%s: round %s: %s", s->c->name, worst == HSM_BAD ? "bad" : "slow", why);
-	apply(s);
-	if (++s->rounds % EXPORTED_EVERY == 0)
-		refresh_exported(s);
+	bool fast = false;
+	for (size_t k = 0; k < g->n && !a->stopping; k++) {
+		svc_t *s = g->m[k];
+		enum hsm_state old = s->sm.state;
+		if (hsm_input(&s->sm, worst, why, now))
+			log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
+			         hsm_state_name(s->sm.state), s->sm.reason);
+		else if (worst != HSM_GOOD)
+			log_debug("%s: round %s: %s", s->c->name, worst == HSM_BAD ? "bad" : "slow", why);
+		apply(s);
+		if (++s->rounds % EXPORTED_EVERY == 0)
+			refresh_exported(s);
+		fast = fast || hsm_fast(&s->sm);
+	}
 	metrics_render(a);
-	if (!a->stopping)
-		uv_timer_start(&s->timer, on_round_timer,
-		               hsm_fast(&s->sm) ? s->c->fast_ms : s->c->interval_ms, 0);
+	if (a->stopping)
+		return;
+	uint64_t next = UINT64_MAX;
+	for (size_t k = 0; k < g->n; k++) {
+		uint64_t v = fast ? g->m[k]->c->fast_ms : g->m[k]->c->interval_ms;
+		if (v < next)
+			next = v;
+	}
+	uv_timer_start(&g->timer, on_round_timer, next, 0);
 }
 
 static void on_check_done(void *ctx, const probe_result_t *r)
@@ -237,24 +267,29 @@ static void on_check_done(void *ctx, const probe_result_t *r)
 	chk_ctx_t *c = ctx;
 	svc_t *s = c->s;
 	s->res[c->i] = *r;
-	if (--s->pending == 0)
-		round_end(s);
+	if (--s->g->pending == 0)
+		round_end(s->g);
 }
 
-static void round_start(svc_t *s)
+static void round_start(grp_t *g)
 {
-	if (s->app->stopping)
+	if (g->app->stopping)
 		return;
-	s->pending = s->c->nchecks;
-	for (size_t i = 0; i < s->c->nchecks; i++) {
-		s->ctx[i].s = s;
-		s->ctx[i].i = i;
-		int rc = probe_start(&s->app->loop, &s->c->checks[i], on_check_done, &s->ctx[i]);
-		if (rc < 0) {
-			probe_result_t r = { .res = HSM_BAD };
-			snprintf(r.why, sizeof(r.why), "%s: cannot start: %s", s->c->checks[i].name,
-			         hk_strerror(rc));
-			on_check_done(&s->ctx[i], &r);
+	g->pending = 0;
+	for (size_t k = 0; k < g->n; k++)
+		g->pending += g->m[k]->c->nchecks;
+	for (size_t k = 0; k < g->n; k++) {
+		svc_t *s = g->m[k];
+		for (size_t i = 0; i < s->c->nchecks; i++) {
+			s->ctx[i].s = s;
+			s->ctx[i].i = i;
+			int rc = probe_start(&s->app->loop, &s->c->checks[i], on_check_done, &s->ctx[i]);
+			if (rc < 0) {
+				probe_result_t r = { .res = HSM_BAD };
+				snprintf(r.why, sizeof(r.why), "%s: cannot start: %s",
+				         s->c->checks[i].name, hk_strerror(rc));
+				on_check_done(&s->ctx[i], &r);
+			}
 		}
 	}
 }
@@ -394,9 +429,10 @@ static void app_stop(app_t *a, int code)
 				log_err("%s: %s: withdraw failed while stopping", s->c->name, s->c->prefix);
 			}
 		}
-		close_if_open((uv_handle_t *)&s->timer);
 		close_if_open((uv_handle_t *)&s->drain_timer);
 	}
+	for (size_t k = 0; k < a->ngrp; k++)
+		close_if_open((uv_handle_t *)&a->grp[k].timer);
 	probe_cancel_all();
 	close_if_open((uv_handle_t *)&a->sigterm);
 	close_if_open((uv_handle_t *)&a->sigint);
@@ -416,13 +452,25 @@ static int app_run(app_t *a)
 		return 1;
 	a->nsvc = c->nsvc;
 	a->svc = calloc(c->nsvc, sizeof(*a->svc));
-	if (!a->svc)
-		goto out_loop;
+	a->ngrp = c->ngroups;
+	a->grp = calloc(c->ngroups, sizeof(*a->grp));
+	if (!a->svc || !a->grp)
+		goto out_svc;
+	for (size_t k = 0; k < a->ngrp; k++) {
+		grp_t *g = &a->grp[k];
+		g->app = a;
+		g->name = c->groups[k];
+		g->m = calloc(c->nsvc, sizeof(*g->m));
+		if (!g->m)
+			goto out_svc;
+	}
 	for (size_t i = 0; i < c->nsvc; i++) {
 		svc_t *s = &a->svc[i];
 		s->app = a;
 		s->idx = i;
 		s->c = &c->svc[i];
+		s->g = &a->grp[s->c->group_idx];
+		s->g->m[s->g->n++] = s;
 		s->exported = -1;
 		s->applied = HSM_WITHDRAWN;
 		hsm_init(&s->sm, &s->c->sm);
@@ -473,14 +521,18 @@ static int app_run(app_t *a)
 	}
 	for (size_t i = 0; i < a->nsvc; i++) {
 		svc_t *s = &a->svc[i];
-		uv_timer_init(&a->loop, &s->timer);
 		uv_timer_init(&a->loop, &s->drain_timer);
-		s->timer.data = s->drain_timer.data = s;
-		uv_timer_start(&s->timer, on_round_timer, 0, 0);
-		log_info("%s: %s: %zu checks, rise %u, fall %u, interval %llu ms (fast %llu ms); "
-		         "starting withdrawn", s->c->name, s->c->prefix, s->c->nchecks, s->c->sm.rise,
-		         s->c->sm.fall, (unsigned long long)s->c->interval_ms,
-		         (unsigned long long)s->c->fast_ms);
+		s->drain_timer.data = s;
+		log_info("%s: %s: group %s, %zu checks, rise %u, fall %u, interval %llu ms "
+		         "(fast %llu ms); starting withdrawn", s->c->name, s->c->prefix, s->g->name,
+		         s->c->nchecks, s->c->sm.rise, s->c->sm.fall,
+		         (unsigned long long)s->c->interval_ms, (unsigned long long)s->c->fast_ms);
+	}
+	for (size_t k = 0; k < a->ngrp; k++) {
+		grp_t *g = &a->grp[k];
+		uv_timer_init(&a->loop, &g->timer);
+		g->timer.data = g;
+		uv_timer_start(&g->timer, on_round_timer, 0, 0);
 	}
 	metrics_render(a);
 	a->exit_code = 0;
@@ -501,13 +553,15 @@ out_ctl:
 	ctl_close(a->ctl);
 	a->ctl = NULL;
 out_svc:
-	for (size_t i = 0; i < a->nsvc; i++) {
+	for (size_t i = 0; a->svc && i < a->nsvc; i++) {
 		free(a->svc[i].res);
 		free(a->svc[i].ctx);
 		free(a->svc[i].cnt);
 	}
 	free(a->svc);
-out_loop:
+	for (size_t k = 0; a->grp && k < a->ngrp; k++)
+		free(a->grp[k].m);
+	free(a->grp);
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&a->loop) != 0)
 		log_warn("loop closed with handles still open");

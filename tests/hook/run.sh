@@ -18,6 +18,17 @@ source "$ROOT/tests/lib.sh"
 HOOK=$BIN/anyns-health
 
 need() { command -v "$1" >/dev/null 2>&1; }
+# wait_for SECONDS CMD...: runs CMD every 20 ms until it succeeds (0) or SECONDS
+# (fractions allowed) have passed (1). Bounds follow the configured timing.
+wait_for() {
+	local end=$(( $(date +%s%3N) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }') ))
+	shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%3N)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
 
 # The shipped examples must stay valid (runs without root).
 if [ -x "$HOOK" ]; then
@@ -232,14 +243,17 @@ services:
       - { name: soa-tcp6, server: "[::1]:5300", transport: tcp, qname: example.com }
   - name: dns-lag          # serial behind the primary: DEGRADED, announced de-preferred
     prefix: 203.0.113.53/32
+    group: lag
     checks:
       - { name: soa-lag, server: "127.0.0.1:5300", qname: example.com, serial-primary: "127.0.0.1:5301" }
   - name: dns-wrong        # wrong data: must never be announced
     prefix: 203.0.113.54/32
+    group: wrong
     checks:
       - { name: www-wrong, server: "127.0.0.1:5300", qname: www.example.com, qtype: A, rdata: 192.0.2.99 }
   - name: dns-slow         # right but over its latency budget: DEGRADED
     prefix: 203.0.113.55/32
+    group: slow
     checks:
       - { name: soa-slow, server: "127.0.0.1:5302", qname: example.com, latency: 20ms }
 EOF
@@ -424,6 +438,41 @@ if wait_last announce && CH=$(child_of "$SUP"); then
 	for i in $(seq 40); do kill -0 "$CH" 2>/dev/null || break; sleep 0.05; done
 	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
 else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
+primary_stop() { kill "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do kill -0 "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null || return 0; sleep 0.1; done; }
+primary_start() { nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301; }
+# 10a. Groups: two prefixes whose checks ask two servers, in one group (the
+# default). One server stops: both prefixes are withdrawn.
+cat > "$T/grp-hook.yaml" <<EOF
+control-socket: $T/grp-hook.sock
+backend: { type: exec, command: $T/grp-route.sh }
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, degraded: { prepend: 0 } }
+services:
+  - name: g4
+    prefix: 203.0.113.100/32
+    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+  - name: g6
+    prefix: 2001:db8::100/128
+    checks: [ { server: "[::1]:5301", qname: example.com } ]
+EOF
+sed "s|routes.log|grp.log|" "$T/route.sh" > "$T/grp-route.sh"; chmod +x "$T/grp-route.sh"
+# grp_state PREFIX: the last action on PREFIX (announce|withdraw)
+grp_state() { grep " $1 " "$T/grp.log" 2>/dev/null | tail -1 | cut -d' ' -f1; }
+grp_is() { [ "$(grp_state "$1")" = "$2" ]; }
+grp_wait() { wait_for "$3" grp_is "$1" "$2"; }
+ip netns exec "$NS" "$HOOK" -c "$T/grp-hook.yaml" >>"$T/grp-hook.log" 2>&1 &
+GRP=$!; PIDS+=($GRP)
+if grp_wait 203.0.113.100/32 announce 5 && grp_wait 2001:db8::100/128 announce 2; then
+	primary_stop
+	# fall 2: interval 300 + timeout 300 + fast 100 + timeout 300 = 1.0 s at most
+	if grp_wait 2001:db8::100/128 withdraw 1.3 && grp_wait 203.0.113.100/32 withdraw 0.2; then
+		pass group-one-failure-withdraws-all
+	else fail group-one-failure-withdraws-all "$(cat "$T/grp.log")"; fi
+	primary_start
+	if grp_wait 203.0.113.100/32 announce 3 && grp_wait 2001:db8::100/128 announce 1; then
+		pass group-back-together; else fail group-back-together "$(cat "$T/grp.log")"; fi
+else fail group-one-failure-withdraws-all "never announced: $(tail -3 "$T/grp-hook.log")"; fi
+kill "$GRP"
+
 # 10b. Flap penalty: two flaps put this service over `suppress`; it is then held
 # DOWN although its server answers again.
 cat > "$T/flap-route.sh" <<'EOF'
@@ -445,8 +494,6 @@ services:
 EOF
 flap_last() { tail -1 "$T/flap.log" 2>/dev/null | cut -d' ' -f1; }
 flap_wait() { local i; for i in $(seq 60); do [ "$(flap_last)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
-primary_stop() { kill "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do kill -0 "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null || return 0; sleep 0.1; done; }
-primary_start() { nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301; }
 ip netns exec "$NS" "$HOOK" -c "$T/flap-hook.yaml" >>"$T/flap-hook.log" 2>&1 &
 PIDS+=($!)
 ok=1

@@ -227,6 +227,27 @@ lab_dns_start() {
 	fi
 }
 
+# lab_dns_start_split N: popN's server as two processes, the IPv4 one on the good zone
+# and the IPv6 one on the zone with a wrong `www A` (a server that is wrong only for
+# IPv6 clients). Both under the name popN-dns (the second as popN-dns6).
+lab_dns_start_split() {
+	local n=$1
+	cp "$LAB_ZONES/example.com-wrong.zone" "$LAB_DIR/pop$n/example.com-v6.zone"
+	if [ "$LAB_DNS" = anynsd ]; then
+		lab_spawn "pop$n-dns" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" \
+			--zone "example.com=$(lab_zone "$n")" --identity "pop$n" --workers 1
+		lab_spawn "pop$n-dns6" "pop$n" "$LAB_BIN/anynsd" --listen "[$LAB_V6]:53" \
+			--zone "example.com=$LAB_DIR/pop$n/example.com-v6.zone" --identity "pop$n" --workers 1
+	else
+		lab_nsd_conf "$n" | sed "/ip-address: $LAB_V6/d" >"$LAB_DIR/pop$n/nsd4.conf"
+		lab_nsd_conf "$n" | sed -e "/ip-address: $LAB_V4/d" -e "s|nsd.pid|nsd6.pid|" \
+			-e "s|xfrd.state|xfrd6.state|" -e "s|zone.list|zone6.list|" \
+			-e "s|zonefile: .*|zonefile: \"$LAB_DIR/pop$n/example.com-v6.zone\"|" >"$LAB_DIR/pop$n/nsd6.conf"
+		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd4.conf"
+		lab_spawn "pop$n-dns6" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd6.conf"
+	fi
+}
+
 # lab_primary_start N / lab_primary_stop N: the "primary" at popN (newer serial).
 lab_primary_start() {
 	local n=$1
@@ -306,16 +327,20 @@ EOF
 		"$LAB_FLAP_SUPPRESS" "$(( LAB_FLAP_SUPPRESS * 2 ))"
 	cat <<EOF
 services:
+  # One anynsd serves both addresses: one group (the default), so a wrong answer on
+  # either address withdraws both prefixes. The same checks run over IPv4 and IPv6.
   - name: dns4
     prefix: $LAB_V4/32
     checks:
       - { name: udp4-soa, server: $LAB_V4, transport: udp, qname: example.com., qtype: SOA, serial-min: $LAB_SERIAL, serial-primary: "$LAB_PRIMARY" }
       - { name: tcp4-www, server: $LAB_V4, transport: tcp, qname: www.example.com., qtype: A, rdata: [192.0.2.80] }
+      - { name: udp4-www6, server: $LAB_V4, transport: udp, qname: www.example.com., qtype: AAAA, rdata: ["2001:db8::80"] }
   - name: dns6
     prefix: $LAB_V6/128
     checks:
       - { name: udp6-soa, server: "[$LAB_V6]", transport: udp, qname: example.com., qtype: SOA, serial-min: $LAB_SERIAL, serial-primary: "$LAB_PRIMARY" }
-      - { name: udp6-www, server: "[$LAB_V6]", transport: udp, qname: www.example.com., qtype: AAAA, rdata: ["2001:db8::80"] }
+      - { name: tcp6-www, server: "[$LAB_V6]", transport: tcp, qname: www.example.com., qtype: A, rdata: [192.0.2.80] }
+      - { name: udp6-www6, server: "[$LAB_V6]", transport: udp, qname: www.example.com., qtype: AAAA, rdata: ["2001:db8::80"] }
 EOF
 }
 
@@ -504,6 +529,7 @@ lab_pop_stop() {
 	lab_stop "pop$n-hook"
 	lab_stop "pop$n-bgp"
 	lab_stop "pop$n-dns"
+	lab_stop "pop$n-dns6"
 	lab_stop "pop$n-primary"
 }
 

@@ -246,6 +246,28 @@ lab_dns_reload_by_restart() {
 	lab_dns_start "$1"
 }
 bad_zone_case lab-wrong-data wrong www.example.com A 192.0.2.66
+
+# The same wrong `www A`, served only to IPv6 clients: pop1's two prefixes are one
+# group, so both leave (the IPv4 answers are right, but the server is not).
+v6_wrong_check() {
+	lab_stop pop1-dns
+	lab_dns_start_split 1
+	wait_cond 5 pop_has 1 www.example.com A 192.0.2.80 || { echo "IPv4 server not up"; return 1; }
+	wait_cond 10 not_announcing pop1 "$LAB_V6/128" || { echo "IPv6 prefix not withdrawn"; return 1; }
+	wait_cond 3 not_announcing pop1 || { echo "IPv4 prefix still announced"; return 1; }
+	lab_wait_client pop2 5 || { echo "IPv4 client not moved to pop2"; return 1; }
+	lab_wait_client pop2 5 "$LAB_V6" || { echo "IPv6 client not moved to pop2"; return 1; }
+	return 0
+}
+if ! baseline; then
+	fail lab-wrong-data-v6-only "no baseline"
+elif msg=$(v6_wrong_check); then
+	pass lab-wrong-data-v6-only
+else
+	fail lab-wrong-data-v6-only "$(why "$msg")"
+fi
+lab_stop pop1-dns; lab_stop pop1-dns6
+lab_dns_start 1
 bad_zone_case lab-old-serial old example.com SOA 2026010101
 
 # ------------------------------------------------------------------ degraded

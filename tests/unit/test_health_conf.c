@@ -173,6 +173,7 @@ static void test_bad(void **st)
 	bad(BK SVC("", ", qtype: A, serial-min: 5"), "services[0].checks[0]");
 	bad(BK SVC("", ", serial-lag: ignore"), "services[0].checks[0].serial-lag");
 	bad(BK SVC("", ", timeout: 0"), "services[0].checks[0].timeout");
+	bad(BK SVC("    group: 'a b'\n", ""), "services[0].group");
 	bad(BK "metrics: localhost\n" SVC("", ""), "metrics");
 	bad(BK "log-level: loud\n" SVC("", ""), "log-level");
 	bad(BK "services:\n  - name: a\n    prefix: 192.0.2.3/32\n    checks: [{server: 1.2.3.4, qname: a}]\n"
@@ -197,6 +198,23 @@ static void test_default_server(void **st)
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&c->svc[1].checks[0].addr;
 	assert_int_equal(a6->sin6_family, AF_INET6);
 	assert_int_equal(a6->sin6_addr.s6_addr[15], 0x53);
+	/* Without "group" every service is in the one default group. */
+	assert_int_equal(c->ngroups, 1);
+	assert_int_equal(c->svc[0].group_idx, 0);
+	assert_int_equal(c->svc[1].group_idx, 0);
+	hconf_free(c);
+	c = NULL;
+	assert_int_equal(load(BK "services:\n"
+	                      "  - {name: a, prefix: 192.0.2.53/32, group: x, checks: [{qname: x}]}\n"
+	                      "  - {name: b, prefix: 192.0.2.54/32, checks: [{qname: x}]}\n"
+	                      "  - {name: c, prefix: 2001:db8::53/128, group: x, checks: [{qname: x}]}\n",
+	                      &c, err, sizeof(err)), 0);
+	assert_int_equal(c->ngroups, 2);
+	assert_string_equal(c->groups[0], "x");
+	assert_string_equal(c->groups[1], "default");
+	assert_int_equal(c->svc[0].group_idx, 0);
+	assert_int_equal(c->svc[1].group_idx, 1);
+	assert_int_equal(c->svc[2].group_idx, 0);
 	hconf_free(c);
 }
 
