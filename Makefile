@@ -17,7 +17,7 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -fno-strict-aliasing -pthread -Icommon -Iserver/lib -I$(B)/gen $(SAN)
 LDFLAGS += -pthread $(SAN)
-PKGS     = ldns libuv libbpf yaml-0.1 liburcu libmicrohttpd cmocka
+PKGS     = ldns libuv libbpf yaml-0.1 liburcu libmicrohttpd cmocka libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  += $(PKGCFLAGS)
 
@@ -27,6 +27,7 @@ BPF_LIBS    = $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
 YAML_LIBS   = $(shell pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 URCU_LIBS   = $(shell pkg-config --libs liburcu 2>/dev/null || echo -lurcu)
 MHD_LIBS    = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+CRYPTO_LIBS = $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 # Filled by the fragments.
