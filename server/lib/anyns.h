@@ -45,6 +45,15 @@ typedef struct zone_stats {
 	unsigned errors, warnings;
 } zone_stats_t;
 
+/* How a zone is read and checked. zone_load_opts_init() sets the defaults,
+ * which zone_compile_file() and zone_compile_text() use. */
+typedef struct zone_load_opts {
+	/* Parse every RR with ldns_rr_new_frm_str() instead of the fast parser
+	 * for the common types (both give the same bytes; tests compare them). */
+	bool ldns_only;
+} zone_load_opts_t;
+void zone_load_opts_init(zone_load_opts_t *o);
+
 /* Parses an RFC 1035 master file with ldns ($ORIGIN, $TTL, $INCLUDE, RFC 3597
  * unknown types, ...), runs the checks (SOA at apex, apex NS, out-of-zone
  * data, CNAME beside other data, missing glue, ...) and compiles it.
@@ -56,6 +65,12 @@ int zone_compile_file(const char *origin, const char *path, zone_diag_fn diag,
 /* Same from a string already in memory (unit tests); `name` is used in messages. */
 int zone_compile_text(const char *origin, const char *text, const char *name,
                       zone_diag_fn diag, void *diag_ctx, zone_t **out);
+/* The same two with options (NULL = the defaults). */
+int zone_compile_file_opts(const char *origin, const char *path, const zone_load_opts_t *opts,
+                           zone_diag_fn diag, void *diag_ctx, zone_t **out);
+int zone_compile_text_opts(const char *origin, const char *text, const char *name,
+                           const zone_load_opts_t *opts, zone_diag_fn diag, void *diag_ctx,
+                           zone_t **out);
 
 zone_t *zone_ref(zone_t *z);
 void zone_unref(zone_t *z);               /* accepts NULL */

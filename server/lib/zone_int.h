@@ -1,5 +1,5 @@
-/* Layout of a compiled zone, shared by the builder (zone_load.c) and the
- * lookup code (zone_db.c) only. Everything lives in a few flat arrays indexed
+/* Layout of a compiled zone, shared by the builder (zone_build.c), the
+ * checks (zone_check.c) and the lookup code (zone_db.c) only. Everything lives in a few flat arrays indexed
  * by uint32 so that a zone is cheap in memory and has no pointer chasing
  * beyond node -> zone:
  *   nodes   one per owner name and empty non-terminal, parents first
@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "zone_build.h"
 #include "zone_db.h"
 #include "wire_name.h"
 
@@ -62,6 +63,54 @@ struct zone {
 	const zrrset_t *soa;
 	zone_stats_t stats;
 };
+
+/* ---- the builder's state (zone_build.c), read by the checks ------------ */
+
+/* One RR as added, until the zone is finished. */
+struct zb_rec {
+	uint32_t node;
+	uint32_t ttl;
+	uint32_t rd_off;        /* into zone_builder.rd */
+	uint32_t line;
+	uint16_t type;
+	uint16_t rdlen;
+	uint16_t src;           /* index into zone_builder.srcs */
+	uint16_t dup;           /* merged into an identical RR (RFC 2181 5) */
+};
+
+struct zone_builder {
+	struct zone *z;
+	const zone_load_opts_t *opts;
+	size_t nodes_cap, names_cap;
+	struct zb_rec *recs;
+	size_t nrec, rec_cap;
+	uint8_t *rd;
+	size_t rd_len, rd_cap;
+	char **srcs;
+	size_t nsrcs;
+	uint8_t last_name[WNAME_MAXLEN];   /* owner of the previous RR, lowercased */
+	size_t last_len;
+	uint32_t last_node;
+
+	/* Set by the grouping in zb_finish(): perm lists record indexes by
+	 * node, then type, then file order; the records of RRset i are
+	 * perm[set_first[i] .. set_first[i + 1]), duplicates included
+	 * (dup != 0); a node's RRsets are consecutive, so its records are
+	 * consecutive in perm too. The rdata blob `rd` is freed by then: the
+	 * checks read rdata from the zone's RRsets. */
+	uint32_t *perm;
+	uint32_t *set_first;
+
+	zone_diag_fn diag;
+	void *diag_ctx;
+	unsigned errors, warnings;
+};
+
+/* zone_check.c: every check of a grouped zone, reported through zb_report(). */
+void zcheck_run(struct zone_builder *b, uint16_t main_src);
+
+/* zone_build.c: text of a type for messages ("A", "TYPE65280"). */
+const char *zb__type_name(uint16_t t, char *buf, size_t len);
 
 /* zone_db.c: hash-table helpers used while building. */
 uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash);

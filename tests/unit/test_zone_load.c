@@ -1,4 +1,5 @@
-/* Unit tests for the zone loader (server/lib/zone_load.c): master-file
+/* Unit tests for zone loading (server/lib/zone_load.c, zone_parse.c,
+ * zone_build.c, zone_check.c): master-file
  * syntax, $ORIGIN/$TTL/$INCLUDE, RFC 3597 types and every load-time check,
  * each with the line number it must name. */
 #include <setjmp.h>
@@ -54,11 +55,16 @@ static void dump(const struct diags *ds)
 		              ds->d[i].fatal ? "error" : "warning", ds->d[i].msg);
 }
 
+/* Options for load_ok() and load_bad(); tests set ldns_only to compare the
+ * fast parser with ldns. */
+static zone_load_opts_t g_opts;
+static const zone_load_opts_t ldns_opts = { .ldns_only = true };
+
 static zone_t *load_ok(const char *text, struct diags *ds)
 {
 	zone_t *z = NULL;
 	memset(ds, 0, sizeof(*ds));
-	int rc = zone_compile_text("example.com", text, "t.zone", collect, ds, &z);
+	int rc = zone_compile_text_opts("example.com", text, "t.zone", &g_opts, collect, ds, &z);
 	if (rc != 0)
 		dump(ds);
 	assert_int_equal(rc, 0);
@@ -70,7 +76,8 @@ static void load_bad(const char *text, struct diags *ds)
 {
 	zone_t *z = (zone_t *)1;
 	memset(ds, 0, sizeof(*ds));
-	assert_int_equal(zone_compile_text("example.com", text, "t.zone", collect, ds, &z), ANYNS_EZONE);
+	assert_int_equal(zone_compile_text_opts("example.com", text, "t.zone", &g_opts, collect, ds, &z),
+	                 ANYNS_EZONE);
 	assert_null(z);
 	assert_true(ds->n > 0);
 }
@@ -386,7 +393,7 @@ static void test_warnings(void **st)
 }
 
 /* Every RR shape the loader parses without ldns must compile to the same
- * bytes as when ldns parses it (ANYNS_ZONE_NOFAST=1). */
+ * bytes as when ldns parses it (ldns_only). */
 struct cmp_ctx {
 	const zone_t *self, *other;
 	int names;
@@ -445,9 +452,9 @@ static void test_fast_path_matches_ldns(void **st)
 		"@y SSHFP 1 1 0123456789abcdef0123456789abcdef01234567\n";
 	struct diags ds;
 	zone_t *fast = load_ok(text, &ds);
-	setenv("ANYNS_ZONE_NOFAST", "1", 1);
+	g_opts.ldns_only = true;
 	zone_t *slow = load_ok(text, &ds);
-	unsetenv("ANYNS_ZONE_NOFAST");
+	g_opts.ldns_only = false;
 	struct cmp_ctx c = { fast, slow, 0 };
 	assert_int_equal(zone_walk(fast, cmp_node, &c), 0);
 	zone_stats_t a, b;
@@ -490,9 +497,9 @@ static void test_fast_path_matches_ldns(void **st)
 	assert_int_equal(znode_rrset(node(o, "u.example.com"), 1)->ttl, 43);
 	assert_int_equal(znode_rrset(node(o, "v.example.com"), 1)->ttl, 44);
 	zone_unref(o);
-	setenv("ANYNS_ZONE_NOFAST", "1", 1);
+	g_opts.ldns_only = true;
 	o = load_ok(HEAD "u IN 43 A 192.0.2.1\n\tIN 45 AAAA ::1\n", &ds);
-	unsetenv("ANYNS_ZONE_NOFAST");
+	g_opts.ldns_only = false;
 	assert_int_equal(znode_rrset(node(o, "u.example.com"), 1)->ttl, 43);
 	assert_int_equal(znode_rrset(node(o, "u.example.com"), 28)->ttl, 45);
 	zone_unref(o);
@@ -506,10 +513,10 @@ static void test_fast_path_matches_ldns(void **st)
 	/* no $TTL: 3600 as NSD; $TTL 0 is a real zero on both paths */
 	for (int nofast = 0; nofast < 2; nofast++) {
 		if (nofast)
-			setenv("ANYNS_ZONE_NOFAST", "1", 1);
+			g_opts.ldns_only = true;
 		o = load_ok("@ 100 SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n"
 		            "$TTL 0\nz A 192.0.2.2\nz TXT \"t\"\nz 7 AAAA ::1\n", &ds);
-		unsetenv("ANYNS_ZONE_NOFAST");
+		g_opts.ldns_only = false;
 		assert_int_equal(znode_rrset(node(o, "ns1.example.com"), 1)->ttl, 3600);
 		assert_int_equal(znode_rrset(node(o, "z.example.com"), 1)->ttl, 0);
 		assert_int_equal(znode_rrset(node(o, "z.example.com"), 16)->ttl, 0);
@@ -551,9 +558,8 @@ static void test_signed_zone_both_paths(void **st)
 	memset(&ds, 0, sizeof(ds));
 	assert_int_equal(zone_compile_file("example.com", "tests/zones/signed.zone", collect, &ds, &fast), 0);
 	assert_int_equal(ds.n, 0);      /* RRSIG TTLs may differ: no warning */
-	setenv("ANYNS_ZONE_NOFAST", "1", 1);
-	assert_int_equal(zone_compile_file("example.com", "tests/zones/signed.zone", NULL, NULL, &slow), 0);
-	unsetenv("ANYNS_ZONE_NOFAST");
+	assert_int_equal(zone_compile_file_opts("example.com", "tests/zones/signed.zone", &ldns_opts,
+	                                        NULL, NULL, &slow), 0);
 	struct cmp_ctx c = { fast, slow, 0 };
 	assert_int_equal(zone_walk(fast, cmp_node, &c), 0);
 	zone_stats_t a;
@@ -632,9 +638,7 @@ static void test_mutations(void **st)
 		assert_true(rc == 0 || rc == ANYNS_EZONE);
 		/* ...and the fast path reads it exactly as ldns does */
 		zone_t *slow = NULL;
-		setenv("ANYNS_ZONE_NOFAST", "1", 1);
-		int rc2 = zone_compile_text("example.com", buf, "m.zone", NULL, NULL, &slow);
-		unsetenv("ANYNS_ZONE_NOFAST");
+		int rc2 = zone_compile_text_opts("example.com", buf, "m.zone", &ldns_opts, NULL, NULL, &slow);
 		assert_int_equal(rc, rc2);
 		if (rc == 0) {
 			struct cmp_ctx c = { z, slow, 0 };
