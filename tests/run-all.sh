@@ -36,7 +36,7 @@ run_units build unit
 step "unit tests (ASan+UBSan)"
 run_units build/asan unit-asan
 
-# The cache-key parser (answer_key_from_query) must agree with the full query
+# The cache-key parser (acache_key_from_query) must agree with the full query
 # parser on random and mutated queries; engine-bench -D exits 1 on any disagreement.
 step "engine self-check (key parser vs full parser)"
 for b in build build/asan; do

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "acache.h"
 #include "anyns.h"
 #include "conf.h"
 
@@ -47,12 +48,6 @@ typedef struct dstats {
 /* One more response with `rc` in dstats `st`; rcodes past the table share its last slot. */
 #define STAT_RCODE(st, rc) \
 	STAT_INC((st).rcode[(unsigned)(rc) < STAT_RCODES ? (unsigned)(rc) : STAT_RCODES - 1])
-
-/* ---- per-worker answer cache ------------------------------------------- */
-typedef struct acache acache_t;
-/* entries: rounded up to a power of two. */
-int acache_new(size_t entries, acache_t **out);
-void acache_free(acache_t *c);
 
 /* ---- the daemon ---------------------------------------------------------- */
 typedef struct daemon daemon_t;
@@ -213,7 +208,7 @@ typedef struct daemon_hook {
 /* xdp_glue.c: the XDP fast path (server.xdp) */
 extern const daemon_hook_t xdp_hook;
 /* Rate-limited anyns_xdp_put_gen() after a cache miss. */
-void xdp_maybe_put(udp_io_t *io, uint64_t gen, const answer_key_t *key, const uint8_t *resp,
+void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const uint8_t *resp,
                    size_t len);
 
 /* stats.c: counters; the Prometheus endpoint (server.metrics) */

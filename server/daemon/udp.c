@@ -8,7 +8,6 @@
 #include <string.h>
 #include <urcu.h>
 
-#include "cache.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -59,24 +58,26 @@ int udp_io_new(worker_t *w, udp_io_t **out)
 size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                   uint8_t *out, size_t outcap)
 {
-	answer_key_t key;
+	acache_key_t key;
 	answer_info_t info;
 	size_t olen = 0;
 	uint32_t h = 0;
+	uint8_t rcode;
 	bool keyed = false;
 	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
 
 	STAT_INC(io->stats.udp_queries);
-	if (gen != 0 && io->cache != NULL && answer_key_from_query(q, qlen, &key) == 0) {
-		keyed = true;
-		h = acache_hash(&key);
-		const acache_ent_t *e = acache_find(io->cache, &key, h, gen);
-		if (e != NULL && (olen = acache_patch(e, q, out, outcap)) > 0) {
+	if (gen != 0 && io->cache != NULL) {
+		int r = acache_lookup(io->cache, gen, q, qlen, &key, &h, out, outcap, &olen, &rcode);
+		if (r == 0) {
 			STAT_INC(io->stats.cache_hits);
-			STAT_RCODE(io->stats, e->rcode);
+			STAT_RCODE(io->stats, rcode);
 			return olen;
 		}
-		STAT_INC(io->stats.cache_misses);
+		if (r == ANYNS_ENOENT) {
+			keyed = true;
+			STAT_INC(io->stats.cache_misses);
+		}
 	}
 	if (answer_build(zs, &io->w->d->aconf, q, qlen, ANSWER_UDP, out, outcap, &olen,
 	                 &info) != 0 || olen == 0) {
@@ -86,12 +87,9 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	STAT_RCODE(io->stats, info.rcode);
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
-	/* A truncated answer depends on the client's payload size: never reuse it. */
-	if (keyed && info.cacheable && !info.tc && olen <= ACACHE_TMPL_MAX) {
-		acache_store(io->cache, &key, h, gen, out, olen, info.rcode);
-		if (io->w->d->xdp != NULL)
-			xdp_maybe_put(io, gen, &key, out, olen);
-	}
+	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
+	    io->w->d->xdp != NULL)
+		xdp_maybe_put(io, gen, &key, out, olen);
 	return olen;
 }
 

@@ -7,37 +7,9 @@
 #include <unistd.h>
 #include <urcu.h>
 
-#include "cache.h"
 #include "daemon.h"
 #include "log.h"
 #include "sockets.h"
-
-int acache_new(size_t entries, acache_t **out)
-{
-	size_t sets = 1;
-	while (sets * 2 < entries)
-		sets <<= 1;
-	acache_t *c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return ANYNS_ENOMEM;
-	/* calloc: pages stay untouched (and cost nothing) until slots fill. */
-	c->ent = calloc(sets * 2, sizeof(*c->ent));
-	if (c->ent == NULL) {
-		free(c);
-		return ANYNS_ENOMEM;
-	}
-	c->mask = sets - 1;
-	*out = c;
-	return 0;
-}
-
-void acache_free(acache_t *c)
-{
-	if (c == NULL)
-		return;
-	free(c->ent);
-	free(c);
-}
 
 static void on_closed_noop(uv_handle_t *h) { (void)h; }
 

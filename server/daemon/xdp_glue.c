@@ -12,7 +12,7 @@
 /* anyns_xdp_put() is a map-update syscall: at most this many per worker per second. */
 #define XDP_PUTS_PER_SEC 2000
 
-void xdp_maybe_put(udp_io_t *io, uint64_t gen, const answer_key_t *key, const uint8_t *resp,
+void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const uint8_t *resp,
                    size_t len)
 {
 	struct timespec ts;

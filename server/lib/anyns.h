@@ -121,7 +121,7 @@ typedef struct answer_info {
 	bool do_bit;
 	/* True when the response depends only on the cache key below plus the
 	 * query's ID, RD bit and the letter case of the question name, so that a
-	 * response template can be stored and patched (answer_patch()). */
+	 * response template can be stored and patched (acache.h). */
 	bool cacheable;
 	uint16_t qtype, qclass;
 } answer_info_t;
@@ -136,34 +136,6 @@ typedef struct answer_info {
 int answer_build(const zset_t *zs, const answer_conf_t *conf,
                  const uint8_t *query, size_t qlen, enum answer_transport tp,
                  uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info);
-
-/* ---- answer cache keys (shared by the user-space cache and the XDP map) ----
- * A key is the lowercased question name in wire form plus type, class and the
- * EDNS/DO flags. Only queries of the simplest shape get a key: one question,
- * opcode QUERY, QR=0, no answer/authority records, at most one OPT record
- * with version 0 and no options, and nothing after it. */
-#define ANSWER_KEY_EDNS 0x01
-#define ANSWER_KEY_DO   0x02
-typedef struct answer_key {
-	uint8_t name[255];     /* lowercased wire name; zero-filled past name_len */
-	uint8_t name_len;
-	uint16_t qtype;        /* host order */
-	uint16_t qclass;       /* host order */
-	uint8_t flags;         /* ANSWER_KEY_* */
-} answer_key_t;
-
-/* Fills *key from a query. Returns 0, or ANYNS_EINVAL when the query is not of
- * the simple shape (then the caller must use answer_build()). */
-int answer_key_from_query(const uint8_t *query, size_t qlen, answer_key_t *key);
-
-/* Makes a response for `query` from a cached template (a response produced by
- * answer_build() for a query with the same key, UDP, at most 512 bytes):
- * copies the template and writes the query's ID, its RD bit and its question
- * name bytes (original case) into the copy. Returns 0, ANYNS_ESPACE, or
- * ANYNS_EINVAL when the query has no uncompressed question name of the
- * template's length. */
-int answer_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t qlen,
-                 uint8_t *out, size_t outcap, size_t *outlen);
 
 /* ---- presentation helpers ------------------------------------------------ */
 /* Wire name -> "a.example." into buf; returns length or ANYNS_ESPACE. */

@@ -142,7 +142,7 @@ static __always_inline __u64 low_bytes(__u32 n)
 }
 
 /* Parses the DNS query copied to sc->q (qlen bytes) into sc->key. Mirrors
- * answer_key_from_query(): one question, opcode QUERY, QR=0, no answer or
+ * acache_key_from_query(): one question, opcode QUERY, QR=0, no answer or
  * authority records, at most one OPT record (root owner, version 0, no
  * options) and nothing after it. Returns the question name length, -1 for a
  * query we do not parse, -2 for a name longer than the key holds. */
@@ -220,7 +220,7 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 }
 
 /* Turns sc->q's template answer into the response for this query, like
- * answer_patch(): the query's ID, RD bit and question name (original case).
+ * acache_patch(): the query's ID, RD bit and question name (original case).
  * Copies the template's words up to rlen only, not all 512 bytes. */
 static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val,
                                            __u32 rlen, __u32 nlen)

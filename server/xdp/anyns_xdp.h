@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "acache.h"
 #include "anyns.h"
 
 typedef struct anyns_xdp anyns_xdp_t;
@@ -43,7 +44,7 @@ void anyns_xdp_close(anyns_xdp_t *x);
 /* Stores a response template (<= 512 bytes, from answer_build() for a UDP
  * query whose answer_info.cacheable was true) under its key for the current
  * generation. */
-int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, size_t len);
+int anyns_xdp_put(anyns_xdp_t *x, const acache_key_t *key, const uint8_t *resp, size_t len);
 /* Same, for a response built from the zone set of generation `gen`
  * (zset_generation()). Prefer it from worker threads: a put racing with a
  * reload then stores an entry of the old generation, which is never answered,
@@ -53,7 +54,7 @@ int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, 
  * answer to an EDNS query: it depends on the client's payload size, which the
  * key does not hold. A question name longer than AXDP_KEY_NAME (96) octets
  * is refused with ANYNS_ESPACE: the program leaves those to the sockets. */
-int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
+int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
                       const uint8_t *resp, size_t len);
 /* After a zone reload: entries of older generations are never answered again. */
 int anyns_xdp_set_generation(anyns_xdp_t *x, uint64_t gen);

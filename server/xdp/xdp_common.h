@@ -12,10 +12,10 @@
 #define AXDP_QUERY_MAX  512   /* longer queries are never of the simple shape */
 #define AXDP_HDR_MAX    128   /* Ethernet + 2 VLAN tags + IPv6 + UDP = 70 */
 
-#define AXDP_KEY_EDNS   0x01  /* same bits as ANSWER_KEY_EDNS / ANSWER_KEY_DO */
+#define AXDP_KEY_EDNS   0x01  /* same bits as ACACHE_KEY_EDNS / ACACHE_KEY_DO */
 #define AXDP_KEY_DO     0x02
 
-/* Answer map key: the same facts as answer_key_t. The name is the lowercased
+/* Answer map key: the same facts as acache_key_t. The name is the lowercased
  * uncompressed wire name including the root label, zero-filled past name_len,
  * so that two keys for the same query compare equal byte for byte.
  * The name field is AXDP_KEY_NAME, not 255, bytes: every lookup hashes and

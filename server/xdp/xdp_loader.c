@@ -265,9 +265,9 @@ void anyns_xdp_close(anyns_xdp_t *x)
 	free(x);
 }
 
-/* answer_key_t -> the kernel's key. The name length is recomputed from the
+/* acache_key_t -> the kernel's key. The name length is recomputed from the
  * labels so the key holds exactly what the program computes from a packet. */
-static int axdp__key(const answer_key_t *key, struct axdp_key *k)
+static int axdp__key(const acache_key_t *key, struct axdp_key *k)
 {
 	size_t pos = 0;
 
@@ -301,7 +301,7 @@ static int axdp__key(const answer_key_t *key, struct axdp_key *k)
 	return 0;
 }
 
-int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
+int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
                       const uint8_t *resp, size_t len)
 {
 	struct axdp_key k;
@@ -312,7 +312,7 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
 		return ANYNS_EINVAL;
 	/* RFC 6891 7: a truncated EDNS answer depends on the advertised payload
 	 * size, which is not part of the key. */
-	if ((key->flags & ANSWER_KEY_EDNS) && (resp[2] & 0x02))
+	if ((key->flags & ACACHE_KEY_EDNS) && (resp[2] & 0x02))
 		return ANYNS_EINVAL;
 	if (gen < atomic_load(&x->gen))
 		return 0;
@@ -339,7 +339,7 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const answer_key_t *key,
 	return axdp__err(errno);
 }
 
-int anyns_xdp_put(anyns_xdp_t *x, const answer_key_t *key, const uint8_t *resp, size_t len)
+int anyns_xdp_put(anyns_xdp_t *x, const acache_key_t *key, const uint8_t *resp, size_t len)
 {
 	if (!x)
 		return ANYNS_EINVAL;
@@ -454,7 +454,7 @@ static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_
 	uint8_t *q = pf->query;
 	size_t qlen = 12, rlen = 0;
 	answer_info_t info;
-	answer_key_t key;
+	acache_key_t key;
 	int err;
 
 	if (nlen > AXDP_KEY_NAME)
@@ -466,18 +466,18 @@ static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_
 	axdp__put16(q + qlen, qtype);
 	axdp__put16(q + qlen + 2, 1);
 	qlen += 4;
-	if (flags & ANSWER_KEY_EDNS) {
+	if (flags & ACACHE_KEY_EDNS) {
 		axdp__put16(q + 10, 1);
 		q[qlen] = 0;                                 /* root owner */
 		axdp__put16(q + qlen + 1, 41);               /* OPT */
 		axdp__put16(q + qlen + 3, 65535);            /* so nothing is truncated */
 		q[qlen + 5] = 0;
 		q[qlen + 6] = 0;
-		axdp__put16(q + qlen + 7, (flags & ANSWER_KEY_DO) ? 0x8000 : 0);
+		axdp__put16(q + qlen + 7, (flags & ACACHE_KEY_DO) ? 0x8000 : 0);
 		axdp__put16(q + qlen + 9, 0);
 		qlen += 11;
 	}
-	if (answer_key_from_query(q, qlen, &key) < 0)
+	if (acache_key_from_query(q, qlen, &key) < 0)
 		return 0;
 	err = answer_build(pf->zs, pf->conf, q, qlen, ANSWER_UDP, pf->resp, sizeof(pf->resp),
 	                   &rlen, &info);
@@ -494,7 +494,7 @@ static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_
 static int axdp__prefill_name(void *ctx, const uint8_t *name, size_t name_len,
                               const uint16_t *types, size_t ntypes)
 {
-	static const uint8_t shapes[] = { 0, ANSWER_KEY_EDNS, ANSWER_KEY_EDNS | ANSWER_KEY_DO };
+	static const uint8_t shapes[] = { 0, ACACHE_KEY_EDNS, ACACHE_KEY_EDNS | ACACHE_KEY_DO };
 	struct axdp_prefill *pf = ctx;
 	uint16_t all[66];
 	size_t n = 0, i, j, s;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acache.h"
 #include "anyns.h"
 
 static const char *ZONE =
@@ -69,10 +70,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ret != 0 || ol < 12 || ol > cap || (tp == ANSWER_UDP && ol > 1232))
 			abort();
 		if (tp == ANSWER_UDP && info.cacheable) {
-			answer_key_t key;
-			if (answer_key_from_query(data, size, &key) != 0 || ol > 512)
+			acache_key_t key;
+			if (acache_key_from_query(data, size, &key) != 0 || ol > 512)
 				abort();
-			if (answer_patch(out, ol, data, size, patched, sizeof(patched), &pl) != 0 ||
+			if (acache_patch(out, ol, data, size, patched, sizeof(patched), &pl) != 0 ||
 			    pl != ol || memcmp(patched, out, ol) != 0)
 				abort();
 		}

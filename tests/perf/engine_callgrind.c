@@ -3,9 +3,9 @@
  * (wall-clock nanoseconds).
  *
  *   build      answer_build() on every query of the mix (a cache miss);
- *   hit        answer_key_from_query() + a hash lookup in a template table +
- *              answer_patch(), the per-worker cache hit path of anynsd, on
- *              the cacheable queries of the mix.
+ *   hit        acache_lookup() (key, hash, lookup, patch), the per-worker
+ *              cache hit path of anynsd, on the queries of the mix that the
+ *              cache stored.
  *
  * Usage:
  *   build/tests/perf/engine-bench [-m build|hit] [-n N] [-z ORIGIN=FILE]...
@@ -42,7 +42,7 @@
 
 #include "anyns.h"
 #include "pkt.h"
-#include "../../server/daemon/cache.h"
+#include "acache.h"
 
 #define QMAX    512
 #define MAXZ    8
@@ -257,44 +257,6 @@ static void load_zone(const char *spec)
 	g_nz++;
 }
 
-/* ---- the template table of the hit path ------------------------------------ */
-
-struct tent {
-	answer_key_t key;
-	uint32_t hash;
-	uint16_t len;
-	uint8_t used;
-	uint8_t tmpl[512];
-};
-
-static struct tent *g_tab;
-static size_t g_tmask;
-
-/* The hash of anynsd's own answer cache, so the hit path measured here is the
- * daemon's. */
-static inline uint32_t key_hash(const answer_key_t *k)
-{
-	return acache_hash(k);
-}
-
-static inline bool key_eq(const answer_key_t *a, const answer_key_t *b)
-{
-	return a->name_len == b->name_len && a->qtype == b->qtype &&
-	       a->qclass == b->qclass && a->flags == b->flags &&
-	       memcmp(a->name, b->name, a->name_len) == 0;
-}
-
-static struct tent *tab_find(const answer_key_t *k, uint32_t h, bool insert)
-{
-	for (size_t i = h & g_tmask;; i = (i + 1) & g_tmask) {
-		struct tent *e = &g_tab[i];
-		if (!e->used)
-			return insert ? e : NULL;
-		if (e->hash == h && key_eq(&e->key, k))
-			return e;
-	}
-}
-
 /* ---- modes ------------------------------------------------------------------ */
 
 static double now_ns(void)
@@ -329,34 +291,31 @@ static int run_build(size_t n)
 static int run_hit(size_t n)
 {
 	static uint8_t out[65535];
-	size_t olen, nhit = 0, bytes = 0, tsz = 64;
+	size_t olen, nhit = 0, bytes = 0;
 	size_t *hits = calloc(g_nq, sizeof(*hits));
 	answer_info_t info;
-	answer_key_t k;
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	acache_t *c = NULL;
 
-	while (tsz < g_nq * 2)
-		tsz *= 2;
-	g_tab = calloc(tsz, sizeof(*g_tab));
-	if (!g_tab || !hits)
+	if (!hits || acache_new(g_nq * 2, &c) != 0)
 		die("out of memory");
-	g_tmask = tsz - 1;
-	/* Fill the table as the daemon does on misses: only cacheable answers. */
+	/* Fill the cache as the daemon does on misses; the measured loop then
+	 * runs anynsd's hit path over the queries that were stored. */
 	for (size_t i = 0; i < g_nq; i++) {
 		const struct query *q = &g_q[i];
-		if (answer_key_from_query(q->w, q->len, &k) != 0)
+		int r = acache_lookup(c, 1, q->w, q->len, &k, &h, out, sizeof(out), &olen, &rc);
+		if (r == 0) {
+			hits[nhit++] = i;
 			continue;
-		if (answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out),
-		                 &olen, &info) != 0 || !info.cacheable)
-			continue;
-		uint32_t h = key_hash(&k);
-		struct tent *e = tab_find(&k, h, true);
-		if (!e->used) {
-			e->used = 1;
-			e->key = k;
-			e->hash = h;
-			e->len = (uint16_t)olen;
-			memcpy(e->tmpl, out, olen);
 		}
+		if (r != ANYNS_ENOENT ||
+		    answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out),
+		                 &olen, &info) != 0 ||
+		    !acache_store(c, 1, &k, h, out, olen, &info) ||
+		    acache_lookup(c, 1, q->w, q->len, &k, &h, out, sizeof(out), &olen, &rc) != 0)
+			continue;
 		hits[nhit++] = i;
 	}
 	if (nhit == 0)
@@ -366,18 +325,15 @@ static int run_hit(size_t n)
 	CALLGRIND_START_INSTRUMENTATION;
 	for (size_t i = 0; i < n; i++) {
 		const struct query *q = &g_q[hits[i % nhit]];
-		if (answer_key_from_query(q->w, q->len, &k) != 0)
-			continue;
-		const struct tent *e = tab_find(&k, key_hash(&k), false);
-		if (e && answer_patch(e->tmpl, e->len, q->w, q->len, out, sizeof(out), &olen) == 0)
+		if (acache_lookup(c, 1, q->w, q->len, &k, &h, out, sizeof(out), &olen, &rc) == 0)
 			bytes += olen;
 	}
 	CALLGRIND_STOP_INSTRUMENTATION;
 	double t = now_ns() - t0;
-	printf("hit: %zu queries (%zu cacheable of %zu), %.1f ns/query, %.1f bytes/response\n",
+	printf("hit: %zu queries (%zu cached of %zu), %.1f ns/query, %.1f bytes/response\n",
 	       n, nhit, g_nq, t / (double)n, (double)bytes / (double)n);
 	free(hits);
-	free(g_tab);
+	acache_free(c);
 	return 0;
 }
 
@@ -437,24 +393,24 @@ static void dump_rec(FILE *f, char tag, int ret, const uint8_t *b, size_t len)
 		fwrite(b, 1, len, f);
 }
 
-/* answer_key_from_query() must accept exactly the queries pkt_parse_query()
+/* acache_key_from_query() must accept exactly the queries pkt_parse_query()
  * calls simple, with the same name, type, class and flags. */
 static size_t g_key_bad;
 static void key_check(const uint8_t *q, size_t len)
 {
 	pkt_query_t pq;
-	answer_key_t k;
+	acache_key_t k;
 	uint8_t *qx = malloc(len > 0 ? len : 1);
 
 	if (!qx)
 		die("out of memory");
 	memcpy(qx, q, len);
 	memset(&k, 0x55, sizeof(k));
-	int kr = answer_key_from_query(qx, len, &k);
+	int kr = acache_key_from_query(qx, len, &k);
 	bool simple = pkt_parse_query(qx, len, &pq) == 0 && pq.simple;
 	bool ok = (kr == 0) == simple;
 	if (ok && simple) {
-		uint8_t flags = (pq.edns ? ANSWER_KEY_EDNS : 0) | (pq.do_bit ? ANSWER_KEY_DO : 0);
+		uint8_t flags = (pq.edns ? ACACHE_KEY_EDNS : 0) | (pq.do_bit ? ACACHE_KEY_DO : 0);
 		ok = k.name_len == pq.qname_len && k.qtype == pq.qtype && k.qclass == pq.qclass &&
 		     k.flags == flags && memcmp(k.name, pq.qname_lc, pq.qname_len) == 0;
 		for (size_t i = pq.qname_len; ok && i < sizeof(k.name); i++)
@@ -466,7 +422,7 @@ static void key_check(const uint8_t *q, size_t len)
 			ok = kb[i] == 0x55;
 	}
 	if (!ok && g_key_bad++ < 5)
-		fprintf(stderr, "engine-bench: answer_key_from_query disagrees with pkt_parse_query "
+		fprintf(stderr, "engine-bench: acache_key_from_query disagrees with pkt_parse_query "
 		        "(len %zu, key %d, simple %d)\n", len, kr, simple);
 	free(qx);
 }
@@ -570,9 +526,9 @@ static int run_dump(const char *path, size_t count)
 		int ret = answer_build(g_zs, c, qx, (size_t)ql, tp, out, cap, &olen, &info);
 		dump_rec(f, 'B', ret, out, olen);
 		fwrite(&info, sizeof(info), 1, f);
-		answer_key_t key;
+		acache_key_t key;
 		memset(&key, 0x55, sizeof(key));
-		int kr = answer_key_from_query(qx, (size_t)ql, &key);
+		int kr = acache_key_from_query(qx, (size_t)ql, &key);
 		free(qx);
 		key_check(q, (size_t)ql);
 		for (int m = 0; m < 2 && ql > 0; m++) {
@@ -599,7 +555,7 @@ static int run_dump(const char *path, size_t count)
 				if ((q2[j] | 0x20) >= 'a' && (q2[j] | 0x20) <= 'z' && rnd(2))
 					q2[j] ^= 0x20;
 			size_t pl = 0;
-			int pr = answer_patch(out, olen, q2, (size_t)ql, pat, sizeof(pat), &pl);
+			int pr = acache_patch(out, olen, q2, (size_t)ql, pat, sizeof(pat), &pl);
 			dump_rec(f, 'P', pr, pat, pl);
 		}
 	}

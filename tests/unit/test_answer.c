@@ -918,7 +918,7 @@ static void test_patch(void **st)
 			char mixed[300];
 			struct qopt lo = { .id = 1, .rd = false, .edns = qs[i].edns, .payload = 1232, .do_bit = qs[i].do_bit };
 			struct qopt mo = lo;
-			answer_key_t lk, mk;
+			acache_key_t lk, mk;
 
 			mo.id = (uint16_t)rand_r(&seed);
 			mo.rd = v & 1;
@@ -927,8 +927,8 @@ static void test_patch(void **st)
 				mixed[k] = (rand_r(&seed) & 1) ? (char)toupper((unsigned char)qs[i].name[k]) : qs[i].name[k];
 			ln = tq_build(lq, qs[i].name, qs[i].type, 1, &lo);
 			mn = tq_build(mq, mixed, qs[i].type, 1, &mo);
-			assert_int_equal(answer_key_from_query(lq, ln, &lk), 0);
-			assert_int_equal(answer_key_from_query(mq, mn, &mk), 0);
+			assert_int_equal(acache_key_from_query(lq, ln, &lk), 0);
+			assert_int_equal(acache_key_from_query(mq, mn, &mk), 0);
 			assert_memory_equal(&lk.name, &mk.name, sizeof(lk.name));
 			assert_int_equal(lk.flags, mk.flags);
 			assert_int_equal(answer_build(g_zs, &g_conf, lq, ln, ANSWER_UDP, tmpl, sizeof(tmpl), &tl, &ti), 0);
@@ -937,7 +937,7 @@ static void test_patch(void **st)
 				continue;
 			cached++;
 			assert_true(tl <= 512);
-			assert_int_equal(answer_patch(tmpl, tl, mq, mn, got, sizeof(got), &gl), 0);
+			assert_int_equal(acache_patch(tmpl, tl, mq, mn, got, sizeof(got), &gl), 0);
 			assert_int_equal(gl, wl);
 			assert_memory_equal(got, want, wl);
 		}
@@ -948,10 +948,10 @@ static void test_patch(void **st)
 	uint8_t q[512], t[512], o[8];
 	size_t n = tq_build(q, "host.example.com", 1, 1, NULL), tl2, ol;
 	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, t, sizeof(t), &tl2, NULL), 0);
-	assert_int_equal(answer_patch(t, tl2, q, n, o, sizeof(o), &ol), ANYNS_ESPACE);
+	assert_int_equal(acache_patch(t, tl2, q, n, o, sizeof(o), &ol), ANYNS_ESPACE);
 	size_t n2 = tq_build(q, "hosts.example.com", 1, 1, NULL);
 	uint8_t big[512];
-	assert_int_equal(answer_patch(t, tl2, q, n2, big, sizeof(big), &ol), ANYNS_EINVAL);
+	assert_int_equal(acache_patch(t, tl2, q, n2, big, sizeof(big), &ol), ANYNS_EINVAL);
 }
 
 struct walk_ctx {
@@ -992,7 +992,7 @@ static int patch_walk(void *vctx, const uint8_t *name, size_t name_len,
 			if (!ti.cacheable)
 				continue;
 			assert_int_equal(answer_build(g_zs, &g_conf, mq, mn, ANSWER_UDP, want, sizeof(want), &wl, NULL), 0);
-			assert_int_equal(answer_patch(tmpl, tl, mq, mn, got, sizeof(got), &gl), 0);
+			assert_int_equal(acache_patch(tmpl, tl, mq, mn, got, sizeof(got), &gl), 0);
 			assert_int_equal(gl, wl);
 			assert_memory_equal(got, want, wl);
 			ctx->checked++;

@@ -11,6 +11,7 @@
 
 #include <ldns/ldns.h>
 
+#include "acache.h"
 #include "anyns.h"
 #include "pkt.h"
 

@@ -1,5 +1,4 @@
-/* Unit tests of anynsd's configuration (server/daemon/conf.c) and its answer
- * cache table (server/daemon/cache.h). */
+/* Unit tests of anynsd's configuration (server/daemon/conf.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +11,6 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "../../server/daemon/cache.h"
 #include "../../server/daemon/conf.h"
 
 static void test_addr(void **state)
@@ -174,64 +172,6 @@ static void test_load_errors(void **state)
 	expect_error("zonez: []\n", ":1: zonez: unknown key");
 }
 
-static void test_cache(void **state)
-{
-	static acache_ent_t ent[16];
-	struct acache c = { .mask = 7, .ent = ent };
-	answer_key_t k1, k2;
-	const uint8_t resp[] = { 1, 2, 3, 4, 5 };
-	memset(&k1, 0, sizeof(k1));
-	memcpy(k1.name, "\x03www\x07""example\x03""com\x00", 17);
-	k1.name_len = 17;
-	k1.qtype = 1;
-	k1.qclass = 1;
-	k2 = k1;
-	k2.qtype = 28;
-
-	uint32_t h1 = acache_hash(&k1), h2 = acache_hash(&k2);
-	assert_int_not_equal(h1, h2);
-	assert_null(acache_find(&c, &k1, h1, 1));
-	acache_store(&c, &k1, h1, 1, resp, sizeof(resp), 3);
-	const acache_ent_t *e = acache_find(&c, &k1, h1, 1);
-	assert_non_null(e);
-	assert_int_equal(e->len, sizeof(resp));
-	assert_int_equal(e->rcode, 3);
-	assert_memory_equal(acache_tmpl(e), resp, sizeof(resp));
-	/* A second key in the same set keeps the first (two ways). */
-	answer_key_t k3 = k1;
-	uint32_t h3 = h1 + 8 * 1000;   /* same set (h & 7), another hash */
-	k3.qtype = 16;
-	acache_store(&c, &k3, h3, 1, resp, 3, 0);
-	assert_non_null(acache_find(&c, &k1, h1, 1));
-	assert_non_null(acache_find(&c, &k3, h3, 1));
-	assert_int_equal(acache_find(&c, &k3, h3, 1)->len, 3);
-	assert_int_equal(acache_find(&c, &k1, h1, 1)->len, sizeof(resp));
-	/* A third evicts the older one. */
-	answer_key_t k4 = k1;
-	k4.qtype = 15;
-	acache_store(&c, &k4, h1 + 16, 1, resp, 4, 0);
-	assert_non_null(acache_find(&c, &k4, h1 + 16, 1));
-	assert_non_null(acache_find(&c, &k3, h3, 1));
-	assert_null(acache_find(&c, &k1, h1, 1));
-	/* Too big for a slot: not stored. */
-	static uint8_t big[500];
-	answer_key_t k5 = k1;
-	k5.qtype = 99;
-	acache_store(&c, &k5, 5, 1, big, sizeof(big), 0);
-	assert_null(acache_find(&c, &k5, 5, 1));
-	acache_store(&c, &k1, h1, 1, resp, sizeof(resp), 3);
-	/* Another generation (a reload happened) never matches. */
-	assert_null(acache_find(&c, &k1, h1, 2));
-	/* Another type or flags never matches, even in the same slot. */
-	assert_null(acache_find(&c, &k2, h1, 1));
-	k2 = k1;
-	k2.flags = ANSWER_KEY_EDNS;
-	assert_null(acache_find(&c, &k2, h1, 1));
-	k2 = k1;
-	k2.name[1] = 'x';
-	assert_null(acache_find(&c, &k2, h1, 1));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,7 +179,6 @@ int main(void)
 		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_load_full),
 		cmocka_unit_test(test_load_errors),
-		cmocka_unit_test(test_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

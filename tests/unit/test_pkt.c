@@ -327,46 +327,6 @@ static void test_skip_name(void **st)
 	assert_int_equal(pos, 9);
 }
 
-static void test_key(void **st)
-{
-	uint8_t q[512], q2[512];
-	answer_key_t k, k2;
-	struct qopt o = { .id = 7, .rd = true, .edns = true, .payload = 4096, .do_bit = true };
-	size_t n = tq_build(q, "WwW.Example.COM", 1, 1, &o);
-	size_t n2 = tq_build(q2, "www.example.com", 1, 1, &(struct qopt){ .id = 9, .edns = true, .payload = 512, .do_bit = true });
-
-	assert_int_equal(answer_key_from_query(q, n, &k), 0);
-	assert_int_equal(answer_key_from_query(q2, n2, &k2), 0);
-	assert_memory_equal(&k.name, &k2.name, sizeof(k.name));
-	assert_int_equal(k.name_len, 17);
-	assert_memory_equal(k.name, "\3www\7example\3com", 17);
-	assert_int_equal(k.qtype, 1);
-	assert_int_equal(k.qclass, 1);
-	assert_int_equal(k.flags, ANSWER_KEY_EDNS | ANSWER_KEY_DO);
-
-	n = tq_build(q, "a.b", 28, 1, NULL);
-	assert_int_equal(answer_key_from_query(q, n, &k), 0);
-	assert_int_equal(k.flags, 0);
-	assert_int_equal(k.qtype, 28);
-	for (size_t i = 5; i < sizeof(k.name); i++)
-		assert_int_equal(k.name[i], 0);
-
-	/* Not the simple shape: no key. */
-	assert_int_equal(answer_key_from_query(q, n - 1, &k), ANYNS_EINVAL);
-	n = tq_build(q, "a.b", 1, 1, &(struct qopt){ .edns = true, .nsid = true });
-	assert_int_equal(answer_key_from_query(q, n, &k), ANYNS_EINVAL);
-	n = tq_build(q, "a.b", 1, 1, &(struct qopt){ .edns = true, .version = 1 });
-	assert_int_equal(answer_key_from_query(q, n, &k), ANYNS_EINVAL);
-	n = tq_build(q, "a.b", 1, 1, NULL);
-	q[2] |= 1 << 3;
-	assert_int_equal(answer_key_from_query(q, n, &k), ANYNS_EINVAL);
-	q[2] = PKT_F1_QR;
-	assert_int_equal(answer_key_from_query(q, n, &k), ANYNS_EINVAL);
-	q[2] = 0;
-	pkt_put16(q + 4, 2);
-	assert_int_equal(answer_key_from_query(q, n, &k), ANYNS_EINVAL);
-}
-
 /* Random mutations of valid queries: bounded, fixed seed; answer_build must
  * return 0 or EDROP and produce a response ldns can parse. */
 static void test_mutations(void **st)
@@ -410,7 +370,6 @@ int main(void)
 		cmocka_unit_test(test_trailing_garbage),
 		cmocka_unit_test(test_records_in_query),
 		cmocka_unit_test(test_skip_name),
-		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_mutations),
 	};
 	answer_conf_init(&g_conf);

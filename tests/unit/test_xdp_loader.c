@@ -208,7 +208,7 @@ static void put_for(struct fx *f, const char *name, uint16_t type, const struct 
 	size_t ql, rl = 0;
 	struct qopt t = o ? *o : (struct qopt){ 0 };
 	char lower[256];
-	answer_key_t key;
+	acache_key_t key;
 	answer_info_t info;
 
 	for (size_t i = 0; i <= strlen(name); i++)
@@ -216,7 +216,7 @@ static void put_for(struct fx *f, const char *name, uint16_t type, const struct 
 	t.id = 0;
 	t.rd = false;
 	ql = tq_build(q, lower, type, 1, &t);
-	assert_int_equal(answer_key_from_query(q, ql, &key), 0);
+	assert_int_equal(acache_key_from_query(q, ql, &key), 0);
 	assert_int_equal(answer_build(f->zs, &f->conf, q, ql, ANSWER_UDP, r, sizeof(r), &rl, &info), 0);
 	assert_true(info.cacheable);
 	assert_int_equal(anyns_xdp_put(f->x, &key, r, rl), 0);
@@ -303,9 +303,9 @@ static void test_passes_misses_and_stale(void **st)
 	{
 		uint8_t r[512];
 		size_t rl = 0;
-		answer_key_t key;
+		acache_key_t key;
 
-		assert_int_equal(answer_key_from_query(q, ql, &key), 0);
+		assert_int_equal(acache_key_from_query(q, ql, &key), 0);
 		assert_int_equal(answer_build(f->zs, &f->conf, q, ql, ANSWER_UDP, r, sizeof(r), &rl, NULL), 0);
 		assert_int_equal(anyns_xdp_put_gen(f->x, 1, &key, r, rl), 0);
 		assert_int_equal(run(f, in, len, out, &ol), XDP_PASS);
@@ -362,7 +362,7 @@ static void test_prefill_and_put_limits(void **st)
 	uint8_t q[512], in[2048], out[2048], big[600];
 	size_t ql, off, len, ol;
 	anyns_xdp_stats_t s;
-	answer_key_t key;
+	acache_key_t key;
 
 	assert_int_equal(anyns_xdp_prefill(f->x, f->zs, &f->conf), 0);
 	assert_int_equal(anyns_xdp_stats(f->x, &s), 0);
@@ -374,7 +374,7 @@ static void test_prefill_and_put_limits(void **st)
 	check_answer(f, in, off, ql, out, ol);
 
 	/* Over 512 bytes, or truncated under EDNS: refused. */
-	assert_int_equal(answer_key_from_query(q, ql, &key), 0);
+	assert_int_equal(acache_key_from_query(q, ql, &key), 0);
 	memset(big, 0, sizeof(big));
 	assert_int_equal(anyns_xdp_put(f->x, &key, big, sizeof(big)), ANYNS_EINVAL);
 	big[2] = 0x82;
@@ -437,7 +437,7 @@ static void test_name_length_limit(void **st)
 	char name[128];
 	uint8_t q[512], r[4096], in[2048], out[2048];
 	size_t ql, rl, off, len, ol;
-	answer_key_t key;
+	acache_key_t key;
 
 	/* "<40 a>.<n b>.wild.example.com" whose wire form is exactly `want`
 	 * octets: two length octets, the two labels, 18 for wild.example.com. */
@@ -450,7 +450,7 @@ static void test_name_length_limit(void **st)
 		strcpy(name + 41 + second, ".wild.example.com");
 		ql = tq_build(q, name, 1, 1, NULL);
 		assert_int_equal(ql, 12 + want + 4);
-		assert_int_equal(answer_key_from_query(q, ql, &key), 0);
+		assert_int_equal(acache_key_from_query(q, ql, &key), 0);
 		rl = 0;
 		assert_int_equal(answer_build(f->zs, &f->conf, q, ql, ANSWER_UDP, r, sizeof(r), &rl,
 		                              NULL), 0);

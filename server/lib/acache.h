@@ -1,0 +1,79 @@
+/* Answer cache: response templates made by answer_build(), keyed by the
+ * question and the EDNS/DO flags, and answered by patching in a new query's
+ * ID, RD bit and name bytes. The key and the patch are shared with the XDP
+ * answer map (server/xdp), which stores the same templates under the same
+ * keys.
+ *
+ * A cache (acache_t) belongs to one thread: no locks, no allocation after
+ * acache_new(). Entries carry the zone-set generation (zset_generation())
+ * they were built from and never match another one, so a reload needs no
+ * flush. */
+#ifndef ANYNS_ACACHE_H
+#define ANYNS_ACACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "anyns.h"
+
+/* ---- keys ---------------------------------------------------------------
+ * A key is the lowercased question name in wire form plus type, class and
+ * the EDNS/DO flags. Only queries of the simplest shape get a key: one
+ * question, opcode QUERY, QR=0, no answer/authority records, at most one OPT
+ * record with version 0 and no options, and nothing after it. */
+#define ACACHE_KEY_EDNS 0x01
+#define ACACHE_KEY_DO   0x02
+typedef struct acache_key {
+	uint8_t name[255];     /* lowercased wire name; zero-filled past name_len */
+	uint8_t name_len;
+	uint16_t qtype;        /* host order */
+	uint16_t qclass;       /* host order */
+	uint8_t flags;         /* ACACHE_KEY_* */
+} acache_key_t;
+
+/* Fills *key from a query. Returns 0, or ANYNS_EINVAL when the query is not
+ * of the simple shape (then *key is untouched and the caller must use
+ * answer_build()). */
+int acache_key_from_query(const uint8_t *query, size_t qlen, acache_key_t *key);
+
+/* The key's hash, as the cache uses it. */
+uint32_t acache_hash(const acache_key_t *key);
+
+/* Templates are at most 512 bytes (the UDP limit without EDNS), so the same
+ * template fits every client. */
+#define ACACHE_TMPL_MAX 512
+
+/* Makes a response for `query` from a template (a response answer_build()
+ * made for a query with the same key, UDP, answer_info.cacheable set, at most
+ * ACACHE_TMPL_MAX bytes): copies the template and writes the query's ID, its
+ * RD bit and its question name bytes (original case) into the copy.
+ * Returns 0, ANYNS_ESPACE, or ANYNS_EINVAL when the query has no
+ * uncompressed question name of the template's length. */
+int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t qlen,
+                 uint8_t *out, size_t outcap, size_t *outlen);
+
+/* ---- the cache ----------------------------------------------------------- */
+typedef struct acache acache_t;
+
+/* A cache of about `entries` templates. Returns 0 or ANYNS_ENOMEM. */
+int acache_new(size_t entries, acache_t **out);
+void acache_free(acache_t *c);            /* accepts NULL */
+
+/* The hit path. Returns 0 with the response in out[0..*outlen) and its rcode
+ * in *rcode when the cache holds the answer for `query` under generation
+ * `gen`; ANYNS_ENOENT on a miss, with *key and *hash filled for
+ * acache_store(); ANYNS_EINVAL when the query has no key (build it). */
+int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
+                  acache_key_t *key, uint32_t *hash, uint8_t *out, size_t outcap,
+                  size_t *outlen, uint8_t *rcode);
+
+/* Offers the response answer_build() made for a query whose lookup missed
+ * (`key`, `hash` from acache_lookup()). Returns true when it is a template
+ * (`info` says cacheable, not truncated, at most ACACHE_TMPL_MAX bytes), so
+ * that the caller may offer it to the XDP map too; the cache keeps it when
+ * it has room for it. */
+bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
+                  const uint8_t *resp, size_t len, const answer_info_t *info);
+
+#endif

@@ -1,0 +1,167 @@
+/* Unit tests of the answer cache (server/lib/acache.c): keys, lookup and
+ * store against answers built by the engine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_answer_util.h"
+
+static const char *zone_text =
+	"$TTL 3600\n"
+	"@ IN SOA ns1 hostmaster 1 3600 900 604800 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 192.0.2.1\n"
+	"www IN A 192.0.2.80\n"
+	"www IN AAAA 2001:db8::80\n"
+	"big IN TXT \"" "0123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+	"big IN TXT \"" "1123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789\"\n"
+	"big IN TXT \"" "2123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789\"\n";
+
+static zset_t *g_zs;
+static answer_conf_t g_conf;
+
+static int setup(void **st)
+{
+	zone_t *z = tz_zone("example.com", zone_text);
+	g_zs = tz_set(&z, 1);
+	answer_conf_init(&g_conf);
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	zset_free(g_zs);
+	return 0;
+}
+
+static void test_key(void **st)
+{
+	uint8_t q[512], q2[512];
+	acache_key_t k, k2;
+	struct qopt o = { .id = 7, .rd = true, .edns = true, .payload = 4096, .do_bit = true };
+	size_t n = tq_build(q, "WwW.Example.COM", 1, 1, &o);
+	size_t n2 = tq_build(q2, "www.example.com", 1, 1, &(struct qopt){ .id = 9, .edns = true, .payload = 512, .do_bit = true });
+
+	assert_int_equal(acache_key_from_query(q, n, &k), 0);
+	assert_int_equal(acache_key_from_query(q2, n2, &k2), 0);
+	assert_memory_equal(&k.name, &k2.name, sizeof(k.name));
+	assert_int_equal(k.name_len, 17);
+	assert_memory_equal(k.name, "\3www\7example\3com", 17);
+	assert_int_equal(k.qtype, 1);
+	assert_int_equal(k.qclass, 1);
+	assert_int_equal(k.flags, ACACHE_KEY_EDNS | ACACHE_KEY_DO);
+
+	n = tq_build(q, "a.b", 28, 1, NULL);
+	assert_int_equal(acache_key_from_query(q, n, &k), 0);
+	assert_int_equal(k.flags, 0);
+	assert_int_equal(k.qtype, 28);
+	for (size_t i = 5; i < sizeof(k.name); i++)
+		assert_int_equal(k.name[i], 0);
+
+	/* Not the simple shape: no key. */
+	assert_int_equal(acache_key_from_query(q, n - 1, &k), ANYNS_EINVAL);
+	n = tq_build(q, "a.b", 1, 1, &(struct qopt){ .edns = true, .nsid = true });
+	assert_int_equal(acache_key_from_query(q, n, &k), ANYNS_EINVAL);
+	n = tq_build(q, "a.b", 1, 1, &(struct qopt){ .edns = true, .version = 1 });
+	assert_int_equal(acache_key_from_query(q, n, &k), ANYNS_EINVAL);
+	n = tq_build(q, "a.b", 1, 1, NULL);
+	q[2] |= 1 << 3;
+	assert_int_equal(acache_key_from_query(q, n, &k), ANYNS_EINVAL);
+	q[2] = PKT_F1_QR;
+	assert_int_equal(acache_key_from_query(q, n, &k), ANYNS_EINVAL);
+	q[2] = 0;
+	pkt_put16(q + 4, 2);
+	assert_int_equal(acache_key_from_query(q, n, &k), ANYNS_EINVAL);
+}
+
+/* Looks `q` up in c under gen; on a miss builds and offers the answer.
+ * Returns the lookup's result; the response (from either) is in out. */
+static int ask(acache_t *c, uint64_t gen, const uint8_t *q, size_t n, uint8_t *out,
+               size_t *olen)
+{
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	answer_info_t info;
+	int r = acache_lookup(c, gen, q, n, &k, &h, out, 512, olen, &rc);
+	if (r == 0)
+		return 0;
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, 512, olen, &info), 0);
+	if (r == ANYNS_ENOENT)
+		acache_store(c, gen, &k, h, out, *olen, &info);
+	return r;
+}
+
+static void test_lookup_store(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512], out[512], want[512];
+	size_t n, ol, wl;
+	assert_int_equal(acache_new(1024, &c), 0);
+
+	n = tq_build(q, "www.example.com", 1, 1, NULL);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
+	/* Another ID, RD and letter case: a hit, byte for byte the built answer. */
+	struct qopt o = { .id = 0xbeef, .rd = false };
+	n = tq_build(q, "WWW.example.COM", 1, 1, &o);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), 0);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, want, sizeof(want), &wl, NULL), 0);
+	assert_int_equal(ol, wl);
+	assert_memory_equal(out, want, wl);
+	/* A hit that does not fit the caller's buffer is a miss. */
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, wl - 1, &ol, &rc), ANYNS_ENOENT);
+
+	/* Another generation, type, EDNS or DO flag: a miss. */
+	assert_int_equal(ask(c, 2, q, n, out, &ol), ANYNS_ENOENT);
+	assert_int_equal(ask(c, 1, q, tq_build(q, "www.example.com", 28, 1, NULL), out, &ol),
+	                 ANYNS_ENOENT);
+	struct qopt e = { .edns = true, .payload = 1232 };
+	n = tq_build(q, "www.example.com", 1, 1, &e);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), 0);
+	e.do_bit = true;
+	n = tq_build(q, "www.example.com", 1, 1, &e);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), 0);
+	assert_true(out[ol - 4] & 0x80);    /* DO copied into the OPT */
+
+	/* NXDOMAIN is cached with its rcode. */
+	n = tq_build(q, "nx.example.com", 1, 1, NULL);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), 0);
+	assert_int_equal(rc, PKT_RCODE_NXDOMAIN);
+
+	/* Not the simple shape: no key, nothing stored. */
+	struct qopt ns = { .edns = true, .payload = 1232, .nsid = true };
+	n = tq_build(q, "www.example.com", 1, 1, &ns);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_EINVAL);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_EINVAL);
+
+	/* A truncated answer (three 211-byte TXT records, no EDNS) is never stored. */
+	n = tq_build(q, "big.example.com", 16, 1, NULL);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
+	assert_true(out[2] & PKT_F1_TC);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
+	acache_free(c);
+	acache_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key),
+		cmocka_unit_test(test_lookup_store),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
