@@ -537,6 +537,36 @@ static int read_backend(hconf_priv_t *p, cfg_node_t *b)
 	return 0;
 }
 
+/* The watchdog must not fire on a hook that is only waiting: for a round (its
+ * interval plus its slowest check) or for one backend command. */
+static int check_watchdog(hconf_t *c)
+{
+	cfg_node_t *n = cfg_get(c->cfg->root, "watchdog");
+	uint64_t need = 0;
+	const char *what = "";
+	for (size_t i = 0; i < c->nsvc; i++) {
+		uint64_t t = 0;
+		for (size_t j = 0; j < c->svc[i].nchecks; j++)
+			if (c->svc[i].checks[j].timeout_ms > t)
+				t = c->svc[i].checks[j].timeout_ms;
+		if (c->svc[i].interval_ms + t > need) {
+			need = c->svc[i].interval_ms + t;
+			what = "interval plus check timeout";
+		}
+	}
+	uint64_t cmd = c->bk.type == HBK_EXABGP ? c->bk.ack_timeout_ms
+	             : c->bk.type == HBK_BIRD ? 0 : c->bk.cmd_timeout_ms;
+	if (cmd > need) {
+		need = cmd;
+		what = c->bk.type == HBK_EXABGP ? "backend.ack-timeout" : "backend.command-timeout";
+	}
+	if (c->watchdog_ms <= need)
+		return cfg_error(c->cfg, n ? n : c->cfg->root,
+		                 "watchdog: %llu ms is not above the %s (%llu ms); raise it or set 0",
+		                 (unsigned long long)c->watchdog_ms, what, (unsigned long long)need);
+	return 0;
+}
+
 int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 {
 	char path[160];
@@ -574,6 +604,9 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 		}
 	}
 	if (read_backend(p, cfg_get(root, "backend")) < 0)
+		goto fail;
+	c->watchdog_ms = 10000;
+	if (cfg_duration_ms(cfg, root, "watchdog", "watchdog", &c->watchdog_ms) < 0)
 		goto fail;
 
 	hservice_conf_t dflt;
@@ -685,6 +718,8 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 				goto fail;
 		}
 	}
+	if (c->watchdog_ms && check_watchdog(c) < 0)
+		goto fail;
 	if (cfg_check_unused(cfg) < 0)
 		goto fail;
 	*out = c;

@@ -100,6 +100,7 @@ typedef struct hconf {
 	int log_level;              /* -1 = not set */
 	const char *ctl_path;
 	const char *metrics;        /* "addr:port" or NULL */
+	uint64_t watchdog_ms;       /* kill a hook without progress for this long; 0 = off */
 	struct sockaddr_storage metrics_addr;
 	hbk_conf_t bk;
 	hservice_conf_t *svc;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "probe.h"
+#include "watchdog.h"
 
 #define EXPORTED_EVERY 10   /* rounds between two "is it exported?" questions */
 
@@ -70,6 +72,8 @@ typedef struct grp {
 	size_t n;
 	uv_timer_t timer;           /* next round */
 	size_t pending;
+	uint64_t last_end;          /* when the last round ended (loop time) */
+	uint64_t bound_ms;          /* a round ends within this after the last one */
 } grp_t;
 
 typedef struct app {
@@ -85,6 +89,8 @@ typedef struct app {
 	bool bkpoll_on;
 	ctl_t *ctl;
 	hmet_t *met;
+	int beat_fd;                /* watchdog pipe, -1 = none */
+	uv_timer_t beat;
 	int exit_code;
 	bool stopping;
 } app_t;
@@ -237,6 +243,7 @@ static void round_end(grp_t *g)
 	}
 	uint64_t now = uv_now(&a->loop);
 	bool fast = false;
+	g->last_end = now;
 	for (size_t k = 0; k < g->n && !a->stopping; k++) {
 		svc_t *s = g->m[k];
 		enum hsm_state old = s->sm.state;
@@ -381,6 +388,26 @@ static void on_ctl(void *ctx, const char *cmd, const char *arg, char *out, size_
 	         cmd);
 }
 
+/* ---- watchdog ----------------------------------------------------------- */
+
+/* Beats only while every group's rounds keep ending: a loop that runs but
+ * whose checks never complete is as stuck as a stopped process. */
+static void on_beat(uv_timer_t *t)
+{
+	app_t *a = t->data;
+	uint64_t now = uv_now(&a->loop);
+	for (size_t k = 0; k < a->ngrp; k++)
+		if (now - a->grp[k].last_end > a->grp[k].bound_ms) {
+			log_warn("group %s: no round ended for %llu ms; not telling the watchdog",
+			         a->grp[k].name, (unsigned long long)(now - a->grp[k].last_end));
+			return;
+		}
+	if (hwd_beat(a->beat_fd) < 0) {
+		log_err("watchdog: the watchdog process is gone; stopping");
+		app_stop(a, 1);
+	}
+}
+
 /* ---- start and stop ----------------------------------------------------- */
 
 static void on_signal(uv_signal_t *h, int sig)
@@ -417,6 +444,7 @@ static void app_stop(app_t *a, int code)
 		return;
 	a->stopping = true;
 	a->exit_code = code;
+	hwd_notify("STOPPING=1");
 	for (size_t i = 0; i < a->nsvc; i++) {
 		svc_t *s = &a->svc[i];
 		if (s->applied != HSM_WITHDRAWN || s->apply_failed) {
@@ -437,6 +465,7 @@ static void app_stop(app_t *a, int code)
 	close_if_open((uv_handle_t *)&a->sigterm);
 	close_if_open((uv_handle_t *)&a->sigint);
 	close_if_open((uv_handle_t *)&a->sighup);
+	close_if_open((uv_handle_t *)&a->beat);
 	if (a->bkpoll_on)
 		close_if_open((uv_handle_t *)&a->bkpoll);
 	ctl_close(a->ctl);
@@ -528,12 +557,28 @@ static int app_run(app_t *a)
 		         s->c->nchecks, s->c->sm.rise, s->c->sm.fall,
 		         (unsigned long long)s->c->interval_ms, (unsigned long long)s->c->fast_ms);
 	}
+	uint64_t start = uv_now(&a->loop);
 	for (size_t k = 0; k < a->ngrp; k++) {
 		grp_t *g = &a->grp[k];
 		uv_timer_init(&a->loop, &g->timer);
 		g->timer.data = g;
+		g->last_end = start;
+		for (size_t i = 0; i < g->n; i++) {
+			const hservice_conf_t *sc = g->m[i]->c;
+			for (size_t j = 0; j < sc->nchecks; j++)
+				if (sc->interval_ms + sc->checks[j].timeout_ms + 500 > g->bound_ms)
+					g->bound_ms = sc->interval_ms + sc->checks[j].timeout_ms + 500;
+		}
 		uv_timer_start(&g->timer, on_round_timer, 0, 0);
 	}
+	uint64_t every = c->watchdog_ms / 4, sd = hwd_systemd_interval_ms();
+	if (sd && (!every || sd < every))
+		every = sd;
+	uv_timer_init(&a->loop, &a->beat);
+	a->beat.data = a;
+	if (every && (a->beat_fd >= 0 || sd))
+		uv_timer_start(&a->beat, on_beat, 0, every);
+	hwd_notify("READY=1");
 	metrics_render(a);
 	a->exit_code = 0;
 	uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -579,11 +624,17 @@ static void forward_signal(int sig)
 }
 
 /* --supervise: for speakers with no dead-man mechanism of their own (GoBGP,
- * FRR, exec). Returns -1 in the child, which then runs the hook; in the
- * supervisor, waits for the child and returns the exit code. */
-static int supervise_run(hconf_t *c)
+ * FRR, exec), and the watchdog of the hook. Returns -1 in the child, which
+ * then runs the hook with *beat_fd to beat on; in the supervisor, waits for
+ * the child and returns the exit code. */
+static int supervise_run(hconf_t *c, int *beat_fd)
 {
 	pid_t parent = getpid();
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_err("supervise: pipe: %s", strerror(errno));
+		return 1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_err("supervise: fork: %s", strerror(errno));
@@ -594,8 +645,12 @@ static int supervise_run(hconf_t *c)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			raise(SIGTERM);
+		close(p[0]);
+		fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+		*beat_fd = p[1];
 		return -1;
 	}
+	close(p[1]);
 	g_child = pid;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -603,11 +658,12 @@ static int supervise_run(hconf_t *c)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	int st;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 1;
-	if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2))
+	bool killed;
+	int st = hwd_wait_child(pid, p[0], c->watchdog_ms, &killed);
+	close(p[0]);
+	if (st < 0)
+		return 1;
+	if (!killed && WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2))
 		return WEXITSTATUS(st);   /* it withdrew itself, or never started */
 	if (WIFSIGNALED(st))
 		log_err("supervise: the hook (pid %d) died of signal %d; withdrawing", (int)pid,
@@ -753,17 +809,27 @@ int main(int argc, char **argv)
 		log_set_level((enum log_level)lvl);
 	/* A closed pipe to ExaBGP must be an error we handle, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
+	int beat_fd = -1;
 	if (supervise) {
-		int src = supervise_run(c);
+		int src = supervise_run(c, &beat_fd);
 		if (src >= 0) {           /* the supervisor's own exit */
 			hconf_free(c);
 			return src;
 		}
 		/* the child goes on below */
+	} else if (c->watchdog_ms) {
+		/* Before anything is opened: the watchdog must hold none of it. */
+		beat_fd = hwd_spawn(c->watchdog_ms);
+		if (beat_fd < 0) {
+			log_err("watchdog: cannot start: %s", hk_strerror(beat_fd));
+			hconf_free(c);
+			return 1;
+		}
 	}
 	app_t a;
 	memset(&a, 0, sizeof(a));
 	a.conf = c;
+	a.beat_fd = beat_fd;
 	int rc = app_run(&a);
 	hconf_free(c);
 	return rc;

@@ -163,15 +163,9 @@ nsx bird -c "$T/pop.conf" -s "$T/pop.ctl" -P "$T/pop.pid" ||
 rshow() { birdc -s "$T/router.ctl" show route "$@" 2>/dev/null; }
 # has PREFIX: the router has a route for PREFIX
 has() { rshow "$1" | grep -q "^$1 "; }
-# wait_route PREFIX yes|no SECONDS
-wait_route() {
-	local p=$1 want=$2 n=$(( $3 * 20 )) i
-	for i in $(seq "$n"); do
-		if has "$p"; then [ "$want" = yes ] && return 0; else [ "$want" = no ] && return 0; fi
-		sleep 0.05
-	done
-	return 1
-}
+# route_is PREFIX yes|no; wait_route PREFIX yes|no SECONDS (fractions allowed)
+route_is() { if has "$1"; then [ "$2" = yes ]; else [ "$2" = no ]; fi; }
+wait_route() { wait_for "$3" route_is "$1" "$2"; }
 comm_seen() { rshow "$1" all | grep -q "BGP.community:.*(65535,0)"; }
 wait_comm() { local i; for i in $(seq $(( $2 * 20 ))); do comm_seen "$1" && return 0; sleep 0.05; done; return 1; }
 
@@ -179,10 +173,12 @@ wait_comm() { local i; for i in $(seq $(( $2 * 20 ))); do comm_seen "$1" && retu
 cat > "$T/exa-hook.yaml" <<EOF
 log-level: info
 control-socket: $T/exa-hook.sock
+watchdog: 1s
 backend:
   type: exabgp
   asn: 65001
   next-hop: 127.0.0.2
+  ack-timeout: 500ms
 defaults:
   interval: 300ms
   fast-interval: 100ms
@@ -217,6 +213,7 @@ cat > "$T/pop-hook.yaml" <<EOF
 log-level: info
 control-socket: $T/pop-hook.sock
 metrics: 127.0.0.1:19153
+watchdog: 1s
 backend:
   type: bird
   asn: 65002
@@ -293,7 +290,15 @@ start_pop_hook() {
 	POPHOOK=$!
 	PIDS+=($POPHOOK)
 }
-hook_pid() { pgrep -f -- "$HOOK -c $T/exa-hook.yaml" | head -1; }
+# hook_pid CONFIG: the hook running CONFIG (not its watchdog process, which has
+# the same command line and the name anyns-health-wd).
+hook_pid() {
+	local p
+	for p in $(pgrep -f -- "$HOOK -c ${1:-$T/exa-hook.yaml}"); do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = anyns-health ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
 
 check bad-config-exits-2 bash -c "printf 'backend: {type: exabgp}\nservices:\n  - {name: a, prefix: 192.0.2.53/32, rise: x, checks: [{server: 127.0.0.1, qname: a.}]}\n' > $T/bad.yaml; $HOOK -c $T/bad.yaml 2>$T/bad.err; rc=\$?; grep -q 'services\[0\].rise' $T/bad.err && [ \$rc -eq 2 ]"
 
@@ -473,6 +478,41 @@ if grp_wait 203.0.113.100/32 announce 5 && grp_wait 2001:db8::100/128 announce 2
 else fail group-one-failure-withdraws-all "never announced: $(tail -3 "$T/grp-hook.log")"; fi
 kill "$GRP"
 
+# 10c. systemd: with NOTIFY_SOCKET and WATCHDOG_USEC (what systemd gives a
+# Type=notify unit with WatchdogSec=) the hook says READY=1, then WATCHDOG=1
+# every half period while it runs, and nothing once it is stopped.
+cat > "$T/notify.py" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(0.1)
+end = time.time() + float(sys.argv[2])
+with open(sys.argv[3], "a", buffering=1) as f:
+    while time.time() < end:
+        try:
+            m = s.recv(4096).decode()
+        except socket.timeout:
+            continue
+        for line in m.split("\n"):
+            f.write("%.3f %s\n" % (time.time(), line))
+EOF
+ip netns exec "$NS" /usr/bin/python3 "$T/notify.py" "$T/notify.sock" 6 "$T/notify.log" &
+NPY=$!; PIDS+=($NPY)
+for i in $(seq 50); do [ -S "$T/notify.sock" ] && break; sleep 0.02; done
+ip netns exec "$NS" env NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=400000 sh -c \
+	'WATCHDOG_PID=$$ exec "$0" -c "$1"' "$HOOK" "$T/exec-hook.yaml" >>"$T/notify-hook.log" 2>&1 &
+NHK=$!; PIDS+=($NHK)
+sleep 1.2
+beats=$(grep -c "WATCHDOG=1" "$T/notify.log" 2>/dev/null)
+kill -STOP "$NHK"; sleep 0.1
+n1=$(grep -c "WATCHDOG=1" "$T/notify.log" 2>/dev/null); sleep 0.8
+n2=$(grep -c "WATCHDOG=1" "$T/notify.log" 2>/dev/null)
+kill -9 "$NHK"
+# 200 ms period: about 6 beats in 1.2 s, none while stopped.
+if grep -q "READY=1" "$T/notify.log" && [ "${beats:-0}" -ge 4 ] && [ "$n1" = "$n2" ]; then
+	pass systemd-notify-watchdog
+else fail systemd-notify-watchdog "beats=$beats stopped: $n1 -> $n2; $(head -3 "$T/notify.log")"; fi
+
 # 10b. Flap penalty: two flaps put this service over `suppress`; it is then held
 # DOWN although its server answers again.
 cat > "$T/flap-route.sh" <<'EOF'
@@ -538,7 +578,8 @@ EOF
 	PIDS+=($!)
 	cat > "$T/gobgp-hook.yaml" <<EOF
 control-socket: $T/gobgp-hook.sock
-backend: { type: gobgp, asn: 65003, gobgp: $(command -v gobgp) }
+watchdog: 1500ms
+backend: { type: gobgp, asn: 65003, gobgp: $(command -v gobgp), command-timeout: 1s }
 defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, drain-time: 2s }
 services:
   - name: g
@@ -586,9 +627,11 @@ EOF
 		-p 5179 -l 127.0.0.5 -P 0 >>"$T/frr/bgpd.out" 2>&1
 	cat > "$T/frr-hook.yaml" <<EOF
 control-socket: $T/frr-hook.sock
+watchdog: 1500ms
 backend:
   type: frr
   asn: 65005
+  command-timeout: 1s
   vtysh: $(command -v vtysh)
   vtysh-args: [--vty_socket, $T/frr]
   route-map-drain: ANYNS-DRAIN
@@ -652,11 +695,48 @@ EOF
 	exabgp.tcp.bind=127.0.0.6 exabgp.tcp.port=6179 exabgp "$T/exa2.conf" >>"$T/exa2.out" 2>&1 ) &
 EXA2=$!; PIDS+=($EXA2)
 if wait_route 203.0.113.80/32 yes 30; then
-	p=$(pgrep -f -- "$HOOK -c $T/exa2-hook.yaml" | head -1)
+	p=$(hook_pid "$T/exa2-hook.yaml")
 	kill -9 "$p"
 	ok=
 	for i in $(seq 100); do kill -0 "$EXA2" 2>/dev/null || { ok=1; break; }; sleep 0.05; done
 	if [ -n "$ok" ] && wait_route 203.0.113.80/32 no 5; then pass exabgp-hook-cannot-restart-session-drops
 	else fail exabgp-hook-cannot-restart-session-drops "$(tail -3 "$T/exa2.out")"; fi
 else fail exabgp-hook-cannot-restart-session-drops "never announced"; fi
+
+# 14. A hung hook (SIGSTOP) under each backend, and then its DNS server dies:
+# the watchdog (watchdog: 1s here; the supervisor under --supervise, a watchdog
+# process otherwise) kills the stopped hook and the backend's dying-hook path
+# withdraws: within 3 s of the server's death.
+start_pop_hook
+hung=("exabgp 192.0.2.53/32" "bird 198.51.100.53/32")
+if [ -n "${GSUP:-}" ]; then
+	ip netns exec "$NS" "$HOOK" --supervise -c "$T/gobgp-hook.yaml" >>"$T/gobgp-hook.log" 2>&1 &
+	GSUP=$!; PIDS+=($GSUP); hung+=("gobgp 203.0.113.60/32")
+fi
+if [ -n "${FSUP:-}" ]; then
+	ip netns exec "$NS" "$HOOK" --supervise -c "$T/frr-hook.yaml" >>"$T/frr-hook.log" 2>&1 &
+	FSUP=$!; PIDS+=($FSUP); hung+=("frr 203.0.113.70/32")
+fi
+stopped=()
+for h in "${hung[@]}"; do
+	set -- $h
+	wait_route "$2" yes 15 || { fail "$1-sigstop-withdrawn" "not announced before the test"; continue; }
+	case $1 in
+	exabgp) p=$(hook_pid) ;;
+	bird) p=$POPHOOK ;;
+	gobgp) p=$(child_of "$GSUP") ;;
+	frr) p=$(child_of "$FSUP") ;;
+	esac
+	kill -STOP "$p" && stopped+=("$1 $2 $p")
+done
+stop_nsd
+for h in "${stopped[@]}"; do
+	set -- $h
+	if wait_route "$2" no 3; then pass "$1-sigstop-withdrawn"
+	else fail "$1-sigstop-withdrawn" "$2 still announced 3 s after the server died under a stopped hook"; fi
+	if kill -0 "$3" 2>/dev/null; then fail "$1-sigstop-hook-killed" "pid $3 still there"; kill -CONT "$3"
+	else pass "$1-sigstop-hook-killed"; fi
+done
+if grep -q "watchdog: no progress from the hook" "$T/pop-hook.log"; then pass bird-watchdog-logged
+else fail bird-watchdog-logged "$(tail -3 "$T/pop-hook.log")"; fi
 summary

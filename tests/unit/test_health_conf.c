@@ -174,6 +174,9 @@ static void test_bad(void **st)
 	bad(BK SVC("", ", serial-lag: ignore"), "services[0].checks[0].serial-lag");
 	bad(BK SVC("", ", timeout: 0"), "services[0].checks[0].timeout");
 	bad(BK SVC("    group: 'a b'\n", ""), "services[0].group");
+	bad(BK "watchdog: 1s\n" SVC("    interval: 2s\n", ""), "watchdog: 1000 ms is not above the interval");
+	bad("watchdog: 2s\nbackend: {type: exec, command: /bin/true, command-timeout: 3s}\n"
+	    SVC("    degraded: {prepend: 0}\n", ""), "backend.command-timeout");
 	bad(BK "metrics: localhost\n" SVC("", ""), "metrics");
 	bad(BK "log-level: loud\n" SVC("", ""), "log-level");
 	bad(BK "services:\n  - name: a\n    prefix: 192.0.2.3/32\n    checks: [{server: 1.2.3.4, qname: a}]\n"
