@@ -11,44 +11,47 @@ Environment:
   BENCH_CLIENT_CPUS  cores for dnsperf, default "0"
   BENCH_WORKERS      workers per server, default 1
   BENCH_ZIPF         Zipf exponent of query-name popularity (default 0: uniform)
-  BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_SKIP (comma list of
-  phases: rates,maxrate,load,reload) override the defaults below.
-  BENCH_NOISE_PCT    retry a rate burst when others held more than this % of
+  BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_TCP_RATE,
+  BENCH_FLOOD_RATE, BENCH_SKIP (comma list of phases: rates,tcp,flood,
+  maxrate,load,reload) override the defaults below.
+  BENCH_NOISE_PCT    retry a burst when others held more than this % of
                      the server core (default 10), BENCH_RETRIES times (default 2)
-  BENCH_QUIET_WAIT   seconds the rate phase may wait for a quiet core (60)
+  BENCH_QUIET_WAIT   seconds a phase may wait for a quiet core (60)
 
 Every server is pinned to the same core(s) (every thread, re-pinned after
 start) with the same number of workers, rate limiting off, on 127.0.0.1;
 dnsperf runs pinned to another core. For the CPU figures all servers run at
-once and each repetition gives each of them one short burst in turn (rotated
-order); CPU is the scheduler run time of every thread of the server's session
-(/proc/PID/task/TID/schedstat), so NSD's forked servers count.
-Nothing here fails the build: targets print PASS or MISS.
+once, each is warmed by one uncounted pass over the query file, and each
+repetition gives each of them one short burst in turn (rotated order); CPU is
+the scheduler run time of every thread of the server's session, so NSD's
+forked servers count. Nothing here fails the build: targets print PASS, MISS
+or NOISE.
 """
-import atexit
 import csv
 import json
 import os
+import random
 import re
 import shutil
-import signal
-import statistics
 import subprocess
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl
+from benchlib import loss
+
+ROOT = bl.ROOT
 B = os.environ.get("B") or "build"
-BIN = os.path.join(ROOT, B)
+BIN = bl.bin_dir()
 RES = os.path.join(ROOT, "bench", "results")
-TMP = os.path.join(RES, "tmp")
+# Everything but the summary and the charts: raw runs, profiles, scratch.
+RUN = os.path.join(BIN, "bench")
+TMP = os.path.join(RUN, "tmp")
 FULL = os.environ.get("FULL", "") not in ("", "0")
 PROFILE = os.environ.get("PROFILE", "") not in ("", "0")
 ORIGIN = "bench.example"
 SERVER_CPUS = os.environ.get("BENCH_SERVER_CPUS", "1")
 CLIENT_CPUS = os.environ.get("BENCH_CLIENT_CPUS", "0")
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
-HZ = os.sysconf("SC_CLK_TCK")
 
 
 def env_list(name, default):
@@ -65,253 +68,32 @@ RETRIES = int(os.environ.get("BENCH_RETRIES", "2"))
 RATES = [int(x) for x in env_list("BENCH_RATES", ["20000", "40000", "70000", "100000"]
                                    if FULL else ["40000", "100000"])]
 TARGET_RATES = (40000, 100000)
+# TCP: 100 connections, each with queries pipelined on it, at a fixed rate.
+TCP_RATE = int(os.environ.get("BENCH_TCP_RATE", "20000"))
+TCP_CONNS, TCP_OUTSTANDING = 100, 1000
+# Random-subdomain flood: every query a new nonexistent name under the zone.
+FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "40000"))
 SEARCH_DUR = 5 if FULL else 3
 RELOAD_RATE, RELOADS = 20000, 10
 LOAD_SIZES = [10000, 100000, 1000000] if FULL else [1000000]
+LOAD_REPS = 3
+RELOAD_REPS = 3 if FULL else 2
 RATE_ZONE = 100000          # zone size for the rate, latency and reload runs
 SERVERS = env_list("BENCH_SERVERS", ["reflector", "anynsd", "nsd", "knot"])
 SKIP = set(env_list("BENCH_SKIP", []))
 PEERS = ("nsd", "knot")
 LOSS_OK = 0.001             # "answered with < 0.1% loss"
 ZIPF = float(os.environ.get("BENCH_ZIPF", "0"))  # query popularity; 0 = uniform
+SCPUS = bl.cpu_list(SERVER_CPUS)
 
 
 def log(msg):
     print("bench: " + msg, flush=True)
 
 
-# ---- processes ---------------------------------------------------------------
-
-_live = []  # Popen objects of the sessions we started; killed on any exit
-
-
-def _cleanup():
-    for p in list(_live):
-        stop_session(p)
-
-
-atexit.register(_cleanup)
-
-
-def _on_signal(sig, frame):
-    sys.exit(128 + sig)
-
-
-signal.signal(signal.SIGTERM, _on_signal)
-signal.signal(signal.SIGINT, _on_signal)
-
-
-def start_session(argv, logpath, cpus=SERVER_CPUS):
-    """Starts argv pinned to cpus in its own session (so that every process it
-    forks can be found and stopped by the session id)."""
-    lf = open(logpath, "ab")
-    p = subprocess.Popen(["taskset", "-c", cpus] + argv, stdout=lf, stderr=lf,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
-    lf.close()
-    _live.append(p)
-    return p
-
-
-def session_pids(sid):
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        if int(fields[3]) == sid:  # field 6 of stat: session id
-            pids.append(int(d))
-    return pids
-
-
-def session_cpu(sid):
-    """CPU seconds used by every process of the session so far."""
-    total = 0
-    for pid in session_pids(sid):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                st = f.read()
-        except OSError:
-            continue
-        fields = st[st.rindex(")") + 2:].split()
-        # fields[11..14] = utime stime cutime cstime (stat fields 14..17)
-        total += sum(int(x) for x in fields[11:15])
-    return total / HZ
-
-
-def session_runtime(sid):
-    """Scheduler run time in seconds of every thread of the session so far, from
-    /proc/PID/task/TID/schedstat (first field, ns): the kernel's own exact
-    count, read per thread at the instant of the call. (utime+stime come from
-    tick samples that the kernel rescales to this same run time, so the two
-    agree within ~1% here; this one is used, utime+stime kept in the JSON.)
-    Threads that exited are not counted (none do during the rate runs). Without
-    IRQ time accounting it includes the softirqs that ran while the server was
-    on the CPU, as utime+stime do."""
-    total = 0
-    for pid in session_pids(sid):
-        try:
-            tasks = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-    return total / 1e9
-
-
-def softirqd_runtime(cpus=SERVER_CPUS):
-    """Run time in seconds of the ksoftirqd threads of the given cores: network
-    work the kernel deferred there (it is charged to no server)."""
-    want = {"ksoftirqd/%d" % c for c in _cpu_list(cpus)}
-    total = 0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/comm" % d) as f:
-                if f.read().strip() not in want:
-                    continue
-            with open("/proc/%s/schedstat" % d) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / 1e9
-
-
-def pin_session(sid, cpus=SERVER_CPUS):
-    """Pins every thread of the session to cpus; returns the threads that had
-    to be moved. taskset at start is not enough: Knot pins its UDP worker i to
-    CPU i % ncpus itself when the thread starts (on this 2-core machine worker
-    0 lands on CPU 0, the dnsperf core), so it is moved back once it runs."""
-    want, moved = _cpu_list(cpus), []
-    for pid in session_pids(sid):
-        try:
-            tasks = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                if os.sched_getaffinity(int(t)) != want:
-                    os.sched_setaffinity(int(t), want)
-                    moved.append(int(t))
-            except OSError:
-                continue
-    return moved
-
-
-def _cpu_list(spec):
-    out = set()
-    for part in spec.split(","):
-        a, _, b = part.partition("-")
-        out.update(range(int(a), int(b or a) + 1))
-    return out
-
-
-def core_busy(cpus=SERVER_CPUS):
-    """Busy (non-idle) seconds of the given cores, from /proc/stat."""
-    want = _cpu_list(cpus)
-    busy = 0
-    with open("/proc/stat") as f:
-        for line in f:
-            m = re.match(r"cpu(\d+) (.*)", line)
-            if m and int(m.group(1)) in want:
-                v = [int(x) for x in m.group(2).split()]
-                busy += sum(v) - v[3] - v[4]  # minus idle and iowait
-    return busy / HZ
-
-
-def session_switches(sid):
-    """Voluntary context switches of every thread of the session: each one is
-    the server going to sleep with nothing to read, i.e. one wake-up later."""
-    total = 0
-    for pid in session_pids(sid):
-        try:
-            tasks = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            continue
-        for t in tasks:
-            try:
-                with open("/proc/%d/task/%s/status" % (pid, t)) as f:
-                    for line in f:
-                        if line.startswith("voluntary_ctxt_switches:"):
-                            total += int(line.split()[1])
-            except OSError:
-                continue
-    return total
-
-
-def session_mem(sid):
-    """(PSS MiB summed, RSS MiB summed, peak RSS MiB of the largest process).
-    PSS splits pages shared after fork() between the processes, so NSD's forked
-    servers are not counted twice."""
-    pss = rss = hwm = 0
-    for pid in session_pids(sid):
-        try:
-            with open("/proc/%d/smaps_rollup" % pid) as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        pss += int(line.split()[1])
-            with open("/proc/%d/status" % pid) as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss += int(line.split()[1])
-                    elif line.startswith("VmHWM:"):
-                        hwm = max(hwm, int(line.split()[1]))
-        except OSError:
-            continue
-    return pss / 1024.0, rss / 1024.0, hwm / 1024.0
-
-
-def stop_session(p, timeout=10):
-    if p not in _live:
-        return
-    _live.remove(p)
-    try:
-        os.killpg(p.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pass
-    # Forked children (NSD) may outlive the leader: wait for the group, then force.
-    deadline = time.time() + timeout
-    while session_pids(p.pid) and time.time() < deadline:
-        time.sleep(0.05)
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        p.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def free_port():
-    import socket
-    for _ in range(100):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            pass
-        finally:
-            t.close()
-            s.close()
-    raise RuntimeError("no free port")
+def dnsperf(port, qfile, rate, dur, verbose_to=None, nmax=None, **kw):
+    return bl.dnsperf("127.0.0.1", port, qfile, rate=rate, dur=dur, verbose_to=verbose_to,
+                      nmax=nmax, cpus=CLIENT_CPUS, **kw)
 
 
 # ---- DNS probes ----------------------------------------------------------------
@@ -381,251 +163,28 @@ def reload_bump(path, serial):
     os.utime(path, (t, t))
 
 
-# ---- servers -------------------------------------------------------------------
-
-class Server:
-    name = "?"
-    peer = False
-
-    def __init__(self):
-        self.proc = None
-        self.dir = os.path.join(TMP, self.name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.logpath = os.path.join(self.dir, "log.txt")
-
-    program = None  # a path (built by us) or a command name (from Debian)
-
-    def available(self):
-        """None, or why this server cannot run."""
-        if os.sep in self.program:
-            return None if os.access(self.program, os.X_OK) else "%s not built" % self.program
-        return None if shutil.which(self.program) else "%s not installed" % self.program
-
-    def argv(self, zone_path, port):
-        raise NotImplementedError
-
-    def start(self, zone_path, port, wrap=None):
-        self.port = port
-        self.zone_path = zone_path
-        argv = self.argv(zone_path, port)
-        if wrap:
-            argv = wrap + argv
-        self.proc = start_session(argv, self.logpath)
-        return self.proc
-
-    def stop(self):
-        if self.proc is not None:
-            stop_session(self.proc)
-            self.proc = None
-
-    def cpu(self):
-        return session_cpu(self.proc.pid)
-
-    def reload(self):
-        raise NotImplementedError
-
-
-class Reflector(Server):
-    name = "reflector"
-    program = os.path.join(BIN, "anyns-reflector")
-
-    def argv(self, zone_path, port):
-        # The same 4 MiB receive buffer anynsd asks for: the floor is the
-        # kernel's cost per datagram, not drops from a small default buffer.
-        return [self.program, "--listen", "127.0.0.1:%d" % port,
-                "--workers", str(WORKERS), "--rcvbuf", str(4 << 20)]
-
-
-class Anynsd(Server):
-    name = "anynsd"
-    program = os.path.join(BIN, "anynsd")
-
-    def argv(self, zone_path, port):
-        return [self.program, "--listen", "127.0.0.1:%d" % port,
-                "--zone", "%s=%s" % (ORIGIN, zone_path), "--workers", str(WORKERS),
-                "-l", "info"]  # info: the exit line carries the cache counters
-
-    def reload(self):
-        os.kill(self.proc.pid, signal.SIGHUP)  # anynsd: SIGHUP re-reads the zone files
-
-    def cache_stats(self):
-        """(hits, misses) from the stats line anynsd logs when it exits."""
-        try:
-            with open(self.logpath, errors="replace") as f:
-                lines = [l for l in f if "cache-hits=" in l]
-        except OSError:
-            return None
-        if not lines:
-            return None
-        m = re.search(r"cache-hits=(\d+) cache-misses=(\d+)", lines[-1])
-        return (int(m.group(1)), int(m.group(2))) if m else None
-
-
-class Nsd(Server):
-    name = "nsd"
-    peer = True
-    program = "nsd"
-
-    def argv(self, zone_path, port):
-        d = self.dir
-        conf = os.path.join(d, "nsd.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-  ip-address: 127.0.0.1@{port}
-  port: {port}
-  server-count: {WORKERS}
-  reuseport: yes
-  do-ip6: no
-  database: ""
-  zonelistfile: "{d}/zone.list"
-  xfrdfile: "{d}/xfrd.state"
-  pidfile: "{d}/nsd.pid"
-  logfile: "{d}/nsd.log"
-  username: ""
-  chroot: ""
-  zonesdir: "{d}"
-  verbosity: 0
-  tcp-count: 100
-  # rate limiting off (bench/README.md: same rules for every server)
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: {ORIGIN}
-  zonefile: "{zone_path}"
-""")
-        for stale in ("zone.list", "xfrd.state", "nsd.pid"):
-            try:
-                os.unlink(os.path.join(d, stale))
-            except FileNotFoundError:
-                pass
-        return ["nsd", "-d", "-c", conf]
-
-    def reload(self):
-        # NSD's main process re-forks on reload; the pid file names the current one.
-        with open(os.path.join(self.dir, "nsd.pid")) as f:
-            os.kill(int(f.read().strip()), signal.SIGHUP)
-
-
-class Knot(Server):
-    name = "knot"
-    peer = True
-    program = "knotd"
-
-    def argv(self, zone_path, port):
-        d = self.dir
-        shutil.rmtree(os.path.join(d, "db"), ignore_errors=True)
-        os.makedirs(os.path.join(d, "db"), exist_ok=True)
-        self.conf = os.path.join(d, "knot.conf")
-        with open(self.conf, "w") as f:
-            # No rrl module in the template: rate limiting off.
-            f.write(f"""server:
-  rundir: "{d}"
-  listen: 127.0.0.1@{port}
-  udp-workers: {WORKERS}
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: "{d}/db"
-log:
-  - target: stderr
-    any: warning
-control:
-  listen: "{d}/knot.sock"
-template:
-  - id: default
-    storage: "{d}"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: {ORIGIN}
-    file: "{zone_path}"
-""")
-        return ["knotd", "-c", self.conf]
-
-    def reload(self):
-        subprocess.run(["knotc", "-c", self.conf, "zone-reload", ORIGIN],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
-
-
-SERVER_CLASSES = {"reflector": Reflector, "anynsd": Anynsd, "nsd": Nsd, "knot": Knot}
-
-
-# ---- dnsperf -----------------------------------------------------------------------
-
-def dnsperf(port, qfile, rate, dur, verbose_to=None, nmax=None):
-    argv = ["taskset", "-c", CLIENT_CPUS, "dnsperf", "-s", "127.0.0.1", "-p", str(port),
-            "-d", qfile, "-c", "8", "-q", "1000", "-t", "1", "-b", "4096"]
-    if dur:
-        argv += ["-l", str(dur)]
-    if rate:
-        argv += ["-Q", str(rate)]
-    if nmax:
-        argv += ["-n", str(nmax)]
-    if verbose_to:
-        argv.append("-v")
-        with open(verbose_to, "wb") as f:
-            subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, timeout=dur * 3 + 60 if dur else 600)
-        with open(verbose_to, "r", errors="replace") as f:
-            text = f.read()
-    else:
-        text = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=dur * 3 + 60 if dur else 600).stdout
-    r = {"offered": rate}
-
-    def grab(pat, conv=float):
-        m = re.search(pat, text)
-        return conv(m.group(1)) if m else None
-    r["sent"] = grab(r"Queries sent:\s+(\d+)", int) or 0
-    r["completed"] = grab(r"Queries completed:\s+(\d+)", int) or 0
-    r["lost"] = grab(r"Queries lost:\s+(\d+)", int) or 0
-    r["qps"] = grab(r"Queries per second:\s+([\d.]+)") or 0.0
-    r["avg_lat_us"] = (grab(r"Average Latency \(s\):\s+([\d.]+)") or 0.0) * 1e6
-    codes = re.search(r"Response codes:\s+(.*)", text)
-    r["rcodes"] = codes.group(1).strip() if codes else ""
-    if verbose_to:
-        lats = []
-        for line in text.splitlines():
-            if line.startswith("> "):
-                try:
-                    lats.append(float(line.rsplit(None, 1)[1]))
-                except ValueError:
-                    pass
-        if lats:
-            lats.sort()
-            r["p99_lat_us"] = lats[min(len(lats) - 1, int(len(lats) * 0.99))] * 1e6
-        os.unlink(verbose_to)
-    return r
-
-
-def loss(r):
-    return r["lost"] / r["sent"] if r["sent"] else 1.0
+def make_server(name):
+    return bl.SERVERS[name](TMP, cpus=SCPUS, workers=WORKERS)
 
 
 # ---- phases --------------------------------------------------------------------------
 
 def start_ready(srv, zone, limit=120):
-    port = free_port()
-    p = srv.start(zone.path, port)
+    """Starts srv on a free port with the zone; returns the seconds until its
+    first correct answer, after pinning every thread of it to the server core."""
+    port = bl.free_port()
+    p = srv.start([(ORIGIN, zone.path)], port)
     if srv.name == "reflector":
         # It answers anything: ready when any reply comes back.
         t = 0.0 if _wait_reflect(port) else None
     else:
         t = wait_answer(port, *zone.probe, limit, p)
     if t is None:
-        tail = ""
-        try:
-            with open(srv.logpath, errors="replace") as f:
-                tail = f.read()[-600:]
-        except OSError:
-            pass
+        tail = srv.log_tail()
         srv.stop()
         raise RuntimeError("%s gave no correct answer for %s within %ds: %s"
-                           % (srv.name, zone.probe[0], limit, tail.strip()))
-    moved = pin_session(p.pid)
+                           % (srv.name, zone.probe[0], limit, tail))
+    moved = srv.pin()
     if moved:
         log("%s: moved %d thread(s) that had left core(s) %s back to them"
             % (srv.name, len(moved), SERVER_CPUS))
@@ -647,21 +206,22 @@ def _reflect_probe(port):
         s.close()
 
 
-def _burst(srv, zone, rate):
-    """One dnsperf run of DUR s against a running server, with the server's CPU
+def _burst(srv, qfile, rate, dur, **kw):
+    """One dnsperf run of dur s against a running server, with the server's CPU
     time, its wake-ups and what everybody else did on its core meanwhile."""
-    sid = srv.proc.pid
-    c0, w0, b0, x0 = srv.cpu(), session_switches(sid), core_busy(), session_runtime(sid)
-    k0 = softirqd_runtime()
+    pids = srv.pids()
+    ksirq = bl.ksoftirqd_pids(SCPUS)
+    c0, w0, b0, x0 = bl.tick_cpu(pids), bl.switches(pids), bl.core_busy(SCPUS), bl.runtime(pids)
+    k0 = bl.runtime(ksirq)
     t0 = time.monotonic()
-    vfile = os.path.join(TMP, "dnsperf-v.txt") if rate <= 50000 else None
-    r = dnsperf(srv.port, zone.queries, rate, DUR, verbose_to=vfile)
-    c1, w1, b1, x1 = srv.cpu(), session_switches(sid), core_busy(), session_runtime(sid)
-    k1 = softirqd_runtime()
+    vfile = os.path.join(TMP, "dnsperf-v.txt") if rate <= 50000 and not kw else None
+    r = dnsperf(srv.port, qfile, rate, dur, verbose_to=vfile, **kw)
+    c1, w1, b1, x1 = bl.tick_cpu(pids), bl.switches(pids), bl.core_busy(SCPUS), bl.runtime(pids)
+    k1 = bl.runtime(ksirq)
     # Busy time of the server's core not charged to the server: the noise gauge.
     # Both sides are tick samples (/proc/stat and utime+stime), so they compare.
     r["others_on_core_pct"] = max(0.0, 100.0 * ((b1 - b0) - (c1 - c0)) /
-                                  (time.monotonic() - t0) / len(_cpu_list(SERVER_CPUS)))
+                                  (time.monotonic() - t0) / len(SCPUS))
     r["wakeups_per_q"] = (w1 - w0) / r["completed"] if r["completed"] else None
     n = r["completed"]
     r["cpu_tick_s"] = c1 - c0
@@ -682,11 +242,10 @@ def wait_quiet(budget):
     server is idle, so whatever keeps the core busy then is someone else: a
     burst started then has a better chance than one retried blindly."""
     t0 = time.monotonic()
-    ncpu = len(_cpu_list(SERVER_CPUS))
     while True:
-        b0, w0 = core_busy(), time.monotonic()
+        b0, w0 = bl.core_busy(SCPUS), time.monotonic()
         time.sleep(0.25)
-        busy = 100.0 * (core_busy() - b0) / (time.monotonic() - w0) / ncpu
+        busy = 100.0 * (bl.core_busy(SCPUS) - b0) / (time.monotonic() - w0) / len(SCPUS)
         if busy <= NOISE_PCT or time.monotonic() - t0 >= budget[0]:
             break
     waited = time.monotonic() - t0
@@ -694,21 +253,34 @@ def wait_quiet(budget):
     return waited, busy
 
 
-def phase_rates(servers, zone, results):
-    """CPU per answered query and latency at fixed offered rates.
+class Load:
+    """What one burst sends: a label (the key in the results), the offered
+    rate, the query file of repetition rep, dnsperf options, and whether the
+    reflector takes part (it answers UDP only), and the burst's length."""
+    def __init__(self, label, rate, qfile, udp=True, dur=None, **dnsperf_kw):
+        self.label, self.rate, self.qfile, self.udp, self.kw = label, rate, qfile, udp, dnsperf_kw
+        self.dur = dur or DUR
 
-    Every server is started once and kept running (all pinned to the same
-    core; an idle server costs nothing). Each repetition then runs one short
-    dnsperf burst per rate against each server in turn, the order rotated from
-    one repetition to the next, so that a slow drift of the machine's load hits
-    every server alike and each repetition carries its own floor (reflector).
-    A burst during which other processes held more than NOISE_PCT of the
-    server's core is retried, at most RETRIES times per burst and within a
-    retry budget for the whole phase; the quietest attempt is kept and flagged
-    "noisy" when even that one was above the threshold (bench/README.md,
-    "Reading the numbers on this machine")."""
+
+def phase_bursts(servers, zone, results, key, loads):
+    """CPU per answered query and latency for each load, as interleaved bursts.
+
+    Every server is started once and kept running for the phase (all pinned
+    to the same core; an idle server costs nothing) and warmed up the same way:
+    one uncounted pass over the benchmark's query file. Each repetition then
+    runs one DUR s dnsperf burst per load against each server in turn, the
+    order rotated from one repetition to the next, so that a slow drift of the
+    machine's load hits every server alike and each repetition carries its own
+    floor (reflector). A burst during which other processes held more than
+    NOISE_PCT of the server's core is retried, at most RETRIES times per burst
+    and within a retry budget for the whole phase; the quietest attempt is
+    kept and flagged "noisy" when even that one was above the threshold
+    (bench/README.md, "Reading the numbers on this machine"). Memory (PSS) is
+    read after each repetition's bursts."""
     live = []
     for srv in servers:
+        if srv.name == "reflector" and not any(l.udp for l in loads):
+            continue
         try:
             start_ready(srv, zone)
             live.append(srv)
@@ -717,66 +289,111 @@ def phase_rates(servers, zone, results):
             results["errors"].append(str(e))
     if not live:
         return
-    # Warm-up: fill answer caches and let each server settle before counting.
     for srv in live:
-        dnsperf(srv.port, zone.queries, min(RATES), 1)
-    budget = REPS * len(RATES) * len(live) // 2  # retries for the whole phase
+        w = bl.warm_up("127.0.0.1", srv.port, zone.queries, max(RATES), cpus=CLIENT_CPUS)
+        results["warmup"].setdefault(key, {})[srv.name] = {k: w[k] for k in ("sent", "completed")}
+    nbursts = REPS * sum(len([s for s in live if l.udp or s.name != "reflector"]) for l in loads)
+    budget = nbursts // 2  # retries for the whole phase
     # Seconds the phase may spend waiting for a quiet core before bursts.
     wait_budget = [float(os.environ.get("BENCH_QUIET_WAIT", 60))]
-    t_end = time.monotonic() + 3 * REPS * len(RATES) * len(live) * (DUR + 1)
+    t_end = time.monotonic() + 3 * nbursts * (max(l.dur for l in loads) + 1)
+    sect = results.setdefault(key, {})
     for rep in range(REPS):
-        order = live[rep % len(live):] + live[:rep % len(live)]
-        for rate in RATES:
-            for srv in order:
-                if srv.proc.poll() is not None:
-                    results["errors"].append("%s exited during the rate runs" % srv.name)
+        for load in loads:
+            qfile = load.qfile(rep)
+            for srv in bl.rotated(live, rep):
+                if srv.name == "reflector" and not load.udp:
+                    continue
+                if not srv.running():
+                    results["errors"].append("%s exited during the %s runs" % (srv.name, key))
                     continue
                 attempts = []
                 waited = 0.0
                 while True:
                     time.sleep(0.2)  # let the previous burst's stragglers drain
                     waited += wait_quiet(wait_budget)[0]
-                    a = _burst(srv, zone, rate)
+                    a = _burst(srv, qfile, load.rate, load.dur, **load.kw)
                     attempts.append(a)
                     if a["others_on_core_pct"] <= NOISE_PCT:
                         break
                     if len(attempts) > RETRIES or budget <= 0 or time.monotonic() > t_end:
                         break
                     budget -= 1
-                    log("rep %d %-9s %6d qps: others held %.0f%% of the server core, retrying"
-                        % (rep + 1, srv.name, rate, a["others_on_core_pct"]))
+                    log("rep %d %-9s %s: others held %.0f%% of the server core, retrying"
+                        % (rep + 1, srv.name, load.label, a["others_on_core_pct"]))
                 r = dict(min(attempts, key=lambda x: x["others_on_core_pct"]))
                 r["rep"] = rep
                 r["attempts"] = len(attempts)
                 r["waited_for_quiet_s"] = round(waited, 2)
                 r["noisy"] = r["others_on_core_pct"] > NOISE_PCT
                 r["others_all_attempts"] = [round(x["others_on_core_pct"], 1) for x in attempts]
-                results["rates"].setdefault(srv.name, {}).setdefault(str(rate), []).append(r)
-                log("rep %d %-9s %6d qps offered: %.0f answered, loss %.3f%%, cpu %.2f us/q, "
+                sect.setdefault(srv.name, {}).setdefault(load.label, []).append(r)
+                log("rep %d %-9s %s: %.0f answered/s, loss %.3f%%, cpu %.2f us/q, "
                     "(ticks %.2f, ksoftirqd %.2f), avg %.0f us%s, others %.0f%%%s  [%s]"
-                    % (rep + 1, srv.name, rate, r["qps"], 100 * loss(r), r["cpu_us_per_q"] or -1,
-                       r["cpu_tick_us_per_q"] or -1, r["ksoftirqd_us_per_q"] or 0,
-                       r["avg_lat_us"], ", p99 %.0f us" % r["p99_lat_us"] if "p99_lat_us" in r else "",
+                    % (rep + 1, srv.name, load.label, r["qps"], 100 * loss(r),
+                       r["cpu_us_per_q"] or -1, r["cpu_tick_us_per_q"] or -1,
+                       r["ksoftirqd_us_per_q"] or 0, r["avg_lat_us"],
+                       ", p99 %.0f us" % r["p99_lat_us"] if "p99_lat_us" in r else "",
                        r["others_on_core_pct"], " NOISY" if r["noisy"] else "", r["rcodes"]))
         # Memory after traffic: caches filled by the queries count too.
         for srv in live:
-            if srv.proc.poll() is None:
-                pss, _, _ = session_mem(srv.proc.pid)
-                results["mem_after"].setdefault(srv.name, []).append(pss)
+            if srv.running():
+                pss, _, _ = bl.memory(srv.pids())
+                results["mem_after"].setdefault(key, {}).setdefault(srv.name, []).append(pss)
     for srv in live:
         srv.stop()
         if hasattr(srv, "cache_stats"):
             cs = srv.cache_stats()
             if cs and sum(cs):
-                results["cache"].append(100.0 * cs[0] / sum(cs))
-                log("anynsd answer cache over the rate runs: %d hits, %d misses (%.1f%%)"
-                    % (cs[0], cs[1], results["cache"][-1]))
+                results["cache"].setdefault(key, []).append(100.0 * cs[0] / sum(cs))
+                log("anynsd answer cache over the %s runs: %d hits, %d misses (%.1f%%)"
+                    % (key, cs[0], cs[1], results["cache"][key][-1]))
+
+
+def phase_rates(servers, zone, results):
+    """UDP, the benchmark's query mix, at each rate of RATES."""
+    phase_bursts(servers, zone, results, "rates",
+                 [Load(str(rate), rate, lambda rep: zone.queries) for rate in RATES])
+
+
+def phase_tcp(servers, zone, results):
+    """TCP: TCP_CONNS connections (dnsperf clients), TCP_OUTSTANDING queries
+    in flight spread over them, i.e. pipelined on each connection, at
+    TCP_RATE qps. The reflector answers UDP only: no floor here. dnsperf opens
+    the connections at once when a burst starts; a server with a short listen
+    backlog (Knot: 10) drops the SYNs beyond it and the client retries them
+    after 1 s, so the bursts last at least 5 s."""
+    phase_bursts(servers, zone, results, "tcp",
+                 [Load(str(TCP_RATE), TCP_RATE, lambda rep: zone.queries, udp=False,
+                       dur=max(DUR, 5), mode="tcp", clients=TCP_CONNS,
+                       outstanding=TCP_OUTSTANDING)])
+
+
+def phase_flood(servers, zone, results):
+    """Random-subdomain flood: every query a name under the zone that does not
+    exist and was never asked before (a new file per repetition, as many
+    names as a burst sends), at FLOOD_RATE qps, after the same warm-up on the
+    benchmark mix. Memory after each repetition shows whether it grows with
+    the number of distinct names asked."""
+    n = FLOOD_RATE * (DUR + 1)
+
+    def qfile(rep):
+        path = os.path.join(TMP, "flood-%d.txt" % rep)
+        rnd = random.Random(1000 + rep)
+        letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+        with open(path, "w") as f:
+            for i in range(n):
+                f.write("%s%x.%s A\n" % ("".join(rnd.choice(letters) for _ in range(10)),
+                                         rep * n + i, ORIGIN))
+        return path
+    phase_bursts(servers, zone, results, "flood", [Load(str(FLOOD_RATE), FLOOD_RATE, qfile)])
 
 
 def phase_maxrate(servers, zone, results):
     """Highest offered rate answered with < 0.1% loss: step up by 1.5x until a
     miss, then bisect twice. A rate dnsperf itself cannot reach (no loss but
-    fewer than 95% of the offered queries sent) ends the search: 'client-bound'."""
+    fewer than 95% of the offered queries sent) ends the search: 'client-bound'.
+    One search per server, after the same warm-up as the rate runs."""
     for srv in servers:
         try:
             start_ready(srv, zone)
@@ -784,6 +401,7 @@ def phase_maxrate(servers, zone, results):
             log(str(e))
             results["errors"].append(str(e))
             continue
+        bl.warm_up("127.0.0.1", srv.port, zone.queries, max(RATES), cpus=CLIENT_CPUS)
         probes = []
 
         def ok(rate):
@@ -824,76 +442,77 @@ def phase_maxrate(servers, zone, results):
 
 
 def phase_load(servers, results):
-    """Zone load time to the first correct answer and memory, per zone size."""
+    """Zone load time to the first correct answer and memory, per zone size,
+    LOAD_REPS times per server (rotated order)."""
     for size in LOAD_SIZES:
         zone = Zone(size)
-        for srv in servers:
-            if srv.name == "reflector":
-                continue
-            port = free_port()
-            t0 = time.monotonic()
-            p = srv.start(zone.path, port)
-            t = wait_answer(port, *zone.probe, 600, p)
-            if t is None:
-                log("%s: no correct answer for the %d-record zone" % (srv.name, size))
-                results["errors"].append("%s: %d-record zone not served" % (srv.name, size))
+        for rep in range(LOAD_REPS):
+            for srv in bl.rotated([s for s in servers if s.name != "reflector"], rep):
+                port = bl.free_port()
+                t0 = time.monotonic()
+                p = srv.start([(ORIGIN, zone.path)], port)
+                t = wait_answer(port, *zone.probe, 600, p)
+                if t is None:
+                    log("%s: no correct answer for the %d-record zone" % (srv.name, size))
+                    results["errors"].append("%s: %d-record zone not served" % (srv.name, size))
+                    srv.stop()
+                    continue
+                t = time.monotonic() - t0
+                time.sleep(2)  # let background work (Knot's, NSD's forks) settle
+                pss, rss, hwm = bl.memory(srv.pids())
+                results["load"].setdefault(srv.name, {}).setdefault(str(size), []).append(
+                    {"load_s": t, "pss_mib": pss, "rss_mib": rss, "hwm_mib": hwm})
+                log("load %-7s %8d records: first correct answer after %.2f s, PSS %.0f MiB, "
+                    "RSS %.0f MiB, peak %.0f MiB" % (srv.name, size, t, pss, rss, hwm))
                 srv.stop()
-                continue
-            t = time.monotonic() - t0
-            time.sleep(2)  # let background work (Knot's, NSD's forks) settle
-            pss, rss, hwm = session_mem(p.pid)
-            results["load"].setdefault(srv.name, {})[str(size)] = {
-                "load_s": t, "pss_mib": pss, "rss_mib": rss, "hwm_mib": hwm}
-            log("load %-7s %8d records: first correct answer after %.2f s, PSS %.0f MiB, "
-                "RSS %.0f MiB, peak %.0f MiB" % (srv.name, size, t, pss, rss, hwm))
-            srv.stop()
         if size >= 1000000 and not FULL:
             for f in (zone.path, zone.queries):
                 os.unlink(f)
 
 
 def phase_reload(servers, zone, results):
-    """Queries lost while the zone is reloaded RELOADS times under RELOAD_RATE qps.
-    Each reload first bumps the serial, so every server really reloads."""
-    for srv in servers:
-        if srv.name == "reflector":
-            continue
-        zpath = os.path.join(TMP, "reload-%s.zone" % srv.name)
-        shutil.copyfile(zone.path, zpath)
-        z = Zone.__new__(Zone)
-        z.path, z.queries, z.probe = zpath, zone.queries, zone.probe
+    """Queries lost while the zone is reloaded RELOADS times under RELOAD_RATE qps,
+    RELOAD_REPS times per server. Each reload first bumps the serial, so every
+    server really reloads; the last serial must be served at the end."""
+    for rep in range(RELOAD_REPS):
+        for srv in bl.rotated([s for s in servers if s.name != "reflector"], rep):
+            _reload_run(srv, zone, results)
+
+
+def _reload_run(srv, zone, results):
+    zpath = os.path.join(TMP, "reload-%s.zone" % srv.name)
+    shutil.copyfile(zone.path, zpath)
+    z = Zone.__new__(Zone)
+    z.path, z.queries, z.probe = zpath, zone.queries, zone.probe
+    try:
+        start_ready(srv, z)
+    except RuntimeError as e:
+        log(str(e))
+        results["errors"].append(str(e))
+        return
+    dur = RELOADS + 4
+    argv = bl.dnsperf_argv("127.0.0.1", srv.port, zone.queries, rate=RELOAD_RATE, dur=dur,
+                           cpus=CLIENT_CPUS)
+    perf = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serial = 2026010100
+    time.sleep(1.5)
+    for _ in range(RELOADS):
+        serial += 1
+        reload_bump(zpath, serial)
         try:
-            start_ready(srv, z)
-        except RuntimeError as e:
-            log(str(e))
-            results["errors"].append(str(e))
-            continue
-        dur = RELOADS + 4
-        argv = ["taskset", "-c", CLIENT_CPUS, "dnsperf", "-s", "127.0.0.1", "-p", str(srv.port),
-                "-d", zone.queries, "-c", "8", "-q", "1000", "-t", "1", "-b", "4096",
-                "-l", str(dur), "-Q", str(RELOAD_RATE)]
-        perf = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        serial = 2026010100
-        time.sleep(1.5)
-        for _ in range(RELOADS):
-            serial += 1
-            reload_bump(zpath, serial)
-            try:
-                srv.reload()
-            except (OSError, ValueError, subprocess.SubprocessError) as e:
-                results["errors"].append("%s: reload failed: %s" % (srv.name, e))
-            time.sleep(1.0)
-        out, _ = perf.communicate(timeout=dur + 60)
-        seen = wait_answer(srv.port, ORIGIN + ".", "SOA", str(serial), 30)
-        m = {k: re.search(pat, out) for k, pat in
-             (("sent", r"Queries sent:\s+(\d+)"), ("lost", r"Queries lost:\s+(\d+)"))}
-        r = {k: int(v.group(1)) if v else None for k, v in m.items()}
-        r["final_serial_served"] = seen is not None
-        results["reload"][srv.name] = r
-        log("reload %-7s %d reloads under %d qps: %s of %s queries lost, final serial %s"
-            % (srv.name, RELOADS, RELOAD_RATE, r["lost"], r["sent"],
-               "served" if seen is not None else "NOT served"))
-        srv.stop()
+            srv.reload()
+        except (OSError, ValueError, subprocess.SubprocessError) as e:
+            results["errors"].append("%s: reload failed: %s" % (srv.name, e))
+        time.sleep(1.0)
+    out, _ = perf.communicate(timeout=dur + 60)
+    seen = wait_answer(srv.port, ORIGIN + ".", "SOA", str(serial), 30)
+    d = bl.parse_dnsperf(out, RELOAD_RATE)
+    r = {"sent": d["sent"], "lost": d["lost"], "final_serial_served": seen is not None}
+    results["reload"].setdefault(srv.name, []).append(r)
+    log("reload %-7s %d reloads under %d qps: %s of %s queries lost, final serial %s"
+        % (srv.name, RELOADS, RELOAD_RATE, r["lost"], r["sent"],
+           "served" if seen is not None else "NOT served"))
+    srv.stop()
 
 
 # ---- callgrind ------------------------------------------------------------------------
@@ -927,8 +546,8 @@ def _cg_run(srv, zone, qfile, nq, outdir, toggle):
     os.makedirs(outdir)
     wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=%s" % ("no" if toggle else "yes"),
             "--callgrind-out-file=%s/callgrind.out.%%p" % outdir]
-    port = free_port()
-    p = srv.start(zone.path, port, wrap=wrap)
+    port = bl.free_port()
+    p = srv.start([(ORIGIN, zone.path)], port, wrap=wrap)
     ok = (_wait_reflect(port) if srv.name == "reflector"
           else wait_answer(port, *zone.probe, 300, p) is not None)
     if not ok:
@@ -938,7 +557,7 @@ def _cg_run(srv, zone, qfile, nq, outdir, toggle):
     # rate runs, where dnsperf loops over its query file.
     dnsperf(port, qfile, 2000, None, nmax=1)
     time.sleep(1)
-    pids = [str(x) for x in session_pids(p.pid)]
+    pids = [str(x) for x in srv.pids()]
     if toggle:
         for pid in pids:
             subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
@@ -996,7 +615,7 @@ def phase_profile(servers, results):
             log("callgrind %s %-9s %d queries answered, %s instructions per query (%s)"
                 % (mix, srv.name, done, "%.0f" % ipq if ipq else "?", method))
             if files:
-                path = os.path.join(RES, "profile-%s-%s.txt" % (mix, srv.name))
+                path = os.path.join(RUN, "profile-%s-%s.txt" % (mix, srv.name))
                 with open(path, "w") as f:
                     for incl in ("no", "yes"):
                         ann = subprocess.run(["callgrind_annotate", "--inclusive=" + incl] + files,
@@ -1016,20 +635,31 @@ def _wait_reflect(port):
 # ---- report --------------------------------------------------------------------------
 
 def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
+    return bl.med_spread(xs)[0]
 
 
 def spread(xs):
-    xs = [x for x in xs if x is not None]
-    return (min(xs), max(xs)) if xs else (None, None)
+    return bl.med_spread(xs)[1:]
 
 
-def cpu_by_rep(results, k):
-    """{server: {rep: (cpu_us_per_q, noisy)}} for one rate, complete bursts only."""
+def cell(xs):
+    """(median, min, max) of the values."""
+    return bl.med_spread(xs)
+
+
+# The burst phases: (results key, metric suffix, whether the reflector gives a
+# floor, the load labels).
+def burst_sections():
+    return [("rates", "", True, [str(r) for r in RATES]),
+            ("tcp", "_tcp", False, [str(TCP_RATE)]),
+            ("flood", "_flood", True, [str(FLOOD_RATE)])]
+
+
+def cpu_by_rep(section, k):
+    """{server: {rep: (cpu_us_per_q, noisy)}} for one load, complete bursts only."""
     out = {}
-    for srv, by_rate in results["rates"].items():
-        for r in by_rate.get(k, []):
+    for srv, by_load in section.items():
+        for r in by_load.get(k, []):
             if r.get("cpu_us_per_q") is not None:
                 out.setdefault(srv, {})[r["rep"]] = (r["cpu_us_per_q"], r.get("noisy", False))
     return out
@@ -1047,62 +677,73 @@ def clean_reps(cpu):
     return (quiet if len(quiet) >= max(1, (len(reps) + 1) // 2) else reps), quiet
 
 
+def per_rep_ratios(cost, reps):
+    """anynsd's cost divided by the best peer's, within each repetition. None
+    for a repetition where either cost is at or below zero (a cost above the
+    floor that comes out negative is noise, not a saving)."""
+    ratios = []
+    for i in reps:
+        peers = [cost[p][i] for p in PEERS if p in cost and i in cost[p]]
+        if "anynsd" not in cost or i not in cost["anynsd"] or not peers:
+            continue
+        a, bp = cost["anynsd"][i], min(peers)
+        ratios.append(a / bp if a > 0 and bp > 0 else None)
+    return ratios
+
+
 def summarize(results):
     """rows: (metric, unit, {server: (median, lo, hi)}, better='low'|'high')."""
     rows = []
-    rates = results["rates"]
-    for rate in RATES:
-        k = str(rate)
-        cpu = cpu_by_rep(results, k)
-        reps, quiet = clean_reps(cpu)
-        results.setdefault("cpu_reps_used", {})[k] = {"used": reps, "quiet": quiet}
-        vals = {s: [cpu[s][i] for i in reps if i in cpu[s]] for s in cpu}
-        rows.append(("cpu_us_per_query@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in vals.items()}, "low"))
-        if "reflector" not in cpu:
+    for key, sfx, floor, labels in burst_sections():
+        sect = results.get(key, {})
+        if not sect:
             continue
-        # Cost above floor per repetition, from that repetition's own floor.
-        above = {s: {i: cpu[s][i] - cpu["reflector"][i] for i in reps
-                     if i in cpu[s] and i in cpu["reflector"]}
-                 for s in cpu if s != "reflector"}
-        rows.append(("cost_above_floor@%d" % rate, "us",
-                     {s: (med(v.values()),) + spread(v.values()) for s, v in above.items()}, "low"))
-        # anynsd / best peer within each repetition, then the median of those.
-        ratios = []
-        for i in reps:
-            peers = [above[p][i] for p in PEERS if p in above and i in above[p]]
-            if "anynsd" not in above or i not in above["anynsd"] or not peers:
+        for k in labels:
+            cpu = cpu_by_rep(sect, k)
+            reps, quiet = clean_reps(cpu)
+            results.setdefault("cpu_reps_used", {}).setdefault(key, {})[k] = {"used": reps, "quiet": quiet}
+            vals = {s: [cpu[s][i] for i in reps if i in cpu[s]] for s in cpu}
+            rows.append(("cpu_us_per_query%s@%s" % (sfx, k), "us",
+                         {s: cell(v) for s, v in vals.items()}, "low"))
+            if floor and "reflector" not in cpu:
                 continue
-            bp = min(peers)
-            # A peer at or below the floor leaves nothing to compare: not a pass.
-            ratios.append(above["anynsd"][i] / bp if bp > 0 else float("inf"))
-        if ratios:
-            results.setdefault("cpu_ratio_per_rep", {})[k] = ratios
-            rows.append(("cost_ratio_per_rep@%d" % rate, "x",
-                         {"anynsd": (med(ratios),) + spread(ratios)}, "low"))
-    for rate in RATES:
-        k = str(rate)
-        wk = {s: [r.get("wakeups_per_q") for r in rates.get(s, {}).get(k, [])] for s in rates}
-        rows.append(("wakeups_per_query@%d" % rate, "", {s: (med(v),) + spread(v) for s, v in wk.items()}, "low"))
-        ot = {s: [r.get("others_on_core_pct") for r in rates.get(s, {}).get(k, [])] for s in rates}
-        rows.append(("others_on_server_core@%d" % rate, "%", {s: (med(v),) + spread(v) for s, v in ot.items()}, "low"))
-    for rate in RATES:
-        k = str(rate)
-        avg = {s: [r["avg_lat_us"] for r in rates.get(s, {}).get(k, [])] for s in rates}
-        rows.append(("avg_latency@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in avg.items()}, "low"))
-        p99 = {s: [r.get("p99_lat_us") for r in rates.get(s, {}).get(k, [])] for s in rates}
-        if any(med(v) is not None for v in p99.values()):
-            rows.append(("p99_latency@%d" % rate, "us", {s: (med(v),) + spread(v) for s, v in p99.items()}, "low"))
-        got = {s: [r["qps"] for r in rates.get(s, {}).get(k, [])] for s in rates}
-        rows.append(("answered_qps@%d" % rate, "qps", {s: (med(v),) + spread(v) for s, v in got.items()}, "high"))
-        ls = {s: [100.0 * loss(r) for r in rates.get(s, {}).get(k, [])] for s in rates}
-        rows.append(("loss_pct@%d" % rate, "%", {s: (med(v),) + spread(v) for s, v in ls.items()}, "low"))
-    if results["mem_after"]:
-        rows.append(("memory_pss_after_traffic_%s" % _size(RATE_ZONE), "MiB",
-                     {s: (med(v),) + spread(v) for s, v in results["mem_after"].items()
-                      if s != "reflector"}, "low"))
-    if results["cache"]:
-        v = results["cache"]
-        rows.append(("anynsd_cache_hit_pct", "%", {"anynsd": (med(v),) + spread(v)}, "high"))
+            # Cost above floor per repetition, from that repetition's own floor.
+            if floor:
+                cost = {s: {i: cpu[s][i] - cpu["reflector"][i] for i in reps
+                            if i in cpu[s] and i in cpu["reflector"]}
+                        for s in cpu if s != "reflector"}
+                rows.append(("cost_above_floor%s@%s" % (sfx, k), "us",
+                             {s: cell(v.values()) for s, v in cost.items()}, "low"))
+            else:
+                cost = {s: {i: cpu[s][i] for i in reps if i in cpu[s]} for s in cpu}
+            ratios = per_rep_ratios(cost, reps)
+            if ratios:
+                results.setdefault("cpu_ratio_per_rep", {}).setdefault(key, {})[k] = ratios
+                rows.append(("%s_ratio_per_rep%s@%s" % ("cost" if floor else "cpu", sfx, k), "x",
+                             {"anynsd": cell(ratios)}, "low"))
+        for k in labels:
+            def col(field, scale=1.0):
+                return {s: cell([None if r.get(field) is None else r[field] * scale
+                                 for r in sect.get(s, {}).get(k, [])]) for s in sect}
+            if key == "rates":
+                rows.append(("wakeups_per_query@%s" % k, "", col("wakeups_per_q"), "low"))
+                rows.append(("others_on_server_core@%s" % k, "%", col("others_on_core_pct"), "low"))
+            rows.append(("avg_latency%s@%s" % (sfx, k), "us", col("avg_lat_us"), "low"))
+            p99 = col("p99_lat_us")
+            if any(v[0] is not None for v in p99.values()):
+                rows.append(("p99_latency%s@%s" % (sfx, k), "us", p99, "low"))
+            rows.append(("answered_qps%s@%s" % (sfx, k), "qps", col("qps"), "high"))
+            rows.append(("loss_pct%s@%s" % (sfx, k), "%",
+                         {s: cell([100.0 * loss(r) for r in sect.get(s, {}).get(k, [])])
+                          for s in sect}, "low"))
+        mem = results["mem_after"].get(key)
+        if mem:
+            rows.append(("memory_pss_after_%s_%s" % ({"rates": "traffic"}.get(key, key),
+                                                      _size(RATE_ZONE)), "MiB",
+                         {s: cell(v) for s, v in mem.items() if s != "reflector"}, "low"))
+        if results["cache"].get(key):
+            rows.append(("anynsd_cache_hit_pct%s" % sfx, "%",
+                         {"anynsd": cell(results["cache"][key])}, "high"))
     if results["maxrate"]:
         rows.append(("max_rate_lt_0.1pct_loss", "qps",
                      {s: (v["rate"], v["rate"], v["rate"]) for s, v in results["maxrate"].items()}, "high"))
@@ -1113,11 +754,11 @@ def summarize(results):
         k = str(size)
         for key, name, unit in (("load_s", "load_time", "s"), ("pss_mib", "memory_pss", "MiB"),
                                 ("rss_mib", "memory_rss_sum", "MiB"), ("hwm_mib", "memory_peak", "MiB")):
-            vals = {s: d[k][key] for s, d in results["load"].items() if k in d}
+            vals = {s: cell([x[key] for x in d[k]]) for s, d in results["load"].items() if k in d}
             if vals:
-                rows.append(("%s_%s" % (name, _size(size)), unit, {s: (v, v, v) for s, v in vals.items()}, "low"))
+                rows.append(("%s_%s" % (name, _size(size)), unit, vals, "low"))
     if results["reload"]:
-        rows.append(("reload_lost_queries", "q", {s: (v["lost"], v["lost"], v["lost"])
+        rows.append(("reload_lost_queries", "q", {s: cell([x["lost"] for x in v])
                                                  for s, v in results["reload"].items()}, "low"))
     for mix, prof in results["profile"].items():
         rows.append(("instructions_per_query_%s" % mix, "Ir",
@@ -1146,7 +787,7 @@ def best_peer(cells, better):
 
 
 def targets(rows, results):
-    """(name, measured ratio or value, limit, PASS/MISS/n.a.)"""
+    """(name, measured ratio or value, limit, PASS/MISS/NOISE/n.a.)"""
     by = {r[0]: r for r in rows}
     out = []
 
@@ -1157,35 +798,50 @@ def targets(rows, results):
             return
         bv, _ = best_peer(row[2], row[3])
         a = row[2]["anynsd"][0]
-        if bv is None or bv <= 0:
-            out.append((label, None, limit, "n/a"))
+        if bv is None or bv <= 0 or a <= 0:
+            out.append((label, None, limit, "NOISE" if bv is not None else "n/a"))
             return
         ratio = a / bv
         out.append((label, ratio, limit, "PASS" if ratio <= limit else "MISS"))
-    for rate in TARGET_RATES:
-        label = "cost above floor @%dk <= 0.5x best peer" % (rate // 1000)
-        row = by.get("cost_ratio_per_rep@%d" % rate)
-        if row:
-            # Median of the ratios taken within each repetition (same floor,
-            # same minute of machine load), not the ratio of two medians.
-            ratio = row[2]["anynsd"][0]
-            out.append((label + " (median of per-rep ratios)", ratio, 0.5,
-                        "PASS" if ratio <= 0.5 else "MISS"))
-        else:
-            ratio_target("cost_above_floor@%d" % rate, 0.5, label)
+
+    # CPU: the median of the ratios taken within each repetition (same floor,
+    # same minute of machine load), not the ratio of two medians. Repetitions
+    # where a cost above the floor came out at or below zero are noise.
+    cpu_targets = [("rates", str(r), 0.5, "UDP cost above floor @%dk <= 0.5x best peer" % (r // 1000))
+                   for r in TARGET_RATES if r in RATES]
+    cpu_targets += [("flood", str(FLOOD_RATE), 0.5, "random-subdomain flood @%dk, cost above floor "
+                     "<= 0.5x best peer" % (FLOOD_RATE // 1000)),
+                    ("tcp", str(TCP_RATE), 0.7, "TCP (%d connections) @%dk, CPU per query "
+                     "<= 0.7x best peer" % (TCP_CONNS, TCP_RATE // 1000))]
+    for key, k, limit, label in cpu_targets:
+        if not results.get(key):
+            continue
+        ratios = results.get("cpu_ratio_per_rep", {}).get(key, {}).get(k)
+        if not ratios:
+            out.append((label, None, limit, "n/a"))
+            continue
+        good = [r for r in ratios if r is not None]
+        out.append((label + " (median of per-rep ratios)", med(good), limit,
+                    bl.ratio_verdict(ratios, limit)))
     # The exact complement of the CPU figures (user space only): see README.md.
     for mix in ("mix", "hot"):
         if "instructions_above_floor_%s" % mix in by:
             ratio_target("instructions_above_floor_%s" % mix, 0.5,
                          "callgrind instr. above floor (%s) <= 0.5x best peer" % mix)
-    ratio_target("load_time_1M", 0.7, "1M zone load <= 0.7x faster peer")
-    ratio_target("memory_pss_1M", 0.5, "1M zone memory <= 0.5x smaller peer")
+    if "load_time_1M" in by:
+        ratio_target("load_time_1M", 0.7, "1M zone load <= 0.7x faster peer")
+        ratio_target("memory_pss_1M", 0.5, "1M zone memory <= 0.5x smaller peer")
+    mem = by.get("memory_pss_after_traffic_%s" % _size(RATE_ZONE))
+    if mem:
+        ratio_target(mem[0], 1.0, "memory after traffic (100k zone) <= smaller peer")
     rl = results["reload"].get("anynsd")
-    if rl and rl["lost"] is not None:
-        out.append(("zero loss over %d reloads @%dk" % (RELOADS, RELOAD_RATE // 1000), rl["lost"], 0,
-                    "PASS" if rl["lost"] == 0 and rl["final_serial_served"] else "MISS"))
-    else:
-        out.append(("zero loss over %d reloads @%dk" % (RELOADS, RELOAD_RATE // 1000), None, 0, "n/a"))
+    label = "zero loss over %d reloads @%dk (%d runs)" % (RELOADS, RELOAD_RATE // 1000, len(rl or []))
+    if rl and all(x["lost"] is not None for x in rl):
+        worst = max(x["lost"] for x in rl)
+        out.append((label, worst, 0, "PASS" if worst == 0 and all(x["final_serial_served"] for x in rl)
+                    else "MISS"))
+    elif "reload" not in SKIP:
+        out.append((label, None, 0, "n/a"))
     return out
 
 
@@ -1245,8 +901,8 @@ def _csv_table(path, md):
 
 
 def extras(md=False):
-    """Numbers other parts of the project leave for the report: engineer F's
-    XDP benchmark (bench/results/xdp.csv) and the lab's failover time."""
+    """Numbers other parts of the project leave for the report: the XDP
+    benchmark (bench/results/xdp.csv) and the lab's failover time."""
     text = []
     summ = os.path.join(RES, "xdp-summary.txt")
     if os.path.exists(summ):
@@ -1283,28 +939,30 @@ def capacity(rows):
 
 
 def cpu_quality(results, md=False):
-    """How clean the CPU figures are: per rate, the quiet repetitions, the
+    """How clean the CPU figures are: per load, the quiet repetitions, the
     retried and still-noisy bursts, and anynsd's ratio in each repetition."""
     lines = []
-    for rate in RATES:
-        k = str(rate)
-        runs = [r for v in results["rates"].values() for r in v.get(k, [])]
-        if not runs:
-            continue
-        used = results.get("cpu_reps_used", {}).get(k, {})
-        quiet, use = used.get("quiet", []), used.get("used", [])
-        noisy = sum(1 for r in runs if r.get("noisy"))
-        retried = sum(r.get("attempts", 1) - 1 for r in runs)
-        others = [r["others_on_core_pct"] for r in runs]
-        ratios = results.get("cpu_ratio_per_rep", {}).get(k, [])
-        lines.append("%dk qps: %d of %d repetitions quiet (others <= %g%% of the server core in "
-                     "every burst), CPU figures from %s; %d bursts retried, %d still noisy; "
-                     "others median %.0f%% (max %.0f%%)%s"
-                     % (rate // 1000, len(quiet), REPS, NOISE_PCT,
-                        "the quiet ones" if use == quiet else "ALL (too few quiet: treat as suspect)",
-                        retried, noisy, med(others), max(others),
-                        "; anynsd/best peer above floor per repetition: " +
-                        " ".join(fmt(x) for x in ratios) if ratios else ""))
+    for key, sfx, floor, labels in burst_sections():
+        for k in labels:
+            runs = [r for v in results.get(key, {}).values() for r in v.get(k, [])]
+            if not runs:
+                continue
+            used = results.get("cpu_reps_used", {}).get(key, {}).get(k, {})
+            quiet, use = used.get("quiet", []), used.get("used", [])
+            noisy = sum(1 for r in runs if r.get("noisy"))
+            retried = sum(r.get("attempts", 1) - 1 for r in runs)
+            others = [r["others_on_core_pct"] for r in runs]
+            ratios = results.get("cpu_ratio_per_rep", {}).get(key, {}).get(k, [])
+            lines.append("%s %dk qps: %d of %d repetitions quiet (others <= %g%% of the server core "
+                         "in every burst), CPU figures from %s; %d bursts retried, %d still noisy; "
+                         "others median %.0f%% (max %.0f%%)%s"
+                         % ({"rates": "UDP"}.get(key, key), int(k) // 1000, len(quiet), REPS,
+                            NOISE_PCT, "the quiet ones" if use == quiet else
+                            "ALL (too few quiet: treat as suspect)",
+                            retried, noisy, med(others), max(others),
+                            "; anynsd/best peer%s per repetition: " % (" above floor" if floor else "")
+                            + " ".join("noise" if x is None else fmt(x) for x in ratios)
+                            if ratios else ""))
     if not lines:
         return ""
     if md:
@@ -1315,7 +973,7 @@ def cpu_quality(results, md=False):
 
 def write_outputs(results, rows, tgts, cols):
     os.makedirs(RES, exist_ok=True)
-    with open(os.path.join(RES, "latest.json"), "w") as f:
+    with open(os.path.join(RUN, "latest.json"), "w") as f:
         json.dump(results, f, indent=1, default=str)
     with open(os.path.join(RES, "latest.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -1327,13 +985,17 @@ def write_outputs(results, rows, tgts, cols):
     charts(results, rows, cols)
     md = ["# anyns benchmark: latest run", "",
           "Generated by `make bench%s` on %s (%s). Server pinned to core(s) %s with %d worker(s), "
-          "dnsperf on core(s) %s; %d interleaved repetitions of %d s per rate, medians with (min..max); "
-          "query names picked %s."
+          "dnsperf on core(s) %s; every server warmed by one uncounted pass over the query "
+          "file, then %d interleaved repetitions of %d s bursts per row, medians with (min..max); "
+          "query names picked %s. Zone load: %d runs per server; reloads: %d runs per server."
           % (" FULL=1" if FULL else "", results["meta"]["date"], results["meta"]["host"],
              SERVER_CPUS, WORKERS, CLIENT_CPUS, REPS, DUR,
-             "with Zipf popularity, exponent %g" % ZIPF if ZIPF else "uniformly"), "",
-          "Load average at start: %s. The machine is shared: absolute numbers are noisy, "
-          "ratios measured in the same run are what count." % results["meta"]["loadavg"], "",
+             "with Zipf popularity, exponent %g" % ZIPF if ZIPF else "uniformly",
+             LOAD_REPS, RELOAD_REPS), "",
+          "Machine load (1, 5, 15 min load average, %d CPUs): %s at the start, %s at the end. "
+          "The machine is shared: absolute numbers are noisy, ratios measured in the same run "
+          "are what count." % (results["meta"]["cpus"], results["meta"]["loadavg"],
+                               results["meta"].get("loadavg_end", "?")), "",
           render_table(rows, cols, md=True), "",
           cpu_quality(results, md=True), "",
           "`+`: a lower bound, dnsperf (one core) could not offer more; a ratio marked "
@@ -1342,7 +1004,7 @@ def write_outputs(results, rows, tgts, cols):
     for name, val, lim, res in tgts:
         md.append("| %s | %s | %s | %s |" % (name, fmt(val), lim, res))
     md += ["", "![CPU per query](cpu.png)", "", "![Latency](latency.png)", "",
-           "![Memory, 1M-record zone](memory.png)", ""]
+           "![Memory](memory.png)", ""]
     cap = capacity(rows)
     if cap:
         md += ["## Capacity from these numbers", "",
@@ -1354,7 +1016,8 @@ def write_outputs(results, rows, tgts, cols):
         md += ["## Instructions per query (callgrind, user space only)", "",
                "`mix`: 20 000 queries of the benchmark mix on the 10k zone; `hot`: 200 names "
                "asked 100 times each (all answer-cache hits). Each after one uncounted warm-up "
-               "pass. Hot spots: `profile-<mix>-<server>.txt`.", "",
+               "pass. Hot spots: `make bench PROFILE=1` writes `%s/bench/profile-<mix>-<server>.txt`."
+               % B, "",
                "| mix | server | instructions/query | method |", "|---|---|---|---|"]
         md += ["| %s | %s | %s | %s |" % (mix, s, fmt(v["ins_per_query"], "Ir"), v["method"])
                for mix, prof in results["profile"].items() for s, v in prof.items()] + [""]
@@ -1372,14 +1035,18 @@ def charts(results, rows, cols):
         return
     by = {r[0]: r for r in rows}
     servers = [c for c in cols]
-    # cpu.dat: one line per rate, three columns per server (median, min, max).
+    # cpu.dat: one line per row, three columns per server (median, min, max).
     with open(os.path.join(TMP, "cpu.dat"), "w") as f:
         f.write("rate " + " ".join("%s %s_min %s_max" % (s, s, s) for s in servers) + "\n")
-        for rate in RATES:
-            cells = by.get("cpu_us_per_query@%d" % rate, (0, 0, {}, 0))[2]
-            f.write("%dk " % (rate // 1000) + " ".join(
-                " ".join(fmt(x) if x is not None else "NaN" for x in cells[s])
-                if s in cells and cells[s][0] is not None else "NaN NaN NaN" for s in servers) + "\n")
+        for key, sfx, _, labels in burst_sections():
+            for k in labels:
+                cells = by.get("cpu_us_per_query%s@%s" % (sfx, k), (0, 0, {}, 0))[2]
+                if not cells:
+                    continue
+                f.write("%s%dk " % ({"rates": ""}.get(key, key + "-"), int(k) // 1000) + " ".join(
+                    " ".join(fmt(x) if x is not None else "NaN" for x in cells[s])
+                    if s in cells and cells[s][0] is not None else "NaN NaN NaN"
+                    for s in servers) + "\n")
     with open(os.path.join(TMP, "latency.dat"), "w") as f:
         f.write("server avg p99\n")
         r40 = min(RATES, key=lambda r: abs(r - 40000))
@@ -1389,26 +1056,34 @@ def charts(results, rows, cols):
             f.write("%s %s %s\n" % (s, fmt(a[s][0]) if s in a and a[s][0] is not None else "NaN",
                                     fmt(p[s][0]) if s in p and p[s][0] is not None else "NaN"))
     have_mem = 0
+    big = _size(max(LOAD_SIZES))
+    mcols = [("memory_pss_%s" % big, "PSS-%s-zone" % big),
+             ("memory_peak_%s" % big, "peak-RSS-%s-zone" % big),
+             ("memory_pss_after_traffic_%s" % _size(RATE_ZONE), "PSS-after-traffic-%s" % _size(RATE_ZONE)),
+             ("memory_pss_after_flood_%s" % _size(RATE_ZONE), "PSS-after-flood-%s" % _size(RATE_ZONE))]
+    # Only the columns measured in this run (gnuplot refuses an empty one).
+    mcols = [c for c in mcols if any(v[0] is not None for v in by.get(c[0], (0, 0, {}, 0))[2].values())]
     with open(os.path.join(TMP, "memory.dat"), "w") as f:
-        f.write("server PSS peak-RSS\n")
-        big = str(max(LOAD_SIZES))
+        f.write("server " + " ".join(c[1] for c in mcols) + "\n")
         for s in servers:
-            d = results["load"].get(s, {}).get(big)
-            if d:
-                f.write("%s %.1f %.1f\n" % (s, d["pss_mib"], d["hwm_mib"]))
-                have_mem = 1
-    have_rates = 1 if results["rates"] else 0
+            if s == "reflector" or not mcols:
+                continue
+            vals = [by.get(m, (0, 0, {}, 0))[2].get(s, (None,))[0] for m, _ in mcols]
+            have_mem = 1
+            f.write(s + " " + " ".join("NaN" if v is None else "%.1f" % v for v in vals) + "\n")
+    have_rates = 1 if any(results.get(k) for k in ("rates", "tcp", "flood")) else 0
     gp = os.path.join(ROOT, "bench", "charts.gp")
     r = subprocess.run(["gnuplot", "-e", "tmp='%s'; res='%s'; nserv=%d; lat_rate='%dk'; "
-                        "have_rates=%d; have_mem=%d"
+                        "have_rates=%d; have_mem=%d; nmem=%d"
                         % (TMP, RES, len(servers), min(RATES, key=lambda r: abs(r - 40000)) // 1000,
-                           have_rates, have_mem),
+                           have_rates, have_mem, len(mcols)),
                         gp], capture_output=True, text=True)
     if r.returncode != 0:
         results["errors"].append("gnuplot: " + r.stderr.strip()[-300:])
 
 
 def main():
+    bl.install_cleanup()
     os.makedirs(TMP, exist_ok=True)
     for stale in os.listdir(TMP):
         p = os.path.join(TMP, stale)
@@ -1416,7 +1091,7 @@ def main():
             shutil.rmtree(p, ignore_errors=True)
     servers, missing = [], []
     for name in SERVERS:
-        srv = SERVER_CLASSES[name]()
+        srv = make_server(name)
         why = srv.available()
         if why:
             missing.append("%s: %s" % (name, why))
@@ -1428,12 +1103,14 @@ def main():
                         "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
                         "full": FULL, "zipf": ZIPF, "reps": REPS, "dur": DUR, "rates": RATES,
                         "server_cpus": SERVER_CPUS, "client_cpus": CLIENT_CPUS, "workers": WORKERS},
-               "rates": {}, "cache": [], "mem_after": {}, "maxrate": {}, "load": {}, "reload": {}, "profile": {},
-               "errors": list(missing)}
+               "rates": {}, "tcp": {}, "flood": {}, "warmup": {}, "cache": {}, "mem_after": {},
+               "maxrate": {}, "load": {}, "reload": {}, "profile": {}, "errors": list(missing)}
     t0 = time.monotonic()
     log("zones: generating %d-record zone and queries" % RATE_ZONE)
     zone = Zone(RATE_ZONE)
     phases = [("rates", lambda: phase_rates(servers, zone, results)),
+              ("tcp", lambda: phase_tcp(servers, zone, results)),
+              ("flood", lambda: phase_flood(servers, zone, results)),
               ("maxrate", lambda: phase_maxrate(servers, zone, results)),
               ("reload", lambda: phase_reload(servers, zone, results)),
               ("load", lambda: phase_load(servers, results))]
@@ -1453,14 +1130,18 @@ def main():
             for srv in servers:
                 srv.stop()
     results["meta"]["elapsed_s"] = round(time.monotonic() - t0)
+    results["meta"]["loadavg_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
 
     cols = [s.name for s in servers]
     rows = summarize(results)
     tgts = targets(rows, results)
     write_outputs(results, rows, tgts, cols)
     print()
-    print("anyns benchmark (%s): medians of %d interleaved reps of %d s, (min..max); ratio = anynsd / best peer"
+    print("anyns benchmark (%s): every server warmed by one uncounted pass over the query file; "
+          "medians of %d interleaved reps of %d s, (min..max); ratio = anynsd / best peer"
           % (results["meta"]["date"], REPS, DUR))
+    print("machine load average (1, 5, 15 min; %d CPUs): %s at the start, %s at the end"
+          % (results["meta"]["cpus"], results["meta"]["loadavg"], results["meta"]["loadavg_end"]))
     print(render_table(rows, cols))
     if LOWER_BOUND:
         print("+ = lower bound: dnsperf (one core) could not offer more")
@@ -1470,7 +1151,7 @@ def main():
         print(q)
     print()
     for name, val, lim, res in tgts:
-        print("%-4s %-50s measured %s, limit %s" % (res, name, fmt(val), lim))
+        print("%-5s %-50s measured %s, limit %s" % (res, name, fmt(val), lim))
     cap = capacity(rows)
     if cap:
         print()
@@ -1485,8 +1166,9 @@ def main():
         for e in results["errors"]:
             print("  " + e)
     print()
-    print("results: bench/results/latest.{md,csv,json}, bench/results/{cpu,latency,memory}.png "
-          "(%d s)" % results["meta"]["elapsed_s"])
+    print("results: bench/results/latest.{md,csv}, bench/results/{cpu,latency,memory}.png; "
+          "every run and probe: %s/latest.json (%d s)" % (os.path.relpath(RUN, ROOT),
+                                                        results["meta"]["elapsed_s"]))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 # Charts for bench/bench.py. Called as:
-#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'; have_rates=1; have_mem=1" bench/charts.gp
-# reading tmp/cpu.dat (median, min, max per server), tmp/latency.dat and tmp/memory.dat
-# (first line: column names).
+#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'; have_rates=1; have_mem=1; nmem=4" bench/charts.gp
+# reading tmp/cpu.dat (median, min, max per server and row), tmp/latency.dat and
+# tmp/memory.dat (first line: column names).
 # A chart whose phase did not run (have_* = 0) is left as it was.
 set terminal pngcairo size 800,450 font ",10" noenhanced
 set style data histograms
@@ -18,7 +18,7 @@ if (have_rates) {
 	set style histogram errorbars gap 1 lw 1
 	set title 'Server CPU per answered query (median of the quiet repetitions, bars: min..max; lower is better)'
 	set ylabel 'CPU microseconds per query'
-	set xlabel 'offered rate (dnsperf -Q)'
+	set xlabel 'UDP at the offered rate (dnsperf -Q), TCP (100 connections), random-subdomain flood'
 	plot for [i=0:nserv-1] tmp.'/cpu.dat' using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) \
 		title columnhead(2+3*i)
 	set style histogram clustered gap 1
@@ -32,8 +32,8 @@ if (have_rates) {
 
 if (have_mem) {
 	set output res.'/memory.png'
-	set title 'Memory with the 1M-record zone loaded (lower is better)'
+	set title 'Memory: 1M-record zone loaded; 100k-record zone after the rate runs and after the flood (median; lower is better)'
 	set ylabel 'MiB'
 	set xlabel ''
-	plot for [i=2:3] tmp.'/memory.dat' using i:xtic(1)
+	plot for [i=2:nmem+1] tmp.'/memory.dat' using i:xtic(1)
 }

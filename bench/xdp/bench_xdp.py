@@ -28,9 +28,11 @@ How the cost is measured (see bench/xdp/README.md for why):
   whichever CPU sent, not to the server's process.
 - The XDP program's own run time per frame, from the kernel's BPF run-time
   statistics (BPF_ENABLE_STATS, held only while this script runs).
-- Servers are interleaved within each repetition so that the other load
-  on a shared machine falls on all of them alike; medians and (min..max)
-  over the repetitions are reported, and the XDP/socket ratio is taken per
+- Each server is started for its run and warmed by one uncounted pass over
+  the query file. Servers are interleaved within each repetition, the order
+  rotated from one repetition to the next, so that the other load on a
+  shared machine falls on all of them alike; medians and (min..max) over the
+  repetitions are reported, and the XDP/socket ratio is taken per
   repetition (both measured minutes apart at most) before its median.
 The share answered in the kernel is the XDP counter's growth over the
 answers dnsperf counted.
@@ -38,28 +40,29 @@ answers dnsperf counted.
 Environment: B (build dir), BENCH_XDP_RATE (default 10000), BENCH_XDP_SECONDS
 (default 3), BENCH_XDP_REPS (default 5; medians are reported), FULL=1 (10 s,
 7 reps), BENCH_XDP_SERVERS (a subset, e.g. "anynsd-xdp anynsd"). Writes bench/results/xdp.csv and bench/results/xdp-summary.txt."""
+import ctypes
+import json
 import os
 import re
 import resource
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import ctypes
-import json
 import urllib.request
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-B = os.environ.get("B", "build")
-BIN = os.path.join(ROOT, B) if not os.path.isabs(B) else B
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import benchlib as bl  # noqa: E402
+
+ROOT = bl.ROOT
+BIN = bl.bin_dir()
 FULL = os.environ.get("FULL") == "1"
 RATE = int(os.environ.get("BENCH_XDP_RATE", "10000"))
 SECONDS = int(os.environ.get("BENCH_XDP_SECONDS", "10" if FULL else "3"))
 REPS = int(os.environ.get("BENCH_XDP_REPS", "7" if FULL else "5"))
-TARGET = 0.5   # issue 5: XDP path's cost per query at most 0.5x the socket path's
+TARGET = 0.5   # the XDP path's cost per query at most 0.5x the socket path's
 RESULTS = os.path.join(ROOT, "bench", "results")
 C, S = "axbc%d" % os.getpid(), "axbs%d" % os.getpid()
 ADDR = "192.0.2.53"
@@ -111,78 +114,23 @@ def teardown():
     sh("ip", "netns", "del", S, check=False, stderr=subprocess.DEVNULL)
 
 
-def server_argv(name, tmp):
-    zone = os.path.join(tmp, "example.com.zone")
+ZONES = None
+
+
+def make_server(name, tmp):
+    """The server under test name, in the server namespace on ADDR port 53."""
+    kw = dict(addr=ADDR, netns=S, name=name)
     if name.startswith("anynsd"):
-        argv = [os.path.join(BIN, "anynsd"), "--listen", ADDR, "--zone", "example.com=" + zone,
-                "--workers", "1", "--metrics", "192.0.2.2:9154", "-l", "warning"]
+        extra = ["--metrics", "192.0.2.2:9154"]
         if name == "anynsd-xdp-generic":
             conf = os.path.join(tmp, "generic.yaml")
             with open(conf, "w") as f:
                 f.write("xdp:\n  interfaces: [vs]\n  mode: generic\n")
-            return argv + ["-c", conf]
-        return argv + (["--xdp", "vs"] if name == "anynsd-xdp" else [])
-    d = os.path.join(tmp, name)
-    os.makedirs(d, exist_ok=True)
-    if name == "nsd":
-        conf = os.path.join(d, "nsd.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-  ip-address: {ADDR}
-  server-count: 1
-  do-ip6: no
-  database: ""
-  zonelistfile: "{d}/zone.list"
-  xfrdfile: "{d}/xfrd.state"
-  pidfile: "{d}/nsd.pid"
-  logfile: "{d}/nsd.log"
-  username: ""
-  chroot: ""
-  zonesdir: "{d}"
-  verbosity: 0
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: example.com
-  zonefile: "{zone}"
-""")
-        return ["nsd", "-d", "-c", conf]
-    if name == "knot":
-        os.makedirs(os.path.join(d, "db"), exist_ok=True)
-        conf = os.path.join(d, "knot.conf")
-        with open(conf, "w") as f:
-            f.write(f"""server:
-  rundir: "{d}"
-  listen: {ADDR}@53
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: "{d}/db"
-log:
-  - target: stderr
-    any: error
-template:
-  - id: default
-    storage: "{d}"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: example.com
-    file: "{zone}"
-""")
-        return ["knotd", "-c", conf]
-    raise ValueError(name)
-
-
-def available(name):
-    if name.startswith("anynsd"):
-        return os.access(os.path.join(BIN, "anynsd"), os.X_OK)
-    return shutil.which("nsd" if name == "nsd" else "knotd") is not None
+            extra += ["-c", conf]
+        elif name == "anynsd-xdp":
+            extra += ["--xdp", "vs"]
+        return bl.Anynsd(tmp, extra=extra, **kw)
+    return bl.SERVERS[name](tmp, **kw)
 
 
 def wait_up(proc):
@@ -195,55 +143,6 @@ def wait_up(proc):
             return False
         time.sleep(0.1)
     return False
-
-
-def ns_cpu_jiffies(name):
-    """utime+stime of every process in a namespace (the server under test)."""
-    r = sh("ip", "netns", "pids", name, check=False, stdout=subprocess.PIPE, text=True)
-    total = 0
-    for pid in r.stdout.split():
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def task_ns(pids):
-    """Time on CPU (ns, the scheduler's exact sum, not tick samples) of every
-    thread of the given processes."""
-    total = 0
-    for pid in pids:
-        try:
-            tids = os.listdir("/proc/%s/task" % pid)
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open("/proc/%s/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-            except (OSError, IndexError, ValueError):
-                pass
-    return total
-
-
-def ns_pids(name):
-    r = sh("ip", "netns", "pids", name, check=False, stdout=subprocess.PIPE, text=True)
-    return r.stdout.split()
-
-
-def ksoftirqd_pids():
-    pids = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/comm" % pid) as f:
-                if f.read().startswith("ksoftirqd/"):
-                    pids.append(pid)
-        except OSError:
-            pass
-    return pids
 
 
 def cpu_stat():
@@ -307,8 +206,9 @@ def xdp_answered_ns():
         return None
 
 
-def one_run(name, tmp):
+def one_run(srv, tmp):
     hz = os.sysconf("SC_CLK_TCK")
+    name = srv.name
     is_xdp = name.startswith("anynsd-xdp")
     def idle_window():
         t0, c0 = time.monotonic(), cpu_stat()
@@ -321,16 +221,15 @@ def one_run(name, tmp):
     i0 = idle_window()
     x0 = xdp_answered_ns() if is_xdp else None
     p0 = xdp_prog_stats() if is_xdp else None
-    spids, kpids = ns_pids(S), ksoftirqd_pids()
-    t_s0, t_k0 = task_ns(spids), task_ns(kpids)
-    s0, k0 = ns_cpu_jiffies(S), children_cpu_s()
+    spids, kpids = srv.pids(), bl.ksoftirqd_pids()
+    t_s0, t_k0 = bl.runtime(spids), bl.runtime(kpids)
+    s0, k0 = bl.tick_cpu(spids), children_cpu_s()
     t0, c0 = time.monotonic(), cpu_stat()
-    r = ns(C, "dnsperf", "-s", ADDR, "-d", os.path.join(tmp, "queries.txt"), "-l", str(SECONDS),
-           "-Q", str(RATE), "-c", "1", "-T", "1", "-t", "1", check=False,
-           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    r = bl.dnsperf(ADDR, 53, os.path.join(tmp, "queries.txt"), rate=RATE, dur=SECONDS,
+                   clients=1, netns=C, extra=["-T", "1"])
     wall, c1 = time.monotonic() - t0, cpu_stat()
-    t_s1, t_k1 = task_ns(spids), task_ns(kpids)
-    server_s = (ns_cpu_jiffies(S) - s0) / hz
+    t_s1, t_k1 = bl.runtime(spids), bl.runtime(kpids)
+    server_s = bl.tick_cpu(spids) - s0
     client_s = children_cpu_s() - k0
     p1 = xdp_prog_stats() if is_xdp else None
     x1 = xdp_answered_ns() if is_xdp else None
@@ -339,11 +238,9 @@ def one_run(name, tmp):
     busy = (c1["busy"] - c0["busy"]) / hz
     idle = idle_rate * wall                 # the idle windows scaled to the run's length
     softirq_s = (c1["softirq"] - c0["softirq"]) / hz - idle_sirq_rate * wall
-    try:
-        sent = int(re.search(r"Queries sent:\s+(\d+)", r.stdout).group(1))
-        done = int(re.search(r"Queries completed:\s+(\d+)", r.stdout).group(1))
-    except AttributeError:
-        raise RuntimeError("dnsperf: " + r.stdout[-300:])
+    sent, done = r["sent"], r["completed"]
+    if not sent:
+        raise RuntimeError("dnsperf sent nothing")
     cost = busy - idle
     share = (x1 - x0) / done if x0 is not None and x1 is not None and done else None
     prog_ns = None
@@ -363,16 +260,12 @@ def one_run(name, tmp):
             # the scheduler's sum) + the server's threads + ksoftirqd. With
             # no IRQ time accounting a softirq is part of the runtime of the
             # task it interrupted, so this holds the veth and XDP work too.
-            "tasks_us_per_query": per(client_s + (t_s1 - t_s0 + t_k1 - t_k0) / 1e9)}
+            "tasks_us_per_query": per(client_s + t_s1 - t_s0 + t_k1 - t_k0)}
 
 
 def med_spread(vals, fmt="%.2f"):
-    """'median (min..max)' of the values that are not None."""
-    v = [x for x in vals if x is not None]
-    if not v:
-        return None, ""
-    m = statistics.median(v)
-    return m, (fmt + " (" + fmt + ".." + fmt + ")") % (m, min(v), max(v))
+    """(median, 'median (min..max)') of the values that are not None."""
+    return bl.med_spread(vals)[0], bl.fmt_spread(vals, fmt)
 
 
 def main():
@@ -384,30 +277,32 @@ def main():
             print("SKIP: bench/xdp needs %s" % tool)
             return 0
     only = os.environ.get("BENCH_XDP_SERVERS", "").split()
-    names = [n for n in ("anynsd-xdp", "anynsd-xdp-generic", "anynsd", "nsd", "knot")
-             if available(n) and (not only or n in only)]
     tmp = tempfile.mkdtemp(prefix="anyns-benchxdp.")
+    servers = [make_server(n, tmp) for n in ("anynsd-xdp", "anynsd-xdp-generic", "anynsd", "nsd", "knot")
+               if not only or n in only]
+    servers = [s for s in servers if s.available() is None]
+    names = [s.name for s in servers]
     rows = {n: [] for n in names}
     byrep = []
-    procs = []
+    bl.install_cleanup()
     stats_fd = bpf_enable_stats()
     started = time.monotonic()
     try:
         setup(tmp)
         # Interleaved repetitions, so that the other load on the machine
         # falls on every server alike.
+        qfile = os.path.join(tmp, "queries.txt")
         for rep in range(REPS):
             byrep.append({})
-            for name in names:
-                log = open(os.path.join(tmp, "%s.log" % name), "a")
-                p = subprocess.Popen(["ip", "netns", "exec", S] + server_argv(name, tmp),
-                                     stdout=log, stderr=subprocess.STDOUT)
-                procs.append(p)
+            for srv in bl.rotated(servers, rep):
+                name = srv.name
+                p = srv.start([("example.com", os.path.join(tmp, "example.com.zone"))], 53)
                 try:
                     if not wait_up(p):
-                        print("bench/xdp: %s did not start" % name)
+                        print("bench/xdp: %s did not start: %s" % (name, srv.log_tail(300)))
                         continue
-                    res = one_run(name, tmp)
+                    bl.warm_up(ADDR, 53, qfile, RATE, clients=1, netns=C)
+                    res = one_run(srv, tmp)
                     rows[name].append(res)
                     byrep[-1][name] = res
                     print("bench/xdp: rep %d %-18s %6d/%d answered; tasks %5.1f us/query, "
@@ -422,18 +317,9 @@ def main():
                            "" if res["prog_ns"] is None else
                            ", program %.0f ns/frame" % res["prog_ns"]), flush=True)
                 finally:
-                    p.send_signal(signal.SIGTERM)
-                    try:
-                        p.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait()
-                    log.close()
+                    srv.stop()
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        bl.stop_all()
         teardown()
         shutil.rmtree(tmp, ignore_errors=True)
         if stats_fd is not None:

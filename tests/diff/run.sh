@@ -14,6 +14,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib.sh"
 PY=/usr/bin/python3
+PEERS=$ROOT/tests/pylib/peers.py
 
 # origin=file of every zone served; the same set goes to every server.
 ZONES=(
@@ -34,7 +35,8 @@ fi
 SERVERS=${DIFF_SERVERS-knot anynsd anynsd-asan}
 
 TMP=$(mktemp -d /tmp/anyns-diff.XXXXXX)
-PIDS=()
+PIDS=()       # anynsd processes started here (children of this shell)
+PEER_PIDS=()  # NSD and Knot, each in a session of its own (tests/pylib/peers.py)
 cleanup() {
 	local p
 	[ -s "$TMP/compare.pid" ] && kill "$(cat "$TMP/compare.pid")" 2>/dev/null
@@ -43,8 +45,7 @@ cleanup() {
 		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
-	# NSD forks: its server and xfrd children share its pid file's process group.
-	[ -s "$TMP/nsd/nsd.pid" ] && kill "$(cat "$TMP/nsd/nsd.pid")" 2>/dev/null
+	[ ${#PEER_PIDS[@]} -gt 0 ] && $PY "$PEERS" stop "${PEER_PIDS[@]}"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -95,76 +96,32 @@ for z in "${ZONES[@]}"; do
 done
 
 # --- servers ----------------------------------------------------------------
-# start_X PORT: starts the server in the background, appends to PIDS.
+# start_X PORT: starts the server in the background and sets LAST to its pid.
 # start_nsd PORT [DIR [ORIGIN=FILE ...]]: the zones default to ZONES.
+# NSD and Knot get their configuration from tests/pylib/peers.py.
+peer_args() {
+	local port=$1 z
+	PEER_ARGS=(--port "$port" --listen 127.0.0.1 --identity "$IDENTITY" --nsid "$IDENTITY"
+		--hide-version --verbosity 1)
+	[ $HAVE_V6 = 1 ] && PEER_ARGS+=(--listen ::1)
+	for z in "${@:2}"; do PEER_ARGS+=(--zone "$z"); done
+}
+
 start_nsd() {
-	local port=$1 d=${2:-$TMP/nsd} z zones=("${ZONES[@]}")
+	local port=$1 d=${2:-$TMP/nsd} zones=("${ZONES[@]}")
 	[ $# -gt 2 ] && zones=("${@:3}")
-	mkdir -p "$d"
-	{
-		echo "server:"
-		echo "	ip-address: 127.0.0.1@$port"
-		[ $HAVE_V6 = 1 ] && echo "	ip-address: ::1@$port"
-		echo "	server-count: 1"
-		echo "	database: \"\""
-		echo "	zonelistfile: \"$d/zone.list\""
-		echo "	xfrdfile: \"$d/xfrd.state\""
-		echo "	xfrdir: \"$d\""
-		echo "	pidfile: \"$d/nsd.pid\""
-		echo "	logfile: \"$d/nsd.log\""
-		echo "	username: \"\""
-		echo "	chroot: \"\""
-		echo "	zonesdir: \"\""
-		echo "	identity: \"$IDENTITY\""
-		echo "	nsid: \"ascii_$IDENTITY\""
-		echo "	hide-version: yes"
-		echo "	rrl-ratelimit: 0"
-		echo "	verbosity: 1"
-		echo "remote-control:"
-		echo "	control-enable: no"
-		for z in "${zones[@]}"; do
-			echo "zone:"
-			echo "	name: ${z%%=*}"
-			echo "	zonefile: \"${z#*=}\""
-		done
-	} > "$d/nsd.conf"
-	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
-	PIDS+=($!)
+	peer_args "$port" "${zones[@]}"
+	$PY "$PEERS" nsd-config --dir "$d" "${PEER_ARGS[@]}" >/dev/null || return 1
+	LAST=$($PY "$PEERS" start nsd --dir "$d" --log "$d/stderr") || return 1
+	PEER_PIDS+=("$LAST")
 }
 
 start_knot() {
-	local port=$1 d=$TMP/knot z
-	mkdir -p "$d"
-	{
-		echo "server:"
-		echo "    rundir: \"$d\""
-		if [ $HAVE_V6 = 1 ]; then echo "    listen: [ 127.0.0.1@$port, ::1@$port ]"
-		else echo "    listen: 127.0.0.1@$port"; fi
-		echo "    identity: \"$IDENTITY\""
-		echo "    nsid: \"$IDENTITY\""
-		echo "    version: \"\""
-		echo "    udp-workers: 1"
-		echo "    tcp-workers: 1"
-		echo "    background-workers: 1"
-		echo "log:"
-		echo "  - target: stderr"
-		echo "    any: warning"
-		echo "database:"
-		echo "    storage: \"$d\""
-		echo "template:"
-		echo "  - id: default"
-		echo "    storage: \"$d\""
-		echo "    zonefile-sync: -1"
-		echo "    zonefile-load: whole"
-		echo "    journal-content: none"
-		echo "zone:"
-		for z in "${ZONES[@]}"; do
-			echo "  - domain: ${z%%=*}"
-			echo "    file: \"${z#*=}\""
-		done
-	} > "$d/knot.conf"
-	knotd -c "$d/knot.conf" >"$d/stderr" 2>&1 &
-	PIDS+=($!)
+	local port=$1 d=$TMP/knot
+	peer_args "$port" "${ZONES[@]}"
+	$PY "$PEERS" knot-config --dir "$d" "${PEER_ARGS[@]}" >/dev/null || return 1
+	LAST=$($PY "$PEERS" start knot --dir "$d" --log "$d/stderr") || return 1
+	PEER_PIDS+=("$LAST")
 }
 
 start_anynsd() {
@@ -175,7 +132,8 @@ start_anynsd() {
 	"$bin" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
 		--nsid "$IDENTITY" --server-version false \
 		>"$d/stderr" 2>&1 &
-	PIDS+=($!)
+	LAST=$!
+	PIDS+=("$LAST")
 }
 
 # The ASan+UBSan build (tests/run-all.sh makes it): the same queries must not
@@ -203,17 +161,19 @@ zones_up() {
 	return 1
 }
 
-# launch NAME: starts server NAME on a free port (three tries, another
-# engineer's test may grab the port between free_port and bind); sets PORT.
+# launch NAME: starts server NAME on a free port (three tries: another test
+# running at the same time may take the port between free_port and bind);
+# sets PORT.
 launch() {
 	local name=$1 try
 	for try in 1 2 3; do
 		PORT=$(free_port)
+		LAST=
 		"start_$name" "$PORT"
-		if zones_up "$PORT" "${PIDS[-1]}"; then
-			echo "${PIDS[-1]}" > "$TMP/$name/pid"; return 0
+		if [ -n "$LAST" ] && zones_up "$PORT" "$LAST"; then
+			echo "$LAST" > "$TMP/$name/pid"; return 0
 		fi
-		kill "${PIDS[-1]}" 2>/dev/null
+		[ -n "$LAST" ] && kill "$LAST" 2>/dev/null
 	done
 	return 1
 }
@@ -273,14 +233,15 @@ selftest() {
 	    -e '/synthesised from \*.wild/d' -e '/^dname\t/d' \
 	    "$ROOT/zones/example.com.zone" > "$d/example.com.zone"
 	port=$(free_port)
+	LAST=
 	start_nsd "$port" "$d" "example.com=$d/example.com.zone"
 	for _ in $(seq 1 50); do
-		kill -0 "${PIDS[-1]}" 2>/dev/null || break
+		kill -0 "$LAST" 2>/dev/null || break
 		kdig @127.0.0.1 -p "$port" +time=1 +retry=0 example.com SOA 2>/dev/null |
 			grep -q 'Flags: qr aa' && break
 		sleep 0.1
 	done
-	if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+	if [ -z "$LAST" ] || ! kill -0 "$LAST" 2>/dev/null; then
 		fail diff:selftest "the mutant NSD did not start"; cat "$d/stderr"; return
 	fi
 	out=$($PY "$HERE/compare.py" --queries "$HERE/queries.txt" --zones "$ORIGINS" \
