@@ -10,35 +10,21 @@
 #include <unistd.h>
 
 #include "anyns.h"
+#include "pkt.h"
 
 /* ---- evaluation --------------------------------------------------------- */
 
 int probe_build_query(const char *qname, uint16_t qtype, uint16_t qclass, uint16_t id,
                       uint8_t *buf, size_t cap, size_t *len)
 {
-	ldns_pkt *p = NULL;
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
-	int rc = ANYNS_EINVAL;
-
-	if (ldns_pkt_query_new_frm_str(&p, qname, (ldns_rr_type)qtype, (ldns_rr_class)qclass,
-	                               0) != LDNS_STATUS_OK)
+	uint8_t name[255];
+	int n = anyns_name_from_text(qname, name, sizeof(name));
+	if (n < 0)
 		return ANYNS_EINVAL;
-	ldns_pkt_set_id(p, id);
-	ldns_pkt_set_rd(p, false);
-	if (ldns_pkt2wire(&wire, p, &wlen) != LDNS_STATUS_OK)
-		goto out;
-	if (wlen > cap) {
-		rc = ANYNS_ESPACE;
-		goto out;
-	}
-	memcpy(buf, wire, wlen);
-	*len = wlen;
-	rc = 0;
-out:
-	free(wire);
-	ldns_pkt_free(p);
-	return rc;
+	/* RD=0: we ask an authority. */
+	pkt_qspec_t s = { .name = name, .name_len = (size_t)n, .qtype = qtype, .qclass = qclass,
+	                  .id = id };
+	return pkt_write_query(&s, buf, cap, len);
 }
 
 /* RDATA fields of rr as one presentation string, fields separated by a space. */

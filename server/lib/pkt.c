@@ -1,4 +1,5 @@
-/* Query parsing: header, question, the records of a query, EDNS0. */
+/* Query parsing: header, question, the records of a query, EDNS0; and the
+ * one function that writes a query. */
 #include <string.h>
 
 #include "anyns.h"
@@ -192,5 +193,59 @@ int pkt_parse_query(const uint8_t *q, size_t len, pkt_query_t *pq)
 	             (pq->arcount == 0 ||
 	              (pq->arcount == 1 && pq->edns && pq->edns_version == 0 &&
 	               !pq->edns_opts));
+	return 0;
+}
+
+int pkt_write_query(const pkt_qspec_t *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t p = PKT_HDR_LEN, rdlen = 0;
+
+	if (wname_check(s->name, s->name_len) != (int)s->name_len)
+		return ANYNS_EINVAL;
+	/* RFC 7873 4: a client cookie alone, or with a server cookie of 8 to 32. */
+	if (s->cookie_len != 0 && s->cookie_len != 8 &&
+	    (s->cookie_len < 16 || s->cookie_len > 40))
+		return ANYNS_EINVAL;
+	if (s->edns)
+		rdlen = (s->nsid ? 4 : 0) + (s->cookie_len ? 4 + s->cookie_len : 0) + s->opts_len;
+	if (rdlen > 65535 || cap < p + s->name_len + 4 + (s->edns ? 11 + rdlen : 0))
+		return ANYNS_ESPACE;
+	memset(out, 0, PKT_HDR_LEN);
+	pkt_put16(out, s->id);
+	out[2] = s->flags1;
+	out[3] = s->flags2;
+	pkt_put16(out + 4, 1);
+	memcpy(out + p, s->name, s->name_len);
+	p += s->name_len;
+	pkt_put16(out + p, s->qtype);
+	pkt_put16(out + p + 2, s->qclass);
+	p += 4;
+	if (s->edns) {
+		uint8_t *o = out + p;
+		pkt_put16(out + 10, 1);
+		o[0] = 0;                                   /* root owner */
+		pkt_put16(o + 1, PKT_TYPE_OPT);
+		pkt_put16(o + 3, s->payload);
+		/* TTL: extended rcode 0, version, flags. */
+		pkt_put32(o + 5, (uint32_t)s->edns_version << 16 | (s->do_bit ? PKT_EDNS_DO : 0));
+		pkt_put16(o + 9, (uint16_t)rdlen);
+		p += 11;
+		if (s->nsid) {
+			pkt_put16(out + p, PKT_OPT_NSID);
+			pkt_put16(out + p + 2, 0);
+			p += 4;
+		}
+		if (s->cookie_len) {
+			pkt_put16(out + p, PKT_OPT_COOKIE);
+			pkt_put16(out + p + 2, (uint16_t)s->cookie_len);
+			memcpy(out + p + 4, s->cookie, s->cookie_len);
+			p += 4 + s->cookie_len;
+		}
+		if (s->opts_len) {
+			memcpy(out + p, s->opts, s->opts_len);
+			p += s->opts_len;
+		}
+	}
+	*len = p;
 	return 0;
 }

@@ -65,6 +65,32 @@
 
 #define PKT_EDNS_DO   0x8000    /* in the OPT TTL's flags half */
 #define PKT_OPT_NSID  3         /* RFC 5001 */
+#define PKT_OPT_COOKIE 10       /* RFC 7873 */
+
+/* A query to write with pkt_write_query(). Zero-initialise, then set what
+ * differs: the defaults are opcode QUERY, every flag clear, no EDNS. */
+typedef struct pkt_qspec {
+	const uint8_t *name;        /* uncompressed wire name, letter case kept */
+	size_t name_len;
+	uint16_t qtype, qclass;
+	uint16_t id;
+	uint8_t flags1, flags2;     /* header bytes 2 and 3 (PKT_F1_RD, PKT_F2_CD, ...) */
+	bool edns;                  /* an OPT record (RFC 6891 6.1.2) with: */
+	bool do_bit;                /*   DO (RFC 3225) */
+	uint16_t payload;           /*   the UDP payload size, written as given */
+	uint8_t edns_version;
+	bool nsid;                  /*   an empty NSID option: asks for it (RFC 5001 2.3) */
+	const uint8_t *cookie;      /*   RFC 7873 4: client cookie (8) + server cookie */
+	size_t cookie_len;          /*   (8 to 32), or 0 for none */
+	const uint8_t *opts;        /*   further options, already in wire form */
+	size_t opts_len;
+} pkt_qspec_t;
+
+/* Writes the query `s` describes into out[0..cap): header, one question,
+ * and the OPT record when s->edns. Returns 0 with *len, ANYNS_EINVAL for a
+ * name that is not a sound uncompressed wire name or a bad cookie length,
+ * ANYNS_ESPACE when it does not fit. */
+int pkt_write_query(const pkt_qspec_t *s, uint8_t *out, size_t cap, size_t *len);
 
 /* What pkt_parse_query() found. */
 typedef struct pkt_query {

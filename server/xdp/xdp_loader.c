@@ -15,6 +15,7 @@
 
 #include "anyns_xdp.h"
 #include "anyns.skel.h"
+#include "pkt.h"
 #include "xdp_internal.h"
 #include "log.h"
 #include "xdp_common.h"
@@ -440,43 +441,25 @@ struct axdp_prefill {
 	uint8_t resp[4096];
 };
 
-static void axdp__put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* Builds a query for (name, type, IN) in the given shape and stores the
  * answer when the engine says it may be cached. */
 static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_t nlen,
                              uint16_t qtype, uint8_t flags)
 {
 	uint8_t *q = pf->query;
-	size_t qlen = 12, rlen = 0;
+	size_t qlen = 0, rlen = 0;
 	answer_info_t info;
 	acache_key_t key;
 	int err;
+	/* EDNS payload 65535: nothing is truncated for lack of room. */
+	pkt_qspec_t qs = {
+		.name = name, .name_len = nlen, .qtype = qtype, .qclass = PKT_CLASS_IN,
+		.edns = (flags & ACACHE_KEY_EDNS) != 0, .do_bit = (flags & ACACHE_KEY_DO) != 0,
+		.payload = 65535,
+	};
 
-	if (nlen > AXDP_KEY_NAME)
+	if (nlen > AXDP_KEY_NAME || pkt_write_query(&qs, q, sizeof(pf->query), &qlen) != 0)
 		return 0;
-	memset(q, 0, 12);
-	axdp__put16(q + 4, 1);
-	memcpy(q + qlen, name, nlen);
-	qlen += nlen;
-	axdp__put16(q + qlen, qtype);
-	axdp__put16(q + qlen + 2, 1);
-	qlen += 4;
-	if (flags & ACACHE_KEY_EDNS) {
-		axdp__put16(q + 10, 1);
-		q[qlen] = 0;                                 /* root owner */
-		axdp__put16(q + qlen + 1, 41);               /* OPT */
-		axdp__put16(q + qlen + 3, 65535);            /* so nothing is truncated */
-		q[qlen + 5] = 0;
-		q[qlen + 6] = 0;
-		axdp__put16(q + qlen + 7, (flags & ACACHE_KEY_DO) ? 0x8000 : 0);
-		axdp__put16(q + qlen + 9, 0);
-		qlen += 11;
-	}
 	if (acache_key_from_query(q, qlen, &key) < 0)
 		return 0;
 	err = answer_build(pf->zs, pf->conf, q, qlen, ANSWER_UDP, pf->resp, sizeof(pf->resp),

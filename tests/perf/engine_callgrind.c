@@ -117,42 +117,22 @@ enum { QF_EDNS = 1, QF_DO = 2, QF_NORD = 4, QF_CASE = 8 };
 static int mkquery(uint8_t *b, size_t cap, uint16_t id, const uint8_t *name, size_t nlen,
                    uint16_t type, uint16_t klass, unsigned f, uint16_t payload)
 {
-	size_t p = 12;
+	pkt_qspec_t s = {
+		.name = name, .name_len = nlen, .qtype = type, .qclass = klass, .id = id,
+		.flags1 = (f & QF_NORD) ? 0 : PKT_F1_RD,
+		.edns = (f & QF_EDNS) != 0, .do_bit = (f & QF_DO) != 0, .payload = payload,
+	};
+	size_t len;
 
-	if (cap < 12 + nlen + 4 + 11)
+	if (pkt_write_query(&s, b, cap, &len) != 0)
 		return -1;
-	memset(b, 0, 12);
-	b[0] = (uint8_t)(id >> 8);
-	b[1] = (uint8_t)id;
-	b[2] = (f & QF_NORD) ? 0 : 1;
-	b[5] = 1;
-	memcpy(b + p, name, nlen);
 	if (f & QF_CASE) {
 		/* Flip the case of every other letter: the engine must echo it. */
 		for (size_t i = 0; i < nlen; i++)
-			if ((b[p + i] | 0x20) >= 'a' && (b[p + i] | 0x20) <= 'z' && (i & 1))
-				b[p + i] ^= 0x20;
+			if ((b[12 + i] | 0x20) >= 'a' && (b[12 + i] | 0x20) <= 'z' && (i & 1))
+				b[12 + i] ^= 0x20;
 	}
-	p += nlen;
-	b[p++] = (uint8_t)(type >> 8);
-	b[p++] = (uint8_t)type;
-	b[p++] = (uint8_t)(klass >> 8);
-	b[p++] = (uint8_t)klass;
-	if (f & QF_EDNS) {
-		b[11] = 1;
-		b[p++] = 0;
-		b[p++] = 0;
-		b[p++] = 41;
-		b[p++] = (uint8_t)(payload >> 8);
-		b[p++] = (uint8_t)payload;
-		b[p++] = 0;
-		b[p++] = 0;
-		b[p++] = (f & QF_DO) ? 0x80 : 0;
-		b[p++] = 0;
-		b[p++] = 0;
-		b[p++] = 0;
-	}
-	return (int)p;
+	return (int)len;
 }
 
 static void add_text_query(const char *name, const char *type, unsigned f)

@@ -46,46 +46,29 @@ static inline size_t tq_name(uint8_t *w, const char *text)
 	return n;
 }
 
-/* Builds a query; returns its length. */
+/* Builds a query with pkt_write_query() into b (512 bytes); returns its length. */
 static inline size_t tq_build(uint8_t *b, const char *name, uint16_t type,
                               uint16_t klass, const struct qopt *o)
 {
 	static const struct qopt def = { .id = 0x1234, .rd = true };
-	size_t p = PKT_HDR_LEN;
+	static const uint8_t unknown[] = { 0xfd, 0xe9, 0, 3, 'a', 'b', 'c' };   /* option 65001 */
+	uint8_t w[256];
+	size_t len = 0;
 
 	if (!o)
 		o = &def;
-	memset(b, 0, PKT_HDR_LEN);
-	pkt_put16(b, o->id);
-	b[2] = o->rd ? PKT_F1_RD : 0;
-	pkt_put16(b + 4, 1);
-	pkt_put16(b + 10, o->edns ? 1 : 0);
-	p += tq_name(b + p, name);
-	pkt_put16(b + p, type);
-	pkt_put16(b + p + 2, klass);
-	p += 4;
-	if (o->edns) {
-		size_t rd = 0;
-		b[p] = 0;
-		pkt_put16(b + p + 1, PKT_TYPE_OPT);
-		pkt_put16(b + p + 3, o->payload);
-		pkt_put32(b + p + 5, (uint32_t)o->version << 16 | (o->do_bit ? PKT_EDNS_DO : 0));
-		uint8_t *opts = b + p + 11;
-		if (o->nsid) {
-			pkt_put16(opts + rd, PKT_OPT_NSID);
-			pkt_put16(opts + rd + 2, 0);
-			rd += 4;
-		}
-		if (o->unknown_opt) {
-			pkt_put16(opts + rd, 65001);
-			pkt_put16(opts + rd + 2, 3);
-			memcpy(opts + rd + 4, "abc", 3);
-			rd += 7;
-		}
-		pkt_put16(b + p + 9, (uint16_t)rd);
-		p += 11 + rd;
+	pkt_qspec_t s = {
+		.name = w, .name_len = tq_name(w, name), .qtype = type, .qclass = klass,
+		.id = o->id, .flags1 = o->rd ? PKT_F1_RD : 0,
+		.edns = o->edns, .do_bit = o->do_bit, .payload = o->payload,
+		.edns_version = o->version, .nsid = o->nsid,
+		.opts = o->unknown_opt ? unknown : NULL, .opts_len = o->unknown_opt ? sizeof(unknown) : 0,
+	};
+	if (pkt_write_query(&s, b, 512, &len) != 0) {
+		fprintf(stderr, "tq_build: cannot write a query for %s\n", name);
+		abort();
 	}
-	return p;
+	return len;
 }
 
 static inline zone_t *tz_zone(const char *origin, const char *text)

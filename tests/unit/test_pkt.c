@@ -106,16 +106,20 @@ static void test_bad_question_names(void **st)
 	assert_int_equal(build(q, PKT_HDR_LEN + 69, out, &ol), 0);
 	assert_int_equal(rcode_of(out), PKT_RCODE_REFUSED);
 
-	/* Name longer than 255: 5 labels of 63. */
+	/* Name longer than 255: 5 labels of 63, written by hand after the
+	 * header (pkt_write_query() refuses such a name). */
 	char big[400];
-	size_t bl = 0;
+	size_t bl = 0, p = PKT_HDR_LEN;
+	(void)tq_build(q, "a", 1, 1, NULL);
 	for (int i = 0; i < 5; i++) {
-		memset(big + bl, 'a' + i, 63);
-		bl += 63;
-		big[bl++] = '.';
+		q[p++] = 63;
+		memset(q + p, 'a' + i, 63);
+		p += 63;
 	}
-	big[bl - 1] = 0;
-	n = tq_build(q, big, 1, 1, NULL);
+	q[p++] = 0;
+	pkt_put16(q + p, 1);
+	pkt_put16(q + p + 2, 1);
+	n = p + 4;
 	assert_int_equal(build(q, n, out, &ol), 0);
 	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
 	/* 63+63+63+61 letters: exactly 255 bytes in wire form is fine. */
@@ -327,6 +331,75 @@ static void test_skip_name(void **st)
 	assert_int_equal(pos, 9);
 }
 
+/* pkt_write_query(): what it writes parses back to the same facts, with
+ * ldns too, and bad names, cookies and small buffers are refused. */
+static void test_write_query(void **st)
+{
+	static const uint8_t name[] = "\3WwW\7example\3com";
+	static const uint8_t cookie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t q[512];
+	size_t n = 0;
+	pkt_query_t pq;
+
+	pkt_qspec_t s = { .name = name, .name_len = sizeof(name), .qtype = 28, .qclass = 1,
+	                  .id = 0xabcd, .flags1 = PKT_F1_RD, .flags2 = PKT_F2_CD };
+	assert_int_equal(pkt_write_query(&s, q, sizeof(q), &n), 0);
+	assert_int_equal(n, 12 + 17 + 4);
+	assert_int_equal(pkt_parse_query(q, n, &pq), 0);
+	assert_true(pq.simple);
+	assert_false(pq.edns);
+	assert_int_equal(pq.id, 0xabcd);
+	assert_int_equal(pq.flags1, PKT_F1_RD);
+	assert_int_equal(pq.flags2, PKT_F2_CD);
+	assert_int_equal(pq.qtype, 28);
+	assert_memory_equal(q + 12, name, sizeof(name));    /* case kept */
+
+	s.edns = true;
+	s.do_bit = true;
+	s.payload = 1232;
+	assert_int_equal(pkt_write_query(&s, q, sizeof(q), &n), 0);
+	assert_int_equal(n, 12 + 17 + 4 + 11);
+	assert_int_equal(pkt_parse_query(q, n, &pq), 0);
+	assert_true(pq.simple && pq.edns && pq.do_bit);
+	assert_int_equal(pq.edns_payload, 1232);
+
+	/* Options: NSID, then the cookie, then raw ones; ldns reads them. */
+	static const uint8_t raw[] = { 0xfd, 0xe9, 0, 1, 'x' };
+	s.nsid = true;
+	s.cookie = cookie;
+	s.cookie_len = sizeof(cookie);
+	s.opts = raw;
+	s.opts_len = sizeof(raw);
+	s.edns_version = 0;
+	assert_int_equal(pkt_write_query(&s, q, sizeof(q), &n), 0);
+	assert_int_equal(n, 12 + 17 + 4 + 11 + 4 + 12 + 5);
+	assert_int_equal(pkt_parse_query(q, n, &pq), 0);
+	assert_true(pq.nsid && pq.edns_opts && !pq.simple);
+	ldns_pkt *lp = NULL;
+	assert_int_equal(ldns_wire2pkt(&lp, q, n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_get_opcode(lp), LDNS_PACKET_QUERY);
+	assert_true(ldns_pkt_edns_do(lp));
+	assert_int_equal(ldns_pkt_edns_udp_size(lp), 1232);
+	ldns_rdf *ed = ldns_pkt_edns_data(lp);
+	assert_non_null(ed);
+	assert_int_equal(ldns_rdf_size(ed), 4 + 12 + 5);
+	assert_memory_equal(ldns_rdf_data(ed) + 4, "\0\x0a\0\x08\1\2\3\4\5\6\7\x08", 12);
+	ldns_pkt_free(lp);
+
+	/* Refused: a cookie of a length RFC 7873 4 does not allow, a bad name,
+	 * a buffer too small by one byte. */
+	s.cookie_len = 12;
+	assert_int_equal(pkt_write_query(&s, q, sizeof(q), &n), ANYNS_EINVAL);
+	s.cookie_len = 8;
+	pkt_qspec_t bad = s;
+	bad.name_len = 5;                                    /* cut inside a label */
+	assert_int_equal(pkt_write_query(&bad, q, sizeof(q), &n), ANYNS_EINVAL);
+	bad.name = (const uint8_t *)"\xc0\x0c";
+	bad.name_len = 2;                                    /* a pointer */
+	assert_int_equal(pkt_write_query(&bad, q, sizeof(q), &n), ANYNS_EINVAL);
+	assert_int_equal(pkt_write_query(&s, q, 12 + 17 + 4 + 11 + 4 + 12 + 4, &n), ANYNS_ESPACE);
+}
+
 /* Random mutations of valid queries: bounded, fixed seed; answer_build must
  * return 0 or EDROP and produce a response ldns can parse. */
 static void test_mutations(void **st)
@@ -370,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_trailing_garbage),
 		cmocka_unit_test(test_records_in_query),
 		cmocka_unit_test(test_skip_name),
+		cmocka_unit_test(test_write_query),
 		cmocka_unit_test(test_mutations),
 	};
 	answer_conf_init(&g_conf);
