@@ -20,7 +20,7 @@
 #include "hconf.h"
 #include "hsm.h"
 #include "log.h"
-#include "metrics.h"
+#include "prom.h"
 #include "probe.h"
 #include "watchdog.h"
 
@@ -88,7 +88,7 @@ typedef struct app {
 	uv_poll_t bkpoll;
 	bool bkpoll_on;
 	ctl_t *ctl;
-	hmet_t *met;
+	prom_t *met;
 	int beat_fd;                /* watchdog pipe, -1 = none */
 	uv_timer_t beat;
 	int exit_code;
@@ -159,7 +159,7 @@ static void metrics_render(app_t *a)
 				        a->svc[i].c->name, a->svc[i].c->checks[j].name, rn[r],
 				        (unsigned long long)a->svc[i].cnt[j][r]);
 	fclose(f);
-	hmet_publish(a->met, text, len);
+	prom_publish(a->met, text, len);
 	free(text);
 }
 
@@ -527,7 +527,7 @@ static int app_run(app_t *a)
 		log_err("backend %s: cannot start: %s", a->bk->ops->name, hk_strerror(rc));
 		goto out_bk;
 	}
-	if (c->metrics && hmet_start((struct sockaddr *)&c->metrics_addr, &a->met) < 0) {
+	if (c->metrics && prom_start((struct sockaddr *)&c->metrics_addr, NULL, NULL, &a->met) < 0) {
 		log_err("metrics: cannot listen on %s", c->metrics);
 		goto out_bk;
 	}
@@ -583,7 +583,7 @@ static int app_run(app_t *a)
 	a->exit_code = 0;
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	/* The loop only ends after app_stop(), which withdrew everything. */
-	hmet_stop(a->met);
+	prom_stop(a->met);
 	a->met = NULL;
 	hbk_free(a->bk);
 	a->bk = NULL;

@@ -137,6 +137,25 @@ struct worker {
 	dstats_t stats;         /* TCP */
 };
 
+/* A part of the daemon told each time a new zone set is published (on the
+ * main loop, after readers moved to it). */
+typedef void (*zones_sub_fn)(daemon_t *d);
+#define ZONES_MAX_SUBS 8
+
+/* The reload pipeline's state (zones.c): one reload at a time in the libuv
+ * thread pool; a request during one runs right after it. */
+typedef struct zones_reload {
+	uv_loop_t *loop;        /* where completions and subscribers run */
+	uv_work_t req;
+	bool running, pending, closed;
+	int rc;                 /* of the last build */
+	unsigned n_ok;          /* zones compiled by the last build */
+	size_t records;
+	zones_sub_fn subs[ZONES_MAX_SUBS];
+	size_t n_subs;
+	uint64_t ok_total, failed_total;  /* reloads, read by the metrics thread */
+} zones_reload_t;
+
 struct daemon {
 	dconf_t conf;
 	answer_conf_t aconf;
@@ -148,20 +167,26 @@ struct daemon {
 	zset_t *zset;
 	zone_t **zones;         /* per dconf zone, the version serving (NULL if none) */
 	uint64_t generation;
+	zones_reload_t reload;
 
 	struct anyns_xdp *xdp;
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
 	const char *conf_path;
 };
 
-/* zones.c */
-/* Compiles every configured zone. A zone that fails keeps old[i] (when old is
- * not NULL) and logs file:line. Builds a new set with generation gen. */
-int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_out,
-                zset_t **set_out, unsigned *n_ok, size_t *records);
-/* Publishes set (rcu_xchg_pointer), waits for readers (synchronize_rcu) and frees
- * the old set and the zone versions no longer used. */
-void zones_publish(daemon_t *d, zset_t *set, zone_t **zones);
+/* zones.c: the zone set's whole pipeline: build (compile every configured
+ * zone; one that fails keeps its previous version), publish with RCU, tell the
+ * subscribers. */
+/* First load (generation 1), published at once. n_ok: zones compiled. */
+int zones_load(daemon_t *d, unsigned *n_ok, size_t *records);
+/* Reloads run from `loop` (the main loop) from now on. */
+void zones_reload_init(daemon_t *d, uv_loop_t *loop);
+/* Starts a reload in the background (SIGHUP), or queues one if one runs. */
+void zones_reload(daemon_t *d);
+/* No reload starts any more; one running finishes (the loop waits for it). */
+void zones_reload_close(daemon_t *d);
+/* fn runs after each publish from now on, and at once if a set is serving. */
+int zones_subscribe(daemon_t *d, zones_sub_fn fn);
 void zones_free(daemon_t *d);
 const zset_t *zones_current(daemon_t *d);  /* within rcu_read_lock() */
 
@@ -194,14 +219,13 @@ void tcp_stop_all(worker_t *w);           /* stop reading, flush, close */
 void tcp_close_all(worker_t *w);          /* now, pending writes dropped */
 
 /* Parts of the daemon with a lifecycle beside the workers: started after the
- * first zone set is published and the workers exist (before they run), told
- * each time a new zone set is published, stopped after the workers are joined.
- * A start that fails is logged by the part and leaves the daemon serving
- * without it. */
+ * first zone set is published and the workers exist (before they run; they
+ * subscribe to new zone sets with zones_subscribe()), stopped after the
+ * workers are joined. A start that fails is logged by the part and leaves the
+ * daemon serving without it. */
 typedef struct daemon_hook {
 	const char *name;
 	int (*start)(daemon_t *d);
-	void (*published)(daemon_t *d);
 	void (*stop)(daemon_t *d);
 } daemon_hook_t;
 

@@ -1,6 +1,6 @@
-/* anynsd: start-up, signals, reload and shutdown. The main thread runs its own
- * libuv loop for signals and reload completion; queries are answered by the
- * worker threads (worker.c, tcp.c). */
+/* anynsd: start-up, signals and shutdown. The main thread runs its own libuv
+ * loop for signals and reload completion (zones.c); queries are answered by
+ * the worker threads (worker.c, udp*.c, tcp.c). */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -20,13 +20,8 @@
 #define EXIT_CONFIG 2
 
 static daemon_t g_d;
-static uv_loop_t *g_loop;
 static uv_signal_t g_sig[4];
-static uv_work_t g_reload_req;
-static bool g_reload_running, g_reload_pending, g_stopping;
-static int g_reload_rc;
-static unsigned g_reload_ok;
-static size_t g_reload_records;
+static bool g_stopping;
 
 static void usage(FILE *f)
 {
@@ -75,7 +70,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---- reload ---------------------------------------------------------------- */
 /* ---- parts with a lifecycle beside the workers ----------------------------- */
 static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook };
 #define N_HOOKS (sizeof(g_hooks) / sizeof(g_hooks[0]))
@@ -88,13 +82,6 @@ static void hooks_start(daemon_t *d)
 			(void)g_hooks[g_hooks_started]->start(d);
 }
 
-static void hooks_published(daemon_t *d)
-{
-	for (size_t i = 0; i < g_hooks_started; i++)
-		if (g_hooks[i]->published != NULL)
-			g_hooks[i]->published(d);
-}
-
 static void hooks_stop(daemon_t *d)
 {
 	while (g_hooks_started > 0) {
@@ -104,57 +91,12 @@ static void hooks_stop(daemon_t *d)
 	}
 }
 
-static void reload_work(uv_work_t *req)
-{
-	daemon_t *d = req->data;
-	zone_t **zones = NULL;
-	zset_t *set = NULL;
-	g_reload_rc = zones_build(d, d->zones, d->generation + 1, &zones, &set, &g_reload_ok,
-	                          &g_reload_records);
-	if (g_reload_rc == 0)
-		zones_publish(d, set, zones);
-}
-
-static void reload_start(void);
-
-static void reload_done(uv_work_t *req, int status)
-{
-	daemon_t *d = req->data;
-	g_reload_running = false;
-	if (status == 0 && g_reload_rc == 0) {
-		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)",
-		         (unsigned long long)d->generation, g_reload_ok, d->conf.n_zones,
-		         g_reload_records);
-		hooks_published(d);
-	} else {
-		log_err("reload failed: %s; still serving the previous zones",
-		        anyns_strerror(g_reload_rc));
-	}
-	if (g_reload_pending && !g_stopping) {
-		g_reload_pending = false;
-		reload_start();
-	}
-}
-
-static void reload_start(void)
-{
-	if (g_reload_running) {
-		g_reload_pending = true;
-		return;
-	}
-	log_info("reload: re-reading %zu zone files", g_d.conf.n_zones);
-	g_reload_req.data = &g_d;
-	if (uv_queue_work(g_loop, &g_reload_req, reload_work, reload_done) == 0)
-		g_reload_running = true;
-}
-
 /* ---- signals ----------------------------------------------------------------- */
 static void on_signal(uv_signal_t *h, int signum)
 {
 	switch (signum) {
 	case SIGHUP:
-		if (!g_stopping)
-			reload_start();
+		zones_reload(&g_d);
 		break;
 	case SIGUSR1:
 		stats_log(&g_d, "SIGUSR1");
@@ -163,6 +105,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		if (g_stopping)
 			break;
 		g_stopping = true;
+		zones_reload_close(&g_d);
 		log_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		for (unsigned i = 0; i < g_d.n_workers; i++)
 			worker_stop(g_d.workers[i]);
@@ -483,16 +426,13 @@ int main(int argc, char **argv)
 
 	/* Zones: a zone with errors is logged and left out; the rest serve. */
 	uint64_t t0 = now_ms();
-	zone_t **zones = NULL;
-	zset_t *set = NULL;
 	unsigned n_ok = 0;
 	size_t records = 0;
-	if (zones_build(d, NULL, 1, &zones, &set, &n_ok, &records) != 0) {
+	if (zones_load(d, &n_ok, &records) != 0) {
 		log_err("cannot build the zone set");
 		goto out_conf;
 	}
 	uint64_t t1 = now_ms();
-	zones_publish(d, set, zones);
 	if (f.check) {
 		printf("config OK; %u of %zu zones loaded (%zu records)\n", n_ok, d->conf.n_zones,
 		       records);
@@ -525,7 +465,7 @@ int main(int argc, char **argv)
 
 	if (uv_loop_init(&loop) != 0)
 		goto out_workers;
-	g_loop = &loop;
+	zones_reload_init(d, &loop);
 	const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	for (int i = 0; i < 4; i++) {
 		uv_signal_init(&loop, &g_sig[i]);
@@ -536,6 +476,7 @@ int main(int argc, char **argv)
 		if (worker_start(d->workers[i]) != 0) {
 			log_err("cannot start worker %u", i);
 			g_stopping = true;
+			zones_reload_close(d);
 			for (unsigned j = 0; j <= i; j++)
 				worker_stop(d->workers[j]);
 			for (int k = 0; k < 4; k++)

@@ -1,13 +1,14 @@
 /* Counters summed over the workers: logged on SIGUSR1 and at exit, and served
  * in the Prometheus text format when `server.metrics` is set. */
-#include <arpa/inet.h>
-#include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "anyns_xdp.h"
 #include "daemon.h"
 #include "log.h"
+#include "prom.h"
 
 #define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
@@ -90,71 +91,129 @@ void stats_log(daemon_t *d, const char *why)
 }
 
 /* ---- Prometheus endpoint ---------------------------------------------------- */
-static struct MHD_Daemon *g_mhd;
+/* What the scrapes say about the zones: a copy made on the main loop each time
+ * a zone set is published (the HTTP thread never touches the zone set). */
+struct zone_info {
+	char *origin;
+	uint32_t serial;
+	size_t records;
+};
 
-static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                       const char *method, const char *version,
-                                       const char *upload, size_t *upload_len, void **ctx)
+static struct {
+	prom_t *prom;
+	pthread_mutex_t lock;
+	struct zone_info *zones;
+	size_t n_zones;
+} g_met = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void zone_info_free(struct zone_info *z, size_t n)
 {
-	daemon_t *d = cls;
+	for (size_t i = 0; z != NULL && i < n; i++)
+		free(z[i].origin);
+	free(z);
+}
+
+static void metrics_published(daemon_t *d)
+{
+	size_t n = d->conf.n_zones, k = 0;
+	struct zone_info *z = calloc(n ? n : 1, sizeof(*z));
+	if (z == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		zone_stats_t st;
+		if (d->zones == NULL || d->zones[i] == NULL)
+			continue;
+		zone_get_stats(d->zones[i], &st);
+		z[k].origin = strdup(zone_origin_text(d->zones[i]));
+		if (z[k].origin == NULL)
+			break;
+		z[k].serial = st.serial;
+		z[k].records = st.records;
+		k++;
+	}
+	pthread_mutex_lock(&g_met.lock);
+	struct zone_info *old = g_met.zones;
+	size_t n_old = g_met.n_zones;
+	g_met.zones = z;
+	g_met.n_zones = k;
+	pthread_mutex_unlock(&g_met.lock);
+	zone_info_free(old, n_old);
+}
+
+#define ULL(x) ((unsigned long long)(x))
+
+static void metrics_render(void *arg, prom_buf_t *b)
+{
+	daemon_t *d = arg;
 	dstats_t s;
-	char body[4096];
-	size_t off = 0;
-	int k;
-	if (strcmp(method, "GET") != 0)
-		return MHD_NO;
 	stats_sum(d, &s);
-#define EMIT(...) do { \
-		k = snprintf(body + off, sizeof(body) - off, __VA_ARGS__); \
-		if (k > 0 && (size_t)k < sizeof(body) - off) off += (size_t)k; \
-	} while (0)
-	EMIT("# TYPE anyns_queries_total counter\n");
-	EMIT("anyns_queries_total{transport=\"udp\"} %llu\n", (unsigned long long)s.udp_queries);
-	EMIT("anyns_queries_total{transport=\"tcp\"} %llu\n", (unsigned long long)s.tcp_queries);
-	EMIT("# TYPE anyns_responses_total counter\n");
-	for (int r = 0; r < STAT_RCODES; r++)
-		if (s.rcode[r] != 0 || r == 0 || r == 3 || r == 5) {
-			const char *n = rcode_name(r);
-			if (n != NULL)
-				EMIT("anyns_responses_total{rcode=\"%s\"} %llu\n", n,
-				     (unsigned long long)s.rcode[r]);
-			else
-				EMIT("anyns_responses_total{rcode=\"%d\"} %llu\n", r,
-				     (unsigned long long)s.rcode[r]);
-		}
-	EMIT("# TYPE anyns_cache_hits_total counter\nanyns_cache_hits_total %llu\n",
-	     (unsigned long long)s.cache_hits);
-	EMIT("# TYPE anyns_cache_misses_total counter\nanyns_cache_misses_total %llu\n",
-	     (unsigned long long)s.cache_misses);
-	EMIT("# TYPE anyns_dropped_total counter\nanyns_dropped_total %llu\n",
-	     (unsigned long long)s.dropped);
-	EMIT("# TYPE anyns_truncated_total counter\nanyns_truncated_total %llu\n",
-	     (unsigned long long)s.truncated);
-	EMIT("# TYPE anyns_tcp_connections_total counter\nanyns_tcp_connections_total %llu\n",
-	     (unsigned long long)s.tcp_accepted);
-	EMIT("# TYPE anyns_tcp_refused_total counter\nanyns_tcp_refused_total %llu\n",
-	     (unsigned long long)s.tcp_refused);
-	EMIT("# TYPE anyns_tcp_open gauge\nanyns_tcp_open %u\n", atomic_load(&d->tcp_conns));
-	EMIT("# TYPE anyns_zone_generation gauge\nanyns_zone_generation %llu\n",
-	     (unsigned long long)__atomic_load_n(&d->generation, __ATOMIC_RELAXED));
+	prom_head(b, "anyns_queries_total", "counter", "Queries received, by transport.");
+	prom_printf(b, "anyns_queries_total{transport=\"udp\"} %llu\n", ULL(s.udp_queries));
+	prom_printf(b, "anyns_queries_total{transport=\"tcp\"} %llu\n", ULL(s.tcp_queries));
+	prom_head(b, "anyns_responses_total", "counter", "Responses sent, by RCODE.");
+	for (int r = 0; r < STAT_RCODES; r++) {
+		if (s.rcode[r] == 0 && r != 0 && r != 3 && r != 5)
+			continue;
+		const char *n = rcode_name(r);
+		if (n != NULL)
+			prom_printf(b, "anyns_responses_total{rcode=\"%s\"} %llu\n", n, ULL(s.rcode[r]));
+		else
+			prom_printf(b, "anyns_responses_total{rcode=\"%d\"} %llu\n", r, ULL(s.rcode[r]));
+	}
+	prom_head(b, "anyns_cache_hits_total", "counter", "UDP queries answered from the answer cache.");
+	prom_printf(b, "anyns_cache_hits_total %llu\n", ULL(s.cache_hits));
+	prom_head(b, "anyns_cache_misses_total", "counter",
+	          "UDP queries looked up in the answer cache and not found there.");
+	prom_printf(b, "anyns_cache_misses_total %llu\n", ULL(s.cache_misses));
+	prom_head(b, "anyns_dropped_total", "counter",
+	          "Queries that got no response (unparseable, QR set, send failures).");
+	prom_printf(b, "anyns_dropped_total %llu\n", ULL(s.dropped));
+	prom_head(b, "anyns_truncated_total", "counter", "UDP responses sent truncated (TC=1).");
+	prom_printf(b, "anyns_truncated_total %llu\n", ULL(s.truncated));
+	prom_head(b, "anyns_tcp_connections_total", "counter", "TCP connections accepted.");
+	prom_printf(b, "anyns_tcp_connections_total %llu\n", ULL(s.tcp_accepted));
+	prom_head(b, "anyns_tcp_refused_total", "counter",
+	          "TCP connections closed at once because tcp-max-connections were open.");
+	prom_printf(b, "anyns_tcp_refused_total %llu\n", ULL(s.tcp_refused));
+	prom_head(b, "anyns_tcp_timeouts_total", "counter", "TCP connections closed as idle.");
+	prom_printf(b, "anyns_tcp_timeouts_total %llu\n", ULL(s.tcp_timeouts));
+	prom_head(b, "anyns_tcp_open", "gauge", "TCP connections open now.");
+	prom_printf(b, "anyns_tcp_open %u\n", atomic_load(&d->tcp_conns));
+	prom_head(b, "anyns_zone_generation", "gauge", "Generation of the zone set being served.");
+	prom_printf(b, "anyns_zone_generation %llu\n",
+	            ULL(__atomic_load_n(&d->generation, __ATOMIC_RELAXED)));
+	prom_head(b, "anyns_reloads_total", "counter", "Zone reloads, by result.");
+	prom_printf(b, "anyns_reloads_total{result=\"ok\"} %llu\n",
+	            ULL(__atomic_load_n(&d->reload.ok_total, __ATOMIC_RELAXED)));
+	prom_printf(b, "anyns_reloads_total{result=\"failed\"} %llu\n",
+	            ULL(__atomic_load_n(&d->reload.failed_total, __ATOMIC_RELAXED)));
+	pthread_mutex_lock(&g_met.lock);
+	prom_head(b, "anyns_zone_serial", "gauge", "SOA serial of the version of each zone served.");
+	for (size_t i = 0; i < g_met.n_zones; i++) {
+		prom_printf(b, "anyns_zone_serial{zone=\"");
+		prom_label_value(b, g_met.zones[i].origin);
+		prom_printf(b, "\"} %u\n", g_met.zones[i].serial);
+	}
+	prom_head(b, "anyns_zone_records", "gauge", "Records of the version of each zone served.");
+	for (size_t i = 0; i < g_met.n_zones; i++) {
+		prom_printf(b, "anyns_zone_records{zone=\"");
+		prom_label_value(b, g_met.zones[i].origin);
+		prom_printf(b, "\"} %zu\n", g_met.zones[i].records);
+	}
+	pthread_mutex_unlock(&g_met.lock);
 	if (d->xdp != NULL) {
 		anyns_xdp_stats_t x;
 		if (anyns_xdp_stats(d->xdp, &x) == 0) {
-			EMIT("# TYPE anyns_xdp_answered_total counter\nanyns_xdp_answered_total %llu\n",
-			     (unsigned long long)x.answered);
-			EMIT("# TYPE anyns_xdp_passed_total counter\nanyns_xdp_passed_total %llu\n",
-			     (unsigned long long)x.passed);
+			prom_head(b, "anyns_xdp_answered_total", "counter", "Queries answered in XDP.");
+			prom_printf(b, "anyns_xdp_answered_total %llu\n", ULL(x.answered));
+			prom_head(b, "anyns_xdp_passed_total", "counter",
+			          "Packets XDP passed on to the sockets.");
+			prom_printf(b, "anyns_xdp_passed_total %llu\n", ULL(x.passed));
+			prom_head(b, "anyns_xdp_puts_total", "counter",
+			          "Answers the workers put into the XDP map after a miss.");
+			prom_printf(b, "anyns_xdp_puts_total %llu\n", ULL(s.xdp_puts));
 		}
 	}
-#undef EMIT
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(off, body, MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
-	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
 }
 
 static int metrics_start(daemon_t *d)
@@ -167,26 +226,24 @@ static int metrics_start(daemon_t *d)
 		log_err("metrics: %s", why);
 		return ANYNS_EINVAL;
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	if (l.ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	g_mhd = MHD_start_daemon(flags, 0, NULL, NULL, metrics_handler, d,
-	                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&l.ss,
-	                         MHD_OPTION_CONNECTION_LIMIT, 16U,
-	                         MHD_OPTION_CONNECTION_TIMEOUT, 5U, MHD_OPTION_END);
-	if (g_mhd == NULL) {
+	int rc = prom_start((const struct sockaddr *)&l.ss, metrics_render, d, &g_met.prom);
+	if (rc != 0) {
 		log_err("metrics: cannot listen on %s", d->conf.metrics);
-		return ANYNS_EINVAL;
+		return rc;
 	}
 	log_info("metrics: serving on http://%s/metrics", d->conf.metrics);
-	return 0;
+	return zones_subscribe(d, metrics_published);
 }
 
 static void metrics_stop(daemon_t *d)
 {
-	if (g_mhd != NULL)
-		MHD_stop_daemon(g_mhd);
-	g_mhd = NULL;
+	prom_stop(g_met.prom);
+	g_met.prom = NULL;
+	pthread_mutex_lock(&g_met.lock);
+	zone_info_free(g_met.zones, g_met.n_zones);
+	g_met.zones = NULL;
+	g_met.n_zones = 0;
+	pthread_mutex_unlock(&g_met.lock);
 }
 
 const daemon_hook_t metrics_hook = {

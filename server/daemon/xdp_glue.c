@@ -76,8 +76,7 @@ static int xdp_start(daemon_t *d)
 		d->xdp = NULL;
 		return rc;
 	}
-	xdp_published(d);
-	return 0;
+	return zones_subscribe(d, xdp_published);
 }
 
 static void xdp_stop(daemon_t *d)
@@ -89,6 +88,5 @@ static void xdp_stop(daemon_t *d)
 const daemon_hook_t xdp_hook = {
 	.name = "xdp",
 	.start = xdp_start,
-	.published = xdp_published,
 	.stop = xdp_stop,
 };

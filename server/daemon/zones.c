@@ -1,4 +1,7 @@
-/* Zone loading and the RCU-published zone set.
+/* The zone set's pipeline: build (compile every configured zone beside the
+ * set serving), publish with RCU, tell the subscribers (XDP, metrics).
+ * Reloads run in the libuv thread pool, one at a time; completions and
+ * subscribers run on the main loop.
  *
  * Flavour: urcu-memb. Workers wrap each batch (a recvmmsg round, a TCP read)
  * in rcu_read_lock()/rcu_read_unlock(), which costs a counter store and a
@@ -22,7 +25,7 @@ static void diag_log(void *ctx, const char *file, int line, bool fatal, const ch
 		log_warn("zone %s: %s:%d: %s", origin, file, line, msg);
 }
 
-int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_out,
+static int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_out,
                 zset_t **set_out, unsigned *n_ok, size_t *records)
 {
 	size_t n = d->conf.n_zones;
@@ -76,7 +79,7 @@ fail:
 	return ret;
 }
 
-void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
+static void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
 {
 	zset_t *old = rcu_xchg_pointer(&d->zset, set);
 	zone_t **old_zones = d->zones;
@@ -92,6 +95,94 @@ void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
 		for (size_t i = 0; i < n; i++)
 			zone_unref(old_zones[i]);
 	free(old_zones);
+}
+
+static void notify(daemon_t *d)
+{
+	for (size_t i = 0; i < d->reload.n_subs; i++)
+		d->reload.subs[i](d);
+}
+
+int zones_subscribe(daemon_t *d, zones_sub_fn fn)
+{
+	if (d->reload.n_subs >= ZONES_MAX_SUBS)
+		return ANYNS_ENOMEM;
+	d->reload.subs[d->reload.n_subs++] = fn;
+	if (d->zset != NULL)
+		fn(d);
+	return 0;
+}
+
+int zones_load(daemon_t *d, unsigned *n_ok, size_t *records)
+{
+	zone_t **zones = NULL;
+	zset_t *set = NULL;
+	int rc = zones_build(d, NULL, 1, &zones, &set, n_ok, records);
+	if (rc != 0)
+		return rc;
+	zones_publish(d, set, zones);
+	notify(d);
+	return 0;
+}
+
+/* In a thread-pool thread: the build, and the publish (whose wait for the
+ * readers must not hold up the main loop). */
+static void reload_work(uv_work_t *req)
+{
+	daemon_t *d = req->data;
+	zones_reload_t *r = &d->reload;
+	zone_t **zones = NULL;
+	zset_t *set = NULL;
+	r->rc = zones_build(d, d->zones, d->generation + 1, &zones, &set, &r->n_ok, &r->records);
+	if (r->rc == 0)
+		zones_publish(d, set, zones);
+}
+
+static void reload_done(uv_work_t *req, int status)
+{
+	daemon_t *d = req->data;
+	zones_reload_t *r = &d->reload;
+	r->running = false;
+	if (status == 0 && r->rc == 0) {
+		__atomic_add_fetch(&r->ok_total, 1, __ATOMIC_RELAXED);
+		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)",
+		         (unsigned long long)d->generation, r->n_ok, d->conf.n_zones, r->records);
+		notify(d);
+	} else {
+		__atomic_add_fetch(&r->failed_total, 1, __ATOMIC_RELAXED);
+		log_err("reload failed: %s; still serving the previous zones",
+		        anyns_strerror(status != 0 ? ANYNS_EINVAL : r->rc));
+	}
+	if (r->pending && !r->closed) {
+		r->pending = false;
+		zones_reload(d);
+	}
+}
+
+void zones_reload_init(daemon_t *d, uv_loop_t *loop)
+{
+	d->reload.loop = loop;
+	d->reload.req.data = d;
+}
+
+void zones_reload(daemon_t *d)
+{
+	zones_reload_t *r = &d->reload;
+	if (r->closed || r->loop == NULL)
+		return;
+	if (r->running) {
+		r->pending = true;
+		return;
+	}
+	log_info("reload: re-reading %zu zone files", d->conf.n_zones);
+	if (uv_queue_work(r->loop, &r->req, reload_work, reload_done) == 0)
+		r->running = true;
+}
+
+void zones_reload_close(daemon_t *d)
+{
+	d->reload.closed = true;
+	d->reload.pending = false;
 }
 
 void zones_free(daemon_t *d)

@@ -11,18 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- errors ------------------------------------------------------------ */
-enum anyns_err {
-	ANYNS_EOK      = 0,
-	ANYNS_ENOMEM   = -12,
-	ANYNS_EINVAL   = -22,
-	ANYNS_ESPACE   = -28,   /* output buffer too small */
-	ANYNS_EMALF    = -1000, /* malformed wire data */
-	ANYNS_EZONE    = -1001, /* zone failed its checks or did not parse */
-	ANYNS_EDROP    = -1002, /* answer_build: send nothing (e.g. QR=1 or header too short) */
-	ANYNS_ENOENT   = -1003,
-};
-const char *anyns_strerror(int err);
+/* ---- errors: ANYNS_E* and anyns_strerror() (common/errors.h) ------------- */
+#include "errors.h"
 
 /* ---- zones ------------------------------------------------------------- */
 

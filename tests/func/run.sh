@@ -397,6 +397,18 @@ if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --listen "[::]:$PORT" --
 		fail $T:wildcard-listen-pktinfo-ipv6 "$(echo "$out" | head -3)"
 	fi
 	check $T:metrics-endpoint $PY "$HERE/dnsraw.py" metrics 127.0.0.1 "$MPORT"
+	# Every series has HELP and TYPE (promtool accepts the page); the zone
+	# subscriber's per-zone serial is there.
+	mtxt=$($PY -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' \
+		"http://127.0.0.1:$MPORT/metrics" 2>&1)
+	if ! command -v promtool >/dev/null; then
+		skip $T:metrics-promtool "promtool is not installed (make deps)"
+	elif out=$(printf '%s\n' "$mtxt" | promtool check metrics 2>&1) &&
+		echo "$mtxt" | grep -q '^anyns_zone_serial{zone="func.test."} 2026010101$'; then
+		pass $T:metrics-promtool
+	else
+		fail $T:metrics-promtool "$(echo "$out" | head -5)"
+	fi
 	stop_anynsd "$DPID"
 else
 	fail $T:wildcard-listen-start "anynsd on 0.0.0.0 did not start"

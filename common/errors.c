@@ -1,5 +1,5 @@
-/* Messages for the ANYNS_E* codes of anyns.h. */
-#include "anyns.h"
+/* Messages for the ANYNS_E* codes. */
+#include "errors.h"
 
 const char *anyns_strerror(int err)
 {
