@@ -41,12 +41,16 @@ typedef struct zone_load_opts {
 	/* Parse every RR with ldns_rr_new_frm_str() instead of the fast parser
 	 * for the common types (both give the same bytes; tests compare them). */
 	bool ldns_only;
+	/* An in-zone NS target below a cut without an A or AAAA (missing
+	 * glue) is an error; by default a warning, as NSD and Knot serve it. */
+	bool strict_glue;
 } zone_load_opts_t;
 void zone_load_opts_init(zone_load_opts_t *o);
 
-/* Parses an RFC 1035 master file with ldns ($ORIGIN, $TTL, $INCLUDE, RFC 3597
- * unknown types, ...), runs the checks (SOA at apex, apex NS, out-of-zone
- * data, CNAME beside other data, missing glue, ...) and compiles it.
+/* Parses an RFC 1035 master file ($ORIGIN, $TTL, $INCLUDE, RFC 3597 generic
+ * rdata for any type, ...), runs the checks (SOA at apex, apex NS, out-of-zone
+ * data, CNAME beside other data, missing glue, ...) and compiles it. TTLs of
+ * 2^31 and more become 3600 with a warning (RFC 2181 8, as NSD does).
  * `origin` is text ("example.com" or "example.com."). On any fatal problem
  * returns ANYNS_EZONE and *out stays NULL; each problem went to diag first.
  * diag may be NULL. */

@@ -57,7 +57,7 @@ const char *zb_source_name(const zone_builder_t *b, uint16_t id)
 	return id < b->nsrcs ? b->srcs[id] : "?";
 }
 
-const char *zb__type_name(uint16_t t, char *buf, size_t len)
+const char *zb_type_name(uint16_t t, char *buf, size_t len)
 {
 	const ldns_rr_descriptor *d = ldns_rr_descript(t);
 	if (d && d->_name)
@@ -143,6 +143,14 @@ int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 		zb_report(b, src, line, true, "bad owner name");
 		return 0;
 	}
+	/* RFC 2181 8: a TTL with the top bit set is not to be trusted; NSD
+	 * serves its default TTL instead, and so do we. */
+	uint32_t ttl = rr->ttl;
+	if (ttl > ZB_TTL_MAX) {
+		zb_report(b, src, line, false, "TTL %u is above %u (RFC 2181 8); using %u", ttl,
+		          ZB_TTL_MAX, ZB_TTL_DEFAULT);
+		ttl = ZB_TTL_DEFAULT;
+	}
 	wname_lower(name, rr->owner, len);
 	if (!wname_is_subdomain(name, len, z->origin, z->origin_len)) {
 		char txt[1024];
@@ -171,7 +179,7 @@ int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 
 	struct zb_rec *r = &b->recs[b->nrec++];
 	r->node = node;
-	r->ttl = rr->ttl;
+	r->ttl = ttl;
 	r->rd_off = (uint32_t)b->rd_len;
 	r->line = line;
 	r->type = rr->type;
@@ -336,7 +344,7 @@ static int zb_group(zone_builder_t *b)
 					char tb[16];
 					zb_report(b, r->src, r->line, false,
 					          "TTL %u differs from %u in the %s RRset; using the lowest",
-					          r->ttl, first->ttl, zb__type_name(type, tb, sizeof(tb)));
+					          r->ttl, first->ttl, zb_type_name(type, tb, sizeof(tb)));
 					ttl_warned = true;
 				}
 				if (r->ttl < ttl)

@@ -12,7 +12,8 @@
  * any letter case (the rdata keeps it; owners are compared without case).
  * The builder copies what it is given, so the caller's buffers may be reused
  * at once. Identical RRs are merged (RFC 2181 5), an RRset's TTL is its
- * lowest (RFC 2181 5.2) with a warning, and zb_finish() runs every check of
+ * lowest (RFC 2181 5.2) with a warning, a TTL above 2^31 - 1 becomes 3600
+ * with a warning (RFC 2181 8), and zb_finish() runs every check of
  * zone_check.c before the zone is published.
  *
  * Problems go to the diag callback with the source's name and the line (or
@@ -28,6 +29,11 @@
 #include "anyns.h"
 
 typedef struct zone_builder zone_builder_t;
+
+/* RFC 2181 8: TTLs are 31-bit; a larger one becomes ZB_TTL_DEFAULT (NSD's
+ * default TTL) with a warning. */
+#define ZB_TTL_MAX     0x7fffffffu
+#define ZB_TTL_DEFAULT 3600u
 
 /* One RR in wire form; see above for what "wire form" requires. */
 typedef struct zb_rr {
@@ -71,6 +77,9 @@ unsigned zb_errors(const zone_builder_t *b);
  * ANYNS_ENOMEM. *out is NULL on failure. `main_src` names the source that
  * zone-wide problems (no SOA) are reported against. */
 int zb_finish(zone_builder_t *b, uint16_t main_src, zone_t **out);
+
+/* Text of a type for messages ("A", "TYPE65280"); buf holds the latter. */
+const char *zb_type_name(uint16_t t, char *buf, size_t len);
 
 /* Drops a builder without compiling it. Accepts NULL. */
 void zb_abort(zone_builder_t *b);

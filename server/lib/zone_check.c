@@ -69,7 +69,7 @@ static void check_node(struct zone_builder *b, uint32_t ni)
 		bool cname_later = cname->src == other->src ? cname->line > other->line : false;
 		const struct zb_rec *at = cname_later ? cname : other;
 		zb_report(b, at->src, at->line, true, "CNAME and other data (%s) at the same name",
-		          zb__type_name(other->type, tb, sizeof(tb)));
+		          zb_type_name(other->type, tb, sizeof(tb)));
 	}
 	/* Occluded data: below a cut only glue (A/AAAA) is expected. */
 	if (n->rrset_count == 0)
@@ -89,7 +89,7 @@ static void check_node(struct zone_builder *b, uint32_t ni)
 				node_text(z, ni, nb, sizeof(nb));
 				zb_report(b, r->src, r->line, false,
 				          "%s %s is below a delegation and occluded", nb,
-				          zb__type_name(r->type, tb, sizeof(tb)));
+				          zb_type_name(r->type, tb, sizeof(tb)));
 				break;
 			}
 		}
@@ -158,7 +158,8 @@ static void check_glue(struct zone_builder *b, uint32_t ni)
 			continue;
 		char tb[1024];
 		anyns_name_to_text(t, (size_t)tl, tb, sizeof(tb));
-		zb_report(b, r->src, r->line, true, "missing glue: no A or AAAA for NS target %s", tb);
+		zb_report(b, r->src, r->line, b->opts->strict_glue,
+		          "missing glue: no A or AAAA for NS target %s", tb);
 	}
 }
 

@@ -109,8 +109,6 @@ struct zone_builder {
 /* zone_check.c: every check of a grouped zone, reported through zb_report(). */
 void zcheck_run(struct zone_builder *b, uint16_t main_src);
 
-/* zone_build.c: text of a type for messages ("A", "TYPE65280"). */
-const char *zb__type_name(uint16_t t, char *buf, size_t len);
 
 /* zone_db.c: hash-table helpers used while building. */
 uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash);

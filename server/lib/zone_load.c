@@ -248,6 +248,11 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 			zb_report(R->b, s->file, line, true, "bad $TTL value '%s'", arg);
 			return 0;
 		}
+		if (ttl > ZB_TTL_MAX) {
+			zb_report(R->b, s->file, line, false, "$TTL %u is above %u (RFC 2181 8); using %u",
+			          ttl, ZB_TTL_MAX, ZB_TTL_DEFAULT);
+			ttl = ZB_TTL_DEFAULT;
+		}
 		R->P.default_ttl = ttl;
 	} else if (strcasecmp(dir, "$INCLUDE") == 0 && arg) {
 		return zr_include(R, s, line, arg, next_tok(&cur));
@@ -255,6 +260,22 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 		zb_report(R->b, s->file, line, true, "unknown or incomplete directive '%s'", dir);
 	}
 	return 0;
+}
+
+/* Drops blanks at the end of a line (after the rdata, or left where a
+ * comment was), as NSD and Knot do; an escaped blank ("\ ") stays. */
+static void trim_blanks(char *line)
+{
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t')) {
+		size_t bs = 0;
+		while (bs + 1 < n && line[n - 2 - bs] == '\\')
+			bs++;
+		if (bs % 2)
+			break;
+		n--;
+	}
+	line[n] = 0;
 }
 
 static int zr_parse(struct zread *R, struct src *s)
@@ -284,6 +305,7 @@ static int zr_parse(struct zread *R, struct src *s)
 			p++;
 		if (!*p)
 			continue;
+		trim_blanks(R->line);
 		if (R->line[0] == '$') {
 			rc = zr_directive(R, s, line);
 			if (rc)

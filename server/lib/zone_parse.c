@@ -463,10 +463,171 @@ static int ldns_path(struct zparse *P, const char *line, zb_rr_t *out, char *err
 	return 1;
 }
 
+/* ---- RFC 3597 generic rdata -------------------------------------------- */
+
+/* Splits the start of a line into blank-separated tokens, a backslash
+ * escaping the next character. Returns the number found (at most max). */
+static int head_tokens(const char *line, const char **start, size_t *len, int max)
+{
+	int n = 0;
+	const char *p = line;
+	while (n < max) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		start[n] = p;
+		while (*p && *p != ' ' && *p != '\t') {
+			if (*p == '\\' && p[1])
+				p++;
+			p++;
+		}
+		len[n] = (size_t)(p - start[n]);
+		n++;
+	}
+	return n;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* True when `rd` is well-formed rdata of `type` for a type ldns knows: every
+ * field parses, names are uncompressed, nothing is left over. */
+static bool generic_valid(uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript(type);
+	if (!d || d->_type != type || !d->_name)
+		return true;                    /* unknown: any bytes are fine */
+	uint8_t *w = malloc(11 + rdlen);
+	if (!w)
+		return false;
+	/* root owner, type, class IN, TTL 0, rdlength, rdata */
+	w[0] = 0;
+	w[1] = (uint8_t)(type >> 8);
+	w[2] = (uint8_t)type;
+	w[3] = 0;
+	w[4] = 1;
+	memset(w + 5, 0, 4);
+	w[9] = (uint8_t)(rdlen >> 8);
+	w[10] = (uint8_t)rdlen;
+	memcpy(w + 11, rd, rdlen);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	bool ok = ldns_wire2rr(&rr, w, 11 + rdlen, &pos, LDNS_SECTION_ANSWER) == LDNS_STATUS_OK &&
+	          pos == 11 + rdlen && ldns_rr_rd_count(rr) >= ldns_rr_descriptor_minimum(d);
+	/* ldns expands compression pointers: equal bytes mean there were none. */
+	size_t o = 0;
+	for (size_t i = 0; ok && i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		size_t n = ldns_rdf_size(f);
+		ok = o + n <= rdlen && memcmp(rd + o, ldns_rdf_data(f), n) == 0;
+		o += n;
+	}
+	ok = ok && o == rdlen;
+	ldns_rr_free(rr);
+	free(w);
+	return ok;
+}
+
+/* RFC 3597 5: "<owner> [<TTL>] [<class>] <type> \# <length> <hex>..." for
+ * any type, known or not: the hex is the rdata in wire form (for a known
+ * type it must be valid rdata of that type). Returns 1 with the RR, 0 with
+ * an error, 2 when the line is not in the generic form, or ANYNS_ENOMEM. */
+static int generic_rr(struct zparse *P, const char *line, zb_rr_t *rr, char *err, size_t errlen)
+{
+	const char *ts[6];
+	size_t tl[6];
+	int nt = head_tokens(line, ts, tl, 6), i = 0;
+	if (line[0] != ' ' && line[0] != '\t')
+		i++;                            /* the owner */
+	for (int k = 0; k < 2 && i < nt; k++) {
+		if ((ts[i][0] >= '0' && ts[i][0] <= '9') || is_class_tok(ts[i], tl[i]))
+			i++;
+		else
+			break;
+	}
+	if (i + 2 >= nt || tl[i + 1] != 2 || memcmp(ts[i + 1], "\\#", 2) != 0)
+		return 2;
+	char tname[64];
+	if (tl[i] >= sizeof(tname))
+		return 2;
+	memcpy(tname, ts[i], tl[i]);
+	tname[tl[i]] = 0;
+	uint16_t type = (uint16_t)ldns_get_rr_type_by_name(tname);
+	if (type == 0)
+		return 2;                       /* ldns words the error */
+
+	/* The owner, TTL and class, read as for any RR (with a stand-in rdata). */
+	size_t head = (size_t)(ts[i] - line);
+	if (grow((void **)&P->hdr, &P->hdr_cap, head + 16, 1))
+		return ANYNS_ENOMEM;
+	memcpy(P->hdr, line, head);
+	memcpy(P->hdr + head, "A 0.0.0.0", 10);
+	int rc = zparse_line(P, P->hdr, rr, err, errlen);
+	if (rc != 1)
+		return rc;
+
+	const char *p = ts[i + 2], *e;
+	unsigned long len = strtoul(p, (char **)&e, 10);
+	if (e == p || (*e != ' ' && *e != '\t' && *e) || len > 65535) {
+		snprintf(err, errlen, "generic rdata (RFC 3597): bad length '%.*s'",
+		         (int)(tl[i + 2] > 16 ? 16 : tl[i + 2]), p);
+		return 0;
+	}
+	size_t o = 0;
+	int hi = -1;
+	for (p = e; *p; p++) {
+		if (*p == ' ' || *p == '\t')
+			continue;
+		int v = hexval(*p);
+		if (v < 0) {
+			snprintf(err, errlen, "generic rdata (RFC 3597): '%c' is not a hex digit",
+			         *p >= 0x21 && *p < 0x7f ? *p : '?');
+			return 0;
+		}
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (o == len) {
+			o++;
+			break;
+		}
+		P->scratch[o++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	if (hi >= 0 || o != len) {
+		snprintf(err, errlen, "generic rdata (RFC 3597): length %lu does not match the %s",
+		         len, hi >= 0 ? "odd number of hex digits" : "hex data");
+		return 0;
+	}
+	if (!generic_valid(type, P->scratch, len)) {
+		char tb[16];
+		snprintf(err, errlen, "generic rdata (RFC 3597) is not valid %s rdata",
+		         zb_type_name(type, tb, sizeof(tb)));
+		return 0;
+	}
+	rr->type = type;
+	rr->rdata = P->scratch;
+	rr->rdlen = len;
+	return 1;
+}
+
 /* ---- the parser --------------------------------------------------------- */
 
 int zparse_line(struct zparse *P, const char *line, zb_rr_t *rr, char *err, size_t errlen)
 {
+	/* A "\#" anywhere may be generic rdata; the check is cheap. */
+	if (line != P->hdr && strstr(line, "\\#")) {
+		int rc = generic_rr(P, line, rr, err, errlen);
+		if (rc != 2)
+			return rc;
+	}
 	if (!P->ldns_only) {
 		/* The fast path cuts the line into tokens; keep the line for ldns. */
 		size_t ll = strlen(line) + 1;
@@ -498,4 +659,5 @@ void zparse_free(struct zparse *P)
 	ldns_rdf_deep_free(P->prev);
 	free(P->scratch);
 	free(P->line2);
+	free(P->hdr);
 }

@@ -3,7 +3,9 @@
  * The common types (A, AAAA, NS, CNAME, PTR, DNAME, MX, TXT and the types
  * whose fields are one token each) are read here; anything else goes through
  * ldns_rr_new_frm_str(). Both give the same bytes (the unit tests compare
- * them; zone_load_opts_t.ldns_only forces ldns for everything). */
+ * them; zone_load_opts_t.ldns_only forces ldns for everything). RFC 3597
+ * generic rdata ("TYPE \# len hex") is decoded here for every type, known or
+ * not, and checked against the type's wire format when ldns knows it. */
 #ifndef ANYNS_ZONE_PARSE_H
 #define ANYNS_ZONE_PARSE_H
 
@@ -30,6 +32,8 @@ struct zparse {
 	uint8_t *scratch;       /* its rdata (65536 bytes) */
 	char *line2;            /* copy of the line, cut into tokens or edited for ldns */
 	size_t line2_cap;
+	char *hdr;              /* owner, TTL and class of a generic-rdata line */
+	size_t hdr_cap;
 };
 
 /* Sets up a parser for a zone whose origin is `origin` (wire form).

@@ -22,6 +22,7 @@ ZONES=(
 	"child.example.com=$HERE/zones/child.example.com.zone"
 	"example.org=$HERE/zones/example.org.zone"
 	"island.example.org=$HERE/zones/island.example.org.zone"
+	"generic.example=$HERE/zones/generic.example.zone"
 	"2.0.192.in-addr.arpa=$ROOT/zones/2.0.192.in-addr.arpa.zone"
 )
 # CH TXT id.server / hostname.bind and the RFC 5001 NSID of every server.

@@ -338,28 +338,54 @@ static void test_check_cname(void **st)
 	zone_unref(z);
 }
 
+/* Missing glue is a warning, as NSD and Knot serve such a zone; with
+ * strict_glue it stops the zone. */
 static void test_check_glue(void **st)
 {
 	(void)st;
 	struct diags ds;
-	load_bad(HEAD
-	         "sub NS ns.sub\n"             /* 5: glue missing */
-	         "sub NS ns.other.net.\n"      /* 6: out of zone, fine */
-	         "sub NS ns1\n",               /* 7: in zone above the cut, fine */
-	         &ds);
-	assert_true(has(&ds, 5, true, "missing glue"));
-	assert_false(has(&ds, 6, true, "glue"));
-	assert_false(has(&ds, 7, true, "glue"));
-	/* a target at the cut itself needs glue too; TXT is not glue */
-	load_bad(HEAD "sub NS sub\nsub TXT \"x\"\n", &ds);
-	assert_true(has(&ds, 5, true, "missing glue"));
-	/* an apex NS whose target lies below a cut */
-	load_bad("$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns.sub\nsub NS ns.sub\nsub NS ns1\nns1 A 192.0.2.1\n", &ds);
-	assert_true(has(&ds, 3, true, "missing glue"));
-	assert_true(has(&ds, 4, true, "missing glue"));
-	zone_t *z = load_ok(HEAD "sub NS ns.sub\nns.sub AAAA 2001:db8::53\n", &ds);
-	assert_int_equal(ds.n, 0);
-	zone_unref(z);
+	zone_t *z;
+	for (int strict = 0; strict < 2; strict++) {
+		g_opts.strict_glue = strict;
+		const char *t1 = HEAD
+		         "sub NS ns.sub\n"             /* 5: glue missing */
+		         "sub NS ns.other.net.\n"      /* 6: out of zone, fine */
+		         "sub NS ns1\n";               /* 7: in zone above the cut, fine */
+		/* a target at the cut itself needs glue too; TXT is not glue */
+		const char *t2 = HEAD "sub NS sub\nsub TXT \"x\"\n";
+		/* an apex NS whose target lies below a cut */
+		const char *t3 = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns.sub\nsub NS ns.sub\n"
+		                 "sub NS ns1\nns1 A 192.0.2.1\n";
+		if (strict) {
+			load_bad(t1, &ds);
+		} else {
+			z = load_ok(t1, &ds);
+			zone_unref(z);
+		}
+		assert_true(has(&ds, 5, strict, "missing glue"));
+		assert_int_equal(ds.n, 1);
+		if (strict) {
+			load_bad(t2, &ds);
+		} else {
+			z = load_ok(t2, &ds);
+			zone_unref(z);
+		}
+		assert_true(has(&ds, 5, strict, "missing glue"));
+		if (strict) {
+			load_bad(t3, &ds);
+		} else {
+			z = load_ok(t3, &ds);
+			/* served: the referral just has no glue */
+			assert_non_null(znode_rrset(node(z, "sub.example.com"), 2));
+			zone_unref(z);
+		}
+		assert_true(has(&ds, 3, strict, "missing glue"));
+		assert_true(has(&ds, 4, strict, "missing glue"));
+		z = load_ok(HEAD "sub NS ns.sub\nns.sub AAAA 2001:db8::53\n", &ds);
+		assert_int_equal(ds.n, 0);
+		zone_unref(z);
+	}
+	g_opts.strict_glue = false;
 }
 
 static void test_warnings(void **st)
@@ -575,6 +601,132 @@ static void test_signed_zone_both_paths(void **st)
 	zone_unref(slow);
 }
 
+/* The rdata of one RRset, without the 2-byte length of its first record. */
+static const zrrset_t *set_of(const zone_t *z, const char *name, uint16_t type)
+{
+	const znode_t *n = node(z, name);
+	assert_non_null(n);
+	const zrrset_t *r = znode_rrset(n, type);
+	assert_non_null(r);
+	return r;
+}
+
+/* RFC 3597 generic rdata is the type's wire form, for every type (known or
+ * not), on both parse paths. */
+static void test_generic_rdata(void **st)
+{
+	(void)st;
+	struct diags ds;
+	const char *text = HEAD
+		"txt TXT \\# 6 0568656C6C6F\n"              /* 5: one string "hello" */
+		"txt2 TXT hello\n"                          /* 6 */
+		"a A \\# 4 c0000201\n"                      /* 7 */
+		"mx 600 IN MX \\# 6 000a 02 6d78 00\n"      /* 8: hex in chunks */
+		"mx2 MX 10 mx.\n"                           /* 9 */
+		"t9 TYPE9999 \\# 0\n"                       /* 10: empty rdata */
+		"t10 TYPE9999 \\# 3 ( 01\n 0203 )\n"        /* 11: over two lines */
+		"e\\.x CLASS1 TYPE1 \\# 4 c0000202 \t\n"    /* 13: escaped owner, class, trailing blank */
+		"  AAAA \\# 16 20010db8000000000000000000000001\n"; /* 14: owner of line 13 */
+	for (int ldns_only = 0; ldns_only < 2; ldns_only++) {
+		g_opts.ldns_only = ldns_only;
+		zone_t *z = load_ok(text, &ds);
+		assert_int_equal(ds.n, 0);
+		const zrrset_t *t = set_of(z, "txt.example.com", 16), *t2 = set_of(z, "txt2.example.com", 16);
+		assert_int_equal(t->len, 2 + 6);
+		assert_memory_equal(t->data, "\x00\x06\x05hello", 8);
+		assert_memory_equal(t->data, t2->data, t2->len);
+		assert_memory_equal(set_of(z, "a.example.com", 1)->data, "\x00\x04\xc0\x00\x02\x01", 6);
+		const zrrset_t *m = set_of(z, "mx.example.com", 15), *m2 = set_of(z, "mx2.example.com", 15);
+		assert_int_equal(m->ttl, 600);
+		assert_int_equal(m->len, m2->len);
+		assert_memory_equal(m->data, m2->data, m->len);
+		const zrrset_t *e = set_of(z, "t9.example.com", 9999);
+		assert_int_equal(e->count, 1);
+		assert_int_equal(e->len, 2);
+		assert_memory_equal(set_of(z, "t10.example.com", 9999)->data, "\x00\x03\x01\x02\x03", 5);
+		assert_memory_equal(set_of(z, "e\\.x.example.com", 1)->data + 2, "\xc0\x00\x02\x02", 4);
+		assert_int_equal(set_of(z, "e\\.x.example.com", 28)->len, 18);
+		zone_unref(z);
+	}
+	g_opts.ldns_only = false;
+
+	/* legal lengths up to 65535 octets load (the line is 131 kB of hex) */
+	size_t sizes[] = { 48000, 65535 };
+	for (size_t k = 0; k < 2; k++) {
+		size_t cap = strlen(HEAD) + 64 + 2 * sizes[k];
+		char *big = malloc(cap);
+		assert_non_null(big);
+		size_t o = (size_t)snprintf(big, cap, HEAD "big TYPE65280 \\# %zu ", sizes[k]);
+		for (size_t i = 0; i < sizes[k]; i++)
+			o += (size_t)snprintf(big + o, cap - o, "%02x", (unsigned)(i & 0xff));
+		snprintf(big + o, cap - o, "\n");
+		zone_t *z = load_ok(big, &ds);
+		const zrrset_t *r = set_of(z, "big.example.com", 65280);
+		assert_int_equal(r->len, 2 + sizes[k]);
+		assert_int_equal(r->data[2 + 255], 255);
+		zone_unref(z);
+		free(big);
+	}
+
+	/* wrong lengths, bad hex, and data that is not the type's wire form */
+	load_bad(HEAD "x TYPE9999 \\# 3 0102\n"           /* 5: short */
+	              "x TYPE9999 \\# 1 010\n"            /* 6: odd digits */
+	              "x TYPE9999 \\# 1 0g\n"             /* 7: not hex */
+	              "x TYPE9999 \\# 65536 00\n"         /* 8: too long */
+	              "x A \\# 3 c00002\n"                /* 9: an A is 4 octets */
+	              "x CNAME \\# 2 c00c\n"              /* 10: compressed name */
+	              "x MX \\# 4 000a 0161\n"            /* 11: name without its end */
+	              "x TYPE9999 \\# 2 0102 03\n",       /* 12: too much */
+	         &ds);
+	for (int line = 5; line <= 12; line++)
+		assert_true(has(&ds, line, true, "generic rdata"));
+}
+
+/* Blanks after the rdata (as kdig's AXFR output writes them) are no error;
+ * an escaped blank is data. */
+static void test_trailing_blanks(void **st)
+{
+	(void)st;
+	struct diags ds;
+	const char *text = HEAD
+		"@ CAA 0 issue \"ca.example\" \t \n"        /* 5: only ldns reads CAA */
+		"t TXT a\\  \n"                              /* 6: "a " */
+		"s SRV 1 2 3 t ; comment\n"                 /* 7 */
+		"h HINFO \"x\" \"y\"   \n";                  /* 8 */
+	for (int ldns_only = 0; ldns_only < 2; ldns_only++) {
+		g_opts.ldns_only = ldns_only;
+		zone_t *z = load_ok(text, &ds);
+		assert_int_equal(ds.n, 0);
+		assert_int_equal(set_of(z, "example.com", 257)->len, 2 + 2 + 5 + 10);
+		assert_memory_equal(set_of(z, "t.example.com", 16)->data, "\x00\x03\x02" "a ", 5);
+		zone_unref(z);
+	}
+	g_opts.ldns_only = false;
+}
+
+/* RFC 2181 8: a TTL with the top bit set becomes 3600 (NSD's choice), with
+ * a warning naming the line; 2^31 - 1 is kept. */
+static void test_ttl_top_bit(void **st)
+{
+	(void)st;
+	struct diags ds;
+	zone_t *z = load_ok(HEAD
+		"big 2147483648 A 192.0.2.2\n"               /* 5 */
+		"max 2147483647 A 192.0.2.3\n"               /* 6 */
+		"huge IN 4294967295 TXT x\n"                 /* 7 */
+		"$TTL 2147483648\n"                          /* 8 */
+		"dflt A 192.0.2.6\n", &ds);                  /* 9 */
+	assert_true(has(&ds, 5, false, "RFC 2181"));
+	assert_true(has(&ds, 7, false, "RFC 2181"));
+	assert_true(has(&ds, 8, false, "RFC 2181"));
+	assert_int_equal(ds.n, 3);
+	assert_int_equal(set_of(z, "big.example.com", 1)->ttl, 3600);
+	assert_int_equal(set_of(z, "max.example.com", 1)->ttl, 2147483647);
+	assert_int_equal(set_of(z, "huge.example.com", 16)->ttl, 3600);
+	assert_int_equal(set_of(z, "dflt.example.com", 1)->ttl, 3600);
+	zone_unref(z);
+}
+
 static void test_null_diag(void **st)
 {
 	(void)st;
@@ -692,14 +844,14 @@ static void test_checkzone(void **st)
 	assert_int_equal(run("tests/zones/bad-checks.zone example.com.", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:8: error: CNAME and other data"));
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:9: error: out.example.net. is out of zone"));
-	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:10: error: missing glue"));
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:10: warning: missing glue"));
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:11: error: "));
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:13: warning: "));
-	assert_non_null(strstr(out, "zone example.com. has 4 errors and 1 warning"));
+	assert_non_null(strstr(out, "zone example.com. has 3 errors and 2 warnings"));
 	/* printed in line order although the checks run in phases */
 	assert_true(strstr(out, ":8: error") < strstr(out, ":9: error"));
-	assert_true(strstr(out, ":9: error") < strstr(out, ":10: error"));
-	assert_true(strstr(out, ":10: error") < strstr(out, ":11: error"));
+	assert_true(strstr(out, ":9: error") < strstr(out, ":10: warning"));
+	assert_true(strstr(out, ":10: warning") < strstr(out, ":11: error"));
 	assert_true(strstr(out, ":11: error") < strstr(out, ":13: warning"));
 
 	assert_int_equal(run("tests/zones/no-such.zone example.com", out, sizeof(out)), 1);
@@ -734,6 +886,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_fast_path_matches_ldns),
 		cmocka_unit_test(test_big_rrset_dups),
 		cmocka_unit_test(test_signed_zone_both_paths),
+		cmocka_unit_test(test_generic_rdata),
+		cmocka_unit_test(test_trailing_blanks),
+		cmocka_unit_test(test_ttl_top_bit),
 		cmocka_unit_test(test_null_diag),
 		cmocka_unit_test(test_checkzone),
 		cmocka_unit_test(test_mutations),
