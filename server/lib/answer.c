@@ -1,5 +1,6 @@
 /* The answer engine: one query in, one response out (RFC 1034 4.3.2 as
- * refined by RFC 2308, 4592, 6672, 6891, 8482). No allocation: the response is
+ * refined by RFC 2308, 4592, 6672, 6891, 8482; for signed zones RFC 4035 3.1
+ * and RFC 5155 7.2). No allocation: the response is
  * written straight into the caller's buffer, the compression table lives on
  * the stack, RRsets are copied from their pre-rendered zone form. */
 #include <string.h>
@@ -10,9 +11,16 @@
 #include "wire_name.h"
 #include "zone_db.h"
 
-#define CHAIN_MAX 16   /* CNAME/DNAME steps followed before giving up */
+/* CNAME/DNAME links followed. NSD has no fixed limit: it stops at a loop or
+ * when the message is full. Each link writes at least one RR (12 bytes or
+ * more), so a 64 KiB message holds a few thousand at most; 512 is beyond
+ * any UDP answer and most TCP ones, and bounds the work per query to 512
+ * lookups plus the loop check's hash set below. */
+#define CHAIN_MAX 512
+#define SEEN_SLOTS 1024 /* hash set of visited (node, name), load <= 1/2 */
 #define ADDL_MAX  32   /* target names queued for additional processing */
-#define DONE_MAX  32   /* RRsets already in the message (no duplicates) */
+#define DONE_MAX  64   /* RRsets already in the message (no duplicates) */
+#define PROOF_MAX 32   /* NSEC/NSEC3 owners queued for the authority section */
 #define OPT_LEN   11   /* root owner, type, class, TTL, rdlength */
 
 enum section { SEC_AN = 0, SEC_NS = 1, SEC_AR = 2 };
@@ -35,6 +43,13 @@ struct resp {
 	uint8_t rcode;
 	bool aa;
 	bool partial;               /* optional records left out for lack of room */
+	bool dnssec;                /* DO=1 and a signed zone: RRSIGs and proofs */
+	uint8_t denial;             /* ZDNSSEC_* of the zone */
+	bool apex_ns;               /* add the apex NS set (optional) after the proofs */
+	/* Denial proofs are queued while the answer section is being written
+	 * (a wildcard inside a CNAME chain needs one) and written after it. */
+	unsigned nproof;
+	const znode_t *proof[PROOF_MAX];
 	unsigned ndone, naddl;
 	const zrrset_t *done[DONE_MAX];
 	struct {
@@ -318,6 +333,96 @@ fail:
 	return ret;
 }
 
+/* Where the message stands, to take back a group of RRsets as a whole. */
+struct rmark {
+	size_t pos;
+	unsigned cmp, naddl, ndone;
+	uint16_t count[3];
+};
+
+static void mark_save(const struct resp *r, struct rmark *m)
+{
+	m->pos = r->pos;
+	m->cmp = compress_mark(&r->cmp);
+	m->naddl = r->naddl;
+	m->ndone = r->ndone;
+	memcpy(m->count, r->count, sizeof(m->count));
+}
+
+static void mark_restore(struct resp *r, const struct rmark *m)
+{
+	r->pos = m->pos;
+	compress_rollback(&r->cmp, m->cmp);
+	r->naddl = m->naddl;
+	r->ndone = m->ndone;
+	memcpy(r->count, m->count, sizeof(m->count));
+}
+
+/* The pointer for a later copy of the owner name written at `at`. */
+static int owner_ptr_at(const struct resp *r, size_t at)
+{
+	if (r->pkt[at] >= 0xC0)
+		return (r->pkt[at] & 0x3F) << 8 | r->pkt[at + 1];
+	return at <= COMPRESS_MAX_OFF ? (int)at : -1;
+}
+
+/* put_rrset() of a set of node n followed, when the answer carries DNSSEC,
+ * by the RRSIGs covering it at n, under the same owner (for a wildcard, the
+ * expanded name; RFC 4035 3.1.1, 3.1.3.3). The two go in together or not
+ * at all, so that no RRset is sent without its signatures. */
+static int put_signed_ttl(struct resp *r, enum section sec, const struct owner *own,
+                          const znode_t *n, const zrrset_t *rs, uint32_t ttl,
+                          uint32_t sig_max_ttl)
+{
+	const zrrset_t *sig;
+	struct rmark m;
+
+	if (!r->dnssec || rs->type == PKT_TYPE_RRSIG || !(sig = znode_rrsig(n, rs->type)))
+		return put_rrset(r, sec, own, rs, ttl, PKT_CLASS_IN);
+	mark_save(r, &m);
+	int ret = put_rrset(r, sec, own, rs, ttl, PKT_CLASS_IN);
+	if (ret < 0)
+		return ret;
+	struct owner o = *own;
+	if (o.ptr < 0)
+		o.ptr = owner_ptr_at(r, m.pos);
+	/* RFC 4034 3: each RRSIG set keeps its own TTL. */
+	ret = put_rrset(r, sec, &o, sig, sig->ttl < sig_max_ttl ? sig->ttl : sig_max_ttl,
+	                PKT_CLASS_IN);
+	if (ret < 0)
+		mark_restore(r, &m);
+	return ret;
+}
+
+static int put_signed(struct resp *r, enum section sec, const struct owner *own,
+                      const znode_t *n, const zrrset_t *rs, uint32_t ttl)
+{
+	return put_signed_ttl(r, sec, own, n, rs, ttl, UINT32_MAX);
+}
+
+/* QTYPE RRSIG: every RRSIG set at the name, each with its own TTL. Returns
+ * the number of sets written or ANYNS_ESPACE. */
+static int put_rrsigs(struct resp *r, const struct owner *own, const znode_t *n)
+{
+	struct owner o = *own;
+	size_t cnt = znode_rrset_count(n);
+	int sets = 0;
+
+	for (size_t i = 0; i < cnt; i++) {
+		const zrrset_t *rs = znode_rrset_at(n, i);
+		if (rs->type != PKT_TYPE_RRSIG)
+			continue;
+		size_t at = r->pos;
+		int ret = put_rrset(r, SEC_AN, &o, rs, rs->ttl, PKT_CLASS_IN);
+		if (ret < 0)
+			return ret;
+		if (o.ptr < 0)
+			o.ptr = owner_ptr_at(r, at);
+		sets++;
+	}
+	return sets;
+}
+
 /* RFC 2308 3: the SOA of a negative answer carries min(SOA TTL, MINIMUM). */
 static int put_neg_soa(struct resp *r)
 {
@@ -336,7 +441,8 @@ static int put_neg_soa(struct resp *r)
 	}
 	/* The origin is a suffix of the question name: point into it. */
 	struct owner o = { origin, olen, (int)(PKT_HDR_LEN + r->q->qname_len - olen) };
-	return put_rrset(r, SEC_NS, &o, soa, ttl, PKT_CLASS_IN);
+	/* Its RRSIG is cached as long as the SOA it covers (as NSD and Knot). */
+	return put_signed_ttl(r, SEC_NS, &o, zone_apex(r->zone), soa, ttl, ttl);
 }
 
 /* `above_q`: n is the question name or one of its ancestors (the apex
@@ -348,7 +454,7 @@ static int put_node_rrset(struct resp *r, enum section sec, const znode_t *n,
 	o.name = znode_name(n, &o.len);
 	if (above_q)
 		o.ptr = (int)(PKT_HDR_LEN + r->q->qname_len - o.len);
-	return put_rrset(r, sec, &o, rs, rs->ttl, PKT_CLASS_IN);
+	return put_signed(r, sec, &o, n, rs, rs->ttl);
 }
 
 /* RFC 1034 4.3.2 step 6 / RFC 1035 3.3.9 etc.: A and AAAA of the queued
@@ -398,7 +504,7 @@ static void put_additional(struct resp *r)
 			/* The owner is the target as written (for a wildcard, the
 			 * synthesised name); it points at the rdata name. */
 			struct owner o = { r->addl[i].name, r->addl[i].len, r->addl[i].ptr };
-			if (put_rrset(r, SEC_AR, &o, rs, rs->ttl, PKT_CLASS_IN) < 0) {
+			if (put_signed(r, SEC_AR, &o, nodes[i], rs, rs->ttl) < 0) {
 				r->partial = true;
 				return;
 			}
@@ -406,16 +512,206 @@ static void put_additional(struct resp *r)
 	}
 }
 
+/* ---- denial of existence (RFC 4035 3.1.3, RFC 5155 7.2) ----------------- */
+
+/* Queues the NSEC or NSEC3 set of node n for the authority section, once.
+ * ANYNS_ESPACE when the queue is full (a chain through more wildcards than
+ * any zone has): the answer is then truncated rather than unprovable. */
+static int put_denial(struct resp *r, const znode_t *n)
+{
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < r->nproof; i++)
+		if (r->proof[i] == n)
+			return 0;
+	if (r->nproof == PROOF_MAX)
+		return ANYNS_ESPACE;
+	r->proof[r->nproof++] = n;
+	return 0;
+}
+
+/* Writes the queued proofs with their RRSIGs (mandatory: RFC 4035 3.1.1
+ * sets TC when they do not fit), then the optional apex NS set. */
+static int put_proofs(struct resp *r)
+{
+	uint16_t type = r->denial == ZDNSSEC_NSEC3 ? PKT_TYPE_NSEC3 : PKT_TYPE_NSEC;
+
+	for (unsigned i = 0; i < r->nproof; i++) {
+		const zrrset_t *rs = znode_rrset(r->proof[i], type);
+		if (!rs || is_done(r, rs))
+			continue;
+		struct owner o = { NULL, 0, -1 };
+		o.name = znode_name(r->proof[i], &o.len);
+		int ret = put_signed(r, SEC_NS, &o, r->proof[i], rs, rs->ttl);
+		if (ret < 0)
+			return ret;
+	}
+	if (r->apex_ns) {
+		const znode_t *apex = zone_apex(r->zone);
+		const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
+		if (ns && put_node_rrset(r, SEC_NS, apex, ns, true) < 0)
+			r->partial = true;
+	}
+	return 0;
+}
+
+/* The suffix of `name` that has `labels` labels. */
+static const uint8_t *name_suffix(const uint8_t *name, size_t len, int labels, size_t *slen)
+{
+	uint8_t offs[WNAME_MAXLABELS];
+	int nl = wname_label_offsets(name, offs);
+
+	if (labels >= nl) {
+		*slen = len;
+		return name;
+	}
+	*slen = len - offs[nl - labels];
+	return name + offs[nl - labels];
+}
+
+static int node_labels(const znode_t *n)
+{
+	return wname_labels(znode_name(n, NULL));
+}
+
+/* RFC 5155 7.2.1: the closest provable encloser of n (n itself or its
+ * nearest ancestor whose hash has an NSEC3; with opt-out some names have
+ * none) and the name one label below it towards n (*below, NULL when n
+ * itself is provable). */
+static const znode_t *n3_provable(const znode_t *n, const znode_t **below)
+{
+	bool exact;
+
+	*below = NULL;
+	while (n && (znode_nsec3(n, &exact), !exact) && znode_parent(n)) {
+		*below = n;
+		n = znode_parent(n);
+	}
+	return n;
+}
+
+/* The NSEC3 covering the next closer name of `name` (the name one label
+ * below the encloser ce, RFC 5155 7.2.1). */
+static int n3_next_closer(struct resp *r, const uint8_t *name, size_t nlen, const znode_t *ce)
+{
+	size_t l;
+	bool exact;
+	const uint8_t *nc = name_suffix(name, nlen, node_labels(ce) + 1, &l);
+	return put_denial(r, zone_nsec3_cover(r->zone, nc, l, &exact));
+}
+
+/* The name exists and has no RRset of the query type (RFC 4035 3.1.3.1,
+ * RFC 5155 7.2.3 and 7.2.4), also an empty non-terminal (RFC 4035
+ * 3.1.3.2 via the NSEC covering it) and a cut without DS (RFC 4035 3.1.4,
+ * RFC 5155 7.2.7; with opt-out the closest provable encloser proof). */
+static int deny_type(struct resp *r, const znode_t *n)
+{
+	size_t len;
+	const uint8_t *name = znode_name(n, &len);
+	bool exact;
+
+	if (r->denial == ZDNSSEC_NSEC)
+		return put_denial(r, zone_nsec_cover(r->zone, name, len));
+	const znode_t *own = znode_nsec3(n, &exact);
+	if (exact) {
+		/* A wildcard asked by its own name: also its closest encloser's
+		 * NSEC3, as a wildcard NODATA has (RFC 5155 7.2.5; as NSD). */
+		const znode_t *p = znode_parent(n), *pn;
+		bool pexact;
+		int ret;
+		if ((znode_flags(n) & ZN_WILDCARD) && p && (pn = znode_nsec3(p, &pexact)) &&
+		    pexact && (ret = put_denial(r, pn)) < 0)
+			return ret;
+		return put_denial(r, own);
+	}
+	const znode_t *below, *ce = n3_provable(n, &below);
+	int ret = put_denial(r, znode_nsec3(ce, &exact));
+	if (ret == 0 && below)
+		ret = put_denial(r, znode_nsec3(below, &exact));
+	return ret;
+}
+
+/* "*.<ce>" into buf; returns its length or 0 when too long. */
+static size_t wildcard_name(const znode_t *ce, uint8_t buf[WNAME_MAXLEN])
+{
+	size_t len;
+	const uint8_t *name = znode_name(ce, &len);
+
+	if (len + 2 > WNAME_MAXLEN)
+		return 0;
+	buf[0] = 1;
+	buf[1] = '*';
+	memcpy(buf + 2, name, len);
+	return len + 2;
+}
+
+/* NXDOMAIN: no name `name`, closest encloser ce, no wildcard there
+ * (RFC 4035 3.1.3.2; RFC 5155 7.2.2 closest encloser proof and the
+ * NSEC3 covering the wildcard). */
+static int deny_name(struct resp *r, const uint8_t *name, size_t nlen, const znode_t *ce)
+{
+	uint8_t w[WNAME_MAXLEN];
+	size_t wl;
+	bool exact;
+	int ret;
+
+	if (r->denial == ZDNSSEC_NSEC) {
+		if ((ret = put_denial(r, zone_nsec_cover(r->zone, name, nlen))) < 0)
+			return ret;
+		wl = wildcard_name(ce, w);
+		return wl ? put_denial(r, zone_nsec_cover(r->zone, w, wl)) : 0;
+	}
+	const znode_t *below;
+	ce = n3_provable(ce, &below);
+	if ((ret = put_denial(r, znode_nsec3(ce, &exact))) < 0 ||
+	    (ret = n3_next_closer(r, name, nlen, ce)) < 0)
+		return ret;
+	wl = wildcard_name(ce, w);
+	return wl ? put_denial(r, zone_nsec3_cover(r->zone, w, wl, &exact)) : 0;
+}
+
+/* A wildcard below ce answered `name`: no closer name exists (RFC 4035
+ * 3.1.3.3, RFC 5155 7.2.6). */
+static int deny_closer(struct resp *r, const uint8_t *name, size_t nlen, const znode_t *ce)
+{
+	if (r->denial == ZDNSSEC_NSEC)
+		return put_denial(r, zone_nsec_cover(r->zone, name, nlen));
+	return n3_next_closer(r, name, nlen, ce);
+}
+
+/* Wildcard NODATA (RFC 4035 3.1.3.4, RFC 5155 7.2.5): no closer name, and
+ * the wildcard has no RRset of the type; for NSEC3 also the closest
+ * encloser's own NSEC3. */
+static int deny_wild_type(struct resp *r, const uint8_t *name, size_t nlen,
+                          const znode_t *ce, const znode_t *wild)
+{
+	bool exact;
+	int ret = deny_closer(r, name, nlen, ce);
+
+	if (ret == 0 && r->denial == ZDNSSEC_NSEC3) {
+		const znode_t *n3 = znode_nsec3(ce, &exact);
+		if (exact)
+			ret = put_denial(r, n3);
+	}
+	return ret < 0 ? ret : deny_type(r, wild);
+}
+
 /* Referral to the child zone at `cut` (RFC 1034 4.3.2 step 3b): NS of the
- * cut in authority, glue in additional, not authoritative. */
+ * cut in authority, glue in additional, not authoritative. With DNSSEC the
+ * DS set and its RRSIG, or the proof that there is none (RFC 4035 3.1.4). */
 static int put_referral(struct resp *r, const znode_t *cut, bool above_q)
 {
-	const zrrset_t *ns = znode_rrset(cut, PKT_TYPE_NS);
+	const zrrset_t *ns = znode_rrset(cut, PKT_TYPE_NS), *ds;
+	int ret;
 
 	r->aa = r->count[SEC_AN] > 0;   /* AA covers the CNAMEs already given */
 	if (!ns)
 		return 0;
-	return put_node_rrset(r, SEC_NS, cut, ns, above_q);
+	if ((ret = put_node_rrset(r, SEC_NS, cut, ns, above_q)) < 0 || !r->dnssec)
+		return ret;
+	if ((ds = znode_rrset(cut, PKT_TYPE_DS)))
+		return put_node_rrset(r, SEC_NS, cut, ds, above_q);
+	return deny_type(r, cut);
 }
 
 /* RFC 8482 4.1: ANY gets one RRset. NSD prefers the first of A, AAAA, SOA,
@@ -499,16 +795,66 @@ static int answer_chaos(struct resp *r, const answer_conf_t *conf)
 	return 0;
 }
 
+/* The chain's loop check: a link is a (node, name hash) pair; a pair seen
+ * before is a loop. The usual short chain is checked by a scan of the few
+ * links so far; from SEEN_LINEAR links on, a hash set (open addressing in
+ * a fixed table, cleared only then) keeps each check O(1). */
+#define SEEN_LINEAR 16
+struct seen {
+	unsigned n;
+	const znode_t *at[SEEN_SLOTS];
+	uint32_t h[SEEN_SLOTS];
+};
+
+static bool seen_put(struct seen *s, const znode_t *at, uint32_t h)
+{
+	uintptr_t k = (uintptr_t)at;
+	unsigned i = (unsigned)((k >> 4) ^ (k >> 13) ^ h) & (SEEN_SLOTS - 1);
+
+	while (s->at[i]) {
+		if (s->at[i] == at && s->h[i] == h)
+			return false;
+		i = (i + 1) & (SEEN_SLOTS - 1);
+	}
+	s->at[i] = at;
+	s->h[i] = h;
+	return true;
+}
+
+/* Adds (at, h); false when it was there already. */
+static bool seen_add(struct seen *s, const znode_t *at, uint32_t h)
+{
+	if (s->n < SEEN_LINEAR) {
+		for (unsigned i = 0; i < s->n; i++)
+			if (s->at[i] == at && s->h[i] == h)
+				return false;
+		s->at[s->n] = at;
+		s->h[s->n++] = h;
+		return true;
+	}
+	if (s->n == SEEN_LINEAR) {
+		const znode_t *la[SEEN_LINEAR];
+		uint32_t lh[SEEN_LINEAR];
+		memcpy(la, s->at, sizeof(la));
+		memcpy(lh, s->h, sizeof(lh));
+		memset(s->at, 0, sizeof(s->at));
+		for (unsigned i = 0; i < SEEN_LINEAR; i++)
+			seen_put(s, la[i], lh[i]);
+	}
+	s->n++;
+	return seen_put(s, at, h);
+}
+
 /* Follows the query through the zone: exact match, CNAME and DNAME chains,
- * wildcards, referrals and negative answers. Returns 0 or ANYNS_ESPACE when a
- * mandatory part did not fit (the caller truncates). */
-static int answer_zone(struct resp *r)
+ * wildcards, referrals and negative answers, with the RRSIGs of a signed
+ * zone when the query has DO=1 and the denial proofs queued. Returns 0 or
+ * ANYNS_ESPACE when a mandatory part did not fit (the caller truncates). */
+static int answer_chain(struct resp *r)
 {
 	const pkt_query_t *q = r->q;
 	const zone_t *z = r->zone;
 	const znode_t *apex = zone_apex(z);
-	const znode_t *seen[CHAIN_MAX];
-	uint32_t seen_h[CHAIN_MAX];
+	struct seen seen;
 	uint8_t buf[2][WNAME_MAXLEN];
 	const uint8_t *name = q->qname_lc;
 	size_t nlen = q->qname_len, olen;
@@ -516,11 +862,20 @@ static int answer_zone(struct resp *r)
 	struct owner own = { q->qname_lc, q->qname_len, PKT_HDR_LEN };
 	int ret;
 
+	seen.n = 0;
 	r->aa = true;
 	for (unsigned step = 0; step < CHAIN_MAX; step++) {
-		const znode_t *node = zone_lookup(z, name, nlen), *dn = NULL;
+		const znode_t *node = zone_lookup(z, name, nlen), *dn = NULL, *wce = NULL;
 		uint32_t f;
 
+		if (node && (znode_flags(node) & ZN_NSEC3)) {
+			/* RFC 5155 7.2.8: an NSEC3 owner name is no name of the
+			 * zone: Name Error, also with DO=0. */
+			r->rcode = PKT_RCODE_NXDOMAIN;
+			if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)
+				return ret;
+			return deny_name(r, name, nlen, znode_parent(node));
+		}
 		if (node) {
 			f = znode_flags(node);
 			if (f & ZN_BELOW_CUT)
@@ -532,35 +887,37 @@ static int answer_zone(struct resp *r)
 			else if ((f & ZN_DELEG) && q->qtype != PKT_TYPE_DS)
 				return put_referral(r, node, step == 0);
 		} else {
-			node = zone_closest_encloser(z, name, nlen);
-			f = znode_flags(node);
+			const znode_t *ce = zone_closest_encloser(z, name, nlen);
+			if (znode_flags(ce) & ZN_NSEC3)
+				ce = znode_parent(ce);
+			f = znode_flags(ce);
 			if (f & ZN_BELOW_CUT)
-				return put_referral(r, znode_cut(node), step == 0);
+				return put_referral(r, znode_cut(ce), step == 0);
 			if (f & ZN_DELEG)
-				return put_referral(r, node, step == 0);
+				return put_referral(r, ce, step == 0);
 			if (f & ZN_DNAME)
-				dn = node;
+				dn = ce;
 			else if (f & ZN_BELOW_DNAME)
-				dn = znode_dname_owner(node);
-			else if (!(node = znode_wildcard_child(node))) {
+				dn = znode_dname_owner(ce);
+			else if (!(node = znode_wildcard_child(ce))) {
 				/* RFC 1034 4.3.2 3c: the name does not exist. */
 				r->rcode = PKT_RCODE_NXDOMAIN;
-				return put_neg_soa(r);
+				if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)
+					return ret;
+				return deny_name(r, name, nlen, ce);
+			} else {
+				/* RFC 4592 3.3.1: the wildcard answers, owner = qname. */
+				wce = ce;
 			}
-			/* RFC 4592 3.3.1: else the wildcard answers, owner = qname. */
 		}
 
 		/* A loop is a (node, name) pair seen before. A wildcard node
 		 * answers many names, so for it the name counts too: a chain
 		 * through the same wildcard under another name goes on (as NSD). */
 		const znode_t *at = dn ? dn : node;
-		uint32_t h = (!dn && (znode_flags(node) & ZN_WILDCARD)) ?
-		             wname_hash(name, nlen) | 1u : 0;
-		for (unsigned i = 0; i < step; i++)
-			if (seen[i] == at && seen_h[i] == h)
-				return 0;   /* a loop: stop with what we have */
-		seen[step] = at;
-		seen_h[step] = h;
+		uint32_t h = (!dn && wce) ? wname_hash(name, nlen) | 1u : 0;
+		if (!seen_add(&seen, at, h))
+			return 0;   /* a loop: stop with what we have */
 
 		const uint8_t *target;
 		size_t tlen;
@@ -587,7 +944,8 @@ static int answer_zone(struct resp *r)
 			memcpy(nb, name, plen);
 			memcpy(nb + plen, rd, (size_t)t);
 			tlen = plen + (size_t)t;
-			/* The synthesised CNAME: one record, TTL of the DNAME. */
+			/* The synthesised CNAME: one record, TTL of the DNAME,
+			 * unsigned (RFC 4035 3.1.3: the DNAME's RRSIG covers it). */
 			uint8_t rr[2 + WNAME_MAXLEN];
 			pkt_put16(rr, (uint16_t)tlen);
 			memcpy(rr + 2, nb, tlen);
@@ -601,34 +959,49 @@ static int answer_zone(struct resp *r)
 			pkt_lower_name(nb, nb, tlen);
 			target = nb;
 		} else {
-			const zrrset_t *rs;
+			const zrrset_t *rs = NULL;
+			int sets = 0;
 			if (q->qtype == PKT_TYPE_ANY) {
 				rs = any_pick(node);
-				if (!rs)
-					return put_neg_soa(r);
-				return put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN);
+			} else if (q->qtype == PKT_TYPE_RRSIG) {
+				if ((sets = put_rrsigs(r, &own, node)) < 0)
+					return sets;
+			} else {
+				rs = znode_rrset(node, q->qtype);
 			}
-			rs = znode_rrset(node, q->qtype);
 			if (rs) {
-				if ((ret = put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN)) < 0)
+				if ((ret = put_signed(r, SEC_AN, &own, node, rs, rs->ttl)) < 0)
 					return ret;
+				sets = 1;
+			}
+			if (sets > 0) {
+				if (wce && r->dnssec && (ret = deny_closer(r, name, nlen, wce)) < 0)
+					return ret;
+				if (q->qtype == PKT_TYPE_ANY)
+					return 0;
 				/* NSD (minimal-responses off) adds the apex NS set to
-				 * positive answers, but not to a DS at a cut; it is
-				 * optional, so no TC for it. */
+				 * positive answers, but not for DS and DNSKEY, whose
+				 * sets are large with DNSSEC; it is optional, so no
+				 * TC for it. */
 				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
-				if (ns && ns != rs && q->qclass == PKT_CLASS_IN &&
-				    !(znode_flags(node) & ZN_DELEG) &&
-				    put_node_rrset(r, SEC_NS, apex, ns, true) < 0)
-					r->partial = true;
+				r->apex_ns = ns && ns != rs && q->qclass == PKT_CLASS_IN &&
+				             q->qtype != PKT_TYPE_DS && q->qtype != PKT_TYPE_DNSKEY;
 				return 0;
 			}
-			rs = znode_rrset(node, PKT_TYPE_CNAME);
+			/* As NSD, QTYPE NSEC3 does not follow an alias: NSEC3 is
+			 * no data of a name of the zone (RFC 5155 7.2.8). */
+			rs = q->qtype == PKT_TYPE_ANY || q->qtype == PKT_TYPE_NSEC3 ? NULL :
+			     znode_rrset(node, PKT_TYPE_CNAME);
 			if (!rs) {
 				/* RFC 2308 2.2: NODATA. */
-				return put_neg_soa(r);
+				if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)
+					return ret;
+				return wce ? deny_wild_type(r, name, nlen, wce, node) : deny_type(r, node);
 			}
 			/* RFC 1034 4.3.2 3a: give the CNAME and go on with its target. */
-			if ((ret = put_rrset(r, SEC_AN, &own, rs, rs->ttl, PKT_CLASS_IN)) < 0)
+			if ((ret = put_signed(r, SEC_AN, &own, node, rs, rs->ttl)) < 0)
+				return ret;
+			if (wce && r->dnssec && (ret = deny_closer(r, name, nlen, wce)) < 0)
 				return ret;
 			if (rs->len < 3)
 				return 0;
@@ -650,6 +1023,13 @@ static int answer_zone(struct resp *r)
 		/* RFC 6604 2.1: the rcode is that of the last name looked up. */
 	}
 	return 0;
+}
+
+static int answer_zone(struct resp *r)
+{
+	int ret = answer_chain(r);
+
+	return ret < 0 ? ret : put_proofs(r);
 }
 
 static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *conf,
@@ -686,6 +1066,9 @@ static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *c
 		r->rcode = PKT_RCODE_REFUSED;
 		return 0;
 	}
+	/* RFC 4035 3.1: DNSSEC records only for DO=1, only from a signed zone. */
+	r->denial = (uint8_t)zone_denial(r->zone);
+	r->dnssec = q->do_bit && zone_is_signed(r->zone);
 	int ret = answer_zone(r);
 	if (ret == 0)
 		put_additional(r);
@@ -728,6 +1111,10 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 	r.rcode = pq.rcode;
 	r.aa = false;
 	r.partial = false;
+	r.dnssec = false;
+	r.denial = ZDNSSEC_NONE;
+	r.apex_ns = false;
+	r.nproof = 0;
 	r.ndone = r.naddl = 0;
 	compress_init(&r.cmp, out);
 

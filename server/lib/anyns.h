@@ -33,6 +33,14 @@ typedef struct zone_stats {
 	size_t bytes;       /* memory held by the compiled zone */
 	uint32_t serial;
 	unsigned errors, warnings;
+	/* DNSSEC: a zone is signed when its apex holds a DNSKEY RRset. */
+	bool dnssec;
+	uint8_t denial;     /* 0 none, 1 NSEC chain, 3 NSEC3 chain */
+	size_t rrsigs;      /* RRSIG records */
+	/* Earliest RRSIG expiration as written (RFC 4034 3.1.5: seconds since
+	 * 1970 modulo 2^32, compared in serial number arithmetic); valid when
+	 * rrsigs > 0. */
+	uint32_t rrsig_expire_min;
 } zone_stats_t;
 
 /* How a zone is read and checked. zone_load_opts_init() sets the defaults,

@@ -54,6 +54,7 @@
 #define PKT_TYPE_RRSIG  46
 #define PKT_TYPE_NSEC   47
 #define PKT_TYPE_DNSKEY 48
+#define PKT_TYPE_NSEC3  50
 #define PKT_TYPE_NSEC3PARAM 51
 #define PKT_TYPE_IXFR   251
 #define PKT_TYPE_AXFR   252

@@ -199,12 +199,24 @@ int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 
 /* ---- grouping ----------------------------------------------------------- */
 
+/* RRsets are grouped by type, and RRSIGs also by the type they cover, so
+ * that each covered type's signatures form a set with its own TTL
+ * (RFC 4034 3). */
+static uint32_t rec_key(const zone_builder_t *b, const struct zb_rec *r)
+{
+	uint32_t k = (uint32_t)r->type << 16;
+	if (r->type == LDNS_RR_TYPE_RRSIG && r->rdlen >= 2)
+		k |= (uint32_t)b->rd[r->rd_off] << 8 | b->rd[r->rd_off + 1];
+	return k;
+}
+
 static int rec_type_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct zb_rec *recs = ctx;
-	const struct zb_rec *x = &recs[*(const uint32_t *)a], *y = &recs[*(const uint32_t *)b];
-	if (x->type != y->type)
-		return x->type < y->type ? -1 : 1;
+	const zone_builder_t *B = ctx;
+	uint32_t x = rec_key(B, &B->recs[*(const uint32_t *)a]);
+	uint32_t y = rec_key(B, &B->recs[*(const uint32_t *)b]);
+	if (x != y)
+		return x < y ? -1 : 1;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
@@ -301,19 +313,19 @@ static int zb_group(zone_builder_t *b)
 		if (e - a <= 16) {
 			for (uint32_t i = a + 1; i < e; i++) {
 				uint32_t v = perm[i], j = i;
-				while (j > a && b->recs[perm[j - 1]].type > b->recs[v].type) {
+				while (j > a && rec_key(b, &b->recs[perm[j - 1]]) > rec_key(b, &b->recs[v])) {
 					perm[j] = perm[j - 1];
 					j--;
 				}
 				perm[j] = v;
 			}
 		} else {
-			qsort_r(perm + a, e - a, sizeof(*perm), rec_type_cmp, b->recs);
+			qsort_r(perm + a, e - a, sizeof(*perm), rec_type_cmp, b);
 		}
 		for (uint32_t i = a; i < e;) {
 			uint16_t type = b->recs[perm[i]].type;
-			uint32_t j = i;
-			while (j < e && b->recs[perm[j]].type == type)
+			uint32_t key = rec_key(b, &b->recs[perm[i]]), j = i;
+			while (j < e && rec_key(b, &b->recs[perm[j]]) == key)
 				j++;
 			/* Merge identical RRs (RFC 2181 5): pairwise for the
 			 * usual small sets, by sorting for big ones. */
@@ -500,6 +512,8 @@ int zb_finish(zone_builder_t *b, uint16_t main_src, zone_t **out)
 	b->rd = NULL;
 	b->rd_cap = 0;
 	zb_layout(b);
+	if ((rc = zdb__dnssec_build(b->z)) != 0)
+		goto out;
 	zcheck_run(b, main_src);
 	b->z->stats.errors = b->errors;
 	b->z->stats.warnings = b->warnings;

@@ -68,6 +68,7 @@ void zdb__free(struct zone *z)
 	free(z->names);
 	free(z->rrsets);
 	free(z->rdata);
+	zdb__dnssec_free(z);
 	free(z);
 }
 
@@ -279,9 +280,12 @@ int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
 	sp = 1;
 	for (uint32_t cur = 0;;) {
 		const struct znode *nd = &z->nodes[cur];
+		size_t nt = 0;
+		/* RRSIGs are one set per covered type: name the type once. */
 		for (uint16_t t = 0; t < nd->rrset_count; t++)
-			types[t] = z->rrsets[nd->rrset_first + t].type;
-		rc = cb(ctx, z->names + nd->name_off, nd->name_len, types, nd->rrset_count);
+			if (nt == 0 || types[nt - 1] != z->rrsets[nd->rrset_first + t].type)
+				types[nt++] = z->rrsets[nd->rrset_first + t].type;
+		rc = cb(ctx, z->names + nd->name_off, nd->name_len, types, nt);
 		if (rc)
 			break;
 		/* Next: the first child, else the next sibling of the nearest

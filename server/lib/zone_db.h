@@ -29,6 +29,8 @@ typedef struct znode znode_t;   /* opaque */
 #define ZN_BELOW_DNAME 0x0010  /* strictly below a DNAME owner (occluded, RFC 6672 2.4) */
 #define ZN_ENT         0x0020  /* empty non-terminal: exists, holds no RRset */
 #define ZN_WILDCARD    0x0040  /* the node's first label is "*" */
+#define ZN_NSEC3       0x0080  /* holds only NSEC3 (and its RRSIGs), nothing below:
+                                * not a name of the zone (RFC 5155 7.2.8) */
 
 /* Most specific zone of the set whose origin is qname or an ancestor, or NULL. */
 const zone_t *zset_best_zone(const zset_t *zs, const uint8_t *name, size_t len);
@@ -53,5 +55,28 @@ const zrrset_t *znode_rrset_at(const znode_t *n, size_t i);
 
 /* Apex SOA as stored (for negative answers). */
 const zrrset_t *zone_soa(const zone_t *z);
+
+/* ---- DNSSEC (zone_dnssec.c) ---------------------------------------------
+ * RRSIGs are stored as one RRset per covered type (type RRSIG, each with
+ * its own TTL, RFC 4034 3), in covered-type order after the other sets of
+ * the node that sort before type RRSIG. */
+enum { ZDNSSEC_NONE = 0, ZDNSSEC_NSEC = 1, ZDNSSEC_NSEC3 = 3 };
+/* How the zone denies existence: NONE when it is not signed (no DNSKEY at
+ * the apex), or has neither an NSEC chain nor a usable NSEC3PARAM. */
+int zone_denial(const zone_t *z);
+/* True when the apex holds a DNSKEY RRset. */
+bool zone_is_signed(const zone_t *z);
+/* The RRSIGs at n covering `type`, or NULL. */
+const zrrset_t *znode_rrsig(const znode_t *n, uint16_t type);
+/* NSEC: the node whose NSEC matches `name` or covers it (the last owner
+ * of the chain at or before it in canonical order), or NULL. */
+const znode_t *zone_nsec_cover(const zone_t *z, const uint8_t *name, size_t len);
+/* NSEC3: the node owning the NSEC3 that matches the hash of `name`
+ * (*exact = true) or covers it; NULL when the zone has no NSEC3 chain.
+ * Hashes the name (RFC 5155 5) with the zone's NSEC3PARAM. */
+const znode_t *zone_nsec3_cover(const zone_t *z, const uint8_t *name, size_t len,
+                                bool *exact);
+/* The same for a name of the zone, precomputed at load: no hashing. */
+const znode_t *znode_nsec3(const znode_t *n, bool *exact);
 
 #endif

@@ -62,6 +62,20 @@ struct zone {
 	size_t rdata_len;
 	const zrrset_t *soa;
 	zone_stats_t stats;
+
+	/* DNSSEC (zone_dnssec.c); empty for an unsigned zone. */
+	uint8_t denial;         /* ZDNSSEC_* */
+	uint8_t n3alg;          /* NSEC3PARAM in use: hash algorithm, */
+	uint8_t n3saltlen;      /* salt, */
+	uint16_t n3iter;        /* iterations */
+	uint8_t n3salt[255];
+	uint32_t *nsec_order;   /* nodes owning an NSEC RRset, canonical order */
+	uint32_t nnsec;
+	uint8_t *n3hash;        /* NSEC3 chain: SHA1_LEN-byte hashes, sorted */
+	uint32_t *n3node;       /* the node owning each of them */
+	uint32_t nn3;
+	uint32_t *n3of;         /* per node: its NSEC3 (index into n3hash), ZN3_EXACT
+	                         * when it matches, else the one covering it */
 };
 
 /* ---- the builder's state (zone_build.c), read by the checks ------------ */
@@ -110,10 +124,17 @@ struct zone_builder {
 void zcheck_run(struct zone_builder *b, uint16_t main_src);
 
 
+#define ZN3_EXACT 0x80000000u
+
 /* zone_db.c: hash-table helpers used while building. */
 uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash);
 /* Inserts node index `idx` whose name hashes to `hash`; grows the table. */
 int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash);
 void zdb__free(struct zone *z);
+
+/* zone_dnssec.c: after the zone is compiled, finds how it is signed and
+ * builds the NSEC/NSEC3 indexes; zdb__free() calls zdb__dnssec_free(). */
+int zdb__dnssec_build(struct zone *z);
+void zdb__dnssec_free(struct zone *z);
 
 #endif

@@ -77,6 +77,17 @@ ZONES+=("inc.example=$TMP/zones/inc.example.zone")
 $PY "$HERE/genzone.py" gen.example "${DIFF_SEED:-1}" "${DIFF_GEN_NAMES:-150}" \
 	> "$TMP/zones/gen.example.zone"
 ZONES+=("gen.example=$TMP/zones/gen.example.zone")
+# Signed zones (NSEC, NSEC3, NSEC3 opt-out) and their children, signed now
+# with fresh keys (tests/dnssec/mkzones.sh); swept with DO=1 and DO=0.
+SIGNED=()
+if command -v ldns-signzone >/dev/null && command -v ldns-keygen >/dev/null; then
+	while IFS= read -r z; do
+		ZONES+=("$z")
+		case ${z%%=*} in sub.*|insecure.*) ;; *) SIGNED+=(--sweep-dnssec "$z") ;; esac
+	done < <(bash "$HERE/../dnssec/mkzones.sh" "$TMP/signed")
+else
+	skip diff:dnssec "ldns-signzone or ldns-keygen not installed (ldnsutils)"
+fi
 
 # --- the zones themselves must pass both reference checkers -----------------
 for z in "${ZONES[@]}"; do
@@ -271,6 +282,7 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
 		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
+		"${SIGNED[@]}" \
 		--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" --pipeline \
 		$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@" &
 		echo $! > "$TMP/compare.pid"; wait $!
