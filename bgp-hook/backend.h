@@ -53,6 +53,10 @@ typedef struct hbk_ops {
 struct hbk {
 	const hbk_ops_t *ops;
 	const hconf_t *conf;
+	/* Per service, set before open(): a route the previous instance left
+	 * announced that open() keeps (ExaBGP only: the new instance announces
+	 * or withdraws it after its first round). NULL = withdraw all. */
+	const bool *keep;
 	void *priv;
 };
 

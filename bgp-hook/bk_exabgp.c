@@ -181,10 +181,15 @@ static int exa_open(hbk_t *b)
 	}
 	b->priv = e;
 	/* A hook restarted by ExaBGP after a crash must not leave the previous
-	 * instance's routes in place: withdraw everything first. An "error" only
-	 * means there was nothing to withdraw. */
+	 * instance's routes in place: withdraw everything first, but for the
+	 * routes the daemon resumes (keep), which its first round decides. An
+	 * "error" only means there was nothing to withdraw. */
 	for (size_t i = 0; i < b->conf->nsvc; i++) {
 		char cmd[256];
+		if (b->keep && b->keep[i]) {
+			e->announced[i] = true;
+			continue;
+		}
 		snprintf(cmd, sizeof(cmd), "withdraw route %s", b->conf->svc[i].prefix);
 		if (exa_cmd(b, cmd) == ANYNS_ENOENT)
 			return ANYNS_ENOENT;

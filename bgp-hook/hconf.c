@@ -188,6 +188,15 @@ static int read_svc_common(cfg_t *cfg, cfg_node_t *map, const char *base, hservi
 	if (cfg_int(cfg, map, "fall", P("%s.fall", base), 1, 1000, &v) < 0)
 		return -1;
 	s->sm.fall = (unsigned)v;
+	v = s->sm.restart_rise;
+	if (cfg_int(cfg, map, "restart-rise", P("%s.restart-rise", base), 1, 1000, &v) < 0)
+		return -1;
+	s->sm.restart_rise = (unsigned)v;
+	if (cfg_str(cfg, map, "maintenance-file", P("%s.maintenance-file", base), &s->maint_file) < 0)
+		return -1;
+	if (s->maint_file && s->maint_file[0] != '/')
+		return cfg_error(cfg, cfg_get(map, "maintenance-file"),
+		                 "%s.maintenance-file: '%s' is not an absolute path", base, s->maint_file);
 	if (read_comms(cfg, map, "communities", base, &s->base) < 0)
 		return -1;
 
@@ -608,6 +617,24 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 	c->watchdog_ms = 10000;
 	if (cfg_duration_ms(cfg, root, "watchdog", "watchdog", &c->watchdog_ms) < 0)
 		goto fail;
+	c->state_file = NULL;
+	if (cfg_str(cfg, root, "state-file", "state-file", &c->state_file) < 0)
+		goto fail;
+	if (!c->state_file) {
+		/* Beside the control socket: one per hook, on /run (a reboot
+		 * forgets it; a maintenance-file keeps a drain across reboots). */
+		size_t l = strlen(c->ctl_path);
+		char *sf = malloc(l + 8);
+		if (!sf) {
+			cfg_error(cfg, NULL, "out of memory");
+			goto fail;
+		}
+		memcpy(sf, c->ctl_path, l + 1);
+		if (l > 5 && !strcmp(sf + l - 5, ".sock"))
+			sf[l - 5] = '\0';
+		strcat(sf, ".state");
+		c->state_file = own(p, sf);
+	}
 
 	hservice_conf_t dflt;
 	memset(&dflt, 0, sizeof(dflt));

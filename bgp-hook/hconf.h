@@ -60,6 +60,7 @@ typedef struct hservice_conf {
 	int family;                 /* 4 or 6 */
 	uint64_t interval_ms, fast_ms, timeout_ms;
 	hsm_conf_t sm;
+	const char *maint_file;     /* drained while this file exists; NULL = none */
 	hattrs_t base;              /* always attached */
 	hattrs_t degraded;          /* added in DEGRADED */
 	hcheck_conf_t *checks;
@@ -101,6 +102,7 @@ typedef struct hconf {
 	const char *ctl_path;
 	const char *metrics;        /* "addr:port" or NULL */
 	uint64_t watchdog_ms;       /* kill a hook without progress for this long; 0 = off */
+	const char *state_file;     /* what a restarted hook takes over ("" = none) */
 	struct sockaddr_storage metrics_addr;
 	hbk_conf_t bk;
 	hservice_conf_t *svc;

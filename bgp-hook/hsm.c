@@ -28,6 +28,7 @@ void hsm_conf_default(hsm_conf_t *c)
 	memset(c, 0, sizeof(*c));
 	c->rise = 3;
 	c->fall = 2;
+	c->restart_rise = 1;
 	c->drain_ms = 10000;
 	/* The figures of RFC 2439 section 4.2 / common router defaults, scaled so
 	 * that three flaps in quick succession suppress. */
@@ -46,6 +47,8 @@ void hsm_init(hsm_t *m, const hsm_conf_t *c)
 		m->conf.rise = 1;
 	if (m->conf.fall == 0)
 		m->conf.fall = 1;
+	if (m->conf.restart_rise == 0 || m->conf.restart_rise > m->conf.rise)
+		m->conf.restart_rise = m->conf.rise;
 	m->state = HSM_INIT;
 	m->before_falling = HSM_UP;
 	snprintf(m->reason, sizeof(m->reason), "start");
@@ -80,8 +83,7 @@ static void set_state(hsm_t *m, enum hsm_state s, const char *fmt, ...)
 	m->transitions++;
 }
 
-/* Announced -> DOWN: the only transition that counts as a flap. */
-static void go_down(hsm_t *m, const char *why, uint64_t now_ms)
+static void add_penalty(hsm_t *m)
 {
 	if (m->conf.flap.half_life_ms) {
 		m->penalty += m->conf.flap.penalty;
@@ -90,25 +92,56 @@ static void go_down(hsm_t *m, const char *why, uint64_t now_ms)
 		if (m->penalty > m->conf.flap.suppress)
 			m->suppressed = true;
 	}
+}
+
+/* Announced -> DOWN: the only transition that counts as a flap. */
+static void go_down(hsm_t *m, const char *why, uint64_t now_ms)
+{
+	add_penalty(m);
 	set_state(m, HSM_DOWN, "%u bad rounds: %s%s", m->conf.fall, why,
 	          m->suppressed ? " (flap penalty: suppressed)" : "");
 }
 
+void hsm_add_flap(hsm_t *m, uint64_t now_ms)
+{
+	penalty_update(m, now_ms);
+	add_penalty(m);
+}
+
+void hsm_restore(hsm_t *m, double penalty, bool suppressed, bool drained, bool announced,
+                 uint64_t now_ms)
+{
+	m->penalty = penalty > m->conf.flap.max ? m->conf.flap.max : penalty;
+	m->penalty_ms = now_ms;
+	m->suppressed = suppressed;
+	penalty_update(m, now_ms);
+	if (drained) {
+		set_state(m, HSM_DRAINED, "drained before the restart");
+		return;
+	}
+	if (announced && !m->suppressed) {
+		m->resume = true;
+		snprintf(m->reason, sizeof(m->reason), "restart of an announcing hook");
+	}
+}
+
 static bool rise_step(hsm_t *m, enum hsm_result r, const char *why)
 {
+	unsigned rise = m->resume ? m->conf.restart_rise : m->conf.rise;
 	m->good++;
-	if (m->good < m->conf.rise) {
+	if (m->good < rise) {
 		if (m->state != HSM_RISING) {
-			set_state(m, HSM_RISING, "good round 1/%u", m->conf.rise);
+			set_state(m, HSM_RISING, "good round 1/%u", rise);
 			m->good = 1;
 			return true;
 		}
 		return false;
 	}
+	m->resume = false;
 	if (r == HSM_SLOW)
-		set_state(m, HSM_DEGRADED, "%u good rounds, last slow: %s", m->conf.rise, why);
+		set_state(m, HSM_DEGRADED, "%u good rounds, last slow: %s", rise, why);
 	else
-		set_state(m, HSM_UP, "%u good rounds", m->conf.rise);
+		set_state(m, HSM_UP, "%u good rounds", rise);
 	return true;
 }
 
@@ -116,14 +149,29 @@ bool hsm_input(hsm_t *m, enum hsm_result r, const char *why, uint64_t now_ms)
 {
 	if (!why)
 		why = "";
-	if (m->state == HSM_DRAINING || m->state == HSM_DRAINED)
+	if (m->state == HSM_DRAINED)
 		return false;
+	if (m->state == HSM_DRAINING) {
+		/* Checks go on while draining: a server that fails now is
+		 * withdrawn at once instead of at the end of drain-time. */
+		if (r != HSM_BAD)
+			return false;
+		set_state(m, HSM_DRAINED, "bad round while draining: %s", why);
+		return true;
+	}
 	penalty_update(m, now_ms);
 
 	switch (m->state) {
 	case HSM_INIT:
 	case HSM_DOWN:
 		if (r == HSM_BAD) {
+			if (m->state == HSM_INIT && m->resume) {
+				/* The previous instance's route goes now: a flap. */
+				m->resume = false;
+				add_penalty(m);
+				set_state(m, HSM_DOWN, "first round after the restart bad: %s", why);
+				return true;
+			}
 			if (m->state == HSM_INIT) {
 				set_state(m, HSM_DOWN, "first round bad: %s", why);
 				return true;
@@ -141,6 +189,9 @@ bool hsm_input(hsm_t *m, enum hsm_result r, const char *why, uint64_t now_ms)
 		return rise_step(m, r, why);
 	case HSM_RISING:
 		if (r == HSM_BAD) {
+			if (m->resume)
+				add_penalty(m);
+			m->resume = false;
 			set_state(m, HSM_DOWN, "bad round while rising: %s", why);
 			return true;
 		}
@@ -199,6 +250,8 @@ bad:
 
 bool hsm_drain(hsm_t *m, uint64_t now_ms)
 {
+	if (m->state != HSM_DRAINING && m->state != HSM_DRAINED)
+		m->resume = false;
 	switch (m->state) {
 	case HSM_DRAINING:
 	case HSM_DRAINED:

@@ -35,6 +35,7 @@ typedef struct hsm_flap {
 
 typedef struct hsm_conf {
 	unsigned rise, fall;
+	unsigned restart_rise;   /* good rounds to resume after a restart (hsm_restore) */
 	uint64_t drain_ms;
 	hsm_flap_t flap;
 } hsm_conf_t;
@@ -48,6 +49,7 @@ typedef struct hsm {
 	uint64_t penalty_ms;
 	bool suppressed;
 	uint64_t drain_until_ms;
+	bool resume;                     /* INIT after a restart of an announcing hook */
 	uint64_t transitions;
 	char reason[160];                /* why the last transition happened */
 } hsm_t;
@@ -58,6 +60,17 @@ void hsm_init(hsm_t *m, const hsm_conf_t *c);
 /* Feeds one round. `why` describes the round (first failing check) for the
  * transition log. Returns true when the state changed. */
 bool hsm_input(hsm_t *m, enum hsm_result r, const char *why, uint64_t now_ms);
+/* A restarted hook takes over what the previous instance saved (call before
+ * the first round): the flap penalty (already decayed to now) and whether it
+ * was suppressed; a drained service starts DRAINED; a service that was
+ * announced needs only restart_rise good rounds (a first bad round withdraws
+ * it and counts as a flap). */
+void hsm_restore(hsm_t *m, double penalty, bool suppressed, bool drained, bool announced,
+                 uint64_t now_ms);
+/* Adds one flap's penalty (a withdraw the hook did not make itself, such as
+ * the BIRD guard device going with a killed hook). */
+void hsm_add_flap(hsm_t *m, uint64_t now_ms);
+
 /* Operator drain/undrain. Return true when the state changed. */
 bool hsm_drain(hsm_t *m, uint64_t now_ms);
 bool hsm_undrain(hsm_t *m, uint64_t now_ms);

@@ -3,6 +3,7 @@
  * of checks; the round's outcome goes through the state machine (hsm.c) and the
  * wanted route goes to the backend only when it changes. See README.md. */
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "ctl.h"
 #include "hconf.h"
 #include "hsm.h"
+#include "hstate.h"
 #include "log.h"
 #include "prom.h"
 #include "probe.h"
@@ -60,6 +62,8 @@ typedef struct svc {
 	bool apply_failed;
 	int exported;               /* -1 unknown */
 	unsigned rounds;
+	bool ctl_drained;           /* the operator's drain (ctl), saved in the state file */
+	bool maint;                 /* the maintenance file exists */
 } svc_t;
 
 /* Services served by one DNS server: one round runs the checks of all of them
@@ -90,6 +94,9 @@ typedef struct app {
 	ctl_t *ctl;
 	prom_t *met;
 	int beat_fd;                /* watchdog pipe, -1 = none */
+	bool *keep;                 /* per service: resumed, ExaBGP keeps the route */
+	bool state_dirty;           /* something the state file holds changed */
+	char boot[48];
 	uv_timer_t beat;
 	int exit_code;
 	bool stopping;
@@ -207,14 +214,102 @@ static void apply(svc_t *s)
 		return;
 	}
 	s->apply_failed = false;
+	if (s->applied != want)
+		a->state_dirty = true;
 	s->applied = want;
 	log_info("%s: %s %s", s->c->name, s->c->prefix, route_name(want));
 	refresh_exported(s);
 }
 
+/* ---- state file --------------------------------------------------------- */
+
+static void state_save(app_t *a)
+{
+	if (!*a->conf->state_file)
+		return;
+	hstate_t st;
+	memset(&st, 0, sizeof(st));
+	st.svc = calloc(a->nsvc, sizeof(*st.svc));
+	if (!st.svc)
+		return;
+	snprintf(st.boot, sizeof(st.boot), "%s", a->boot);
+	uint64_t now = uv_now(&a->loop);
+	double wall = hstate_now();
+	for (size_t i = 0; i < a->nsvc; i++) {
+		svc_t *s = &a->svc[i];
+		hstate_svc_t *o = &st.svc[st.n++];
+		snprintf(o->name, sizeof(o->name), "%s", s->c->name);
+		o->announced = s->applied != HSM_WITHDRAWN;
+		o->drained = s->ctl_drained;
+		o->suppressed = s->sm.suppressed;
+		o->penalty = hsm_penalty(&s->sm, now);
+		o->time = wall;
+	}
+	if (hstate_save(a->conf->state_file, &st) < 0)
+		log_warn("state file %s: cannot write: %s", a->conf->state_file, strerror(errno));
+	else
+		a->state_dirty = false;
+	hstate_clear(&st);
+}
+
+static void state_maybe_save(app_t *a)
+{
+	if (a->state_dirty)
+		state_save(a);
+}
+
+/* Takes over what the previous instance saved; see hsm_restore(). */
+static void state_restore(app_t *a)
+{
+	hstate_boot_id(a->boot, sizeof(a->boot));
+	if (!*a->conf->state_file)
+		return;
+	hstate_t st;
+	char err[300];
+	int rc = hstate_load(a->conf->state_file, &st, err, sizeof(err));
+	if (rc == ANYNS_ENOENT)
+		return;
+	if (rc < 0) {
+		log_warn("state file: %s; starting afresh", err);
+		return;
+	}
+	bool same_boot = *a->boot && !strcmp(st.boot, a->boot);
+	uint64_t now = uv_now(&a->loop);
+	double wall = hstate_now();
+	for (size_t i = 0; i < a->nsvc; i++) {
+		svc_t *s = &a->svc[i];
+		const hstate_svc_t *o = hstate_find(&st, s->c->name);
+		if (!o)
+			continue;
+		double pen = o->penalty, half = (double)s->c->sm.flap.half_life_ms / 1000.0;
+		if (half > 0 && wall > o->time)
+			pen *= exp2(-(wall - o->time) / half);
+		bool announced = o->announced && same_boot && !o->drained;
+		s->ctl_drained = o->drained;
+		hsm_restore(&s->sm, pen, o->suppressed, o->drained, announced, now);
+		if (announced && a->conf->bk.type == HBK_EXABGP && s->sm.resume) {
+			/* ExaBGP still has the route: keep it until the first round
+			 * (apply_failed makes that round tell ExaBGP either way). */
+			a->keep[i] = true;
+			s->applied = HSM_ANNOUNCE;
+			s->apply_failed = true;
+		} else if (announced) {
+			/* The route went with the dead hook (guard device,
+			 * supervisor): that was a flap. */
+			hsm_add_flap(&s->sm, now);
+		}
+		log_info("%s: state file: %s%s, penalty %.0f%s", s->c->name,
+		         o->drained ? "drained" : announced ? "was announced" : "was withdrawn",
+		         a->keep[i] ? " (kept; resumes after one good round)" : "",
+		         hsm_penalty(&s->sm, now), s->sm.suppressed ? " (suppressed)" : "");
+	}
+	hstate_clear(&st);
+}
+
 /* ---- rounds ------------------------------------------------------------- */
 
 static void round_start(grp_t *g);
+static void maint_check(svc_t *s);
 
 static void on_round_timer(uv_timer_t *t)
 {
@@ -246,10 +341,13 @@ static void round_end(grp_t *g)
 	g->last_end = now;
 	for (size_t k = 0; k < g->n && !a->stopping; k++) {
 		svc_t *s = g->m[k];
+		maint_check(s);
 		enum hsm_state old = s->sm.state;
-		if (hsm_input(&s->sm, worst, why, now))
+		if (hsm_input(&s->sm, worst, why, now)) {
 			log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
 			         hsm_state_name(s->sm.state), s->sm.reason);
+			a->state_dirty = true;
+		}
 		else if (worst != HSM_GOOD)
 			log_debug("%s: round %s: %s", s->c->name, worst == HSM_BAD ? "bad" : "slow", why);
 		apply(s);
@@ -257,6 +355,7 @@ static void round_end(grp_t *g)
 			refresh_exported(s);
 		fast = fast || hsm_fast(&s->sm);
 	}
+	state_maybe_save(a);
 	metrics_render(a);
 	if (a->stopping)
 		return;
@@ -311,25 +410,60 @@ static void on_drain_timer(uv_timer_t *t)
 		log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
 		         hsm_state_name(s->sm.state), s->sm.reason);
 		apply(s);
+		state_maybe_save(s->app);
 		metrics_render(s->app);
 	}
 }
 
-static void svc_drain(svc_t *s, bool drain)
+static bool svc_draining(const svc_t *s)
 {
+	return s->sm.state == HSM_DRAINING || s->sm.state == HSM_DRAINED;
+}
+
+/* Drained while the operator asked for it (ctl) or the maintenance file
+ * exists; back (through DOWN and rise) when neither holds. */
+static void svc_drain_update(svc_t *s)
+{
+	bool want = s->ctl_drained || s->maint;
+	if (want == svc_draining(s))
+		return;
 	uint64_t now = uv_now(&s->app->loop);
 	enum hsm_state old = s->sm.state;
-	bool changed = drain ? hsm_drain(&s->sm, now) : hsm_undrain(&s->sm, now);
+	bool changed = want ? hsm_drain(&s->sm, now) : hsm_undrain(&s->sm, now);
 	if (!changed)
 		return;
-	log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old), hsm_state_name(s->sm.state),
-	         s->sm.reason);
+	log_info("%s: %s -> %s (%s%s)", s->c->name, hsm_state_name(old), hsm_state_name(s->sm.state),
+	         s->sm.reason, s->maint ? "; maintenance file present" : "");
 	if (s->sm.state == HSM_DRAINING)
 		uv_timer_start(&s->drain_timer, on_drain_timer, s->c->sm.drain_ms, 0);
 	else
 		uv_timer_stop(&s->drain_timer);
+	s->app->state_dirty = true;
 	apply(s);
+	state_maybe_save(s->app);
 	metrics_render(s->app);
+}
+
+static void svc_drain(svc_t *s, bool drain)
+{
+	if (s->ctl_drained != drain)
+		s->app->state_dirty = true;
+	s->ctl_drained = drain;
+	svc_drain_update(s);
+	state_maybe_save(s->app);
+}
+
+static void maint_check(svc_t *s)
+{
+	if (!s->c->maint_file)
+		return;
+	bool m = access(s->c->maint_file, F_OK) == 0;
+	if (m == s->maint)
+		return;
+	s->maint = m;
+	log_info("%s: maintenance file %s %s", s->c->name, s->c->maint_file,
+	         m ? "appeared: draining" : "removed");
+	svc_drain_update(s);
 }
 
 /* ---- control socket ----------------------------------------------------- */
@@ -461,6 +595,8 @@ static void app_stop(app_t *a, int code)
 	}
 	for (size_t k = 0; k < a->ngrp; k++)
 		close_if_open((uv_handle_t *)&a->grp[k].timer);
+	/* Withdrawn on purpose: the next instance starts with the full rise. */
+	state_save(a);
 	probe_cancel_all();
 	close_if_open((uv_handle_t *)&a->sigterm);
 	close_if_open((uv_handle_t *)&a->sigint);
@@ -481,9 +617,10 @@ static int app_run(app_t *a)
 		return 1;
 	a->nsvc = c->nsvc;
 	a->svc = calloc(c->nsvc, sizeof(*a->svc));
+	a->keep = calloc(c->nsvc, sizeof(*a->keep));
 	a->ngrp = c->ngroups;
 	a->grp = calloc(c->ngroups, sizeof(*a->grp));
-	if (!a->svc || !a->grp)
+	if (!a->svc || !a->grp || !a->keep)
 		goto out_svc;
 	for (size_t k = 0; k < a->ngrp; k++) {
 		grp_t *g = &a->grp[k];
@@ -518,9 +655,11 @@ static int app_run(app_t *a)
 	 * here, before it touches the routes of the live one. */
 	if (ctl_listen(&a->loop, c->ctl_path, on_ctl, a, &a->ctl) < 0)
 		goto out_svc;
+	state_restore(a);
 	rc = hbk_new(c, &a->bk);
 	if (rc < 0)
 		goto out_ctl;
+	a->bk->keep = a->keep;
 	/* The backend starts by withdrawing whatever a previous instance left. */
 	rc = a->bk->ops->open(a->bk);
 	if (rc < 0) {
@@ -604,6 +743,7 @@ out_svc:
 		free(a->svc[i].cnt);
 	}
 	free(a->svc);
+	free(a->keep);
 	for (size_t k = 0; a->grp && k < a->ngrp; k++)
 		free(a->grp[k].m);
 	free(a->grp);

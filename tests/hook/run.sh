@@ -18,6 +18,8 @@ source "$ROOT/tests/lib.sh"
 HOOK=$BIN/anyns-health
 
 need() { command -v "$1" >/dev/null 2>&1; }
+# alive PID: the process exists and is not a zombie waiting for our wait.
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
 # wait_for SECONDS CMD...: runs CMD every 20 ms until it succeeds (0) or SECONDS
 # (fractions allowed) have passed (1). Bounds follow the configured timing.
 wait_for() {
@@ -186,6 +188,7 @@ defaults:
   rise: 5
   fall: 2
   drain-time: 2s
+  maintenance-file: $T/exa-maint
 services:
   - name: dns4
     prefix: 192.0.2.53/32
@@ -375,6 +378,35 @@ nsx bird -c "$T/pop.conf" -s "$T/pop.ctl" -P "$T/pop.pid"
 if wait_route 198.51.100.53/32 yes 20 && kill -0 "$POPHOOK" 2>/dev/null; then pass bird-restart-hook-survives
 else fail bird-restart-hook-survives "$(tail -3 "$T/pop-hook.log")"; fi
 
+# 6c. A drain survives a restart of the hook (state file): the BIRD hook is
+# killed while draining; the new one stays drained (and withdrawn) until undrain.
+nsx "$HOOK" ctl -s "$T/pop-hook.sock" drain dns-pop >/dev/null
+wait_comm 198.51.100.53/32 1
+kill -9 "$POPHOOK"; wait "$POPHOOK" 2>/dev/null
+start_pop_hook
+sleep 1.2   # rise 3 at 100 ms would have announced it by now
+if ! has 198.51.100.53/32 &&
+	nsx "$HOOK" ctl -s "$T/pop-hook.sock" status | grep -q "^dns-pop .*state=drained route=withdrawn"; then
+	pass drain-survives-restart
+else fail drain-survives-restart "$(nsx "$HOOK" ctl -s "$T/pop-hook.sock" status | head -1)"; fi
+nsx "$HOOK" ctl -s "$T/pop-hook.sock" undrain dns-pop >/dev/null
+if wait_route 198.51.100.53/32 yes 1.5; then pass undrain-after-restart; else fail undrain-after-restart; fi
+
+# 6d. The maintenance file drains (65535:0, then withdrawn after drain-time);
+# checks go on while draining, so the server dying then withdraws at once
+# (within a round: interval 300 + timeout 300 ms), not at the end of drain-time.
+touch "$T/exa-maint"
+if wait_comm 192.0.2.53/32 1; then pass maintenance-file-drains
+else fail maintenance-file-drains "$(rshow 192.0.2.53/32 all)"; fi
+stop_nsd
+if wait_route 192.0.2.53/32 no 0.9; then pass drain-server-dies-withdrawn
+else fail drain-server-dies-withdrawn "$(grep dns4 "$T/exabgp.out" | tail -2)"; fi
+start_nsd
+rm -f "$T/exa-maint"
+if wait_route 192.0.2.53/32 yes 3 && ! comm_seen 192.0.2.53/32; then pass maintenance-file-removed-back
+else fail maintenance-file-removed-back "$(grep dns4 "$T/exabgp.out" | tail -2)"; fi
+wait_route 198.51.100.53/32 yes 3
+
 # 7. SIGTERM -> withdrawn (BIRD backend: the hook exits 0 and stays gone)
 kill -TERM "$POPHOOK"
 wait "$POPHOOK"; rc=$?
@@ -389,20 +421,33 @@ elif wait_route 198.51.100.53/32 no 3; then pass bird-sigkill-withdrawn; else fa
 if [ -z "$GUARD" ]; then skip bird-sigkill-guard-gone "/dev/net/tun missing"
 elif ip -n "$NS" link show anyhk0 >/dev/null 2>&1; then fail bird-sigkill-guard-gone; else pass bird-sigkill-guard-gone; fi
 
-# 9. ExaBGP: SIGTERM and SIGKILL of the hook. ExaBGP respawns it and the new
-# instance withdraws at once, then rises again; the router's BIRD logs the
-# withdraw ("removed"), so look there rather than racing the re-announce.
+# 9. ExaBGP: SIGTERM and SIGKILL of the hook; ExaBGP respawns it. SIGTERM: the
+# hook withdraws as it stops (and saves "withdrawn"), so the new one rises
+# again. SIGKILL of a hook whose server answers: the new instance finds
+# "announced" in the state file, keeps the route and confirms it after one good
+# round: no flap. The router's BIRD logs each withdraw ("removed").
 removed() { grep -c "exa.ipv4 > removed .*192.0.2.53/32" "$T/router.log" 2>/dev/null || true; }
-for sig in TERM KILL; do
-	before=$(removed)
-	p=$(hook_pid)
-	if [ -z "$p" ]; then fail exabgp-sig$sig-withdrawn "hook not running"; continue; fi
-	kill -$sig "$p"
-	ok=
-	for i in $(seq 60); do [ "$(removed)" -gt "$before" ] && { ok=1; break; }; sleep 0.05; done
-	if [ -n "$ok" ]; then pass exabgp-sig$sig-withdrawn; else fail exabgp-sig$sig-withdrawn "$(tail -3 "$T/router.log")"; fi
-	wait_route 192.0.2.53/32 yes 10 || fail exabgp-sig$sig-respawn-reannounced
-done
+removed_more() { [ "$(removed)" -gt "$1" ]; }
+before=$(removed)
+p=$(hook_pid)
+if [ -z "$p" ]; then fail exabgp-sigTERM-withdrawn "hook not running"
+else
+	kill -TERM "$p"
+	if wait_for 1 removed_more "$before"; then pass exabgp-sigTERM-withdrawn
+	else fail exabgp-sigTERM-withdrawn "$(tail -3 "$T/router.log")"; fi
+	# rise 5 at 100 ms after ExaBGP's respawn
+	wait_route 192.0.2.53/32 yes 3 || fail exabgp-sigTERM-respawn-reannounced
+fi
+before=$(removed)
+p=$(hook_pid)
+if [ -z "$p" ]; then fail exabgp-sigKILL-no-flap "hook not running"
+else
+	kill -KILL "$p"
+	new_hook() { local n; n=$(hook_pid) && [ "$n" != "$1" ] && grep -q "dns4: state file: was announced (kept" "$T/exabgp.out"; }
+	if wait_for 3 new_hook "$p" && sleep 1 && [ "$(removed)" = "$before" ] && has 192.0.2.53/32; then
+		pass exabgp-sigKILL-no-flap
+	else fail exabgp-sigKILL-no-flap "removed $before -> $(removed); $(grep 'dns4' "$T/exabgp.out" | tail -3)"; fi
+fi
 
 # 10. exec backend under --supervise: SIGKILL of the hook or of the supervisor
 # still withdraws (the supervisor withdraws for a dead child; a dead
@@ -535,7 +580,7 @@ EOF
 flap_last() { tail -1 "$T/flap.log" 2>/dev/null | cut -d' ' -f1; }
 flap_wait() { local i; for i in $(seq 60); do [ "$(flap_last)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
 ip netns exec "$NS" "$HOOK" -c "$T/flap-hook.yaml" >>"$T/flap-hook.log" 2>&1 &
-PIDS+=($!)
+FLAPHK=$!; PIDS+=($FLAPHK)
 ok=1
 flap_wait announce || ok=0
 primary_stop; flap_wait withdraw || ok=0
@@ -547,6 +592,15 @@ if [ $ok = 1 ] && [ "$(flap_last)" = withdraw ] &&
 	nsx "$HOOK" ctl -s "$T/flap-hook.sock" status | grep -q "flappy .*state=down route=withdrawn.*reason=held down: flap penalty"; then
 	pass flap-penalty-holds-down
 else fail flap-penalty-holds-down "ok=$ok $(tail -3 "$T/flap.log") $(nsx "$HOOK" ctl -s "$T/flap-hook.sock" status | head -2)"; fi
+# A restarted hook keeps the penalty (state file): still held down.
+kill -9 "$FLAPHK"
+ip netns exec "$NS" "$HOOK" -c "$T/flap-hook.yaml" >>"$T/flap-hook.log" 2>&1 &
+FLAPHK=$!; PIDS+=($FLAPHK)
+sleep 1
+if [ "$(flap_last)" = withdraw ] &&
+	nsx "$HOOK" ctl -s "$T/flap-hook.sock" status | grep -Eq "flappy .*state=(init|down) route=withdrawn.*reason=held down: flap penalty"; then
+	pass flap-penalty-survives-restart
+else fail flap-penalty-survives-restart "$(tail -2 "$T/flap.log") $(nsx "$HOOK" ctl -s "$T/flap-hook.sock" status | head -1)"; fi
 
 # 11. GoBGP (when installed): announce through the gobgp CLI, drain community,
 # and SIGKILL of the hook under --supervise.
@@ -734,7 +788,7 @@ for h in "${stopped[@]}"; do
 	set -- $h
 	if wait_route "$2" no 3; then pass "$1-sigstop-withdrawn"
 	else fail "$1-sigstop-withdrawn" "$2 still announced 3 s after the server died under a stopped hook"; fi
-	if kill -0 "$3" 2>/dev/null; then fail "$1-sigstop-hook-killed" "pid $3 still there"; kill -CONT "$3"
+	if alive "$3"; then fail "$1-sigstop-hook-killed" "pid $3 still there"; kill -CONT "$3"
 	else pass "$1-sigstop-hook-killed"; fi
 done
 if grep -q "watchdog: no progress from the hook" "$T/pop-hook.log"; then pass bird-watchdog-logged

@@ -152,9 +152,9 @@ static void test_drain_sequence(void **st)
 	/* RFC 8326: still announced, with GRACEFUL_SHUTDOWN. */
 	assert_int_equal(hsm_route(&m), HSM_ANNOUNCE_DRAIN);
 	assert_false(hsm_drain(&m, now));
-	/* Check results do not move a draining service. */
-	assert_false(hsm_input(&m, HSM_BAD, "x", now + 10));
-	assert_false(hsm_input(&m, HSM_GOOD, "x", now + 20));
+	/* Good or slow results do not move a draining service. */
+	assert_false(hsm_input(&m, HSM_GOOD, "x", now + 10));
+	assert_false(hsm_input(&m, HSM_SLOW, "x", now + 20));
 	assert_false(hsm_tick(&m, now + 4999));
 	assert_int_equal(m.state, HSM_DRAINING);
 	assert_true(hsm_tick(&m, now + 5000));
@@ -169,6 +169,71 @@ static void test_drain_sequence(void **st)
 	assert_true(hsm_penalty(&m, now) == 0);
 	feed(&m, HSM_GOOD, 1, &now);
 	assert_int_equal(m.state, HSM_UP);
+}
+
+/* Checks go on while draining: one bad round withdraws at once. */
+static void test_drain_server_dies(void **st)
+{
+	hsm_conf_t c = conf(1, 3);
+	hsm_t m;
+	uint64_t now = 0;
+	hsm_init(&m, &c);
+	feed(&m, HSM_GOOD, 1, &now);
+	assert_true(hsm_drain(&m, now));
+	assert_true(hsm_input(&m, HSM_BAD, "soa: timeout", now + 10));
+	assert_int_equal(m.state, HSM_DRAINED);
+	assert_int_equal(hsm_route(&m), HSM_WITHDRAWN);
+	assert_non_null(strstr(m.reason, "while draining"));
+	assert_false(hsm_tick(&m, now + 10000));
+	assert_int_equal(m.state, HSM_DRAINED);
+	assert_true(hsm_penalty(&m, now) == 0);
+}
+
+/* What a restarted hook takes over. */
+static void test_restore(void **st)
+{
+	hsm_conf_t c = conf(3, 2);
+	c.restart_rise = 1;
+	hsm_t m;
+	uint64_t now = 1000;
+	/* Announced before: one good round is enough. */
+	hsm_init(&m, &c);
+	hsm_restore(&m, 0, false, false, true, now);
+	assert_int_equal(hsm_route(&m), HSM_WITHDRAWN);
+	assert_true(hsm_input(&m, HSM_GOOD, "", now));
+	assert_int_equal(m.state, HSM_UP);
+	/* ... and then the full rise again after a fall. */
+	feed(&m, HSM_BAD, 2, &now);
+	assert_int_equal(m.state, HSM_DOWN);
+	feed(&m, HSM_GOOD, 2, &now);
+	assert_int_equal(m.state, HSM_RISING);
+	/* Announced before, bad now: withdrawn, and that is a flap. */
+	hsm_init(&m, &c);
+	hsm_restore(&m, 0, false, false, true, now);
+	assert_true(hsm_input(&m, HSM_BAD, "x", now));
+	assert_int_equal(m.state, HSM_DOWN);
+	assert_true(hsm_penalty(&m, now) == c.flap.penalty);
+	/* Not announced before: the full rise. */
+	hsm_init(&m, &c);
+	hsm_restore(&m, 0, false, false, false, now);
+	feed(&m, HSM_GOOD, 2, &now);
+	assert_int_equal(m.state, HSM_RISING);
+	/* Drained before: stays drained whatever the checks say. */
+	hsm_init(&m, &c);
+	hsm_restore(&m, 0, false, true, true, now);
+	assert_int_equal(m.state, HSM_DRAINED);
+	feed(&m, HSM_GOOD, 5, &now);
+	assert_int_equal(m.state, HSM_DRAINED);
+	/* A suppressed service stays held down, announced or not. */
+	hsm_init(&m, &c);
+	hsm_restore(&m, c.flap.suppress + 500, true, false, true, now);
+	assert_true(m.suppressed);
+	feed(&m, HSM_GOOD, 5, &now);
+	assert_int_equal(hsm_route(&m), HSM_WITHDRAWN);
+	/* hsm_add_flap: a withdraw the hook did not make. */
+	hsm_init(&m, &c);
+	hsm_add_flap(&m, now);
+	assert_true(hsm_penalty(&m, now) == c.flap.penalty);
 }
 
 static void test_drain_when_down(void **st)
@@ -250,6 +315,8 @@ int main(void)
 		cmocka_unit_test(test_rise_slow_gives_degraded),
 		cmocka_unit_test(test_drain_sequence),
 		cmocka_unit_test(test_drain_when_down),
+		cmocka_unit_test(test_drain_server_dies),
+		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_flap_penalty),
 		cmocka_unit_test(test_flap_max),
 		cmocka_unit_test(test_names),
