@@ -15,36 +15,6 @@
 #include "cfg.h"
 #include "log.h"
 
-void dconf_init(dconf_t *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->max_udp_payload = 1232;
-	c->answer_cache = DCONF_CACHE_AUTO;
-	c->tcp_idle_ms = 10000;
-	c->tcp_max_conn = 1000;
-	c->log_level = LOG_INFO;
-	c->xdp_map_entries = 65536;
-	c->version = strdup("anyns 0.1");
-}
-
-void dconf_clear(dconf_t *c)
-{
-	if (c == NULL)
-		return;
-	free(c->identity);
-	free(c->version);
-	free(c->pid_file);
-	free(c->metrics);
-	for (size_t i = 0; i < c->n_xdp_ifaces; i++)
-		free(c->xdp_ifaces[i]);
-	for (size_t i = 0; i < c->n_zones; i++) {
-		free(c->zones[i].origin);
-		free(c->zones[i].file);
-	}
-	free(c->zones);
-	memset(c, 0, sizeof(*c));
-}
-
 int dconf_parse_addr(const char *text, uint16_t defport, dconf_listen_t *out,
                      char *err, size_t errlen)
 {
@@ -125,23 +95,6 @@ int dconf_add_listen(dconf_t *c, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
-int dconf_add_zone(dconf_t *c, const char *origin, const char *file)
-{
-	dconf_zone_t *z = realloc(c->zones, (c->n_zones + 1) * sizeof(*z));
-	if (z == NULL)
-		return -1;
-	c->zones = z;
-	z[c->n_zones].origin = strdup(origin);
-	z[c->n_zones].file = strdup(file);
-	if (z[c->n_zones].origin == NULL || z[c->n_zones].file == NULL) {
-		free(z[c->n_zones].origin);
-		free(z[c->n_zones].file);
-		return -1;
-	}
-	c->n_zones++;
-	return 0;
-}
-
 static int hexval(int ch)
 {
 	if (ch >= '0' && ch <= '9') return ch - '0';
@@ -181,260 +134,335 @@ int dconf_set_nsid(dconf_t *c, const char *text, char *err, size_t errlen)
 	return 0;
 }
 
-int dconf_set_udp_io(dconf_t *c, const char *mode)
+/* ---- the option table's custom types ------------------------------------------ */
+static int opt_listen(void *obj, const char *text, char *err, size_t errlen)
 {
-	if (strcmp(mode, "poll") == 0)
-		c->udp_threads = false;
-	else if (strcmp(mode, "threads") == 0)
-		c->udp_threads = true;
-	else
+	return dconf_add_listen(obj, text, err, errlen);
+}
+
+static void reset_listen(void *obj)
+{
+	((dconf_t *)obj)->n_listen = 0;
+}
+
+static void fmt_listen(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->n_listen && off < len; i++) {
+		int k = snprintf(buf + off, len - off, "%s%s", i ? " " : "", c->listen[i].text);
+		if (k < 0)
+			break;
+		off += (size_t)k;
+	}
+}
+
+static int opt_nsid(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
+	if (strcasecmp(text, "false") == 0 || strcasecmp(text, "off") == 0) {
+		c->nsid_set = false;
+		c->nsid_len = 0;
+		return 0;
+	}
+	return dconf_set_nsid(c, text, err, errlen);
+}
+
+static void fmt_nsid(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; c->nsid_set && i < c->nsid_len && off + 3 <= len; i++, off += 2)
+		snprintf(buf + off, len - off, "%02x", c->nsid[i]);
+}
+
+static int opt_metrics(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
+	dconf_listen_t tmp;
+	if (dconf_parse_addr(text, 9153, &tmp, err, errlen) != 0)
 		return -1;
+	char *v = strdup(text);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(c->metrics);
+	c->metrics = v;
 	return 0;
 }
 
-int dconf_add_xdp_iface(dconf_t *c, const char *name, char *err, size_t errlen)
+static void release_metrics(void *obj)
 {
+	dconf_t *c = obj;
+	free(c->metrics);
+	c->metrics = NULL;
+}
+
+static void fmt_metrics(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	snprintf(buf, len, "%s", c->metrics != NULL ? c->metrics : "");
+}
+
+static int opt_xdp_iface(void *obj, const char *name, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
 	if (c->n_xdp_ifaces >= DCONF_MAX_IFACES) {
 		snprintf(err, errlen, "too many XDP interfaces (max %d)", DCONF_MAX_IFACES);
 		return -1;
 	}
-	if (name[0] == '\0' || strlen(name) >= IF_NAMESIZE) {
+	if (name[0] == '\0' || strlen(name) >= IF_NAMESIZE || strchr(name, '/') != NULL) {
 		snprintf(err, errlen, "bad interface name \"%s\"", name);
 		return -1;
 	}
 	c->xdp_ifaces[c->n_xdp_ifaces] = strdup(name);
-	if (c->xdp_ifaces[c->n_xdp_ifaces] == NULL)
+	if (c->xdp_ifaces[c->n_xdp_ifaces] == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
 	c->n_xdp_ifaces++;
 	return 0;
 }
 
-static bool is_false(const char *v)
+static void release_xdp_ifaces(void *obj)
 {
-	return strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-	       strcasecmp(v, "off") == 0;
+	dconf_t *c = obj;
+	for (size_t i = 0; i < c->n_xdp_ifaces; i++)
+		free(c->xdp_ifaces[i]);
+	c->n_xdp_ifaces = 0;
 }
 
-/* A string that may be turned off with `false`: *out becomes NULL then. */
-static int get_str_or_off(cfg_t *cfg, cfg_node_t *map, const char *key, const char *path,
-                          char **out)
+static void fmt_xdp_ifaces(const void *obj, char *buf, size_t len)
 {
-	cfg_node_t *n = cfg_get(map, key);
-	if (n == NULL)
-		return 0;
-	if (n->kind != CFG_SCALAR)
-		return cfg_error(cfg, n, "%s: expected a string or false", path);
-	free(*out);
-	*out = NULL;
-	if (is_false(n->value) || n->value[0] == '\0')
-		return 0;
-	*out = strdup(n->value);
-	return *out == NULL ? cfg_error(cfg, n, "%s: out of memory", path) : 0;
-}
-
-/* A scalar or a sequence of scalars; cb is called for each. */
-static int each_scalar(cfg_t *cfg, cfg_node_t *n, const char *path,
-                       int (*cb)(dconf_t *, const char *, char *, size_t), dconf_t *c)
-{
-	char why[256];
-	if (n == NULL)
-		return 0;
-	if (n->kind == CFG_SCALAR) {
-		if (cb(c, n->value, why, sizeof(why)) != 0)
-			return cfg_error(cfg, n, "%s: %s", path, why);
-		return 0;
+	const dconf_t *c = obj;
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->n_xdp_ifaces && off < len; i++) {
+		int k = snprintf(buf + off, len - off, "%s%s", i ? " " : "", c->xdp_ifaces[i]);
+		if (k < 0)
+			break;
+		off += (size_t)k;
 	}
-	if (n->kind != CFG_SEQ)
-		return cfg_error(cfg, n, "%s: expected a list of strings", path);
-	for (cfg_node_t *it = n->child; it != NULL; it = it->next) {
-		it->used = true;
-		if (it->kind != CFG_SCALAR)
-			return cfg_error(cfg, it, "%s: expected a string", path);
-		if (cb(c, it->value, why, sizeof(why)) != 0)
-			return cfg_error(cfg, it, "%s: %s", path, why);
+}
+
+static int opt_zone_origin(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_zone_t *z = obj;
+	uint8_t wire[256];
+	if (anyns_name_from_text(text, wire, sizeof(wire)) < 0) {
+		snprintf(err, errlen, "bad domain name \"%s\"", text);
+		return -1;
+	}
+	char *v = strdup(text);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(z->origin);
+	z->origin = v;
+	return 0;
+}
+
+static void release_zone_origin(void *obj)
+{
+	dconf_zone_t *z = obj;
+	free(z->origin);
+	z->origin = NULL;
+}
+
+static void fmt_zone_origin(const void *obj, char *buf, size_t len)
+{
+	const dconf_zone_t *z = obj;
+	snprintf(buf, len, "%s", z->origin != NULL ? z->origin : "");
+}
+
+/* --zone ORIGIN=FILE */
+static int opt_zone_flag(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
+	const char *eq = strchr(text, '=');
+	char origin[300];
+	if (eq == NULL || eq == text || eq[1] == '\0' || (size_t)(eq - text) >= sizeof(origin)) {
+		snprintf(err, errlen, "want ORIGIN=FILE, not \"%s\"", text);
+		return -1;
+	}
+	snprintf(origin, sizeof(origin), "%.*s", (int)(eq - text), text);
+	dconf_zone_t *z = realloc(c->zones, (c->n_zones + 1) * sizeof(*z));
+	if (z == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->zones = z;
+	z += c->n_zones;
+	memset(z, 0, sizeof(*z));
+	c->n_zones++;
+	if (opt_zone_origin(z, origin, err, errlen) != 0)
+		return -1;
+	z->file = strdup(eq + 1);
+	if (z->file == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }
 
-static int load_server(dconf_t *c, cfg_t *cfg, cfg_node_t *srv)
+/* Two zones with the same origin (in any letter case, with or without the
+ * final dot) cannot both be served. */
+static int check_zone(void *obj, size_t i, char *err, size_t errlen)
 {
-	long long v;
-	const char *s = NULL;
-	uint64_t ms;
-
-	if (cfg_expect(cfg, srv, CFG_MAP, "server") != 0)
-		return -1;
-	if (each_scalar(cfg, cfg_get(srv, "listen"), "server.listen", dconf_add_listen, c) != 0)
-		return -1;
-	v = -1;
-	if (cfg_int(cfg, srv, "workers", "server.workers", 0, 256, &v) != 0)
-		return -1;
-	if (v >= 0)
-		c->workers = (unsigned)v;
-	if (get_str_or_off(cfg, srv, "identity", "server.identity", &c->identity) != 0 ||
-	    get_str_or_off(cfg, srv, "version", "server.version", &c->version) != 0)
-		return -1;
-
-	cfg_node_t *n = cfg_get(srv, "nsid");
-	if (n != NULL) {
-		char why[256];
-		if (n->kind != CFG_SCALAR)
-			return cfg_error(cfg, n, "server.nsid: expected a string or hex:..");
-		if (!is_false(n->value) && dconf_set_nsid(c, n->value, why, sizeof(why)) != 0)
-			return cfg_error(cfg, n, "server.nsid: %s", why);
-	}
-	v = -1;
-	/* RFC 6891 6.2.5: values below 512 are treated as 512. */
-	if (cfg_int(cfg, srv, "max-udp-payload", "server.max-udp-payload", 512, 65535, &v) != 0)
-		return -1;
-	if (v >= 0)
-		c->max_udp_payload = (uint16_t)v;
-	n = cfg_get(srv, "answer-cache");
-	if (n != NULL && n->kind == CFG_SCALAR && strcmp(n->value, "auto") == 0) {
-		c->answer_cache = DCONF_CACHE_AUTO;
-	} else {
-		v = -1;
-		if (cfg_int(cfg, srv, "answer-cache", "server.answer-cache", 0, 1 << 24, &v) != 0)
+	dconf_t *c = obj;
+	uint8_t a[256], b[256];
+	int la = anyns_name_from_text(c->zones[i].origin, a, sizeof(a));
+	for (size_t j = 0; la > 0 && j < i; j++) {
+		int lb = anyns_name_from_text(c->zones[j].origin, b, sizeof(b)), k = 0;
+		while (lb == la && k < la && tolower(a[k]) == tolower(b[k]))
+			k++;
+		if (lb == la && k == la) {
+			snprintf(err, errlen, "zone %s is already zones[%zu]", c->zones[i].origin, j);
 			return -1;
-		if (v >= 0)
-			c->answer_cache = (size_t)v;
-	}
-	s = NULL;
-	if (cfg_str(cfg, srv, "udp-io", "server.udp-io", &s) != 0)
-		return -1;
-	if (s != NULL && dconf_set_udp_io(c, s) != 0)
-		return cfg_error(cfg, cfg_get(srv, "udp-io"), "server.udp-io: want poll or threads");
-	ms = c->tcp_idle_ms;
-	if (cfg_duration_ms(cfg, srv, "tcp-idle-timeout", "server.tcp-idle-timeout", &ms) != 0)
-		return -1;
-	if (ms == 0 || ms > 3600 * 1000ULL) {
-		n = cfg_get(srv, "tcp-idle-timeout");
-		return cfg_error(cfg, n, "server.tcp-idle-timeout: must be between 1ms and 1h");
-	}
-	c->tcp_idle_ms = ms;
-	v = -1;
-	if (cfg_int(cfg, srv, "tcp-max-connections", "server.tcp-max-connections", 1, 1000000,
-	            &v) != 0)
-		return -1;
-	if (v >= 0)
-		c->tcp_max_conn = (unsigned)v;
-	s = NULL;
-	if (cfg_str(cfg, srv, "log-level", "server.log-level", &s) != 0)
-		return -1;
-	if (s != NULL) {
-		int l = log_level_parse(s);
-		if (l < 0)
-			return cfg_error(cfg, cfg_get(srv, "log-level"),
-			                 "server.log-level: want error, warning, info or debug");
-		c->log_level = l;
-	}
-	s = NULL;
-	if (cfg_str(cfg, srv, "pid-file", "server.pid-file", &s) != 0)
-		return -1;
-	if (s != NULL) {
-		free(c->pid_file);
-		c->pid_file = strdup(s);
-	}
-	s = NULL;
-	if (cfg_str(cfg, srv, "metrics", "server.metrics", &s) != 0)
-		return -1;
-	if (s != NULL) {
-		dconf_listen_t tmp;
-		char why[256];
-		if (dconf_parse_addr(s, 9153, &tmp, why, sizeof(why)) != 0)
-			return cfg_error(cfg, cfg_get(srv, "metrics"), "server.metrics: %s", why);
-		free(c->metrics);
-		c->metrics = strdup(s);
+		}
 	}
 	return 0;
 }
 
-static int load_xdp(dconf_t *c, cfg_t *cfg, cfg_node_t *x)
+static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
+static const char *const udp_ios[] = { "poll", "threads", NULL };
+static const char *const xdp_modes[] = { "auto", "native", "generic", NULL };
+
+static const opt_t server_opts[] = {
+	{ .key = "listen", .flag = "listen", .type = OPT_CUSTOM, .flags = OPT_MULTI | OPT_RESTART,
+	  .parse = opt_listen, .reset = reset_listen, .format = fmt_listen,
+	  .arg = "ADDR[:PORT]", .def_doc = "0.0.0.0:53, [::]:53",
+	  .help = "address to serve over UDP and TCP: IP, IP:PORT, [IPv6]:PORT or *:PORT (default "
+	          "port 53); a wildcard address answers from the address asked (IP_PKTINFO); "
+	          "flags replace the file's list" },
+	{ .key = "workers", .flag = "workers", .type = OPT_UINT, .flags = OPT_AUTO | OPT_RESTART,
+	  OPT_AT(dconf_t, workers), .min = 1, .max = 256, .autoval = 0, .def = "auto",
+	  .arg = "N", .help = "worker threads, each with its own SO_REUSEPORT sockets and answer "
+	                      "cache; auto: one per core" },
+	{ .key = "identity", .flag = "identity", .type = OPT_STR, .flags = OPT_OFF,
+	  OPT_AT(dconf_t, identity), .arg = "NAME", .def_doc = "false",
+	  .help = "answer CH TXT id.server and hostname.bind with NAME; false: REFUSED" },
+	{ .key = "version", .flag = "server-version", .type = OPT_STR, .flags = OPT_OFF,
+	  OPT_AT(dconf_t, version), .def = "anyns " ANYNSD_VERSION, .arg = "TEXT",
+	  .help = "answer CH TXT version.bind and version.server with TEXT; false: REFUSED" },
+	{ .key = "nsid", .flag = "nsid", .type = OPT_CUSTOM, .parse = opt_nsid,
+	  .format = fmt_nsid, .arg = "NSID", .def_doc = "false",
+	  .help = "RFC 5001 NSID: text, or hex:0a0b... (at most 128 bytes); false: none" },
+	{ .key = "max-udp-payload", .flag = "max-udp-payload", .type = OPT_UINT,
+	  OPT_AT(dconf_t, max_udp_payload), .min = 512, .max = 4096, .def = "1232", .arg = "N",
+	  .flags = OPT_RESTART,
+	  .help = "our EDNS payload size and the largest UDP answer; above 1232 fragments may be "
+	          "lost (DNS flag day 2020), so a warning says so" },
+	{ .key = "answer-cache", .flag = "answer-cache", .type = OPT_UINT,
+	  .flags = OPT_AUTO | OPT_RESTART, OPT_AT(dconf_t, answer_cache), .min = 0,
+	  .max = 1 << 24, .autoval = (long long)DCONF_CACHE_AUTO, .def = "auto", .arg = "N",
+	  .help = "answer cache entries per worker, filled as queries come; 0 turns it off; "
+	          "auto: 3 per name served at start-up, between 65536 and 262144" },
+	{ .key = "udp-io", .flag = "udp-io", .type = OPT_ENUM, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, udp_io), .choices = udp_ios, .def = "poll", .arg = "MODE",
+	  .help = "UDP receive back end: poll (each worker polls its sockets on its libuv loop) "
+	          "or threads (one thread per worker and socket blocking in recvmmsg)" },
+	{ .key = "tcp-idle-timeout", .flag = "tcp-idle-timeout", .type = OPT_DURATION,
+	  .flags = OPT_RESTART, OPT_AT(dconf_t, tcp_idle_ms), .min = 1, .max = 3600000,
+	  .def = "10s", .arg = "T", .help = "close TCP connections silent this long" },
+	{ .key = "tcp-max-connections", .flag = "tcp-max-connections", .type = OPT_UINT,
+	  .flags = OPT_RESTART, OPT_AT(dconf_t, tcp_max_conn), .min = 1, .max = 1000000,
+	  .def = "1000", .arg = "N",
+	  .help = "open TCP connections over all workers; past it a new one is closed at once" },
+	{ .key = "log-level", .flag = "log-level", .short_flag = 'l', .type = OPT_ENUM,
+	  OPT_AT(dconf_t, log_level), .choices = log_levels, .def = "info", .arg = "LEVEL",
+	  .help = "least important messages logged" },
+	{ .key = "pid-file", .flag = "pid-file", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, pid_file), .arg = "FILE",
+	  .help = "write the process id to FILE after start-up; removed at a clean exit" },
+	{ .key = "metrics", .flag = "metrics", .type = OPT_CUSTOM, .flags = OPT_RESTART,
+	  .parse = opt_metrics, .release = release_metrics, .format = fmt_metrics,
+	  .arg = "ADDR:PORT",
+	  .help = "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics" },
+	{ 0 },
+};
+
+static const opt_t xdp_opts[] = {
+	{ .key = "interfaces", .flag = "xdp", .type = OPT_CUSTOM, .flags = OPT_MULTI | OPT_RESTART,
+	  .parse = opt_xdp_iface, .release = release_xdp_ifaces, .format = fmt_xdp_ifaces,
+	  .arg = "IFACE",
+	  .help = "answer cached queries in XDP on IFACE; if it cannot attach, anynsd says why "
+	          "and serves from sockets; flags add to the file's list" },
+	{ .key = "port", .type = OPT_UINT, .flags = OPT_RESTART, OPT_AT(dconf_t, xdp_port),
+	  .min = 1, .max = 65535, .def_doc = "first listen port",
+	  .help = "UDP port answered in XDP" },
+	{ .key = "map-entries", .type = OPT_UINT, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, xdp_map_entries), .min = 16, .max = 1 << 24, .def = "65536",
+	  .help = "answer map size; half of it is pre-filled at each load" },
+	{ .key = "mode", .type = OPT_ENUM, .flags = OPT_RESTART, OPT_AT(dconf_t, xdp_mode),
+	  .choices = xdp_modes, .def = "auto",
+	  .help = "generic forces skb mode; native and auto try native first and say which mode "
+	          "they got" },
+	{ 0 },
+};
+
+static const opt_t zone_opts[] = {
+	{ .key = "origin", .type = OPT_CUSTOM, .flags = OPT_REQUIRED, .parse = opt_zone_origin,
+	  .release = release_zone_origin, .format = fmt_zone_origin,
+	  .help = "the zone's name" },
+	{ .key = "file", .type = OPT_STR, .flags = OPT_REQUIRED, OPT_AT(dconf_zone_t, file),
+	  .help = "its RFC 1035 master file" },
+	{ 0 },
+};
+
+const opt_t dconf_options[] = {
+	{ .key = "server", .type = OPT_SECTION, .sub = server_opts,
+	  .help = "how anynsd serves" },
+	{ .key = "xdp", .type = OPT_SECTION, .sub = xdp_opts, .help = "the XDP fast path" },
+	{ .key = "zones", .flag = "zone", .type = OPT_LIST, OPT_AT(dconf_t, zones),
+	  .elem_size = sizeof(dconf_zone_t), .count_offset = offsetof(dconf_t, n_zones),
+	  .sub = zone_opts, .parse = opt_zone_flag, .check = check_zone, .arg = "ORIGIN=FILE",
+	  .help = "zones served; flags add to the file's list" },
+	{ 0 },
+};
+
+void dconf_init(dconf_t *c)
 {
-	long long v;
-	const char *s = NULL;
-	if (cfg_expect(cfg, x, CFG_MAP, "xdp") != 0)
-		return -1;
-	if (each_scalar(cfg, cfg_get(x, "interfaces"), "xdp.interfaces", dconf_add_xdp_iface,
-	                c) != 0)
-		return -1;
-	v = -1;
-	if (cfg_int(cfg, x, "port", "xdp.port", 1, 65535, &v) != 0)
-		return -1;
-	if (v > 0)
-		c->xdp_port = (uint16_t)v;
-	v = -1;
-	if (cfg_int(cfg, x, "map-entries", "xdp.map-entries", 16, 1 << 24, &v) != 0)
-		return -1;
-	if (v > 0)
-		c->xdp_map_entries = (size_t)v;
-	if (cfg_str(cfg, x, "mode", "xdp.mode", &s) != 0)
-		return -1;
-	if (s != NULL) {
-		if (strcmp(s, "auto") == 0)
-			c->xdp_mode = DCONF_XDP_AUTO;
-		else if (strcmp(s, "native") == 0)
-			c->xdp_mode = DCONF_XDP_NATIVE;
-		else if (strcmp(s, "generic") == 0)
-			c->xdp_mode = DCONF_XDP_GENERIC;
-		else
-			return cfg_error(cfg, cfg_get(x, "mode"),
-			                 "xdp.mode: want auto, native or generic");
-	}
-	return 0;
+	memset(c, 0, sizeof(*c));
+	if (opt_defaults(dconf_options, c) != 0)
+		abort();   /* a default that does not parse is a bug in the table */
 }
 
-static int load_zones(dconf_t *c, cfg_t *cfg, cfg_node_t *zs)
+void dconf_clear(dconf_t *c)
 {
-	size_t i = 0;
-	if (cfg_expect(cfg, zs, CFG_SEQ, "zones") != 0)
-		return -1;
-	for (cfg_node_t *z = zs->child; z != NULL; z = z->next, i++) {
-		const char *origin = NULL, *file = NULL;
-		char po[48], pf[48];
-		uint8_t wire[256];
-		z->used = true;
-		snprintf(po, sizeof(po), "zones[%zu].origin", i);
-		snprintf(pf, sizeof(pf), "zones[%zu].file", i);
-		if (cfg_expect(cfg, z, CFG_MAP, po) != 0)
-			return cfg_error(cfg, z, "zones[%zu]: must be a map with origin and file", i);
-		if (cfg_str(cfg, z, "origin", po, &origin) != 0 ||
-		    cfg_str(cfg, z, "file", pf, &file) != 0)
-			return -1;
-		if (origin == NULL)
-			return cfg_error(cfg, z, "%s: missing", po);
-		if (file == NULL)
-			return cfg_error(cfg, z, "%s: missing", pf);
-		if (anyns_name_from_text(origin, wire, sizeof(wire)) < 0)
-			return cfg_error(cfg, cfg_get(z, "origin"), "%s: bad domain name \"%s\"", po,
-			                 origin);
-		if (dconf_add_zone(c, origin, file) != 0)
-			return cfg_error(cfg, z, "zones: out of memory");
-	}
-	return 0;
+	if (c == NULL)
+		return;
+	opt_release(dconf_options, c);
+	memset(c, 0, sizeof(*c));
 }
 
 int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen)
 {
 	cfg_t *cfg = cfg_load(path, err, errlen);
-	int ret = -1;
 	if (cfg == NULL)
 		return -1;
-	if (cfg_expect(cfg, cfg->root, CFG_MAP, "(top level)") != 0)
-		goto out;
-	cfg_node_t *n;
-	if ((n = cfg_get(cfg->root, "server")) != NULL && load_server(c, cfg, n) != 0)
-		goto out;
-	if ((n = cfg_get(cfg->root, "xdp")) != NULL && load_xdp(c, cfg, n) != 0)
-		goto out;
-	if ((n = cfg_get(cfg->root, "zones")) != NULL && load_zones(c, cfg, n) != 0)
-		goto out;
-	if (cfg_check_unused(cfg) != 0)
-		goto out;
-	ret = 0;
-out:
+	int ret = opt_load(cfg, cfg->root, dconf_options, c, "");
 	if (ret != 0)
 		snprintf(err, errlen, "%s", cfg->err);
 	cfg_free(cfg);
 	return ret;
+}
+
+int dconf_finish(dconf_t *c, char *err, size_t errlen)
+{
+	if (c->n_listen == 0) {
+		/* Like NSD: every address, answered from the address asked. */
+		if (dconf_add_listen(c, "0.0.0.0:53", err, errlen) != 0 ||
+		    dconf_add_listen(c, "[::]:53", err, errlen) != 0)
+			return -1;
+	}
+	if (c->max_udp_payload > 1232)
+		log_warn("server.max-udp-payload %u: answers over 1232 bytes may be fragmented, and "
+		         "fragments are often lost or spoofed; 1232 is the usual value",
+		         c->max_udp_payload);
+	return 0;
 }

@@ -1,5 +1,7 @@
-/* anynsd configuration: the YAML file (common/cfg.h) plus command-line flags,
- * validated into one plain struct that the rest of the daemon reads.
+/* anynsd configuration: one option table (dconf_options, common/opt.h)
+ * describes every setting once and drives the YAML file, the command-line
+ * flags, --help and the README's reference; the result is one plain struct
+ * that the rest of the daemon reads.
  *
  * Ownership: dconf_t owns every string it points to; dconf_clear() frees them. */
 #ifndef ANYNSD_CONF_H
@@ -10,11 +12,17 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "opt.h"
+
+#define ANYNSD_VERSION "0.1"
+
 #define DCONF_MAX_LISTEN 32
 #define DCONF_MAX_IFACES 16
 #define DCONF_MAX_NSID   128
 #define DCONF_CACHE_AUTO ((size_t)-1)
 
+/* The values of server.udp-io and xdp.mode, in the order of their choices. */
+enum dconf_udp_io { DCONF_UDP_POLL = 0, DCONF_UDP_THREADS };
 enum dconf_xdp_mode { DCONF_XDP_AUTO = 0, DCONF_XDP_NATIVE, DCONF_XDP_GENERIC };
 
 typedef struct dconf_listen {
@@ -40,7 +48,7 @@ typedef struct dconf {
 	bool nsid_set;
 	uint16_t max_udp_payload;
 	size_t answer_cache;       /* entries per worker; 0: off; DCONF_CACHE_AUTO: from zones */
-	bool udp_threads;          /* udp-io: threads (blocking reader per socket) vs poll */
+	int udp_io;                /* enum dconf_udp_io */
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_conn;
 	int log_level;
@@ -51,30 +59,31 @@ typedef struct dconf {
 	size_t n_xdp_ifaces;
 	uint16_t xdp_port;         /* 0: the port of the first listen address */
 	size_t xdp_map_entries;
-	enum dconf_xdp_mode xdp_mode;
+	int xdp_mode;              /* enum dconf_xdp_mode */
 
 	dconf_zone_t *zones;
 	size_t n_zones;
 } dconf_t;
 
-/* Defaults: no listener, one worker per core, 1232, 10 s, 1000 connections. */
+/* Every setting of anynsd. */
+extern const opt_t dconf_options[];
+
+/* The defaults of the table (no listener yet: see dconf_finish()). */
 void dconf_init(dconf_t *c);
 void dconf_clear(dconf_t *c);
 
 /* Reads a YAML file into c. Returns 0, or -1 with "file:line: key: reason" in err. */
 int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen);
+/* After the file and the flags: the default listen addresses when none was
+ * given, and warnings about legal but doubtful values. Returns 0 or -1 with err. */
+int dconf_finish(dconf_t *c, char *err, size_t errlen);
 
 /* "127.0.0.1:5353", "[::1]:53", "0.0.0.0", "::1" (default port 53).
  * Returns 0 or -1 with a reason in err. */
 int dconf_parse_addr(const char *text, uint16_t defport, dconf_listen_t *out,
                      char *err, size_t errlen);
 int dconf_add_listen(dconf_t *c, const char *text, char *err, size_t errlen);
-/* "ORIGIN=FILE". */
-int dconf_add_zone(dconf_t *c, const char *origin, const char *file);
 /* "pop1" (text) or "hex:0a0b". */
 int dconf_set_nsid(dconf_t *c, const char *text, char *err, size_t errlen);
-/* "poll" (UDP sockets on the worker's libuv loop) or "threads". */
-int dconf_set_udp_io(dconf_t *c, const char *mode);
-int dconf_add_xdp_iface(dconf_t *c, const char *name, char *err, size_t errlen);
 
 #endif

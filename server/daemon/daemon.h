@@ -14,7 +14,6 @@
 #include "anyns.h"
 #include "conf.h"
 
-#define ANYNSD_VERSION "0.1"
 
 /* Datagrams per recvmmsg()/sendmmsg() call. */
 #define UDP_BATCH      64

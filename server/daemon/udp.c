@@ -13,7 +13,7 @@
 
 const udp_api_t *udp_api_for(const dconf_t *c)
 {
-	return c->udp_threads ? &udp_api_threads : &udp_api_poll;
+	return c->udp_io == DCONF_UDP_THREADS ? &udp_api_threads : &udp_api_poll;
 }
 
 void udp_io_free(udp_io_t *io)

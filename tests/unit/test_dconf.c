@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../server/daemon/conf.h"
+#include "opt.h"
 
 static void test_addr(void **state)
 {
@@ -114,7 +115,7 @@ static void test_load_full(void **state)
 	assert_int_equal(c.max_udp_payload, 1400);
 	assert_int_equal(c.tcp_idle_ms, 500);
 	assert_int_equal(c.answer_cache, 0);
-	assert_true(c.udp_threads);
+	assert_int_equal(c.udp_io, DCONF_UDP_THREADS);
 	assert_int_equal(c.tcp_max_conn, 7);
 	assert_int_equal(c.log_level, 3);
 	assert_string_equal(c.pid_file, "/tmp/x.pid");
@@ -170,6 +171,103 @@ static void test_load_errors(void **state)
 	expect_error("zones:\n  - just-a-string\n", ":2: zones[0]");
 	expect_error("zones: { a: b }\n", ":1: zones");
 	expect_error("zonez: []\n", ":1: zonez: unknown key");
+	expect_error("zones:\n  - origin: a.b\n    file: x\n  - origin: A.B.\n    file: y\n",
+	             ":4: zones[1]: zone A.B. is already zones[0]");
+	expect_error("server:\n  workers: 2\n  workers: 3\n", ":3: key 'workers' appears twice");
+	expect_error("server:\n  max-udp-payload: 4097\n", ":2: server.max-udp-payload");
+}
+
+/* The reference in server/daemon/README.md is the table's own output, between
+ * two markers; ANYNS_WRITE_REFERENCE=1 rewrites it (run from the top folder). */
+#define README "server/daemon/README.md"
+#define REF_BEGIN "<!-- options: begin (generated from dconf_options; see tests/unit/test_dconf.c) -->\n"
+#define REF_END "<!-- options: end -->\n"
+
+static void test_reference(void **state)
+{
+	char *gen = NULL, *doc = NULL;
+	size_t gen_len = 0, doc_len = 0;
+	FILE *f = open_memstream(&gen, &gen_len);
+	assert_non_null(f);
+	opt_markdown(f, dconf_options);
+	fclose(f);
+	f = fopen(README, "r");
+	if (f == NULL) {
+		fprintf(stderr, "%s: cannot open (run from the top folder)\n", README);
+		fail();
+	}
+	FILE *m = open_memstream(&doc, &doc_len);
+	char buf[4096];
+	size_t k;
+	while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, k, m);
+	fclose(f);
+	fclose(m);
+	char *b = strstr(doc, REF_BEGIN), *e = b ? strstr(b, REF_END) : NULL;
+	if (b == NULL || e == NULL) {
+		fprintf(stderr, "%s: no generated reference between the markers\n", README);
+		fail();
+	}
+	b += strlen(REF_BEGIN);
+	bool same = (size_t)(e - b) == gen_len && memcmp(b, gen, gen_len) == 0;
+	if (!same && getenv("ANYNS_WRITE_REFERENCE") != NULL) {
+		f = fopen(README, "w");
+		assert_non_null(f);
+		fwrite(doc, 1, (size_t)(b - doc), f);
+		fwrite(gen, 1, gen_len, f);
+		fputs(e, f);
+		fclose(f);
+		same = true;
+	}
+	if (!same)
+		fprintf(stderr, "%s: the reference differs from the option table; expected:\n%s"
+		        "(ANYNS_WRITE_REFERENCE=1 %s rewrites it)\n", README, gen,
+		        "build/tests/unit/test_dconf");
+	free(gen);
+	free(doc);
+	assert_true(same);
+}
+
+/* Flags go through the same table as the file: same limits, same messages. */
+static void test_flags(void **state)
+{
+	dconf_t c;
+	char err[600];
+	const opt_t *tables[] = { dconf_options };
+	dconf_init(&c);
+	void *objs[] = { &c };
+	char *ok[] = { "anynsd", "--workers", "4", "--listen", "127.0.0.1:5353", "--listen",
+	               "[::1]:5353", "--zone", "example.com=a.zone", "-l", "debug",
+	               "--udp-io", "threads", "--tcp-idle-timeout", "2m", NULL };
+	assert_int_equal(opt_parse_argv(tables, objs, 1, 15, ok, err, sizeof(err)), 0);
+	assert_int_equal(c.workers, 4);
+	assert_int_equal(c.n_listen, 2);
+	assert_int_equal(c.n_zones, 1);
+	assert_int_equal(c.log_level, 3);
+	assert_int_equal(c.udp_io, DCONF_UDP_THREADS);
+	assert_int_equal(c.tcp_idle_ms, 120000);
+	char *bad[][3] = {
+		{ "anynsd", "--workers", "0" },
+		{ "anynsd", "--max-udp-payload", "4097" },
+		{ "anynsd", "--zone", "example.com" },
+		{ "anynsd", "--zone", "a..b=x" },
+		{ "anynsd", "--udp-io", "epoll" },
+		{ "anynsd", "--nope", "1" },
+	};
+	const char *want[] = { "--workers: want auto or a number from 1 to 256",
+	                       "--max-udp-payload: want a number from 512 to 4096",
+	                       "--zone: want ORIGIN=FILE", "--zone: bad domain name",
+	                       "--udp-io: want poll or threads", "--nope: unknown option" };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(opt_parse_argv(tables, objs, 1, 3, bad[i], err, sizeof(err)), -1);
+		if (strstr(err, want[i]) == NULL) {
+			fprintf(stderr, "error \"%s\" does not contain \"%s\"\n", err, want[i]);
+			fail();
+		}
+	}
+	dconf_clear(&c);
+	/* The same value in the file gets the same answer. */
+	expect_error("server:\n  workers: 0\n", ":2: server.workers: want auto or a number from 1 to 256");
 }
 
 int main(void)
@@ -179,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_load_full),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_reference),
+		cmocka_unit_test(test_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
