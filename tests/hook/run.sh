@@ -68,6 +68,7 @@ cleanup() {
 	done
 	for p in $all; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	for p in $(cat "$T"/*.sid 2>/dev/null); do $PY "$PEERS" stop "$p"; done
 	ip netns del "$NS" 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -90,44 +91,28 @@ www IN A 192.0.2.80
 www IN A 192.0.2.81
 EOF
 }
-nsdconf() {  # nsdconf NAME PORT IDENTITY
-	mkdir -p "$T/$1"
-	cat <<EOF
-server:
-  ip-address: 127.0.0.1@$2
-  ip-address: ::1@$2
-  username: ""
-  zonesdir: "$T/$1"
-  pidfile: "$T/$1.pid"
-  xfrdfile: "$T/$1/xfrd.state"
-  zonelistfile: "$T/$1/zone.list"
-  database: ""
-  logfile: "$T/$1/nsd.log"
-  server-count: 1
-  rrl-ratelimit: 0
-  hide-identity: no
-  identity: "$3"
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: example.com
-  zonefile: example.com.zone
-EOF
+PY=/usr/bin/python3
+PEERS=$ROOT/tests/pylib/peers.py
+# nsdconf NAME PORT IDENTITY: $T/NAME/nsd.conf (tests/pylib/peers.py) for an NSD serving
+# $T/NAME/example.com.zone on 127.0.0.1 and ::1.
+nsdconf() {
+	$PY "$PEERS" nsd-config --dir "$T/$1" --listen "127.0.0.1@$2" --listen "::1@$2" \
+		--zone "example.com=$T/$1/example.com.zone" --identity "$3" >/dev/null
 }
-nsdconf nsd 5300 pop-a > "$T/nsd.conf"; zone 2024010101 > "$T/nsd/example.com.zone"
-nsdconf primary 5301 primary > "$T/primary.conf"; zone 2024010102 > "$T/primary/example.com.zone"
-start_nsd() { nsx nsd -c "$T/nsd.conf" && wait_ns_dns 5300; }
-stop_nsd() { kill "$(cat "$T/nsd.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do kill -0 "$(cat "$T/nsd.pid" 2>/dev/null)" 2>/dev/null || return 0; sleep 0.1; done; }
+nsdconf nsd 5300 pop-a; zone 2024010101 > "$T/nsd/example.com.zone"
+nsdconf primary 5301 primary; zone 2024010102 > "$T/primary/example.com.zone"
+# nsd_start NAME PORT / nsd_stop NAME: NSD NAME in the namespace, in a session of its
+# own whose id is in $T/NAME.sid (cleanup stops whatever is left).
+nsd_start() { $PY "$PEERS" start nsd --dir "$T/$1" --netns "$NS" > "$T/$1.sid" && wait_ns_dns "$2"; }
+nsd_stop() { [ -s "$T/$1.sid" ] && $PY "$PEERS" stop "$(cat "$T/$1.sid")"; rm -f "$T/$1.sid"; }
+start_nsd() { nsd_start nsd 5300; }
+stop_nsd() { nsd_stop nsd; }
 wait_ns_dns() { local i; for i in $(seq 50); do nsx kdig @127.0.0.1 -p "$1" +timeout=1 +retry=0 example.com SOA 2>/dev/null | grep -q NOERROR && return 0; sleep 0.1; done; return 1; }
 start_nsd || { fail hook-nsd "NSD did not start"; summary; exit 1; }
-nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301 || { fail hook-nsd "primary NSD did not start"; summary; exit 1; }
+nsd_start primary 5301 || { fail hook-nsd "primary NSD did not start"; summary; exit 1; }
 
 # ---- BIRD: the router and the PoP speaker ---------------------------------
-cat > "$T/router.conf" <<EOF
-router id 10.255.0.1;
-log "$T/router.log" all;
-protocol device { scan time 1; }
+$PY "$PEERS" bird-config --dir "$T" --name router --router-id 10.255.0.1 >/dev/null <<EOF
 template bgp peer {
   local 127.0.0.1 port 1179 as 65000;
   multihop 2;
@@ -142,11 +127,8 @@ protocol bgp frr from peer { neighbor 127.0.0.5 port 5179 as 65005; }
 protocol bgp exa2 from peer { neighbor 127.0.0.6 port 6179 as 65006; passive on; }
 EOF
 : > "$T/pop-hook.conf"
-cat > "$T/pop.conf" <<EOF
-router id 10.255.0.3;
-log "$T/pop.log" all;
-protocol device { scan time 1; }
-include "$T/pop-hook.conf";
+$PY "$PEERS" bird-config --dir "$T" --name pop --router-id 10.255.0.3 \
+	--include "$T/pop-hook.conf" >/dev/null <<EOF
 protocol bgp upstream {
   local 127.0.0.3 port 3179 as 65002;
   neighbor 127.0.0.1 port 1179 as 65000;
@@ -488,8 +470,8 @@ if wait_last announce && CH=$(child_of "$SUP"); then
 	for i in $(seq 40); do kill -0 "$CH" 2>/dev/null || break; sleep 0.05; done
 	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
 else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
-primary_stop() { kill "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null; local i; for i in $(seq 50); do kill -0 "$(cat "$T/primary.pid" 2>/dev/null)" 2>/dev/null || return 0; sleep 0.1; done; }
-primary_start() { nsx nsd -c "$T/primary.conf" && wait_ns_dns 5301; }
+primary_stop() { nsd_stop primary; }
+primary_start() { nsd_start primary 5301; }
 # 10a. Groups: two prefixes whose checks ask two servers, in one group (the
 # default). One server stops: both prefixes are withdrawn.
 cat > "$T/grp-hook.yaml" <<EOF

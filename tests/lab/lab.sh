@@ -57,6 +57,9 @@ lab_asn() { echo $(( 64600 + $1 )); }
 lab_pref() { echo $(( 400 - 100 * $1 )); }
 
 # A process started in a namespace: its pid in $LAB_DIR/NAME.pid.
+# The peers' configurations and command lines come from tests/pylib/peers.py.
+lab_peers() { /usr/bin/python3 "$LAB_ROOT/tests/pylib/peers.py" "$@"; }
+
 lab_spawn() {
 	local name=$1 ns=$2; shift 2
 	# From a subshell, so that the process is not a job of ours (no "Killed" notices) and
@@ -137,13 +140,12 @@ lab_net_down() {
 
 # ---------------------------------------------------------------- router
 
+# lab_router_conf: the router's protocols (tests/pylib/peers.py bird-config adds the
+# router id, the log and the device protocol).
 lab_router_conf() {
 	local n
 	cat <<EOF
 # Lab router: eBGP to each PoP, best path by local-pref (pop1 > pop2 > pop3), no ECMP.
-router id 198.51.100.1;
-log "$LAB_DIR/router-bird.log" all;
-protocol device { scan time 1; }
 protocol kernel kernel4 { ipv4 { import none; export all; }; merge paths off; }
 protocol kernel kernel6 { ipv6 { import none; export all; }; merge paths off; }
 
@@ -187,32 +189,14 @@ EOF
 # The zone file a PoP serves; lab_zone_set replaces it and reloads.
 lab_zone() { echo "$LAB_DIR/pop$1/example.com.zone"; }
 
+# lab_nsd_conf N DIR ZONEFILE ADDR@PORT...: writes DIR/nsd.conf for an NSD of popN serving
+# example.com from ZONEFILE and prints its path.
 lab_nsd_conf() {
-	local n=$1 d=$LAB_DIR/pop$1
-	cat <<EOF
-server:
-	ip-address: $LAB_V4
-	ip-address: $LAB_V6
-	port: 53
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$d"
-	pidfile: "$d/nsd.pid"
-	database: ""
-	xfrdfile: "$d/xfrd.state"
-	zonelistfile: "$d/zone.list"
-	identity: "pop$n"
-	hide-identity: no
-	rrl-ratelimit: 0
-	verbosity: 1
-	reuseport: no
-remote-control:
-	control-enable: no
-zone:
-	name: example.com
-	zonefile: "$(lab_zone "$n")"
-EOF
+	local n=$1 d=$2 zone=$3 a args=()
+	shift 3
+	for a in "$@"; do args+=(--listen "$a"); done
+	lab_peers nsd-config --dir "$d" "${args[@]}" --zone "example.com=$zone" \
+		--identity "pop$n" --verbosity 1
 }
 
 # lab_dns_start N: starts popN's DNS server on the anycast addresses.
@@ -222,8 +206,8 @@ lab_dns_start() {
 		lab_spawn "pop$n-dns" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
 			--zone "example.com=$(lab_zone "$n")" --identity "pop$n" --workers 1
 	else
-		lab_nsd_conf "$n" >"$LAB_DIR/pop$n/nsd.conf"
-		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd.conf"
+		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd" \
+			"$(lab_zone "$n")" "$LAB_V4@53" "$LAB_V6@53")"
 	fi
 }
 
@@ -239,12 +223,10 @@ lab_dns_start_split() {
 		lab_spawn "pop$n-dns6" "pop$n" "$LAB_BIN/anynsd" --listen "[$LAB_V6]:53" \
 			--zone "example.com=$LAB_DIR/pop$n/example.com-v6.zone" --identity "pop$n" --workers 1
 	else
-		lab_nsd_conf "$n" | sed "/ip-address: $LAB_V6/d" >"$LAB_DIR/pop$n/nsd4.conf"
-		lab_nsd_conf "$n" | sed -e "/ip-address: $LAB_V4/d" -e "s|nsd.pid|nsd6.pid|" \
-			-e "s|xfrd.state|xfrd6.state|" -e "s|zone.list|zone6.list|" \
-			-e "s|zonefile: .*|zonefile: \"$LAB_DIR/pop$n/example.com-v6.zone\"|" >"$LAB_DIR/pop$n/nsd6.conf"
-		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd4.conf"
-		lab_spawn "pop$n-dns6" "pop$n" nsd -d -c "$LAB_DIR/pop$n/nsd6.conf"
+		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd" \
+			"$(lab_zone "$n")" "$LAB_V4@53")"
+		lab_spawn "pop$n-dns6" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd6" \
+			"$LAB_DIR/pop$n/example.com-v6.zone" "$LAB_V6@53")"
 	fi
 }
 
@@ -256,11 +238,8 @@ lab_primary_start() {
 		lab_spawn "pop$n-primary" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_PRIMARY" \
 			--zone "example.com=$LAB_DIR/pop$n/primary.zone" --workers 1
 	else
-		lab_nsd_conf "$n" | sed -e "s|ip-address: $LAB_V4|ip-address: ${LAB_PRIMARY%:*}|" \
-			-e "/ip-address: $LAB_V6/d" -e "s|port: 53|port: ${LAB_PRIMARY##*:}|" \
-			-e "s|$LAB_DIR/pop$n/\([a-z.]*\)\"|$LAB_DIR/pop$n/primary-\1\"|" \
-			-e "s|primary-example.com.zone|primary.zone|" >"$LAB_DIR/pop$n/primary-nsd.conf"
-		lab_spawn "pop$n-primary" "pop$n" nsd -d -c "$LAB_DIR/pop$n/primary-nsd.conf"
+		lab_spawn "pop$n-primary" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/primary-nsd" \
+			"$LAB_DIR/pop$n/primary.zone" "${LAB_PRIMARY%:*}@${LAB_PRIMARY##*:}")"
 	fi
 }
 lab_primary_stop() { lab_stop "pop$1-primary"; }
@@ -287,8 +266,8 @@ lab_zone_set() {
 	case $2 in good) f=example.com.zone;; *) f=example.com-$2.zone;; esac
 	cp "$LAB_ZONES/$f" "$(lab_zone "$n")"
 	if lab_running "pop$n-dns"; then
-		if [ "$LAB_DNS" = nsd ] && [ -f "$LAB_DIR/pop$n/nsd.pid" ]; then
-			kill -HUP "$(cat "$LAB_DIR/pop$n/nsd.pid")"
+		if [ "$LAB_DNS" = nsd ] && [ -f "$LAB_DIR/pop$n/nsd/nsd.pid" ]; then
+			kill -HUP "$(cat "$LAB_DIR/pop$n/nsd/nsd.pid")"
 		else
 			kill -HUP "$(cat "$LAB_DIR/pop$n-dns.pid")"
 		fi
@@ -393,13 +372,10 @@ EOF
 # in an included file: anyns-health writes it (route via its guard tun device, which the
 # kernel deletes when the hook dies, even by SIGKILL, so BIRD drops the route); without
 # the hook lab.sh writes it with blackhole routes.
+# lab_bird_conf N: popN's BIRD protocols (the header comes from peers.py bird-config).
 lab_bird_conf() {
 	local n=$1
 	cat <<EOF
-router id $(lab_p4 "$n");
-log "$LAB_DIR/pop$n/bird.log" all;
-protocol device { scan time 1; }
-include "$LAB_DIR/pop$n/anyns-bird.conf";
 template bgp upstream {
 	local as $(lab_asn "$n");
 	hold time 3;
@@ -436,13 +412,12 @@ lab_speaker_start() {
 	local n=$1 d=$LAB_DIR/pop$1
 	if [ "$(lab_speaker "$n")" = exabgp ]; then
 		lab_exabgp_conf "$n" >"$d/exabgp.conf"
-		lab_spawn "pop$n-bgp" "pop$n" env exabgp.daemon.user=root exabgp.daemon.daemonize=false \
-			exabgp.daemon.pid="" exabgp.log.destination="$d/exabgp.log" exabgp.api.cli=false \
-			exabgp.api.ack=true \
-			exabgp.tcp.bind="" exabgp.daemon.drop=false \
-			exabgp "$d/exabgp.conf"
+		local argv
+		mapfile -t argv < <(lab_peers argv exabgp "$d/exabgp.conf")
+		lab_spawn "pop$n-bgp" "pop$n" "${argv[@]}"
 	else
-		lab_bird_conf "$n" >"$d/bird.conf"
+		lab_bird_conf "$n" | lab_peers bird-config --dir "$d" --router-id "$(lab_p4 "$n")" \
+			--include "$d/anyns-bird.conf" >/dev/null
 		# BIRD needs the include to exist; the hook starts it withdrawn (empty).
 		if [ "$LAB_HOOK" = 1 ]; then : >"$d/anyns-bird.conf"; else lab_bird_static >"$d/anyns-bird.conf"; fi
 		lab_spawn "pop$n-bgp" "pop$n" bird -f -c "$d/bird.conf" -s "$d/bird.ctl" -P "$d/bird.pid"
@@ -555,7 +530,8 @@ lab_up() {
 	rm -rf "$LAB_DIR"/pop[0-9]* "$LAB_DIR"/router-bird.* "$LAB_DIR"/probe-*.txt
 	mkdir -p "$LAB_DIR" || return 1
 	lab_net_up || { lab_log "network set-up failed"; lab_down; return 1; }
-	lab_router_conf >"$LAB_DIR/router-bird.conf"
+	lab_router_conf | lab_peers bird-config --dir "$LAB_DIR" --name router-bird \
+		--router-id 198.51.100.1 >/dev/null
 	lab_spawn router-bird router bird -f -c "$LAB_DIR/router-bird.conf" -s "$LAB_DIR/router-bird.ctl" \
 		-P "$LAB_DIR/router-bird.pidfile"
 	for n in $LAB_POPS; do

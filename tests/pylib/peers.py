@@ -10,6 +10,10 @@ imports it (sys.path gets tests/pylib); shell suites call it as a program:
       [--workers N] [--identity ID] [--nsid ID] [--hide-version] [--verbosity N]
       [--server-option 'KEY: VALUE']... [--zone-option 'ORIGIN:KEY: VALUE']...
       writes D/nsd.conf or D/knot.conf and prints its path
+  peers.py bird-config --dir D --router-id ID [--name N] [--include FILE]... < PROTOCOLS
+      writes D/N.conf (default N: bird) with the protocols read from stdin, prints its path
+  peers.py argv nsd|knot|bird|exabgp CONF
+      prints the command line that runs the peer in the foreground, one word a line
   peers.py start nsd|knot|bird|exabgp|cmd --dir D [--conf FILE] [--netns NS] [--cpus LIST]
       [-- ARGV...]
       starts the program in its own session (logs to D/<name>.log) and prints its PID
@@ -194,9 +198,10 @@ def knot_reload(conf, origin=None):
 
 
 def bird_config(d, router_id, protocols="", includes=(), name="bird"):
-    """Writes d/NAME.conf for BIRD 2: router id, a log file d/NAME.log, the
-    device protocol, include lines and the protocols text as is. Returns its
-    path; bird_argv runs it with the control socket d/NAME.ctl."""
+    """Writes d/NAME.conf for BIRD 2: router id, everything logged to
+    d/NAME.log, the device protocol (interfaces rescanned every second),
+    include lines and the protocols text as is. Returns its path; bird_argv
+    runs it in the foreground with the control socket d/NAME.ctl."""
     d = os.path.abspath(d)
     os.makedirs(d, exist_ok=True)
     lines = ["router id %s;" % router_id,
@@ -214,43 +219,10 @@ def bird_argv(conf):
     return ["bird", "-f", "-c", conf, "-s", base + ".ctl", "-P", base + ".pid"]
 
 
-def exabgp_neighbor(peer, local, local_as, peer_as, router_id=None, hold_time=3,
-                    family="ipv4 unicast", api_processes=(), routes=(), extra=""):
-    """One neighbor block of an ExaBGP configuration."""
-    lines = ["neighbor %s {" % peer,
-             "  router-id %s;" % (router_id or local),
-             "  local-address %s;" % local,
-             "  local-as %d;" % local_as,
-             "  peer-as %d;" % peer_as,
-             "  hold-time %d;" % hold_time,
-             "  family { %s; }" % family]
-    if api_processes:
-        lines.append("  api { processes [ %s ]; }" % " ".join(api_processes))
-    if routes:
-        lines.append("  static {")
-        lines += ["    route %s next-hop self;" % r for r in routes]
-        lines.append("  }")
-    if extra:
-        lines.append("  " + extra.strip())
-    return "\n".join(lines + ["}"])
-
-
-def exabgp_config(d, neighbors, processes=None, name="exabgp"):
-    """Writes d/NAME.conf: processes {name: command} (text encoder) and the
-    neighbor blocks (exabgp_neighbor). Returns its path."""
-    d = os.path.abspath(d)
-    os.makedirs(d, exist_ok=True)
-    parts = ["process %s {\n  run %s;\n  encoder text;\n}" % (n, cmd)
-             for n, cmd in (processes or {}).items()]
-    path = os.path.join(d, name + ".conf")
-    with open(path, "w") as f:
-        f.write("\n".join(parts + list(neighbors)) + "\n")
-    return path
-
-
 def exabgp_argv(conf):
     """ExaBGP in the foreground as the current user, logging to NAME.log beside
-    its configuration, with no CLI pipes and no listening socket of its own."""
+    its configuration, with no CLI pipes and no listening socket of its own,
+    acknowledging each API command (the hook waits for "done")."""
     log = os.path.splitext(conf)[0] + ".log"
     return ["env", "exabgp.daemon.user=root", "exabgp.daemon.daemonize=false",
             "exabgp.daemon.pid=", "exabgp.daemon.drop=false", "exabgp.log.destination=" + log,
@@ -339,6 +311,14 @@ def _main(args):
         c.add_argument("--zone-option", action="append", default=[],
                        help="ORIGIN:LINE, a line for that zone's clause")
         c.add_argument("--extra", default="", help="text appended as is")
+    c = sub.add_parser("bird-config")
+    c.add_argument("--dir", required=True)
+    c.add_argument("--router-id", required=True)
+    c.add_argument("--name", default="bird")
+    c.add_argument("--include", action="append", default=[])
+    v = sub.add_parser("argv")
+    v.add_argument("kind", choices=sorted(ARGV))
+    v.add_argument("conf")
     s = sub.add_parser("start")
     s.add_argument("kind", choices=sorted(ARGV) + ["cmd"])
     s.add_argument("--dir", required=True)
@@ -361,6 +341,12 @@ def _main(args):
                  identity=a.identity, nsid=a.nsid, hide_version=a.hide_version,
                  verbosity=a.verbosity, server_options=a.server_option, zone_options=zopt,
                  extra=a.extra))
+        return 0
+    if a.cmd == "bird-config":
+        print(bird_config(a.dir, a.router_id, sys.stdin.read(), a.include, a.name))
+        return 0
+    if a.cmd == "argv":
+        print("\n".join(ARGV[a.kind][0](os.path.abspath(a.conf))))
         return 0
     if a.cmd == "start":
         d = os.path.abspath(a.dir)
