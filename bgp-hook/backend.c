@@ -22,6 +22,8 @@ static void attrs_merge(hattrs_t *a, const hattrs_t *b)
 {
 	for (size_t i = 0; i < b->ncomm && a->ncomm < HATTR_MAXCOMM; i++)
 		a->comm[a->ncomm++] = b->comm[i];
+	for (size_t i = 0; i < b->nlcomm && a->nlcomm < HATTR_MAXCOMM; i++, a->nlcomm++)
+		memcpy(a->lcomm[a->nlcomm], b->lcomm[i], sizeof(a->lcomm[0]));
 	if (b->has_med) {
 		a->has_med = true;
 		a->med = b->med;
@@ -43,8 +45,13 @@ void hroute_make(hroute_t *r, const hservice_conf_t *s, size_t idx, enum hsm_rou
 	r->attrs = s->base;
 	if (kind == HSM_ANNOUNCE_DEGRADED)
 		attrs_merge(&r->attrs, &s->degraded);
-	if (kind == HSM_ANNOUNCE_DRAIN && r->attrs.ncomm < HATTR_MAXCOMM)
-		r->attrs.comm[r->attrs.ncomm++] = HBK_GSHUT_COMMUNITY;
+	if (kind == HSM_ANNOUNCE_DRAIN) {
+		/* RFC 8326 first; the draining attributes (prepend, MED) are the
+		 * fallback for routers that ignore GRACEFUL_SHUTDOWN. */
+		if (r->attrs.ncomm < HATTR_MAXCOMM)
+			r->attrs.comm[r->attrs.ncomm++] = HBK_GSHUT_COMMUNITY;
+		attrs_merge(&r->attrs, &s->draining);
+	}
 }
 
 int hbk_new(const hconf_t *conf, hbk_t **out)

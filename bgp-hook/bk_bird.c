@@ -68,6 +68,9 @@ int hbk_bird_format(char *buf, size_t cap, const hroute_t *routes, size_t n,
 			for (size_t c = 0; c < r->attrs.ncomm; c++)
 				ADD(" bgp_community.add((%u,%u));", r->attrs.comm[c] >> 16,
 				    r->attrs.comm[c] & 0xffff);
+			for (size_t c = 0; c < r->attrs.nlcomm; c++)
+				ADD(" bgp_large_community.add((%u,%u,%u));", r->attrs.lcomm[c][0],
+				    r->attrs.lcomm[c][1], r->attrs.lcomm[c][2]);
 			if (r->attrs.has_med)
 				ADD(" bgp_med = %u;", r->attrs.med);
 			for (unsigned p = 0; p < r->attrs.prepend; p++)

@@ -61,6 +61,13 @@ int hbk_exabgp_format(char *buf, size_t cap, const hroute_t *r, const char *next
 		}
 		ADD("]");
 	}
+	if (r->attrs.nlcomm) {
+		ADD(" large-community [");
+		for (size_t i = 0; i < r->attrs.nlcomm; i++)
+			ADD("%s%u:%u:%u", i ? " " : "", r->attrs.lcomm[i][0], r->attrs.lcomm[i][1],
+			    r->attrs.lcomm[i][2]);
+		ADD("]");
+	}
 #undef ADD
 	return 0;
 }

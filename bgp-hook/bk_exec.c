@@ -14,6 +14,11 @@ int hbk_exec_env(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, const char 
 	for (size_t i = 0; i < r->attrs.ncomm && off < sizeof(comm); i++)
 		off += (size_t)snprintf(comm + off, sizeof(comm) - off, "%s%u:%u", i ? " " : "",
 		                        r->attrs.comm[i] >> 16, r->attrs.comm[i] & 0xffff);
+	char lcomm[512] = "";
+	off = 0;
+	for (size_t i = 0; i < r->attrs.nlcomm && off < sizeof(lcomm); i++)
+		off += (size_t)snprintf(lcomm + off, sizeof(lcomm) - off, "%s%u:%u:%u", i ? " " : "",
+		                        r->attrs.lcomm[i][0], r->attrs.lcomm[i][1], r->attrs.lcomm[i][2]);
 	a->n = a->used = 0;
 	int rc = hargv_add(a, "ANYNS_ACTION=%s", action);
 	rc |= hargv_add(a, "ANYNS_SERVICE=%s", r->service);
@@ -22,6 +27,7 @@ int hbk_exec_env(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, const char 
 	rc |= hargv_add(a, "ANYNS_STATE=%s", r->state);
 	rc |= hargv_add(a, "ANYNS_REASON=%s", r->reason);
 	rc |= hargv_add(a, "ANYNS_COMMUNITIES=%s", comm);
+	rc |= hargv_add(a, "ANYNS_LARGE_COMMUNITIES=%s", lcomm);
 	if (r->attrs.has_med)
 		rc |= hargv_add(a, "ANYNS_MED=%u", r->attrs.med);
 	else

@@ -46,6 +46,16 @@ int hbk_gobgp_argv(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, bool anno
 		rc |= hargv_add(a, "community");
 		rc |= hargv_add(a, "%s", c);
 	}
+	if (r->attrs.nlcomm) {
+		char c[512] = "";
+		size_t off = 0;
+		for (size_t i = 0; i < r->attrs.nlcomm && off < sizeof(c); i++)
+			off += (size_t)snprintf(c + off, sizeof(c) - off, "%s%u:%u:%u", i ? "," : "",
+			                        r->attrs.lcomm[i][0], r->attrs.lcomm[i][1],
+			                        r->attrs.lcomm[i][2]);
+		rc |= hargv_add(a, "large-community");
+		rc |= hargv_add(a, "%s", c);
+	}
 	return rc ? ANYNS_ESPACE : 0;
 }
 

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <ldns/ldns.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -110,6 +111,23 @@ int hconf_parse_community(const char *s, uint32_t *out)
 	return 0;
 }
 
+int hconf_parse_large_community(const char *s, uint32_t out[3])
+{
+	const char *p = s;
+	for (int i = 0; i < 3; i++) {
+		char *e;
+		if (!p || !isdigit((unsigned char)*p))
+			return ANYNS_EINVAL;
+		errno = 0;
+		unsigned long long v = strtoull(p, &e, 10);
+		if (errno || v > 4294967295ULL || *e != (i < 2 ? ':' : '\0'))
+			return ANYNS_EINVAL;
+		out[i] = (uint32_t)v;
+		p = e + 1;
+	}
+	return 0;
+}
+
 int hconf_parse_prefix(const char *s)
 {
 	char host[64];
@@ -133,6 +151,38 @@ int hconf_parse_prefix(const char *s)
 /* ---- reading ------------------------------------------------------------ */
 
 #define P(...) (snprintf(path, sizeof(path), __VA_ARGS__), path)
+
+/* key: a list of "ASN:VALUE" (or, large, "GA:LD1:LD2") or one of them. */
+static int read_lcomms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
+                       hattrs_t *a)
+{
+	char path[160];
+	cfg_node_t *n = cfg_get(map, key);
+	if (!n)
+		return 0;
+	a->nlcomm = 0;
+	cfg_node_t *e = n;
+	if (n->kind != CFG_SCALAR) {
+		if (cfg_expect(cfg, n, CFG_SEQ, P("%s.%s", base, key)) < 0)
+			return -1;
+		e = n->child;
+	}
+	for (size_t i = 0; e; e = n->kind == CFG_SCALAR ? NULL : e->next, i++) {
+		if (n->kind == CFG_SCALAR)
+			P("%s.%s", base, key);
+		else
+			P("%s.%s[%zu]", base, key, i);
+		if (cfg_expect(cfg, e, CFG_SCALAR, path) < 0)
+			return -1;
+		if (a->nlcomm == HATTR_MAXCOMM)
+			return cfg_error(cfg, e, "%s: at most %d large communities", path, HATTR_MAXCOMM);
+		if (hconf_parse_large_community(e->value, a->lcomm[a->nlcomm]) < 0)
+			return cfg_error(cfg, e, "%s: '%s' is not a large community (GA:LD1:LD2, "
+			                 "each 0..4294967295)", path, e->value);
+		a->nlcomm++;
+	}
+	return 0;
+}
 
 static int read_comms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
                       hattrs_t *a)
@@ -163,6 +213,33 @@ static int read_comms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *
 			                 c->value);
 		a->ncomm++;
 	}
+	return 0;
+}
+
+/* degraded: / draining: { prepend, med, community, large-community } */
+static int read_attrs(cfg_t *cfg, cfg_node_t *d, const char *base, const char *key, hattrs_t *a)
+{
+	char path[160], db[100];
+	long long v;
+	if (!d)
+		return 0;
+	snprintf(db, sizeof(db), "%s.%s", base, key);
+	if (cfg_expect(cfg, d, CFG_MAP, db) < 0)
+		return -1;
+	v = a->prepend;
+	if (cfg_int(cfg, d, "prepend", P("%s.prepend", db), 0, 32, &v) < 0)
+		return -1;
+	a->prepend = (unsigned)v;
+	if (cfg_get(d, "med")) {
+		v = 0;
+		if (cfg_int(cfg, d, "med", P("%s.med", db), 0, 4294967295LL, &v) < 0)
+			return -1;
+		a->has_med = true;
+		a->med = (uint32_t)v;
+	}
+	if (read_comms(cfg, d, "community", db, a) < 0 ||
+	    read_lcomms(cfg, d, "large-community", db, a) < 0)
+		return -1;
 	return 0;
 }
 
@@ -197,29 +274,12 @@ static int read_svc_common(cfg_t *cfg, cfg_node_t *map, const char *base, hservi
 	if (s->maint_file && s->maint_file[0] != '/')
 		return cfg_error(cfg, cfg_get(map, "maintenance-file"),
 		                 "%s.maintenance-file: '%s' is not an absolute path", base, s->maint_file);
-	if (read_comms(cfg, map, "communities", base, &s->base) < 0)
+	if (read_comms(cfg, map, "communities", base, &s->base) < 0 ||
+	    read_lcomms(cfg, map, "large-communities", base, &s->base) < 0)
 		return -1;
-
-	cfg_node_t *d = cfg_get(map, "degraded");
-	if (d) {
-		char db[100];
-		snprintf(db, sizeof(db), "%s.degraded", base);
-		if (cfg_expect(cfg, d, CFG_MAP, db) < 0)
-			return -1;
-		v = s->degraded.prepend;
-		if (cfg_int(cfg, d, "prepend", P("%s.prepend", db), 0, 32, &v) < 0)
-			return -1;
-		s->degraded.prepend = (unsigned)v;
-		if (cfg_get(d, "med")) {
-			v = 0;
-			if (cfg_int(cfg, d, "med", P("%s.med", db), 0, 4294967295LL, &v) < 0)
-				return -1;
-			s->degraded.has_med = true;
-			s->degraded.med = (uint32_t)v;
-		}
-		if (read_comms(cfg, d, "community", db, &s->degraded) < 0)
-			return -1;
-	}
+	if (read_attrs(cfg, cfg_get(map, "degraded"), base, "degraded", &s->degraded) < 0 ||
+	    read_attrs(cfg, cfg_get(map, "draining"), base, "draining", &s->draining) < 0)
+		return -1;
 	cfg_node_t *f = cfg_get(map, "flap");
 	if (f) {
 		char fb[100];
@@ -245,6 +305,59 @@ static int read_svc_common(cfg_t *cfg, cfg_node_t *map, const char *base, hservi
 	return 0;
 }
 
+/* type: exec, command: "shell text" or [argv...], timeout, latency. */
+static int read_exec_check(hconf_priv_t *p, cfg_node_t *m, const char *base,
+                           const hservice_conf_t *s, hcheck_conf_t *c)
+{
+	cfg_t *cfg = p->pub.cfg;
+	char path[160];
+	c->kind = HCHECK_EXEC;
+	c->server_text = "exec";
+	cfg_node_t *n = cfg_get(m, "command");
+	if (!n)
+		return cfg_error(cfg, m, "%s.command: missing (a command line or a list of arguments)",
+		                 base);
+	size_t cnt = 0;
+	if (n->kind == CFG_SCALAR)
+		cnt = 3;
+	else if (cfg_expect(cfg, n, CFG_SEQ, P("%s.command", base)) < 0)
+		return -1;
+	else
+		for (cfg_node_t *e = n->child; e; e = e->next)
+			cnt++;
+	if (cnt == 0 || cnt > 64)
+		return cfg_error(cfg, n, "%s.command: 1 to 64 arguments", base);
+	c->argv = calloc(cnt + 1, sizeof(char *));
+	if (!c->argv)
+		return cfg_error(cfg, n, "out of memory");
+	own(p, (char *)c->argv);
+	if (n->kind == CFG_SCALAR) {
+		if (!*n->value)
+			return cfg_error(cfg, n, "%s.command: empty", base);
+		c->argv[0] = (char *)"/bin/sh";
+		c->argv[1] = (char *)"-c";
+		c->argv[2] = (char *)n->value;
+	} else {
+		size_t i = 0;
+		for (cfg_node_t *e = n->child; e; e = e->next, i++) {
+			if (cfg_expect(cfg, e, CFG_SCALAR, P("%s.command[%zu]", base, i)) < 0)
+				return -1;
+			c->argv[i] = (char *)e->value;
+		}
+		if (c->argv[0][0] != '/')
+			return cfg_error(cfg, n->child, "%s.command[0]: '%s' is not an absolute path",
+			                 base, c->argv[0]);
+	}
+	if (cfg_duration_ms(cfg, m, "latency", P("%s.latency", base), &c->latency_ms) < 0)
+		return -1;
+	c->timeout_ms = s->timeout_ms;
+	if (cfg_duration_ms(cfg, m, "timeout", P("%s.timeout", base), &c->timeout_ms) < 0)
+		return -1;
+	if (c->timeout_ms == 0)
+		return cfg_error(cfg, cfg_get(m, "timeout"), "%s.timeout: must be > 0", base);
+	return 0;
+}
+
 static int read_check(hconf_priv_t *p, cfg_node_t *m, const char *base, size_t idx,
                       const hservice_conf_t *s, hcheck_conf_t *c)
 {
@@ -260,6 +373,13 @@ static int read_check(hconf_priv_t *p, cfg_node_t *m, const char *base, size_t i
 	c->name = own(p, strdup(nm));
 	if (cfg_str(cfg, m, "name", P("%s.name", base), &c->name) < 0)
 		return -1;
+	str = "dns";
+	if (cfg_str(cfg, m, "type", P("%s.type", base), &str) < 0)
+		return -1;
+	if (!strcmp(str, "exec"))
+		return read_exec_check(p, m, base, s, c);
+	if (strcmp(str, "dns") != 0)
+		return cfg_error(cfg, cfg_get(m, "type"), "%s.type: '%s' is not dns or exec", base, str);
 
 	cfg_node_t *n = cfg_get(m, "server");
 	if (!n) {
@@ -717,6 +837,10 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 		if (s1->degraded.prepend && c->bk.asn == 0) {
 			cfg_error(cfg, e, "%s.degraded.prepend: needs backend.asn (set prepend: 0 or the AS)",
 			          base);
+			goto fail;
+		}
+		if (s1->draining.prepend && c->bk.asn == 0) {
+			cfg_error(cfg, e, "%s.draining.prepend: needs backend.asn", base);
 			goto fail;
 		}
 		cfg_node_t *ch = cfg_get(e, "checks");

@@ -17,20 +17,26 @@
 #define HCONF_DEFAULT_CTL  "/run/anyns-health.sock"
 #define HATTR_MAXCOMM 16
 
-/* Route attributes; communities are standard ones, ASN << 16 | value. */
+/* Route attributes: standard communities (ASN << 16 | value) and large ones
+ * (RFC 8092: global administrator, local data 1, local data 2). */
 typedef struct hattrs {
 	uint32_t comm[HATTR_MAXCOMM];
 	size_t ncomm;
+	uint32_t lcomm[HATTR_MAXCOMM][3];
+	size_t nlcomm;
 	bool has_med;
 	uint32_t med;
 	unsigned prepend;
 } hattrs_t;
 
 enum hcheck_transport { HCHECK_UDP = 0, HCHECK_TCP };
+enum hcheck_kind { HCHECK_DNS = 0, HCHECK_EXEC };
 enum hcheck_lag { HCHECK_LAG_DEGRADE = 0, HCHECK_LAG_FAIL };
 
 typedef struct hcheck_conf {
 	const char *name;
+	enum hcheck_kind kind;
+	char **argv;                /* exec: NULL-terminated; owned */
 	const char *server_text;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -63,6 +69,7 @@ typedef struct hservice_conf {
 	const char *maint_file;     /* drained while this file exists; NULL = none */
 	hattrs_t base;              /* always attached */
 	hattrs_t degraded;          /* added in DEGRADED */
+	hattrs_t draining;          /* added in DRAINING, beside 65535:0 */
 	hcheck_conf_t *checks;
 	size_t nchecks;
 } hservice_conf_t;
@@ -121,6 +128,8 @@ int hconf_parse_addr(const char *s, uint16_t defport, struct sockaddr_storage *s
                      socklen_t *len);
 /* "65535:0" -> 0xffff0000. Returns 0 or ANYNS_EINVAL. */
 int hconf_parse_community(const char *s, uint32_t *out);
+/* "65001:1:2" -> {65001, 1, 2} (RFC 8092). Returns 0 or ANYNS_EINVAL. */
+int hconf_parse_large_community(const char *s, uint32_t out[3]);
 /* Validates "addr/len" and returns the family (4 or 6), or ANYNS_EINVAL. */
 int hconf_parse_prefix(const char *s);
 

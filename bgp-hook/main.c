@@ -25,6 +25,7 @@
 #include "prom.h"
 #include "probe.h"
 #include "watchdog.h"
+#include "xcheck.h"
 
 #define EXPORTED_EVERY 10   /* rounds between two "is it exported?" questions */
 
@@ -389,7 +390,10 @@ static void round_start(grp_t *g)
 		for (size_t i = 0; i < s->c->nchecks; i++) {
 			s->ctx[i].s = s;
 			s->ctx[i].i = i;
-			int rc = probe_start(&s->app->loop, &s->c->checks[i], on_check_done, &s->ctx[i]);
+			const hcheck_conf_t *ck = &s->c->checks[i];
+			int rc = ck->kind == HCHECK_EXEC
+			       ? xcheck_start(&s->app->loop, ck, on_check_done, &s->ctx[i])
+			       : probe_start(&s->app->loop, ck, on_check_done, &s->ctx[i]);
 			if (rc < 0) {
 				probe_result_t r = { .res = HSM_BAD };
 				snprintf(r.why, sizeof(r.why), "%s: cannot start: %s",
@@ -492,7 +496,8 @@ static void on_ctl(void *ctx, const char *cmd, const char *arg, char *out, size_
 				off += (size_t)snprintf(out + off, cap - off,
 				                        "  check %s %s %s: %s %.1f ms: %s\n",
 				                        s->c->checks[j].name,
-				                        s->c->checks[j].transport == HCHECK_TCP ? "tcp" : "udp",
+				                        s->c->checks[j].kind == HCHECK_EXEC ? "exec"
+				                        : s->c->checks[j].transport == HCHECK_TCP ? "tcp" : "udp",
 				                        s->c->checks[j].server_text, rn[s->res[j].res],
 				                        (double)s->res[j].latency_us / 1000.0, s->res[j].why);
 		}
@@ -598,6 +603,7 @@ static void app_stop(app_t *a, int code)
 	/* Withdrawn on purpose: the next instance starts with the full rise. */
 	state_save(a);
 	probe_cancel_all();
+	xcheck_cancel_all();
 	close_if_open((uv_handle_t *)&a->sigterm);
 	close_if_open((uv_handle_t *)&a->sigint);
 	close_if_open((uv_handle_t *)&a->sighup);

@@ -174,6 +174,8 @@ defaults:
 services:
   - name: dns4
     prefix: 192.0.2.53/32
+    large-communities: [65001:53:1]
+    draining: { med: 900 }
     checks:
       - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
       - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
@@ -217,6 +219,8 @@ defaults:
 services:
   - name: dns-pop
     prefix: 198.51.100.53/32
+    large-communities: [4200000000:53:1]
+    draining: { prepend: 2, med: 900 }   # for routers that ignore 65535:0
     checks:
       - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
       - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
@@ -308,6 +312,13 @@ if ! need curl; then skip metrics "curl not installed"; else
 fi
 if nsx "$HOOK" ctl -s "$T/pop-hook.sock" drain no-such-service >/dev/null; then fail ctl-unknown-service; else pass ctl-unknown-service; fi
 
+# 1b. Large communities (RFC 8092) beside the standard ones.
+if rshow 198.51.100.53/32 all | grep -q "BGP.large_community: (4200000000, 53, 1)" &&
+	rshow 192.0.2.53/32 all | grep -q "BGP.large_community: (65001, 53, 1)"; then pass large-communities
+else fail large-communities "$(rshow 198.51.100.53/32 all | grep BGP; rshow 192.0.2.53/32 all | grep BGP)"; fi
+if ! rshow 198.51.100.53/32 all | grep -q "BGP.med"; then pass drain-fallback-only-when-draining
+else fail drain-fallback-only-when-draining "$(rshow 198.51.100.53/32 all | grep BGP)"; fi
+
 # 2. serial behind the primary -> announced de-preferred (prepend 3, MED 500)
 if wait_route 203.0.113.53/32 yes 10 && rshow 203.0.113.53/32 all | grep -q "BGP.as_path: 65002 65002 65002 65002" &&
 	rshow 203.0.113.53/32 all | grep -q "BGP.med: 500"; then pass degraded-serial-lag-depreferred
@@ -341,6 +352,13 @@ nsx "$HOOK" ctl -s "$T/exa-hook.sock" drain dns4 >/dev/null
 nsx "$HOOK" ctl -s "$T/pop-hook.sock" drain dns-pop >/dev/null
 if wait_comm 192.0.2.53/32 2; then pass exabgp-drain-community; else fail exabgp-drain-community "$(rshow 192.0.2.53/32 all)"; fi
 if wait_comm 198.51.100.53/32 2; then pass bird-drain-community; else fail bird-drain-community "$(rshow 198.51.100.53/32 all)"; fi
+# The drain fallback: prepend and MED beside 65535:0, large communities kept.
+if rshow 198.51.100.53/32 all | grep -q "BGP.as_path: 65002 65002 65002$" &&
+	rshow 198.51.100.53/32 all | grep -q "BGP.med: 900" &&
+	rshow 198.51.100.53/32 all | grep -q "BGP.large_community: (4200000000, 53, 1)" &&
+	rshow 192.0.2.53/32 all | grep -q "BGP.med: 900" &&
+	rshow 192.0.2.53/32 all | grep -q "BGP.large_community: (65001, 53, 1)"; then pass drain-fallback-prepend-med
+else fail drain-fallback-prepend-med "$(rshow 198.51.100.53/32 all | grep BGP; rshow 192.0.2.53/32 all | grep BGP)"; fi
 if wait_route 192.0.2.53/32 no 5; then pass exabgp-drain-withdrawn; else fail exabgp-drain-withdrawn; fi
 if wait_route 198.51.100.53/32 no 5; then pass bird-drain-withdrawn; else fail bird-drain-withdrawn; fi
 sleep 1
@@ -504,6 +522,37 @@ if grp_wait 203.0.113.100/32 announce 5 && grp_wait 2001:db8::100/128 announce 2
 		pass group-back-together; else fail group-back-together "$(cat "$T/grp.log")"; fi
 else fail group-one-failure-withdraws-all "never announced: $(tail -3 "$T/grp-hook.log")"; fi
 kill "$GRP"
+
+# 10b'. exec check: a command's exit status (a dependency DNS cannot see);
+# a command that outlives its timeout is a bad result too.
+cat > "$T/xchk-hook.yaml" <<EOF
+control-socket: $T/xchk-hook.sock
+backend: { type: exec, command: $T/xchk-route.sh }
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, degraded: { prepend: 0 } }
+services:
+  - name: x
+    prefix: 203.0.113.101/32
+    checks:
+      - { name: dep, type: exec, command: [/usr/bin/test, -e, $T/dep-ok] }
+      - { name: slowdep, type: exec, command: "if [ -e $T/dep-slow ]; then sleep 1; fi", timeout: 200ms }
+EOF
+sed "s|routes.log|xchk.log|" "$T/route.sh" > "$T/xchk-route.sh"; chmod +x "$T/xchk-route.sh"
+xchk_is() { [ "$(tail -1 "$T/xchk.log" 2>/dev/null | cut -d' ' -f1)" = "$1" ]; }
+touch "$T/dep-ok"
+ip netns exec "$NS" "$HOOK" -c "$T/xchk-hook.yaml" >>"$T/xchk-hook.log" 2>&1 &
+XCHK=$!; PIDS+=($XCHK)
+if wait_for 2 xchk_is announce; then
+	rm -f "$T/dep-ok"
+	if wait_for 1.2 xchk_is withdraw; then pass exec-check-exit-status
+	else fail exec-check-exit-status "$(tail -3 "$T/xchk-hook.log")"; fi
+	touch "$T/dep-ok"
+	wait_for 2 xchk_is announce
+	touch "$T/dep-slow"
+	if wait_for 1.5 xchk_is withdraw && grep -q "slowdep: no exit within 200 ms" "$T/xchk-hook.log"; then
+		pass exec-check-timeout
+	else fail exec-check-timeout "$(tail -3 "$T/xchk-hook.log")"; fi
+else fail exec-check-exit-status "never announced: $(tail -3 "$T/xchk-hook.log")"; fi
+kill "$XCHK"
 
 # 10c. systemd: with NOTIFY_SOCKET and WATCHDOG_USEC (what systemd gives a
 # Type=notify unit with WatchdogSec=) the hook says READY=1, then WATCHDOG=1

@@ -67,6 +67,54 @@ static void test_exabgp(void **st)
 	assert_int_equal(hbk_exabgp_format(buf, 10, &r, "self", 65001), ANYNS_ESPACE);
 }
 
+/* Large communities (RFC 8092) beside standard ones, and the drain fallback
+ * (prepend, MED) for routers that ignore GRACEFUL_SHUTDOWN. */
+static void test_large_and_drain_fallback(void **st)
+{
+	hservice_conf_t s = svc4();
+	s.base.lcomm[0][0] = 4200000001u;
+	s.base.lcomm[0][1] = 53;
+	s.base.lcomm[0][2] = 1;
+	s.base.nlcomm = 1;
+	s.draining.prepend = 4;
+	s.draining.has_med = true;
+	s.draining.med = 1000;
+	s.draining.lcomm[0][0] = 65001;
+	s.draining.lcomm[0][1] = 0;
+	s.draining.lcomm[0][2] = 0;
+	s.draining.nlcomm = 1;
+	hroute_t r;
+	char buf[1024];
+	hroute_make(&r, &s, 0, HSM_ANNOUNCE, "up", "");
+	assert_int_equal(hbk_exabgp_format(buf, sizeof(buf), &r, "self", 65001), 0);
+	assert_string_equal(buf, "announce route 192.0.2.53/32 next-hop self community [65000:53] "
+	                         "large-community [4200000001:53:1]");
+	hroute_make(&r, &s, 0, HSM_ANNOUNCE_DRAIN, "draining", "");
+	assert_int_equal(hbk_exabgp_format(buf, sizeof(buf), &r, "self", 65001), 0);
+	assert_string_equal(buf, "announce route 192.0.2.53/32 next-hop self med 1000 "
+	                         "as-path [65001 65001 65001 65001] community [65000:53 65535:0] "
+	                         "large-community [4200000001:53:1 65001:0:0]");
+	assert_int_equal(hbk_bird_format(buf, sizeof(buf), &r, 1, "anyns_", "", 65001), 0);
+	assert_non_null(strstr(buf, " bgp_community.add((65535,0)); bgp_large_community.add((4200000001,53,1));"
+	                            " bgp_large_community.add((65001,0,0)); bgp_med = 1000;"
+	                            " bgp_path.prepend(65001);"));
+	hbk_conf_t k;
+	memset(&k, 0, sizeof(k));
+	k.gobgp = "/usr/bin/gobgp";
+	k.asn = 65001;
+	hargv_t a;
+	assert_int_equal(hbk_gobgp_argv(&a, &k, &r, true), 0);
+	assert_string_equal(a.v[a.n - 2], "large-community");
+	assert_string_equal(a.v[a.n - 1], "4200000001:53:1,65001:0:0");
+	assert_int_equal(hbk_exec_env(&a, &k, &r, "announce"), 0);
+	assert_string_equal(a.v[7], "ANYNS_LARGE_COMMUNITIES=4200000001:53:1 65001:0:0");
+	/* Only draining gets the fallback. */
+	hroute_make(&r, &s, 0, HSM_ANNOUNCE_DEGRADED, "degraded", "");
+	assert_int_equal(r.attrs.prepend, 2);
+	assert_int_equal(r.attrs.med, 100);
+	assert_int_equal(r.attrs.nlcomm, 1);
+}
+
 static void test_bird(void **st)
 {
 	hservice_conf_t s = svc4(), s6 = svc4();
@@ -174,7 +222,8 @@ static void test_exec_env(void **st)
 	const char *want[] = { "ANYNS_ACTION=announce", "ANYNS_SERVICE=dns-4",
 	                       "ANYNS_PREFIX=192.0.2.53/32", "ANYNS_FAMILY=ipv4",
 	                       "ANYNS_STATE=degraded", "ANYNS_REASON=soa: slow",
-	                       "ANYNS_COMMUNITIES=65000:53 65000:666", "ANYNS_MED=100",
+	                       "ANYNS_COMMUNITIES=65000:53 65000:666", "ANYNS_LARGE_COMMUNITIES=",
+	                       "ANYNS_MED=100",
 	                       "ANYNS_PREPEND=2", "ANYNS_ASN=65001" };
 	assert_int_equal(a.n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < a.n; i++)
@@ -199,6 +248,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hroute_make),
+		cmocka_unit_test(test_large_and_drain_fallback),
 		cmocka_unit_test(test_exabgp),
 		cmocka_unit_test(test_bird),
 		cmocka_unit_test(test_gobgp),

@@ -43,12 +43,14 @@ static const char good[] =
 	"  fast-interval: 250ms\n"
 	"  rise: 4\n"
 	"  degraded: { prepend: 2, med: 50, community: [65000:666] }\n"
+	"  draining: { prepend: 4, med: 1000 }\n"
 	"  flap: { penalty: 500, half-life: 30s, suppress: 2000, reuse: 400, max: 8000 }\n"
 	"services:\n"
 	"  - name: dns4\n"
 	"    prefix: 192.0.2.53/32\n"
 	"    fall: 5\n"
 	"    communities: [65000:53, 65000:54]\n"
+	"    large-communities: [65000:1:2, 4200000000:53:7]\n"
 	"    checks:\n"
 	"      - name: soa\n"
 	"        server: 192.0.2.53\n"
@@ -93,6 +95,12 @@ static void test_good(void **st)
 	assert_true(s->degraded.has_med);
 	assert_int_equal(s->degraded.med, 50);
 	assert_int_equal(s->degraded.ncomm, 1);
+	assert_int_equal(s->base.nlcomm, 2);
+	assert_int_equal(s->base.lcomm[1][0], 4200000000u);
+	assert_int_equal(s->base.lcomm[1][2], 7);
+	assert_int_equal(s->draining.prepend, 4);
+	assert_true(s->draining.has_med && s->draining.med == 1000);
+	assert_int_equal(c->svc[1].draining.prepend, 4);   /* from defaults */
 	assert_true(s->sm.flap.penalty == 500 && s->sm.flap.half_life_ms == 30000);
 	assert_int_equal(s->nchecks, 2);
 	hcheck_conf_t *k = &s->checks[0];
@@ -174,6 +182,18 @@ static void test_bad(void **st)
 	bad(BK SVC("", ", serial-lag: ignore"), "services[0].checks[0].serial-lag");
 	bad(BK SVC("", ", timeout: 0"), "services[0].checks[0].timeout");
 	bad(BK SVC("    group: 'a b'\n", ""), "services[0].group");
+	bad(BK SVC("    large-communities: [1:2]\n", ""), "services[0].large-communities[0]");
+	bad(BK SVC("    large-communities: 4294967296:1:1\n", ""), "services[0].large-communities");
+	bad(BK SVC("    draining: {med: x}\n", ""), "services[0].draining.med");
+	bad(BK "services:\n  - {name: a, prefix: 192.0.2.3/32, checks: [{type: exec}]}\n",
+	    "services[0].checks[0].command");
+	bad(BK "services:\n  - {name: a, prefix: 192.0.2.3/32, checks: [{type: exec, command: [true]}]}\n",
+	    "services[0].checks[0].command[0]");
+	bad(BK "services:\n  - {name: a, prefix: 192.0.2.3/32, checks: [{type: exec, command: x, qname: a}]}\n",
+	    "qname: unknown key");
+	bad(BK "services:\n  - {name: a, prefix: 192.0.2.3/32, checks: [{type: http, qname: a}]}\n",
+	    "services[0].checks[0].type");
+	bad(BK SVC("    draining: {large-community: [a]}\n", ""), "services[0].draining.large-community[0]");
 	bad(BK "watchdog: 1s\n" SVC("    interval: 2s\n", ""), "watchdog: 1000 ms is not above the interval");
 	bad("watchdog: 2s\nbackend: {type: exec, command: /bin/true, command-timeout: 3s}\n"
 	    SVC("    degraded: {prepend: 0}\n", ""), "backend.command-timeout");
@@ -218,6 +238,24 @@ static void test_default_server(void **st)
 	assert_int_equal(c->svc[0].group_idx, 0);
 	assert_int_equal(c->svc[1].group_idx, 1);
 	assert_int_equal(c->svc[2].group_idx, 0);
+	hconf_free(c);
+	c = NULL;
+	assert_int_equal(load(BK "services:\n"
+	                      "  - {name: a, prefix: 192.0.2.53/32, checks: [\n"
+	                      "      {type: exec, command: 'pgrep -x anynsd', timeout: 2s},\n"
+	                      "      {type: exec, command: [/usr/bin/test, -e, /run/ok], latency: 5ms}]}\n",
+	                      &c, err, sizeof(err)), 0);
+	hcheck_conf_t *x = &c->svc[0].checks[0];
+	assert_int_equal(x->kind, HCHECK_EXEC);
+	assert_string_equal(x->argv[0], "/bin/sh");
+	assert_string_equal(x->argv[2], "pgrep -x anynsd");
+	assert_null(x->argv[3]);
+	assert_int_equal(x->timeout_ms, 2000);
+	x = &c->svc[0].checks[1];
+	assert_string_equal(x->argv[0], "/usr/bin/test");
+	assert_string_equal(x->argv[2], "/run/ok");
+	assert_null(x->argv[3]);
+	assert_int_equal(x->latency_ms, 5);
 	hconf_free(c);
 }
 
