@@ -15,7 +15,7 @@ SAN     ?=
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-           -fno-strict-aliasing -pthread -Icommon -Iserver/lib -I$(B)/gen $(SAN)
+           -fno-strict-aliasing -pthread -Icommon $(SAN)
 LDFLAGS += -pthread $(SAN)
 PKGS     = ldns libuv libbpf yaml-0.1 liburcu libmicrohttpd cmocka libcrypto
 PKGCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -30,6 +30,10 @@ MHD_LIBS    = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicr
 CRYPTO_LIBS = $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+
+# Include paths: common/ for everyone; each fragment adds what its own objects
+# need (the engine's server/lib, the XDP loader's server/xdp), so a program
+# includes only the headers of what it links.
 
 # Filled by the fragments.
 PROGS      :=

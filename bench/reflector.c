@@ -25,6 +25,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "log.h"
 
 #define REFL_MAX_LISTEN 8
@@ -60,36 +61,7 @@ static void refl_on_signal(int sig)
 /* "127.0.0.1:5353" or "[::1]:5353". */
 static int refl_parse_addr(const char *text, refl_addr_t *out)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(text, ':');
-	if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(host))
-		return -1;
-	memcpy(host, text, (size_t)(colon - text));
-	host[colon - text] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port <= 0 || port > 65535)
-		return -1;
-
-	memset(out, 0, sizeof(*out));
-	size_t hl = strlen(host);
-	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
-		host[hl - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		out->len = sizeof(*s6);
-		return 0;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-		return -1;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	out->len = sizeof(*s4);
-	return 0;
+	return addr_parse(text, 0, &out->ss, &out->len, NULL, 0) == 0 ? 0 : -1;
 }
 
 static int refl_socket(const refl_addr_t *a, int rcvbuf)

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anyns.h"
+#include "errors.h"
 #include "log.h"
 
 extern char **environ;

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anyns.h"
 #include "backend.h"
+#include "errors.h"
 #include "log.h"
 
 typedef struct bird {

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anyns.h"
 #include "backend.h"
+#include "errors.h"
 #include "log.h"
 
 typedef struct exa {

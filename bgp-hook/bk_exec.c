@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "anyns.h"
 #include "backend.h"
+#include "errors.h"
 #include "log.h"
 
 int hbk_exec_env(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, const char *action)

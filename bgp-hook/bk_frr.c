@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "anyns.h"
 #include "backend.h"
+#include "errors.h"
 #include "log.h"
 
 int hbk_frr_argv(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, bool announce)

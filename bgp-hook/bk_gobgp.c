@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "anyns.h"
 #include "backend.h"
+#include "errors.h"
 #include "log.h"
 
 int hbk_gobgp_argv(hargv_t *a, const hbk_conf_t *k, const hroute_t *r, bool announce)

@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "anyns.h"
+#include "addr.h"
 #include "cfg.h"
+#include "errors.h"
 #include "log.h"
 #include "probe.h"
 
@@ -43,57 +44,7 @@ static char *own(hconf_priv_t *p, char *s)
 int hconf_parse_addr(const char *s, uint16_t defport, struct sockaddr_storage *ss,
                      socklen_t *len)
 {
-	char host[128];
-	const char *port = NULL;
-	memset(ss, 0, sizeof(*ss));
-	if (!s || !*s || strlen(s) >= sizeof(host))
-		return ANYNS_EINVAL;
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (!e)
-			return ANYNS_EINVAL;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = '\0';
-		if (e[1] == ':')
-			port = e + 2;
-		else if (e[1] != '\0')
-			return ANYNS_EINVAL;
-	} else {
-		const char *c = strchr(s, ':');
-		if (c && strchr(c + 1, ':'))
-			c = NULL;     /* bare IPv6 address */
-		if (c) {
-			memcpy(host, s, (size_t)(c - s));
-			host[c - s] = '\0';
-			port = c + 1;
-		} else {
-			strcpy(host, s);
-		}
-	}
-	long pn = defport;
-	if (port) {
-		char *end;
-		pn = strtol(port, &end, 10);
-		if (end == port || *end || pn <= 0 || pn > 65535)
-			return ANYNS_EINVAL;
-	}
-	if (pn == 0)
-		return ANYNS_EINVAL;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)pn);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)pn);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	return ANYNS_EINVAL;
+	return addr_parse(s, defport, ss, len, NULL, 0);
 }
 
 int hconf_parse_community(const char *s, uint32_t *out)

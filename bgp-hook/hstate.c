@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anyns.h"
+#include "errors.h"
 
 void hstate_clear(hstate_t *st)
 {

@@ -15,15 +15,15 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "anyns.h"
 #include "backend.h"
 #include "ctl.h"
+#include "errors.h"
 #include "hconf.h"
 #include "hsm.h"
 #include "hstate.h"
 #include "log.h"
-#include "prom.h"
 #include "probe.h"
+#include "prom.h"
 #include "watchdog.h"
 #include "xcheck.h"
 

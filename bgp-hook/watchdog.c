@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anyns.h"
+#include "errors.h"
 #include "log.h"
 
 static uint64_t mono_ms(void)

@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
+#include "addr.h"
 #include "anyns.h"
 #include "cfg.h"
 #include "log.h"
@@ -18,69 +19,16 @@
 int dconf_parse_addr(const char *text, uint16_t defport, dconf_listen_t *out,
                      char *err, size_t errlen)
 {
-	char host[64];
-	const char *port = NULL;
 	memset(out, 0, sizeof(*out));
-	if (strlen(text) >= sizeof(out->text) || strlen(text) == 0) {
-		snprintf(err, errlen, "bad address \"%s\"", text);
+	if (strlen(text) >= sizeof(out->text)) {
+		snprintf(err, errlen, "bad address \"%.20s...\" (too long)", text);
 		return -1;
 	}
+	if (addr_parse(text, defport, &out->ss, &out->len, err, errlen) != 0)
+		return -1;
 	snprintf(out->text, sizeof(out->text), "%s", text);
-
-	if (text[0] == '[') {
-		const char *end = strchr(text, ']');
-		if (end == NULL || (size_t)(end - text - 1) >= sizeof(host))
-			goto bad;
-		memcpy(host, text + 1, (size_t)(end - text - 1));
-		host[end - text - 1] = '\0';
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1] != '\0')
-			goto bad;
-	} else {
-		const char *colon = strchr(text, ':');
-		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-			/* one colon: IPv4 (or "*") with a port */
-			if ((size_t)(colon - text) >= sizeof(host))
-				goto bad;
-			memcpy(host, text, (size_t)(colon - text));
-			host[colon - text] = '\0';
-			port = colon + 1;
-		} else {
-			snprintf(host, sizeof(host), "%s", text); /* bare IPv6 or IPv4 */
-		}
-	}
-
-	unsigned long p = defport;
-	if (port != NULL) {
-		char *e;
-		errno = 0;
-		p = strtoul(port, &e, 10);
-		if (*port == '\0' || *e != '\0' || errno != 0 || p == 0 || p > 65535)
-			goto bad;
-	}
-	if (strcmp(host, "*") == 0)
-		snprintf(host, sizeof(host), "0.0.0.0");
-
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)p);
-		out->len = sizeof(*s4);
-		out->wildcard = s4->sin_addr.s_addr == htonl(INADDR_ANY);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)p);
-		out->len = sizeof(*s6);
-		out->wildcard = IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
-		return 0;
-	}
-bad:
-	snprintf(err, errlen, "bad address \"%s\" (want IP, IP:PORT or [IPv6]:PORT)", text);
-	return -1;
+	out->wildcard = addr_is_wildcard(&out->ss);
+	return 0;
 }
 
 int dconf_add_listen(dconf_t *c, const char *text, char *err, size_t errlen)
@@ -178,10 +126,16 @@ static void fmt_nsid(const void *obj, char *buf, size_t len)
 		snprintf(buf + off, len - off, "%02x", c->nsid[i]);
 }
 
+/* ADDR:PORT, ADDR (port 9153) or a bare PORT (on 127.0.0.1). */
 static int opt_metrics(void *obj, const char *text, char *err, size_t errlen)
 {
 	dconf_t *c = obj;
 	dconf_listen_t tmp;
+	char buf[64];
+	if (text[0] != '\0' && strspn(text, "0123456789") == strlen(text) && strlen(text) < 8) {
+		snprintf(buf, sizeof(buf), "127.0.0.1:%s", text);
+		text = buf;
+	}
 	if (dconf_parse_addr(text, 9153, &tmp, err, errlen) != 0)
 		return -1;
 	char *v = strdup(text);
@@ -382,7 +336,10 @@ static const opt_t server_opts[] = {
 	{ .key = "metrics", .flag = "metrics", .type = OPT_CUSTOM, .flags = OPT_RESTART,
 	  .parse = opt_metrics, .release = release_metrics, .format = fmt_metrics,
 	  .arg = "ADDR:PORT",
-	  .help = "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics" },
+	  .help = "serve Prometheus metrics over HTTP at http://ADDR:PORT/metrics; a bare PORT "
+	          "means 127.0.0.1:PORT; any other address than loopback is warned about (the "
+	          "counters tell a stranger about the traffic); slow clients are cut off after "
+	          "3 s of silence, at most 8 connections per client address" },
 	{ 0 },
 };
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "anyns_xdp.h"
 #include "daemon.h"
 #include "log.h"
@@ -226,6 +227,10 @@ static int metrics_start(daemon_t *d)
 		log_err("metrics: %s", why);
 		return ANYNS_EINVAL;
 	}
+	if (!addr_is_loopback(&l.ss))
+		log_warn("metrics: %s is reachable from %s; the counters describe the traffic: "
+		         "prefer a loopback address (and a local scraper or a proxy)",
+		         d->conf.metrics, l.wildcard ? "every network" : "other hosts");
 	int rc = prom_start((const struct sockaddr *)&l.ss, metrics_render, d, &g_met.prom);
 	if (rc != 0) {
 		log_err("metrics: cannot listen on %s", d->conf.metrics);
