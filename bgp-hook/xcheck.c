@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "anyns.h"
+#include "errors.h"
 
 typedef struct xrun {
 	struct xrun *prev, *next;    /* active list, for xcheck_cancel_all() */
