@@ -52,6 +52,15 @@ typedef struct zone_load_opts {
 	/* An in-zone NS target below a cut without an A or AAAA (missing
 	 * glue) is an error; by default a warning, as NSD and Knot serve it. */
 	bool strict_glue;
+	/* Bytes read at most from one file and from a zone with all its
+	 * $INCLUDEs (each include counted each time); 0 = 1 GiB and 4 GiB. */
+	uint64_t max_file_size, max_zone_size;
+	/* $INCLUDE reads only regular files in the zone file's folder or in
+	 * zones_dir (NULL: none), symbolic links resolved; include_anywhere
+	 * lifts the folder rule. Messages quote no content of a file outside
+	 * those folders. */
+	const char *zones_dir;
+	bool include_anywhere;
 } zone_load_opts_t;
 void zone_load_opts_init(zone_load_opts_t *o);
 

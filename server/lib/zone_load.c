@@ -10,6 +10,7 @@
  * memory. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +26,21 @@
 #define ZL_MAX_LINE          (1u << 20)
 #define ZL_MAX_ERRORS        1000
 
+#define ZL_DEFAULT_MAX_FILE  (1ull << 30)
+#define ZL_DEFAULT_MAX_ZONE  (4ull << 30)
+
 struct zread {
 	zone_builder_t *b;
 	struct zparse P;
+	const zone_load_opts_t *opts;
 	char *line;             /* the current logical line */
 	size_t line_cap;
 	int depth;
 	bool unreadable;        /* the main file could not be read */
 	bool gave_up;           /* ZL_MAX_ERRORS reached */
+	uint64_t max_file, max_zone;
+	uint64_t total;         /* bytes read for this zone, includes counted each time */
+	char *roots[2];         /* real paths of the folders includes may come from */
 };
 
 struct src {
@@ -40,6 +48,7 @@ struct src {
 	size_t len, pos;
 	uint32_t line;          /* line number of buf[pos] */
 	uint16_t file;
+	bool quote;             /* inside the zone's folders: messages may quote it */
 };
 
 static int line_put(struct zread *R, size_t *o, char c)
@@ -169,60 +178,158 @@ static char *next_tok(char **p)
 	return t;
 }
 
-static int read_all(const char *path, char **buf, size_t *len)
+/* The real path of an open file (symbolic links resolved), or NULL. */
+static char *fd_realpath(int fd, const char *path)
+{
+	char link[64], buf[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+	if (n > 0 && buf[0] == '/') {
+		buf[n] = 0;
+		return strdup(buf);
+	}
+	return realpath(path, NULL);
+}
+
+/* True when real path `p` is the folder `root` or below it. */
+static bool path_under(const char *p, const char *root)
+{
+	size_t n = strlen(root);
+	if (n == 1 && root[0] == '/')
+		return true;
+	return strncmp(p, root, n) == 0 && (p[n] == '/' || p[n] == 0);
+}
+
+static bool zr_inside(const struct zread *R, const char *real)
+{
+	for (size_t i = 0; i < sizeof(R->roots) / sizeof(R->roots[0]); i++)
+		if (R->roots[i] && real && path_under(real, R->roots[i]))
+			return true;
+	return false;
+}
+
+/* Why a file was not read, beyond errno values. */
+enum { ZR_NOTREG = -2000, ZR_OUTSIDE, ZR_FILE_BIG, ZR_ZONE_BIG };
+
+static const char *zr_strerror(int rc)
+{
+	switch (rc) {
+	case ZR_NOTREG:   return "not a regular file";
+	case ZR_OUTSIDE:  return "outside the zone's folder and zones-dir (includes from there are not allowed)";
+	case ZR_FILE_BIG: return "larger than the size limit for one file";
+	case ZR_ZONE_BIG: return "the zone's files together exceed the size limit for a zone";
+	default:          return strerror(-rc);
+	}
+}
+
+/* Reads a whole zone file or include: only a regular file (a FIFO or a
+ * device would block or never end; opening with O_NONBLOCK keeps a FIFO
+ * from blocking the open itself), within the size limits, and for an
+ * include only from the zone's folders unless the options allow any.
+ * *inside says whether the file lies in those folders. */
+static int read_zone_file(struct zread *R, const char *path, bool include, char **buf,
+                          size_t *len, bool *inside)
 {
 	struct stat st;
-	char *b = NULL;
+	char *b = NULL, *real = NULL;
 	size_t cap = 0, n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
+	if (fstat(fd, &st) != 0) {
+		rc = -errno;
+		goto fail;
 	}
-	/* Sized from fstat so that a big zone is read in one allocation. */
-	size_t want = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = ZR_NOTREG;
+		goto fail;
+	}
+	real = fd_realpath(fd, path);
+	if (!include && real) {
+		/* The main file's folder is where its includes may come from. */
+		char *slash = strrchr(real, '/');
+		R->roots[0] = slash == real ? strdup("/") : strndup(real, (size_t)(slash - real));
+		if (!R->roots[0]) {
+			rc = ANYNS_ENOMEM;
+			goto fail;
+		}
+	}
+	*inside = !include || zr_inside(R, real);
+	if (include && !*inside && !R->opts->include_anywhere) {
+		rc = ZR_OUTSIDE;
+		goto fail;
+	}
+	if ((uint64_t)st.st_size > R->max_file) {
+		rc = ZR_FILE_BIG;
+		goto fail;
+	}
+	if (R->total + (uint64_t)st.st_size > R->max_zone) {
+		rc = ZR_ZONE_BIG;
+		goto fail;
+	}
+	/* Sized from fstat so that a big zone is read in one allocation; the
+	 * limits hold also when the file grows while it is read. */
+	size_t want = (size_t)st.st_size + 1;
 	for (;;) {
+		if (n > R->max_file || R->total + n > R->max_zone) {
+			rc = n > R->max_file ? ZR_FILE_BIG : ZR_ZONE_BIG;
+			goto fail;
+		}
 		if (grow((void **)&b, &cap, n + (n < want ? want - n : 65536), 1)) {
-			free(b);
-			close(fd);
-			return ANYNS_ENOMEM;
+			rc = ANYNS_ENOMEM;
+			goto fail;
 		}
 		ssize_t r = read(fd, b + n, cap - n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			int e = errno;
-			free(b);
-			close(fd);
-			return -e;
+			rc = -errno;
+			goto fail;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
+	if (n > R->max_file || R->total + n > R->max_zone) {
+		rc = n > R->max_file ? ZR_FILE_BIG : ZR_ZONE_BIG;
+		goto fail;
+	}
+	R->total += n;
 	close(fd);
+	free(real);
 	*buf = b;
 	*len = n;
 	return 0;
+fail:
+	close(fd);
+	free(real);
+	free(b);
+	return rc;
 }
 
-static int zr_parse_file(struct zread *R, const char *path, uint16_t from_file, uint32_t from_line);
+static int zr_parse_file(struct zread *R, const char *path, const struct src *from,
+                         uint32_t from_line);
 
 /* $INCLUDE FILE [ORIGIN]: RFC 1035 5.1, the origin given (or the current
  * one) applies inside the file; ours and the $TTL are restored after. */
 static int zr_include(struct zread *R, struct src *s, uint32_t line, char *arg, char *oarg)
 {
 	ldns_rdf *o = NULL;
+	char q[ZPARSE_EXCERPT * 4 + 8];
 	if (oarg && !(o = zparse_dname(&R->P, oarg))) {
-		zb_report(R->b, s->file, line, true, "bad $INCLUDE origin '%s'", oarg);
+		zb_report(R->b, s->file, line, true, "bad $INCLUDE origin%s",
+		          zparse_quote(s->quote, oarg, strlen(oarg), q, sizeof(q)));
 		return 0;
 	}
 	ldns_rdf *saved = zparse_swap_origin(&R->P, o ? o : ldns_rdf_clone(R->P.origin));
 	uint32_t ttl = R->P.default_ttl;
 	char *fname = strdup(arg);
-	int rc = fname ? zr_parse_file(R, fname, s->file, line) : ANYNS_ENOMEM;
+	int rc = fname ? zr_parse_file(R, fname, s, line) : ANYNS_ENOMEM;
 	free(fname);
 	ldns_rdf_deep_free(zparse_swap_origin(&R->P, saved));
 	R->P.default_ttl = ttl;
@@ -234,10 +341,12 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 	char *cur = R->line;
 	char *dir = next_tok(&cur);
 	char *arg = next_tok(&cur);
+	char q[ZPARSE_EXCERPT * 4 + 8];
 	if (strcasecmp(dir, "$ORIGIN") == 0 && arg) {
 		ldns_rdf *o = zparse_dname(&R->P, arg);
 		if (!o) {
-			zb_report(R->b, s->file, line, true, "bad $ORIGIN name '%s'", arg);
+			zb_report(R->b, s->file, line, true, "bad $ORIGIN name%s",
+			          zparse_quote(s->quote, arg, strlen(arg), q, sizeof(q)));
 			return 0;
 		}
 		ldns_rdf_deep_free(zparse_swap_origin(&R->P, o));
@@ -245,7 +354,8 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 		const char *end;
 		uint32_t ttl = ldns_str2period(arg, &end);
 		if (*end || end == arg) {
-			zb_report(R->b, s->file, line, true, "bad $TTL value '%s'", arg);
+			zb_report(R->b, s->file, line, true, "bad $TTL value%s",
+			          zparse_quote(s->quote, arg, strlen(arg), q, sizeof(q)));
 			return 0;
 		}
 		if (ttl > ZB_TTL_MAX) {
@@ -257,7 +367,8 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 	} else if (strcasecmp(dir, "$INCLUDE") == 0 && arg) {
 		return zr_include(R, s, line, arg, next_tok(&cur));
 	} else {
-		zb_report(R->b, s->file, line, true, "unknown or incomplete directive '%s'", dir);
+		zb_report(R->b, s->file, line, true, "unknown or incomplete directive%s",
+		          zparse_quote(s->quote, dir, strlen(dir), q, sizeof(q)));
 	}
 	return 0;
 }
@@ -314,6 +425,7 @@ static int zr_parse(struct zread *R, struct src *s)
 		}
 		zb_rr_t rr;
 		char msg[256];
+		R->P.quote = s->quote;
 		rc = zparse_line(&R->P, R->line, &rr, msg, sizeof(msg));
 		if (rc < 0)
 			return rc;
@@ -328,50 +440,77 @@ static int zr_parse(struct zread *R, struct src *s)
 	return 0;
 }
 
-static int zr_parse_file(struct zread *R, const char *path, uint16_t from_file, uint32_t from_line)
+/* A copy of a path for messages: bytes outside printable ASCII as \\DDD. */
+static char *printable_path(const char *path)
 {
-	char *buf = NULL, *alt = NULL;
+	size_t n = strlen(path);
+	char *o = malloc(4 * n + 1), *p = o;
+	if (!o)
+		return NULL;
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (*c >= 0x20 && *c < 0x7f)
+			*p++ = (char)*c;
+		else
+			p += sprintf(p, "\\%03u", *c);
+	}
+	*p = 0;
+	return o;
+}
+
+/* Reads and parses the main file (from == NULL) or a file that `from`
+ * includes at from_line. */
+static int zr_parse_file(struct zread *R, const char *path, const struct src *from,
+                         uint32_t from_line)
+{
+	char *buf = NULL, *alt = NULL, *name = NULL;
 	size_t len = 0;
 	uint16_t idx;
+	bool inside = false;
 	int rc;
 
-	if (R->depth >= ZL_MAX_INCLUDE_DEPTH) {
-		zb_report(R->b, from_file, from_line, true, "$INCLUDE nested too deep");
+	if (from && R->depth >= ZL_MAX_INCLUDE_DEPTH) {
+		zb_report(R->b, from->file, from_line, true, "$INCLUDE nested too deep");
 		return 0;
 	}
 	/* An included relative path is looked up beside the including file
 	 * first, then from the working directory. */
-	if (from_file != UINT16_MAX && path[0] != '/') {
-		const char *inc = zb_source_name(R->b, from_file);
+	if (from && path[0] != '/') {
+		const char *inc = zb_source_name(R->b, from->file);
 		const char *slash = strrchr(inc, '/');
 		if (slash && asprintf(&alt, "%.*s/%s", (int)(slash - inc), inc, path) > 0) {
 			if (access(alt, R_OK) == 0)
 				path = alt;
 		}
 	}
-	rc = read_all(path, &buf, &len);
+	rc = read_zone_file(R, path, from != NULL, &buf, &len, &inside);
 	if (rc == ANYNS_ENOMEM)
 		goto out;
 	if (rc < 0) {
-		if (from_file == UINT16_MAX) {
+		if (!from) {
 			if (zb_source(R->b, path, &idx) == 0)
-				zb_report(R->b, idx, 0, true, "cannot read: %s", strerror(-rc));
+				zb_report(R->b, idx, 0, true, "cannot read: %s", zr_strerror(rc));
 			R->unreadable = true;
 		} else {
-			zb_report(R->b, from_file, from_line, true, "cannot read $INCLUDE file %s: %s",
-			          path, strerror(-rc));
+			char q[ZPARSE_EXCERPT * 4 + 8];
+			zb_report(R->b, from->file, from_line, true, "cannot read $INCLUDE file%s: %s",
+			          zparse_quote(from->quote, path, strlen(path), q, sizeof(q)),
+			          zr_strerror(rc));
 		}
 		rc = 0;
 		goto out;
 	}
-	rc = zb_source(R->b, path, &idx);
+	rc = ANYNS_ENOMEM;
+	if (!(name = from ? printable_path(path) : strdup(path)))
+		goto out;
+	rc = zb_source(R->b, name, &idx);
 	if (rc)
 		goto out;
-	struct src s = { .buf = buf, .len = len, .pos = 0, .line = 1, .file = idx };
+	struct src s = { .buf = buf, .len = len, .pos = 0, .line = 1, .file = idx, .quote = inside };
 	R->depth++;
 	rc = zr_parse(R, &s);
 	R->depth--;
 out:
+	free(name);
 	free(alt);
 	free(buf);
 	return rc;
@@ -387,8 +526,15 @@ void zone_load_opts_init(zone_load_opts_t *o)
 static int zr_init(struct zread *R, const char *origin, const zone_load_opts_t *opts,
                    zone_diag_fn diag, void *ctx)
 {
+	static const zone_load_opts_t defaults;
 	uint8_t w[WNAME_MAXLEN];
 	memset(R, 0, sizeof(*R));
+	R->opts = opts ? opts : &defaults;
+	R->max_file = R->opts->max_file_size ? R->opts->max_file_size : ZL_DEFAULT_MAX_FILE;
+	R->max_zone = R->opts->max_zone_size ? R->opts->max_zone_size : ZL_DEFAULT_MAX_ZONE;
+	if (R->opts->zones_dir && R->opts->zones_dir[0] &&
+	    !(R->roots[1] = realpath(R->opts->zones_dir, NULL)) && errno == ENOMEM)
+		return ANYNS_ENOMEM;
 	int len = anyns_name_from_text(origin, w, sizeof(w));
 	if (len < 0)
 		return ANYNS_EINVAL;
@@ -410,6 +556,8 @@ static int zr_done(struct zread *R, int rc, uint16_t main_src, zone_t **out)
 	zb_abort(R->b);
 	zparse_free(&R->P);
 	free(R->line);
+	free(R->roots[0]);
+	free(R->roots[1]);
 	return rc;
 }
 
@@ -422,7 +570,7 @@ int zone_compile_file_opts(const char *origin, const char *path, const zone_load
 	*out = NULL;
 	int rc = zr_init(&R, origin, opts, diag, diag_ctx);
 	if (rc == 0)
-		rc = zr_parse_file(&R, path, UINT16_MAX, 0);
+		rc = zr_parse_file(&R, path, NULL, 0);
 	return zr_done(&R, rc, 0, out);
 }
 
@@ -436,10 +584,15 @@ int zone_compile_text_opts(const char *origin, const char *text, const char *nam
 		return ANYNS_EINVAL;
 	*out = NULL;
 	int rc = zr_init(&R, origin, opts, diag, diag_ctx);
+	/* Text has no folder of its own: its includes may come from the
+	 * working directory (where relative ones are looked up). */
+	if (rc == 0 && !(R.roots[0] = realpath(".", NULL)) && errno == ENOMEM)
+		rc = ANYNS_ENOMEM;
 	if (rc == 0)
 		rc = zb_source(R.b, name ? name : "<text>", &idx);
 	if (rc == 0) {
-		struct src s = { .buf = text, .len = strlen(text), .pos = 0, .line = 1, .file = idx };
+		struct src s = { .buf = text, .len = strlen(text), .pos = 0, .line = 1, .file = idx,
+		                 .quote = true };
 		rc = zr_parse(&R, &s);
 	}
 	return zr_done(&R, rc, idx, out);

@@ -421,10 +421,11 @@ static int ldns_path(struct zparse *P, const char *line, zb_rr_t *out, char *err
 	if (st != LDNS_STATUS_OK) {
 		/* Name the RR too: ldns' messages do not say which field. */
 		const char *txt = P->line2;
+		char q[ZPARSE_EXCERPT * 4 + 8];
 		while (*txt == ' ' || *txt == '\t')
 			txt++;
-		snprintf(err, errlen, "%s: '%.80s%s'", ldns_get_errorstr_by_id(st), txt,
-		         strlen(txt) > 80 ? "..." : "");
+		snprintf(err, errlen, "%s%s", ldns_get_errorstr_by_id(st),
+		         zparse_quote(P->quote, txt, strlen(txt), q, sizeof(q)));
 		ldns_rr_free(rr);
 		return 0;
 	}
@@ -575,8 +576,9 @@ static int generic_rr(struct zparse *P, const char *line, zb_rr_t *rr, char *err
 	const char *p = ts[i + 2], *e;
 	unsigned long len = strtoul(p, (char **)&e, 10);
 	if (e == p || (*e != ' ' && *e != '\t' && *e) || len > 65535) {
-		snprintf(err, errlen, "generic rdata (RFC 3597): bad length '%.*s'",
-		         (int)(tl[i + 2] > 16 ? 16 : tl[i + 2]), p);
+		char q[ZPARSE_EXCERPT * 4 + 8];
+		snprintf(err, errlen, "generic rdata (RFC 3597): bad length%s",
+		         zparse_quote(P->quote, p, tl[i + 2], q, sizeof(q)));
 		return 0;
 	}
 	size_t o = 0;
@@ -586,8 +588,9 @@ static int generic_rr(struct zparse *P, const char *line, zb_rr_t *rr, char *err
 			continue;
 		int v = hexval(*p);
 		if (v < 0) {
-			snprintf(err, errlen, "generic rdata (RFC 3597): '%c' is not a hex digit",
-			         *p >= 0x21 && *p < 0x7f ? *p : '?');
+			char q[ZPARSE_EXCERPT * 4 + 8];
+			snprintf(err, errlen, "generic rdata (RFC 3597): not a hex digit%s",
+			         zparse_quote(P->quote, p, 1, q, sizeof(q)));
 			return 0;
 		}
 		if (hi < 0) {
@@ -619,6 +622,31 @@ static int generic_rr(struct zparse *P, const char *line, zb_rr_t *rr, char *err
 }
 
 /* ---- the parser --------------------------------------------------------- */
+
+const char *zparse_quote(bool quote, const char *text, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0, i;
+	out[0] = 0;
+	if (!quote || outlen < ZPARSE_EXCERPT * 4 + 8)
+		return out;
+	out[o++] = ' ';
+	out[o++] = '\'';
+	for (i = 0; i < len && i < ZPARSE_EXCERPT; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(out + o, outlen - o, "\\%03u", c);
+		}
+	}
+	if (i < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o++] = '\'';
+	out[o] = 0;
+	return out;
+}
 
 int zparse_line(struct zparse *P, const char *line, zb_rr_t *rr, char *err, size_t errlen)
 {

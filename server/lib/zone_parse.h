@@ -27,6 +27,7 @@ struct zparse {
 	size_t prev_len;
 	uint32_t default_ttl;   /* $TTL; 3600 until one is given, as NSD */
 	bool ldns_only;
+	bool quote;             /* messages may quote the line (zparse_quote()) */
 
 	uint8_t owner[WNAME_MAXLEN];       /* owner of the RR returned last */
 	uint8_t *scratch;       /* its rdata (65536 bytes) */
@@ -47,6 +48,13 @@ ldns_rdf *zparse_dname(const struct zparse *p, const char *text);
 /* Makes `o` the current origin (the parser takes it) and returns the
  * previous one (the caller takes it). */
 ldns_rdf *zparse_swap_origin(struct zparse *p, ldns_rdf *o);
+
+/* For a message about text[0..len): " 'excerpt'" with at most
+ * ZPARSE_EXCERPT characters, printable ASCII kept and any other byte written
+ * as \DDD, "..." when cut; "" when `quote` is false (the file lies outside
+ * the zone's folder: its content is not ours to show). Returns out. */
+#define ZPARSE_EXCERPT 40
+const char *zparse_quote(bool quote, const char *text, size_t len, char *out, size_t outlen);
 
 /* Parses one logical line (not a directive, not blank). Returns 1 with the
  * RR in *rr (pointing into the parser, valid until the next call), 0 when

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -275,6 +276,130 @@ static void test_include(void **st)
 		unlink(path);
 	}
 	rmdir(tmpdir);
+}
+
+/* True when no diagnostic contains `part`. */
+static bool nowhere(const struct diags *ds, const char *part)
+{
+	for (int i = 0; i < ds->n; i++)
+		if (strstr(ds->d[i].msg, part) || strstr(ds->d[i].file, part))
+			return false;
+	return true;
+}
+
+static int load_file(const char *name, const zone_load_opts_t *o, struct diags *ds)
+{
+	char path[256];
+	zone_t *z = NULL;
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	memset(ds, 0, sizeof(*ds));
+	int rc = zone_compile_file_opts("example.com.", path, o, collect, ds, &z);
+	zone_unref(z);
+	return rc;
+}
+
+/* Hostile includes: only regular files (a FIFO or /dev/zero neither blocks
+ * nor grows memory), size limits per file and per zone, includes only from
+ * the zone's folder or zones_dir, and no content of other files in
+ * messages. */
+static void test_include_policy(void **st)
+{
+	(void)st;
+	struct diags ds;
+	char other[64], path[512], link[512];
+	zone_load_opts_t o;
+	zone_load_opts_init(&o);
+
+	strcpy(tmpdir, "/tmp/anyns-zl-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	strcpy(other, "/tmp/anyns-zl-other-XXXXXX");
+	assert_non_null(mkdtemp(other));
+	/* a file outside the zone's folder, and a symbolic link to it inside */
+	snprintf(path, sizeof(path), "%s/secret", other);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("secret-content A nonsense\n", f);
+	fclose(f);
+	snprintf(link, sizeof(link), "%s/link.zone", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	snprintf(link, sizeof(link), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(link, 0600), 0);
+
+	char text[1024];
+	write_file("fifo.zone", HEAD "$INCLUDE fifo\n");               /* 5 */
+	write_file("zero.zone", HEAD "$INCLUDE /dev/zero\n");
+	snprintf(text, sizeof(text), HEAD "$INCLUDE %s\n", path);
+	write_file("outside.zone", text);
+	write_file("link-inc.zone", HEAD "$INCLUDE link.zone\n");
+	write_file("small.zone", "a A 192.0.2.1\n");                   /* 14 bytes */
+	write_file("twice.zone", HEAD "$INCLUDE small.zone\n$INCLUDE small.zone\n");
+	write_file("incbig.zone", HEAD "$INCLUDE bigger.zone\n");
+	size_t o2 = 0;
+	for (int i = 0; i < 20; i++)
+		o2 += (size_t)snprintf(text + o2, sizeof(text) - o2, "b%02d A 192.0.2.%d\n", i, i);
+	write_file("bigger.zone", text);                               /* 340 bytes */
+	write_file("esc.zone", HEAD "bad\033[31m A 1.2.3\n"
+	           "long A 1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20\n");
+
+	/* A reader of the FIFO would block: the alarm ends a hung test. */
+	alarm(20);
+	assert_int_equal(load_file("fifo.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "not a regular file"));
+	assert_int_equal(load_file("zero.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "not a regular file"));
+	alarm(0);
+
+	/* outside the folder: refused, also through a symbolic link */
+	assert_int_equal(load_file("outside.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "outside the zone's folder"));
+	assert_true(nowhere(&ds, "secret-content"));
+	assert_int_equal(load_file("link-inc.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "outside the zone's folder"));
+	/* allowed by zones_dir, or by include_anywhere: read, but its errors
+	 * quote nothing of it */
+	o.zones_dir = other;
+	assert_int_equal(load_file("outside.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 1, true, "'secret-content A nonsense'"));
+	o.zones_dir = NULL;
+	o.include_anywhere = true;
+	assert_int_equal(load_file("link-inc.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 1, true, ""));
+	assert_true(nowhere(&ds, "secret-content"));
+	assert_true(nowhere(&ds, "nonsense"));
+	o.include_anywhere = false;
+
+	/* size limits per file and for the zone, naming the $INCLUDE line */
+	assert_int_equal(load_file("twice.zone", &o, &ds), 0);
+	o.max_file_size = 10;
+	assert_int_equal(load_file("twice.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 0, true, "size limit for one file"));   /* the main file */
+	o.max_file_size = 200;
+	assert_int_equal(load_file("incbig.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "size limit for one file"));
+	o.max_file_size = 0;
+	o.max_zone_size = strlen(HEAD) + 40 + 14 + 7;               /* the main file and one include */
+	assert_int_equal(load_file("twice.zone", &o, &ds), ANYNS_EZONE);
+	assert_false(has(&ds, 5, true, "size limit"));
+	assert_true(has(&ds, 6, true, "size limit for a zone"));
+	o.max_zone_size = 0;
+
+	/* excerpts: control bytes escaped, long lines cut */
+	assert_int_equal(load_file("esc.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 5, true, "bad\\027[31m A 1.2.3"));
+	assert_true(nowhere(&ds, "\033"));
+	assert_true(has(&ds, 6, true, "...'"));
+	assert_true(nowhere(&ds, "19.20"));
+
+	const char *names[] = { "fifo.zone", "zero.zone", "outside.zone", "link-inc.zone", "small.zone",
+	                        "twice.zone", "esc.zone", "link.zone", "fifo", "incbig.zone",
+	                        "bigger.zone" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(link, sizeof(link), "%s/%s", tmpdir, names[i]);
+		unlink(link);
+	}
+	rmdir(tmpdir);
+	unlink(path);
+	rmdir(other);
 }
 
 static void test_check_soa(void **st)
@@ -881,6 +1006,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_include_policy),
 		cmocka_unit_test(test_check_soa),
 		cmocka_unit_test(test_check_apex_ns),
 		cmocka_unit_test(test_check_out_of_zone),
