@@ -314,8 +314,11 @@ static const opt_t server_opts[] = {
 	{ .key = "answer-cache", .flag = "answer-cache", .type = OPT_UINT,
 	  .flags = OPT_AUTO | OPT_RESTART, OPT_AT(dconf_t, answer_cache), .min = 0,
 	  .max = 1 << 24, .autoval = (long long)DCONF_CACHE_AUTO, .def = "auto", .arg = "N",
-	  .help = "answer cache entries per worker, filled as queries come; 0 turns it off; "
-	          "auto: 3 per name served at start-up, between 65536 and 262144" },
+	  .help = "answer cache entries per worker, 72 bytes each (an index slot and 64 bytes of "
+	          "a ring of variable-size answers), touched as answers are stored; once the ring "
+	          "is full an answer is admitted on its second miss, so one-off names do not push "
+	          "out the answers in use; 0 turns it off; auto: 3 per name served at start-up, "
+	          "between 65536 and 262144" },
 	{ .key = "udp-io", .flag = "udp-io", .type = OPT_ENUM, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, udp_io), .choices = udp_ios, .def = "poll", .arg = "MODE",
 	  .help = "UDP receive back end: poll (each worker polls its sockets on its libuv loop) "

@@ -99,7 +99,22 @@ static inline void acache__patch(const uint8_t *t, size_t tlen, const uint8_t *q
 	out[0] = q[0];
 	out[1] = q[1];
 	out[2] = (uint8_t)((t[2] & ~PKT_F1_RD) | (q[2] & PKT_F1_RD));
-	memcpy(out + PKT_HDR_LEN, q + PKT_HDR_LEN, name_len);
+	/* The name eight bytes at a time, the last word ending at its end
+	 * (overlapping the one before): no library call for a short copy. */
+	const uint8_t *src = q + PKT_HDR_LEN;
+	uint8_t *dst = out + PKT_HDR_LEN;
+	if (name_len < 8) {
+		for (size_t i = 0; i < name_len; i++)
+			dst[i] = src[i];
+		return;
+	}
+	uint64_t w;
+	for (size_t i = 0; i + 8 < name_len; i += 8) {
+		memcpy(&w, src + i, 8);
+		memcpy(dst + i, &w, 8);
+	}
+	memcpy(&w, src + name_len - 8, 8);
+	memcpy(dst + name_len - 8, &w, 8);
 }
 
 /* Length of the uncompressed question name at PKT_HDR_LEN, or 0. */
@@ -135,43 +150,107 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
 }
 
 /* ---- the table ------------------------------------------------------------
- * A two-way set-associative table of 512-byte slots: a small header, then the
- * key's name and the template back to back. Memory is only touched as slots
- * fill up. */
-#define ACACHE_DATA 488
+ * Templates live back to back in a ring of bytes (the arena), each behind a
+ * 16-byte header, in 16-byte units; the oldest are overwritten first. An
+ * index of 8-entry buckets (one cache line each) maps a key's hash to the
+ * ring position of its record. The stored template's question name is the
+ * lowercased key name, so the record holds the whole key with no copy of the
+ * name: a lookup compares the key against the template's own question.
+ *
+ * Positions are absolute ring positions in units, kept to 32 bits in the
+ * index: an entry is current while its record has not been overwritten,
+ * i.e. while head - pos <= ring size (unsigned, so wrapping is harmless).
+ * An entry that outlived 2^32 units of writes may point into the middle of
+ * a record; the record's full check (generation, hash, flags, name, type,
+ * class) rejects it, and the bounded length keeps the read inside the arena.
+ *
+ * Memory: the ring is touched only as it fills, front to back; the index and
+ * the admission filter are small. Nothing is allocated after acache_new(),
+ * and eviction is the tail of the ring: O(1) amortised per store.
+ *
+ * Admission: while storing costs nothing (the record that would be
+ * overwritten is free, stale or of an older generation), every template is
+ * admitted. Once storing would evict a current entry, a template is admitted
+ * on its key's second miss only, as remembered by a small table of hash
+ * fingerprints (a doorkeeper): a flood of names each asked once (random
+ * subdomains) then leaves the ring alone. A
+ * hit on a record in the oldest quarter of the ring copies it to the head,
+ * so entries in use survive the churn of the rest. */
+#define ACACHE_UNIT   16
+#define ACACHE_WAYS   8
+#define ACACHE_MARKER 0xFF     /* hdr.flags of the filler at the end of a lap */
 
-typedef struct acache_ent {
-	uint64_t gen;            /* 0: empty */
+typedef struct acache_hdr {
+	uint64_t gen;              /* 0: never written */
 	uint32_t hash;
-	uint16_t len;            /* template length */
+	uint16_t len;              /* template bytes that follow */
 	uint8_t rcode;
-	uint8_t name_len;
-	uint16_t qtype, qclass;
-	uint8_t flags;
-	uint8_t pad_[3];
-	uint8_t data[ACACHE_DATA]; /* name (name_len bytes), then the template */
-} acache_ent_t;
+	uint8_t flags;             /* ACACHE_KEY_*, or ACACHE_MARKER */
+} acache_hdr_t;
+
+typedef struct acache_slot {
+	uint32_t hash;
+	uint32_t pos;              /* ring position, in units */
+} acache_slot_t;
 
 struct acache {
-	size_t mask;             /* sets - 1; a set is two slots */
-	acache_ent_t *ent;
+	acache_slot_t *index;      /* nbuckets * ACACHE_WAYS */
+	uint32_t bmask;            /* nbuckets - 1 */
+	uint32_t units;            /* ring size in units, a power of two */
+	uint32_t old_age;          /* older records (in units) are in the last quarter of the
+	                            * ring; UINT32_MAX until it first fills */
+	uint64_t head, tail;       /* absolute positions in units: next write, oldest record */
+	uint8_t *ring;             /* units * ACACHE_UNIT bytes, + room for one record */
+	uint16_t *door;            /* doorkeeper fingerprints, 2^(32 - door_shift) */
+	unsigned door_shift;
 };
+
+static inline size_t acache__units(size_t tlen)
+{
+	return (sizeof(acache_hdr_t) + tlen + ACACHE_UNIT - 1) / ACACHE_UNIT;
+}
+
+static inline acache_hdr_t *acache__rec(const acache_t *c, uint64_t pos)
+{
+	return (acache_hdr_t *)(c->ring + (size_t)(pos & (c->units - 1)) * ACACHE_UNIT);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 1;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
 
 int acache_new(size_t entries, acache_t **out)
 {
-	size_t sets = 1;
-	while (sets * 2 < entries)
-		sets <<= 1;
+	if (entries < 64)
+		entries = 64;
+	if (entries > ((size_t)1 << 26))
+		return ANYNS_EINVAL;
 	acache_t *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return ANYNS_ENOMEM;
-	/* calloc: pages stay untouched (and cost nothing) until slots fill. */
-	c->ent = calloc(sets * 2, sizeof(*c->ent));
-	if (c->ent == NULL) {
-		free(c);
+	size_t slots = pow2_at_least(entries);
+	/* 64 bytes of ring per entry: typical templates are 60-200 bytes and
+	 * most names are asked in one or two shapes. */
+	size_t ring = pow2_at_least(entries * 64);
+	size_t door = slots / 2;
+	c->bmask = (uint32_t)(slots / ACACHE_WAYS - 1);
+	c->units = (uint32_t)(ring / ACACHE_UNIT);
+	c->old_age = UINT32_MAX;
+	c->door_shift = 32;
+	while (((size_t)1 << (32 - c->door_shift)) < door)
+		c->door_shift--;
+	/* calloc: untouched pages cost nothing; the ring fills front to back. */
+	c->index = calloc(slots, sizeof(*c->index));
+	c->ring = calloc(1, ring + sizeof(acache_hdr_t) + ACACHE_TMPL_MAX + ACACHE_UNIT);
+	c->door = calloc(door, sizeof(*c->door));
+	if (c->index == NULL || c->ring == NULL || c->door == NULL) {
+		acache_free(c);
 		return ANYNS_ENOMEM;
 	}
-	c->mask = sets - 1;
 	*out = c;
 	return 0;
 }
@@ -180,16 +259,127 @@ void acache_free(acache_t *c)
 {
 	if (c == NULL)
 		return;
-	free(c->ent);
+	free(c->index);
+	free(c->ring);
+	free(c->door);
 	free(c);
 }
 
-static inline bool acache__match(const acache_ent_t *e, const acache_key_t *k, uint32_t h,
-                                 uint64_t gen)
+/* The record at `pos` (of a current slot), if it holds `key` under `gen`. */
+static inline const acache_hdr_t *acache__match(const acache_t *c, uint32_t pos,
+                                                const acache_key_t *k, uint64_t gen)
 {
-	return e->gen == gen && e->hash == h && e->name_len == k->name_len &&
-	       e->qtype == k->qtype && e->qclass == k->qclass && e->flags == k->flags &&
-	       memcmp(e->data, k->name, k->name_len) == 0;
+	const acache_hdr_t *r = acache__rec(c, pos);
+	const uint8_t *t = (const uint8_t *)(r + 1) + PKT_HDR_LEN;
+	const unsigned n = k->name_len;
+	if (r->gen != gen || r->flags != k->flags || r->len > ACACHE_TMPL_MAX ||
+	    r->len < PKT_HDR_LEN + n + 4 || pkt_get16(t + n) != k->qtype ||
+	    pkt_get16(t + n + 2) != k->qclass)
+		return NULL;
+	/* The name eight bytes at a time, the last word ending at the name's
+	 * end (overlapping the one before); names under 8 bytes byte by byte. */
+	const uint8_t *kn = (const uint8_t *)k + offsetof(acache_key_t, name);
+	uint64_t a, b, d = 0;
+	if (n < 8) {
+		for (unsigned i = 0; i < n; i++)
+			d |= (uint64_t)(t[i] ^ kn[i]);
+	} else {
+		for (unsigned i = 0; i + 8 < n; i += 8) {
+			memcpy(&a, t + i, 8);
+			memcpy(&b, kn + i, 8);
+			d |= a ^ b;
+		}
+		memcpy(&a, t + n - 8, 8);
+		memcpy(&b, kn + n - 8, 8);
+		d |= a ^ b;
+	}
+	if (d != 0)
+		return NULL;
+	return r;
+}
+
+/* Makes room for `units` at the head: the oldest records go. */
+static inline void acache__reserve(acache_t *c, size_t units)
+{
+	while (c->head + units - c->tail > c->units)
+		c->tail += acache__units(acache__rec(c, c->tail)->len);
+}
+
+/* Appends a record (header + template) and returns its position. A record
+ * never wraps: the rest of the lap is filled with a marker first. */
+__attribute__((noinline))
+static uint64_t acache__append(acache_t *c, const acache_hdr_t *hdr, const uint8_t *tmpl,
+                               const acache_key_t *k)
+{
+	size_t u = acache__units(hdr->len);
+	size_t off = (size_t)(c->head & (c->units - 1));
+	if (off + u > c->units) {
+		size_t gap = c->units - off;
+		acache__reserve(c, gap);
+		acache_hdr_t m = { 0, 0, (uint16_t)(gap * ACACHE_UNIT - sizeof(m)), 0, ACACHE_MARKER };
+		memcpy(acache__rec(c, c->head), &m, sizeof(m));
+		c->head += gap;
+	}
+	acache__reserve(c, u);
+	uint64_t pos = c->head;
+	uint8_t *w = (uint8_t *)acache__rec(c, pos);
+	memcpy(w, hdr, sizeof(*hdr));
+	if (tmpl != w + sizeof(*hdr))
+		memcpy(w + sizeof(*hdr), tmpl, hdr->len);
+	if (k != NULL)
+		memcpy(w + sizeof(*hdr) + PKT_HDR_LEN, k->name, k->name_len);
+	c->head += u;
+	if (c->head >= c->units)
+		c->old_age = c->units - c->units / 4;
+	return pos;
+}
+
+/* The slot for a new record of hash h: the same hash (a newer answer for
+ * the key), else one no longer current, else the oldest. */
+static acache_slot_t *acache__victim(acache_t *c, uint32_t h)
+{
+	acache_slot_t *b = &c->index[(size_t)(h & c->bmask) * ACACHE_WAYS], *v = b;
+	uint32_t vage = 0;
+	for (int i = 0; i < ACACHE_WAYS; i++) {
+		uint32_t age = (uint32_t)c->head - b[i].pos;
+		if (b[i].hash == h)
+			return &b[i];
+		if (age > c->units)
+			age = UINT32_MAX;
+		if (age > vage) {
+			vage = age;
+			v = &b[i];
+		}
+	}
+	return v;
+}
+
+/* True when the oldest record of the ring is a current entry of `gen`
+ * (storing now would evict something in use). */
+static bool acache__tail_live(const acache_t *c, uint64_t gen)
+{
+	const acache_hdr_t *r = acache__rec(c, c->tail);
+	if (c->tail == c->head || r->gen != gen || r->flags == ACACHE_MARKER)
+		return false;
+	const acache_slot_t *b = &c->index[(size_t)(r->hash & c->bmask) * ACACHE_WAYS];
+	for (int i = 0; i < ACACHE_WAYS; i++)
+		if (b[i].hash == r->hash && b[i].pos == (uint32_t)c->tail)
+			return true;
+	return false;
+}
+
+/* Doorkeeper: true when a miss of hash h was seen before (and not since
+ * overwritten by another); remembers this one. One 16-bit fingerprint per
+ * slot: a name asked once passes only on a fingerprint collision (about one
+ * in 65536 of the slots it can meet). */
+static bool acache__seen(acache_t *c, uint32_t h)
+{
+	uint32_t slot = (h * 0x9e3779b1u) >> c->door_shift;
+	uint16_t fp = (uint16_t)(h | 1);
+	if (c->door[slot] == fp)
+		return true;
+	c->door[slot] = fp;
+	return false;
 }
 
 int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
@@ -200,19 +390,29 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 		return ANYNS_EINVAL;
 	uint32_t h = acache__hash(key);
 	*hash = h;
-	const acache_ent_t *e = &c->ent[(h & c->mask) * 2];
-	if (!acache__match(e, key, h, gen)) {
-		e++;
-		if (!acache__match(e, key, h, gen))
-			return ANYNS_ENOENT;
+	acache_slot_t *b = &c->index[(size_t)(h & c->bmask) * ACACHE_WAYS];
+	const acache_hdr_t *r = NULL;
+	uint32_t age = 0;
+	int i;
+	for (i = 0; i < ACACHE_WAYS; i++) {
+		if (b[i].hash != h)
+			continue;
+		age = (uint32_t)c->head - b[i].pos;
+		if (age <= c->units && (r = acache__match(c, b[i].pos, key, gen)) != NULL)
+			break;
 	}
+	if (r == NULL || r->len > outcap)
+		return ANYNS_ENOENT;
 	/* The key check put the query's name, as long as the template's, at
 	 * offset 12 of both. */
-	if (e->len > outcap)
-		return ANYNS_ENOENT;
-	acache__patch(e->data + e->name_len, e->len, query, e->name_len, out);
-	*outlen = e->len;
-	*rcode = e->rcode;
+	acache__patch((const uint8_t *)(r + 1), r->len, query, key->name_len, out);
+	*outlen = r->len;
+	*rcode = r->rcode;
+	/* In use and about to be overwritten: move it to the head. */
+	if (age > c->old_age) {
+		acache_hdr_t hdr = *r;
+		b[i].pos = (uint32_t)acache__append(c, &hdr, out, key);
+	}
 	return 0;
 }
 
@@ -221,24 +421,14 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 {
 	/* A truncated answer depends on the client's payload size: never reuse it. */
 	if (!info->cacheable || info->tc || len > ACACHE_TMPL_MAX ||
-	    len < PKT_HDR_LEN + (size_t)k->name_len)
+	    len < PKT_HDR_LEN + (size_t)k->name_len + 4)
 		return false;
-	if ((size_t)k->name_len + len > ACACHE_DATA)
-		return true;   /* a template, too big for a slot */
-	acache_ent_t *e = &c->ent[(h & c->mask) * 2];
-	if (e->gen == gen) {
-		/* Keep the newest in the first slot: move it down (header and bytes used). */
-		memcpy(&e[1], e, offsetof(acache_ent_t, data) + e->name_len + e->len);
-	}
-	e->gen = gen;
-	e->hash = h;
-	e->len = (uint16_t)len;
-	e->rcode = info->rcode;
-	e->name_len = k->name_len;
-	e->qtype = k->qtype;
-	e->qclass = k->qclass;
-	e->flags = k->flags;
-	memcpy(e->data, k->name, k->name_len);
-	memcpy(e->data + k->name_len, resp, len);
+	if (c->head + acache__units(len) - c->tail > c->units && acache__tail_live(c, gen) &&
+	    !acache__seen(c, h))
+		return false;
+	acache_hdr_t hdr = { gen, h, (uint16_t)len, info->rcode, k->flags };
+	acache_slot_t *s = acache__victim(c, h);
+	s->pos = (uint32_t)acache__append(c, &hdr, resp, k);
+	s->hash = h;
 	return true;
 }

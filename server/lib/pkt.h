@@ -176,6 +176,14 @@ static inline void pkt_lower_name(uint8_t *dst, const uint8_t *src, size_t len)
 		w = pkt_lower8(w);
 		memcpy(dst + i, &w, 8);
 	}
+	if (i < len && len >= 8) {
+		/* The rest as the word ending at the name's end: the bytes it
+		 * shares with the last step are lowercased twice (the same). */
+		memcpy(&w, src + len - 8, 8);
+		w = pkt_lower8(w);
+		memcpy(dst + len - 8, &w, 8);
+		return;
+	}
 	for (; i < len; i++) {
 		uint8_t c = src[i];
 		dst[i] = (uint8_t)(c + ((unsigned)(c - 'A') < 26u ? 0x20 : 0));

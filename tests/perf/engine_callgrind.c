@@ -279,7 +279,8 @@ static int run_hit(size_t n)
 	uint8_t rc;
 	acache_t *c = NULL;
 
-	if (!hits || acache_new(g_nq * 2, &c) != 0)
+	/* anynsd's smallest automatic size, or more for a large mix. */
+	if (!hits || acache_new(g_nq * 2 > 65536 ? g_nq * 2 : 65536, &c) != 0)
 		die("out of memory");
 	/* Fill the cache as the daemon does on misses; the measured loop then
 	 * runs anynsd's hit path over the queries that were stored. */

@@ -15,6 +15,7 @@ static const char *zone_text =
 	"ns1 IN A 192.0.2.1\n"
 	"www IN A 192.0.2.80\n"
 	"www IN AAAA 2001:db8::80\n"
+	"*.w IN A 192.0.2.9\n"
 	"big IN TXT \"" "0123456789012345678901234567890123456789012345678901234567890123456789"
 	"0123456789012345678901234567890123456789012345678901234567890123456789"
 	"0123456789012345678901234567890123456789012345678901234567890123456789\"\n"
@@ -157,11 +158,118 @@ static void test_lookup_store(void **st)
 	acache_free(NULL);
 }
 
+/* Asks q and checks that a hit is byte for byte what answer_build() gives. */
+static int ask_checked(acache_t *c, uint64_t gen, const uint8_t *q, size_t n)
+{
+	uint8_t out[512], want[512];
+	size_t ol, wl;
+	int r = ask(c, gen, q, n, out, &ol);
+	if (r == 0) {
+		assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, want, sizeof(want),
+		                              &wl, NULL), 0);
+		assert_int_equal(ol, wl);
+		assert_memory_equal(out, want, wl);
+	}
+	return r;
+}
+
+static size_t qname(uint8_t *q, const char *fmt, unsigned i, uint16_t type)
+{
+	char name[64];
+	struct qopt o = { .id = (uint16_t)i, .rd = (i & 1) != 0, .edns = (i & 2) != 0,
+	                  .payload = 1232, .do_bit = (i & 4) != 0 };
+	snprintf(name, sizeof(name), fmt, i);
+	return tq_build(q, name, type, 1, &o);
+}
+
+/* A ring smaller than what is asked: the oldest records go, every hit stays
+ * byte-identical, nothing outgrows the ring. */
+static void test_ring(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512];
+	size_t n;
+	uint8_t hot[512];
+	size_t hn = tq_build(hot, "www.example.com", 28, 1, NULL);
+	unsigned hits = 0, hot_misses = 0;
+	assert_int_equal(acache_new(64, &c), 0);    /* a 4 KiB ring: about 40 answers */
+	for (unsigned i = 0; i < 2000; i++) {
+		n = qname(q, i % 3 ? "n%u.w.example.com" : "nx%u.example.com", i, 1);
+		for (int k = 0; k < 3; k++)
+			if (ask_checked(c, 1, q, n) == 0)
+				hits++;
+		/* An answer in use survives the churn: a hit in the oldest
+		 * quarter of the ring moves it to the head. */
+		if (i % 5 == 0 && ask_checked(c, 1, hot, hn) != 0)
+			hot_misses++;
+	}
+	assert_int_equal(hot_misses, 1);
+	/* Each name: one miss, then hits (the second miss admits it when
+	 * the ring is under pressure). */
+	assert_true(hits >= 2000);
+	/* The latest names are resident, the first ones long gone. */
+	n = qname(q, "n%u.w.example.com", 1999, 1);
+	assert_int_equal(ask_checked(c, 1, q, n), 0);
+	n = qname(q, "n%u.w.example.com", 1, 1);
+	assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	/* A reload: the old generation's records are free to overwrite, so the
+	 * new one's answers are admitted on their first miss. */
+	n = qname(q, "n%u.w.example.com", 1998, 1);
+	assert_int_equal(ask_checked(c, 2, q, n), ANYNS_ENOENT);
+	assert_int_equal(ask_checked(c, 2, q, n), 0);
+	acache_free(c);
+}
+
+/* A random-subdomain flood (every query a new name, NXDOMAIN or a wildcard
+ * answer) into a full cache leaves the answers in use resident, even those
+ * not asked during the flood; a name asked twice is still admitted. */
+static void test_flood(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512];
+	size_t n;
+	assert_int_equal(acache_new(1024, &c), 0);   /* a 64 KiB ring */
+	/* Fill the ring with answers in use. */
+	for (unsigned i = 0; i < 3000; i++) {
+		n = qname(q, "warm%u.w.example.com", i, 1);
+		for (int k = 0; k < 2; k++)
+			(void)ask_checked(c, 1, q, n);
+	}
+	/* The hot set. */
+	for (unsigned i = 0; i < 20; i++) {
+		n = qname(q, "hot%u.w.example.com", i, i % 2 ? 1 : 28);
+		(void)ask_checked(c, 1, q, n);
+		(void)ask_checked(c, 1, q, n);
+		assert_int_equal(ask_checked(c, 1, q, n), 0);
+	}
+	n = tq_build(q, "www.example.com", 1, 1, NULL);
+	(void)ask_checked(c, 1, q, n);
+	(void)ask_checked(c, 1, q, n);
+	for (unsigned i = 0; i < 100000; i++) {
+		n = qname(q, i & 1 ? "r%u.example.com" : "r%u.w.example.com", i, 1);
+		assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	}
+	for (unsigned i = 0; i < 20; i++) {
+		n = qname(q, "hot%u.w.example.com", i, i % 2 ? 1 : 28);
+		assert_int_equal(ask_checked(c, 1, q, n), 0);
+	}
+	n = tq_build(q, "www.example.com", 1, 1, NULL);
+	assert_int_equal(ask_checked(c, 1, q, n), 0);
+	/* Second sighting: admitted. */
+	n = tq_build(q, "new.w.example.com", 1, 1, NULL);
+	assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	assert_int_equal(ask_checked(c, 1, q, n), 0);
+	acache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_lookup_store),
+		cmocka_unit_test(test_ring),
+		cmocka_unit_test(test_flood),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -60,8 +60,8 @@ static inline size_t tq_build(uint8_t *b, const char *name, uint16_t type,
 	pkt_qspec_t s = {
 		.name = w, .name_len = tq_name(w, name), .qtype = type, .qclass = klass,
 		.id = o->id, .flags1 = o->rd ? PKT_F1_RD : 0,
-		.edns = o->edns, .do_bit = o->do_bit, .payload = o->payload,
-		.edns_version = o->version, .nsid = o->nsid,
+		.edns = o->edns != 0, .do_bit = o->do_bit != 0, .payload = o->payload,
+		.edns_version = o->version, .nsid = o->nsid != 0,
 		.opts = o->unknown_opt ? unknown : NULL, .opts_len = o->unknown_opt ? sizeof(unknown) : 0,
 	};
 	if (pkt_write_query(&s, b, 512, &len) != 0) {
