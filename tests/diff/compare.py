@@ -586,39 +586,46 @@ def _nsec3_covers(rr_owner, rd, h):
     return h >= own or h < nxt
 
 
-def ex_nsec3_owner_encloser(ctx, q, ref, got):
-    # A name below an NSEC3 owner name (RFC 5155 7.2.8: that owner is no name
-    # of the zone). NSD takes the NSEC3 owner as the closest encloser and
-    # sends a proof that proves nothing; Knot and anynsd prove the Name Error
-    # from the apex. The test's NSEC3 records must be a closest encloser
-    # proof from the apex (7.2.2), checked here by hashing.
+def ex_nsec3_provable_encloser(ctx, q, ref, got):
+    # NXDOMAIN from an NSEC3 zone where the closest encloser has no NSEC3 of
+    # its own: a name below an NSEC3 owner name (RFC 5155 7.2.8: no name of
+    # the zone) or below an empty non-terminal left out by opt-out. NSD
+    # proves from that name anyway, which proves nothing; Knot and anynsd
+    # prove from the closest provable encloser (7.2.1, 7.2.2). The test's
+    # NSEC3 records are checked by hashing instead of compared.
     import dns.dnssec
     apex = ctx.apex(q)
-    if apex is None or ref.rcode != "NXDOMAIN" or got.rcode != "NXDOMAIN":
-        return None
-    qn = dns.name.from_text(q.qname)
-    az = dns.name.from_text(apex)
-    rel = qn.relativize(az).labels
-    if len(rel) < 2 or len(rel[-1]) != 32 or not ref.rrs("authority", "NSEC3"):
+    if apex is None or ref.rcode != "NXDOMAIN" or got.rcode != "NXDOMAIN" or \
+            not ref.rrs("authority", "NSEC3"):
         return None
     n3 = [(rrset.name.to_text().lower(), rd) for rrset in got.msg.authority
           if rrset.rdtype == dns.rdatatype.NSEC3 for rd in rrset]
     if not n3 and got.flags["TC"] and not any(got.sections[s] for s in SECTIONS):
-        # The proof from the apex is larger than NSD's: it may not fit.
+        # The proof may be larger than NSD's: then it may not fit.
         return [], {"flag TC"} | set(SECTIONS)
-    if not n3:
+    if not n3 or ref.sections["authority"] == got.sections["authority"]:
         return None
     rd0 = n3[0][1]
     salt = rd0.salt.hex() if rd0.salt else None
     hsh = lambda n: dns.dnssec.nsec3_hash(n, salt, rd0.iterations, rd0.algorithm)  # noqa: E731
+    owners = {o.split(".", 1)[0].upper() for o, _ in n3}
+    qn, az = dns.name.from_text(q.qname), dns.name.from_text(apex)
+    # The closest provable encloser: the deepest ancestor with a matching NSEC3.
+    ce, below = None, qn
+    for cut in range(1, len(qn) - len(az) + 1):
+        anc = qn.split(len(az) + len(qn) - len(az) - cut)[1]
+        if hsh(anc) in owners:
+            ce = anc
+            break
+        below = anc
     problems = []
-    ha = hsh(az)
-    if not any(o.split(".", 1)[0].upper() == ha for o, _ in n3):
-        problems.append("no NSEC3 matching the apex (closest encloser)")
-    for what, name in (("next closer", dns.name.Name(rel[-1:]).derelativize(az)),
-                       ("wildcard", dns.name.from_text("*", az))):
-        if not any(_nsec3_covers(o, rd, hsh(name)) for o, rd in n3):
-            problems.append("no NSEC3 covering the %s name %s" % (what, name))
+    if ce is None:
+        problems.append("no NSEC3 matches an ancestor of the name (closest encloser)")
+    else:
+        nc = dns.name.Name(qn.labels[-(len(ce) + 1):])
+        for what, name in (("next closer", nc), ("wildcard", dns.name.from_text("*", ce))):
+            if not any(_nsec3_covers(o, rd, hsh(name)) for o, rd in n3):
+                problems.append("no NSEC3 covering the %s name %s" % (what, name))
     # The rest (SOA and its RRSIG) is compared as usual; an RRSIG's rdata
     # starts with the type it covers (NSEC3 = 50 = 0x0032).
     for v in (ref, got):
@@ -712,11 +719,13 @@ EXCEPTIONS = [
              "does in any zone it holds (with that zone's NS); RFC 6604 2.1 and Knot stop "
              "at the query's zone, and anynsd follows chains inside the zone only (its "
              "spec). The test's answer must be the reference's part inside the zone."),
-    dict(name="nsec3-owner-encloser", servers={"knot", "anynsd"}, fn=ex_nsec3_owner_encloser,
-         rfc="RFC 5155 7.2.8: an NSEC3 owner name is no name of the zone. Below one, NSD "
-             "uses it as the closest encloser and its NSEC3 records prove nothing; Knot "
-             "and anynsd send the closest encloser proof from the apex (7.2.2), which is "
-             "checked by hashing instead of compared."),
+    dict(name="nsec3-provable-encloser", servers={"knot", "anynsd"},
+         fn=ex_nsec3_provable_encloser,
+         rfc="RFC 5155 7.2.1, 7.2.2, 7.2.8: a Name Error is proved from the closest "
+             "provable encloser. Below an NSEC3 owner name (no name of the zone) or an "
+             "empty non-terminal without NSEC3 (opt-out), NSD proves from that name and "
+             "its NSEC3 records prove nothing; Knot and anynsd prove from the nearest "
+             "ancestor that has an NSEC3, which is checked by hashing instead of compared."),
     dict(name="glue-additional", servers={"knot"}, fn=ex_glue_additional,
          rfc="RFC 1034 4.3.2 step 6 and RFC 2181 5.4.1: additional data is optional, "
              "and glue below a cut is not authoritative data; Knot adds the glue of an "

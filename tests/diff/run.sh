@@ -82,6 +82,7 @@ ZONES+=("gen.example=$TMP/zones/gen.example.zone")
 SIGNED=()
 if command -v ldns-signzone >/dev/null && command -v ldns-keygen >/dev/null; then
 	while IFS= read -r z; do
+		case ${z%%=*} in broken.*) continue ;; esac   # for validators only
 		ZONES+=("$z")
 		case ${z%%=*} in sub.*|insecure.*) ;; *) SIGNED+=(--sweep-dnssec "$z") ;; esac
 	done < <(bash "$HERE/../dnssec/mkzones.sh" "$TMP/signed")

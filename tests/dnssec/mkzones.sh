@@ -3,16 +3,17 @@
 # ldns-signzone, fresh keys every run:
 #   nsec.test    NSEC
 #   nsec3.test   NSEC3 (salt, 5 iterations)
-#   optout.test  NSEC3 with opt-out (unsigned delegations left out of the chain)
+#   optout.test  NSEC3 with opt-out, unsigned delegations left out of the chain
+#                (signed by Knot's kzonesign: ldns-signzone -p only sets the
+#                flag and still gives every delegation an NSEC3)
 # each with wildcards, empty non-terminals, CNAME and DNAME chains, a signed
 # delegation (its child sub.<zone> is written and signed too, its DS in the
 # parent) and unsigned delegations (child insecure.<zone>, unsigned).
-#   mkzones.sh DIR [bad]    prints ORIGIN=FILE for every zone written, and
-#                           writes DIR/<zone>.ds (trust anchors for resolvers)
-# With "bad", nsec.test gets one signature broken (a changed A record).
+#   broken.test  NSEC, then one A record changed under its signature
+#   mkzones.sh DIR    prints ORIGIN=FILE for every zone written, and writes
+#                     DIR/<zone>.ds (trust anchors for resolvers and drill)
 set -eu
 DIR=$1
-MODE=${2:-}
 mkdir -p "$DIR"
 cd "$DIR"
 # Inception an hour ago, expiration in 30 days: valid now, and far from the
@@ -36,6 +37,42 @@ sign() {
 		"$file" "$K_KSK" "$K_ZSK" >/dev/null
 	ldns-key2ds -n -2 "$K_KSK.key" > "$origin.ds"
 	rm -f "$K_KSK".* "$K_ZSK".*
+}
+
+# sign_knot ORIGIN FILE: signs FILE into FILE.signed with kzonesign, NSEC3
+# with opt-out, salt of 4 bytes, one iteration, signatures valid 30 days.
+sign_knot() {
+	local origin=$1 file=$2 kd=$DIR/knot-$1
+	mkdir -p "$kd/db" "$kd/keys" "$kd/out"
+	cat > "$kd/knot.conf" <<K
+server:
+    rundir: "$kd"
+database:
+    storage: "$kd/db"
+keystore:
+  - id: default
+    config: "$kd/keys"
+policy:
+  - id: optout
+    algorithm: ecdsap256sha256
+    nsec3: on
+    nsec3-opt-out: on
+    nsec3-iterations: 1
+    nsec3-salt-length: 4
+    rrsig-lifetime: 30d
+    rrsig-refresh: 7d
+zone:
+  - domain: $origin
+    file: "$DIR/$file"
+    storage: "$kd"
+    dnssec-signing: on
+    dnssec-policy: optout
+K
+	kzonesign -c "$kd/knot.conf" -o "$kd/out" "$origin" >/dev/null 2>&1
+	cp "$kd/out/$file" "$file.signed"
+	keymgr -c "$kd/knot.conf" "$origin" ds 2>/dev/null | awk '$5 == 2 { print $1, "3600 IN", $2, $3, $4, $5, $6 }' \
+		> "$origin.ds"
+	rm -rf "$kd"
 }
 
 zone() {
@@ -131,12 +168,18 @@ for z in nsec.test nsec3.test optout.test; do
 done
 sign nsec.test nsec.test.zone
 sign nsec3.test nsec3.test.zone -n -s 1f2e3d4c -t 5
-sign optout.test optout.test.zone -n -p -s beef -t 1
-if [ "$MODE" = bad ]; then
-	# A changed rdata under an unchanged signature.
-	sed -i 's/^\(www\.nsec\.test\.[[:space:]].*IN[[:space:]]*A[[:space:]]*\)192\.0\.2\.3$/\1192.0.2.99/' \
-		nsec.test.zone.signed
+if command -v kzonesign >/dev/null && command -v keymgr >/dev/null; then
+	sign_knot optout.test optout.test.zone
+else
+	sign optout.test optout.test.zone -n -p -s beef -t 1
 fi
+zone broken.test > broken.test.zone
+sign broken.test broken.test.zone
+# A changed rdata under an unchanged signature: validators must say bogus.
+sed -i 's/^\(www\.broken\.test\.[[:space:]].*IN[[:space:]]*A[[:space:]]*\)192\.0\.2\.3$/\1192.0.2.99/' \
+	broken.test.zone.signed
+grep -q '192\.0\.2\.99' broken.test.zone.signed
+echo "broken.test=$DIR/broken.test.zone.signed"
 for z in nsec.test nsec3.test optout.test; do
 	echo "$z=$DIR/$z.zone.signed"
 	echo "sub.$z=$DIR/sub.$z.zone.signed"
