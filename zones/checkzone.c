@@ -1,10 +1,12 @@
-/* anyns-checkzone FILE ORIGIN: loads a zone with the same parser and checks
- * as anynsd, prints every problem as "FILE:LINE: error|warning: msg" (in
- * file and line order) and a one-line summary like nsd-checkzone and
- * kzonecheck. Exit status: 0 zone ok, 1 zone has errors, 2 usage. */
+/* anyns-checkzone FILE ORIGIN (or ORIGIN FILE, as nsd-checkzone takes them):
+ * loads a zone with the same parser and checks as anynsd, prints which
+ * order the arguments were read in, every problem as
+ * "FILE:LINE: error|warning: msg" (in file and line order) and a one-line
+ * summary like nsd-checkzone and kzonecheck. Exit status: 0 zone ok, 1 zone has errors, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "anyns.h"
 
@@ -83,34 +85,84 @@ static void print_diags(struct diags *ds)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: anyns-checkzone FILE ORIGIN\n"
+	fprintf(f, "usage: anyns-checkzone [OPTIONS] FILE ORIGIN\n"
+	           "       anyns-checkzone [OPTIONS] ORIGIN FILE   (the nsd-checkzone order)\n"
 	           "  Parses the RFC 1035 master file FILE as the zone ORIGIN, runs the\n"
-	           "  checks anynsd runs at load time and prints a summary.\n"
+	           "  checks anynsd runs at load time and prints a summary. The first line\n"
+	           "  says which order the arguments were read in.\n"
+	           "  --strict-glue      missing glue is an error (default: a warning)\n"
+	           "  --zones-dir DIR    $INCLUDE may also read from DIR\n"
+	           "  --include-anywhere $INCLUDE may read any regular file\n"
 	           "  Exit status: 0 ok, 1 the zone has errors, 2 usage.\n");
+}
+
+/* FILE ORIGIN or ORIGIN FILE: the one that names an existing file is the
+ * file; when that does not decide, one with a '/' is a path; else the
+ * documented FILE ORIGIN order. Returns true for the nsd-checkzone order. */
+static bool origin_first(const char *a, const char *b, const char **why)
+{
+	struct stat st;
+	bool fa = stat(a, &st) == 0 && !S_ISDIR(st.st_mode);
+	bool fb = stat(b, &st) == 0 && !S_ISDIR(st.st_mode);
+	if (fa != fb) {
+		*why = "only it names a file";
+		return fb;
+	}
+	bool sa = strchr(a, '/') != NULL, sb = strchr(b, '/') != NULL;
+	if (sa != sb) {
+		*why = "only it holds a '/'";
+		return sb;
+	}
+	*why = fa ? "both name files: the FILE ORIGIN order is the default"
+	          : "neither names a file: the FILE ORIGIN order is the default";
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	struct diags ds = { 0 };
 	zone_t *z = NULL;
-	int rc;
+	zone_load_opts_t opts;
+	const char *args[2];
+	int nargs = 0, rc;
 
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
+	zone_load_opts_init(&opts);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--strict-glue")) {
+			opts.strict_glue = true;
+		} else if (!strcmp(argv[i], "--include-anywhere")) {
+			opts.include_anywhere = true;
+		} else if (!strcmp(argv[i], "--zones-dir") && i + 1 < argc) {
+			opts.zones_dir = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "anyns-checkzone: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		} else if (nargs < 2) {
+			args[nargs++] = argv[i];
+		} else {
+			nargs = 3;
+		}
 	}
-	if (argc != 3) {
+	if (nargs != 2) {
 		usage(stderr);
 		return 2;
 	}
-	const char *file = argv[1], *origin = argv[2];
+	const char *why;
+	bool swapped = origin_first(args[0], args[1], &why);
+	const char *file = args[swapped], *origin = args[!swapped];
+	printf("reading %s as the zone %s: arguments in the %s order (%s)\n", file, origin,
+	       swapped ? "ORIGIN FILE (nsd-checkzone)" : "FILE ORIGIN", why);
 	uint8_t w[255];
 	int wl = anyns_name_from_text(origin, w, sizeof(w));
 	if (wl < 0) {
 		fprintf(stderr, "anyns-checkzone: bad origin '%s'\n", origin);
 		return 2;
 	}
-	rc = zone_compile_file(origin, file, on_diag, &ds, &z);
+	rc = zone_compile_file_opts(origin, file, &opts, on_diag, &ds, &z);
 	print_diags(&ds);
 	if (rc == 0) {
 		zone_stats_t st;

@@ -969,6 +969,15 @@ static void test_checkzone(void **st)
 
 	assert_int_equal(run("tests/zones/good.zone example.com", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "zone example.com. is ok: 11 records, 8 names, serial 2026112101"));
+	assert_non_null(strstr(out, "reading tests/zones/good.zone as the zone example.com: "
+	                            "arguments in the FILE ORIGIN order"));
+	/* nsd-checkzone's order, said so */
+	assert_int_equal(run("example.com tests/zones/good.zone", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "zone example.com. is ok: 11 records"));
+	assert_non_null(strstr(out, "reading tests/zones/good.zone as the zone example.com: "
+	                            "arguments in the ORIGIN FILE (nsd-checkzone) order"));
+	assert_int_equal(run("example.com tests/zones/no-such.zone", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "tests/zones/no-such.zone:0: error: cannot read"));
 
 	assert_int_equal(run("tests/zones/bad-checks.zone example.com.", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:8: error: CNAME and other data"));
@@ -982,6 +991,12 @@ static void test_checkzone(void **st)
 	assert_true(strstr(out, ":9: error") < strstr(out, ":10: warning"));
 	assert_true(strstr(out, ":10: warning") < strstr(out, ":11: error"));
 	assert_true(strstr(out, ":11: error") < strstr(out, ":13: warning"));
+
+	/* missing glue is an error with --strict-glue */
+	assert_int_equal(run("--strict-glue tests/zones/bad-checks.zone example.com.", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "tests/zones/bad-checks.zone:10: error: missing glue"));
+	assert_non_null(strstr(out, "has 4 errors and 1 warning"));
+	assert_int_equal(run("--no-such-option tests/zones/good.zone example.com", out, sizeof(out)), 2);
 
 	assert_int_equal(run("tests/zones/no-such.zone example.com", out, sizeof(out)), 1);
 	assert_non_null(strstr(out, "cannot read"));
