@@ -37,6 +37,10 @@ LAB_SERIAL=2026112101
 # newer serial there, so a PoP lags and goes DEGRADED (de-preferred, still announced).
 LAB_PRIMARY=127.0.0.1:5300
 LAB_DRAIN_TIME=${LAB_DRAIN_TIME:-3s}
+# How long the DNS servers' supervisor waits before restarting a crashed server. Longer
+# than the hook takes to withdraw (fall), so a crash shows the whole path: withdrawn,
+# restarted, announced again.
+LAB_RESTART_SEC=${LAB_RESTART_SEC:-2}
 
 if [ -z "${LAB_DNS:-}" ]; then
 	if [ -x "$LAB_BIN/anynsd" ]; then LAB_DNS=anynsd; else LAB_DNS=nsd; fi
@@ -68,11 +72,13 @@ lab_spawn() {
 	  echo $! >"$LAB_DIR/$name.pid" )
 }
 
-# Kills a process and all of its descendants (NSD and ExaBGP fork children).
+# Kills a process and all of its descendants (NSD and ExaBGP fork children). The parent
+# first: a supervisor killed after its child could start a new one in between.
 lab_kill_tree() {
-	local sig=$1 pid=$2 c
-	for c in $(ps -o pid= --ppid "$pid" 2>/dev/null); do lab_kill_tree "$sig" "$c"; done
+	local sig=$1 pid=$2 c kids
+	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
 	kill "-$sig" "$pid" 2>/dev/null
+	for c in $kids; do lab_kill_tree "$sig" "$c"; done
 }
 
 # lab_stop NAME [SIGNAL]: stops the process recorded as NAME (default TERM, then KILL).
@@ -199,17 +205,26 @@ lab_nsd_conf() {
 		--identity "pop$n" --verbosity 1
 }
 
-# lab_dns_start N: starts popN's DNS server on the anycast addresses.
+# lab_dns_start N: starts popN's DNS server on the anycast addresses, under a supervisor
+# that restarts it after a crash (tests/lab/supervise.sh: Restart=on-failure with
+# RestartSec=$LAB_RESTART_SEC). popN-dns.pid is the supervisor's; lab_stop ends both (a
+# server that stays dead), lab_dns_crash kills the server alone (a crash).
 lab_dns_start() {
-	local n=$1
+	local n=$1 sup=("$LAB_ROOT/tests/lab/supervise.sh" "$LAB_RESTART_SEC")
 	if [ "$LAB_DNS" = anynsd ]; then
-		lab_spawn "pop$n-dns" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
+		lab_spawn "pop$n-dns" "pop$n" "${sup[@]}" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
 			--zone "example.com=$(lab_zone "$n")" --identity "pop$n" --workers 1
 	else
-		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd" \
+		lab_spawn "pop$n-dns" "pop$n" "${sup[@]}" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd" \
 			"$(lab_zone "$n")" "$LAB_V4@53" "$LAB_V6@53")"
 	fi
 }
+
+# lab_dns_pid N: the pid of popN's DNS server itself (the supervisor's child).
+lab_dns_pid() { lab_running "pop$1-dns" && pgrep -P "$(cat "$LAB_DIR/pop$1-dns.pid")" | head -1; }
+
+# lab_dns_crash N: kill -9 of popN's DNS server, not of its supervisor.
+lab_dns_crash() { local p; p=$(lab_dns_pid "$1") && [ -n "$p" ] && kill -9 "$p"; }
 
 # lab_dns_start_split N: popN's server as two processes, the IPv4 one on the good zone
 # and the IPv6 one on the zone with a wrong `www A` (a server that is wrong only for

@@ -151,7 +151,7 @@ else
 fi
 
 if [ "$LAB_HOOK" != 1 ]; then
-	for t in failover restart-rise wrong-data old-serial degraded drain hook-killed-exabgp-no-flap hook-killed-bird failover-order all-unhealthy; do
+	for t in failover restart-rise wrong-data wrong-data-v6-only old-serial degraded drain hook-killed-exabgp-no-flap hook-killed-bird server-restart failover-order all-unhealthy; do
 		skip "lab-$t" "anyns-health not built ($LAB_HEALTH)"
 	done
 	summary; exit $?
@@ -376,6 +376,41 @@ if baseline; then
 	lab_hook_start 2
 else
 	fail lab-hook-killed-bird "no baseline"
+fi
+
+# ------------------------------------------------------------------ server restarted after a crash
+# kill -9 of anynsd alone: its supervisor (Restart=on-failure, RestartSec 2 s) starts it
+# again. The route must leave (the hook's fall), the server come back, the route come
+# back (rise) and the client return to pop1.
+if baseline; then
+	out=$LAB_DIR/probe-restart.txt
+	old=$(lab_dns_pid 1)
+	probe_start "$out"
+	sleep 0.5
+	t0=$(now)
+	ok=1; msg=""
+	if [ -z "$old" ] || ! lab_dns_crash 1; then ok=0; msg="no supervised DNS server at pop1"; fi
+	[ "$ok" = 1 ] && { wait_cond 5 not_announcing pop1 || { ok=0; msg="route not withdrawn"; }; }
+	t_wd=$(now)
+	new_server() { local p; p=$(lab_dns_pid 1) && [ -n "$p" ] && [ "$p" != "$old" ] && lab_dns_wait 1; }
+	[ "$ok" = 1 ] && { wait_cond 10 new_server || { ok=0; msg="server not restarted"; }; }
+	t_up=$(now)
+	[ "$ok" = 1 ] && { wait_cond 10 is_announcing pop1 || { ok=0; msg="route not announced again"; }; }
+	t_ann=$(now)
+	[ "$ok" = 1 ] && { lab_wait_client pop1 5 || { ok=0; msg="client not back on pop1"; }; }
+	sleep 0.3
+	probe_stop
+	res=$("$PROBE" analyze "$out" "$t0" pop1)
+	ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+	echo "lab: anynsd killed at pop1: withdrawn after $(ms "$t0" "$t_wd") ms, answering again after $(ms "$t0" "$t_up") ms, announced again after $(ms "$t0" "$t_ann") ms; client: $res, $("$PROBE" count "$out" "$t0")"
+	if [ "$ok" = 1 ] && grep -q "supervise: .*anynsd failed (status 137); restarting" "$LAB_DIR/pop1-dns.log" 2>/dev/null ||
+		{ [ "$ok" = 1 ] && [ "$LAB_DNS" != anynsd ]; }; then
+		pass lab-server-restart
+	else
+		fail lab-server-restart "$(why "${msg:-no restart logged by the supervisor}")"
+	fi
+else
+	fail lab-server-restart "no baseline"
 fi
 
 # ------------------------------------------------------------------ all PoPs unhealthy
