@@ -267,6 +267,17 @@ static int opt_zone_flag(void *obj, const char *text, char *err, size_t errlen)
  * final dot) cannot both be served. */
 static int check_zone(void *obj, size_t i, char *err, size_t errlen)
 {
+	dconf_t *c0 = obj;
+	const dconf_zone_t *zc = &c0->zones[i];
+	if (zc->file == NULL && zc->primaries.n == 0) {
+		snprintf(err, errlen, "file: missing (a zone needs a file, or primaries to transfer "
+		         "it from)");
+		return -1;
+	}
+	if (zc->catalog && zc->primaries.n == 0) {
+		snprintf(err, errlen, "catalog: a catalog zone needs primaries");
+		return -1;
+	}
 	dconf_t *c = obj;
 	uint8_t a[256], b[256];
 	int la = anyns_name_from_text(c->zones[i].origin, a, sizeof(a));
@@ -343,6 +354,12 @@ static const opt_t server_opts[] = {
 	          "means 127.0.0.1:PORT; any other address than loopback is warned about (the "
 	          "counters tell a stranger about the traffic); slow clients are cut off after "
 	          "3 s of silence, at most 8 connections per client address" },
+	{ .key = "xfr-concurrency", .type = OPT_UINT, OPT_AT(dconf_t, xfr_max_concurrent),
+	  .min = 1, .max = 1024, .def = "8",
+	  .help = "secondary zones transferring at once; the others wait their turn" },
+	{ .key = "xfr-timeout", .type = OPT_DURATION, OPT_AT(dconf_t, xfr_timeout_ms),
+	  .min = 1000, .max = 3600000, .def = "60s",
+	  .help = "a transfer from a primary silent this long fails (the next primary is tried)" },
 	{ 0 },
 };
 
@@ -369,8 +386,33 @@ static const opt_t zone_opts[] = {
 	{ .key = "origin", .type = OPT_CUSTOM, .flags = OPT_REQUIRED, .parse = opt_zone_origin,
 	  .release = release_zone_origin, .format = fmt_zone_origin,
 	  .help = "the zone's name" },
-	{ .key = "file", .type = OPT_STR, .flags = OPT_REQUIRED, OPT_AT(dconf_zone_t, file),
-	  .help = "its RFC 1035 master file" },
+	{ .key = "file", .type = OPT_STR, OPT_AT(dconf_zone_t, file),
+	  .help = "its RFC 1035 master file; for a secondary zone (optional) where the "
+	          "received zone is kept: written at each transfer, served at start-up" },
+	{ .key = "primaries", .type = OPT_CUSTOM, .flags = OPT_MULTI,
+	  .parse = dconf_parse_rlist_primaries, .release = dconf_release_rlists,
+	  .format = dconf_format_primaries,
+	  .help = "remotes to transfer the zone from, tried in order: makes it a secondary zone "
+	          "(SOA refresh and NOTIFY, IXFR then AXFR)" },
+	{ .key = "notify", .type = OPT_CUSTOM, .flags = OPT_MULTI,
+	  .parse = dconf_parse_rlist_notify, .format = dconf_format_notify,
+	  .help = "remotes sent a NOTIFY when the zone's serial changes (reload or transfer)" },
+	{ .key = "allow-transfer", .type = OPT_CUSTOM, .flags = OPT_MULTI,
+	  .parse = dconf_parse_rlist_allow, .format = dconf_format_allow, .def_doc = "nobody",
+	  .help = "remotes that may AXFR/IXFR the zone over TCP, signed with their key if "
+	          "they have one; anyone else is REFUSED" },
+	{ .key = "catalog", .type = OPT_BOOL, OPT_AT(dconf_zone_t, catalog), .def = "false",
+	  .help = "a catalog zone (RFC 9432, needs primaries): each member becomes a secondary "
+	          "zone from the same primaries, and goes when removed" },
+	{ .key = "refresh", .type = OPT_DURATION, OPT_AT(dconf_zone_t, refresh_ms), .min = 1000,
+	  .max = 2147483647000LL, .def_doc = "SOA refresh",
+	  .help = "secondary: how often the primary's serial is checked" },
+	{ .key = "retry", .type = OPT_DURATION, OPT_AT(dconf_zone_t, retry_ms), .min = 1000,
+	  .max = 2147483647000LL, .def_doc = "SOA retry",
+	  .help = "secondary: the wait after a failed refresh" },
+	{ .key = "expire", .type = OPT_DURATION, OPT_AT(dconf_zone_t, expire_ms), .min = 1000,
+	  .max = 2147483647000LL, .def_doc = "SOA expire",
+	  .help = "secondary: past this long without a good refresh the zone answers SERVFAIL" },
 	{ 0 },
 };
 
@@ -378,6 +420,13 @@ const opt_t dconf_options[] = {
 	{ .key = "server", .type = OPT_SECTION, .sub = server_opts,
 	  .help = "how anynsd serves" },
 	{ .key = "xdp", .type = OPT_SECTION, .sub = xdp_opts, .help = "the XDP fast path" },
+	{ .key = "keys", .type = OPT_LIST, OPT_AT(dconf_t, keys), .elem_size = sizeof(dconf_key_t),
+	  .count_offset = offsetof(dconf_t, n_keys), .sub = dconf_key_opts,
+	  .check = dconf_check_key, .help = "TSIG keys (RFC 8945)" },
+	{ .key = "remotes", .type = OPT_LIST, OPT_AT(dconf_t, remotes),
+	  .elem_size = sizeof(dconf_remote_t), .count_offset = offsetof(dconf_t, n_remotes),
+	  .sub = dconf_remote_opts, .check = dconf_check_remote,
+	  .help = "other servers: primaries, secondaries, NOTIFY targets" },
 	{ .key = "zones", .flag = "zone", .type = OPT_LIST, OPT_AT(dconf_t, zones),
 	  .elem_size = sizeof(dconf_zone_t), .count_offset = offsetof(dconf_t, n_zones),
 	  .sub = zone_opts, .parse = opt_zone_flag, .check = check_zone, .arg = "ORIGIN=FILE",
@@ -414,6 +463,8 @@ int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen)
 
 int dconf_finish(dconf_t *c, char *err, size_t errlen)
 {
+	if (dconf_resolve_xfr(c, err, errlen) != 0)
+		return -1;
 	if (c->n_listen == 0) {
 		/* Like NSD: every address, answered from the address asked. */
 		if (dconf_add_listen(c, "0.0.0.0:53", err, errlen) != 0 ||

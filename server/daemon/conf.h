@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "opt.h"
+#include "tsig.h"
 
 #define ANYNSD_VERSION "0.1"
 
@@ -32,9 +33,45 @@ typedef struct dconf_listen {
 	char text[64];             /* as given, for logs */
 } dconf_listen_t;
 
+#define DCONF_MAX_REMOTE_ADDRS 8
+
+/* keys[]: a TSIG key; its id is the key's name on the wire. */
+typedef struct dconf_key {
+	char *id;
+	int alg;                   /* enum tsig_alg */
+	char *secret;              /* base64 */
+	char *secret_file;
+	tsig_key_t key;            /* decoded by the list's check */
+} dconf_key_t;
+
+/* remotes[]: a primary, a secondary or both. */
+typedef struct dconf_remote {
+	char *id;
+	dconf_listen_t addr[DCONF_MAX_REMOTE_ADDRS];
+	size_t n_addr;
+	char *key_id;
+	int key;                   /* index into keys, -1: none (dconf_finish()) */
+} dconf_remote_t;
+
+/* A list of remotes, by id as written and by index (dconf_finish()). */
+typedef struct dconf_rlist {
+	char **ids;
+	int *v;
+	size_t n;
+} dconf_rlist_t;
+
 typedef struct dconf_zone {
 	char *origin;
-	char *file;
+	char *file;                /* NULL: a secondary zone kept in memory only */
+	dconf_rlist_t primaries;   /* not empty: a secondary zone */
+	dconf_rlist_t notify;
+	dconf_rlist_t allow_transfer;
+	bool catalog;              /* members become secondary zones (RFC 9432) */
+	uint64_t refresh_ms, retry_ms, expire_ms;   /* 0: from the SOA */
+	/* Set at run time for the members of a catalog zone. */
+	bool member;               /* a member of zones[catalog] */
+	size_t catalog_idx;
+	bool removed;              /* a member no longer listed */
 } dconf_zone_t;
 
 typedef struct dconf {
@@ -63,6 +100,13 @@ typedef struct dconf {
 
 	dconf_zone_t *zones;
 	size_t n_zones;
+
+	dconf_key_t *keys;
+	size_t n_keys;
+	dconf_remote_t *remotes;
+	size_t n_remotes;
+	unsigned xfr_max_concurrent; /* transfers in at once */
+	uint64_t xfr_timeout_ms;     /* one transfer, connect to last message */
 } dconf_t;
 
 /* Every setting of anynsd. */
@@ -71,6 +115,23 @@ extern const opt_t dconf_options[];
 /* The defaults of the table (no listener yet: see dconf_finish()). */
 void dconf_init(dconf_t *c);
 void dconf_clear(dconf_t *c);
+
+/* conf_xfr.c: the zone transfer settings (keys:, remotes:, and per zone
+ * primaries:, notify:, allow-transfer:, catalog:, refresh/retry/expire). */
+extern const opt_t dconf_key_opts[], dconf_remote_opts[];
+int dconf_check_key(void *obj, size_t i, char *err, size_t errlen);
+int dconf_check_remote(void *obj, size_t i, char *err, size_t errlen);
+int dconf_parse_rlist_primaries(void *obj, const char *text, char *err, size_t errlen);
+int dconf_parse_rlist_notify(void *obj, const char *text, char *err, size_t errlen);
+int dconf_parse_rlist_allow(void *obj, const char *text, char *err, size_t errlen);
+void dconf_release_rlists(void *obj);
+void dconf_format_primaries(const void *obj, char *buf, size_t len);
+void dconf_format_notify(const void *obj, char *buf, size_t len);
+void dconf_format_allow(const void *obj, char *buf, size_t len);
+/* Remote ids to indices; keys of remotes. 0 or -1 with err. */
+int dconf_resolve_xfr(dconf_t *c, char *err, size_t errlen);
+/* The remote of `list` one of whose addresses is `sa` (port ignored), or -1. */
+int dconf_rlist_match(const dconf_t *c, const dconf_rlist_t *list, const struct sockaddr *sa);
 
 /* Reads a YAML file into c. Returns 0, or -1 with "file:line: key: reason" in err. */
 int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen);

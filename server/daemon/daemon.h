@@ -13,6 +13,8 @@
 #include "acache.h"
 #include "anyns.h"
 #include "conf.h"
+#include "rrlist.h"
+#include "xfr.h"
 
 
 /* Datagrams per recvmmsg()/sendmmsg() call. */
@@ -83,6 +85,7 @@ struct udp_io {
 	uint8_t *sbuf;          /* UDP_BATCH * max_udp_payload */
 
 	acache_t *cache;        /* NULL: server.answer-cache is 0 */
+	const struct sockaddr *from;    /* source of the query being answered */
 	uint64_t xdp_tokens_ts; /* ms of the last token refill for anyns_xdp_put */
 	unsigned xdp_tokens;
 	dstats_t stats;
@@ -165,8 +168,13 @@ struct daemon {
 	/* RCU-protected current zone set (see zones.c). */
 	zset_t *zset;
 	zone_t **zones;         /* per dconf zone, the version serving (NULL if none) */
+	size_t n_zarr;          /* entries of `zones` (catalog members add zones) */
 	uint64_t generation;
 	zones_reload_t reload;
+	/* Held while a set is built and published and while conf.zones grows:
+	 * reloads and transfers publish one after the other. */
+	pthread_mutex_t zones_lock;
+	struct xfrd *xfrd;      /* zone transfers and NOTIFY (xfrd.c) */
 
 	struct anyns_xdp *xdp;
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
@@ -186,6 +194,15 @@ void zones_reload(daemon_t *d);
 void zones_reload_close(daemon_t *d);
 /* fn runs after each publish from now on, and at once if a set is serving. */
 int zones_subscribe(daemon_t *d, zones_sub_fn fn);
+/* Runs the subscribers (main loop only), after zones_replace(). */
+void zones_notify(daemon_t *d);
+/* Serves z (a new reference is taken; NULL: stop serving) for conf zone idx
+ * and publishes a new generation; the caller then runs zones_notify() on the
+ * main loop. Takes zones_lock and waits for readers: not on the main loop
+ * for long. */
+int zones_replace(daemon_t *d, size_t idx, zone_t *z);
+/* The version of conf zone idx serving now, with a new reference, or NULL. */
+zone_t *zones_get(daemon_t *d, size_t idx);
 void zones_free(daemon_t *d);
 const zset_t *zones_current(daemon_t *d);  /* within rcu_read_lock() */
 
@@ -233,6 +250,36 @@ extern const daemon_hook_t xdp_hook;
 /* Rate-limited anyns_xdp_put_gen() after a cache miss. */
 void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const uint8_t *resp,
                    size_t len);
+
+/* xfrd.c: zone transfers in and NOTIFY out (main loop), and what the workers
+ * hand to it. */
+extern const daemon_hook_t xfr_hook;
+/* A NOTIFY for conf zone idx was accepted from a primary (any thread). */
+void xfrd_notify_received(daemon_t *d, size_t idx);
+/* What a primary sends from: a zone version's records and the changes that
+ * led to it from the versions this process held before. Immutable,
+ * reference counted; taken by workers, replaced by xfrd. */
+typedef struct zhist {
+	atomic_int refs;
+	const zone_t *zone;     /* the version it describes (a reference) */
+	uint32_t serial;
+	rrlist_t rrs;           /* sorted */
+	const rr_t *soa;
+	xfr_change_t *ch;       /* oldest first; ch[nch-1].to == serial */
+	size_t nch;
+} zhist_t;
+zhist_t *xfrd_hist_get(daemon_t *d, size_t idx);  /* NULL: nothing to send */
+void zhist_unref(zhist_t *h);
+
+/* xfr_serve.c: the queries the answer engine does not take: zone transfers
+ * out (TCP), NOTIFY in, and any query carrying TSIG. */
+typedef void (*xfr_send_fn)(void *ctx, const uint8_t *msg, size_t len);
+/* Fast test: true when q must go to xfr_serve(). */
+bool xfr_serve_wants(const uint8_t *q, size_t len, bool tcp);
+/* Answers q from `from`: each response message goes to send (one for UDP).
+ * Over UDP at most outcap bytes. */
+void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool tcp,
+               const uint8_t *q, size_t len, size_t outcap, xfr_send_fn send, void *ctx);
 
 /* stats.c: counters; the Prometheus endpoint (server.metrics) */
 extern const daemon_hook_t metrics_hook;

@@ -81,7 +81,7 @@ static uint64_t now_ms(void)
 }
 
 /* ---- parts with a lifecycle beside the workers ----------------------------- */
-static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook };
+static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook, &xfr_hook };
 #define N_HOOKS (sizeof(g_hooks) / sizeof(g_hooks[0]))
 static size_t g_hooks_started;
 
@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 	uv_loop_t loop;
 
+	pthread_mutex_init(&d->zones_lock, NULL);
 	log_set_ident("anynsd");
 	/* First pass: the flags alone, to find the config file (and to refuse a
 	 * bad flag before reading anything). */

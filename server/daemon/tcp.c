@@ -142,12 +142,34 @@ static void conn_send(tcp_conn_t *c, const uint8_t *data, size_t len)
 	}
 }
 
+/* One message of an answer from xfr_serve(), framed and sent. */
+static void conn_send_msg(void *ctx, const uint8_t *msg, size_t len)
+{
+	tcp_conn_t *c = ctx;
+	worker_t *w = c->w;
+	if (c->closing || len > 65535)
+		return;
+	STAT_RCODE(w->stats, msg[3] & 0x0F);
+	w->tcpbuf[0] = (uint8_t)(len >> 8);
+	w->tcpbuf[1] = (uint8_t)len;
+	memmove(w->tcpbuf + 2, msg, len);
+	conn_send(c, w->tcpbuf, len + 2);
+}
+
 static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_t qlen)
 {
 	worker_t *w = c->w;
 	answer_info_t info;
 	size_t olen = 0;
 	STAT_INC(w->stats.tcp_queries);
+	if (xfr_serve_wants(q, qlen, true)) {
+		struct sockaddr_storage peer;
+		int plen = sizeof(peer);
+		if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) == 0)
+			xfr_serve(w->d, zs, (struct sockaddr *)&peer, true, q, qlen, 65535,
+			          conn_send_msg, c);
+		return;
+	}
 	if (answer_build(zs, &w->d->aconf, q, qlen, ANSWER_TCP, w->tcpbuf + 2, 65535, &olen,
 	                 &info) != 0 || olen == 0) {
 		STAT_INC(w->stats.dropped);

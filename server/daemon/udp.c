@@ -55,6 +55,20 @@ int udp_io_new(worker_t *w, udp_io_t **out)
 	return 0;
 }
 
+struct udp_out {
+	uint8_t *buf;
+	size_t cap, len;
+};
+
+static void udp_out_put(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct udp_out *o = ctx;
+	if (len <= o->cap && o->len == 0) {
+		memcpy(o->buf, msg, len);
+		o->len = len;
+	}
+}
+
 size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                   uint8_t *out, size_t outcap)
 {
@@ -78,6 +92,16 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 			keyed = true;
 			STAT_INC(io->stats.cache_misses);
 		}
+	}
+	/* NOTIFY and TSIG-signed queries (never cache-keyed) go aside. */
+	if (!keyed && io->from != NULL && xfr_serve_wants(q, qlen, false)) {
+		struct udp_out uo = { out, outcap, 0 };
+		xfr_serve(io->w->d, zs, io->from, false, q, qlen, outcap, udp_out_put, &uo);
+		if (uo.len == 0)
+			STAT_INC(io->stats.dropped);
+		else
+			STAT_RCODE(io->stats, out[3] & 0x0F);
+		return uo.len;
 	}
 	if (answer_build(zs, &io->w->d->aconf, q, qlen, ANSWER_UDP, out, outcap, &olen,
 	                 &info) != 0 || olen == 0) {
@@ -194,6 +218,7 @@ int udp_round(struct udp_sock *s)
 			continue;
 		}
 		uint8_t *out = io->sbuf + (size_t)ns * cap;
+		io->from = (const struct sockaddr *)&io->raddr[i];
 		size_t olen = udp_answer(io, zs, io->rbuf[i], io->rmsg[i].msg_len, out, cap);
 		if (olen == 0)
 			continue;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <urcu.h>
 
 #include "daemon.h"
@@ -41,6 +42,24 @@ static int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_
 	for (size_t i = 0; i < n; i++) {
 		const dconf_zone_t *zc = &d->conf.zones[i];
 		zone_t *z = NULL;
+		zone_t *prev = old != NULL && i < d->n_zarr ? old[i] : NULL;
+		if (zc->removed)
+			continue;
+		if (zc->primaries.n > 0 || zc->member) {
+			/* A secondary keeps what it received; its file only seeds
+			 * the first version (and may not exist yet). */
+			if (prev != NULL) {
+				z = zones[i] = zone_ref(prev);
+				serving[n_serving++] = z;
+				(*n_ok)++;
+				continue;
+			}
+			if (zc->file == NULL || access(zc->file, R_OK) != 0) {
+				log_info("zone %s: no copy yet, waiting for a transfer", zc->origin);
+				(*n_ok)++;
+				continue;
+			}
+		}
 		int rc = zone_compile_file(zc->origin, zc->file, diag_log, zc->origin, &z);
 		if (rc == 0 && z != NULL) {
 			zone_stats_t st;
@@ -49,11 +68,11 @@ static int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_
 			(*n_ok)++;
 			log_debug("zone %s: loaded from %s, serial %u, %zu records", zc->origin,
 			          zc->file, st.serial, st.records);
-		} else if (old != NULL && old[i] != NULL) {
+		} else if (prev != NULL) {
 			/* A broken reload keeps the version that was serving. */
 			log_err("zone %s: %s: %s; keeping the previous version", zc->origin,
 			        zc->file, anyns_strerror(rc));
-			z = zone_ref(old[i]);
+			z = zone_ref(prev);
 		} else {
 			log_err("zone %s: %s: %s; not served", zc->origin, zc->file,
 			        anyns_strerror(rc));
@@ -83,8 +102,9 @@ static void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
 {
 	zset_t *old = rcu_xchg_pointer(&d->zset, set);
 	zone_t **old_zones = d->zones;
-	size_t n = d->conf.n_zones;
+	size_t n = d->n_zarr;
 	d->zones = zones;
+	d->n_zarr = zones != NULL ? d->conf.n_zones : 0;
 	if (set != NULL)
 		__atomic_store_n(&d->generation, zset_generation(set), __ATOMIC_RELAXED);
 	/* Every reader that could still see `old` leaves its read-side section
@@ -97,7 +117,7 @@ static void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
 	free(old_zones);
 }
 
-static void notify(daemon_t *d)
+void zones_notify(daemon_t *d)
 {
 	for (size_t i = 0; i < d->reload.n_subs; i++)
 		d->reload.subs[i](d);
@@ -117,11 +137,14 @@ int zones_load(daemon_t *d, unsigned *n_ok, size_t *records)
 {
 	zone_t **zones = NULL;
 	zset_t *set = NULL;
+	pthread_mutex_lock(&d->zones_lock);
 	int rc = zones_build(d, NULL, 1, &zones, &set, n_ok, records);
+	if (rc == 0)
+		zones_publish(d, set, zones);
+	pthread_mutex_unlock(&d->zones_lock);
 	if (rc != 0)
 		return rc;
-	zones_publish(d, set, zones);
-	notify(d);
+	zones_notify(d);
 	return 0;
 }
 
@@ -133,9 +156,11 @@ static void reload_work(uv_work_t *req)
 	zones_reload_t *r = &d->reload;
 	zone_t **zones = NULL;
 	zset_t *set = NULL;
+	pthread_mutex_lock(&d->zones_lock);
 	r->rc = zones_build(d, d->zones, d->generation + 1, &zones, &set, &r->n_ok, &r->records);
 	if (r->rc == 0)
 		zones_publish(d, set, zones);
+	pthread_mutex_unlock(&d->zones_lock);
 }
 
 static void reload_done(uv_work_t *req, int status)
@@ -147,7 +172,7 @@ static void reload_done(uv_work_t *req, int status)
 		__atomic_add_fetch(&r->ok_total, 1, __ATOMIC_RELAXED);
 		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)",
 		         (unsigned long long)d->generation, r->n_ok, d->conf.n_zones, r->records);
-		notify(d);
+		zones_notify(d);
 	} else {
 		__atomic_add_fetch(&r->failed_total, 1, __ATOMIC_RELAXED);
 		log_err("reload failed: %s; still serving the previous zones",
@@ -193,4 +218,49 @@ void zones_free(daemon_t *d)
 const zset_t *zones_current(daemon_t *d)
 {
 	return rcu_dereference(d->zset);
+}
+
+int zones_replace(daemon_t *d, size_t idx, zone_t *z)
+{
+	pthread_mutex_lock(&d->zones_lock);
+	size_t n = d->conf.n_zones, k = 0;
+	zone_t **zones = calloc(n ? n : 1, sizeof(*zones));
+	zone_t **serving = calloc(n ? n : 1, sizeof(*serving));
+	zset_t *set = NULL;
+	int rc = ANYNS_ENOMEM;
+	if (zones == NULL || serving == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		zone_t *cur = i == idx ? z : (i < d->n_zarr && d->zones != NULL ? d->zones[i] : NULL);
+		zones[i] = cur != NULL ? zone_ref(cur) : NULL;
+		if (zones[i] != NULL)
+			serving[k++] = zones[i];
+	}
+	rc = zset_new(serving, k, d->generation + 1, &set);
+	if (rc != 0) {
+		log_err("zone set: %s", anyns_strerror(rc));
+		goto fail;
+	}
+	free(serving);
+	zones_publish(d, set, zones);
+	pthread_mutex_unlock(&d->zones_lock);
+	return 0;
+fail:
+	if (zones != NULL)
+		for (size_t i = 0; i < n; i++)
+			zone_unref(zones[i]);
+	free(zones);
+	free(serving);
+	pthread_mutex_unlock(&d->zones_lock);
+	return rc;
+}
+
+zone_t *zones_get(daemon_t *d, size_t idx)
+{
+	zone_t *z = NULL;
+	pthread_mutex_lock(&d->zones_lock);
+	if (d->zones != NULL && idx < d->n_zarr && d->zones[idx] != NULL)
+		z = zone_ref(d->zones[idx]);
+	pthread_mutex_unlock(&d->zones_lock);
+	return z;
 }

@@ -1066,6 +1066,10 @@ static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *c
 		r->rcode = PKT_RCODE_REFUSED;
 		return 0;
 	}
+	if (zone_is_expired(r->zone)) {
+		r->rcode = PKT_RCODE_SERVFAIL;
+		return 0;
+	}
 	/* RFC 4035 3.1: DNSSEC records only for DO=1, only from a signed zone. */
 	r->denial = (uint8_t)zone_denial(r->zone);
 	r->dnssec = q->do_bit && zone_is_signed(r->zone);

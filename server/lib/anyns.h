@@ -83,6 +83,11 @@ int zone_compile_text_opts(const char *origin, const char *text, const char *nam
                            const zone_load_opts_t *opts, zone_diag_fn diag, void *diag_ctx,
                            zone_t **out);
 
+/* A zone with no data that answers every query under origin with SERVFAIL:
+ * what a secondary serves once its copy expired (RFC 1035 4.3.5). */
+int zone_new_expired(const char *origin, zone_t **out);
+bool zone_is_expired(const zone_t *z);
+
 zone_t *zone_ref(zone_t *z);
 void zone_unref(zone_t *z);               /* accepts NULL */
 void zone_get_stats(const zone_t *z, zone_stats_t *st);

@@ -88,6 +88,35 @@ void zone_unref(zone_t *z)
 		zdb__free(z);
 }
 
+int zone_new_expired(const char *origin, zone_t **out)
+{
+	struct zone *z = calloc(1, sizeof(*z));
+	if (!z)
+		return ANYNS_ENOMEM;
+	int n = anyns_name_from_text(origin, z->origin, sizeof(z->origin));
+	char text[WNAME_MAXLEN * 4 + 2];
+	if (n <= 0 || anyns_name_to_text(z->origin, (size_t)n, text, sizeof(text)) < 0) {
+		free(z);
+		return ANYNS_EINVAL;
+	}
+	z->origin_len = (uint8_t)n;
+	z->origin_labels = (uint8_t)wname_labels(z->origin);
+	z->origin_text = strdup(text);
+	if (!z->origin_text) {
+		free(z);
+		return ANYNS_ENOMEM;
+	}
+	z->expired = true;
+	atomic_init(&z->refs, 1);
+	*out = z;
+	return 0;
+}
+
+bool zone_is_expired(const zone_t *z)
+{
+	return z->expired;
+}
+
 void zone_get_stats(const zone_t *z, zone_stats_t *st)
 {
 	*st = z->stats;
@@ -244,6 +273,11 @@ int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
 	struct { uint32_t node, next; } stack[WNAME_MAXLABELS + 1];
 	int sp = 0;
 
+	if (n == 0) {           /* an expired placeholder: nothing to walk */
+		free(start);
+		free(kids);
+		return 0;
+	}
 	if (!start || !kids) {
 		rc = ANYNS_ENOMEM;
 		goto out;

@@ -76,6 +76,7 @@ struct zone {
 	uint32_t nn3;
 	uint32_t *n3of;         /* per node: its NSEC3 (index into n3hash), ZN3_EXACT
 	                         * when it matches, else the one covering it */
+	bool expired;           /* a placeholder with no data: answers SERVFAIL */
 };
 
 /* ---- the builder's state (zone_build.c), read by the checks ------------ */

@@ -1,63 +1,35 @@
-/* Compiling a zone from a record list (a zone transfer) through the same
- * reader, checks and compiler as a zone file: each record is written in the
- * RFC 3597 generic form, which carries any RDATA byte for byte. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+/* Compiling a zone from a record list (a zone transfer) through the zone
+ * builder, so a transferred zone gets every check a zone file gets. */
 #include "rrlist.h"
-
-static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t nc = *cap ? *cap * 2 : 65536;
-		while (nc < *len + n + 1)
-			nc *= 2;
-		char *nb = realloc(*buf, nc);
-		if (nb == NULL)
-			return ANYNS_ENOMEM;
-		*buf = nb;
-		*cap = nc;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = 0;
-	return 0;
-}
+#include "zone_build.h"
 
 int zone_compile_rrs(const char *origin, const rrlist_t *l, const char *name,
                      zone_diag_fn diag, void *diag_ctx, zone_t **out)
 {
-	static const char hex[] = "0123456789abcdef";
-	char *buf = NULL, line[1100];
-	size_t len = 0, cap = 0;
-	int rc = 0;
+	uint8_t ow[255];
+	zone_builder_t *b = NULL;
+	uint16_t src;
+	int n = anyns_name_from_text(origin, ow, sizeof(ow));
 
 	*out = NULL;
+	if (n <= 0)
+		return ANYNS_EINVAL;
+	int rc = zb_begin(ow, (size_t)n, NULL, diag, diag_ctx, &b);
+	if (rc != 0)
+		return rc;
+	rc = zb_source(b, name, &src);
 	for (size_t i = 0; i < l->n && rc == 0; i++) {
 		const rr_t *r = &l->rr[i];
-		char owner[1024];
-		if (anyns_name_to_text(rr_owner(l, r), r->owner_len, owner, sizeof(owner)) < 0) {
-			rc = ANYNS_EINVAL;
-			break;
-		}
-		int n = snprintf(line, sizeof(line), "%s %u CLASS%u TYPE%u \\# %u ", owner, r->ttl,
-		                 r->rclass, r->type, r->rdlen);
-		rc = put(&buf, &len, &cap, line, (size_t)n);
-		const uint8_t *rd = rr_rdata(l, r);
-		for (size_t k = 0; k < r->rdlen && rc == 0; k += 512) {
-			size_t m = r->rdlen - k < 512 ? r->rdlen - k : 512;
-			for (size_t j = 0; j < m; j++) {
-				line[2 * j] = hex[rd[k + j] >> 4];
-				line[2 * j + 1] = hex[rd[k + j] & 15];
-			}
-			rc = put(&buf, &len, &cap, line, 2 * m);
-		}
-		if (rc == 0)
-			rc = put(&buf, &len, &cap, "\n", 1);
+		zb_rr_t zr = {
+			.owner = rr_owner(l, r), .owner_len = r->owner_len, .type = r->type,
+			.rclass = r->rclass, .ttl = r->ttl, .rdata = rr_rdata(l, r), .rdlen = r->rdlen,
+		};
+		/* The position in the transfer stands for a line number. */
+		rc = zb_add_rr(b, &zr, src, (uint32_t)(i + 1));
 	}
-	if (rc == 0)
-		rc = zone_compile_text(origin, buf ? buf : "", name, diag, diag_ctx, out);
-	free(buf);
-	return rc;
+	if (rc != 0) {
+		zb_abort(b);
+		return rc;
+	}
+	return zb_finish(b, src, out);
 }

@@ -239,7 +239,8 @@ check $T:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
 check $T:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
 
 # ---- opcodes, malformed packets -------------------------------------------------------
-check $T:notify-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" NOTIFY NOTIMP
+# NOTIFY for a zone served from a file (not a secondary): NOTAUTH, as Knot answers.
+check $T:notify-not-secondary $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" NOTIFY NOTAUTH
 check $T:update-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" UPDATE NOTIMP
 for kind in qdcount2 badlabel truncated loop twoopt; do
 	check "$T:formerr:$kind" $PY "$HERE/dnsraw.py" formerr 127.0.0.1 "$PORT" "$kind"
@@ -446,7 +447,7 @@ bad_config wrong-type $'server:\n  workers: many' "wrong-type.yaml:2: server.wor
 bad_config bad-address $'server:\n  listen:\n    - "127.0.0.1:53"\n    - "300.1.2.3:53"' "bad-address.yaml:4: server.listen"
 bad_config bad-port $'server:\n  listen: "127.0.0.1:99999"' "bad-port.yaml:2: server.listen"
 bad_config bad-duration $'server:\n  tcp-idle-timeout: soon' "bad-duration.yaml:2: server.tcp-idle-timeout"
-bad_config zone-no-file $'zones:\n  - origin: func.test' "zone-no-file.yaml:2: zones\[0\].file: missing"
+bad_config zone-no-file $'zones:\n  - origin: func.test' "zone-no-file.yaml:2: zones\[0\]: file: missing"
 bad_config unknown-top $'zonez: []' "unknown-top.yaml:1: zonez: unknown key"
 bad_config bad-nsid $'server:\n  nsid: "hex:zz"' "bad-nsid.yaml:2: server.nsid"
 bad_config bad-xdp-mode $'xdp:\n  mode: turbo' "bad-xdp-mode.yaml:2: xdp.mode"

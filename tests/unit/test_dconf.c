@@ -164,7 +164,16 @@ static void test_load_errors(void **state)
 	expect_error("server:\n  answer-cache: lots\n", ":2: server.answer-cache");
 	expect_error("xdp:\n  mode: fast\n", ":2: xdp.mode");
 	expect_error("xdp:\n  interfaces: [ \"\" ]\n", ":2: xdp.interfaces");
-	expect_error("zones:\n  - origin: example.com\n", ":2: zones[0].file: missing");
+	expect_error("zones:\n  - origin: example.com\n", ":2: zones[0]: file: missing");
+	expect_error("zones:\n  - origin: example.com\n    catalog: true\n    file: x\n",
+	             ":2: zones[0]: catalog: a catalog zone needs primaries");
+	expect_error("keys:\n  - id: k\n    secret: \"not base64!\"\n", ":2: keys[0]: key k: bad");
+	expect_error("keys:\n  - id: k\n", ":2: keys[0]: give secret or secret-file");
+	expect_error("keys:\n  - id: k\n    algorithm: hmac-md5\n    secret: aGVsbG8=\n",
+	             ":3: keys[0].algorithm");
+	expect_error("remotes:\n  - id: r\n    address: \"1.2.3.4:99999\"\n",
+	             ":3: remotes[0].address");
+	expect_error("remotes:\n  - id: r\n", ":2: remotes[0].address: missing");
 	expect_error("zones:\n  - origin: a.b\n    file: x\n  - file: x\n", ":4: zones[1].origin: missing");
 	expect_error("zones:\n  - origin: a..b\n    file: x\n", ":2: zones[0].origin: bad domain name");
 	expect_error("zones:\n  - origin: a.b\n    file: x\n    extra: 1\n", ":4: zones[0].extra: unknown key");
@@ -175,6 +184,71 @@ static void test_load_errors(void **state)
 	             ":4: zones[1]: zone A.B. is already zones[0]");
 	expect_error("server:\n  workers: 2\n  workers: 3\n", ":3: key 'workers' appears twice");
 	expect_error("server:\n  max-udp-payload: 4097\n", ":2: server.max-udp-payload");
+}
+
+/* Zone transfer settings: sections in any order, ids resolved at the end. */
+static void test_load_xfr(void **state)
+{
+	dconf_t c;
+	char err[600], path[64];
+	dconf_init(&c);
+	int rc = load_text(&c,
+		"zones:\n"
+		"  - origin: example.com\n"
+		"    primaries: [ p1, p2 ]\n"
+		"    allow-transfer: p2\n"
+		"    notify: [ p2 ]\n"
+		"    expire: 1h\n"
+		"  - origin: cat.invalid\n"
+		"    primaries: p1\n"
+		"    catalog: true\n"
+		"remotes:\n"
+		"  - id: p1\n"
+		"    address: [ \"192.0.2.1\", \"[2001:db8::1]:5353\" ]\n"
+		"    key: k\n"
+		"  - id: p2\n"
+		"    address: 192.0.2.2:53\n"
+		"keys:\n"
+		"  - id: k\n"
+		"    algorithm: hmac-sha512\n"
+		"    secret: aGVsbG8=\n", err, sizeof(err), path);
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(dconf_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_keys, 1);
+	assert_int_equal(c.keys[0].key.alg, TSIG_HMAC_SHA512);
+	assert_int_equal(c.keys[0].key.secret_len, 5);
+	assert_int_equal(c.n_remotes, 2);
+	assert_int_equal(c.remotes[0].n_addr, 2);
+	assert_int_equal(c.remotes[0].key, 0);
+	assert_int_equal(c.remotes[1].key, -1);
+	assert_int_equal(c.zones[0].primaries.n, 2);
+	assert_int_equal(c.zones[0].primaries.v[1], 1);
+	assert_int_equal(c.zones[0].allow_transfer.v[0], 1);
+	assert_null(c.zones[0].file);
+	assert_int_equal(c.zones[0].expire_ms, 3600000);
+	assert_true(c.zones[1].catalog);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "192.0.2.2", &sa.sin_addr);
+	assert_int_equal(dconf_rlist_match(&c, &c.zones[0].primaries, (struct sockaddr *)&sa), 1);
+	inet_pton(AF_INET, "192.0.2.3", &sa.sin_addr);
+	assert_int_equal(dconf_rlist_match(&c, &c.zones[0].primaries, (struct sockaddr *)&sa), -1);
+	dconf_clear(&c);
+
+	/* An unknown remote or key is named. */
+	dconf_init(&c);
+	assert_int_equal(load_text(&c, "zones:\n  - origin: a.b\n    primaries: nope\n", err,
+	                           sizeof(err), path), 0);
+	assert_int_equal(dconf_finish(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "zones[0].primaries: no remote \"nope\""));
+	dconf_clear(&c);
+	dconf_init(&c);
+	assert_int_equal(load_text(&c, "remotes:\n  - id: r\n    address: 192.0.2.1\n    key: x\n",
+	                           err, sizeof(err), path), 0);
+	assert_int_equal(dconf_finish(&c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "remotes[0].key: no key \"x\""));
+	dconf_clear(&c);
 }
 
 /* The reference in server/daemon/README.md is the table's own output, between
@@ -277,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_nsid),
 		cmocka_unit_test(test_load_full),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_load_xfr),
 		cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_flags),
 	};

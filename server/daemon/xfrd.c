@@ -1,0 +1,1404 @@
+/* Zone transfers in and NOTIFY out, on the main thread's libuv loop.
+ *
+ * Secondary zones (zones[] with primaries, and the members of catalog
+ * zones) each have a refresh timer from their SOA (or the config): a refresh
+ * asks a primary for its SOA over TCP, and when the serial is newer
+ * (RFC 1982) asks for an IXFR on the same connection, falling back to AXFR
+ * when IXFR is refused or cannot be applied. Primaries are tried in order,
+ * each of their addresses in order. The received version is compiled and
+ * checked like a zone file and published like a reload in a worker thread
+ * (uv_queue_work), then written to the zone's file (temporary file, fsync,
+ * rename). Past expire without a good refresh the zone answers SERVFAIL.
+ *
+ * For the primary side each published version of a zone with
+ * allow-transfer is kept as a record list with the changes from the
+ * versions held before (zhist_t, read by the workers), and zones with
+ * notify: get a NOTIFY over UDP, retried, when their serial changes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pkt.h"
+#include "serial.h"
+#include "tsig.h"
+#include "wire_name.h"
+#include "zone_db.h"
+
+#define XFRD_MAX_MEMBERS   1024     /* catalog members over all catalogs */
+#define XFRD_HIST_MAX      32       /* changes kept per zone for IXFR out */
+#define XFRD_MAX_RECORDS   (16u << 20)
+#define NOTIFY_TRIES       5
+#define NOTIFY_INTERVAL_MS 1000
+#define RETRY_FIRST        5        /* seconds: a zone with no copy yet */
+
+enum xphase { XP_SOA, XP_IXFR, XP_AXFR };
+
+typedef struct xzone xzone_t;
+typedef struct xclient xclient_t;
+
+struct xzone {
+	struct xfrd *x;
+	size_t idx;             /* conf zone */
+	char *origin;
+	uint8_t owire[WNAME_MAXLEN];
+	size_t olen;
+	bool have;              /* a version is serving */
+	uint32_t serial;
+	rrlist_t rrs;           /* that version, sorted */
+	uint32_t refresh, retry, expire;
+	uint64_t expire_at;     /* ms, monotonic; 0: not counting */
+	bool expired;
+	uv_timer_t timer;       /* refresh / retry / expire */
+	bool timer_on;
+	xclient_t *client;      /* transfer in progress */
+	bool busy;              /* client or publish job running */
+	bool again;             /* NOTIFY while busy: check once more after */
+	bool queued;
+	bool gone;              /* catalog member removed */
+};
+
+struct xclient {
+	xzone_t *z;
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_timer_t timer;
+	int handles;
+	size_t prim, addr;      /* position in the primaries and their addresses */
+	enum xphase phase;
+	bool force_axfr;
+	uint16_t id;
+	uint8_t q[1024];
+	size_t qlen;
+	uint8_t *rb;
+	size_t rlen, rcap;
+	const tsig_key_t *key;
+	tsig_ctx_t tsig;
+	xfr_parser_t p;
+	bool parser_on;
+	bool done;
+	uint32_t remote_serial;
+	char remote[96];
+};
+
+/* One NOTIFY to one address, retried until answered. */
+typedef struct nsend {
+	struct xfrd *x;
+	uv_udp_t udp;
+	uv_timer_t timer;
+	int handles;
+	struct sockaddr_storage to;
+	const tsig_key_t *key;
+	uint8_t msg[1024];
+	size_t len;
+	uint16_t id;
+	unsigned tries;
+	char what[300];
+	struct nsend *next;
+} nsend_t;
+
+typedef struct xfrd {
+	daemon_t *d;
+	uv_loop_t *loop;
+	uv_async_t async;
+	pthread_mutex_t lock;   /* notify_flag, hist */
+	bool *notify_flag;
+	zhist_t **hist;
+	uint32_t *notified;     /* serial last NOTIFYed per zone */
+	bool *notified_set;
+	size_t cap;             /* entries of the per-zone arrays */
+	xzone_t **zones;        /* per conf zone, NULL when not a secondary */
+	unsigned active;
+	xzone_t **queue;        /* waiting for a transfer slot */
+	size_t nqueue;
+	nsend_t *nsends;
+	bool stopping;
+} xfrd_t;
+
+static uint32_t retry_first(const struct xzone *z);
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint16_t rand16(void)
+{
+	uint16_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint16_t)(mono_ms() * 2654435761u);
+	return v;
+}
+
+static void sa_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+		port = ntohs(s->sin_port);
+		snprintf(buf, len, "%s:%u", ip, port);
+	} else {
+		const struct sockaddr_in6 *s = (const void *)ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s->sin6_port);
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	}
+}
+
+static const dconf_rlist_t *zone_primaries(const daemon_t *d, size_t idx)
+{
+	const dconf_zone_t *zc = &d->conf.zones[idx];
+	return zc->member ? &d->conf.zones[zc->catalog_idx].primaries : &zc->primaries;
+}
+
+/* ---- history for transfers out ------------------------------------------- */
+
+void zhist_unref(zhist_t *h)
+{
+	if (h == NULL || atomic_fetch_sub(&h->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < h->nch; i++)
+		xfr_change_clear(&h->ch[i]);
+	free(h->ch);
+	rrlist_clear(&h->rrs);
+	zone_unref((zone_t *)h->zone);
+	free(h);
+}
+
+zhist_t *xfrd_hist_get(daemon_t *d, size_t idx)
+{
+	xfrd_t *x = d->xfrd;
+	zhist_t *h = NULL;
+	if (x == NULL)
+		return NULL;
+	pthread_mutex_lock(&x->lock);
+	if (idx < x->cap && x->hist[idx] != NULL) {
+		h = x->hist[idx];
+		atomic_fetch_add(&h->refs, 1);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return h;
+}
+
+static bool soa_fields(const rrlist_t *l, const rr_t *r, uint32_t v[5])
+{
+	const uint8_t *rd = rr_rdata(l, r);
+	size_t o = 0;
+	for (int i = 0; i < 2; i++) {
+		int n = wname_check(rd + o, r->rdlen - o);
+		if (n < 0)
+			return false;
+		o += (size_t)n;
+	}
+	if (r->rdlen - o != 20)
+		return false;
+	for (int i = 0; i < 5; i++)
+		v[i] = pkt_get32(rd + o + 4 * (size_t)i);
+	return true;
+}
+
+static const rr_t *list_soa(const rrlist_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->rr[i].type == PKT_TYPE_SOA)
+			return &l->rr[i];
+	return NULL;
+}
+
+/* A new history for zone z, continuing old when the serial moved forward. */
+static zhist_t *hist_build(const zhist_t *old, zone_t *z)
+{
+	zhist_t *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	atomic_init(&h->refs, 1);
+	rrlist_init(&h->rrs);
+	h->zone = zone_ref(z);
+	if (rrlist_from_zone(z, &h->rrs) != 0 || (h->soa = list_soa(&h->rrs)) == NULL ||
+	    !rr_soa_serial(&h->rrs, h->soa, &h->serial)) {
+		zhist_unref(h);
+		return NULL;
+	}
+	if (old == NULL || !serial_gt(h->serial, old->serial))
+		return h;
+	xfr_change_t c;
+	xfr_change_init(&c);
+	if (xfr_diff(&old->rrs, &h->rrs, &c) != 0) {
+		xfr_change_clear(&c);
+		return h;
+	}
+	/* Older changes are copied; the total stays under the zone's size. */
+	size_t keep = old->nch, total = xfr_change_size(&c);
+	while (keep > 0 && (old->nch - keep + 1 >= XFRD_HIST_MAX ||
+	                    total + xfr_change_size(&old->ch[old->nch - keep]) > h->rrs.n))
+		keep--;
+	size_t first = old->nch - keep;
+	for (size_t i = first; i < old->nch; i++)
+		total += xfr_change_size(&old->ch[i]);
+	h->ch = calloc(keep + 1, sizeof(*h->ch));
+	if (h->ch == NULL) {
+		xfr_change_clear(&c);
+		return h;
+	}
+	for (size_t i = first; i < old->nch; i++) {
+		xfr_change_t *dst = &h->ch[h->nch];
+		xfr_change_init(dst);
+		dst->from = old->ch[i].from;
+		dst->to = old->ch[i].to;
+		int rc = 0;
+		for (size_t k = 0; k < old->ch[i].del.n && rc == 0; k++)
+			rc = rrlist_copy_rr(&dst->del, &old->ch[i].del, &old->ch[i].del.rr[k]);
+		for (size_t k = 0; k < old->ch[i].add.n && rc == 0; k++)
+			rc = rrlist_copy_rr(&dst->add, &old->ch[i].add, &old->ch[i].add.rr[k]);
+		h->nch++;
+		if (rc != 0)
+			break;
+	}
+	h->ch[h->nch++] = c;
+	return h;
+}
+
+/* ---- NOTIFY out ------------------------------------------------------------- */
+
+static void nsend_closed(uv_handle_t *hd)
+{
+	nsend_t *n = hd->data;
+	if (--n->handles > 0)
+		return;
+	xfrd_t *x = n->x;
+	for (nsend_t **pp = &x->nsends; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == n) {
+			*pp = n->next;
+			break;
+		}
+	free(n);
+}
+
+static void nsend_close(nsend_t *n)
+{
+	if (uv_is_closing((uv_handle_t *)&n->udp))
+		return;
+	uv_close((uv_handle_t *)&n->udp, nsend_closed);
+	uv_close((uv_handle_t *)&n->timer, nsend_closed);
+}
+
+static void nsend_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+	static uint8_t rbuf[4096];  /* main loop only */
+	b->base = (char *)rbuf;
+	b->len = sizeof(rbuf);
+}
+
+static void nsend_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *b, const struct sockaddr *from,
+                       unsigned flags)
+{
+	nsend_t *n = u->data;
+	const uint8_t *m = (const uint8_t *)b->base;
+	if (nread < PKT_HDR_LEN || from == NULL)
+		return;
+	if (pkt_get16(m) != n->id || !(m[2] & PKT_F1_QR) || ((m[2] >> 3) & 15) != PKT_OPCODE_NOTIFY)
+		return;
+	if (n->key != NULL) {
+		tsig_ctx_t c;
+		uint16_t terr;
+		tsig_ctx_init(&c, n->key);
+		/* The answer is signed over the MAC of our NOTIFY. */
+		tsig_rr_t qt;
+		if (tsig_find(n->msg, n->len, &qt) == 0) {
+			memcpy(c.mac, qt.mac, qt.mac_len);
+			c.mac_len = qt.mac_len;
+		}
+		int rc = tsig_verify_response(&c, m, (size_t)nread, (uint64_t)time(NULL), &terr);
+		tsig_ctx_clear(&c);
+		if (rc != 0) {
+			log_warn("%s: answer with a bad TSIG (error %u), ignored", n->what, terr);
+			return;
+		}
+	}
+	uint8_t rc = m[3] & 0x0F;
+	if (rc != PKT_RCODE_NOERROR)
+		log_warn("%s: answered with rcode %u", n->what, rc);
+	else
+		log_info("%s: acknowledged", n->what);
+	nsend_close(n);
+}
+
+static void nsend_tick(uv_timer_t *t)
+{
+	nsend_t *n = t->data;
+	if (n->tries >= NOTIFY_TRIES) {
+		log_warn("%s: no answer after %u tries", n->what, n->tries);
+		nsend_close(n);
+		return;
+	}
+	n->tries++;
+	uv_buf_t b = uv_buf_init((char *)n->msg, (unsigned)n->len);
+	uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&n->to);
+}
+
+static void notify_send(xfrd_t *x, size_t idx, const dconf_remote_t *r, size_t ai)
+{
+	daemon_t *d = x->d;
+	zone_t *z = zones_get(d, idx);
+	if (z == NULL)
+		return;
+	nsend_t *n = calloc(1, sizeof(*n));
+	if (n == NULL) {
+		zone_unref(z);
+		return;
+	}
+	n->x = x;
+	n->to = r->addr[ai].ss;
+	n->key = r->key >= 0 ? &d->conf.keys[r->key].key : NULL;
+	n->id = rand16();
+	char to[80];
+	sa_text(&n->to, to, sizeof(to));
+	/* The SOA goes in the answer section (RFC 1996 3.7). */
+	rrlist_t l;
+	rrlist_init(&l);
+	const zrrset_t *soa = zone_soa(z);
+	size_t olen;
+	const uint8_t *ow = zone_origin_wire(z, &olen);
+	int rc = ANYNS_EINVAL;
+	uint32_t serial = 0;
+	if (soa != NULL && rrlist_add(&l, ow, olen, PKT_TYPE_SOA, PKT_CLASS_IN, soa->ttl,
+	                              soa->data + 2, pkt_get16(soa->data)) == 0) {
+		rr_soa_serial(&l, &l.rr[0], &serial);
+		rc = xfr_query_build(n->msg, sizeof(n->msg), n->id, PKT_OPCODE_NOTIFY, ow, olen,
+		                     PKT_TYPE_SOA, &l, &l.rr[0], &n->len);
+	}
+	rrlist_clear(&l);
+	snprintf(n->what, sizeof(n->what), "NOTIFY %s serial %u to %s (%s)", zone_origin_text(z),
+	         serial, r->id, to);
+	zone_unref(z);
+	if (rc == 0 && n->key != NULL) {
+		tsig_ctx_t c;
+		tsig_ctx_init(&c, n->key);
+		rc = tsig_sign_query(&c, n->msg, &n->len, sizeof(n->msg), (uint64_t)time(NULL));
+		tsig_ctx_clear(&c);
+	}
+	if (rc != 0) {
+		free(n);
+		return;
+	}
+	uv_udp_init(x->loop, &n->udp);
+	uv_timer_init(x->loop, &n->timer);
+	n->handles = 2;
+	n->udp.data = n;
+	n->timer.data = n;
+	uv_unref((uv_handle_t *)&n->udp);
+	uv_unref((uv_handle_t *)&n->timer);
+	n->next = x->nsends;
+	x->nsends = n;
+	struct sockaddr_storage any;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = n->to.ss_family;
+	if (uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0) != 0 ||
+	    uv_udp_recv_start(&n->udp, nsend_alloc, nsend_recv) != 0) {
+		log_warn("%s: cannot open a socket", n->what);
+		nsend_close(n);
+		return;
+	}
+	uv_timer_start(&n->timer, nsend_tick, 0, NOTIFY_INTERVAL_MS);
+}
+
+/* After each publication: histories for transfers out, NOTIFY on serial change. */
+static void xfrd_published(daemon_t *d)
+{
+	xfrd_t *x = d->xfrd;
+	if (x == NULL || x->stopping)
+		return;
+	for (size_t i = 0; i < d->conf.n_zones && i < x->cap; i++) {
+		const dconf_zone_t *zc = &d->conf.zones[i];
+		if (zc->removed || (zc->allow_transfer.n == 0 && zc->notify.n == 0))
+			continue;
+		zone_t *z = zones_get(d, i);
+		if (z == NULL || zone_is_expired(z)) {
+			zone_unref(z);
+			continue;
+		}
+		if (zc->allow_transfer.n > 0) {
+			pthread_mutex_lock(&x->lock);
+			zhist_t *old = x->hist[i];
+			pthread_mutex_unlock(&x->lock);
+			if (old == NULL || old->zone != z) {
+				zhist_t *h = hist_build(old, z);
+				if (h != NULL) {
+					pthread_mutex_lock(&x->lock);
+					x->hist[i] = h;
+					pthread_mutex_unlock(&x->lock);
+					zhist_unref(old);
+				}
+			}
+		}
+		const zrrset_t *soa = zone_soa(z);
+		uint32_t serial = 0;
+		if (soa != NULL && soa->len >= 22) {
+			rrlist_t l;
+			rrlist_init(&l);
+			size_t olen;
+			const uint8_t *ow = zone_origin_wire(z, &olen);
+			if (rrlist_add(&l, ow, olen, PKT_TYPE_SOA, PKT_CLASS_IN, 0, soa->data + 2,
+			               pkt_get16(soa->data)) == 0)
+				rr_soa_serial(&l, &l.rr[0], &serial);
+			rrlist_clear(&l);
+		}
+		zone_unref(z);
+		if (zc->notify.n > 0 && (!x->notified_set[i] || x->notified[i] != serial)) {
+			x->notified_set[i] = true;
+			x->notified[i] = serial;
+			for (size_t k = 0; k < zc->notify.n; k++) {
+				const dconf_remote_t *r = &d->conf.remotes[zc->notify.v[k]];
+				for (size_t a = 0; a < r->n_addr; a++)
+					notify_send(x, i, r, a);
+			}
+		}
+	}
+}
+
+/* ---- secondary: timers ------------------------------------------------------- */
+
+static void xzone_refresh(xzone_t *z, bool force_axfr);
+
+static void xzone_timer_cb(uv_timer_t *t)
+{
+	xzone_t *z = t->data;
+	z->timer_on = false;
+	if (z->have && !z->expired && z->expire_at != 0 && mono_ms() >= z->expire_at) {
+		zone_t *ph = NULL;
+		log_err("zone %s: expired (no good refresh for %us); answering SERVFAIL", z->origin,
+		        z->expire);
+		z->expired = true;
+		if (zone_new_expired(z->origin, &ph) == 0) {
+			zones_replace(z->x->d, z->idx, ph);
+			zone_unref(ph);
+			zones_notify(z->x->d);
+		}
+	}
+	xzone_refresh(z, false);
+}
+
+/* Next refresh in `sec` seconds, but never after expire. */
+static void xzone_schedule(xzone_t *z, uint32_t sec)
+{
+	uint64_t ms = (uint64_t)sec * 1000;
+	if (z->have && !z->expired && z->expire_at != 0) {
+		uint64_t now = mono_ms();
+		uint64_t left = z->expire_at > now ? z->expire_at - now : 0;
+		if (left < ms)
+			ms = left;
+	}
+	uv_timer_start(&z->timer, xzone_timer_cb, ms, 0);
+	z->timer_on = true;
+}
+
+static void xzone_soa_timers(xzone_t *z)
+{
+	const dconf_zone_t *zc = &z->x->d->conf.zones[z->idx];
+	uint32_t v[5] = { 0, 3600, 600, 604800, 0 };
+	const rr_t *soa = list_soa(&z->rrs);
+	if (soa != NULL)
+		soa_fields(&z->rrs, soa, v);
+	z->refresh = zc->refresh_ms ? (uint32_t)(zc->refresh_ms / 1000) : (v[1] ? v[1] : 1);
+	z->retry = zc->retry_ms ? (uint32_t)(zc->retry_ms / 1000) : (v[2] ? v[2] : 1);
+	z->expire = zc->expire_ms ? (uint32_t)(zc->expire_ms / 1000) : (v[3] ? v[3] : 1);
+}
+
+/* Before the first copy: the configured retry, else a short one. */
+static uint32_t retry_first(const xzone_t *z)
+{
+	uint64_t r = z->x->d->conf.zones[z->idx].retry_ms;
+	return r ? (uint32_t)(r / 1000) : RETRY_FIRST;
+}
+
+/* ---- secondary: the publish job ---------------------------------------------- */
+
+typedef struct xjob {
+	uv_work_t w;
+	xzone_t *z;
+	daemon_t *d;
+	char origin[1024];
+	char *file;
+	char remote[96];
+	size_t idx;
+	/* in: a full list (AXFR) or changes to apply to base (IXFR) */
+	rrlist_t rrs;
+	const rrlist_t *base;
+	xfr_change_t *ch;
+	size_t nch;
+	bool catalog;
+	/* out */
+	int rc;
+	uint32_t serial;
+	uint64_t ms;
+	rrlist_t members;
+	bool members_ok;
+} xjob_t;
+
+static void job_diag(void *ctx, const char *file, int line, bool fatal, const char *msg)
+{
+	xjob_t *j = ctx;
+	if (fatal)
+		log_err("zone %s from %s: %s", j->origin, j->remote, msg);
+	else
+		log_warn("zone %s from %s: %s", j->origin, j->remote, msg);
+}
+
+/* Writes the zone to path atomically: a temporary file beside it, fsync,
+ * rename, fsync of the directory. */
+static int write_zone_file(const char *path, const rrlist_t *l)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return -errno;
+	uint8_t wire[65535 + 512];
+	int rc = 0;
+	/* SOA first, as a zone file reader expects. */
+	for (int pass = 0; pass < 2 && rc == 0; pass++)
+		for (size_t i = 0; i < l->n && rc == 0; i++) {
+			const rr_t *r = &l->rr[i];
+			if ((r->type == PKT_TYPE_SOA) != (pass == 0))
+				continue;
+			size_t p = 0;
+			memcpy(wire, rr_owner(l, r), r->owner_len);
+			p = r->owner_len;
+			pkt_put16(wire + p, r->type);
+			pkt_put16(wire + p + 2, r->rclass);
+			pkt_put32(wire + p + 4, r->ttl);
+			pkt_put16(wire + p + 8, r->rdlen);
+			memcpy(wire + p + 10, rr_rdata(l, r), r->rdlen);
+			p += 10 + r->rdlen;
+			ldns_rr *lr = NULL;
+			size_t pos = 0;
+			if (ldns_wire2rr(&lr, wire, p, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) {
+				rc = -EINVAL;
+				break;
+			}
+			char *s = ldns_rr2str(lr);
+			ldns_rr_free(lr);
+			if (s == NULL || fputs(s, f) < 0)
+				rc = -EIO;
+			free(s);
+		}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = rc ? rc : -errno;
+	if (fclose(f) != 0)
+		rc = rc ? rc : -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static void job_work(uv_work_t *w)
+{
+	xjob_t *j = w->data;
+	uint64_t t0 = mono_ms();
+	if (j->nch > 0) {
+		rrlist_t out;
+		rrlist_init(&out);
+		j->rc = xfr_apply(j->base, j->ch, j->nch, &out);
+		if (j->rc != 0) {
+			rrlist_clear(&out);
+			return;
+		}
+		rrlist_clear(&j->rrs);
+		j->rrs = out;
+	} else {
+		rrlist_sort(&j->rrs);
+		rrlist_dedup(&j->rrs);
+	}
+	const rr_t *soa = list_soa(&j->rrs);
+	if (soa == NULL || !rr_soa_serial(&j->rrs, soa, &j->serial)) {
+		j->rc = ANYNS_EZONE;
+		return;
+	}
+	zone_t *z = NULL;
+	j->rc = zone_compile_rrs(j->origin, &j->rrs, j->remote, job_diag, j, &z);
+	if (j->rc != 0)
+		return;
+	j->rc = zones_replace(j->d, j->idx, z);
+	zone_unref(z);
+	j->ms = mono_ms() - t0;
+	if (j->rc != 0)
+		return;
+	if (j->catalog) {
+		uint8_t ow[WNAME_MAXLEN];
+		int n = anyns_name_from_text(j->origin, ow, sizeof(ow));
+		j->members_ok = n > 0 && xfr_catalog_members(&j->rrs, ow, (size_t)n, &j->members) == 0;
+		if (!j->members_ok)
+			log_err("catalog %s: no version.%s TXT \"2\": members left as they were",
+			        j->origin, j->origin);
+	}
+	if (j->file != NULL) {
+		int rc = write_zone_file(j->file, &j->rrs);
+		if (rc != 0)
+			log_err("zone %s: writing %s: %s", j->origin, j->file, strerror(-rc));
+	}
+}
+
+static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members);
+static void xzone_done(xzone_t *z);
+
+static void job_done(uv_work_t *w, int status)
+{
+	xjob_t *j = w->data;
+	xzone_t *z = j->z;
+	xfrd_t *x = z->x;
+	for (size_t i = 0; i < j->nch; i++)
+		xfr_change_clear(&j->ch[i]);
+	free(j->ch);
+	if (status == 0 && j->rc == 0) {
+		log_info("zone %s: serial %u from %s published in %llu ms", z->origin, j->serial,
+		         j->remote, (unsigned long long)j->ms);
+		rrlist_clear(&z->rrs);
+		z->rrs = j->rrs;
+		rrlist_init(&j->rrs);
+		z->have = true;
+		z->serial = j->serial;
+		z->expired = false;
+		xzone_soa_timers(z);
+		z->expire_at = mono_ms() + (uint64_t)z->expire * 1000;
+		if (!x->stopping) {
+			zones_notify(x->d);
+			if (j->catalog && j->members_ok)
+				xfrd_catalog_update(x, z->idx, &j->members);
+		}
+		xzone_schedule(z, z->refresh);
+	} else {
+		log_err("zone %s from %s: %s; keeping the version serving", z->origin, j->remote,
+		        anyns_strerror(j->rc));
+		xzone_schedule(z, z->have ? z->retry : retry_first(z));
+	}
+	rrlist_clear(&j->rrs);
+	rrlist_clear(&j->members);
+	free(j->file);
+	free(j);
+	xzone_done(z);
+}
+
+/* ---- secondary: the client connection ---------------------------------------- */
+
+static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr);
+
+static void client_closed(uv_handle_t *h)
+{
+	xclient_t *c = h->data;
+	if (--c->handles > 0)
+		return;
+	if (c->parser_on)
+		xfr_parser_clear(&c->p);
+	tsig_ctx_clear(&c->tsig);
+	free(c->rb);
+	free(c);
+}
+
+static void client_close(xclient_t *c)
+{
+	if (c->z != NULL && c->z->client == c)
+		c->z->client = NULL;
+	if (uv_is_closing((uv_handle_t *)&c->timer))
+		return;
+	uv_close((uv_handle_t *)&c->tcp, client_closed);
+	uv_close((uv_handle_t *)&c->timer, client_closed);
+}
+
+/* Transfers are bounded: the next waiting zone gets the slot. */
+static void xzone_done(xzone_t *z)
+{
+	xfrd_t *x = z->x;
+	z->busy = false;
+	if (x->active > 0)
+		x->active--;
+	if (x->stopping)
+		return;
+	while (x->nqueue > 0 && x->active < x->d->conf.xfr_max_concurrent) {
+		xzone_t *n = x->queue[0];
+		memmove(x->queue, x->queue + 1, --x->nqueue * sizeof(*x->queue));
+		n->queued = false;
+		xzone_refresh(n, false);
+	}
+	if (z->again && !z->gone) {
+		z->again = false;
+		xzone_refresh(z, false);
+	}
+}
+
+/* Every address of every primary failed. */
+static void client_all_failed(xclient_t *c)
+{
+	xzone_t *z = c->z;
+	client_close(c);
+	log_warn("zone %s: no primary answered; next try in %us", z->origin,
+	         z->have ? z->retry : retry_first(z));
+	xzone_schedule(z, z->have ? z->retry : retry_first(z));
+	xzone_done(z);
+}
+
+/* This address failed: the next one. */
+static void client_next(xclient_t *c, const char *why)
+{
+	xzone_t *z = c->z;
+	daemon_t *d = z->x->d;
+	const dconf_rlist_t *prim = zone_primaries(d, z->idx);
+	log_warn("zone %s: primary %s: %s", z->origin, c->remote, why);
+	size_t p = c->prim, a = c->addr + 1;
+	if (a >= d->conf.remotes[prim->v[p]].n_addr) {
+		a = 0;
+		p++;
+	}
+	if (p >= prim->n || z->x->stopping) {
+		client_all_failed(c);
+		return;
+	}
+	client_close(c);
+	client_start(z, p, a, false);
+}
+
+/* IXFR did not work with this primary: AXFR from the same address. */
+static void client_axfr(xclient_t *c, const char *why)
+{
+	xzone_t *z = c->z;
+	log_info("zone %s: primary %s: %s; trying AXFR", z->origin, c->remote, why);
+	size_t p = c->prim, a = c->addr;
+	client_close(c);
+	client_start(z, p, a, true);
+}
+
+static void client_write_done(uv_write_t *req, int status)
+{
+	free(req);
+}
+
+static int client_send(xclient_t *c, uint16_t qtype)
+{
+	xzone_t *z = c->z;
+	rrlist_t *soa_l = NULL;
+	const rr_t *soa = NULL;
+	if (qtype == PKT_TYPE_IXFR) {
+		soa_l = &z->rrs;
+		soa = list_soa(&z->rrs);
+	}
+	c->id = rand16();
+	size_t len = 0;
+	int rc = xfr_query_build(c->q + 2, sizeof(c->q) - 2, c->id, PKT_OPCODE_QUERY, z->owire,
+	                         z->olen, qtype, soa_l, soa, &len);
+	if (rc == 0 && c->key != NULL) {
+		tsig_ctx_clear(&c->tsig);
+		tsig_ctx_init(&c->tsig, c->key);
+		rc = tsig_sign_query(&c->tsig, c->q + 2, &len, sizeof(c->q) - 2, (uint64_t)time(NULL));
+	}
+	if (rc != 0)
+		return rc;
+	pkt_put16(c->q, (uint16_t)len);
+	c->qlen = len + 2;
+	if (c->parser_on) {
+		xfr_parser_clear(&c->p);
+		c->parser_on = false;
+	}
+	if (qtype != PKT_TYPE_SOA) {
+		xfr_parser_init(&c->p, qtype, c->id, z->owire, z->olen, z->serial);
+		c->p.max_records = XFRD_MAX_RECORDS;
+		c->parser_on = true;
+	}
+	uv_write_t *wr = malloc(sizeof(*wr));
+	if (wr == NULL)
+		return ANYNS_ENOMEM;
+	uv_buf_t b = uv_buf_init((char *)c->q, (unsigned)c->qlen);
+	if (uv_write(wr, (uv_stream_t *)&c->tcp, &b, 1, client_write_done) != 0) {
+		free(wr);
+		return ANYNS_EINVAL;
+	}
+	return 0;
+}
+
+static void client_finish(xclient_t *c, xjob_t *j)
+{
+	xzone_t *z = c->z;
+	daemon_t *d = z->x->d;
+	c->done = true;
+	client_close(c);
+	j->z = z;
+	j->d = d;
+	j->idx = z->idx;
+	j->w.data = j;
+	snprintf(j->origin, sizeof(j->origin), "%s", z->origin);
+	snprintf(j->remote, sizeof(j->remote), "%s", c->remote);
+	const dconf_zone_t *zc = &d->conf.zones[z->idx];
+	j->file = zc->file != NULL ? strdup(zc->file) : NULL;
+	j->catalog = zc->catalog;
+	rrlist_init(&j->members);
+	if (uv_queue_work(z->x->loop, &j->w, job_work, job_done) != 0) {
+		rrlist_clear(&j->rrs);
+		free(j->file);
+		free(j);
+		xzone_schedule(z, z->retry);
+		xzone_done(z);
+	}
+}
+
+static void client_uptodate(xclient_t *c)
+{
+	xzone_t *z = c->z;
+	log_debug("zone %s: serial %u is current (primary %s has %u)", z->origin, z->serial,
+	         c->remote, c->remote_serial);
+	c->done = true;
+	client_close(c);
+	if (z->expired) {
+		/* A primary answering again revives the copy we held. */
+		zone_t *zz = NULL;
+		if (zone_compile_rrs(z->origin, &z->rrs, c->remote, NULL, NULL, &zz) == 0) {
+			zones_replace(z->x->d, z->idx, zz);
+			zone_unref(zz);
+			zones_notify(z->x->d);
+		}
+		z->expired = false;
+	}
+	z->expire_at = mono_ms() + (uint64_t)z->expire * 1000;
+	xzone_schedule(z, z->refresh);
+	xzone_done(z);
+}
+
+/* One complete DNS message from the primary. Returns false when c is gone. */
+static bool client_msg(xclient_t *c, const uint8_t *m, size_t len)
+{
+	xzone_t *z = c->z;
+	char why[160];
+	if (c->key != NULL) {
+		uint16_t terr = 0;
+		if (tsig_verify_response(&c->tsig, m, len, (uint64_t)time(NULL), &terr) != 0) {
+			char kname[1024];
+			anyns_name_to_text(c->key->name, c->key->name_len, kname, sizeof(kname));
+			snprintf(why, sizeof(why), "TSIG %s with key %.100s",
+			         terr == TSIG_BADKEY ? "BADKEY" : terr == TSIG_BADTIME ? "BADTIME" :
+			         terr == TSIG_BADSIG ? "BADSIG" : "error", kname);
+			client_next(c, why);
+			return false;
+		}
+	}
+	if (c->phase == XP_SOA) {
+		if (len < PKT_HDR_LEN || pkt_get16(m) != c->id || !(m[2] & PKT_F1_QR)) {
+			client_next(c, "malformed SOA answer");
+			return false;
+		}
+		if ((m[3] & 0x0F) != PKT_RCODE_NOERROR) {
+			snprintf(why, sizeof(why), "SOA query answered with rcode %u", m[3] & 0x0F);
+			client_next(c, why);
+			return false;
+		}
+		size_t pos = PKT_HDR_LEN;
+		if (pkt_get16(m + 4) == 1 && (pkt_skip_name(m, len, &pos) != 0 || (pos += 4) > len)) {
+			client_next(c, "malformed SOA answer");
+			return false;
+		}
+		rrlist_t l;
+		rrlist_init(&l);
+		bool found = false;
+		for (unsigned i = 0; i < pkt_get16(m + 6) && !found; i++) {
+			rrlist_reset(&l);
+			if (rrlist_read_wire(&l, m, len, &pos) != 0)
+				break;
+			if (l.rr[0].type == PKT_TYPE_SOA &&
+			    wname_equal(rr_owner(&l, &l.rr[0]), l.rr[0].owner_len, z->owire, z->olen))
+				found = rr_soa_serial(&l, &l.rr[0], &c->remote_serial);
+		}
+		rrlist_clear(&l);
+		if (!found) {
+			client_next(c, "no SOA in the answer (not authoritative for the zone?)");
+			return false;
+		}
+		if (!serial_gt(c->remote_serial, z->serial)) {
+			client_uptodate(c);
+			return false;
+		}
+		c->phase = XP_IXFR;
+		if (client_send(c, PKT_TYPE_IXFR) != 0) {
+			client_next(c, "cannot send the IXFR query");
+			return false;
+		}
+		return true;
+	}
+	int rc = xfr_parser_feed(&c->p, m, len);
+	if (rc == ANYNS_EINVAL || rc == ANYNS_EMALF) {
+		if (c->phase == XP_IXFR) {
+			snprintf(why, sizeof(why), "IXFR %s", rc == ANYNS_EINVAL ? "refused" : "malformed");
+			if (rc == ANYNS_EINVAL)
+				snprintf(why, sizeof(why), "IXFR answered with rcode %u", c->p.rcode);
+			client_axfr(c, why);
+		} else {
+			if (rc == ANYNS_EINVAL)
+				snprintf(why, sizeof(why), "AXFR answered with rcode %u", c->p.rcode);
+			else
+				snprintf(why, sizeof(why), "malformed AXFR stream");
+			client_next(c, why);
+		}
+		return false;
+	}
+	if (rc != 0) {
+		client_next(c, anyns_strerror(rc));
+		return false;
+	}
+	if (!c->p.done)
+		return true;
+	if (c->key != NULL && !tsig_stream_complete(&c->tsig)) {
+		client_next(c, "last message of the transfer not signed");
+		return false;
+	}
+	c->remote_serial = c->p.serial;
+	if (c->p.kind == XFR_UPTODATE) {
+		if (serial_gt(c->p.serial, z->serial)) {
+			client_axfr(c, "IXFR answered with a newer SOA alone");
+			return false;
+		}
+		client_uptodate(c);
+		return false;
+	}
+	xjob_t *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		client_next(c, "out of memory");
+		return false;
+	}
+	rrlist_init(&j->rrs);
+	if (c->p.kind == XFR_AXFR) {
+		log_info("zone %s: %s of serial %u from %s: %zu records, %u messages", z->origin,
+		         c->phase == XP_IXFR ? "IXFR (full zone)" : "AXFR", c->p.serial, c->remote,
+		         c->p.axfr.n, c->p.messages);
+		j->rrs = c->p.axfr;
+		rrlist_init(&c->p.axfr);
+	} else {
+		size_t nrec = 0;
+		for (size_t i = 0; i < c->p.nchanges; i++)
+			nrec += xfr_change_size(&c->p.changes[i]);
+		log_info("zone %s: IXFR %u -> %u from %s: %zu changes, %zu records", z->origin,
+		         z->serial, c->p.serial, c->remote, c->p.nchanges, nrec);
+		j->base = &z->rrs;
+		j->ch = c->p.changes;
+		j->nch = c->p.nchanges;
+		c->p.changes = NULL;
+		c->p.nchanges = 0;
+	}
+	client_finish(c, j);
+	return false;
+}
+
+static void client_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+	xclient_t *c = h->data;
+	if (c->rcap - c->rlen < 16384) {
+		size_t nc = c->rcap ? c->rcap * 2 : 65536 + 2;
+		uint8_t *nb = realloc(c->rb, nc);
+		if (nb != NULL) {
+			c->rb = nb;
+			c->rcap = nc;
+		}
+	}
+	b->base = (char *)c->rb + c->rlen;
+	b->len = c->rcap - c->rlen;
+}
+
+static void client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	xclient_t *c = s->data;
+	if (nread == 0 || c->done)
+		return;
+	if (nread < 0) {
+		if (c->phase == XP_IXFR && c->parser_on && c->p.state == 1)
+			client_axfr(c, "connection closed after a newer SOA alone");
+		else
+			client_next(c, nread == UV_EOF ? "connection closed by the primary" :
+			                                 uv_strerror((int)nread));
+		return;
+	}
+	c->rlen += (size_t)nread;
+	size_t off = 0;
+	while (c->rlen - off >= 2) {
+		size_t ml = pkt_get16(c->rb + off);
+		if (c->rlen - off < 2 + ml)
+			break;
+		if (!client_msg(c, c->rb + off + 2, ml))
+			return;
+		off += 2 + ml;
+	}
+	memmove(c->rb, c->rb + off, c->rlen - off);
+	c->rlen -= off;
+	uv_timer_again(&c->timer);
+}
+
+static void client_connected(uv_connect_t *req, int status)
+{
+	xclient_t *c = req->data;
+	if (status == UV_ECANCELED)
+		return;
+	if (status < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "connect: %s", uv_strerror(status));
+		client_next(c, why);
+		return;
+	}
+	uint16_t qt = c->phase == XP_SOA ? PKT_TYPE_SOA : PKT_TYPE_AXFR;
+	if (uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read) != 0 ||
+	    client_send(c, qt) != 0)
+		client_next(c, "cannot send the query");
+}
+
+static void client_timeout(uv_timer_t *t)
+{
+	client_next(t->data, "timed out");
+}
+
+static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr)
+{
+	daemon_t *d = z->x->d;
+	const dconf_rlist_t *pl = zone_primaries(d, z->idx);
+	xclient_t *c = calloc(1, sizeof(*c));
+	if (c == NULL || pl->n == 0) {
+		free(c);
+		xzone_schedule(z, retry_first(z));
+		xzone_done(z);
+		return;
+	}
+	const dconf_remote_t *r = &d->conf.remotes[pl->v[prim]];
+	c->z = z;
+	c->prim = prim;
+	c->addr = addr;
+	c->force_axfr = force_axfr;
+	c->key = r->key >= 0 ? &d->conf.keys[r->key].key : NULL;
+	c->phase = z->have && !force_axfr ? XP_SOA : XP_AXFR;
+	char a[80];
+	sa_text(&r->addr[addr].ss, a, sizeof(a));
+	snprintf(c->remote, sizeof(c->remote), "%s (%s)", r->id, a);
+	uv_tcp_init(z->x->loop, &c->tcp);
+	uv_timer_init(z->x->loop, &c->timer);
+	uv_unref((uv_handle_t *)&c->tcp);
+	uv_unref((uv_handle_t *)&c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	c->creq.data = c;
+	c->handles = 2;
+	z->client = c;
+	uint64_t to = d->conf.xfr_timeout_ms;
+	uv_timer_start(&c->timer, client_timeout, to, to);
+	int rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&r->addr[addr].ss,
+	                        client_connected);
+	if (rc != 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "connect: %s", uv_strerror(rc));
+		client_next(c, why);
+	}
+}
+
+static void xzone_refresh(xzone_t *z, bool force_axfr)
+{
+	xfrd_t *x = z->x;
+	if (x->stopping || z->gone)
+		return;
+	if (z->busy) {
+		z->again = true;
+		return;
+	}
+	if (z->queued)
+		return;
+	if (x->active >= x->d->conf.xfr_max_concurrent) {
+		xzone_t **q = realloc(x->queue, (x->nqueue + 1) * sizeof(*q));
+		if (q == NULL)
+			return;
+		x->queue = q;
+		q[x->nqueue++] = z;
+		z->queued = true;
+		return;
+	}
+	if (z->timer_on) {
+		uv_timer_stop(&z->timer);
+		z->timer_on = false;
+	}
+	z->busy = true;
+	x->active++;
+	client_start(z, 0, 0, force_axfr);
+}
+
+/* ---- zones and catalogs --------------------------------------------------------- */
+
+static void xzone_timer_closed(uv_handle_t *h)
+{
+	xzone_t *z = h->data;
+	rrlist_clear(&z->rrs);
+	free(z->origin);
+	free(z);
+}
+
+static xzone_t *xzone_new(xfrd_t *x, size_t idx)
+{
+	daemon_t *d = x->d;
+	xzone_t *z = calloc(1, sizeof(*z));
+	if (z == NULL)
+		return NULL;
+	z->x = x;
+	z->idx = idx;
+	z->origin = strdup(d->conf.zones[idx].origin);
+	int n = anyns_name_from_text(z->origin ? z->origin : "", z->owire, sizeof(z->owire));
+	if (z->origin == NULL || n <= 0) {
+		free(z->origin);
+		free(z);
+		return NULL;
+	}
+	z->olen = (size_t)n;
+	rrlist_init(&z->rrs);
+	uv_timer_init(x->loop, &z->timer);
+	uv_unref((uv_handle_t *)&z->timer);
+	z->timer.data = z;
+	/* A copy loaded from the file at start-up serves at once; its age
+	 * counts toward expire, and the primary is asked right away. */
+	zone_t *cur = zones_get(d, idx);
+	if (cur != NULL && !zone_is_expired(cur) && rrlist_from_zone(cur, &z->rrs) == 0) {
+		const rr_t *soa = list_soa(&z->rrs);
+		if (soa != NULL && rr_soa_serial(&z->rrs, soa, &z->serial)) {
+			z->have = true;
+			xzone_soa_timers(z);
+			struct stat st;
+			const char *file = d->conf.zones[idx].file;
+			uint64_t age = 0;
+			if (file != NULL && stat(file, &st) == 0 && time(NULL) > st.st_mtime)
+				age = (uint64_t)(time(NULL) - st.st_mtime) * 1000;
+			uint64_t exp = (uint64_t)z->expire * 1000;
+			z->expire_at = mono_ms() + (age < exp ? exp - age : 0);
+		}
+	}
+	zone_unref(cur);
+	xzone_soa_timers(z);
+	return z;
+}
+
+static void xzone_free(xzone_t *z)
+{
+	if (z == NULL)
+		return;
+	if (z->client != NULL)
+		client_close(z->client);
+	uv_close((uv_handle_t *)&z->timer, xzone_timer_closed);
+}
+
+static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
+{
+	daemon_t *d = x->d;
+	bool *keep = calloc(d->conf.n_zones + 1, sizeof(*keep));
+	if (keep == NULL)
+		return;
+	for (size_t i = 0; i < members->n; i++) {
+		char name[1024];
+		const rr_t *r = &members->rr[i];
+		anyns_name_to_text(rr_owner(members, r), r->owner_len, name, sizeof(name));
+		int found = -1;
+		for (size_t k = 0; k < d->conf.n_zones && found < 0; k++) {
+			uint8_t w[WNAME_MAXLEN];
+			const dconf_zone_t *zc = &d->conf.zones[k];
+			int n = anyns_name_from_text(zc->origin, w, sizeof(w));
+			if (!zc->removed && n > 0 &&
+			    wname_equal(w, (size_t)n, rr_owner(members, r), r->owner_len))
+				found = (int)k;
+		}
+		if (found >= 0) {
+			if (d->conf.zones[found].member && d->conf.zones[found].catalog_idx == cat)
+				keep[found] = true;
+			else if (!d->conf.zones[found].member)
+				log_warn("catalog %s: member %s is configured already; left as it is",
+				         d->conf.zones[cat].origin, name);
+			continue;
+		}
+		if (d->conf.n_zones >= x->cap) {
+			log_err("catalog %s: member %s: more than %d members, not added",
+			        d->conf.zones[cat].origin, name, XFRD_MAX_MEMBERS);
+			continue;
+		}
+		/* conf.zones has room (reserved at start): no realloc under readers. */
+		pthread_mutex_lock(&d->zones_lock);
+		size_t idx = d->conf.n_zones;
+		dconf_zone_t *zc = &d->conf.zones[idx];
+		memset(zc, 0, sizeof(*zc));
+		zc->origin = strdup(name);
+		zc->member = true;
+		zc->catalog_idx = cat;
+		if (zc->origin != NULL)
+			d->conf.n_zones++;
+		pthread_mutex_unlock(&d->zones_lock);
+		if (zc->origin == NULL)
+			continue;
+		bool *nk = realloc(keep, (d->conf.n_zones + 1) * sizeof(*nk));
+		if (nk != NULL) {
+			keep = nk;
+			keep[idx] = true;
+		}
+		log_info("catalog %s: new member %s", d->conf.zones[cat].origin, name);
+		x->zones[idx] = xzone_new(x, idx);
+		if (x->zones[idx] != NULL)
+			xzone_refresh(x->zones[idx], false);
+	}
+	for (size_t k = 0; k < d->conf.n_zones; k++) {
+		dconf_zone_t *zc = &d->conf.zones[k];
+		if (!zc->member || zc->catalog_idx != cat || zc->removed || keep[k])
+			continue;
+		log_info("catalog %s: member %s removed", d->conf.zones[cat].origin, zc->origin);
+		xzone_t *z = x->zones[k];
+		if (z != NULL) {
+			z->gone = true;
+			if (!z->busy) {
+				x->zones[k] = NULL;
+				xzone_free(z);
+			}
+		}
+		pthread_mutex_lock(&d->zones_lock);
+		zc->removed = true;
+		pthread_mutex_unlock(&d->zones_lock);
+		zones_replace(d, k, NULL);
+		zones_notify(d);
+	}
+	free(keep);
+}
+
+/* ---- NOTIFY in, from the workers ------------------------------------------------ */
+
+void xfrd_notify_received(daemon_t *d, size_t idx)
+{
+	xfrd_t *x = d->xfrd;
+	if (x == NULL)
+		return;
+	pthread_mutex_lock(&x->lock);
+	if (idx < x->cap)
+		x->notify_flag[idx] = true;
+	pthread_mutex_unlock(&x->lock);
+	uv_async_send(&x->async);
+}
+
+static void xfrd_async(uv_async_t *a)
+{
+	xfrd_t *x = a->data;
+	for (size_t i = 0; i < x->d->conf.n_zones && i < x->cap; i++) {
+		pthread_mutex_lock(&x->lock);
+		bool f = x->notify_flag[i];
+		x->notify_flag[i] = false;
+		pthread_mutex_unlock(&x->lock);
+		if (f && x->zones[i] != NULL)
+			xzone_refresh(x->zones[i], false);
+	}
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static int xfrd_start(daemon_t *d)
+{
+	size_t n = d->conf.n_zones;
+	bool any_catalog = false, any = false;
+	for (size_t i = 0; i < n; i++) {
+		any_catalog |= d->conf.zones[i].catalog;
+		any |= d->conf.zones[i].primaries.n > 0 || d->conf.zones[i].notify.n > 0 ||
+		       d->conf.zones[i].allow_transfer.n > 0;
+	}
+	if (!any && d->conf.n_keys == 0)
+		return 0;
+	xfrd_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -1;
+	x->d = d;
+	x->loop = d->reload.loop;
+	x->cap = n + (any_catalog ? XFRD_MAX_MEMBERS : 0);
+	if (any_catalog) {
+		/* Members are added in place later, never by moving the array. */
+		pthread_mutex_lock(&d->zones_lock);
+		dconf_zone_t *nz = realloc(d->conf.zones, x->cap * sizeof(*nz));
+		if (nz != NULL)
+			d->conf.zones = nz;
+		else
+			x->cap = n;
+		pthread_mutex_unlock(&d->zones_lock);
+	}
+	x->notify_flag = calloc(x->cap, sizeof(*x->notify_flag));
+	x->hist = calloc(x->cap, sizeof(*x->hist));
+	x->notified = calloc(x->cap, sizeof(*x->notified));
+	x->notified_set = calloc(x->cap, sizeof(*x->notified_set));
+	x->zones = calloc(x->cap, sizeof(*x->zones));
+	if (!x->notify_flag || !x->hist || !x->notified || !x->notified_set || !x->zones) {
+		free(x->notify_flag);
+		free(x->hist);
+		free(x->notified);
+		free(x->notified_set);
+		free(x->zones);
+		free(x);
+		return -1;
+	}
+	pthread_mutex_init(&x->lock, NULL);
+	uv_async_init(x->loop, &x->async, xfrd_async);
+	x->async.data = x;
+	uv_unref((uv_handle_t *)&x->async);
+	d->xfrd = x;
+	for (size_t i = 0; i < n; i++) {
+		if (d->conf.zones[i].primaries.n == 0)
+			continue;
+		x->zones[i] = xzone_new(x, i);
+		if (x->zones[i] != NULL)
+			xzone_refresh(x->zones[i], false);
+	}
+	zones_subscribe(d, xfrd_published);
+	return 0;
+}
+
+static void xfrd_stop(daemon_t *d)
+{
+	xfrd_t *x = d->xfrd;
+	if (x == NULL)
+		return;
+	x->stopping = true;
+	for (size_t i = 0; i < x->cap; i++)
+		if (x->zones[i] != NULL) {
+			xzone_free(x->zones[i]);
+			x->zones[i] = NULL;
+		}
+	for (nsend_t *n = x->nsends; n != NULL; n = n->next)
+		nsend_close(n);
+	uv_close((uv_handle_t *)&x->async, NULL);
+	/* Close callbacks and jobs in flight finish in the loop's last run;
+	 * what is left here is freed after it (histories, arrays). */
+	uv_run(x->loop, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < x->cap; i++)
+		zhist_unref(x->hist[i]);
+	d->xfrd = NULL;
+	pthread_mutex_destroy(&x->lock);
+	free(x->notify_flag);
+	free(x->hist);
+	free(x->notified);
+	free(x->notified_set);
+	free(x->zones);
+	free(x->queue);
+	free(x);
+}
+
+const daemon_hook_t xfr_hook = {
+	.name = "zone transfers",
+	.start = xfrd_start,
+	.stop = xfrd_stop,
+};

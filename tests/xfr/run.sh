@@ -1,0 +1,526 @@
+#!/usr/bin/env bash
+# Zone transfer tests against real peers on free loopback ports:
+#  - Knot DNS and NSD as hidden primaries feeding anynsd (AXFR, NOTIFY then
+#    IXFR, IXFR answered with a full zone, TSIG good and bad, primary down
+#    then back, expire, restart serving the kept file, queries under load
+#    during transfers);
+#  - anynsd as primary feeding Knot DNS and NSD (AXFR, IXFR after a reload,
+#    NOTIFY, a transfer from an address not allowed refused);
+#  - a catalog zone on a Knot primary (member added, member removed).
+# Each peer gets its own source address in 127.0.0.0/8 so that address
+# based rules can be tested. Every daemon started here is killed on exit.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../lib.sh"
+PY=/usr/bin/python3
+T=xfr
+ANYNSD=$BIN/anynsd
+TMP=$(mktemp -d /tmp/anyns-xfr.XXXXXX)
+PIDS=()
+SECRET="c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OQ=="
+BADSECRET="b3RoZXItc2VjcmV0LW5vdC10aGUtc2FtZS0wMTIzNDU="
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+echo "$T: zone transfers with Knot DNS and NSD ($ANYNSD)"
+if [ ! -x "$ANYNSD" ]; then
+	fail $T:anynsd-built "$ANYNSD is missing (run make)"
+	summary
+	exit 1
+fi
+for tool in kdig knotd knotc nsd; do
+	if ! command -v $tool >/dev/null; then
+		skip $T "$tool not installed (make deps)"
+		summary
+		exit 0
+	fi
+done
+
+# ---- helpers -----------------------------------------------------------------
+
+# zone FILE ORIGIN SERIAL VERSION [EXTRA...]: a small zone whose data say
+# which version it is: www A 10.0.0.VERSION, v CNAME vVERSION, vVERSION TXT.
+# SOA timers: refresh 2, retry 1, expire 3600.
+write_zone() {
+	local f=$1 o=$2 s=$3 v=$4
+	shift 4
+	{
+		echo "\$ORIGIN $o."
+		echo "\$TTL 300"
+		echo "@ SOA ns1 hostmaster $s 2 1 3600 60"
+		echo "@ NS ns1"
+		echo "ns1 A 192.0.2.1"
+		echo "www A 10.0.0.$v"
+		echo "v CNAME v$v"
+		echo "v$v TXT \"version $v\""
+		for i in $(seq 1 50); do echo "host$i A 192.0.2.$i"; done
+		for x in "$@"; do echo "$x"; done
+	} > "$f"
+}
+
+# q PORT NAME TYPE [kdig options]: the answer's data, one per line.
+q() {
+	local port=$1 name=$2 type=$3
+	shift 3
+	kdig @127.0.0.1 -p "$port" +time=1 +retry=0 +short "$@" "$name" "$type" 2>/dev/null
+}
+status() {
+	local port=$1 name=$2 type=$3
+	shift 3
+	kdig @127.0.0.1 -p "$port" +time=1 +retry=0 "$@" "$name" "$type" 2>/dev/null |
+		sed -n 's/.*status: \([A-Z]*\).*/\1/p' | head -1
+}
+
+# wait_for SECONDS CMD...: retry CMD every 0.1 s until it succeeds, for at
+# most SECONDS of wall time.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ $SECONDS -lt $end ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+answer_is() { [ "$(q "$1" "$2" "$3")" = "$4" ]; }
+status_is() { [ "$(status "$1" "$2" "$3")" = "$4" ]; }
+
+# knot_primary DIR PORT NOTIFY_PORT ZONES...: Knot serving each ZONE=FILE with
+# journal differences (so it answers IXFR), TSIG key "xfr", transfers and
+# NOTIFY to anynsd at 127.0.0.1@NOTIFY_PORT.
+knot_conf() {
+	local d=$1 port=$2 nport=$3 secret=$4 z
+	shift 4
+	mkdir -p "$d"
+	{
+		echo "server:"
+		echo "    rundir: \"$d\""
+		echo "    listen: 127.0.0.1@$port"
+		echo "    udp-workers: 1"
+		echo "    tcp-workers: 1"
+		echo "    background-workers: 1"
+		echo "log:"
+		echo "  - target: \"$d/knot.log\""
+		echo "    any: info"
+		echo "database:"
+		echo "    storage: \"$d\""
+		echo "key:"
+		echo "  - id: xfr"
+		echo "    algorithm: hmac-sha256"
+		echo "    secret: $secret"
+		echo "remote:"
+		echo "  - id: anynsd"
+		echo "    address: 127.0.0.1@$nport"
+		echo "    key: xfr"
+		echo "acl:"
+		echo "  - id: xfr"
+		echo "    key: xfr"
+		echo "    action: transfer"
+		echo "template:"
+		echo "  - id: default"
+		echo "    storage: \"$d\""
+		echo "    zonefile-sync: -1"
+		echo "    zonefile-load: difference"
+		echo "    journal-content: changes"
+		echo "    acl: xfr"
+		echo "    notify: anynsd"
+		echo "zone:"
+		for z in "$@"; do
+			echo "  - domain: ${z%%=*}"
+			echo "    file: \"${z#*=}\""
+		done
+	} > "$d/knot.conf"
+}
+start_knot() {
+	local d=$1
+	knotd -c "$d/knot.conf" >>"$d/stderr" 2>&1 &
+	KNOT_PID=$!
+	PIDS+=($KNOT_PID)
+}
+
+# start_anynsd NAME CONFIG: anynsd with a YAML config; ANY_PID, ANY_LOG.
+start_anynsd() {
+	local name=$1 conf=$2
+	ANY_LOG=$TMP/$name.log
+	"$ANYNSD" -c "$conf" -l debug >>"$ANY_LOG" 2>&1 &
+	ANY_PID=$!
+	PIDS+=($ANY_PID)
+}
+
+# load PORT NAME SECONDS: queries NAME TXT (following the CNAME) over UDP
+# at a bounded rate for SECONDS; prints "sent lost bad" where bad counts
+# answers that are neither a whole old nor a whole new version.
+load() {
+	"$PY" - "$@" <<'PY'
+import sys, time, dns.message, dns.query, dns.rdatatype
+port, name, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+sent = lost = bad = 0
+end = time.time() + secs
+while time.time() < end and sent < 20000:
+    q = dns.message.make_query(name, "TXT")
+    sent += 1
+    try:
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=1)
+    except Exception:
+        lost += 1
+        continue
+    cname = [rr for rs in r.answer if rs.rdtype == dns.rdatatype.CNAME for rr in rs]
+    txt = [rr for rs in r.answer if rs.rdtype == dns.rdatatype.TXT for rr in rs]
+    if len(cname) != 1 or len(txt) != 1:
+        bad += 1
+        continue
+    v = cname[0].target.labels[0].decode()[1:]
+    if txt[0].strings[0].decode() != "version " + v:
+        bad += 1
+    time.sleep(0.002)
+print(sent, lost, bad)
+PY
+}
+
+# nsd_conf DIR LISTEN [lines for the zone sections...]
+nsd_conf() {
+	local d=$1 listen=$2
+	shift 2
+	mkdir -p "$d"
+	{
+		echo "server:"
+		echo "	ip-address: $listen"
+		echo "	server-count: 1"
+		echo "	database: \"\""
+		echo "	zonelistfile: \"$d/zone.list\""
+		echo "	xfrdfile: \"$d/xfrd.state\""
+		echo "	xfrdir: \"$d\""
+		echo "	pidfile: \"$d/nsd.pid\""
+		echo "	logfile: \"$d/nsd.log\""
+		echo "	username: \"\""
+		echo "	chroot: \"\""
+		echo "	zonesdir: \"$d\""
+		echo "	verbosity: 2"
+		echo "remote-control:"
+		echo "	control-enable: no"
+		echo "key:"
+		echo "	name: xfr"
+		echo "	algorithm: hmac-sha256"
+		echo "	secret: \"$SECRET\""
+		for x in "$@"; do echo "$x"; done
+	} > "$d/nsd.conf"
+}
+start_nsd() {
+	nsd -d -c "$1/nsd.conf" >>"$1/stderr" 2>&1 &
+	NSD_PID=$!
+	PIDS+=($NSD_PID)
+}
+
+# Ports and files.
+KP=$(free_port)      # Knot primary
+NP=$(free_port)      # NSD primary
+AP=$(free_port)      # anynsd secondary
+PP=$(free_port)      # anynsd primary
+KS=$(free_port)      # Knot secondary (127.0.0.2)
+NS=$(free_port)      # NSD secondary (127.0.0.3)
+KD=$TMP/knot
+mkdir -p "$KD" "$TMP/z"
+write_zone "$TMP/z/example.test" example.test 1 1
+write_zone "$TMP/z/exp.test" exp.test 1 1
+write_zone "$TMP/z/m1.test" m1.test 1 1
+write_zone "$TMP/z/m2.test" m2.test 1 1
+catalog() {
+	local s=$1
+	shift
+	{
+		echo "\$ORIGIN catalog.invalid."
+		echo "\$TTL 0"
+		echo "@ SOA invalid. invalid. $s 2 1 3600 0"
+		echo "@ NS invalid."
+		echo "version TXT \"2\""
+		for m in "$@"; do echo "${m%%.*}.zones PTR $m."; done
+	} > "$TMP/z/catalog.invalid"
+}
+catalog 1 m1.test
+knot_conf "$KD" "$KP" "$AP" "$SECRET" example.test="$TMP/z/example.test" \
+	exp.test="$TMP/z/exp.test" catalog.invalid="$TMP/z/catalog.invalid" \
+	m1.test="$TMP/z/m1.test" m2.test="$TMP/z/m2.test"
+start_knot "$KD"
+up() { kill -0 "$1" 2>/dev/null && status_is "$2" "${3:-example.test}" SOA NOERROR; }
+if ! wait_for 10 up "$KNOT_PID" "$KP"; then
+	fail $T:knot-primary-up "$(cat "$KD/stderr")"
+	summary
+	exit 1
+fi
+
+# anynsd, secondary of Knot (TSIG) for three zones and of NSD for one.
+sec_conf() {
+	local secret=$1
+	cat > "$TMP/sec.yaml" <<YAML
+server:
+  listen: 127.0.0.1:$AP
+  workers: 2
+keys:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: "$secret"
+remotes:
+  - id: knot
+    address: 127.0.0.1:$KP
+    key: xfr
+  - id: nsd
+    address: ["127.0.0.1:$(free_port)", "127.0.0.1:$NP"]
+    key: xfr
+zones:
+  - origin: example.test
+    primaries: [knot]
+    file: $TMP/kept-example.test
+  - origin: exp.test
+    primaries: [knot]
+    expire: 4s
+  - origin: catalog.invalid
+    primaries: [knot]
+    catalog: true
+  - origin: nsd.test
+    primaries: [nsd]
+    file: $TMP/kept-nsd.test
+YAML
+}
+sec_conf "$SECRET"
+start_anynsd sec "$TMP/sec.yaml"
+
+# ---- Knot primary -> anynsd ------------------------------------------------------
+if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.1; then pass $T:knot-axfr
+else fail $T:knot-axfr "$(tail -5 "$ANY_LOG")"; fi
+check $T:knot-axfr-logged grep -q "example.test: AXFR of serial 1 from knot" "$ANY_LOG"
+check $T:kept-file-written grep -q "10.0.0.1" "$TMP/kept-example.test"
+
+# NOTIFY then IXFR, with queries running: none lost, none half-applied.
+load "$AP" v.example.test 4 > "$TMP/load1" &
+LOADPID=$!
+sleep 1
+write_zone "$TMP/z/example.test" example.test 2 2
+t0=$(date +%s%N)
+knotc -s "$KD/knot.sock" zone-reload example.test >/dev/null
+if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.2; then
+	t1=$(date +%s%N)
+	pass $T:knot-notify-ixfr
+	echo "  change served $(( (t1 - t0) / 1000000 )) ms after the primary's reload"
+else
+	fail $T:knot-notify-ixfr "$(tail -5 "$ANY_LOG")"
+fi
+check $T:knot-notify-logged grep -q "NOTIFY for example.test. from 127.0.0.1, serial 2" "$ANY_LOG"
+check $T:knot-ixfr-logged grep -q "example.test: IXFR 1 -> 2 from knot" "$ANY_LOG"
+wait $LOADPID
+read -r sent lost bad < "$TMP/load1"
+echo "  under load: $sent queries, $lost lost, $bad inconsistent"
+if [ "${sent:-0}" -gt 100 ] && [ "$lost" = 0 ] && [ "$bad" = 0 ]; then pass $T:load-during-ixfr
+else fail $T:load-during-ixfr "sent ${sent:-?} lost ${lost:-?} bad ${bad:-?}"; fi
+
+# TSIG on ordinary queries.
+KEYOK="hmac-sha256:xfr:$SECRET"
+out=$(kdig @127.0.0.1 -p "$AP" -y "$KEYOK" example.test SOA 2>&1)
+if echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -q "TSIG" &&
+   ! echo "$out" | grep -q WARNING; then pass $T:tsig-query-signed
+else fail $T:tsig-query-signed "$out"; fi
+out=$(kdig @127.0.0.1 -p "$AP" -y "hmac-sha256:unknown:$SECRET" example.test SOA 2>&1)
+if echo "$out" | grep -q "BADKEY" && ! echo "$out" | grep -q "IN.SOA.*ns1"; then
+	pass $T:tsig-unknown-key-badkey
+else fail $T:tsig-unknown-key-badkey "$out"; fi
+out=$(kdig @127.0.0.1 -p "$AP" -y "hmac-sha256:xfr:$BADSECRET" example.test SOA 2>&1)
+if echo "$out" | grep -q "BADSIG"; then pass $T:tsig-wrong-secret-badsig
+else fail $T:tsig-wrong-secret-badsig "$out"; fi
+out=$(kdig @127.0.0.1 -p "$AP" +tcp -y "$KEYOK" example.test SOA 2>&1)
+if echo "$out" | grep -q "status: NOERROR" && ! echo "$out" | grep -q WARNING; then
+	pass $T:tsig-query-signed-tcp
+else fail $T:tsig-query-signed-tcp "$out"; fi
+
+# Catalog zone: m1 listed at start; add m2, then remove m1.
+if wait_for 10 answer_is "$AP" www.m1.test A 10.0.0.1; then pass $T:catalog-member
+else fail $T:catalog-member "$(grep -i catalog "$ANY_LOG" | tail -3)"; fi
+catalog 2 m1.test m2.test
+knotc -s "$KD/knot.sock" zone-reload catalog.invalid >/dev/null
+if wait_for 10 answer_is "$AP" www.m2.test A 10.0.0.1; then pass $T:catalog-member-added
+else fail $T:catalog-member-added "$(grep -i catalog "$ANY_LOG" | tail -3)"; fi
+catalog 3 m2.test
+knotc -s "$KD/knot.sock" zone-reload catalog.invalid >/dev/null
+if wait_for 10 status_is "$AP" www.m1.test A REFUSED; then pass $T:catalog-member-removed
+else fail $T:catalog-member-removed "$(grep -i catalog "$ANY_LOG" | tail -3)"; fi
+check $T:catalog-other-member-stays answer_is "$AP" www.m2.test A 10.0.0.1
+# A member's NOTIFY is taken like its catalog's.
+write_zone "$TMP/z/m2.test" m2.test 2 2
+knotc -s "$KD/knot.sock" zone-reload m2.test >/dev/null
+if wait_for 10 answer_is "$AP" www.m2.test A 10.0.0.2; then pass $T:catalog-member-ixfr
+else fail $T:catalog-member-ixfr "$(grep m2.test "$ANY_LOG" | tail -3)"; fi
+
+# Primary stopped, zone changed, primary back: the retry timer finds it.
+check $T:expire-zone-served answer_is "$AP" www.exp.test A 10.0.0.1
+stop_pid "$KNOT_PID"
+write_zone "$TMP/z/example.test" example.test 3 3
+# Past expire (4 s in the config) the zone answers SERVFAIL.
+if wait_for 10 status_is "$AP" www.exp.test A SERVFAIL; then pass $T:expire-servfail
+else fail $T:expire-servfail "$(grep exp.test "$ANY_LOG" | tail -3)"; fi
+check $T:retry-logged grep -q "primary knot (127.0.0.1:$KP): connect" "$ANY_LOG"
+check $T:old-version-while-primary-down answer_is "$AP" www.example.test A 10.0.0.2
+start_knot "$KD"
+if wait_for 15 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:primary-back-retry
+else fail $T:primary-back-retry "$(tail -5 "$ANY_LOG")"; fi
+if wait_for 10 answer_is "$AP" www.exp.test A 10.0.0.1; then pass $T:expired-zone-back
+else fail $T:expired-zone-back "$(grep exp.test "$ANY_LOG" | tail -3)"; fi
+
+# ---- NSD primary -> anynsd ------------------------------------------------------
+NSDD=$TMP/nsd
+write_zone "$TMP/z/nsd.test" nsd.test 1 1
+nsd_conf "$NSDD" "127.0.0.1@$NP" "zone:" "	name: nsd.test" \
+	"	zonefile: \"$TMP/z/nsd.test\"" "	notify: 127.0.0.1@$AP xfr" \
+	"	provide-xfr: 127.0.0.1 xfr"
+start_nsd "$NSDD"
+if wait_for 15 answer_is "$AP" www.nsd.test A 10.0.0.1; then pass $T:nsd-axfr
+else fail $T:nsd-axfr "$(grep nsd.test "$ANY_LOG" | tail -3) $(tail -3 "$NSDD/nsd.log")"; fi
+check $T:nsd-second-address-tried grep -q "nsd.test: primary nsd (127.0.0.1:.*): connect" "$ANY_LOG"
+write_zone "$TMP/z/nsd.test" nsd.test 2 2
+kill -HUP "$NSD_PID"
+if wait_for 10 answer_is "$AP" www.nsd.test A 10.0.0.2; then pass $T:nsd-notify-transfer
+else fail $T:nsd-notify-transfer "$(grep nsd.test "$ANY_LOG" | tail -3)"; fi
+check $T:nsd-notify-logged grep -q "NOTIFY for nsd.test. from 127.0.0.1" "$ANY_LOG"
+# NSD has no IXFR out: the IXFR is answered with the whole zone, which is taken.
+check $T:nsd-ixfr-full-zone grep -q "nsd.test: IXFR (full zone) of serial 2" "$ANY_LOG"
+
+# ---- restart of anynsd: the kept file serves at once ----------------------------
+stop_pid "$ANY_PID"
+stop_pid "$KNOT_PID"
+stop_pid "$NSD_PID"
+sec_conf "$BADSECRET"
+start_anynsd sec2 "$TMP/sec.yaml"
+if wait_for 5 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:restart-serves-kept-file
+else fail $T:restart-serves-kept-file "$(tail -5 "$ANY_LOG")"; fi
+check $T:restart-kept-file-nsd answer_is "$AP" www.nsd.test A 10.0.0.2
+# With the wrong secret the primary's answers fail TSIG: logged with the
+# remote's name, and the version serving stays.
+write_zone "$TMP/z/example.test" example.test 4 4
+start_knot "$KD"
+if wait_for 10 grep -q "example.test: primary knot (127.0.0.1:$KP): TSIG" "$ANY_LOG"; then
+	pass $T:tsig-bad-secret-logged
+else fail $T:tsig-bad-secret-logged "$(tail -5 "$ANY_LOG")"; fi
+check $T:tsig-bad-secret-keeps-version answer_is "$AP" www.example.test A 10.0.0.3
+check $T:tsig-bad-notify-refused grep -q "NOTIFY for example.test. from 127.0.0.1.*BADSIG\|signed with key xfr.: BADSIG" "$ANY_LOG"
+stop_pid "$ANY_PID"
+stop_pid "$KNOT_PID"
+
+# ---- anynsd primary -> Knot and NSD secondaries --------------------------------
+write_zone "$TMP/z/prim.test" prim.test 1 1
+cat > "$TMP/prim.yaml" <<YAML
+server:
+  listen: 127.0.0.1:$PP
+  workers: 2
+keys:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: "$SECRET"
+remotes:
+  - id: knot-sec
+    address: 127.0.0.2:$KS
+    key: xfr
+  - id: nsd-sec
+    address: 127.0.0.3:$NS
+    key: xfr
+zones:
+  - origin: prim.test
+    file: $TMP/z/prim.test
+    notify: [knot-sec, nsd-sec]
+    allow-transfer: [knot-sec, nsd-sec]
+YAML
+start_anynsd prim "$TMP/prim.yaml"
+PRIM_PID=$ANY_PID
+PRIM_LOG=$ANY_LOG
+wait_for 10 up "$PRIM_PID" "$PP" prim.test
+KSD=$TMP/knot-sec
+mkdir -p "$KSD"
+cat > "$KSD/knot.conf" <<KNOT
+server:
+    rundir: "$KSD"
+    listen: 127.0.0.2@$KS
+log:
+  - target: "$KSD/knot.log"
+    any: info
+database:
+    storage: "$KSD"
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: $SECRET
+remote:
+  - id: anynsd
+    address: 127.0.0.1@$PP
+    via: 127.0.0.2
+    key: xfr
+acl:
+  - id: notify
+    key: xfr
+    action: notify
+template:
+  - id: default
+    storage: "$KSD"
+    zonefile-sync: -1
+    journal-content: changes
+zone:
+  - domain: prim.test
+    master: anynsd
+    acl: notify
+KNOT
+knotd -c "$KSD/knot.conf" >"$KSD/stderr" 2>&1 &
+PIDS+=($!)
+NSS=$TMP/nsd-sec
+nsd_conf "$NSS" "127.0.0.3@$NS" "zone:" "	name: prim.test" "	outgoing-interface: 127.0.0.3" \
+	"	zonefile: \"prim.test.zone\"" "	allow-notify: 127.0.0.1 xfr" \
+	"	request-xfr: 127.0.0.1@$PP xfr"
+start_nsd "$NSS"
+ks_is() { [ "$(kdig @127.0.0.2 -p "$KS" +time=1 +retry=0 +short "$1" A 2>/dev/null)" = "$2" ]; }
+ns_is() { [ "$(kdig @127.0.0.3 -p "$NS" +time=1 +retry=0 +short "$1" A 2>/dev/null)" = "$2" ]; }
+if wait_for 15 ks_is www.prim.test 10.0.0.1; then pass $T:primary-axfr-to-knot
+else fail $T:primary-axfr-to-knot "$(tail -3 "$KSD/knot.log")"; fi
+if wait_for 15 ns_is www.prim.test 10.0.0.1; then pass $T:primary-axfr-to-nsd
+else fail $T:primary-axfr-to-nsd "$(tail -3 "$NSS/nsd.log")"; fi
+write_zone "$TMP/z/prim.test" prim.test 2 2
+kill -HUP "$PRIM_PID"
+if wait_for 10 ks_is www.prim.test 10.0.0.2; then pass $T:primary-reload-ixfr-knot
+else fail $T:primary-reload-ixfr-knot "$(tail -3 "$KSD/knot.log")"; fi
+if wait_for 10 ns_is www.prim.test 10.0.0.2; then pass $T:primary-reload-nsd
+else fail $T:primary-reload-nsd "$(tail -3 "$NSS/nsd.log")"; fi
+check $T:primary-knot-took-ixfr grep -q "IXFR, incoming, remote 127.0.0.1@$PP, finished" "$KSD/knot.log"
+check $T:primary-ixfr-logged grep -q "IXFR of prim.test. serial 2 to 127.0.0.2: IXFR," "$PRIM_LOG"
+check $T:primary-notify-knot grep -q "notify, incoming, remote 127.0.0.1@.*serial 2" "$KSD/knot.log"
+check $T:primary-notify-acked grep -q "NOTIFY prim.test. serial 2 to nsd-sec .*acknowledged" "$PRIM_LOG"
+out=$(kdig @127.0.0.1 -p "$PP" -b 127.0.0.5 prim.test AXFR 2>&1)
+if echo "$out" | grep -q REFUSED; then pass $T:primary-refuses-other-address
+else fail $T:primary-refuses-other-address "$out"; fi
+out=$(kdig @127.0.0.1 -p "$PP" -b 127.0.0.2 prim.test AXFR 2>&1)
+if echo "$out" | grep -q REFUSED; then pass $T:primary-refuses-unsigned
+else fail $T:primary-refuses-unsigned "$out"; fi
+out=$(kdig @127.0.0.1 -p "$PP" -b 127.0.0.2 -y "$KEYOK" prim.test AXFR 2>&1)
+if echo "$out" | grep -q "10.0.0.2" && ! echo "$out" | grep -q WARNING; then
+	pass $T:primary-signed-axfr
+else fail $T:primary-signed-axfr "$out"; fi
+out=$(kdig @127.0.0.1 -p "$PP" prim.test AXFR 2>&1)
+if echo "$out" | grep -q REFUSED; then pass $T:primary-axfr-udp-not-served
+else fail $T:primary-axfr-udp-not-served "$out"; fi
+
+# Sanitizer reports in any anynsd log fail the suite.
+if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
+	fail $T:sanitizers "$(grep -h -A10 -E "Sanitizer|runtime error:" "$TMP"/*.log | head -30)"
+else
+	pass $T:sanitizers
+fi
+summary
