@@ -432,3 +432,97 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 	s->hash = h;
 	return true;
 }
+
+/* ---- pre-fill ------------------------------------------------------------ */
+
+struct acache_pf {
+	const zset_t *zs;
+	const answer_conf_t *conf;
+	size_t max_name, max, taken;
+	acache_prefill_fn cb;
+	void *ctx;
+	uint8_t query[512];
+	uint8_t resp[ACACHE_TMPL_MAX + 1];
+};
+
+/* One query shape for (name, type, IN); 1 when the caller must stop. */
+static int acache__prefill_one(struct acache_pf *pf, const uint8_t *name, size_t nlen,
+                               uint16_t qtype, uint8_t flags)
+{
+	size_t qlen = 0, rlen = 0;
+	answer_info_t info;
+	acache_key_t key;
+	pkt_qspec_t qs = {
+		.name = name, .name_len = nlen, .qtype = qtype, .qclass = PKT_CLASS_IN,
+		.edns = (flags & ACACHE_KEY_EDNS) != 0, .do_bit = (flags & ACACHE_KEY_DO) != 0,
+		.payload = 65535,
+	};
+
+	if (pkt_write_query(&qs, pf->query, sizeof(pf->query), &qlen) != 0 ||
+	    acache__key(pf->query, qlen, &key) != 0)
+		return 0;
+	/* An answer over ACACHE_TMPL_MAX does not fit resp: ANYNS_ESPACE, and
+	 * it would not be a template anyway. */
+	if (answer_build(pf->zs, pf->conf, pf->query, qlen, ANSWER_UDP, pf->resp,
+	                 sizeof(pf->resp), &rlen, &info) != 0 ||
+	    !info.cacheable || info.tc || rlen > ACACHE_TMPL_MAX)
+		return 0;
+	int r = pf->cb(pf->ctx, &key, pf->resp, rlen);
+	if (r == ANYNS_ESPACE)
+		return 1;
+	if (r == 0)
+		pf->taken++;
+	return pf->taken >= pf->max;
+}
+
+static int acache__prefill_name(void *ctx, const uint8_t *name, size_t name_len,
+                                const uint16_t *types, size_t ntypes)
+{
+	static const uint8_t shapes[] = { 0, ACACHE_KEY_EDNS, ACACHE_KEY_EDNS | ACACHE_KEY_DO };
+	struct acache_pf *pf = ctx;
+	uint16_t all[2 + 64];
+	size_t n = 0;
+
+	if (name_len > pf->max_name)
+		return 0;
+	all[n++] = PKT_TYPE_A;
+	all[n++] = PKT_TYPE_AAAA;
+	for (size_t i = 0; i < ntypes && n < sizeof(all) / sizeof(all[0]); i++)
+		if (types[i] != PKT_TYPE_A && types[i] != PKT_TYPE_AAAA &&
+		    types[i] != PKT_TYPE_RRSIG)
+			all[n++] = types[i];
+	for (size_t j = 0; j < n; j++)
+		for (size_t s = 0; s < sizeof(shapes); s++)
+			if (acache__prefill_one(pf, name, name_len, all[j], shapes[s]))
+				return 1;
+	return 0;
+}
+
+int acache_prefill(const zset_t *zs, const answer_conf_t *conf, size_t max_name, size_t max,
+                   acache_prefill_fn cb, void *ctx, size_t *taken)
+{
+	int err = 0;
+	struct acache_pf *pf = calloc(1, sizeof(*pf));
+
+	if (taken != NULL)
+		*taken = 0;
+	if (pf == NULL)
+		return ANYNS_ENOMEM;
+	pf->zs = zs;
+	pf->conf = conf;
+	pf->max_name = max_name;
+	pf->max = max;
+	pf->cb = cb;
+	pf->ctx = ctx;
+	for (size_t i = 0; i < zset_count(zs) && pf->taken < max; i++) {
+		err = zone_walk(zset_zone(zs, i), acache__prefill_name, pf);
+		if (err > 0)
+			err = 0;
+		if (err < 0)
+			break;
+	}
+	if (taken != NULL)
+		*taken = pf->taken;
+	free(pf);
+	return err;
+}

@@ -76,4 +76,25 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
                   const uint8_t *resp, size_t len, const answer_info_t *info);
 
+/* ---- pre-fill -------------------------------------------------------------
+ * Which answers are worth having before the first query (the XDP map is
+ * filled with them at each load): for every owner name of the zone set, the
+ * types present there plus A and AAAA (asked everywhere, NODATA included),
+ * RRSIG excepted, each in three query shapes: no EDNS, EDNS, EDNS with DO.
+ * The queries carry an EDNS payload of 65535, so that nothing is left out
+ * for lack of room; only answers answer_build() calls cacheable are given. */
+
+/* Called with each template (resp, len <= ACACHE_TMPL_MAX) and its key.
+ * Returns 0 when it took it (counted), ANYNS_ESPACE to stop, another
+ * negative code to skip it. */
+typedef int (*acache_prefill_fn)(void *ctx, const acache_key_t *key, const uint8_t *resp,
+                                 size_t len);
+
+/* Builds the answers above in zone order and hands them to `cb` until `max`
+ * were taken or cb says stop; names longer than `max_name` octets are
+ * skipped. *taken (may be NULL) gets the count. Returns 0 or a negative code
+ * (ANYNS_ENOMEM). */
+int acache_prefill(const zset_t *zs, const answer_conf_t *conf, size_t max_name, size_t max,
+                   acache_prefill_fn cb, void *ctx, size_t *taken);
+
 #endif

@@ -58,10 +58,9 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
                       const uint8_t *resp, size_t len);
 /* After a zone reload: entries of older generations are never answered again. */
 int anyns_xdp_set_generation(anyns_xdp_t *x, uint64_t gen);
-/* Pre-fills the map for the zones' names (bounded by conf->prefill_max),
- * answering each with answer_build() under conf: for each name the types
- * present there plus A and AAAA, each without EDNS, with EDNS and with DO.
- * Makes zset_generation(zs) the current generation first if it is not. */
+/* Pre-fills the map with the answers acache_prefill() chooses (acache.h),
+ * built under conf, at most conf->prefill_max of them. Makes
+ * zset_generation(zs) the current generation first if it is not. */
 int anyns_xdp_prefill(anyns_xdp_t *x, const zset_t *zs, const answer_conf_t *conf);
 int anyns_xdp_stats(anyns_xdp_t *x, anyns_xdp_stats_t *out);
 

@@ -15,7 +15,6 @@
 
 #include "anyns_xdp.h"
 #include "anyns.skel.h"
-#include "pkt.h"
 #include "xdp_internal.h"
 #include "log.h"
 #include "xdp_common.h"
@@ -429,111 +428,38 @@ int anyns_xdp_stats(anyns_xdp_t *x, anyns_xdp_stats_t *out)
 	return 0;
 }
 
-/* ---- pre-fill ------------------------------------------------------------ */
+/* ---- pre-fill ------------------------------------------------------------
+ * Which answers to pre-fill is the engine's choice (acache_prefill()); the
+ * loader only stores them. */
 
 struct axdp_prefill {
 	anyns_xdp_t *x;
-	const zset_t *zs;
-	const answer_conf_t *conf;
 	uint64_t gen;
-	size_t done, max;
-	uint8_t query[512];
-	uint8_t resp[4096];
 };
 
-/* Builds a query for (name, type, IN) in the given shape and stores the
- * answer when the engine says it may be cached. */
-static int axdp__prefill_one(struct axdp_prefill *pf, const uint8_t *name, size_t nlen,
-                             uint16_t qtype, uint8_t flags)
+static int axdp__prefill_put(void *ctx, const acache_key_t *key, const uint8_t *resp,
+                             size_t len)
 {
-	uint8_t *q = pf->query;
-	size_t qlen = 0, rlen = 0;
-	answer_info_t info;
-	acache_key_t key;
-	int err;
-	/* EDNS payload 65535: nothing is truncated for lack of room. */
-	pkt_qspec_t qs = {
-		.name = name, .name_len = nlen, .qtype = qtype, .qclass = PKT_CLASS_IN,
-		.edns = (flags & ACACHE_KEY_EDNS) != 0, .do_bit = (flags & ACACHE_KEY_DO) != 0,
-		.payload = 65535,
-	};
-
-	if (nlen > AXDP_KEY_NAME || pkt_write_query(&qs, q, sizeof(pf->query), &qlen) != 0)
-		return 0;
-	if (acache_key_from_query(q, qlen, &key) < 0)
-		return 0;
-	err = answer_build(pf->zs, pf->conf, q, qlen, ANSWER_UDP, pf->resp, sizeof(pf->resp),
-	                   &rlen, &info);
-	if (err < 0 || !info.cacheable || rlen > AXDP_RESP_MAX)
-		return 0;
-	err = anyns_xdp_put_gen(pf->x, pf->gen, &key, pf->resp, rlen);
-	if (err == ANYNS_ESPACE)
-		return 1;
-	if (err == 0)
-		pf->done++;
-	return 0;
-}
-
-static int axdp__prefill_name(void *ctx, const uint8_t *name, size_t name_len,
-                              const uint16_t *types, size_t ntypes)
-{
-	static const uint8_t shapes[] = { 0, ACACHE_KEY_EDNS, ACACHE_KEY_EDNS | ACACHE_KEY_DO };
 	struct axdp_prefill *pf = ctx;
-	uint16_t all[66];
-	size_t n = 0, i, j, s;
-
-	/* A and AAAA are asked everywhere, also where they give NODATA. */
-	all[n++] = 1;
-	all[n++] = 28;
-	for (i = 0; i < ntypes && n < sizeof(all) / sizeof(all[0]); i++) {
-		if (types[i] == 1 || types[i] == 28 || types[i] == 46 /* RRSIG */)
-			continue;
-		all[n++] = types[i];
-	}
-	for (j = 0; j < n; j++) {
-		for (s = 0; s < sizeof(shapes); s++) {
-			if (pf->done >= pf->max)
-				return 1;
-			if (axdp__prefill_one(pf, name, name_len, all[j], shapes[s]))
-				return 1;
-		}
-	}
-	return 0;
+	return anyns_xdp_put_gen(pf->x, pf->gen, key, resp, len);
 }
 
 int anyns_xdp_prefill(anyns_xdp_t *x, const zset_t *zs, const answer_conf_t *conf)
 {
-	struct axdp_prefill *pf;
-	uint64_t gen;
-	size_t i, n;
-	int err = 0;
+	size_t done = 0;
+	int err;
 
 	if (!x || !zs || !conf)
 		return ANYNS_EINVAL;
-	gen = zset_generation(zs);
-	if (gen != atomic_load(&x->gen)) {
-		err = anyns_xdp_set_generation(x, gen);
+	struct axdp_prefill pf = { x, zset_generation(zs) };
+	if (pf.gen != atomic_load(&x->gen)) {
+		err = anyns_xdp_set_generation(x, pf.gen);
 		if (err < 0)
 			return err;
 	}
-	pf = calloc(1, sizeof(*pf));
-	if (!pf)
-		return ANYNS_ENOMEM;
-	pf->x = x;
-	pf->zs = zs;
-	pf->conf = conf;
-	pf->gen = gen;
-	pf->max = x->prefill_max;
-	n = zset_count(zs);
-	for (i = 0; i < n && pf->done < pf->max; i++) {
-		err = zone_walk(zset_zone(zs, i), axdp__prefill_name, pf);
-		if (err > 0)
-			err = 0;
-		if (err < 0)
-			break;
-	}
-	log_info("xdp: pre-filled %zu answers for generation %llu", pf->done,
-	         (unsigned long long)gen);
-	free(pf);
+	err = acache_prefill(zs, conf, AXDP_KEY_NAME, x->prefill_max, axdp__prefill_put, &pf,
+	                     &done);
+	log_info("xdp: pre-filled %zu answers for generation %llu", done,
+	         (unsigned long long)pf.gen);
 	return err;
 }

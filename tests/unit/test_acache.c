@@ -263,6 +263,70 @@ static void test_flood(void **st)
 	acache_free(c);
 }
 
+struct pf_seen {
+	unsigned n, www_a, www_aaaa_do, big_txt, longest;
+	int stop_at;
+};
+
+/* Every pre-filled template is what answer_build() gives for its key's query. */
+static int pf_cb(void *ctx, const acache_key_t *k, const uint8_t *resp, size_t len)
+{
+	struct pf_seen *ps = ctx;
+	uint8_t q[512], want[512];
+	size_t ql, wl;
+	answer_info_t info;
+	pkt_qspec_t s = { .name = k->name, .name_len = k->name_len, .qtype = k->qtype,
+	                  .qclass = k->qclass, .edns = (k->flags & ACACHE_KEY_EDNS) != 0,
+	                  .do_bit = (k->flags & ACACHE_KEY_DO) != 0, .payload = 65535 };
+	assert_int_equal(pkt_write_query(&s, q, sizeof(q), &ql), 0);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, ql, ANSWER_UDP, want, sizeof(want), &wl,
+	                              &info), 0);
+	assert_true(info.cacheable);
+	assert_int_equal(len, wl);
+	assert_memory_equal(resp, want, wl);
+	if (k->name_len > ps->longest)
+		ps->longest = k->name_len;
+	bool www = k->name_len == 17 && memcmp(k->name, "\3www\7example\3com", 17) == 0;
+	if (www && k->qtype == 1)
+		ps->www_a++;
+	if (www && k->qtype == 28 && k->flags == (ACACHE_KEY_EDNS | ACACHE_KEY_DO))
+		ps->www_aaaa_do++;
+	if (k->qtype == 16)
+		ps->big_txt++;
+	if (ps->stop_at > 0 && ps->n + 1 == (unsigned)ps->stop_at)
+		return ANYNS_ESPACE;
+	ps->n++;
+	return 0;
+}
+
+static void test_prefill(void **st)
+{
+	struct pf_seen ps = { 0 };
+	size_t taken = 0;
+	assert_int_equal(acache_prefill(g_zs, &g_conf, 255, 100000, pf_cb, &ps, &taken), 0);
+	assert_int_equal(taken, ps.n);
+	/* A in three shapes, AAAA with DO once; the 633-byte TXT set never. */
+	assert_int_equal(ps.www_a, 3);
+	assert_int_equal(ps.www_aaaa_do, 1);
+	assert_int_equal(ps.big_txt, 0);
+	/* Apex (SOA, NS, A, AAAA), ns1, www, big (A, AAAA: NODATA), *.w (A,
+	 * AAAA) and the empty non-terminal w: six names, types x 3 shapes. */
+	assert_true(ps.n >= 6 * 2 * 3);
+	unsigned all = ps.n;
+
+	/* Bounds: at most max taken; names over max_name skipped; stop. */
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(acache_prefill(g_zs, &g_conf, 255, 5, pf_cb, &ps, &taken), 0);
+	assert_int_equal(taken, 5);
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(acache_prefill(g_zs, &g_conf, 13, 100000, pf_cb, &ps, &taken), 0);
+	assert_true(ps.longest <= 13 && ps.n > 0 && ps.n < all && ps.www_a == 0);
+	memset(&ps, 0, sizeof(ps));
+	ps.stop_at = 4;
+	assert_int_equal(acache_prefill(g_zs, &g_conf, 255, 100000, pf_cb, &ps, &taken), 0);
+	assert_int_equal(taken, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_lookup_store),
 		cmocka_unit_test(test_ring),
 		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_prefill),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
