@@ -13,20 +13,15 @@ int xfr_query_build(uint8_t *buf, size_t cap, uint16_t id, uint8_t opcode,
                     const uint8_t *origin, size_t origin_len, uint16_t qtype,
                     const rrlist_t *soa_list, const rr_t *soa, size_t *len)
 {
-	if (cap < PKT_HDR_LEN + origin_len + 4)
-		return ANYNS_ESPACE;
-	memset(buf, 0, PKT_HDR_LEN);
-	pkt_put16(buf, id);
-	buf[2] = (uint8_t)((opcode & 0x0F) << 3);
-	if (opcode == PKT_OPCODE_NOTIFY)
-		buf[2] |= PKT_F1_AA;
-	pkt_put16(buf + 4, 1);
-	size_t p = PKT_HDR_LEN;
-	memcpy(buf + p, origin, origin_len);
-	p += origin_len;
-	pkt_put16(buf + p, qtype);
-	pkt_put16(buf + p + 2, PKT_CLASS_IN);
-	p += 4;
+	pkt_qspec_t qs = {
+		.name = origin, .name_len = origin_len, .qtype = qtype, .qclass = PKT_CLASS_IN,
+		.id = id, .flags1 = (uint8_t)((opcode & 0x0F) << 3 |
+		                              (opcode == PKT_OPCODE_NOTIFY ? PKT_F1_AA : 0)),
+	};
+	size_t p;
+	int rc = pkt_write_query(&qs, buf, cap, &p);
+	if (rc < 0)
+		return rc;
 	if (soa != NULL) {
 		compress_t c;
 		compress_init(&c, buf);

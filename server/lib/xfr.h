@@ -26,8 +26,9 @@
 /* Builds a query for origin (wire) with `opcode` (QUERY or NOTIFY) and
  * `qtype` into buf. `soa` (with its list), when not NULL, goes into the
  * authority section of a QUERY (the client's version for IXFR, RFC 1995 3)
- * or the answer section of a NOTIFY (RFC 1996 3.7). NOTIFY sets AA.
- * Returns 0 with *len, or ANYNS_ESPACE. */
+ * or the answer section of a NOTIFY (RFC 1996 3.7). NOTIFY sets AA. Header
+ * and question come from pkt_write_query(). Returns 0 with *len,
+ * ANYNS_ESPACE, or ANYNS_EINVAL for an unsound origin. */
 int xfr_query_build(uint8_t *buf, size_t cap, uint16_t id, uint8_t opcode,
                     const uint8_t *origin, size_t origin_len, uint16_t qtype,
                     const rrlist_t *soa_list, const rr_t *soa, size_t *len);
