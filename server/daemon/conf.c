@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -255,7 +256,17 @@ static int opt_zone_flag(void *obj, const char *text, char *err, size_t errlen)
 	c->n_zones++;
 	if (opt_zone_origin(z, origin, err, errlen) != 0)
 		return -1;
-	z->file = strdup(eq + 1);
+	/* A path typed on the command line is the shell's: from the working
+	 * directory. */
+	char cwd[4096];
+	if (eq[1] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+		size_t n = strlen(cwd) + strlen(eq + 1) + 2;
+		z->file = malloc(n);
+		if (z->file != NULL)
+			snprintf(z->file, n, "%s/%s", cwd, eq + 1);
+	} else {
+		z->file = strdup(eq + 1);
+	}
 	if (z->file == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -308,13 +319,13 @@ static const opt_t server_opts[] = {
 	  OPT_AT(dconf_t, workers), .min = 1, .max = 256, .autoval = 0, .def = "auto",
 	  .arg = "N", .help = "worker threads, each with its own SO_REUSEPORT sockets and answer "
 	                      "cache; auto: one per core" },
-	{ .key = "identity", .flag = "identity", .type = OPT_STR, .flags = OPT_OFF,
+	{ .key = "identity", .flag = "identity", .type = OPT_STR, .flags = OPT_OFF | OPT_RESTART,
 	  OPT_AT(dconf_t, identity), .arg = "NAME", .def_doc = "false",
 	  .help = "answer CH TXT id.server and hostname.bind with NAME; false: REFUSED" },
-	{ .key = "version", .flag = "server-version", .type = OPT_STR, .flags = OPT_OFF,
+	{ .key = "version", .flag = "server-version", .type = OPT_STR, .flags = OPT_OFF | OPT_RESTART,
 	  OPT_AT(dconf_t, version), .def = "anyns " ANYNSD_VERSION, .arg = "TEXT",
 	  .help = "answer CH TXT version.bind and version.server with TEXT; false: REFUSED" },
-	{ .key = "nsid", .flag = "nsid", .type = OPT_CUSTOM, .parse = opt_nsid,
+	{ .key = "nsid", .flag = "nsid", .type = OPT_CUSTOM, .flags = OPT_RESTART, .parse = opt_nsid,
 	  .format = fmt_nsid, .arg = "NSID", .def_doc = "false",
 	  .help = "RFC 5001 NSID: text, or hex:0a0b... (at most 128 bytes); false: none" },
 	{ .key = "max-udp-payload", .flag = "max-udp-payload", .type = OPT_UINT,
@@ -347,6 +358,11 @@ static const opt_t server_opts[] = {
 	{ .key = "pid-file", .flag = "pid-file", .type = OPT_STR, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, pid_file), .arg = "FILE",
 	  .help = "write the process id to FILE after start-up; removed at a clean exit" },
+	{ .key = "zones-dir", .flag = "zones-dir", .type = OPT_STR, OPT_AT(dconf_t, zones_dir),
+	  .arg = "DIR", .def_doc = "the config file's folder",
+	  .help = "folder of the zone files named with a relative path in the config (a "
+	          "relative DIR is from the config file's folder); zone files given with --zone "
+	          "are from the working directory" },
 	{ .key = "metrics", .flag = "metrics", .type = OPT_CUSTOM, .flags = OPT_RESTART,
 	  .parse = opt_metrics, .release = release_metrics, .format = fmt_metrics,
 	  .arg = "ADDR:PORT",
@@ -446,6 +462,7 @@ void dconf_clear(dconf_t *c)
 	if (c == NULL)
 		return;
 	opt_release(dconf_options, c);
+	free(c->conf_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -454,10 +471,66 @@ int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen)
 	cfg_t *cfg = cfg_load(path, err, errlen);
 	if (cfg == NULL)
 		return -1;
+	free(c->conf_file);
+	c->conf_file = realpath(path, NULL);
 	int ret = opt_load(cfg, cfg->root, dconf_options, c, "");
 	if (ret != 0)
 		snprintf(err, errlen, "%s", cfg->err);
 	cfg_free(cfg);
+	return ret;
+}
+
+/* "a/b" + "c" -> "a/b/c" (malloc'ed); an absolute rel is kept as it is. */
+static char *path_join(const char *base, const char *rel)
+{
+	if (rel[0] == '/' || base == NULL)
+		return strdup(rel);
+	size_t n = strlen(base) + strlen(rel) + 2;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/%s", base, rel);
+	return p;
+}
+
+static int zones_resolve(dconf_t *c, char *err, size_t errlen)
+{
+	char *cdir = NULL, *zdir = NULL;
+	int ret = -1;
+	if (c->conf_file != NULL) {
+		cdir = strdup(c->conf_file);
+		if (cdir == NULL)
+			goto oom;
+		char *slash = strrchr(cdir, '/');
+		if (slash != NULL)
+			*(slash == cdir ? slash + 1 : slash) = '\0';
+	}
+	if (c->zones_dir != NULL) {
+		/* From the file: from its folder; from the flag: the shell's. */
+		zdir = cdir != NULL ? path_join(cdir, c->zones_dir) : strdup(c->zones_dir);
+		if (zdir == NULL)
+			goto oom;
+	} else if (cdir != NULL) {
+		zdir = strdup(cdir);
+		if (zdir == NULL)
+			goto oom;
+	}
+	for (size_t i = 0; i < c->n_zones; i++) {
+		dconf_zone_t *z = &c->zones[i];
+		if (z->file == NULL || z->file[0] == '/' || zdir == NULL)
+			continue;
+		char *p = path_join(zdir, z->file);
+		if (p == NULL)
+			goto oom;
+		free(z->file);
+		z->file = p;
+	}
+	ret = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	free(cdir);
+	free(zdir);
 	return ret;
 }
 
@@ -471,9 +544,66 @@ int dconf_finish(dconf_t *c, char *err, size_t errlen)
 		    dconf_add_listen(c, "[::]:53", err, errlen) != 0)
 			return -1;
 	}
+	if (zones_resolve(c, err, errlen) != 0)
+		return -1;
 	if (c->max_udp_payload > 1232)
 		log_warn("server.max-udp-payload %u: answers over 1232 bytes may be fragmented, and "
 		         "fragments are often lost or spoofed; 1232 is the usual value",
 		         c->max_udp_payload);
 	return 0;
+}
+
+/* ---- the command line ---------------------------------------------------------- */
+const opt_t dconf_cmd_options[] = {
+	{ .flag = "config", .short_flag = 'c', .type = OPT_STR, .flags = OPT_NOFILE,
+	  OPT_AT(dconf_cmd_t, config), .arg = "FILE",
+	  .help = "YAML configuration (server:, xdp:, zones:); flags override it" },
+	{ .flag = "check-config", .type = OPT_BOOL, .flags = OPT_NOFILE,
+	  OPT_AT(dconf_cmd_t, check),
+	  .help = "read the config and compile the zones, report, exit (0 all good, 1 a zone "
+	          "failed, 2 bad config)" },
+	{ .flag = "help", .short_flag = 'h', .type = OPT_BOOL, .flags = OPT_NOFILE,
+	  OPT_AT(dconf_cmd_t, help), .help = "this text" },
+	{ .flag = "version", .short_flag = 'V', .type = OPT_BOOL, .flags = OPT_NOFILE,
+	  OPT_AT(dconf_cmd_t, version), .help = "print the version" },
+	{ 0 },
+};
+
+static const opt_t *const all_tables[] = { dconf_cmd_options, dconf_options };
+
+static int parse_flags(dconf_cmd_t *cmd, dconf_t *c, int argc, char **argv, char *err,
+                       size_t errlen)
+{
+	void *objs[2] = { cmd, c };
+	return opt_parse_argv(all_tables, objs, 2, argc, argv, err, errlen);
+}
+
+int dconf_cmdline(dconf_cmd_t *cmd, int argc, char **argv, char *err, size_t errlen)
+{
+	dconf_t scratch;
+	memset(cmd, 0, sizeof(*cmd));
+	dconf_init(&scratch);
+	int rc = parse_flags(cmd, &scratch, argc, argv, err, errlen);
+	dconf_clear(&scratch);
+	return rc;
+}
+
+int dconf_read(dconf_t *c, const char *file, int argc, char **argv, char *err, size_t errlen)
+{
+	dconf_cmd_t cmd;
+	memset(&cmd, 0, sizeof(cmd));
+	dconf_init(c);
+	int rc = 0;
+	if (file != NULL && dconf_load_file(c, file, err, errlen) != 0)
+		rc = -1;
+	if (rc == 0 && (parse_flags(&cmd, c, argc, argv, err, errlen) != 0 ||
+	                dconf_finish(c, err, errlen) != 0))
+		rc = -1;
+	opt_release(dconf_cmd_options, &cmd);
+	return rc;
+}
+
+void dconf_usage(FILE *f)
+{
+	opt_usage(f, all_tables, 2);
 }

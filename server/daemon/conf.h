@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "opt.h"
@@ -98,6 +99,7 @@ typedef struct dconf {
 	size_t xdp_map_entries;
 	int xdp_mode;              /* enum dconf_xdp_mode */
 
+	char *zones_dir;           /* relative zone files are read from here */
 	dconf_zone_t *zones;
 	size_t n_zones;
 
@@ -107,10 +109,30 @@ typedef struct dconf {
 	size_t n_remotes;
 	unsigned xfr_max_concurrent; /* transfers in at once */
 	uint64_t xfr_timeout_ms;     /* one transfer, connect to last message */
+
+	char *conf_file;           /* the file read (absolute), or NULL */
 } dconf_t;
 
-/* Every setting of anynsd. */
+/* The flags that are not settings. */
+typedef struct dconf_cmd {
+	char *config;
+	bool check, help, version;
+} dconf_cmd_t;
+
+/* Every setting of anynsd, and the flags that are not settings. */
 extern const opt_t dconf_options[];
+extern const opt_t dconf_cmd_options[];
+
+/* The command line's own flags into cmd (every flag is checked). Returns 0,
+ * or -1 with "--flag: reason" in err. opt_release(dconf_cmd_options, cmd)
+ * frees it. */
+int dconf_cmdline(dconf_cmd_t *cmd, int argc, char **argv, char *err, size_t errlen);
+/* The whole configuration into c (initialised here): the defaults, the file
+ * (NULL: none), the flags over it, dconf_finish(). Returns 0 or -1 with the
+ * reason in err ("FILE:LINE: key: reason" or "--flag: reason"). */
+int dconf_read(dconf_t *c, const char *file, int argc, char **argv, char *err, size_t errlen);
+/* --help */
+void dconf_usage(FILE *f);
 
 /* The defaults of the table (no listener yet: see dconf_finish()). */
 void dconf_init(dconf_t *c);
@@ -136,7 +158,9 @@ int dconf_rlist_match(const dconf_t *c, const dconf_rlist_t *list, const struct 
 /* Reads a YAML file into c. Returns 0, or -1 with "file:line: key: reason" in err. */
 int dconf_load_file(dconf_t *c, const char *path, char *err, size_t errlen);
 /* After the file and the flags: the default listen addresses when none was
- * given, and warnings about legal but doubtful values. Returns 0 or -1 with err. */
+ * given, zone files made absolute (relative ones are read from zones-dir,
+ * by default the config file's folder, never the working directory), and
+ * warnings about legal but doubtful values. Returns 0 or -1 with err. */
 int dconf_finish(dconf_t *c, char *err, size_t errlen);
 
 /* "127.0.0.1:5353", "[::1]:53", "0.0.0.0", "::1" (default port 53).

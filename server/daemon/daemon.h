@@ -156,6 +156,10 @@ typedef struct zones_reload {
 	zones_sub_fn subs[ZONES_MAX_SUBS];
 	size_t n_subs;
 	uint64_t ok_total, failed_total;  /* reloads, read by the metrics thread */
+	dconf_t *next;          /* the config read again for this reload */
+	char conf_err[600];     /* why it did not read */
+	char kept[512], failed[512];  /* zones that kept their version, that are not served */
+	bool zones_kept;        /* the config's zones changed but transfers keep the list */
 } zones_reload_t;
 
 struct daemon {
@@ -178,7 +182,9 @@ struct daemon {
 
 	struct anyns_xdp *xdp;
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
-	const char *conf_path;
+	const char *conf_path;  /* -c FILE, or NULL */
+	int argc;               /* the command line, read again over the file at reload */
+	char **argv;
 };
 
 /* zones.c: the zone set's whole pipeline: build (compile every configured

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sockets.h"
 
 #define EXIT_CONFIG 2
 
@@ -23,54 +24,18 @@ static daemon_t g_d;
 static uv_signal_t g_sig[4];
 static bool g_stopping;
 
-/* The flags that are not settings. */
-struct cmdline {
-	char *config;
-	bool check, help, version;
-};
-
-static const opt_t g_cmd_opts[] = {
-	{ .flag = "config", .short_flag = 'c', .type = OPT_STR, .flags = OPT_NOFILE,
-	  OPT_AT(struct cmdline, config), .arg = "FILE",
-	  .help = "YAML configuration (server:, xdp:, zones:); flags override it" },
-	{ .flag = "check-config", .type = OPT_BOOL, .flags = OPT_NOFILE,
-	  OPT_AT(struct cmdline, check),
-	  .help = "read the config and compile the zones, report, exit (0 all good, 1 a zone "
-	          "failed, 2 bad config)" },
-	{ .flag = "help", .short_flag = 'h', .type = OPT_BOOL, .flags = OPT_NOFILE,
-	  OPT_AT(struct cmdline, help), .help = "this text" },
-	{ .flag = "version", .short_flag = 'V', .type = OPT_BOOL, .flags = OPT_NOFILE,
-	  OPT_AT(struct cmdline, version), .help = "print the version" },
-	{ 0 },
-};
-
-static const opt_t *const g_tables[] = { g_cmd_opts, dconf_options };
-
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: anynsd [-c FILE] [options]\n"
 	           "Authoritative DNS server for anycast: answers from compiled zones over UDP and "
 	           "TCP.\n\n");
-	opt_usage(f, g_tables, 2);
+	dconf_usage(f);
 	fprintf(f,
 "\n"
-"Signals: SIGHUP reloads the zone files (a zone that fails keeps serving its\n"
-"previous version), SIGUSR1 logs the counters, SIGTERM/SIGINT stop gracefully.\n"
+"Signals: SIGHUP re-reads the config and the zone files (a zone that fails keeps\n"
+"serving its previous version; settings that need a restart are named and kept),\n"
+"SIGUSR1 logs the counters, SIGTERM/SIGINT stop gracefully.\n"
 "Exit status: 0 after a clean stop, 1 on a start-up failure, 2 for a bad config.\n");
-}
-
-/* The command line into cl and c (flags override the file, which must be read
- * first: so the flags are read once to find it, and once more over it).
- * Returns 0 or -1 (logged). */
-static int read_flags(int argc, char **argv, struct cmdline *cl, dconf_t *c)
-{
-	char err[600];
-	void *objs[2] = { cl, c };
-	if (opt_parse_argv(g_tables, objs, 2, argc, argv, err, sizeof(err)) != 0) {
-		log_err("%s", err);
-		return -1;
-	}
-	return 0;
 }
 
 static uint64_t now_ms(void)
@@ -192,38 +157,27 @@ int main(int argc, char **argv)
 
 	pthread_mutex_init(&d->zones_lock, NULL);
 	log_set_ident("anynsd");
-	/* First pass: the flags alone, to find the config file (and to refuse a
-	 * bad flag before reading anything). */
-	dconf_t scratch;
-	struct cmdline cl, cl2;
-	memset(&cl, 0, sizeof(cl));
-	memset(&cl2, 0, sizeof(cl2));
-	dconf_init(&scratch);
-	int bad = read_flags(argc, argv, &cl, &scratch);
-	dconf_clear(&scratch);
-	if (bad != 0 || cl.help || cl.version) {
-		if (cl.help)
-			usage(stdout);
-		else if (cl.version)
-			printf("anynsd %s\n", ANYNSD_VERSION);
-		opt_release(g_cmd_opts, &cl);
-		return bad != 0 ? EXIT_CONFIG : 0;
-	}
-	dconf_init(&d->conf);
-	if (cl.config != NULL) {
-		d->conf_path = cl.config;
-		if (dconf_load_file(&d->conf, cl.config, err, sizeof(err)) != 0) {
-			log_err("bad config: %s", err);
-			goto out_config;
-		}
-	}
-	if (read_flags(argc, argv, &cl2, &d->conf) != 0 ||
-	    dconf_finish(&d->conf, err, sizeof(err)) != 0) {
+	/* The flags alone first: to find the config file, and to refuse a bad
+	 * flag before reading anything. */
+	dconf_cmd_t cl;
+	if (dconf_cmdline(&cl, argc, argv, err, sizeof(err)) != 0 || cl.help || cl.version) {
 		if (err[0] != '\0')
-			log_err("bad config: %s", err);
-		goto out_config;
+			log_err("%s", err);
+		else if (cl.help)
+			usage(stdout);
+		else
+			printf("anynsd %s\n", ANYNSD_VERSION);
+		opt_release(dconf_cmd_options, &cl);
+		return err[0] != '\0' ? EXIT_CONFIG : 0;
 	}
-	opt_release(g_cmd_opts, &cl2);
+	d->conf_path = cl.config;
+	d->argc = argc;
+	d->argv = argv;
+	if (dconf_read(&d->conf, cl.config, argc, argv, err, sizeof(err)) != 0) {
+		log_err("bad config: %s", err);
+		ret = EXIT_CONFIG;
+		goto out_conf;
+	}
 	log_set_level((enum log_level)d->conf.log_level);
 	answer_conf_from(d);
 	signal(SIGPIPE, SIG_IGN);
@@ -259,6 +213,23 @@ int main(int argc, char **argv)
 	if (d->n_workers == 0) {
 		long nc = sysconf(_SC_NPROCESSORS_ONLN);
 		d->n_workers = nc > 0 ? (unsigned)nc : 1;
+	}
+	for (size_t i = 0; i < d->conf.n_listen; i++) {
+		const dconf_listen_t *l = &d->conf.listen[i];
+		for (int t = 0; t < 2; t++) {
+			int rc = socket_check_free(l, t == 0 ? SOCK_DGRAM : SOCK_STREAM);
+			if (rc == -EADDRINUSE) {
+				log_err("listen %s (%s): already served by another process; not sharing "
+				        "it (both would get part of the queries)", l->text,
+				        t == 0 ? "UDP" : "TCP");
+				goto out_zones;
+			}
+			if (rc != 0) {
+				log_err("listen %s (%s): %s", l->text, t == 0 ? "UDP" : "TCP",
+				        strerror(-rc));
+				goto out_zones;
+			}
+		}
 	}
 	d->udp = udp_api_for(&d->conf);
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
@@ -332,10 +303,6 @@ out_zones:
 	zones_free(d);
 out_conf:
 	dconf_clear(&d->conf);
-	opt_release(g_cmd_opts, &cl);
+	opt_release(dconf_cmd_options, &cl);
 	return ret;
-out_config:
-	opt_release(g_cmd_opts, &cl2);
-	ret = EXIT_CONFIG;
-	goto out_conf;
 }

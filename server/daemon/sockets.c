@@ -6,6 +6,26 @@
 
 #include "sockets.h"
 
+int socket_check_free(const dconf_listen_t *l, int type)
+{
+	int one = 1, rc = 0;
+	int fd = socket(l->ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* TCP: SO_REUSEADDR so that connections in TIME_WAIT do not count; a
+	 * listening socket still does. */
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&l->ss, l->len) != 0)
+		rc = -errno;
+	else if (type == SOCK_STREAM && listen(fd, 1) != 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 int socket_bind(const dconf_listen_t *l, int type, int *fd_out)
 {
 	int fam = l->ss.ss_family, one = 1;

@@ -116,10 +116,13 @@ static void zone_info_free(struct zone_info *z, size_t n)
 
 static void metrics_published(daemon_t *d)
 {
-	size_t n = d->conf.n_zones, k = 0;
+	pthread_mutex_lock(&d->zones_lock);
+	size_t n = d->n_zarr, k = 0;
 	struct zone_info *z = calloc(n ? n : 1, sizeof(*z));
-	if (z == NULL)
+	if (z == NULL) {
+		pthread_mutex_unlock(&d->zones_lock);
 		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		zone_stats_t st;
 		if (d->zones == NULL || d->zones[i] == NULL)
@@ -132,6 +135,7 @@ static void metrics_published(daemon_t *d)
 		z[k].records = st.records;
 		k++;
 	}
+	pthread_mutex_unlock(&d->zones_lock);
 	pthread_mutex_lock(&g_met.lock);
 	struct zone_info *old = g_met.zones;
 	size_t n_old = g_met.n_zones;

@@ -8,6 +8,7 @@
  * compiler barrier, and an idle worker sleeping in epoll holds nothing, so a
  * reload never waits for traffic (with QSBR an idle loop would have to go
  * offline around every poll). The writer pays with membarrier(2). */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,23 +27,56 @@ static void diag_log(void *ctx, const char *file, int line, bool fatal, const ch
 		log_warn("zone %s: %s:%d: %s", origin, file, line, msg);
 }
 
-static int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_out,
-                zset_t **set_out, unsigned *n_ok, size_t *records)
+/* The same zone name (letter case and final dot aside). */
+static bool same_origin(const char *a, const char *b)
 {
-	size_t n = d->conf.n_zones;
+	uint8_t wa[256], wb[256];
+	int la = anyns_name_from_text(a, wa, sizeof(wa));
+	int lb = anyns_name_from_text(b, wb, sizeof(wb));
+	if (la <= 0 || la != lb)
+		return false;
+	for (int i = 0; i < la; i++)
+		if (tolower(wa[i]) != tolower(wb[i]))
+			return false;
+	return true;
+}
+
+/* Appends NAME to a bounded, space-separated list for the summary line. */
+static void name_add(char *list, size_t cap, const char *name)
+{
+	size_t off = strlen(list);
+	if (off + 1 < cap)
+		snprintf(list + off, cap - off, "%s%s", off ? " " : "", name);
+}
+
+/* Compiles every zone of `conf` into a new set of generation gen. The
+ * version serving for zone i is d->zones[i] when conf is d->conf, else the
+ * one of the same name in d->conf (a config read again); a zone that fails
+ * keeps it. The outcome goes to r (counts, names). Called with zones_lock. */
+static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t ***zones_out,
+                       zset_t **set_out, zones_reload_t *r)
+{
+	size_t n = conf->n_zones;
 	zone_t **zones = calloc(n ? n : 1, sizeof(*zones));
 	zone_t **serving = calloc(n ? n : 1, sizeof(*serving));
 	size_t n_serving = 0;
 	int ret = ANYNS_ENOMEM;
 
-	*n_ok = 0;
-	*records = 0;
+	r->n_ok = 0;
+	r->records = 0;
+	r->kept[0] = r->failed[0] = '\0';
 	if (zones == NULL || serving == NULL)
 		goto fail;
 	for (size_t i = 0; i < n; i++) {
-		const dconf_zone_t *zc = &d->conf.zones[i];
-		zone_t *z = NULL;
-		zone_t *prev = old != NULL && i < d->n_zarr ? old[i] : NULL;
+		const dconf_zone_t *zc = &conf->zones[i];
+		zone_t *z = NULL, *prev = NULL;
+		if (d->zones != NULL && conf == &d->conf) {
+			prev = i < d->n_zarr ? d->zones[i] : NULL;
+		} else if (d->zones != NULL) {
+			for (size_t j = 0; j < d->n_zarr && j < d->conf.n_zones; j++)
+				if (d->zones[j] != NULL && same_origin(d->conf.zones[j].origin, zc->origin))
+					prev = d->zones[j];
+		}
 		if (zc->removed)
 			continue;
 		if (zc->primaries.n > 0 || zc->member) {
@@ -51,31 +85,34 @@ static int zones_build(daemon_t *d, zone_t **old, uint64_t gen, zone_t ***zones_
 			if (prev != NULL) {
 				z = zones[i] = zone_ref(prev);
 				serving[n_serving++] = z;
-				(*n_ok)++;
+				r->n_ok++;
 				continue;
 			}
 			if (zc->file == NULL || access(zc->file, R_OK) != 0) {
 				log_info("zone %s: no copy yet, waiting for a transfer", zc->origin);
-				(*n_ok)++;
+				r->n_ok++;
 				continue;
 			}
 		}
 		int rc = zone_compile_file(zc->origin, zc->file, diag_log, zc->origin, &z);
+		zone_stats_t st;
 		if (rc == 0 && z != NULL) {
-			zone_stats_t st;
 			zone_get_stats(z, &st);
-			*records += st.records;
-			(*n_ok)++;
-			log_debug("zone %s: loaded from %s, serial %u, %zu records", zc->origin,
-			          zc->file, st.serial, st.records);
+			r->records += st.records;
+			r->n_ok++;
+			log_info("zone %s: serial %u, %zu records (%s)", zc->origin, st.serial,
+			         st.records, zc->file);
 		} else if (prev != NULL) {
 			/* A broken reload keeps the version that was serving. */
-			log_err("zone %s: %s: %s; keeping the previous version", zc->origin,
-			        zc->file, anyns_strerror(rc));
 			z = zone_ref(prev);
+			zone_get_stats(z, &st);
+			log_err("zone %s: %s: %s; keeping the previous version (serial %u, %zu records)",
+			        zc->origin, zc->file, anyns_strerror(rc), st.serial, st.records);
+			name_add(r->kept, sizeof(r->kept), zc->origin);
 		} else {
 			log_err("zone %s: %s: %s; not served", zc->origin, zc->file,
 			        anyns_strerror(rc));
+			name_add(r->failed, sizeof(r->failed), zc->origin);
 		}
 		zones[i] = z;
 		if (z != NULL)
@@ -98,13 +135,16 @@ fail:
 	return ret;
 }
 
-static void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
+/* Publishes set with its per-zone versions (zones, n of them, one per conf
+ * zone), waits for the readers of the old set, frees it. Called with
+ * zones_lock (or alone at exit). */
+static void zones_publish(daemon_t *d, zset_t *set, zone_t **zones, size_t n)
 {
 	zset_t *old = rcu_xchg_pointer(&d->zset, set);
 	zone_t **old_zones = d->zones;
-	size_t n = d->n_zarr;
+	size_t n_old = d->n_zarr;
 	d->zones = zones;
-	d->n_zarr = zones != NULL ? d->conf.n_zones : 0;
+	d->n_zarr = zones != NULL ? n : 0;
 	if (set != NULL)
 		__atomic_store_n(&d->generation, zset_generation(set), __ATOMIC_RELAXED);
 	/* Every reader that could still see `old` leaves its read-side section
@@ -112,7 +152,7 @@ static void zones_publish(daemon_t *d, zset_t *set, zone_t **zones)
 	synchronize_rcu();
 	zset_free(old);
 	if (old_zones != NULL)
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n_old; i++)
 			zone_unref(old_zones[i]);
 	free(old_zones);
 }
@@ -138,29 +178,132 @@ int zones_load(daemon_t *d, unsigned *n_ok, size_t *records)
 	zone_t **zones = NULL;
 	zset_t *set = NULL;
 	pthread_mutex_lock(&d->zones_lock);
-	int rc = zones_build(d, NULL, 1, &zones, &set, n_ok, records);
+	int rc = zones_build(d, &d->conf, 1, &zones, &set, &d->reload);
 	if (rc == 0)
-		zones_publish(d, set, zones);
+		zones_publish(d, set, zones, d->conf.n_zones);
 	pthread_mutex_unlock(&d->zones_lock);
 	if (rc != 0)
 		return rc;
+	*n_ok = d->reload.n_ok;
+	*records = d->reload.records;
 	zones_notify(d);
 	return 0;
 }
 
-/* In a thread-pool thread: the build, and the publish (whose wait for the
- * readers must not hold up the main loop). */
+/* The zones the config file lists, as text (catalog members, added at run
+ * time after them, left out), to see whether a config read again changed them. */
+static void zones_text(const dconf_t *c, char *buf, size_t len)
+{
+	dconf_t view = *c;
+	const opt_t *o = dconf_options;
+	while (o->type != OPT_END && (o->key == NULL || strcmp(o->key, "zones") != 0))
+		o++;
+	view.n_zones = 0;
+	while (view.n_zones < c->n_zones && !c->zones[view.n_zones].member)
+		view.n_zones++;
+	buf[0] = '\0';
+	if (o->type != OPT_END)
+		opt_format(o, &view, buf, len);
+}
+
+static bool has_transfers(const dconf_t *c)
+{
+	for (size_t i = 0; i < c->n_zones; i++)
+		if (c->zones[i].primaries.n > 0 || c->zones[i].catalog || c->zones[i].member)
+			return true;
+	return false;
+}
+
+/* In a thread-pool thread: the config read again (when there is a file),
+ * the build, and the publish (whose wait for the readers must not hold up
+ * the main loop). A config that does not read changes nothing. When its
+ * zones changed, the new list takes the place of the old one as the new set
+ * is published (unless zone transfers are configured: their state follows
+ * the list, so a restart applies it). */
 static void reload_work(uv_work_t *req)
 {
 	daemon_t *d = req->data;
 	zones_reload_t *r = &d->reload;
 	zone_t **zones = NULL;
 	zset_t *set = NULL;
+	r->conf_err[0] = '\0';
+	r->next = NULL;
+	r->zones_kept = false;
+	if (d->conf_path != NULL) {
+		r->next = calloc(1, sizeof(*r->next));
+		if (r->next == NULL) {
+			r->rc = ANYNS_ENOMEM;
+			return;
+		}
+		if (dconf_read(r->next, d->conf_path, d->argc, d->argv, r->conf_err,
+		               sizeof(r->conf_err)) != 0) {
+			r->rc = ANYNS_EINVAL;
+			return;
+		}
+	}
 	pthread_mutex_lock(&d->zones_lock);
-	r->rc = zones_build(d, d->zones, d->generation + 1, &zones, &set, &r->n_ok, &r->records);
-	if (r->rc == 0)
-		zones_publish(d, set, zones);
+	const dconf_t *conf = &d->conf;
+	if (r->next != NULL) {
+		char *a = malloc(65536), *b = malloc(65536);
+		bool changed = a == NULL || b == NULL;
+		if (!changed) {
+			zones_text(&d->conf, a, 65536);
+			zones_text(r->next, b, 65536);
+			changed = strcmp(a, b) != 0;
+		}
+		free(a);
+		free(b);
+		if (changed && (d->xfrd != NULL || has_transfers(r->next)))
+			r->zones_kept = true;
+		else if (changed)
+			conf = r->next;
+	}
+	r->rc = zones_build(d, conf, d->generation + 1, &zones, &set, r);
+	if (r->rc == 0) {
+		zones_publish(d, set, zones, conf->n_zones);
+		if (conf == r->next) {
+			/* d->zones now follows the new list: so does d->conf. */
+			dconf_zone_t *zs = d->conf.zones;
+			size_t n = d->conf.n_zones;
+			d->conf.zones = r->next->zones;
+			d->conf.n_zones = r->next->n_zones;
+			r->next->zones = zs;
+			r->next->n_zones = n;
+		}
+	}
 	pthread_mutex_unlock(&d->zones_lock);
+}
+
+/* Settings a reload applies; every other one changed in the file is named. */
+static const char *const reload_applies[] = { "zones", "server.zones-dir", "server.log-level",
+                                              NULL };
+
+static void warn_restart(void *arg, const char *path, const opt_t *o)
+{
+	daemon_t *d = arg;
+	char now[256];
+	for (size_t i = 0; reload_applies[i] != NULL; i++)
+		if (strcmp(path, reload_applies[i]) == 0)
+			return;
+	opt_format(o, &d->conf, now, sizeof(now));
+	log_warn("reload: %s changed in the config; a restart applies it (still %s)", path,
+	         now[0] != '\0' ? now : "none");
+}
+
+/* On the main loop, after a good reload with the config read again. */
+static void reload_apply_conf(daemon_t *d, dconf_t *next)
+{
+	opt_diff(dconf_options, &d->conf, next, 0, warn_restart, d);
+	if (d->reload.zones_kept)
+		log_warn("reload: the zones of the config changed; with zone transfers configured "
+		         "a restart applies that (the zones serving were reloaded as they were)");
+	char *dir = d->conf.zones_dir;
+	d->conf.zones_dir = next->zones_dir;
+	next->zones_dir = dir;
+	if (d->conf.log_level != next->log_level) {
+		d->conf.log_level = next->log_level;
+		log_set_level((enum log_level)d->conf.log_level);
+	}
 }
 
 static void reload_done(uv_work_t *req, int status)
@@ -169,14 +312,26 @@ static void reload_done(uv_work_t *req, int status)
 	zones_reload_t *r = &d->reload;
 	r->running = false;
 	if (status == 0 && r->rc == 0) {
+		if (r->next != NULL)
+			reload_apply_conf(d, r->next);
 		__atomic_add_fetch(&r->ok_total, 1, __ATOMIC_RELAXED);
-		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)",
-		         (unsigned long long)d->generation, r->n_ok, d->conf.n_zones, r->records);
+		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)%s%s%s%s",
+		         (unsigned long long)d->generation, r->n_ok, d->conf.n_zones, r->records,
+		         r->kept[0] ? "; kept their previous version: " : "", r->kept,
+		         r->failed[0] ? "; not served: " : "", r->failed);
 		zones_notify(d);
 	} else {
 		__atomic_add_fetch(&r->failed_total, 1, __ATOMIC_RELAXED);
-		log_err("reload failed: %s; still serving the previous zones",
-		        anyns_strerror(status != 0 ? ANYNS_EINVAL : r->rc));
+		if (r->conf_err[0] != '\0')
+			log_err("reload failed: bad config: %s; nothing changed", r->conf_err);
+		else
+			log_err("reload failed: %s; still serving the previous zones",
+			        anyns_strerror(status != 0 ? ANYNS_EINVAL : r->rc));
+	}
+	if (r->next != NULL) {
+		dconf_clear(r->next);
+		free(r->next);
+		r->next = NULL;
 	}
 	if (r->pending && !r->closed) {
 		r->pending = false;
@@ -199,7 +354,8 @@ void zones_reload(daemon_t *d)
 		r->pending = true;
 		return;
 	}
-	log_info("reload: re-reading %zu zone files", d->conf.n_zones);
+	log_info("reload: re-reading %s%zu zone files", d->conf_path != NULL ? "the config and " : "",
+	         d->conf.n_zones);
 	if (uv_queue_work(r->loop, &r->req, reload_work, reload_done) == 0)
 		r->running = true;
 }
@@ -212,7 +368,7 @@ void zones_reload_close(daemon_t *d)
 
 void zones_free(daemon_t *d)
 {
-	zones_publish(d, NULL, NULL);
+	zones_publish(d, NULL, NULL, 0);
 }
 
 const zset_t *zones_current(daemon_t *d)
@@ -242,7 +398,7 @@ int zones_replace(daemon_t *d, size_t idx, zone_t *z)
 		goto fail;
 	}
 	free(serving);
-	zones_publish(d, set, zones);
+	zones_publish(d, set, zones, n);
 	pthread_mutex_unlock(&d->zones_lock);
 	return 0;
 fail:

@@ -158,6 +158,21 @@ if grep -q "broken.test.zone:8:" "$LOG"; then
 else
 	fail $T:zone-error-file-line "broken.test.zone:8 not named in the log"
 fi
+if grep -q "zone func.test: serial 2026010101, [1-9][0-9]* records" "$LOG" &&
+	grep -q "zone second.test: serial 1, [1-9][0-9]* records" "$LOG"; then
+	pass $T:startup-log-zone-serials
+else
+	fail $T:startup-log-zone-serials "$(grep 'zone ' "$LOG" | head -3)"
+fi
+# A second anynsd on the same address and port refuses to start (SO_REUSEPORT
+# would have it share the queries), and the first goes on answering.
+out=$(timeout 10 "$ANYNSD" --listen "127.0.0.1:$PORT" --workers 1 2>&1); rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "127.0.0.1:$PORT (UDP): already served by another process" &&
+	kq www.func.test A | grep -q "status: NOERROR"; then
+	pass $T:second-instance-refused
+else
+	fail $T:second-instance-refused "exit $rc: $(echo "$out" | tail -2)"
+fi
 if [ -s "$TMP/anynsd.pid" ] && [ "$(cat "$TMP/anynsd.pid")" = "$MAIN" ]; then
 	pass $T:pid-file
 else
@@ -302,8 +317,56 @@ if kq ns1.broken.test A | grep -q "status: NOERROR"; then
 else
 	fail $T:reload-fixed-zone-served "bad.broken.test still not served"
 fi
+if grep -q "reload: generation 3, .*kept their previous version: second.test" "$LOG"; then
+	pass $T:reload-log-names-kept
+else
+	fail $T:reload-log-names-kept "$(grep 'reload: generation 3' "$LOG")"
+fi
 # No query is lost while reloads happen.
 check $T:no-loss-during-reload $PY "$HERE/dnsraw.py" reload-load 127.0.0.1 "$PORT" "$MAIN" 3000 5
+
+# ---- SIGHUP re-reads the config -------------------------------------------------------------
+# reload_wait: SIGHUP, then up to 5 s for one more "reload: generation" or
+# "reload failed" line.
+reload_wait() {
+	local n i
+	n=$(grep -cE "reload: generation|reload failed" "$LOG")
+	kill -HUP "$MAIN"
+	for i in $(seq 1 50); do
+		[ "$(grep -cE "reload: generation|reload failed" "$LOG")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+printf '$TTL 300\n@\tIN\tSOA\tns1 hostmaster 7 7200 3600 1209600 300\n@\tIN\tNS\tns1\nns1\tIN\tA\t192.0.2.76\nwww\tIN\tA\t192.0.2.77\n' \
+	> "$TMP/added.test.zone"
+cp "$TMP/main.yaml" "$TMP/main.yaml.orig"
+# A zone added (with a path relative to the config's folder), one removed, and
+# a setting that needs a restart changed.
+sed -i 's/^  workers: 2$/  workers: 3/; /origin: broken.test/,+1d' "$TMP/main.yaml"
+printf '  - origin: added.test\n    file: added.test.zone\n' >> "$TMP/main.yaml"
+reload_wait
+if kq www.added.test A +short | grep -qx 192.0.2.77 && kq ns1.broken.test A | grep -q "status: REFUSED" &&
+	kq www.func.test A | grep -q "status: NOERROR"; then
+	pass $T:reload-config-zones-added-removed
+else
+	fail $T:reload-config-zones-added-removed "added: $(kq www.added.test A +short); $(tail -3 "$LOG")"
+fi
+if grep -q "reload: server.workers changed in the config; a restart applies it (still 2)" "$LOG"; then
+	pass $T:reload-config-restart-named
+else
+	fail $T:reload-config-restart-named "$(grep 'reload:' "$LOG" | tail -3)"
+fi
+# A config that does not read changes nothing, and says where.
+printf 'server:\n  workerz: 1\n' > "$TMP/main.yaml"
+reload_wait
+if grep -q "reload failed: bad config: .*main.yaml:2: server.workerz: unknown key" "$LOG" &&
+	kq www.added.test A +short | grep -qx 192.0.2.77; then
+	pass $T:reload-bad-config-keeps-all
+else
+	fail $T:reload-bad-config-keeps-all "$(grep 'reload' "$LOG" | tail -2)"
+fi
+cp "$TMP/main.yaml.orig" "$TMP/main.yaml"
 
 # ---- SIGTERM -------------------------------------------------------------------------------
 stop_anynsd "$MAIN"
@@ -451,6 +514,33 @@ bad_config zone-no-file $'zones:\n  - origin: func.test' "zone-no-file.yaml:2: z
 bad_config unknown-top $'zonez: []' "unknown-top.yaml:1: zonez: unknown key"
 bad_config bad-nsid $'server:\n  nsid: "hex:zz"' "bad-nsid.yaml:2: server.nsid"
 bad_config bad-xdp-mode $'xdp:\n  mode: turbo' "bad-xdp-mode.yaml:2: xdp.mode"
+bad_config dup-zone $'zones:\n  - origin: func.test\n    file: a\n  - origin: FUNC.test.\n    file: b' \
+	"dup-zone.yaml:4: zones\\[1\\]: zone FUNC.test. is already zones\\[0\\]"
+bad_config big-payload $'server:\n  max-udp-payload: 4097' "big-payload.yaml:2: server.max-udp-payload: want a number from 512 to 4096"
+out=$(timeout 10 "$ANYNSD" --max-udp-payload 1400 --check-config 2>&1); rc=$?
+if [ $rc -eq 0 ] && echo "$out" | grep -q "warning: server.max-udp-payload 1400"; then
+	pass $T:payload-above-1232-warned
+else
+	fail $T:payload-above-1232-warned "exit $rc: $out"
+fi
+# Zone files named with a relative path are read from the config file's folder
+# (or zones-dir, itself relative to that folder), never the working directory.
+mkdir -p "$TMP/conf/zsub" "$TMP/elsewhere"
+cp "$ZONES/func.test.zone" "$TMP/conf/"
+cp "$ZONES/second.test.zone" "$TMP/conf/zsub/"
+printf 'zones:\n  - origin: func.test\n    file: func.test.zone\n' > "$TMP/conf/rel.yaml"
+printf 'server:\n  zones-dir: zsub\nzones:\n  - origin: second.test\n    file: second.test.zone\n' > "$TMP/conf/reldir.yaml"
+printf 'zones:\n  - origin: func.test\n    file: func.test.zone\n' > "$TMP/elsewhere/rel.yaml"
+out1=$(cd / && timeout 10 "$ANYNSD" -c "$TMP/conf/rel.yaml" --check-config 2>&1); rc1=$?
+out2=$(cd / && timeout 10 "$ANYNSD" -c "$TMP/conf/reldir.yaml" --check-config 2>&1); rc2=$?
+# From the folder that has the file, a config elsewhere must still not find it.
+out3=$(cd "$TMP/conf" && timeout 10 "$ANYNSD" -c "$TMP/elsewhere/rel.yaml" --check-config 2>&1); rc3=$?
+if [ $rc1 -eq 0 ] && echo "$out1" | grep -q "1 of 1 zones" && [ $rc2 -eq 0 ] && [ $rc3 -eq 1 ] &&
+	echo "$out3" | grep -q "0 of 1 zones"; then
+	pass $T:zone-paths-from-config-folder
+else
+	fail $T:zone-paths-from-config-folder "exits $rc1 $rc2 $rc3: $out1 $out2 $out3"
+fi
 printf 'server: [ unclosed\n' > "$TMP/syntax.yaml"
 out=$(timeout 10 "$ANYNSD" -c "$TMP/syntax.yaml" 2>&1); rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q "syntax.yaml:"; then pass $T:bad-config:yaml-syntax; else fail $T:bad-config:yaml-syntax "exit $rc: $out"; fi
