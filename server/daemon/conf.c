@@ -375,7 +375,7 @@ static const opt_t server_opts[] = {
 	  .help = "secondary zones transferring at once; the others wait their turn" },
 	{ .key = "xfr-timeout", .type = OPT_DURATION, OPT_AT(dconf_t, xfr_timeout_ms),
 	  .min = 1000, .max = 3600000, .def = "60s",
-	  .help = "a transfer from a primary silent this long fails (the next primary is tried)" },
+	  .help = "transfers from a primary silent this long fail (the next primary is tried)" },
 	{ 0 },
 };
 
@@ -418,8 +418,8 @@ static const opt_t zone_opts[] = {
 	  .help = "remotes that may AXFR/IXFR the zone over TCP, signed with their key if "
 	          "they have one; anyone else is REFUSED" },
 	{ .key = "catalog", .type = OPT_BOOL, OPT_AT(dconf_zone_t, catalog), .def = "false",
-	  .help = "a catalog zone (RFC 9432, needs primaries): each member becomes a secondary "
-	          "zone from the same primaries, and goes when removed" },
+	  .help = "marks a catalog zone (RFC 9432, needs primaries): each member becomes a "
+	          "secondary zone from the same primaries, and goes when removed" },
 	{ .key = "refresh", .type = OPT_DURATION, OPT_AT(dconf_zone_t, refresh_ms), .min = 1000,
 	  .max = 2147483647000LL, .def_doc = "SOA refresh",
 	  .help = "secondary: how often the primary's serial is checked" },
@@ -557,7 +557,7 @@ int dconf_finish(dconf_t *c, char *err, size_t errlen)
 const opt_t dconf_cmd_options[] = {
 	{ .flag = "config", .short_flag = 'c', .type = OPT_STR, .flags = OPT_NOFILE,
 	  OPT_AT(dconf_cmd_t, config), .arg = "FILE",
-	  .help = "YAML configuration (server:, xdp:, zones:); flags override it" },
+	  .help = "YAML configuration (server:, xdp:, keys:, remotes:, zones:); flags override it" },
 	{ .flag = "check-config", .type = OPT_BOOL, .flags = OPT_NOFILE,
 	  OPT_AT(dconf_cmd_t, check),
 	  .help = "read the config and compile the zones, report, exit (0 all good, 1 a zone "

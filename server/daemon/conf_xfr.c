@@ -21,11 +21,11 @@ const opt_t dconf_key_opts[] = {
 	{ .key = "id", .type = OPT_STR, .flags = OPT_REQUIRED, OPT_AT(dconf_key_t, id),
 	  .help = "the key's name, as it goes on the wire (the same on both ends)" },
 	{ .key = "algorithm", .type = OPT_ENUM, OPT_AT(dconf_key_t, alg), .choices = tsig_algs,
-	  .def = "hmac-sha256", .help = "hmac-sha256, hmac-sha384, hmac-sha512 or hmac-sha1" },
+	  .def = "hmac-sha256", .help = "the HMAC" },
 	{ .key = "secret", .type = OPT_STR, OPT_AT(dconf_key_t, secret),
 	  .help = "the shared secret in base64 (or secret-file)" },
 	{ .key = "secret-file", .type = OPT_STR, OPT_AT(dconf_key_t, secret_file),
-	  .help = "a file holding the base64 secret" },
+	  .help = "file holding the base64 secret" },
 	{ 0 },
 };
 
