@@ -7,7 +7,7 @@
 #   make test       install, build (gcc, clang, ASan+UBSan) and run every test
 #   make bench      dnsperf benchmark against NSD and Knot DNS (FULL=1 for the long run)
 #   make lab        bring up the multi-PoP network-namespace lab; make lab-down removes it
-#   make fuzz       fuzz the answer engine with libFuzzer for a bounded time
+#   make fuzz       fuzz the answer engine and the zone loader with libFuzzer for a bounded time
 
 B       ?= build
 CC      ?= cc

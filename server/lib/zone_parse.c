@@ -552,7 +552,7 @@ static int generic_rr(struct zparse *P, const char *line, zb_rr_t *rr, char *err
 		else
 			break;
 	}
-	if (i + 2 >= nt || tl[i + 1] != 2 || memcmp(ts[i + 1], "\\#", 2) != 0)
+	if (i + 1 >= nt || tl[i + 1] != 2 || memcmp(ts[i + 1], "\\#", 2) != 0)
 		return 2;
 	char tname[64];
 	if (tl[i] >= sizeof(tname))
@@ -573,6 +573,10 @@ static int generic_rr(struct zparse *P, const char *line, zb_rr_t *rr, char *err
 	if (rc != 1)
 		return rc;
 
+	if (i + 2 >= nt) {
+		snprintf(err, errlen, "generic rdata (RFC 3597): no length after \\#");
+		return 0;
+	}
 	const char *p = ts[i + 2], *e;
 	unsigned long len = strtoul(p, (char **)&e, 10);
 	if (e == p || (*e != ' ' && *e != '\t' && *e) || len > 65535) {

@@ -805,9 +805,10 @@ static void test_generic_rdata(void **st)
 	              "x A \\# 3 c00002\n"                /* 9: an A is 4 octets */
 	              "x CNAME \\# 2 c00c\n"              /* 10: compressed name */
 	              "x MX \\# 4 000a 0161\n"            /* 11: name without its end */
-	              "x TYPE9999 \\# 2 0102 03\n",       /* 12: too much */
+	              "x TYPE9999 \\# 2 0102 03\n"        /* 12: too much */
+	              "x TXT \\#\n",                        /* 13: no length */
 	         &ds);
-	for (int line = 5; line <= 12; line++)
+	for (int line = 5; line <= 13; line++)
 		assert_true(has(&ds, line, true, "generic rdata"));
 }
 
