@@ -116,6 +116,8 @@ typedef struct xfrd {
 	bool *notify_flag;
 	zhist_t **hist;
 	uint32_t *notified;     /* serial last NOTIFYed per zone */
+	bool *hist_busy;        /* a history is being built */
+	bool *hist_again;       /* and another publication came meanwhile */
 	bool *notified_set;
 	size_t cap;             /* entries of the per-zone arrays */
 	xzone_t **zones;        /* per conf zone, NULL when not a secondary */
@@ -417,6 +419,81 @@ static void notify_send(xfrd_t *x, size_t idx, const dconf_remote_t *r, size_t a
 	uv_timer_start(&n->timer, nsend_tick, 0, NOTIFY_INTERVAL_MS);
 }
 
+static void notify_zone(xfrd_t *x, size_t i, uint32_t serial)
+{
+	daemon_t *d = x->d;
+	const dconf_zone_t *zc = &d->conf.zones[i];
+	if (zc->notify.n == 0 || (x->notified_set[i] && x->notified[i] == serial))
+		return;
+	x->notified_set[i] = true;
+	x->notified[i] = serial;
+	for (size_t k = 0; k < zc->notify.n; k++) {
+		const dconf_remote_t *r = &d->conf.remotes[zc->notify.v[k]];
+		for (size_t a = 0; a < r->n_addr; a++)
+			notify_send(x, i, r, a);
+	}
+}
+
+/* A new history is built in the thread pool: listing a big zone takes
+ * seconds, which the main loop must not wait for. */
+typedef struct hjob {
+	uv_work_t w;
+	xfrd_t *x;
+	size_t idx;
+	zone_t *zone;
+	zhist_t *old, *h;
+} hjob_t;
+
+static void hist_work(uv_work_t *w)
+{
+	hjob_t *j = w->data;
+	j->h = hist_build(j->old, j->zone);
+}
+
+static void xfrd_published(daemon_t *d);
+
+static void hist_done(uv_work_t *w, int status)
+{
+	hjob_t *j = w->data;
+	xfrd_t *x = j->x;
+	if (j->h != NULL) {
+		pthread_mutex_lock(&x->lock);
+		zhist_t *prev = x->hist[j->idx];
+		x->hist[j->idx] = j->h;
+		pthread_mutex_unlock(&x->lock);
+		zhist_unref(prev);
+		/* NOTIFY once the new version can be transferred. */
+		if (!x->stopping)
+			notify_zone(x, j->idx, j->h->serial);
+	}
+	size_t idx = j->idx;
+	x->hist_busy[idx] = false;
+	zhist_unref(j->old);
+	zone_unref(j->zone);
+	free(j);
+	if (!x->stopping && x->hist_again[idx]) {
+		x->hist_again[idx] = false;
+		xfrd_published(x->d);
+	}
+}
+
+static uint32_t zone_serial(const zone_t *z)
+{
+	const zrrset_t *soa = zone_soa(z);
+	uint32_t serial = 0;
+	if (soa != NULL && soa->len >= 22) {
+		rrlist_t l;
+		rrlist_init(&l);
+		size_t olen;
+		const uint8_t *ow = zone_origin_wire(z, &olen);
+		if (rrlist_add(&l, ow, olen, PKT_TYPE_SOA, PKT_CLASS_IN, 0, soa->data + 2,
+		               pkt_get16(soa->data)) == 0)
+			rr_soa_serial(&l, &l.rr[0], &serial);
+		rrlist_clear(&l);
+	}
+	return serial;
+}
+
 /* After each publication: histories for transfers out, NOTIFY on serial change. */
 static void xfrd_published(daemon_t *d)
 {
@@ -432,41 +509,40 @@ static void xfrd_published(daemon_t *d)
 			zone_unref(z);
 			continue;
 		}
-		if (zc->allow_transfer.n > 0) {
-			pthread_mutex_lock(&x->lock);
-			zhist_t *old = x->hist[i];
-			pthread_mutex_unlock(&x->lock);
-			if (old == NULL || old->zone != z) {
-				zhist_t *h = hist_build(old, z);
-				if (h != NULL) {
-					pthread_mutex_lock(&x->lock);
-					x->hist[i] = h;
-					pthread_mutex_unlock(&x->lock);
-					zhist_unref(old);
-				}
-			}
+		if (zc->allow_transfer.n == 0) {
+			notify_zone(x, i, zone_serial(z));
+			zone_unref(z);
+			continue;
 		}
-		const zrrset_t *soa = zone_soa(z);
-		uint32_t serial = 0;
-		if (soa != NULL && soa->len >= 22) {
-			rrlist_t l;
-			rrlist_init(&l);
-			size_t olen;
-			const uint8_t *ow = zone_origin_wire(z, &olen);
-			if (rrlist_add(&l, ow, olen, PKT_TYPE_SOA, PKT_CLASS_IN, 0, soa->data + 2,
-			               pkt_get16(soa->data)) == 0)
-				rr_soa_serial(&l, &l.rr[0], &serial);
-			rrlist_clear(&l);
+		pthread_mutex_lock(&x->lock);
+		zhist_t *old = x->hist[i];
+		if (old != NULL)
+			atomic_fetch_add(&old->refs, 1);
+		pthread_mutex_unlock(&x->lock);
+		if ((old != NULL && old->zone == z) || x->hist_busy[i]) {
+			if (x->hist_busy[i])
+				x->hist_again[i] = true;
+			zhist_unref(old);
+			zone_unref(z);
+			continue;
 		}
-		zone_unref(z);
-		if (zc->notify.n > 0 && (!x->notified_set[i] || x->notified[i] != serial)) {
-			x->notified_set[i] = true;
-			x->notified[i] = serial;
-			for (size_t k = 0; k < zc->notify.n; k++) {
-				const dconf_remote_t *r = &d->conf.remotes[zc->notify.v[k]];
-				for (size_t a = 0; a < r->n_addr; a++)
-					notify_send(x, i, r, a);
-			}
+		hjob_t *j = calloc(1, sizeof(*j));
+		if (j == NULL) {
+			zhist_unref(old);
+			zone_unref(z);
+			continue;
+		}
+		j->x = x;
+		j->idx = i;
+		j->zone = z;
+		j->old = old;
+		j->w.data = j;
+		x->hist_busy[i] = true;
+		if (uv_queue_work(x->loop, &j->w, hist_work, hist_done) != 0) {
+			x->hist_busy[i] = false;
+			zhist_unref(old);
+			zone_unref(z);
+			free(j);
 		}
 	}
 }
@@ -1342,7 +1418,12 @@ static int xfrd_start(daemon_t *d)
 	x->notified = calloc(x->cap, sizeof(*x->notified));
 	x->notified_set = calloc(x->cap, sizeof(*x->notified_set));
 	x->zones = calloc(x->cap, sizeof(*x->zones));
-	if (!x->notify_flag || !x->hist || !x->notified || !x->notified_set || !x->zones) {
+	x->hist_busy = calloc(x->cap, sizeof(*x->hist_busy));
+	x->hist_again = calloc(x->cap, sizeof(*x->hist_again));
+	if (!x->notify_flag || !x->hist || !x->notified || !x->notified_set || !x->zones ||
+	    !x->hist_busy || !x->hist_again) {
+		free(x->hist_busy);
+		free(x->hist_again);
 		free(x->notify_flag);
 		free(x->hist);
 		free(x->notified);
@@ -1393,6 +1474,8 @@ static void xfrd_stop(daemon_t *d)
 	free(x->notified);
 	free(x->notified_set);
 	free(x->zones);
+	free(x->hist_busy);
+	free(x->hist_again);
 	free(x->queue);
 	free(x);
 }

@@ -311,6 +311,7 @@ static int walk_add(void *ctx, const uint8_t *name, size_t name_len, const uint1
 	for (size_t i = 0; i < znode_rrset_count(n); i++) {
 		const zrrset_t *rs = znode_rrset_at(n, i);
 		const uint8_t *p = rs->data;
+		size_t first = w->out->n;
 		for (unsigned k = 0; k < rs->count; k++) {
 			uint16_t rdlen = pkt_get16(p);
 			int rc = rrlist_add(w->out, name, name_len, rs->type, PKT_CLASS_IN, rs->ttl,
@@ -319,6 +320,10 @@ static int walk_add(void *ctx, const uint8_t *name, size_t name_len, const uint1
 				return rc;
 			p += 2 + (size_t)rdlen;
 		}
+		/* Names come in canonical order and RRsets by type: only the
+		 * records of one RRset may need sorting. */
+		if (rs->count > 1)
+			qsort_r(w->out->rr + first, rs->count, sizeof(rr_t), cmp_sort, w->out);
 	}
 	return 0;
 }
@@ -326,11 +331,7 @@ static int walk_add(void *ctx, const uint8_t *name, size_t name_len, const uint1
 int rrlist_from_zone(const zone_t *z, rrlist_t *out)
 {
 	struct walk_ctx w = { z, out };
-	int rc = zone_walk(z, walk_add, &w);
-	if (rc != 0)
-		return rc;
-	rrlist_sort(out);
-	return 0;
+	return zone_walk(z, walk_add, &w);
 }
 
 bool rr_soa_serial(const rrlist_t *l, const rr_t *r, uint32_t *serial)

@@ -329,6 +329,12 @@ echo "  under load: $sent queries, $lost lost, $bad inconsistent"
 if [ "${sent:-0}" -gt 100 ] && [ "$lost" = 0 ] && [ "$bad" = 0 ]; then pass $T:load-during-ixfr
 else fail $T:load-during-ixfr "sent ${sent:-?} lost ${lost:-?} bad ${bad:-?}"; fi
 
+# A SIGHUP reload keeps what the secondary zones received.
+kill -HUP "$ANY_PID"
+if wait_for 5 grep -q "reload: generation" "$ANY_LOG" && sleep 0.5 &&
+   answer_is "$AP" www.example.test A 10.0.0.2; then pass $T:reload-keeps-transferred
+else fail $T:reload-keeps-transferred "$(tail -3 "$ANY_LOG")"; fi
+
 # TSIG on ordinary queries.
 KEYOK="hmac-sha256:xfr:$SECRET"
 out=$(kdig @127.0.0.1 -p "$AP" -y "$KEYOK" example.test SOA 2>&1)
