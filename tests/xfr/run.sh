@@ -26,7 +26,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	rm -rf "$TMP"
+	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -232,9 +232,6 @@ start_nsd() {
 KP=$(free_port)      # Knot primary
 NP=$(free_port)      # NSD primary
 AP=$(free_port)      # anynsd secondary
-PP=$(free_port)      # anynsd primary
-KS=$(free_port)      # Knot secondary (127.0.0.2)
-NS=$(free_port)      # NSD secondary (127.0.0.3)
 KD=$TMP/knot
 mkdir -p "$KD" "$TMP/z"
 write_zone "$TMP/z/example.test" example.test 1 1
@@ -305,6 +302,37 @@ start_anynsd sec "$TMP/sec.yaml"
 if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.1; then pass $T:knot-axfr
 else fail $T:knot-axfr "$(tail -5 "$ANY_LOG")"; fi
 check $T:knot-axfr-logged grep -q "example.test: AXFR of serial 1 from knot" "$ANY_LOG"
+
+# anyns-health beside it: SOA serial checked against the primary's (a PoP
+# lagging behind its primary is withdrawn); routes go to a log.
+HOOK=$BIN/anyns-health
+cat > "$TMP/route.sh" <<'SH'
+#!/bin/sh
+# exported: "is it announced?" (0 yes, 1 no), from the last action logged.
+if [ "$ANYNS_ACTION" = exported ]; then
+	tail -1 "$(dirname "$0")/routes.log" 2>/dev/null | grep -q "^announce"
+	exit
+fi
+echo "$ANYNS_ACTION $ANYNS_PREFIX" >> "$(dirname "$0")/routes.log"
+SH
+chmod +x "$TMP/route.sh"
+cat > "$TMP/hook.yaml" <<YAML
+control-socket: $TMP/hook.sock
+backend: { type: exec, command: $TMP/route.sh }
+defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, degraded: { prepend: 0 } }
+services:
+  - name: xfr
+    prefix: 203.0.113.99/32
+    checks:
+      - { server: "127.0.0.1:$AP", qname: example.test, qtype: SOA,
+          serial-primary: "127.0.0.1:$KP", serial-lag: fail }
+YAML
+last_route() { tail -1 "$TMP/routes.log" 2>/dev/null | cut -d' ' -f1; }
+route_is() { [ "$(last_route)" = "$1" ]; }
+"$HOOK" -c "$TMP/hook.yaml" >>"$TMP/hook.log" 2>&1 &
+PIDS+=($!)
+if wait_for 10 route_is announce; then pass $T:health-serial-in-sync-announced
+else fail $T:health-serial-in-sync-announced "$(tail -3 "$TMP/hook.log")"; fi
 check $T:kept-file-written grep -q "10.0.0.1" "$TMP/kept-example.test"
 
 # NOTIFY then IXFR, with queries running: none lost, none half-applied.
@@ -413,6 +441,9 @@ start_anynsd sec2 "$TMP/sec.yaml"
 if wait_for 5 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:restart-serves-kept-file
 else fail $T:restart-serves-kept-file "$(tail -5 "$ANY_LOG")"; fi
 check $T:restart-kept-file-nsd answer_is "$AP" www.nsd.test A 10.0.0.2
+# Primary down: the hook cannot compare, and the PoP serves: announced.
+if wait_for 10 route_is announce; then pass $T:health-primary-down-announced
+else fail $T:health-primary-down-announced "$(tail -3 "$TMP/routes.log")"; fi
 # With the wrong secret the primary's answers fail TSIG: logged with the
 # remote's name, and the version serving stays.
 write_zone "$TMP/z/example.test" example.test 4 4
@@ -421,11 +452,18 @@ if wait_for 10 grep -q "example.test: primary knot (127.0.0.1:$KP): TSIG" "$ANY_
 	pass $T:tsig-bad-secret-logged
 else fail $T:tsig-bad-secret-logged "$(tail -5 "$ANY_LOG")"; fi
 check $T:tsig-bad-secret-keeps-version answer_is "$AP" www.example.test A 10.0.0.3
+# The primary has serial 4, the PoP cannot follow: anyns-health withdraws it.
+if wait_for 10 route_is withdraw; then pass $T:health-serial-lag-withdrawn
+else fail $T:health-serial-lag-withdrawn "$(tail -3 "$TMP/routes.log") $(tail -3 "$TMP/hook.log")"; fi
 check $T:tsig-bad-notify-refused grep -q "NOTIFY for example.test. from 127.0.0.1.*BADSIG\|signed with key xfr.: BADSIG" "$ANY_LOG"
 stop_pid "$ANY_PID"
 stop_pid "$KNOT_PID"
 
 # ---- anynsd primary -> Knot and NSD secondaries --------------------------------
+# Ports taken now: one chosen long before could be some socket's by now.
+PP=$(free_port)      # anynsd primary
+KS=$(free_port)      # Knot secondary (127.0.0.2)
+NS=$(free_port)      # NSD secondary (127.0.0.3)
 write_zone "$TMP/z/prim.test" prim.test 1 1
 cat > "$TMP/prim.yaml" <<YAML
 server:
