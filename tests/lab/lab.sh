@@ -41,6 +41,9 @@ LAB_DRAIN_TIME=${LAB_DRAIN_TIME:-3s}
 # than the hook takes to withdraw (fall), so a crash shows the whole path: withdrawn,
 # restarted, announced again.
 LAB_RESTART_SEC=${LAB_RESTART_SEC:-2}
+# BGP hold time (keepalive a third of it) and BFD on the BIRD PoPs' sessions.
+LAB_HOLD=${LAB_HOLD:-90}
+LAB_BFD=${LAB_BFD:-1}
 
 if [ -z "${LAB_DNS:-}" ]; then
 	if [ -x "$LAB_BIN/anynsd" ]; then LAB_DNS=anynsd; else LAB_DNS=nsd; fi
@@ -120,7 +123,18 @@ lab_net_up() {
 	lab_exec client ip -6 route add default via 2001:db8:2::1
 
 	for n in $LAB_POPS; do
-		ip link add "r-pop$n" netns "$LAB_NS-router" type veth peer name eth0 netns "$LAB_NS-pop$n" || return 1
+		# router <-> swN (a bridge: the link's "wire", where a silent failure drops
+		# packets without either end seeing an error) <-> popN
+		ip netns add "$LAB_NS-sw$n" || return 1
+		lab_exec "sw$n" ip link set lo up
+		ip link add "r-pop$n" netns "$LAB_NS-router" type veth peer name to-r netns "$LAB_NS-sw$n" || return 1
+		ip link add eth0 netns "$LAB_NS-pop$n" type veth peer name to-p netns "$LAB_NS-sw$n" || return 1
+		lab_exec "sw$n" ip link add br0 type bridge
+		lab_exec "sw$n" ip link set to-r master br0
+		lab_exec "sw$n" ip link set to-p master br0
+		lab_exec "sw$n" ip link set to-r up
+		lab_exec "sw$n" ip link set to-p up
+		lab_exec "sw$n" ip link set br0 up
 		lab_exec router ip addr add "$(lab_r4 "$n")/30" dev "r-pop$n"
 		lab_exec router ip addr add "$(lab_r6 "$n")/64" dev "r-pop$n" nodad
 		lab_exec router ip link set "r-pop$n" up
@@ -146,6 +160,14 @@ lab_net_down() {
 
 # ---------------------------------------------------------------- router
 
+# BFD (RFC 5880, BIRD's) on the router<->PoP links: 100 ms, 3 missed packets. Only the
+# BIRD PoPs run it (ExaBGP has no BFD). LAB_BFD=0 turns it off (to measure without).
+lab_bfd_conf() {
+	[ "$LAB_BFD" = 1 ] || return 0
+	printf 'protocol bfd {\n\tinterface "%s*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };\n}\n' "$1"
+}
+lab_bfd_on() { if [ "$LAB_BFD" = 1 ] && [ "$(lab_speaker "$1")" = bird ]; then echo on; else echo off; fi; }
+
 # lab_router_conf: the router's protocols (tests/pylib/peers.py bird-config adds the
 # router id, the log and the device protocol).
 lab_router_conf() {
@@ -165,11 +187,13 @@ function pop_pref(int lp) {
 	if (65535, 0) ~ bgp_community then bgp_local_pref = 0;
 }
 
+$(lab_bfd_conf r-pop)
 template bgp pop {
 	local as 64512;
-	# Short timers: a dead session is noticed in 3 s (RFC 4271 4.2 minimum hold time).
-	hold time 3;
-	keepalive time 1;
+	# Realistic BGP timers (hold 90 s, keepalive 30 s): a silently dead link is noticed by
+	# BFD (the BIRD PoPs) in 3 x 100 ms, or by the hold timer (pop1: ExaBGP has no BFD).
+	hold time $LAB_HOLD;
+	keepalive time $(( LAB_HOLD / 3 ));
 	connect retry time 1;
 	connect delay time 1;
 	error wait time 1, 5;
@@ -180,10 +204,12 @@ EOF
 		cat <<EOF
 protocol bgp pop$n from pop {
 	neighbor $(lab_p4 "$n") as $(lab_asn "$n");
+	bfd $(lab_bfd_on "$n");
 	ipv4 { import filter { pop_pref($(lab_pref "$n")); accept; }; export none; };
 }
 protocol bgp pop${n}v6 from pop {
 	neighbor $(lab_p6 "$n") as $(lab_asn "$n");
+	bfd $(lab_bfd_on "$n");
 	ipv6 { import filter { pop_pref($(lab_pref "$n")); accept; }; export none; };
 }
 EOF
@@ -365,7 +391,7 @@ neighbor $(lab_r4 "$n") {
 	local-address $(lab_p4 "$n");
 	local-as $(lab_asn "$n");
 	peer-as 64512;
-	hold-time 3;
+	hold-time $LAB_HOLD;
 	family { ipv4 unicast; }
 	$api
 	$static4
@@ -375,7 +401,7 @@ neighbor $(lab_r6 "$n") {
 	local-address $(lab_p6 "$n");
 	local-as $(lab_asn "$n");
 	peer-as 64512;
-	hold-time 3;
+	hold-time $LAB_HOLD;
 	family { ipv6 unicast; }
 	$api
 	$static6
@@ -391,10 +417,12 @@ EOF
 lab_bird_conf() {
 	local n=$1
 	cat <<EOF
+$(lab_bfd_conf eth)
 template bgp upstream {
 	local as $(lab_asn "$n");
-	hold time 3;
-	keepalive time 1;
+	hold time $LAB_HOLD;
+	keepalive time $(( LAB_HOLD / 3 ));
+	bfd $(lab_bfd_on "$n");
 	connect retry time 1;
 	connect delay time 1;
 	error wait time 1, 5;
@@ -462,6 +490,22 @@ lab_hook_pid() {
 lab_health_ctl() {
 	local n=$1; shift
 	lab_exec "pop$n" "$LAB_HEALTH" ctl -s "$LAB_DIR/pop$n/health.sock" "$@"
+}
+
+# lab_link_silence N on|off: drops every packet on popN's link, both ways, in the middle
+# (the bridge namespace swN: a token bucket too small for any packet, tc tbf with a 1-byte
+# burst, on the egress of both its ports). Both ends keep their link up and see no send
+# error: a silent failure only BFD or the BGP hold timer notices.
+lab_link_silence() {
+	local i
+	if [ "$2" = on ]; then
+		for i in to-r to-p; do
+			lab_exec "sw$1" tc qdisc add dev "$i" root tbf rate 8bit burst 1 limit 1 || return 1
+		done
+	else
+		for i in to-r to-p; do lab_exec "sw$1" tc qdisc del dev "$i" root 2>/dev/null; done
+		return 0
+	fi
 }
 
 # ---------------------------------------------------------------- observing

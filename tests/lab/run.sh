@@ -37,12 +37,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# probe_start FILE: queries the anycast v4 address from the client every 25 ms (bounded:
-# 30 s at most) into FILE.
+# probe_start FILE [SECONDS]: queries the anycast v4 address from the client every 25 ms
+# (bounded: 30 s at most, or SECONDS) into FILE.
 probe_start() {
 	rm -f "$1" "$1.stop"
 	ip netns exec "$LAB_NS-client" "$PROBE" run "$LAB_V4" "$1" --interval 25 --timeout 250 \
-		--max-seconds 30 &
+		--max-seconds "${2:-30}" &
 	probe_pid=$!
 }
 probe_stop() {
@@ -151,7 +151,7 @@ else
 fi
 
 if [ "$LAB_HOOK" != 1 ]; then
-	for t in failover restart-rise wrong-data wrong-data-v6-only old-serial degraded drain hook-killed-exabgp-no-flap hook-killed-bird server-restart failover-order all-unhealthy; do
+	for t in failover restart-rise wrong-data wrong-data-v6-only old-serial degraded drain hook-killed-exabgp-no-flap hook-killed-bird bfd-silent-link server-restart failover-order all-unhealthy; do
 		skip "lab-$t" "anyns-health not built ($LAB_HEALTH)"
 	done
 	summary; exit $?
@@ -376,6 +376,41 @@ if baseline; then
 	lab_hook_start 2
 else
 	fail lab-hook-killed-bird "no baseline"
+fi
+
+# ------------------------------------------------------------------ silent link failure
+# pop1 goes (its server is stopped), so pop2, a BIRD PoP with BFD, serves. Then pop2's
+# link drops every packet while it stays up. With BFD (100 ms x 3) the router drops
+# pop2's session and the client moves to pop3 in under 1 s; without it (LAB_BFD=0) only
+# the BGP hold timer ($LAB_HOLD s) notices.
+if [ "$LAB_BFD" = 1 ]; then BFD_MAX_MS=1000; else BFD_MAX_MS=$(( LAB_HOLD * 1000 + 3000 )); fi
+BFD_MAX_MS=${LAB_BFD_MAX_MS:-$BFD_MAX_MS}
+if baseline; then
+	ok=1; msg=""
+	lab_stop pop1-dns KILL
+	{ wait_cond 10 best_is pop2 && lab_wait_client pop2 5; } || { ok=0; msg="pop2 not serving after pop1 left"; }
+	if [ "$ok" = 1 ]; then
+		out=$LAB_DIR/probe-bfd.txt
+		probe_start "$out" $(( BFD_MAX_MS / 1000 + 5 ))
+		sleep 0.5
+		t0=$(now)
+		lab_link_silence 2 on || { ok=0; msg="tc could not drop the link's traffic"; }
+		lab_exec pop2 ip link show eth0 | grep -q "state UP" || { ok=0; msg="link went down"; }
+		[ "$ok" = 1 ] && { probe_wait_other "$out" pop2 $(( BFD_MAX_MS / 1000 + 3 )) || { ok=0; msg="client never moved"; }; }
+		sleep 0.3
+		probe_stop
+		res=$("$PROBE" analyze "$out" "$t0" pop2)
+		ms=$(echo "$res" | sed -n 's/.*failover_ms=\(-\?[0-9]*\).*/\1/p')
+		echo "lab: silent link failure at pop2 (BFD $([ "$LAB_BFD" = 1 ] && echo on || echo off), BGP hold ${LAB_HOLD} s): $res"
+		[ "$ok" = 1 ] && { [ "$(lab_best_pop)" = pop3 ] && [ "$(lab_client_id)" = pop3 ] || { ok=0; msg="pop3 not serving"; }; }
+		[ "$ok" = 1 ] && { [ "${ms:--1}" -ge 0 ] && [ "$ms" -lt "$BFD_MAX_MS" ] || { ok=0; msg="failover took ${ms} ms (limit $BFD_MAX_MS ms)"; }; }
+		lab_link_silence 2 off
+	fi
+	if [ "$ok" = 1 ]; then pass lab-bfd-silent-link; else fail lab-bfd-silent-link "$(why "$msg")"; fi
+	lab_link_silence 2 off
+	lab_dns_start 1
+else
+	fail lab-bfd-silent-link "no baseline"
 fi
 
 # ------------------------------------------------------------------ server restarted after a crash
