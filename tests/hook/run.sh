@@ -4,14 +4,15 @@
 # namespace this script creates (so the guard tun device, ports and sockets
 # never touch the host). NSD stands in for the DNS server.
 #
-#   router BIRD  127.0.0.1:1179  AS 65000   (show route = what the network sees)
-#   ExaBGP       127.0.0.2:2179  AS 65001   hook as its API process, 192.0.2.53/32
-#   PoP BIRD     127.0.0.3:3179  AS 65002   hook with the bird backend, 198.51.100.53/32
-#   GoBGP        127.0.0.4:4179  AS 65003   hook --supervise, gobgp backend, 203.0.113.60/32
-#   FRR bgpd     127.0.0.5:5179  AS 65005   hook --supervise, frr backend (vtysh), 203.0.113.70/32
-#   ExaBGP #2    127.0.0.6:6179  AS 65006   hook that cannot restart, 203.0.113.80/32
-#   NSD          127.0.0.1:5300  example.com serial 2024010101
-#   NSD primary  127.0.0.1:5301  example.com serial 2024010102 (for the lag check)
+#   router BIRD  127.0.0.1:$P_R     AS 65000   (show route = what the network sees)
+#   ExaBGP       127.0.0.2:$P_EXA   AS 65001   hook as its API process, 192.0.2.53/32
+#   PoP BIRD     127.0.0.3:$P_POP   AS 65002   hook with the bird backend, 198.51.100.53/32
+#   GoBGP        127.0.0.4:$P_GOBGP AS 65003   hook --supervise, gobgp backend, 203.0.113.60/32
+#   FRR bgpd     127.0.0.5:$P_FRR   AS 65005   hook --supervise, frr backend (vtysh), 203.0.113.70/32
+#   ExaBGP #2    127.0.0.6:$P_EXA2  AS 65006   hook that cannot restart, 203.0.113.80/32
+#   NSD          127.0.0.1:$P_NSD   example.com serial 2024010101
+#   NSD primary  127.0.0.1:$P_PRI   example.com serial 2024010102 (for the lag check)
+# Every port is a free one picked at start (P_* below), so runs never collide.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$ROOT/tests/lib.sh"
@@ -77,6 +78,21 @@ trap 'exit 1' INT TERM
 
 ip netns add "$NS" || { skip hook "cannot create a network namespace"; summary; exit 0; }
 ip -n "$NS" link set lo up
+# Free ports (TCP and UDP) in the namespace, all distinct, held until all are picked.
+read -r P_R P_EXA P_POP P_GOBGP P_FRR P_EXA2 P_NSD P_PRI P_SLOW P_MET P_GAPI < <(
+	ip netns exec "$NS" /usr/bin/python3 -c '
+import socket
+held, ports = [], []
+while len(ports) < 11:
+    t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        t.close(); continue
+    held += [t, u]; ports.append(p)
+print(*ports)')
+[ -n "$P_GAPI" ] || { fail hook-ports "no free ports"; summary; exit 1; }
 nsx() { ip netns exec "$NS" "$@"; }
 
 # ---- DNS servers ----------------------------------------------------------
@@ -99,39 +115,39 @@ nsdconf() {
 	$PY "$PEERS" nsd-config --dir "$T/$1" --listen "127.0.0.1@$2" --listen "::1@$2" \
 		--zone "example.com=$T/$1/example.com.zone" --identity "$3" >/dev/null
 }
-nsdconf nsd 5300 pop-a; zone 2024010101 > "$T/nsd/example.com.zone"
-nsdconf primary 5301 primary; zone 2024010102 > "$T/primary/example.com.zone"
+nsdconf nsd $P_NSD pop-a; zone 2024010101 > "$T/nsd/example.com.zone"
+nsdconf primary $P_PRI primary; zone 2024010102 > "$T/primary/example.com.zone"
 # nsd_start NAME PORT / nsd_stop NAME: NSD NAME in the namespace, in a session of its
 # own whose id is in $T/NAME.sid (cleanup stops whatever is left).
 nsd_start() { $PY "$PEERS" start nsd --dir "$T/$1" --netns "$NS" > "$T/$1.sid" && wait_ns_dns "$2"; }
 nsd_stop() { [ -s "$T/$1.sid" ] && $PY "$PEERS" stop "$(cat "$T/$1.sid")"; rm -f "$T/$1.sid"; }
-start_nsd() { nsd_start nsd 5300; }
+start_nsd() { nsd_start nsd $P_NSD; }
 stop_nsd() { nsd_stop nsd; }
 wait_ns_dns() { local i; for i in $(seq 50); do nsx kdig @127.0.0.1 -p "$1" +timeout=1 +retry=0 example.com SOA 2>/dev/null | grep -q NOERROR && return 0; sleep 0.1; done; return 1; }
 start_nsd || { fail hook-nsd "NSD did not start"; summary; exit 1; }
-nsd_start primary 5301 || { fail hook-nsd "primary NSD did not start"; summary; exit 1; }
+nsd_start primary $P_PRI || { fail hook-nsd "primary NSD did not start"; summary; exit 1; }
 
 # ---- BIRD: the router and the PoP speaker ---------------------------------
 $PY "$PEERS" bird-config --dir "$T" --name router --router-id 10.255.0.1 >/dev/null <<EOF
 template bgp peer {
-  local 127.0.0.1 port 1179 as 65000;
+  local 127.0.0.1 port $P_R as 65000;
   multihop 2;
   hold time 9; connect retry time 1; connect delay time 1; error wait time 1, 5;
   ipv4 { import all; export none; };
   debug { states, routes };
 }
-protocol bgp exa from peer { neighbor 127.0.0.2 port 2179 as 65001; passive on; }
-protocol bgp pop from peer { neighbor 127.0.0.3 port 3179 as 65002; }
-protocol bgp gobgp from peer { neighbor 127.0.0.4 port 4179 as 65003; }
-protocol bgp frr from peer { neighbor 127.0.0.5 port 5179 as 65005; }
-protocol bgp exa2 from peer { neighbor 127.0.0.6 port 6179 as 65006; passive on; }
+protocol bgp exa from peer { neighbor 127.0.0.2 port $P_EXA as 65001; passive on; }
+protocol bgp pop from peer { neighbor 127.0.0.3 port $P_POP as 65002; }
+protocol bgp gobgp from peer { neighbor 127.0.0.4 port $P_GOBGP as 65003; }
+protocol bgp frr from peer { neighbor 127.0.0.5 port $P_FRR as 65005; }
+protocol bgp exa2 from peer { neighbor 127.0.0.6 port $P_EXA2 as 65006; passive on; }
 EOF
 : > "$T/pop-hook.conf"
 $PY "$PEERS" bird-config --dir "$T" --name pop --router-id 10.255.0.3 \
 	--include "$T/pop-hook.conf" >/dev/null <<EOF
 protocol bgp upstream {
-  local 127.0.0.3 port 3179 as 65002;
-  neighbor 127.0.0.1 port 1179 as 65000;
+  local 127.0.0.3 port $P_POP as 65002;
+  neighbor 127.0.0.1 port $P_R as 65000;
   multihop 2;
   hold time 9; connect retry time 1; connect delay time 1; error wait time 1, 5;
   # MED goes to an eBGP peer only when set in the export filter (BIRD drops
@@ -177,8 +193,8 @@ services:
     large-communities: [65001:53:1]
     draining: { med: 900 }
     checks:
-      - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
-      - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
+      - { name: soa-udp, server: "127.0.0.1:$P_NSD", qname: example.com, serial-min: 2024010101 }
+      - { name: www-tcp, server: "127.0.0.1:$P_NSD", transport: tcp, qname: www.example.com,
           qtype: A, rdata: [192.0.2.80, 192.0.2.81] }
 EOF
 cat > "$T/exa.conf" <<EOF
@@ -191,7 +207,7 @@ neighbor 127.0.0.1 {
   local-address 127.0.0.2;
   local-as 65001;
   peer-as 65000;
-  connect 1179;
+  connect $P_R;
   family { ipv4 unicast; }
   api { processes [ hook ]; }
 }
@@ -199,7 +215,7 @@ EOF
 cat > "$T/pop-hook.yaml" <<EOF
 log-level: info
 control-socket: $T/pop-hook.sock
-metrics: 127.0.0.1:19153
+metrics: 127.0.0.1:$P_MET
 watchdog: 1s
 backend:
   type: bird
@@ -222,26 +238,26 @@ services:
     large-communities: [4200000000:53:1]
     draining: { prepend: 2, med: 900 }   # for routers that ignore 65535:0
     checks:
-      - { name: soa-udp, server: "127.0.0.1:5300", qname: example.com, serial-min: 2024010101 }
-      - { name: www-tcp, server: "127.0.0.1:5300", transport: tcp, qname: www.example.com,
+      - { name: soa-udp, server: "127.0.0.1:$P_NSD", qname: example.com, serial-min: 2024010101 }
+      - { name: www-tcp, server: "127.0.0.1:$P_NSD", transport: tcp, qname: www.example.com,
           qtype: A, rdata: [192.0.2.80, 192.0.2.81] }
-      - { name: soa-udp6, server: "[::1]:5300", qname: example.com }
-      - { name: soa-tcp6, server: "[::1]:5300", transport: tcp, qname: example.com }
+      - { name: soa-udp6, server: "[::1]:$P_NSD", qname: example.com }
+      - { name: soa-tcp6, server: "[::1]:$P_NSD", transport: tcp, qname: example.com }
   - name: dns-lag          # serial behind the primary: DEGRADED, announced de-preferred
     prefix: 203.0.113.53/32
     group: lag
     checks:
-      - { name: soa-lag, server: "127.0.0.1:5300", qname: example.com, serial-primary: "127.0.0.1:5301" }
+      - { name: soa-lag, server: "127.0.0.1:$P_NSD", qname: example.com, serial-primary: "127.0.0.1:$P_PRI" }
   - name: dns-wrong        # wrong data: must never be announced
     prefix: 203.0.113.54/32
     group: wrong
     checks:
-      - { name: www-wrong, server: "127.0.0.1:5300", qname: www.example.com, qtype: A, rdata: 192.0.2.99 }
+      - { name: www-wrong, server: "127.0.0.1:$P_NSD", qname: www.example.com, qtype: A, rdata: 192.0.2.99 }
   - name: dns-slow         # right but over its latency budget: DEGRADED
     prefix: 203.0.113.55/32
     group: slow
     checks:
-      - { name: soa-slow, server: "127.0.0.1:5302", qname: example.com, latency: 20ms }
+      - { name: soa-slow, server: "127.0.0.1:$P_SLOW", qname: example.com, latency: 20ms }
 EOF
 
 # A DNS server that answers right, 80 ms late (for the latency budget).
@@ -249,7 +265,7 @@ cat > "$T/slow.py" <<'EOF'
 import socket, sys, time
 import dns.message, dns.rrset, dns.flags
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.1", 5302))
+s.bind(("127.0.0.1", int(sys.argv[1])))
 soa = dns.rrset.from_text("example.com.", 300, "IN", "SOA",
                           "ns1.example.com. host.example.com. 2024010101 3600 900 604800 300")
 while True:
@@ -263,13 +279,13 @@ while True:
 EOF
 SLOW=
 if /usr/bin/python3 -c "import dns.message" 2>/dev/null; then
-	ip netns exec "$NS" /usr/bin/python3 "$T/slow.py" >>"$T/slow.log" 2>&1 &
+	ip netns exec "$NS" /usr/bin/python3 "$T/slow.py" "$P_SLOW" >>"$T/slow.log" 2>&1 &
 	PIDS+=($!); SLOW=1
 fi
 
 start_exabgp() {
 	( cd "$T" && exec ip netns exec "$NS" env exabgp.daemon.user=root exabgp.api.cli=false \
-		exabgp.log.destination="$T/exabgp.log" exabgp.tcp.bind=127.0.0.2 exabgp.tcp.port=2179 \
+		exabgp.log.destination="$T/exabgp.log" exabgp.tcp.bind=127.0.0.2 exabgp.tcp.port=$P_EXA \
 		exabgp.daemon.pid="$T/exabgp.pid" exabgp "$T/exa.conf" >>"$T/exabgp.out" 2>&1 ) &
 	PIDS+=($!)
 }
@@ -303,7 +319,7 @@ if nsx "$HOOK" ctl -s "$T/pop-hook.sock" status | grep -q "dns-pop .*state=up ro
 	pass ctl-status-exported; else fail ctl-status-exported "$(nsx "$HOOK" ctl -s "$T/pop-hook.sock" status)"; fi
 
 if ! need curl; then skip metrics "curl not installed"; else
-	metrics=$(nsx curl -s http://127.0.0.1:19153/metrics)
+	metrics=$(nsx curl -s http://127.0.0.1:$P_MET/metrics)
 	if echo "$metrics" | grep -q '^anyns_health_state{service="dns-pop",state="up"} 1' &&
 		echo "$metrics" | grep -q '^anyns_health_backend_exported{service="dns-pop"} 1' &&
 		echo "$metrics" | grep -q '^anyns_health_check_ok{service="dns-pop",check="soa-tcp6"} 1' &&
@@ -465,7 +481,7 @@ defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall
 services:
   - name: x
     prefix: 203.0.113.99/32
-    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+    checks: [ { server: "127.0.0.1:$P_NSD", qname: example.com } ]
 EOF
 last_route() { tail -1 "$T/routes.log" 2>/dev/null | cut -d' ' -f1; }
 wait_last() { local i; for i in $(seq 60); do [ "$(last_route)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
@@ -489,7 +505,7 @@ if wait_last announce && CH=$(child_of "$SUP"); then
 	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
 else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
 primary_stop() { nsd_stop primary; }
-primary_start() { nsd_start primary 5301; }
+primary_start() { nsd_start primary $P_PRI; }
 # 10a. Groups: two prefixes whose checks ask two servers, in one group (the
 # default). One server stops: both prefixes are withdrawn.
 cat > "$T/grp-hook.yaml" <<EOF
@@ -499,10 +515,10 @@ defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall
 services:
   - name: g4
     prefix: 203.0.113.100/32
-    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+    checks: [ { server: "127.0.0.1:$P_NSD", qname: example.com } ]
   - name: g6
     prefix: 2001:db8::100/128
-    checks: [ { server: "[::1]:5301", qname: example.com } ]
+    checks: [ { server: "[::1]:$P_PRI", qname: example.com } ]
 EOF
 sed "s|routes.log|grp.log|" "$T/route.sh" > "$T/grp-route.sh"; chmod +x "$T/grp-route.sh"
 # grp_state PREFIX: the last action on PREFIX (announce|withdraw)
@@ -606,7 +622,7 @@ defaults: { interval: 100ms, fast-interval: 100ms, timeout: 200ms, rise: 1, fall
 services:
   - name: flappy
     prefix: 203.0.113.90/32
-    checks: [ { server: "127.0.0.1:5301", qname: example.com } ]
+    checks: [ { server: "127.0.0.1:$P_PRI", qname: example.com } ]
 EOF
 flap_last() { tail -1 "$T/flap.log" 2>/dev/null | cut -d' ' -f1; }
 flap_wait() { local i; for i in $(seq 60); do [ "$(flap_last)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
@@ -642,7 +658,7 @@ else
 [global.config]
   as = 65003
   router-id = "10.255.0.4"
-  port = 4179
+  port = $P_GOBGP
   local-address-list = ["127.0.0.4"]
 [[neighbors]]
   [neighbors.config]
@@ -650,7 +666,7 @@ else
     peer-as = 65000
   [neighbors.transport.config]
     local-address = "127.0.0.4"
-    remote-port = 1179
+    remote-port = $P_R
   [neighbors.ebgp-multihop.config]
     enabled = true
     multihop-ttl = 2
@@ -658,18 +674,18 @@ else
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
 EOF
-	ip netns exec "$NS" gobgpd -f "$T/gobgpd.toml" --api-hosts 127.0.0.1:50051 --pprof-disable \
+	ip netns exec "$NS" gobgpd -f "$T/gobgpd.toml" --api-hosts 127.0.0.1:$P_GAPI --pprof-disable \
 		-l warn >>"$T/gobgpd.log" 2>&1 &
 	PIDS+=($!)
 	cat > "$T/gobgp-hook.yaml" <<EOF
 control-socket: $T/gobgp-hook.sock
 watchdog: 1500ms
-backend: { type: gobgp, asn: 65003, gobgp: $(command -v gobgp), command-timeout: 1s }
+backend: { type: gobgp, asn: 65003, gobgp: $(command -v gobgp), gobgp-args: [-p, "$P_GAPI"], command-timeout: 1s }
 defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall: 2, drain-time: 2s }
 services:
   - name: g
     prefix: 203.0.113.60/32
-    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+    checks: [ { server: "127.0.0.1:$P_NSD", qname: example.com } ]
 EOF
 	ip netns exec "$NS" "$HOOK" --supervise -c "$T/gobgp-hook.yaml" >>"$T/gobgp-hook.log" 2>&1 &
 	GSUP=$!; PIDS+=($GSUP)
@@ -701,7 +717,7 @@ router bgp 65005
  no bgp ebgp-requires-policy
  no bgp network import-check
  neighbor 127.0.0.1 remote-as 65000
- neighbor 127.0.0.1 port 1179
+ neighbor 127.0.0.1 port $P_R
  neighbor 127.0.0.1 update-source 127.0.0.5
  neighbor 127.0.0.1 ebgp-multihop 2
  neighbor 127.0.0.1 timers connect 1
@@ -709,7 +725,7 @@ route-map ANYNS-DRAIN permit 10
  set community 65535:0 additive
 EOF
 	nsx "$FRRBGPD" -d -f "$T/frr/bgpd.conf" -i "$T/frrbgpd.pid" -Z -S --vty_socket "$T/frr" \
-		-p 5179 -l 127.0.0.5 -P 0 >>"$T/frr/bgpd.out" 2>&1
+		-p $P_FRR -l 127.0.0.5 -P 0 >>"$T/frr/bgpd.out" 2>&1
 	cat > "$T/frr-hook.yaml" <<EOF
 control-socket: $T/frr-hook.sock
 watchdog: 1500ms
@@ -724,7 +740,7 @@ defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall
 services:
   - name: f
     prefix: 203.0.113.70/32
-    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+    checks: [ { server: "127.0.0.1:$P_NSD", qname: example.com } ]
 EOF
 	ip netns exec "$NS" "$HOOK" --supervise -c "$T/frr-hook.yaml" >>"$T/frr-hook.log" 2>&1 &
 	FSUP=$!; PIDS+=($FSUP)
@@ -751,7 +767,7 @@ defaults: { interval: 300ms, fast-interval: 100ms, timeout: 300ms, rise: 2, fall
 services:
   - name: e
     prefix: 203.0.113.80/32
-    checks: [ { server: "127.0.0.1:5300", qname: example.com } ]
+    checks: [ { server: "127.0.0.1:$P_NSD", qname: example.com } ]
 EOF
 cat > "$T/exa2-hook.sh" <<EOF
 #!/bin/sh
@@ -771,13 +787,13 @@ neighbor 127.0.0.1 {
   local-address 127.0.0.6;
   local-as 65006;
   peer-as 65000;
-  connect 1179;
+  connect $P_R;
   family { ipv4 unicast; }
   api { processes [ hook ]; }
 }
 EOF
 ( cd "$T" && exec ip netns exec "$NS" env exabgp.daemon.user=root exabgp.api.cli=false \
-	exabgp.tcp.bind=127.0.0.6 exabgp.tcp.port=6179 exabgp "$T/exa2.conf" >>"$T/exa2.out" 2>&1 ) &
+	exabgp.tcp.bind=127.0.0.6 exabgp.tcp.port=$P_EXA2 exabgp "$T/exa2.conf" >>"$T/exa2.out" 2>&1 ) &
 EXA2=$!; PIDS+=($EXA2)
 if wait_route 203.0.113.80/32 yes 30; then
 	p=$(hook_pid "$T/exa2-hook.yaml")
