@@ -125,6 +125,24 @@ static uint32_t zb_node(zone_builder_t *b, const uint8_t *name, size_t len)
 
 /* ---- records ------------------------------------------------------------ */
 
+/* Copies name src[0..len) to dst lowercased and checks it on the way: labels
+ * of at most 63 octets, no compression pointer, the root label last. */
+static bool lower_valid(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	size_t p = 0;
+	while (p < len) {
+		uint8_t l = src[p];
+		dst[p++] = l;
+		if (l == 0)
+			return p == len;
+		if (l > WNAME_MAXLABEL || p + l >= len)
+			return false;
+		for (size_t e = p + l; p < e; p++)
+			dst[p] = wname_lower_tab[src[p]];
+	}
+	return false;
+}
+
 int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 {
 	struct zone *z = b->z;
@@ -139,7 +157,7 @@ int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 		zb_report(b, src, line, true, "rdata longer than 65535 bytes");
 		return 0;
 	}
-	if (len == 0 || len > WNAME_MAXLEN || wname_check(rr->owner, len) != (int)len) {
+	if (len == 0 || len > WNAME_MAXLEN) {
 		zb_report(b, src, line, true, "bad owner name");
 		return 0;
 	}
@@ -151,18 +169,22 @@ int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 		          ZB_TTL_MAX, ZB_TTL_DEFAULT);
 		ttl = ZB_TTL_DEFAULT;
 	}
-	wname_lower(name, rr->owner, len);
-	if (!wname_is_subdomain(name, len, z->origin, z->origin_len)) {
-		char txt[1024];
-		anyns_name_to_text(name, len, txt, sizeof(txt));
-		zb_report(b, src, line, true, "%s is out of zone %s", txt, z->origin_text);
+	if (!lower_valid(name, rr->owner, len)) {
+		zb_report(b, src, line, true, "bad owner name");
 		return 0;
 	}
-	/* Files list a name's RRs together: skip the lookup for a repeat. */
+	/* Files list a name's RRs together: a repeat of the last owner was
+	 * checked and looked up already. */
 	uint32_t node;
 	if (len == b->last_len && memcmp(name, b->last_name, len) == 0) {
 		node = b->last_node;
 	} else {
+		if (!wname_is_subdomain(name, len, z->origin, z->origin_len)) {
+			char txt[1024];
+			anyns_name_to_text(name, len, txt, sizeof(txt));
+			zb_report(b, src, line, true, "%s is out of zone %s", txt, z->origin_text);
+			return 0;
+		}
 		node = zb_node(b, name, len);
 		if (node != ZIDX_NONE) {
 			memcpy(b->last_name, name, len);

@@ -30,50 +30,63 @@ static const struct zb_rec *second_kept(const struct zone_builder *b, uint32_t s
 	return NULL;
 }
 
+static void check_glue(struct zone_builder *b, uint32_t s);
+
+static const struct zb_rec *first_rec(const struct zone_builder *b, uint32_t set)
+{
+	return &b->recs[b->perm[b->set_first[set]]];
+}
+
+/* One pass over a node's RRsets, by type only in the usual case; the
+ * records (for their lines) are read only when something is reported. */
 static void check_node(struct zone_builder *b, uint32_t ni)
 {
 	const struct zone *z = b->z;
 	const struct znode *n = &z->nodes[ni];
-	bool has_cname = false, has_other = false;
-	const struct zb_rec *cname = NULL, *other = NULL;
+	uint32_t cname = ZIDX_NONE, other = ZIDX_NONE;
 
 	for (uint32_t s = n->rrset_first; s < n->rrset_first + n->rrset_count; s++) {
 		const zrrset_t *set = &z->rrsets[s];
-		const struct zb_rec *first = &b->recs[b->perm[b->set_first[s]]];
-		if (set->type == LDNS_RR_TYPE_SOA && ni != 0) {
-			for (uint32_t k = b->set_first[s]; k < b->set_first[s + 1]; k++) {
-				const struct zb_rec *r = &b->recs[b->perm[k]];
-				zb_report(b, r->src, r->line, true, "SOA record not at the zone apex");
+		switch (set->type) {
+		case LDNS_RR_TYPE_SOA:
+			if (ni != 0) {
+				for (uint32_t k = b->set_first[s]; k < b->set_first[s + 1]; k++) {
+					const struct zb_rec *r = &b->recs[b->perm[k]];
+					zb_report(b, r->src, r->line, true, "SOA record not at the zone apex");
+				}
+			} else if (set->count > 1) {
+				const struct zb_rec *r = second_kept(b, s);
+				zb_report(b, r->src, r->line, true, "more than one SOA record");
 			}
-		}
-		if (set->type == LDNS_RR_TYPE_CNAME) {
-			has_cname = true;
-			cname = first;
+			break;
+		case LDNS_RR_TYPE_CNAME:
+			cname = s;
 			if (set->count > 1) {
 				const struct zb_rec *r = second_kept(b, s);
 				zb_report(b, r->src, r->line, true,
 				          "more than one CNAME record at the same name");
 			}
-		} else if (!is_dnssec_meta(set->type) && !has_other) {
-			has_other = true;
-			other = first;
+			continue;
+		case LDNS_RR_TYPE_NS:
+			if (!(n->flags & (ZN_BELOW_CUT | ZN_BELOW_DNAME)))
+				check_glue(b, s);
+			break;
 		}
-		if (set->type == LDNS_RR_TYPE_SOA && ni == 0 && set->count > 1) {
-			const struct zb_rec *r = second_kept(b, s);
-			zb_report(b, r->src, r->line, true, "more than one SOA record");
-		}
+		if (other == ZIDX_NONE && !is_dnssec_meta(set->type))
+			other = s;
 	}
-	if (has_cname && has_other) {
+	if (cname != ZIDX_NONE && other != ZIDX_NONE) {
 		/* RFC 1034 3.6.2; RFC 4035 2.5 allows RRSIG and NSEC. */
+		const struct zb_rec *c = first_rec(b, cname), *o = first_rec(b, other);
 		char tb[16];
-		bool cname_later = cname->src == other->src ? cname->line > other->line : false;
-		const struct zb_rec *at = cname_later ? cname : other;
+		bool cname_later = c->src == o->src ? c->line > o->line : false;
+		const struct zb_rec *at = cname_later ? c : o;
 		zb_report(b, at->src, at->line, true, "CNAME and other data (%s) at the same name",
-		          zb_type_name(other->type, tb, sizeof(tb)));
+		          zb_type_name(o->type, tb, sizeof(tb)));
 	}
-	/* Occluded data: below a cut only glue (A/AAAA) is expected. */
-	if (n->rrset_count == 0)
+	if (n->rrset_count == 0 || !(n->flags & (ZN_BELOW_DNAME | ZN_BELOW_CUT)))
 		return;
+	/* Occluded data: below a cut only glue (A/AAAA) is expected. */
 	uint32_t a = b->set_first[n->rrset_first];
 	uint32_t e = b->set_first[n->rrset_first + n->rrset_count];
 	if (n->flags & ZN_BELOW_DNAME) {
@@ -81,7 +94,7 @@ static void check_node(struct zone_builder *b, uint32_t ni)
 		char nb[1024];
 		node_text(z, ni, nb, sizeof(nb));
 		zb_report(b, r->src, r->line, false, "%s is below a DNAME and occluded", nb);
-	} else if (n->flags & ZN_BELOW_CUT) {
+	} else {
 		for (uint32_t i = a; i < e; i++) {
 			const struct zb_rec *r = &b->recs[b->perm[i]];
 			if (r->type != LDNS_RR_TYPE_A && r->type != LDNS_RR_TYPE_AAAA) {
@@ -125,18 +138,11 @@ static void check_apex(struct zone_builder *b, uint16_t main_src)
 
 /* RFC 1034 4.2.1: an NS target inside the zone at or below a cut is only
  * reachable through glue, so the A/AAAA must be there. */
-static void check_glue(struct zone_builder *b, uint32_t ni)
+static void check_glue(struct zone_builder *b, uint32_t s)
 {
 	const struct zone *z = b->z;
-	const struct znode *n = &z->nodes[ni];
-	if (n->flags & (ZN_BELOW_CUT | ZN_BELOW_DNAME))
-		return;
-	const zrrset_t *ns = znode_rrset(n, LDNS_RR_TYPE_NS);
-	if (!ns)
-		return;
 	/* The set's records are the kept (non-dup) ones, in the same order. */
-	uint32_t s = (uint32_t)(ns - z->rrsets);
-	const uint8_t *d = ns->data;
+	const uint8_t *d = z->rrsets[s].data;
 	for (uint32_t k = b->set_first[s]; k < b->set_first[s + 1]; k++) {
 		const struct zb_rec *r = &b->recs[b->perm[k]];
 		if (r->dup)
@@ -165,10 +171,16 @@ static void check_glue(struct zone_builder *b, uint32_t ni)
 
 void zcheck_run(struct zone_builder *b, uint16_t main_src)
 {
-	uint32_t nn = b->z->nnodes;
-	for (uint32_t ni = 0; ni < nn; ni++)
+	const struct zone *z = b->z;
+	for (uint32_t ni = 0; ni < z->nnodes; ni++) {
+		const struct znode *n = &z->nodes[ni];
+		/* Most nodes hold one RRset that no check is about. */
+		if (n->rrset_count == 1 && !(n->flags & (ZN_BELOW_CUT | ZN_BELOW_DNAME))) {
+			uint16_t t = z->rrsets[n->rrset_first].type;
+			if (t != LDNS_RR_TYPE_SOA && t != LDNS_RR_TYPE_CNAME && t != LDNS_RR_TYPE_NS)
+				continue;
+		}
 		check_node(b, ni);
+	}
 	check_apex(b, main_src);
-	for (uint32_t ni = 0; ni < nn; ni++)
-		check_glue(b, ni);
 }

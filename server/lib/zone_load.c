@@ -150,6 +150,16 @@ static int zl_getline(struct zread *R, struct src *s, uint32_t *start, const cha
 	}
 	if ((depth > 0 || inq) && !*err)
 		*err = depth > 0 ? "'(' without ')'" : "unterminated quoted string";
+	/* Blanks at the end (after the rdata, or where a comment was) go, as
+	 * NSD and Knot drop them; an escaped blank ("\\ ") stays. */
+	while (o > 0 && (R->line[o - 1] == ' ' || R->line[o - 1] == '\t')) {
+		size_t bs = 0;
+		while (bs + 1 < o && R->line[o - 2 - bs] == '\\')
+			bs++;
+		if (bs % 2)
+			break;
+		o--;
+	}
 	R->line[o] = 0;
 	return *err ? -1 : 1;
 toolong:
@@ -373,22 +383,6 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 	return 0;
 }
 
-/* Drops blanks at the end of a line (after the rdata, or left where a
- * comment was), as NSD and Knot do; an escaped blank ("\ ") stays. */
-static void trim_blanks(char *line)
-{
-	size_t n = strlen(line);
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t')) {
-		size_t bs = 0;
-		while (bs + 1 < n && line[n - 2 - bs] == '\\')
-			bs++;
-		if (bs % 2)
-			break;
-		n--;
-	}
-	line[n] = 0;
-}
-
 static int zr_parse(struct zread *R, struct src *s)
 {
 	int rc = 0;
@@ -416,7 +410,6 @@ static int zr_parse(struct zread *R, struct src *s)
 			p++;
 		if (!*p)
 			continue;
-		trim_blanks(R->line);
 		if (R->line[0] == '$') {
 			rc = zr_directive(R, s, line);
 			if (rc)

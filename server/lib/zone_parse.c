@@ -264,7 +264,9 @@ static int fast_rr(struct zparse *P, char *line, const char *orig, zb_rr_t *rr)
 	const char *type = tok[i++];
 	int left = nt - i;
 	uint16_t t;
-	if (left >= 1 && strcasecmp(type, "TXT") == 0) {
+	if (left >= 1 && tok[i][0] == '\\' && tok[i][1] == '#' && !tok[i][2]) {
+		return 0;              /* RFC 3597 generic rdata: generic_rr() */
+	} else if (left >= 1 && strcasecmp(type, "TXT") == 0) {
 		ssize_t n = fast_txt(orig + (tok[i] - line), rd);
 		if (n < 0)
 			return 0;
@@ -654,20 +656,20 @@ const char *zparse_quote(bool quote, const char *text, size_t len, char *out, si
 
 int zparse_line(struct zparse *P, const char *line, zb_rr_t *rr, char *err, size_t errlen)
 {
-	/* A "\#" anywhere may be generic rdata; the check is cheap. */
-	if (line != P->hdr && strstr(line, "\\#")) {
-		int rc = generic_rr(P, line, rr, err, errlen);
-		if (rc != 2)
-			return rc;
-	}
 	if (!P->ldns_only) {
-		/* The fast path cuts the line into tokens; keep the line for ldns. */
+		/* The fast path cuts the line into tokens; keep the line for ldns.
+		 * It leaves generic rdata ("\#" as the first rdata token) alone. */
 		size_t ll = strlen(line) + 1;
 		if (grow((void **)&P->line2, &P->line2_cap, ll, 1))
 			return ANYNS_ENOMEM;
 		memcpy(P->line2, line, ll);
 		if (fast_rr(P, P->line2, line, rr))
 			return 1;
+	}
+	if (line != P->hdr && strstr(line, "\\#")) {
+		int rc = generic_rr(P, line, rr, err, errlen);
+		if (rc != 2)
+			return rc;
 	}
 	return ldns_path(P, line, rr, err, errlen);
 }
