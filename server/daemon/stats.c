@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "addr.h"
@@ -98,6 +99,8 @@ struct zone_info {
 	char *origin;
 	uint32_t serial;
 	size_t records;
+	bool signed_;           /* has RRSIGs: rrsig_expire is meaningful */
+	zone_stats_t st;
 };
 
 static struct {
@@ -133,6 +136,8 @@ static void metrics_published(daemon_t *d)
 			break;
 		z[k].serial = st.serial;
 		z[k].records = st.records;
+		z[k].signed_ = st.dnssec && st.rrsigs > 0;
+		z[k].st = st;
 		k++;
 	}
 	pthread_mutex_unlock(&d->zones_lock);
@@ -204,6 +209,16 @@ static void metrics_render(void *arg, prom_buf_t *b)
 		prom_printf(b, "anyns_zone_records{zone=\"");
 		prom_label_value(b, g_met.zones[i].origin);
 		prom_printf(b, "\"} %zu\n", g_met.zones[i].records);
+	}
+	prom_head(b, "anyns_zone_rrsig_expiry_seconds", "gauge",
+	          "Seconds until the earliest RRSIG of each signed zone expires (negative: expired).");
+	for (size_t i = 0; i < g_met.n_zones; i++) {
+		if (!g_met.zones[i].signed_)
+			continue;
+		prom_printf(b, "anyns_zone_rrsig_expiry_seconds{zone=\"");
+		prom_label_value(b, g_met.zones[i].origin);
+		prom_printf(b, "\"} %lld\n",
+		            (long long)zone_stats_expire_in(&g_met.zones[i].st, time(NULL)));
 	}
 	pthread_mutex_unlock(&g_met.lock);
 	if (d->xdp != NULL) {

@@ -102,6 +102,21 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 			r->n_ok++;
 			log_info("zone %s: serial %u, %zu records (%s)", zc->origin, st.serial,
 			         st.records, zc->file);
+			if (st.dnssec && st.rrsigs > 0) {
+				/* What an operator must re-sign before: a resolver
+				 * answers SERVFAIL for the zone from then on. */
+				time_t now = time(NULL);
+				int64_t left = zone_stats_expire_in(&st, now);
+				time_t exp = now + (time_t)left;
+				struct tm tm;
+				char when[32];
+				gmtime_r(&exp, &tm);
+				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+				log_info("zone %s: signed (%s), %zu RRSIGs, earliest expiration %s (%s %lld s)",
+				         zc->origin, st.denial == 3 ? "NSEC3" : st.denial == 1 ? "NSEC" :
+				         "no denial chain", st.rrsigs, when,
+				         left < 0 ? "expired" : "in", (long long)(left < 0 ? -left : left));
+			}
 		} else if (prev != NULL) {
 			/* A broken reload keeps the version that was serving. */
 			z = zone_ref(prev);

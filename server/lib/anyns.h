@@ -43,6 +43,14 @@ typedef struct zone_stats {
 	uint32_t rrsig_expire_min;
 } zone_stats_t;
 
+/* Seconds from `now` (Unix time) to the earliest RRSIG expiration of the
+ * zone, negative once it has passed (serial arithmetic, RFC 4034 3.1.5:
+ * valid within 68 years of now). Meaningful when st->rrsigs > 0. */
+static inline int64_t zone_stats_expire_in(const zone_stats_t *st, int64_t now)
+{
+	return (int32_t)(st->rrsig_expire_min - (uint32_t)now);
+}
+
 /* How a zone is read and checked. zone_load_opts_init() sets the defaults,
  * which zone_compile_file() and zone_compile_text() use. */
 typedef struct zone_load_opts {

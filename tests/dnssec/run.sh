@@ -46,9 +46,11 @@ fi
 APORT=
 for try in 1 2 3; do
 	port=$(free_port)
+	MPORT=$(free_port)
 	args=()
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
-	"$BIN/anynsd" --listen "127.0.0.1:$port" "${args[@]}" >"$TMP/anynsd.log" 2>&1 &
+	"$BIN/anynsd" --listen "127.0.0.1:$port" "${args[@]}" --metrics "$MPORT" \
+		>"$TMP/anynsd.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 1 100); do
 		kill -0 "${PIDS[-1]}" 2>/dev/null || break
@@ -63,6 +65,33 @@ if [ -z "$APORT" ]; then
 	fail dnssec:anynsd-start "anynsd did not serve the zones; its log:"
 	tail -20 "$TMP/anynsd.log"
 	summary; exit $?
+fi
+
+# --- the earliest expiration: logged per signed zone, and a metric ----------
+# mkzones.sh signs for 30 days: expect 29 to 31 days from now.
+for z in nsec.test nsec3.test optout.test broken.test; do
+	line=$(grep "zone $z: signed" "$TMP/anynsd.log")
+	s=$(echo "$line" | sed -n 's/.*(in \([0-9]*\) s)$/\1/p')
+	if [ -n "$s" ] && [ "$s" -gt $((29 * 86400)) ] && [ "$s" -lt $((31 * 86400)) ]; then
+		pass "dnssec:log-expiry:$z"
+	else
+		fail "dnssec:log-expiry:$z" "log line: '$line'"
+	fi
+done
+metrics=$(curl -s "http://127.0.0.1:$MPORT/metrics" 2>/dev/null ||
+	/usr/bin/python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics').read().decode())")
+for z in nsec.test. optout.test.; do
+	v=$(echo "$metrics" | sed -n "s/^anyns_zone_rrsig_expiry_seconds{zone=\"$z\"} \(-\?[0-9]*\)$/\1/p")
+	if [ -n "$v" ] && [ "$v" -gt $((29 * 86400)) ] && [ "$v" -lt $((31 * 86400)) ]; then
+		pass "dnssec:metric-expiry:$z"
+	else
+		fail "dnssec:metric-expiry:$z" "anyns_zone_rrsig_expiry_seconds: '$v'"
+	fi
+done
+if echo "$metrics" | grep -q 'anyns_zone_rrsig_expiry_seconds{zone="insecure.nsec.test."}'; then
+	fail dnssec:metric-expiry:unsigned "an unsigned zone has an expiry metric"
+else
+	pass dnssec:metric-expiry:unsigned
 fi
 
 # --- Unbound, validating, with a stub zone per served zone --------------------
