@@ -252,6 +252,71 @@ static void test_answers_every_shape(void **st)
 	}
 }
 
+/* A signed zone (NSEC; the signatures are not checked here, only carried):
+ * DO=1 answers with RRSIGs and denial proofs go through the map and come
+ * out byte for byte as answer_build() writes them. */
+#define SIG(t) " RRSIG " t " 13 2 300 20300101000000 20200101000000 1 s.test. " \
+               "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+static const char *SIGNED =
+	"$ORIGIN s.test.\n"
+	"$TTL 300\n"
+	"@ SOA ns1 hostmaster 1 3600 900 604800 300\n"
+	"@ NS ns1\n"
+	"@ DNSKEY 257 3 13 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw==\n"
+	"@ NSEC ns1 NS SOA RRSIG NSEC DNSKEY\n"
+	"@" SIG("SOA") "@" SIG("NS") "@" SIG("NSEC") "@" SIG("DNSKEY")
+	"ns1 A 192.0.2.53\n"
+	"ns1 NSEC www A RRSIG NSEC\n"
+	"ns1" SIG("A") "ns1" SIG("NSEC")
+	"www A 192.0.2.80\n"
+	"www NSEC s.test. A RRSIG NSEC\n"
+	"www" SIG("A") "www" SIG("NSEC");
+
+static void test_signed_do(void **st)
+{
+	NEED_ROOT(st);
+	struct fx *f = *st;
+	zset_t *unsigned_zs = f->zs, *zs = NULL;
+	zone_t *z = NULL;
+	struct qopt edo = { .id = 0x4243, .edns = true, .payload = 1232, .do_bit = true };
+	struct qopt e0 = { .id = 0x4244, .edns = true, .payload = 1232 };
+	const char *names[] = { "www.s.test", "nope.s.test", "WWW.s.TEST", "s.test" };
+	const uint16_t types[] = { 1, 1, 16, 48 };
+
+	assert_int_equal(zone_compile_text("s.test", SIGNED, "signed", NULL, NULL, &z), 0);
+	assert_int_equal(zset_new(&z, 1, 2, &zs), 0);
+	zone_unref(z);
+	f->zs = zs;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		put_for(f, names[i], types[i], &edo);
+		put_for(f, names[i], types[i], &e0);
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (int d = 0; d <= 1; d++) {
+			struct shape sh = { d, 0 };
+			uint8_t q[512], in[2048], out[2048], want[2048];
+			size_t ql = tq_build(q, names[i], types[i], 1, d ? &edo : &e0), off, ol, wl;
+			size_t len = frame(in, &sh, q, ql, &off);
+			assert_int_equal(run(f, in, len, out, &ol), XDP_TX);
+			check_answer(f, in, off, ql, out, ol);
+			/* The DO=1 answers do carry DNSSEC records. */
+			assert_int_equal(answer_build(f->zs, &f->conf, q, ql, ANSWER_UDP, want,
+			                              sizeof(want), &wl, NULL), 0);
+			ldns_pkt *p = NULL;
+			assert_int_equal(ldns_wire2pkt(&p, want, wl), LDNS_STATUS_OK);
+			int sigs = tr_count_type(ldns_pkt_answer(p), LDNS_RR_TYPE_RRSIG) +
+			           tr_count_type(ldns_pkt_authority(p), LDNS_RR_TYPE_RRSIG);
+			if (d)
+				assert_true(sigs > 0);
+			else
+				assert_int_equal(sigs, 0);
+			ldns_pkt_free(p);
+		}
+	}
+	f->zs = unsigned_zs;
+	zset_free(zs);
+}
+
 static void test_passes_misses_and_stale(void **st)
 {
 	NEED_ROOT(st);
@@ -485,6 +550,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answers_every_shape),
+		cmocka_unit_test(test_signed_do),
 		cmocka_unit_test(test_passes_misses_and_stale),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_prefill_and_put_limits),
