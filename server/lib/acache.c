@@ -99,6 +99,7 @@ static inline void acache__patch(const uint8_t *t, size_t tlen, const uint8_t *q
 	out[0] = q[0];
 	out[1] = q[1];
 	out[2] = (uint8_t)((t[2] & ~PKT_F1_RD) | (q[2] & PKT_F1_RD));
+	out[3] = (uint8_t)((t[3] & ~PKT_F2_CD) | (q[3] & PKT_F2_CD));
 	/* The name eight bytes at a time, the last word ending at its end
 	 * (overlapping the one before): no library call for a short copy. */
 	const uint8_t *src = q + PKT_HDR_LEN;

@@ -1,7 +1,7 @@
 /* Answer cache: response templates made by answer_build(), keyed by the
  * question and the EDNS/DO flags, and answered by patching in a new query's
- * ID, RD bit and name bytes. The key and the patch are shared with the XDP
- * answer map (server/xdp), which stores the same templates under the same
+ * ID, RD and CD bits and name bytes. The key and the patch are shared with
+ * the XDP answer map (server/xdp), which stores the same templates under the same
  * keys.
  *
  * A cache (acache_t) belongs to one thread: no locks, no allocation after
@@ -47,7 +47,7 @@ uint32_t acache_hash(const acache_key_t *key);
 /* Makes a response for `query` from a template (a response answer_build()
  * made for a query with the same key, UDP, answer_info.cacheable set, at most
  * ACACHE_TMPL_MAX bytes): copies the template and writes the query's ID, its
- * RD bit and its question name bytes (original case) into the copy.
+ * RD and CD bits and its question name bytes (original case) into the copy.
  * Returns 0, ANYNS_ESPACE, or ANYNS_EINVAL when the query has no
  * uncompressed question name of the template's length. */
 int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t qlen,

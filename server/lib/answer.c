@@ -1175,11 +1175,12 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 	}
 
 	pkt_put16(out, pq.id);
-	/* RD copied (RFC 1035 4.1.1); RA never set, we do not recurse; CD and
-	 * AD not copied, as NSD 4.6 does. */
+	/* RD copied (RFC 1035 4.1.1); RA never set, we do not recurse. CD
+	 * copied (RFC 4035 3: a security-aware name server MUST; NSD and Knot
+	 * clear it), AD never set (RFC 4035 3.1.6: we validate nothing). */
 	out[2] = (uint8_t)(PKT_F1_QR | (pq.opcode << 3) | (r.aa ? PKT_F1_AA : 0) |
 	                   (tc ? PKT_F1_TC : 0) | (pq.flags1 & PKT_F1_RD));
-	out[3] = r.rcode & 0x0F;
+	out[3] = (uint8_t)((r.rcode & 0x0F) | (pq.flags2 & PKT_F2_CD));
 	pkt_put16(out + 4, pq.has_question ? 1 : 0);
 	pkt_put16(out + 6, r.count[SEC_AN]);
 	pkt_put16(out + 8, r.count[SEC_NS]);

@@ -220,7 +220,7 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 }
 
 /* Turns sc->q's template answer into the response for this query, like
- * acache_patch(): the query's ID, RD bit and question name (original case).
+ * acache_patch(): the query's ID, RD and CD bits and question name (original case).
  * Copies the template's words up to rlen only, not all 512 bytes. */
 static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val,
                                            __u32 rlen, __u32 nlen)
@@ -240,6 +240,7 @@ static __always_inline void patch_response(struct axdp_scratch *sc, const struct
 	sc->resp[0] = sc->q[0];
 	sc->resp[1] = sc->q[1];
 	sc->resp[2] = (sc->resp[2] & 0xfe) | (sc->q[2] & 0x01);
+	sc->resp[3] = (sc->resp[3] & 0xef) | (sc->q[3] & 0x10);   /* CD (RFC 4035 3) */
 	/* The question name as the query spelled it, 8 bytes at a time; the
 	 * last word keeps the template's bytes past the name. */
 	for (i = 0; i < AXDP_KEY_NAME / 8 + 1; i++) {

@@ -635,6 +635,13 @@ def ex_nsec3_provable_encloser(ctx, q, ref, got):
     return problems, set()
 
 
+def ex_cd_copied(ctx, q, ref, got):
+    # RFC 4035 3: a security-aware name server MUST copy CD into the response.
+    if "cd" not in q.opts or ref.flags["CD"] or not got.flags["CD"]:
+        return None
+    return [], {"flag CD"}
+
+
 def ex_badvers_nsid(ctx, q, ref, got):
     if ref.rcode != "BADVERS" or got.rcode != "BADVERS" or ref.nsid == got.nsid:
         return None
@@ -726,6 +733,9 @@ EXCEPTIONS = [
              "empty non-terminal without NSEC3 (opt-out), NSD proves from that name and "
              "its NSEC3 records prove nothing; Knot and anynsd prove from the nearest "
              "ancestor that has an NSEC3, which is checked by hashing instead of compared."),
+    dict(name="cd-copied", servers={"anynsd"}, fn=ex_cd_copied,
+         rfc="RFC 4035 3: a security-aware name server MUST copy the CD bit from a "
+             "query into the response; NSD and Knot clear it, anynsd copies it."),
     dict(name="glue-additional", servers={"knot"}, fn=ex_glue_additional,
          rfc="RFC 1034 4.3.2 step 6 and RFC 2181 5.4.1: additional data is optional, "
              "and glue below a cut is not authoritative data; Knot adds the glue of an "

@@ -147,15 +147,28 @@ static void test_header_flags(void **st)
 	assert_false(ldns_pkt_ra(p));
 	assert_true(ldns_pkt_aa(p));
 	assert_false(ldns_pkt_tc(p));
-	/* NSD 4.6 copies neither CD nor AD into responses. */
-	assert_false(ldns_pkt_cd(p));
+	/* RFC 4035 3: CD copied; 3.1.6: AD never set by an authoritative server. */
+	assert_true(ldns_pkt_cd(p));
 	assert_false(ldns_pkt_ad(p));
 	ldns_pkt_free(p);
 
 	n = tq_build(q, "host.example.com", 1, 1, &(struct qopt){ .id = 1, .rd = false });
 	p = ask_raw(q, n, ANSWER_UDP, out, NULL, NULL);
 	assert_false(ldns_pkt_rd(p));
+	assert_false(ldns_pkt_cd(p));
 	ldns_pkt_free(p);
+	/* A cached template answers a query with CD set, and one without. */
+	uint8_t t[512], q2[512], o2[512];
+	size_t tl = 0, ol = 0;
+	n = tq_build(q, "host.example.com", 1, 1, &(struct qopt){ .id = 2 });
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, t, sizeof(t), &tl, NULL), 0);
+	size_t n2 = tq_build(q2, "host.example.com", 1, 1, &(struct qopt){ .id = 3 });
+	q2[3] |= PKT_F2_CD;
+	assert_int_equal(acache_patch(t, tl, q2, n2, o2, sizeof(o2), &ol), 0);
+	assert_int_equal(answer_build(g_zs, &g_conf, q2, n2, ANSWER_UDP, out, 512, &n, NULL), 0);
+	assert_int_equal(ol, n);
+	assert_memory_equal(o2, out, n);
+	assert_true(o2[3] & PKT_F2_CD);
 }
 
 static void test_exact_and_case(void **st)
