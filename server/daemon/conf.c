@@ -363,6 +363,15 @@ static const opt_t server_opts[] = {
 	  .help = "folder of the zone files named with a relative path in the config (a "
 	          "relative DIR is from the config file's folder); zone files given with --zone "
 	          "are from the working directory" },
+	{ .key = "include-anywhere", .flag = "include-anywhere", .type = OPT_BOOL,
+	  OPT_AT(dconf_t, include_anywhere), .def = "false",
+	  .help = "let $INCLUDE in zone files read any regular file; by default only files in "
+	          "the including zone file's folder and in zones-dir (symbolic links resolved)" },
+	{ .key = "strict-glue", .flag = "strict-glue", .type = OPT_BOOL,
+	  OPT_AT(dconf_t, strict_glue), .def = "false",
+	  .help = "an in-zone NS target below a cut without an A or AAAA (missing glue) stops "
+	          "the zone from loading; by default it is a warning, as NSD and Knot DNS serve "
+	          "such a zone" },
 	{ .key = "metrics", .flag = "metrics", .type = OPT_CUSTOM, .flags = OPT_RESTART,
 	  .parse = opt_metrics, .release = release_metrics, .format = fmt_metrics,
 	  .arg = "ADDR:PORT",

@@ -100,6 +100,8 @@ typedef struct dconf {
 	int xdp_mode;              /* enum dconf_xdp_mode */
 
 	char *zones_dir;           /* relative zone files are read from here */
+	bool include_anywhere;     /* $INCLUDE may read files outside the zones' folders */
+	bool strict_glue;          /* missing glue stops a zone */
 	dconf_zone_t *zones;
 	size_t n_zones;
 

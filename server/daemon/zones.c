@@ -94,7 +94,12 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 				continue;
 			}
 		}
-		int rc = zone_compile_file(zc->origin, zc->file, diag_log, zc->origin, &z);
+		zone_load_opts_t lo;
+		zone_load_opts_init(&lo);
+		lo.zones_dir = conf->zones_dir;
+		lo.include_anywhere = conf->include_anywhere;
+		lo.strict_glue = conf->strict_glue;
+		int rc = zone_compile_file_opts(zc->origin, zc->file, &lo, diag_log, zc->origin, &z);
 		zone_stats_t st;
 		if (rc == 0 && z != NULL) {
 			zone_get_stats(z, &st);
@@ -291,6 +296,7 @@ static void reload_work(uv_work_t *req)
 
 /* Settings a reload applies; every other one changed in the file is named. */
 static const char *const reload_applies[] = { "zones", "server.zones-dir", "server.log-level",
+                                              "server.include-anywhere", "server.strict-glue",
                                               NULL };
 
 static void warn_restart(void *arg, const char *path, const opt_t *o)
@@ -315,6 +321,8 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 	char *dir = d->conf.zones_dir;
 	d->conf.zones_dir = next->zones_dir;
 	next->zones_dir = dir;
+	d->conf.include_anywhere = next->include_anywhere;
+	d->conf.strict_glue = next->strict_glue;
 	if (d->conf.log_level != next->log_level) {
 		d->conf.log_level = next->log_level;
 		log_set_level((enum log_level)d->conf.log_level);

@@ -150,4 +150,21 @@ else
 fi
 DPID=
 
+# --include-anywhere (server.include-anywhere) lets an operator read an
+# include from elsewhere: the outside file's record is served.
+zone good.test 1 > "$TMP/good.test.zone"
+echo 'from-outside A 192.0.2.77' > "$OUTSIDE/part"
+{ zone hostile.test 7; echo "\$INCLUDE $OUTSIDE/part"; } > "$TMP/hostile.test.zone"
+"$ANYNSD" --listen "127.0.0.1:$PORT" --zone "good.test=$TMP/good.test.zone" \
+	--zone "hostile.test=$TMP/hostile.test.zone" --workers 1 --include-anywhere >"$TMP/anywhere.log" 2>&1 &
+DPID=$!
+if up_within 10 && [ "$(kq from-outside.hostile.test A +short)" = 192.0.2.77 ]; then
+	pass $T:include-anywhere-option
+else
+	fail $T:include-anywhere-option "$(tail -3 "$TMP/anywhere.log")"
+fi
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+
 summary
