@@ -32,7 +32,7 @@ if (have_rates) {
 
 if (have_mem) {
 	set output res.'/memory.png'
-	set title 'Memory: 1M-record zone loaded; 100k-record zone after the rate runs and after the flood (median; lower is better)'
+	set title 'Memory, median PSS per server (lower is better)'
 	set ylabel 'MiB'
 	set xlabel ''
 	plot for [i=2:nmem+1] tmp.'/memory.dat' using i:xtic(1)
