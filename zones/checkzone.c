@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "anyns.h"
+#include "checkzone_dnssec.h"
 
 struct diag {
 	char *file;
@@ -93,6 +95,10 @@ static void usage(FILE *f)
 	           "  --strict-glue      missing glue is an error (default: a warning)\n"
 	           "  --zones-dir DIR    $INCLUDE may also read from DIR\n"
 	           "  --include-anywhere $INCLUDE may read any regular file\n"
+	           "  --expire-warn DAYS warn about RRSIGs that expire within DAYS (default 7)\n"
+	           "  --no-dnssec        do not verify the signatures of a signed zone\n"
+	           "  A signed zone (DNSKEY at the apex) also has every RRSIG verified with\n"
+	           "  ldns (signature, inception, expiration) and its NSEC/NSEC3 chain checked.\n"
 	           "  Exit status: 0 ok, 1 the zone has errors, 2 usage.\n");
 }
 
@@ -125,6 +131,8 @@ int main(int argc, char **argv)
 	zone_load_opts_t opts;
 	const char *args[2];
 	int nargs = 0, rc;
+	bool dnssec = true;
+	long warn_days = 7;
 
 	zone_load_opts_init(&opts);
 	for (int i = 1; i < argc; i++) {
@@ -135,6 +143,16 @@ int main(int argc, char **argv)
 			opts.strict_glue = true;
 		} else if (!strcmp(argv[i], "--include-anywhere")) {
 			opts.include_anywhere = true;
+		} else if (!strcmp(argv[i], "--no-dnssec")) {
+			dnssec = false;
+		} else if (!strcmp(argv[i], "--expire-warn") && i + 1 < argc) {
+			char *end;
+			warn_days = strtol(argv[++i], &end, 10);
+			if (*end || warn_days < 0 || warn_days > 24855) {
+				fprintf(stderr, "anyns-checkzone: --expire-warn: '%s' is not a number "
+				        "of days (0 to 24855)\n", argv[i]);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--zones-dir") && i + 1 < argc) {
 			opts.zones_dir = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {
@@ -163,12 +181,31 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rc = zone_compile_file_opts(origin, file, &opts, on_diag, &ds, &z);
+	unsigned sigs = 0, derr = 0, dwarn = 0;
+	if (rc == 0 && dnssec) {
+		int r = checkzone_dnssec(z, file, (int64_t)time(NULL), (uint32_t)(warn_days * 86400),
+		                         on_diag, &ds, &derr, &dwarn, &sigs);
+		if (r != 0) {
+			print_diags(&ds);
+			fprintf(stderr, "anyns-checkzone: %s: %s\n", file, anyns_strerror(r));
+			zone_unref(z);
+			return 2;
+		}
+		if (derr) {
+			zone_unref(z);
+			z = NULL;
+			rc = ANYNS_EZONE;
+		}
+	}
 	print_diags(&ds);
 	if (rc == 0) {
 		zone_stats_t st;
 		zone_get_stats(z, &st);
 		printf("zone %s is ok: %zu records, %zu names, serial %u",
 		       zone_origin_text(z), st.records, st.names, st.serial);
+		if (st.dnssec && dnssec)
+			printf(", signed (%s), %u signatures verified",
+			       st.denial == 3 ? "NSEC3" : "NSEC", sigs);
 		if (ds.warnings)
 			printf(", %u warning%s", ds.warnings, ds.warnings == 1 ? "" : "s");
 		printf("\n");

@@ -78,5 +78,8 @@ const znode_t *zone_nsec3_cover(const zone_t *z, const uint8_t *name, size_t len
                                 bool *exact);
 /* The same for a name of the zone, precomputed at load: no hashing. */
 const znode_t *znode_nsec3(const znode_t *n, bool *exact);
+/* The SHA-1 hash an NSEC3 owner label (lowercased base32hex, RFC 5155 3.3)
+ * stands for; false when the label is not one. */
+bool zone_nsec3_label_hash(const uint8_t *label, size_t n, uint8_t out[20]);
 
 #endif

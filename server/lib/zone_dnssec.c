@@ -10,6 +10,8 @@
 #include "sha1.h"
 #include "zone_int.h"
 
+static bool b32hex_decode(const uint8_t *s, size_t n, uint8_t *out, size_t outlen);
+
 int zone_denial(const zone_t *z)
 {
 	return z->denial;
@@ -100,6 +102,11 @@ const znode_t *znode_nsec3(const znode_t *n, bool *exact)
 
 /* RFC 4648 7 base32hex, as RFC 5155 3.3 writes hashed owner labels; the
  * names are lowercased. Returns false unless it decodes to exactly `out`. */
+bool zone_nsec3_label_hash(const uint8_t *label, size_t n, uint8_t out[SHA1_LEN])
+{
+	return b32hex_decode(label, n, out, SHA1_LEN);
+}
+
 static bool b32hex_decode(const uint8_t *s, size_t n, uint8_t *out, size_t outlen)
 {
 	uint32_t acc = 0;

@@ -67,6 +67,51 @@ if [ -z "$APORT" ]; then
 	summary; exit $?
 fi
 
+# --- anyns-checkzone: signatures, chains, expiry warnings --------------------
+# checkzone NAME WANT-EXIT GREP FILE ORIGIN [OPTIONS]: exit status and a line.
+checkzone() {
+	local name=$1 want=$2 pat=$3 out rc
+	shift 3
+	out=$("$BIN/anyns-checkzone" "$@" 2>&1); rc=$?
+	if [ $rc -eq "$want" ] && echo "$out" | grep -q -E -- "$pat"; then
+		pass "dnssec:checkzone:$name"
+	else
+		fail "dnssec:checkzone:$name" "exit $rc (want $want), no line matching '$pat':"
+		echo "$out" | tail -5
+	fi
+}
+for z in nsec.test nsec3.test optout.test sub.nsec.test; do
+	checkzone "ok:$z" 0 "is ok: .*signed \(NSEC3?\), [0-9]+ signatures verified" \
+		"$TMP/z/$z.zone.signed" "$z"
+done
+checkzone bad-signature 1 "error: RRSIG www.broken.test. A \(key [0-9]+\) does not verify" \
+	"$TMP/z/broken.test.zone.signed" broken.test
+# mkzones.sh signs for 30 days: all of them expire within 40.
+checkzone expire-warn 0 "warning: RRSIG www.nsec3.test. AAAA \(key [0-9]+\) expires in" \
+	--expire-warn 40 "$TMP/z/nsec3.test.zone.signed" nsec3.test
+checkzone expire-default 0 "is ok: [^,]*, [^,]*, [^,]*, signed \(NSEC\), [0-9]+ signatures verified$" \
+	"$TMP/z/nsec.test.zone.signed" nsec.test
+# A hole in each chain.
+grep -v -P '^www\.nsec\.test\.\s+\d+\s+IN\s+NSEC\s' "$TMP/z/nsec.test.zone.signed" \
+	> "$TMP/nsec-hole.zone"
+checkzone nsec-hole 1 "error: NSEC chain: www.nsec.test. has no NSEC" "$TMP/nsec-hole.zone" nsec.test
+h=$(grep -m1 -P '^\S+\s+\d+\s+IN\s+NSEC3\s' "$TMP/z/nsec3.test.zone.signed" | awk '{ print $1 }')
+grep -v -P "^$h\s+\d+\s+IN\s+NSEC3\s" "$TMP/z/nsec3.test.zone.signed" > "$TMP/nsec3-hole.zone"
+checkzone nsec3-hole 1 "error: NSEC3 chain: (no NSEC3 for|the NSEC3 after hash)" \
+	"$TMP/nsec3-hole.zone" nsec3.test
+# Signatures already expired, and not yet valid.
+( cd "$TMP" && printf '%s\n' '$ORIGIN old.test.' '$TTL 300' '@ SOA ns hostmaster 1 3600 900 604800 300' \
+	'@ NS ns' 'ns A 192.0.2.1' > old.test.zone &&
+  k=$(ldns-keygen -a ECDSAP256SHA256 -k old.test) &&
+  ldns-signzone -i 20200101000000 -e 20200201000000 -f old.test.signed -o old.test old.test.zone "$k" &&
+  ldns-signzone -i 20500101000000 -e 20500201000000 -f new.test.signed -o old.test old.test.zone "$k" &&
+  rm -f "$k".* )
+checkzone expired 1 "error: RRSIG ns.old.test. A \(key [0-9]+\) expired at 2020-02-01" \
+	"$TMP/old.test.signed" old.test
+checkzone not-yet-valid 1 "error: RRSIG ns.old.test. A \(key [0-9]+\) not valid before 2050-01-01" \
+	"$TMP/new.test.signed" old.test
+checkzone no-dnssec 0 "is ok: " --no-dnssec "$TMP/old.test.signed" old.test
+
 # --- the earliest expiration: logged per signed zone, and a metric ----------
 # mkzones.sh signs for 30 days: expect 29 to 31 days from now.
 for z in nsec.test nsec3.test optout.test broken.test; do
