@@ -46,6 +46,11 @@ int zb_source(zone_builder_t *b, const char *name, uint16_t *id)
 	if (!f)
 		return ANYNS_ENOMEM;
 	b->srcs = f;
+	bool *p = realloc(b->priv, (b->nsrcs + 1) * sizeof(*p));
+	if (!p)
+		return ANYNS_ENOMEM;
+	b->priv = p;
+	p[b->nsrcs] = false;
 	if (!(f[b->nsrcs] = strdup(name)))
 		return ANYNS_ENOMEM;
 	*id = (uint16_t)b->nsrcs++;
@@ -55,6 +60,20 @@ int zb_source(zone_builder_t *b, const char *name, uint16_t *id)
 const char *zb_source_name(const zone_builder_t *b, uint16_t id)
 {
 	return id < b->nsrcs ? b->srcs[id] : "?";
+}
+
+void zb_source_private(zone_builder_t *b, uint16_t id)
+{
+	if (id < b->nsrcs)
+		b->priv[id] = true;
+}
+
+const char *zb_name_text(const zone_builder_t *b, uint16_t src, const uint8_t *name,
+                         size_t len, char *buf, size_t buflen)
+{
+	if ((src < b->nsrcs && b->priv[src]) || anyns_name_to_text(name, len, buf, buflen) < 0)
+		snprintf(buf, buflen, "(name not shown)");
+	return buf;
 }
 
 const char *zb_type_name(uint16_t t, char *buf, size_t len)
@@ -181,8 +200,8 @@ int zb_add_rr(zone_builder_t *b, const zb_rr_t *rr, uint16_t src, uint32_t line)
 	} else {
 		if (!wname_is_subdomain(name, len, z->origin, z->origin_len)) {
 			char txt[1024];
-			anyns_name_to_text(name, len, txt, sizeof(txt));
-			zb_report(b, src, line, true, "%s is out of zone %s", txt, z->origin_text);
+			zb_report(b, src, line, true, "%s is out of zone %s",
+			          zb_name_text(b, src, name, len, txt, sizeof(txt)), z->origin_text);
 			return 0;
 		}
 		node = zb_node(b, name, len);
@@ -508,6 +527,7 @@ void zb_abort(zone_builder_t *b)
 	for (size_t i = 0; i < b->nsrcs; i++)
 		free(b->srcs[i]);
 	free(b->srcs);
+	free(b->priv);
 	free(b->perm);
 	free(b->set_first);
 #ifdef __GLIBC__

@@ -57,6 +57,13 @@ int zb_begin(const uint8_t *origin, size_t origin_len, const zone_load_opts_t *o
  * Returns 0 and *id, or ANYNS_ENOMEM (also past 65535 sources). */
 int zb_source(zone_builder_t *b, const char *name, uint16_t *id);
 const char *zb_source_name(const zone_builder_t *b, uint16_t id);
+/* Marks a source whose content must not appear in messages (a file outside
+ * the zone's folders): names from its records are not shown. */
+void zb_source_private(zone_builder_t *b, uint16_t id);
+/* A name for a message about a record of source `src`: its text, or
+ * "(name not shown)" for a private source. Returns buf. */
+const char *zb_name_text(const zone_builder_t *b, uint16_t src, const uint8_t *name,
+                         size_t len, char *buf, size_t buflen);
 
 /* Adds one RR. Problems with the RR itself (out of zone, bad owner, class,
  * length) are reported through diag and count as errors; the call still

@@ -9,11 +9,11 @@
 
 #include "zone_int.h"
 
-static void node_text(const struct zone *z, uint32_t idx, char *buf, size_t len)
+static const char *node_text(const struct zone_builder *b, uint32_t idx, uint16_t src,
+                             char *buf, size_t len)
 {
-	const struct znode *n = &z->nodes[idx];
-	if (anyns_name_to_text(z->names + n->name_off, n->name_len, buf, len) < 0)
-		snprintf(buf, len, "?");
+	const struct znode *n = &b->z->nodes[idx];
+	return zb_name_text(b, src, b->z->names + n->name_off, n->name_len, buf, len);
 }
 
 static bool is_dnssec_meta(uint16_t t)
@@ -92,16 +92,16 @@ static void check_node(struct zone_builder *b, uint32_t ni)
 	if (n->flags & ZN_BELOW_DNAME) {
 		const struct zb_rec *r = &b->recs[b->perm[a]];
 		char nb[1024];
-		node_text(z, ni, nb, sizeof(nb));
-		zb_report(b, r->src, r->line, false, "%s is below a DNAME and occluded", nb);
+		zb_report(b, r->src, r->line, false, "%s is below a DNAME and occluded",
+		          node_text(b, ni, r->src, nb, sizeof(nb)));
 	} else {
 		for (uint32_t i = a; i < e; i++) {
 			const struct zb_rec *r = &b->recs[b->perm[i]];
 			if (r->type != LDNS_RR_TYPE_A && r->type != LDNS_RR_TYPE_AAAA) {
 				char nb[1024], tb[16];
-				node_text(z, ni, nb, sizeof(nb));
 				zb_report(b, r->src, r->line, false,
-				          "%s %s is below a delegation and occluded", nb,
+				          "%s %s is below a delegation and occluded",
+				          node_text(b, ni, r->src, nb, sizeof(nb)),
 				          zb_type_name(r->type, tb, sizeof(tb)));
 				break;
 			}
@@ -163,9 +163,9 @@ static void check_glue(struct zone_builder *b, uint32_t s)
 		if (exact && (znode_rrset(ce, LDNS_RR_TYPE_A) || znode_rrset(ce, LDNS_RR_TYPE_AAAA)))
 			continue;
 		char tb[1024];
-		anyns_name_to_text(t, (size_t)tl, tb, sizeof(tb));
 		zb_report(b, r->src, r->line, b->opts->strict_glue,
-		          "missing glue: no A or AAAA for NS target %s", tb);
+		          "missing glue: no A or AAAA for NS target %s",
+		          zb_name_text(b, r->src, t, (size_t)tl, tb, sizeof(tb)));
 	}
 }
 

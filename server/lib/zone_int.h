@@ -102,6 +102,7 @@ struct zone_builder {
 	uint8_t *rd;
 	size_t rd_len, rd_cap;
 	char **srcs;
+	bool *priv;             /* per source: zb_source_private() */
 	size_t nsrcs;
 	uint8_t last_name[WNAME_MAXLEN];   /* owner of the previous RR, lowercased */
 	size_t last_len;

@@ -498,6 +498,8 @@ static int zr_parse_file(struct zread *R, const char *path, const struct src *fr
 	rc = zb_source(R->b, name, &idx);
 	if (rc)
 		goto out;
+	if (!inside)
+		zb_source_private(R->b, idx);
 	struct src s = { .buf = buf, .len = len, .pos = 0, .line = 1, .file = idx, .quote = inside };
 	R->depth++;
 	rc = zr_parse(R, &s);

@@ -366,7 +366,24 @@ static void test_include_policy(void **st)
 	assert_true(has(&ds, 1, true, ""));
 	assert_true(nowhere(&ds, "secret-content"));
 	assert_true(nowhere(&ds, "nonsense"));
+	/* nor the names of its records */
+	char path2[512];
+	snprintf(path2, sizeof(path2), "%s/secret2", other);
+	f = fopen(path2, "w");
+	assert_non_null(f);
+	fputs("secret-owner.example.net. A 192.0.2.1\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text), HEAD "$INCLUDE %s\n", path2);
+	write_file("outside2.zone", text);
+	assert_int_equal(load_file("outside2.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 1, true, "(name not shown) is out of zone"));
+	assert_true(nowhere(&ds, "secret-owner"));
+	o.zones_dir = other;                   /* inside: named */
 	o.include_anywhere = false;
+	assert_int_equal(load_file("outside2.zone", &o, &ds), ANYNS_EZONE);
+	assert_true(has(&ds, 1, true, "secret-owner.example.net. is out of zone"));
+	o.zones_dir = NULL;
+	unlink(path2);
 
 	/* size limits per file and for the zone, naming the $INCLUDE line */
 	assert_int_equal(load_file("twice.zone", &o, &ds), 0);
@@ -392,7 +409,7 @@ static void test_include_policy(void **st)
 
 	const char *names[] = { "fifo.zone", "zero.zone", "outside.zone", "link-inc.zone", "small.zone",
 	                        "twice.zone", "esc.zone", "link.zone", "fifo", "incbig.zone",
-	                        "bigger.zone" };
+	                        "bigger.zone", "outside2.zone" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(link, sizeof(link), "%s/%s", tmpdir, names[i]);
 		unlink(link);
