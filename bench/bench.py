@@ -12,8 +12,8 @@ Environment:
   BENCH_WORKERS      workers per server, default 1
   BENCH_ZIPF         Zipf exponent of query-name popularity (default 0: uniform)
   BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_TCP_RATE,
-  BENCH_FLOOD_RATE, BENCH_SKIP (comma list of phases: rates,tcp,flood,
-  maxrate,load,reload) override the defaults below.
+  BENCH_FLOOD_RATE, BENCH_SIGNED_RATE, BENCH_SKIP (comma list of phases:
+  rates,tcp,flood,signed,maxrate,load,reload) override the defaults below.
   BENCH_NOISE_PCT    retry a burst when others held more than this % of
                      the server core (default 10), BENCH_RETRIES times (default 2)
   BENCH_QUIET_WAIT   seconds a phase may wait for a quiet core (60)
@@ -73,6 +73,8 @@ TCP_RATE = int(os.environ.get("BENCH_TCP_RATE", "20000"))
 TCP_CONNS, TCP_OUTSTANDING = 100, 1000
 # Random-subdomain flood: every query a new nonexistent name under the zone.
 FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "40000"))
+# The same zone signed (NSEC3), queried with DO=1.
+SIGNED_RATE = int(os.environ.get("BENCH_SIGNED_RATE", "40000"))
 SEARCH_DUR = 5 if FULL else 3
 RELOAD_RATE, RELOADS = 20000, 10
 LOAD_SIZES = [10000, 100000, 1000000] if FULL else [1000000]
@@ -290,7 +292,9 @@ def phase_bursts(servers, zone, results, key, loads):
     if not live:
         return
     for srv in live:
-        w = bl.warm_up("127.0.0.1", srv.port, zone.queries, max(RATES), cpus=CLIENT_CPUS)
+        # Over UDP, with the first load's query flags (DO=1 for the signed row).
+        w = bl.warm_up("127.0.0.1", srv.port, zone.queries, max(RATES), cpus=CLIENT_CPUS,
+                       extra=loads[0].kw.get("extra", ()))
         results["warmup"].setdefault(key, {})[srv.name] = {k: w[k] for k in ("sent", "completed")}
     nbursts = REPS * sum(len([s for s in live if l.udp or s.name != "reflector"]) for l in loads)
     budget = nbursts // 2  # retries for the whole phase
@@ -387,6 +391,40 @@ def phase_flood(servers, zone, results):
                                          rep * n + i, ORIGIN))
         return path
     phase_bursts(servers, zone, results, "flood", [Load(str(FLOOD_RATE), FLOOD_RATE, qfile)])
+
+
+def signed_zone(zone):
+    """The benchmark zone signed by ldns-signzone: ECDSA P-256 KSK and ZSK,
+    NSEC3 without salt or extra iterations (RFC 9276), signatures valid from
+    an hour ago for 30 days. The queries and the probe stay the same."""
+    d = os.path.join(TMP, "signed")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+
+    def keygen(*flags):
+        return subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256"] + list(flags) + [ORIGIN],
+                              cwd=d, capture_output=True, text=True, check=True).stdout.strip()
+    ksk, zsk = keygen("-k"), keygen()
+    now = time.time()
+    stamp = lambda t: time.strftime("%Y%m%d%H%M%S", time.gmtime(t))
+    z = Zone.__new__(Zone)
+    z.path, z.queries, z.probe = os.path.join(d, "zone.signed"), zone.queries, zone.probe
+    subprocess.run(["ldns-signzone", "-n", "-t", "0", "-i", stamp(now - 3600),
+                    "-e", stamp(now + 30 * 86400), "-o", ORIGIN, "-f", z.path, zone.path,
+                    os.path.join(d, ksk), os.path.join(d, zsk)],
+                   cwd=d, check=True, capture_output=True)
+    return z
+
+
+def phase_signed(servers, zone, results):
+    """The benchmark mix with DO=1 (dnsperf -D) on the signed zone at
+    SIGNED_RATE: answers carry RRSIGs, NXDOMAIN and NODATA NSEC3 proofs."""
+    if not shutil.which("ldns-signzone"):
+        results["errors"].append("ldns-signzone not installed: no signed row")
+        return
+    z = signed_zone(zone)
+    phase_bursts(servers, z, results, "signed",
+                 [Load(str(SIGNED_RATE), SIGNED_RATE, lambda rep: z.queries, extra=["-D"])])
 
 
 def phase_maxrate(servers, zone, results):
@@ -652,7 +690,8 @@ def cell(xs):
 def burst_sections():
     return [("rates", "", True, [str(r) for r in RATES]),
             ("tcp", "_tcp", False, [str(TCP_RATE)]),
-            ("flood", "_flood", True, [str(FLOOD_RATE)])]
+            ("flood", "_flood", True, [str(FLOOD_RATE)]),
+            ("signed", "_signed", True, [str(SIGNED_RATE)])]
 
 
 def cpu_by_rep(section, k):
@@ -811,6 +850,8 @@ def targets(rows, results):
                    for r in TARGET_RATES if r in RATES]
     cpu_targets += [("flood", str(FLOOD_RATE), 0.5, "random-subdomain flood @%dk, cost above floor "
                      "<= 0.5x best peer" % (FLOOD_RATE // 1000)),
+                    ("signed", str(SIGNED_RATE), 0.5, "signed zone (NSEC3, DO=1) @%dk, cost above "
+                     "floor <= 0.5x best peer" % (SIGNED_RATE // 1000)),
                     ("tcp", str(TCP_RATE), 0.7, "TCP (%d connections) @%dk, CPU per query "
                      "<= 0.7x best peer" % (TCP_CONNS, TCP_RATE // 1000))]
     for key, k, limit, label in cpu_targets:
@@ -1060,7 +1101,8 @@ def charts(results, rows, cols):
     mcols = [("memory_pss_%s" % big, "PSS-%s-zone" % big),
              ("memory_peak_%s" % big, "peak-RSS-%s-zone" % big),
              ("memory_pss_after_traffic_%s" % _size(RATE_ZONE), "PSS-after-traffic-%s" % _size(RATE_ZONE)),
-             ("memory_pss_after_flood_%s" % _size(RATE_ZONE), "PSS-after-flood-%s" % _size(RATE_ZONE))]
+             ("memory_pss_after_flood_%s" % _size(RATE_ZONE), "PSS-after-flood-%s" % _size(RATE_ZONE)),
+             ("memory_pss_after_signed_%s" % _size(RATE_ZONE), "PSS-after-signed-%s" % _size(RATE_ZONE))]
     # Only the columns measured in this run (gnuplot refuses an empty one).
     mcols = [c for c in mcols if any(v[0] is not None for v in by.get(c[0], (0, 0, {}, 0))[2].values())]
     with open(os.path.join(TMP, "memory.dat"), "w") as f:
@@ -1071,12 +1113,13 @@ def charts(results, rows, cols):
             vals = [by.get(m, (0, 0, {}, 0))[2].get(s, (None,))[0] for m, _ in mcols]
             have_mem = 1
             f.write(s + " " + " ".join("NaN" if v is None else "%.1f" % v for v in vals) + "\n")
-    have_rates = 1 if any(results.get(k) for k in ("rates", "tcp", "flood")) else 0
+    have_rates = 1 if any(results.get(k) for k in ("rates", "tcp", "flood", "signed")) else 0
+    have_lat = 1 if any(v[0] is not None for v in a.values()) else 0
     gp = os.path.join(ROOT, "bench", "charts.gp")
     r = subprocess.run(["gnuplot", "-e", "tmp='%s'; res='%s'; nserv=%d; lat_rate='%dk'; "
-                        "have_rates=%d; have_mem=%d; nmem=%d"
+                        "have_rates=%d; have_lat=%d; have_mem=%d; nmem=%d"
                         % (TMP, RES, len(servers), min(RATES, key=lambda r: abs(r - 40000)) // 1000,
-                           have_rates, have_mem, len(mcols)),
+                           have_rates, have_lat, have_mem, len(mcols)),
                         gp], capture_output=True, text=True)
     if r.returncode != 0:
         results["errors"].append("gnuplot: " + r.stderr.strip()[-300:])
@@ -1103,7 +1146,7 @@ def main():
                         "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
                         "full": FULL, "zipf": ZIPF, "reps": REPS, "dur": DUR, "rates": RATES,
                         "server_cpus": SERVER_CPUS, "client_cpus": CLIENT_CPUS, "workers": WORKERS},
-               "rates": {}, "tcp": {}, "flood": {}, "warmup": {}, "cache": {}, "mem_after": {},
+               "rates": {}, "tcp": {}, "flood": {}, "signed": {}, "warmup": {}, "cache": {}, "mem_after": {},
                "maxrate": {}, "load": {}, "reload": {}, "profile": {}, "errors": list(missing)}
     t0 = time.monotonic()
     log("zones: generating %d-record zone and queries" % RATE_ZONE)
@@ -1111,6 +1154,7 @@ def main():
     phases = [("rates", lambda: phase_rates(servers, zone, results)),
               ("tcp", lambda: phase_tcp(servers, zone, results)),
               ("flood", lambda: phase_flood(servers, zone, results)),
+              ("signed", lambda: phase_signed(servers, zone, results)),
               ("maxrate", lambda: phase_maxrate(servers, zone, results)),
               ("reload", lambda: phase_reload(servers, zone, results)),
               ("load", lambda: phase_load(servers, results))]

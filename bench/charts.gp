@@ -1,5 +1,5 @@
 # Charts for bench/bench.py. Called as:
-#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'; have_rates=1; have_mem=1; nmem=4" bench/charts.gp
+#   gnuplot -e "tmp='DIR'; res='DIR'; nserv=N; lat_rate='40k'; have_rates=1; have_lat=1; have_mem=1; nmem=4" bench/charts.gp
 # reading tmp/cpu.dat (median, min, max per server and row), tmp/latency.dat and
 # tmp/memory.dat (first line: column names).
 # A chart whose phase did not run (have_* = 0) is left as it was.
@@ -18,11 +18,13 @@ if (have_rates) {
 	set style histogram errorbars gap 1 lw 1
 	set title 'Server CPU per answered query (median of the quiet repetitions, bars: min..max; lower is better)'
 	set ylabel 'CPU microseconds per query'
-	set xlabel 'UDP at the offered rate (dnsperf -Q), TCP (100 connections), random-subdomain flood'
+	set xlabel 'UDP at the offered rate (dnsperf -Q), TCP (100 connections), random-subdomain flood, signed zone (DO=1)'
 	plot for [i=0:nserv-1] tmp.'/cpu.dat' using (column(2+3*i)):(column(3+3*i)):(column(4+3*i)):xtic(1) \
 		title columnhead(2+3*i)
 	set style histogram clustered gap 1
+}
 
+if (have_lat) {
 	set output res.'/latency.png'
 	set title 'Latency at '.lat_rate.' qps offered (median of repetitions)'
 	set ylabel 'microseconds'
