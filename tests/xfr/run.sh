@@ -269,6 +269,7 @@ sec_conf() {
 server:
   listen: 127.0.0.1:$AP
   workers: 2
+  xfr-concurrency: 1        # one transfer at a time: the others queue
 keys:
   - id: xfr
     algorithm: hmac-sha256
