@@ -75,12 +75,25 @@ static void xs_send(struct xs *x, uint8_t *msg, size_t len)
 	x->send(x->ctx, msg, len);
 }
 
-/* A header-and-question answer with rcode. */
+/* A header-and-question answer with rcode, with an OPT record when the
+ * query had one (RFC 6891 7). */
 static void xs_rcode(struct xs *x, uint8_t rcode)
 {
 	size_t len;
-	if (xfr_answer_header(x->q, x->qend, rcode, x->buf, x->outcap, &len) == 0)
-		xs_send(x, x->buf, len);
+	pkt_query_t pq;
+	if (xfr_answer_header(x->q, x->qend, rcode, x->buf, x->outcap, &len) != 0)
+		return;
+	if (pkt_parse_query(x->q, x->qlen, &pq) == 0 && pq.edns && len + 11 <= x->outcap) {
+		uint8_t *o = x->buf + len;
+		o[0] = 0;
+		pkt_put16(o + 1, PKT_TYPE_OPT);
+		pkt_put16(o + 3, x->d->aconf.max_udp_payload);
+		pkt_put32(o + 5, pq.do_bit ? PKT_EDNS_DO : 0);
+		pkt_put16(o + 9, 0);
+		len += 11;
+		pkt_put16(x->buf + 10, 1);
+	}
+	xs_send(x, x->buf, len);
 }
 
 /* The conf zone whose origin is name (under zones_lock), or -1. */

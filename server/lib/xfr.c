@@ -545,7 +545,9 @@ int xfr_answer_header(const uint8_t *query, size_t qend, uint8_t rcode, uint8_t 
 	if (qend < PKT_HDR_LEN || qend > cap)
 		return ANYNS_ESPACE;
 	memcpy(out, query, qend);
-	out[2] = (uint8_t)(PKT_F1_QR | PKT_F1_AA | (query[2] & 0x78) | (query[2] & PKT_F1_RD));
+	/* A refusal or an error is not an authoritative answer (as NSD). */
+	out[2] = (uint8_t)(PKT_F1_QR | (rcode == PKT_RCODE_NOERROR ? PKT_F1_AA : 0) |
+	                   (query[2] & 0x78) | (query[2] & PKT_F1_RD));
 	out[3] = (uint8_t)(rcode & 0x0F);
 	pkt_put16(out + 4, qend > PKT_HDR_LEN ? 1 : 0);
 	pkt_put16(out + 6, 0);

@@ -157,7 +157,8 @@ typedef struct xfr_notify {
 int xfr_notify_parse(const uint8_t *msg, size_t len, xfr_notify_t *out);
 
 /* The answer to a NOTIFY or to any query with its question echoed: header
- * with QR, AA, the query's opcode and `rcode`, the question, no records.
+ * with QR, the query's opcode and `rcode` (AA only with NOERROR), the
+ * question, no records.
  * Returns 0 with *len, or ANYNS_ESPACE. */
 int xfr_answer_header(const uint8_t *query, size_t qend, uint8_t rcode, uint8_t *out,
                       size_t cap, size_t *len);

@@ -715,7 +715,8 @@ EXCEPTIONS = [
     dict(name="notify-update-refused", servers={"knot", "anynsd"}, fn=ex_opcode_refused,
          rfc="RFC 1996 (NOTIFY) and RFC 2136 (UPDATE) are policy-controlled: NSD says "
              "REFUSED to a NOTIFY from an unknown primary and NOTIMP to UPDATE, Knot "
-             "NOTAUTH to both, anynsd NOTIMP to every opcode but QUERY (RFC 1035 4.1.1)."),
+             "NOTAUTH to both, anynsd NOTAUTH to a NOTIFY for a zone it is not a secondary "
+             "of and NOTIMP to the other opcodes but QUERY (RFC 1035 4.1.1)."),
     dict(name="cname-chain-limit", servers={"knot", "anynsd"}, fn=ex_cname_chain_limit,
          rfc="RFC 1034 4.3.2 sets no bound on CNAME chains; servers cut long ones to be "
              "loop-safe (RFC 1034 3.6.2 advises against chains). NSD followed 12, Knot "
