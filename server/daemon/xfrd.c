@@ -762,6 +762,10 @@ static void job_done(uv_work_t *w, int status)
 		z->expired = false;
 		xzone_soa_timers(z);
 		z->expire_at = mono_ms() + (uint64_t)z->expire * 1000;
+		if (z->gone) {
+			/* Removed from its catalog while this transfer ran. */
+			zones_replace(x->d, z->idx, NULL);
+		}
 		if (!x->stopping) {
 			zones_notify(x->d);
 			if (j->catalog && j->members_ok)
@@ -1313,18 +1317,38 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 			continue;
 		}
 		/* conf.zones has room (reserved at start): no realloc under readers. */
+		char *file = NULL;
+		if (d->conf.zones[cat].file != NULL) {
+			/* Members are kept beside the catalog's own file. */
+			char dir[4096], path[4096 + 1100];
+			snprintf(dir, sizeof(dir), "%s", d->conf.zones[cat].file);
+			snprintf(path, sizeof(path), "%s/%szone", dirname(dir), name);
+			file = strdup(path);
+		}
 		pthread_mutex_lock(&d->zones_lock);
 		size_t idx = d->conf.n_zones;
 		dconf_zone_t *zc = &d->conf.zones[idx];
 		memset(zc, 0, sizeof(*zc));
 		zc->origin = strdup(name);
+		zc->file = file;
 		zc->member = true;
 		zc->catalog_idx = cat;
 		if (zc->origin != NULL)
 			d->conf.n_zones++;
 		pthread_mutex_unlock(&d->zones_lock);
-		if (zc->origin == NULL)
+		if (zc->origin == NULL) {
+			free(file);
+			zc->file = NULL;
 			continue;
+		}
+		/* A copy kept from before a restart serves at once. */
+		zone_t *kept = NULL;
+		if (file != NULL && access(file, R_OK) == 0 &&
+		    zone_compile_file(zc->origin, file, NULL, NULL, &kept) == 0) {
+			zones_replace(d, idx, kept);
+			zone_unref(kept);
+			zones_notify(d);
+		}
 		bool *nk = realloc(keep, (d->conf.n_zones + 1) * sizeof(*nk));
 		if (nk != NULL) {
 			keep = nk;
@@ -1353,6 +1377,9 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 		pthread_mutex_unlock(&d->zones_lock);
 		zones_replace(d, k, NULL);
 		zones_notify(d);
+		if (zc->file != NULL && unlink(zc->file) != 0 && errno != ENOENT)
+			log_warn("catalog %s: removing %s: %s", d->conf.zones[cat].origin, zc->file,
+			         strerror(errno));
 	}
 	free(keep);
 }
@@ -1443,6 +1470,20 @@ static int xfrd_start(daemon_t *d)
 		x->zones[i] = xzone_new(x, i);
 		if (x->zones[i] != NULL)
 			xzone_refresh(x->zones[i], false);
+	}
+	/* Catalogs loaded from their file: their members (and the members' own
+	 * kept copies) serve before the primary is reached. */
+	for (size_t i = 0; i < n; i++) {
+		xzone_t *z = x->zones[i];
+		uint8_t ow[WNAME_MAXLEN];
+		int ol = anyns_name_from_text(d->conf.zones[i].origin, ow, sizeof(ow));
+		if (z == NULL || !z->have || !d->conf.zones[i].catalog || ol <= 0)
+			continue;
+		rrlist_t m;
+		rrlist_init(&m);
+		if (xfr_catalog_members(&z->rrs, ow, (size_t)ol, &m) == 0)
+			xfrd_catalog_update(x, i, &m);
+		rrlist_clear(&m);
 	}
 	zones_subscribe(d, xfrd_published);
 	return 0;

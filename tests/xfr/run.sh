@@ -233,7 +233,7 @@ KP=$(free_port)      # Knot primary
 NP=$(free_port)      # NSD primary
 AP=$(free_port)      # anynsd secondary
 KD=$TMP/knot
-mkdir -p "$KD" "$TMP/z"
+mkdir -p "$KD" "$TMP/z" "$TMP/kept"
 write_zone "$TMP/z/example.test" example.test 1 1
 write_zone "$TMP/z/exp.test" exp.test 1 1
 write_zone "$TMP/z/m1.test" m1.test 1 1
@@ -291,6 +291,7 @@ zones:
   - origin: catalog.invalid
     primaries: [knot]
     catalog: true
+    file: $TMP/kept/catalog.invalid
   - origin: nsd.test
     primaries: [nsd]
     file: $TMP/kept-nsd.test
@@ -394,6 +395,8 @@ knotc -s "$KD/knot.sock" zone-reload catalog.invalid >/dev/null
 if wait_for 10 status_is "$AP" www.m1.test A REFUSED; then pass $T:catalog-member-removed
 else fail $T:catalog-member-removed "$(grep -i catalog "$ANY_LOG" | tail -3)"; fi
 check $T:catalog-other-member-stays answer_is "$AP" www.m2.test A 10.0.0.1
+check $T:catalog-member-kept-file test -s "$TMP/kept/m2.test.zone"
+check $T:catalog-removed-member-file-gone test ! -e "$TMP/kept/m1.test.zone"
 # A member's NOTIFY is taken like its catalog's.
 write_zone "$TMP/z/m2.test" m2.test 2 2
 knotc -s "$KD/knot.sock" zone-reload m2.test >/dev/null
@@ -442,6 +445,8 @@ start_anynsd sec2 "$TMP/sec.yaml"
 if wait_for 5 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:restart-serves-kept-file
 else fail $T:restart-serves-kept-file "$(tail -5 "$ANY_LOG")"; fi
 check $T:restart-kept-file-nsd answer_is "$AP" www.nsd.test A 10.0.0.2
+check $T:restart-kept-catalog-member answer_is "$AP" www.m2.test A 10.0.0.2
+check $T:restart-removed-member-stays-out status_is "$AP" www.m1.test A REFUSED
 # Primary down: the hook cannot compare, and the PoP serves: announced.
 if wait_for 10 route_is announce; then pass $T:health-primary-down-announced
 else fail $T:health-primary-down-announced "$(tail -3 "$TMP/routes.log")"; fi
