@@ -240,7 +240,9 @@ static void state_save(app_t *a)
 		svc_t *s = &a->svc[i];
 		hstate_svc_t *o = &st.svc[st.n++];
 		snprintf(o->name, sizeof(o->name), "%s", s->c->name);
-		o->announced = s->applied != HSM_WITHDRAWN;
+		/* A stop is deliberate: the next instance starts with the full rise
+		 * even when the withdraw failed (the speaker went first). */
+		o->announced = s->applied != HSM_WITHDRAWN && !a->stopping;
 		o->drained = s->ctl_drained;
 		o->suppressed = s->sm.suppressed;
 		o->penalty = hsm_penalty(&s->sm, now);

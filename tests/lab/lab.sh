@@ -472,6 +472,9 @@ lab_hook_start() {
 	local n=$1
 	[ "$LAB_HOOK" = 1 ] || return 0
 	[ "$(lab_speaker "$n")" = exabgp ] && return 0
+	# The hook's first act is a BIRD configure: wait for BIRD's control socket.
+	local i
+	for i in $(seq 1 50); do [ -S "$LAB_DIR/pop$n/bird.ctl" ] && break; sleep 0.1; done
 	lab_spawn "pop$n-hook" "pop$n" "$LAB_HEALTH" -c "$LAB_DIR/pop$n/health.yaml"
 }
 

@@ -17,6 +17,7 @@ export LAB_DIR=${LAB_DIR:-$(mktemp -d /tmp/anyns-lab.XXXXXX)}
 # cover damping); every other health setting is the hook's default.
 export LAB_FLAP_SUPPRESS=${LAB_FLAP_SUPPRESS:-20000}
 source tests/lab/lab.sh
+source tests/lab/world.sh
 PROBE=$ROOT/tests/lab/probe.py
 FAILOVER_FILE=$ROOT/$B/lab-failover.txt
 # The issue's bound on failover with the default health config (fault -> first answer
@@ -27,6 +28,7 @@ probe_pid=""
 cleanup() {
 	probe_stop
 	lab_down
+	w_down
 	# Logs stay for a failed run (or a LAB_DIR given by the caller).
 	if [ "$_suite_fail" -gt 0 ] || [ -n "$LAB_DIR_KEEP" ]; then
 		echo "lab: logs and configs kept in $LAB_DIR"
@@ -197,18 +199,17 @@ fi
 # `rise` good rounds: there must be a moment where pop1 answers right locally and is
 # still not announced, then the announce, with RISING -> UP in the hook's log.
 restart_check() {
-	local seen_gap=0 i
+	local log=$LAB_DIR/pop1/hook.log from i
+	from=$(( $(wc -l <"$log" 2>/dev/null || echo 0) + 1 ))
 	lab_dns_start 1
-	for i in $(seq 1 200); do
-		if is_announcing pop1; then break; fi
-		[ "$(lab_pop_query 1 www.example.com A)" = 192.0.2.80 ] && seen_gap=1
-		sleep 0.05
-	done
-	[ "$seen_gap" = 1 ] || { echo "never saw pop1 healthy but not yet announced"; return 1; }
 	wait_cond 10 is_announcing pop1 || { echo "not re-announced"; return 1; }
 	lab_wait_client pop1 5 || { echo "client not back on pop1"; return 1; }
-	grep -q 'RISING -> UP' "$LAB_DIR/pop1/hook.log" 2>/dev/null ||
-		{ echo "no RISING -> UP transition logged"; return 1; }
+	# Since the restart: good round 1/3, then UP after 3 good rounds, then the announce.
+	tail -n +"$from" "$log" | grep -E "dns4: (DOWN -> RISING|RISING -> UP|192.0.2.53/32 announced)" |
+		head -3 | awk 'NR == 1 && /DOWN -> RISING \(good round 1\/3\)/ { a = 1 }
+		               NR == 2 && /RISING -> UP \(3 good rounds\)/ { b = 1 }
+		               NR == 3 && /announced/ { c = 1 } END { exit !(a && b && c) }' ||
+		{ echo "no rise before the announce: $(tail -n +"$from" "$log" | grep dns4: | head -4 | tr '\n' ' ')"; return 1; }
 	return 0
 }
 if lab_running pop1-dns; then
@@ -476,5 +477,86 @@ if baseline; then
 else
 	fail lab-all-unhealthy "no baseline"
 fi
+
+# ================================================================== two regions
+# tests/lab/world.sh: r1 (a1, a2) and r2 (b1), the routers peering. Each scenario
+# asserts the routers' routes and which PoP answered (id.server and NSID).
+lab_down
+WLOAD=$ROOT/tests/lab/world_load.py
+if ! w_up; then
+	fail world-up "the two-region lab did not come up (logs in $W_DIR)"
+	summary; exit $?
+fi
+in_region1() { case $1 in a1|a2) return 0;; *) return 1;; esac; }
+wmsg() { echo "$1; r1: [$(w_routes r1)] best $(w_best r1); r2: [$(w_routes r2)] best $(w_best r2); c1: $(w_client_id c1); c2: $(w_client_id c2)"; }
+
+# Nearest PoP: each router prefers its own region's PoPs (AS path 1 against 2).
+c1=$(w_client_id c1); c1n=$(w_client_nsid c1); c2=$(w_client_id c2); c2n=$(w_client_nsid c2)
+if [ "$(w_routes r1)" = "a1 a2 r2" ] && in_region1 "$(w_best r1)" && [ "$(w_routes r2)" = "b1 r1" ] &&
+	[ "$(w_best r2)" = b1 ] && in_region1 "$c1" && [ "$c1n" = "$c1" ] && [ "$c2" = b1 ] && [ "$c2n" = b1 ]; then
+	pass world-nearest-pop
+else fail world-nearest-pop "$(wmsg "c1 NSID $c1n, c2 NSID $c2n")"; fi
+
+# Load spreading: r1's kernel route has both region-1 PoPs (ECMP), and queries from
+# many source ports reach both.
+spread=$(w_exec c1 "$WLOAD" spread "$LAB_V4" 200)
+na1=$(echo "$spread" | awk '$1 == "a1" { print $2 }'); na2=$(echo "$spread" | awk '$1 == "a2" { print $2 }')
+echo "world: 200 queries from c1 (new source port each): a1 ${na1:-0}, a2 ${na2:-0} ($(echo "$spread" | tr '\n' ' '))"
+if [ "$(w_kernel_nexthops r1)" = 2 ] && [ "${na1:-0}" -ge 30 ] && [ "${na2:-0}" -ge 30 ] &&
+	! echo "$spread" | grep -q '^b1 '; then
+	pass world-ecmp-spread
+else fail world-ecmp-spread "$(wmsg "next hops $(w_kernel_nexthops r1); $spread")"; fi
+
+# Region 2's PoP fails: its client goes to region 1 (through r1), then comes back.
+out=$W_DIR/probe-c2.txt
+rm -f "$out"
+w_exec c2 "$PROBE" run "$LAB_V4" "$out" --interval 25 --timeout 250 --max-seconds 20 &
+wprobe=$!
+sleep 0.5
+t0=$(now)
+w_stop b1-dns KILL
+ok=1; msg=""
+c2_region1() { in_region1 "$(w_client_id c2)"; }
+r2_via_r1() { [ "$(w_routes r2)" = r1 ] && [ "$(w_best r2)" = r1 ]; }
+wait_cond 10 r2_via_r1 || { ok=0; msg="r2 still has b1's route"; }
+[ "$ok" = 1 ] && { wait_cond 5 c2_region1 || { ok=0; msg="c2 not answered by region 1"; }; }
+[ "$ok" = 1 ] && { in_region1 "$(w_client_nsid c2)" || { ok=0; msg="NSID not from region 1"; }; }
+res=$("$PROBE" analyze "$out" "$t0" b1)
+echo "world: b1's server killed: c2 failover $res"
+if [ "$ok" = 1 ]; then pass world-region-failover; else fail world-region-failover "$(wmsg "$msg")"; fi
+w_dns_start b1
+ok=1
+b1_back() { [ "$(w_best r2)" = b1 ] && [ "$(w_client_id c2)" = b1 ]; }
+wait_cond 15 b1_back || ok=0
+kill "$wprobe" 2>/dev/null; wait "$wprobe" 2>/dev/null
+if [ "$ok" = 1 ] && [ "$(w_client_nsid c2)" = b1 ]; then pass world-region-return
+else fail world-region-return "$(wmsg "b1 not back")"; fi
+
+# Attack absorption: a bounded flood from c1 (3000 qps for 3 s) lands on region 1's
+# PoPs only; region 2's client keeps its answers and its latency.
+qcount() { w_exec "$1" curl -s http://127.0.0.1:9153/metrics 2>/dev/null |
+	awk '/^anyns_queries_total\{transport="udp"\}/ { print $2 }'; }
+if ! command -v curl >/dev/null; then skip world-attack-absorbed "curl not installed"; else
+	base=$W_DIR/probe-c2-base.txt; during=$W_DIR/probe-c2-flood.txt
+	rm -f "$base" "$during"
+	w_exec c2 "$PROBE" run "$LAB_V4" "$base" --interval 25 --timeout 250 --max-seconds 2
+	qa1=$(qcount a1); qa2=$(qcount a2); qb1=$(qcount b1)
+	w_exec c2 "$PROBE" run "$LAB_V4" "$during" --interval 25 --timeout 250 --max-seconds 3.5 &
+	wprobe=$!
+	fl=$(w_exec c1 "$WLOAD" flood "$LAB_V4" 3000 3)
+	wait "$wprobe"
+	da=$(( $(qcount a1) - qa1 + $(qcount a2) - qa2 )); db=$(( $(qcount b1) - qb1 ))
+	lat() { awk '$3 == "b1" { print ($2 - $1) * 1000 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.1f", v[int((NR + 1) / 2)]; else print "-1" }'; }
+	lb=$(lat "$base"); ld=$(lat "$during")
+	cd_=$("$PROBE" count "$during")
+	echo "world: flood from c1: $fl; queries at a1+a2 $da, at b1 $db; c2 median latency $lb ms before, $ld ms during ($cd_)"
+	sent=$(echo "$fl" | sed -n 's/sent=\([0-9]*\).*/\1/p')
+	if [ "${sent:-0}" -gt 0 ] && [ "$da" -ge $(( sent / 2 )) ] && [ "$db" -lt 500 ] &&
+		case $cd_ in *" lost=0 pops=b1") true;; *) false;; esac &&
+		awk -v b="$lb" -v d="$ld" 'BEGIN { exit !(d >= 0 && d < (b * 5 > 20 ? b * 5 : 20)) }'; then
+		pass world-attack-absorbed
+	else fail world-attack-absorbed "$(wmsg "a1+a2 $da b1 $db; c2 $cd_; latency $lb -> $ld ms")"; fi
+fi
+w_down
 
 summary
