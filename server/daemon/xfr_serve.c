@@ -20,6 +20,11 @@ bool xfr_serve_wants(const uint8_t *q, size_t len, bool tcp)
 {
 	if (len < PKT_HDR_LEN || (q[2] & PKT_F1_QR))
 		return false;
+	/* More records than a NOTIFY (the SOA in the answer section) or an
+	 * IXFR query (the SOA in the authority section) carries: the engine
+	 * answers FORMERR without walking them. */
+	if (pkt_get16(q + 6) > 1 || pkt_get16(q + 8) > 1 || pkt_get16(q + 10) > PKT_QUERY_MAX_AR)
+		return false;
 	if (((q[2] >> 3) & 0x0F) == PKT_OPCODE_NOTIFY)
 		return true;
 	if (pkt_get16(q + 10) > 0) {

@@ -9,8 +9,11 @@
 int pkt_skip_name(const uint8_t *q, size_t len, size_t *pos)
 {
 	size_t p = *pos, end = 0, total = 0;
+	unsigned hops = 0;
 	/* Pointers must go strictly backwards: each jump lowers the position
-	 * below the start of the label holding the pointer, so the walk ends. */
+	 * below the start of the label holding the pointer, so the walk ends.
+	 * A chain of backward pointers still costs one step per pointer, so
+	 * their number is bounded too. */
 	size_t floor = p;
 
 	for (;;) {
@@ -23,7 +26,7 @@ int pkt_skip_name(const uint8_t *q, size_t len, size_t *pos)
 			size_t target = (size_t)(c & 0x3F) << 8 | q[p + 1];
 			if (end == 0)
 				end = p + 2;
-			if (target >= floor)
+			if (target >= floor || ++hops > PKT_MAX_PTR_HOPS)
 				return ANYNS_EMALF;
 			floor = target;
 			p = target;
@@ -97,9 +100,9 @@ static int parse_opt(const uint8_t *q, size_t p, size_t rdlen, pkt_query_t *pq)
 	return 0;
 }
 
-/* Parses the records after the question: answer and authority records are
- * skipped over (a query may carry them, e.g. a known answer), additional
- * records are checked, the OPT one is read. */
+/* Parses the records after the question (at most PKT_QUERY_MAX_AR additional
+ * ones and the IXFR SOA, checked by the caller): each is checked, the OPT one
+ * is read. */
 static int parse_records(const uint8_t *q, size_t len, pkt_query_t *pq, size_t *pos)
 {
 	size_t p = *pos;
@@ -167,6 +170,18 @@ int pkt_parse_query(const uint8_t *q, size_t len, pkt_query_t *pq)
 	p += 4;
 	pq->question_end = (uint16_t)p;
 	pq->has_question = true;
+
+	/* A query carries no answer records and no authority records but the
+	 * SOA of an IXFR (RFC 1995 3), and at most an OPT and a TSIG as
+	 * additional records: anything else is FORMERR (as NSD), before any
+	 * name in it is walked, so the work per query stays bounded. */
+	if (pq->ancount != 0 ||
+	    pq->nscount > (pq->qtype == PKT_TYPE_IXFR ? 1 : 0) ||
+	    pq->arcount > PKT_QUERY_MAX_AR) {
+		if (!pq->rcode)
+			pq->rcode = PKT_RCODE_FORMERR;
+		return 0;
+	}
 
 	if (pq->ancount == 0 && pq->nscount == 0 && pq->arcount == 1 && len - p == 11 &&
 	    q[p] == 0 && pkt_get16(q + p + 1) == PKT_TYPE_OPT && q[p + 9] == 0 &&

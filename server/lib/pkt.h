@@ -137,9 +137,18 @@ typedef struct pkt_query {
  * Never reads past len. */
 int pkt_parse_query(const uint8_t *q, size_t len, pkt_query_t *pq);
 
+/* Pointers followed in one name at most, as BIND (DNS_POINTER_MAXHOPS): a
+ * compressor points once per name, at a suffix already written, so a longer
+ * chain only costs the parser time. */
+#define PKT_MAX_PTR_HOPS 16
+
+/* Additional records a query may carry: an OPT and a TSIG. */
+#define PKT_QUERY_MAX_AR 2
+
 /* Skips a possibly compressed name at q[*pos], checking that every pointer
- * goes strictly backwards (so no loop is possible), that labels are at most
- * 63 bytes and the name at most 255. On success *pos is just past the name in
+ * goes strictly backwards (so no loop is possible), that at most
+ * PKT_MAX_PTR_HOPS are followed, that labels are at most 63 bytes and the
+ * name at most 255. On success *pos is just past the name in
  * the record. Returns 0 or ANYNS_EMALF. */
 int pkt_skip_name(const uint8_t *q, size_t len, size_t *pos);
 

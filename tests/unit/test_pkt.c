@@ -271,15 +271,17 @@ static void test_trailing_garbage(void **st)
 	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
 }
 
-/* Records in the answer/authority sections of a query are parsed over;
- * pointers in them must go backwards. */
+/* A query carries no answer or authority records (but an IXFR's SOA) and at
+ * most two additional ones: anything else is FORMERR before any name is
+ * walked. Pointers in the additional records must go backwards, and chains
+ * of them are bounded. */
 static void test_records_in_query(void **st)
 {
-	uint8_t q[512] = { 0 }, out[65535];
+	uint8_t q[65535] = { 0 }, out[65535];
 	size_t base = tq_build(q, "example.com", 1, 1, NULL), n, ol = 0;
 	pkt_query_t pq;
 
-	/* A known-answer record whose owner points to the question. */
+	/* A record whose owner points to the question. */
 	n = base;
 	q[n++] = 0xC0;
 	q[n++] = PKT_HDR_LEN;
@@ -287,12 +289,24 @@ static void test_records_in_query(void **st)
 	pkt_put16(q + n + 8, 4);
 	memcpy(q + n + 10, "\xc0\0\2\1", 4);
 	n += 14;
-	pkt_put16(q + 6, 1);
+	/* In the additional section it is parsed over. */
+	pkt_put16(q + 10, 1);
 	assert_int_equal(pkt_parse_query(q, n, &pq), 0);
 	assert_int_equal(pq.rcode, 0);
 	assert_false(pq.simple);
 	assert_int_equal(build(q, n, out, &ol), 0);
 	assert_int_equal(rcode_of(out), PKT_RCODE_REFUSED);
+	/* As a known answer or in the authority section: FORMERR, as NSD. */
+	pkt_put16(q + 10, 0);
+	pkt_put16(q + 6, 1);
+	assert_int_equal(build(q, n, out, &ol), 0);
+	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
+	pkt_put16(q + 6, 0);
+	pkt_put16(q + 8, 1);
+	assert_int_equal(build(q, n, out, &ol), 0);
+	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
+	pkt_put16(q + 8, 0);
+	pkt_put16(q + 10, 1);
 
 	/* A pointer to itself (a loop). */
 	q[base] = 0xC0;
@@ -316,6 +330,41 @@ static void test_records_in_query(void **st)
 	pkt_put16(q + 8, 1);
 	assert_int_equal(build(q, n, out, &ol), 0);
 	assert_int_equal(rcode_of(out), PKT_RCODE_FORMERR);
+
+	/* Three additional records: FORMERR, whatever they hold. */
+	n = tq_build(q, "example.com", 1, 1, NULL);
+	pkt_put16(q + 10, 3);
+	for (int i = 0; i < 3; i++) {
+		q[n] = 0;
+		pkt_put16(q + n + 1, 1); pkt_put16(q + n + 3, 1);
+		pkt_put32(q + n + 5, 60); pkt_put16(q + n + 9, 0);
+		n += 11;
+	}
+	assert_int_equal(pkt_parse_query(q, n, &pq), 0);
+	assert_int_equal(pq.rcode, PKT_RCODE_FORMERR);
+	pkt_put16(q + 10, 2);
+	assert_int_equal(pkt_parse_query(q, n - 11, &pq), 0);
+	assert_int_equal(pq.rcode, 0);
+
+	/* A chain of backward pointers, each to the one before: sound up to
+	 * PKT_MAX_PTR_HOPS pointers, malformed past it. */
+	for (unsigned hops = PKT_MAX_PTR_HOPS; hops <= PKT_MAX_PTR_HOPS + 1; hops++) {
+		n = tq_build(q, "example.com", 1, 1, NULL);
+		q[n++] = 0xC0;
+		q[n++] = PKT_HDR_LEN;                   /* to the question */
+		for (unsigned i = 1; i < hops; i++) {
+			q[n] = (uint8_t)(0xC0 | (n - 2) >> 8);
+			q[n + 1] = (uint8_t)(n - 2);
+			n += 2;
+		}
+		size_t owner = n - 2;
+		pkt_put16(q + n, 1); pkt_put16(q + n + 2, 1); pkt_put32(q + n + 4, 60);
+		pkt_put16(q + n + 8, 0);
+		n += 10;
+		size_t pos = owner;
+		assert_int_equal(pkt_skip_name(q, n, &pos),
+		                 hops <= PKT_MAX_PTR_HOPS ? 0 : ANYNS_EMALF);
+	}
 }
 
 static void test_skip_name(void **st)
