@@ -377,7 +377,7 @@ static int put_signed_ttl(struct resp *r, enum section sec, const struct owner *
 	const zrrset_t *sig;
 	struct rmark m;
 
-	if (!r->dnssec || rs->type == PKT_TYPE_RRSIG || !(sig = znode_rrsig(n, rs->type)))
+	if (rs->type == PKT_TYPE_RRSIG || !(sig = znode_rrsig(n, rs->type)))
 		return put_rrset(r, sec, own, rs, ttl, PKT_CLASS_IN);
 	mark_save(r, &m);
 	int ret = put_rrset(r, sec, own, rs, ttl, PKT_CLASS_IN);
@@ -394,9 +394,12 @@ static int put_signed_ttl(struct resp *r, enum section sec, const struct owner *
 	return ret;
 }
 
-static int put_signed(struct resp *r, enum section sec, const struct owner *own,
-                      const znode_t *n, const zrrset_t *rs, uint32_t ttl)
+/* Most answers carry no DNSSEC: that case costs one test. */
+static inline int put_signed(struct resp *r, enum section sec, const struct owner *own,
+                             const znode_t *n, const zrrset_t *rs, uint32_t ttl)
 {
+	if (!r->dnssec)
+		return put_rrset(r, sec, own, rs, ttl, PKT_CLASS_IN);
 	return put_signed_ttl(r, sec, own, n, rs, ttl, UINT32_MAX);
 }
 
@@ -442,6 +445,8 @@ static int put_neg_soa(struct resp *r)
 	/* The origin is a suffix of the question name: point into it. */
 	struct owner o = { origin, olen, (int)(PKT_HDR_LEN + r->q->qname_len - olen) };
 	/* Its RRSIG is cached as long as the SOA it covers (as NSD and Knot). */
+	if (!r->dnssec)
+		return put_rrset(r, SEC_NS, &o, soa, ttl, PKT_CLASS_IN);
 	return put_signed_ttl(r, SEC_NS, &o, zone_apex(r->zone), soa, ttl, ttl);
 }
 
@@ -536,6 +541,8 @@ static int put_proofs(struct resp *r)
 {
 	uint16_t type = r->denial == ZDNSSEC_NSEC3 ? PKT_TYPE_NSEC3 : PKT_TYPE_NSEC;
 
+	if (r->nproof == 0 && !r->apex_ns)
+		return 0;
 	for (unsigned i = 0; i < r->nproof; i++) {
 		const zrrset_t *rs = znode_rrset(r->proof[i], type);
 		if (!rs || is_done(r, rs))
@@ -868,16 +875,16 @@ static int answer_chain(struct resp *r)
 		const znode_t *node = zone_lookup(z, name, nlen), *dn = NULL, *wce = NULL;
 		uint32_t f;
 
-		if (node && (znode_flags(node) & ZN_NSEC3)) {
-			/* RFC 5155 7.2.8: an NSEC3 owner name is no name of the
-			 * zone: Name Error, also with DO=0. */
-			r->rcode = PKT_RCODE_NXDOMAIN;
-			if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)
-				return ret;
-			return deny_name(r, name, nlen, znode_parent(node));
-		}
 		if (node) {
 			f = znode_flags(node);
+			if (f & ZN_NSEC3) {
+				/* RFC 5155 7.2.8: an NSEC3 owner name is no name of
+				 * the zone: Name Error, also with DO=0. */
+				r->rcode = PKT_RCODE_NXDOMAIN;
+				if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)
+					return ret;
+				return deny_name(r, name, nlen, znode_parent(node));
+			}
 			if (f & ZN_BELOW_CUT)
 				return put_referral(r, znode_cut(node), step == 0);
 			if (f & ZN_BELOW_DNAME)
@@ -888,9 +895,11 @@ static int answer_chain(struct resp *r)
 				return put_referral(r, node, step == 0);
 		} else {
 			const znode_t *ce = zone_closest_encloser(z, name, nlen);
-			if (znode_flags(ce) & ZN_NSEC3)
-				ce = znode_parent(ce);
 			f = znode_flags(ce);
+			if (f & ZN_NSEC3) {
+				ce = znode_parent(ce);
+				f = znode_flags(ce);
+			}
 			if (f & ZN_BELOW_CUT)
 				return put_referral(r, znode_cut(ce), step == 0);
 			if (f & ZN_DELEG)
@@ -1071,8 +1080,9 @@ static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *c
 		return 0;
 	}
 	/* RFC 4035 3.1: DNSSEC records only for DO=1, only from a signed zone. */
-	r->denial = (uint8_t)zone_denial(r->zone);
 	r->dnssec = q->do_bit && zone_is_signed(r->zone);
+	if (r->dnssec)
+		r->denial = (uint8_t)zone_denial(r->zone);
 	int ret = answer_zone(r);
 	if (ret == 0)
 		put_additional(r);
