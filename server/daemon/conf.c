@@ -203,6 +203,41 @@ static void fmt_xdp_ifaces(const void *obj, char *buf, size_t len)
 	}
 }
 
+static int opt_rrl_whitelist(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
+	if (c->rrl.n_whitelist >= RRL_MAX_WHITELIST) {
+		snprintf(err, errlen, "too many prefixes (max %d)", RRL_MAX_WHITELIST);
+		return -1;
+	}
+	if (rrl_prefix_parse(text, &c->rrl.whitelist[c->rrl.n_whitelist]) != 0) {
+		snprintf(err, errlen, "bad prefix \"%.60s\" (want ADDR/LEN)", text);
+		return -1;
+	}
+	c->rrl.n_whitelist++;
+	return 0;
+}
+
+static void reset_rrl_whitelist(void *obj)
+{
+	((dconf_t *)obj)->rrl.n_whitelist = 0;
+}
+
+static void fmt_rrl_whitelist(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	size_t off = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->rrl.n_whitelist && off + 1 < len; i++) {
+		char p[64];
+		rrl_prefix_format(&c->rrl.whitelist[i], p, sizeof(p));
+		int k = snprintf(buf + off, len - off, "%s%s", i ? " " : "", p);
+		if (k < 0)
+			break;
+		off += (size_t)k;
+	}
+}
+
 static int opt_zone_origin(void *obj, const char *text, char *err, size_t errlen)
 {
 	dconf_zone_t *z = obj;
@@ -407,6 +442,33 @@ static const opt_t xdp_opts[] = {
 	{ 0 },
 };
 
+static const opt_t rrl_opts[] = {
+	{ .key = "rate", .flag = "rrl-rate", .type = OPT_UINT, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, rrl.rate), .min = 0, .max = RRL_MAX_RATE, .def = "0", .arg = "N",
+	  .help = "response rate limiting over UDP: at most N responses a second to one client "
+	          "network for one name and kind of answer (answer, no data, referral, NXDOMAIN "
+	          "per zone, error); past it responses are dropped or slipped; 0: off. TCP is "
+	          "never limited" },
+	{ .key = "slip", .flag = "rrl-slip", .type = OPT_UINT, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, rrl.slip), .min = 0, .max = RRL_MAX_SLIP, .def = "2", .arg = "N",
+	  .help = "every Nth limited response goes out as an empty TC=1 answer so that a real "
+	          "client behind a spoofed address retries over TCP; 0 drops all, 1 truncates all" },
+	{ .key = "ipv4-prefix", .type = OPT_UINT, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, rrl.v4_prefix), .min = 1, .max = 32, .def = "24",
+	  .help = "IPv4 clients in one network of this length share their limits" },
+	{ .key = "ipv6-prefix", .type = OPT_UINT, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, rrl.v6_prefix), .min = 1, .max = 128, .def = "56",
+	  .help = "IPv6 clients in one network of this length share their limits" },
+	{ .key = "whitelist", .type = OPT_CUSTOM, .flags = OPT_MULTI | OPT_RESTART,
+	  .parse = opt_rrl_whitelist, .reset = reset_rrl_whitelist, .format = fmt_rrl_whitelist,
+	  .help = "networks never limited (ADDR/LEN or an address), at most 64" },
+	{ .key = "table-size", .type = OPT_UINT, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, rrl.table_size), .min = 64, .max = 1 << 30, .def = "262144",
+	  .help = "buckets shared by all workers, 16 bytes each (rounded up to a power of two); "
+	          "two keys in one bucket take it over from each other" },
+	{ 0 },
+};
+
 static const opt_t zone_opts[] = {
 	{ .key = "origin", .type = OPT_CUSTOM, .flags = OPT_REQUIRED, .parse = opt_zone_origin,
 	  .release = release_zone_origin, .format = fmt_zone_origin,
@@ -445,6 +507,8 @@ const opt_t dconf_options[] = {
 	{ .key = "server", .type = OPT_SECTION, .sub = server_opts,
 	  .help = "how anynsd serves" },
 	{ .key = "xdp", .type = OPT_SECTION, .sub = xdp_opts, .help = "the XDP fast path" },
+	{ .key = "rrl", .type = OPT_SECTION, .sub = rrl_opts,
+	  .help = "response rate limiting (off unless rate is set)" },
 	{ .key = "keys", .type = OPT_LIST, OPT_AT(dconf_t, keys), .elem_size = sizeof(dconf_key_t),
 	  .count_offset = offsetof(dconf_t, n_keys), .sub = dconf_key_opts,
 	  .check = dconf_check_key, .help = "TSIG keys (RFC 8945)" },

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "opt.h"
+#include "rrl.h"
 #include "tsig.h"
 
 #define ANYNSD_VERSION "0.1"
@@ -98,6 +99,8 @@ typedef struct dconf {
 	uint16_t xdp_port;         /* 0: the port of the first listen address */
 	size_t xdp_map_entries;
 	int xdp_mode;              /* enum dconf_xdp_mode */
+
+	rrl_conf_t rrl;            /* rrl.rate 0: off */
 
 	char *zones_dir;           /* relative zone files are read from here */
 	bool include_anywhere;     /* $INCLUDE may read files outside the zones' folders */

@@ -13,6 +13,7 @@
 #include "acache.h"
 #include "anyns.h"
 #include "conf.h"
+#include "rrl.h"
 #include "rrlist.h"
 #include "xfr.h"
 
@@ -39,6 +40,8 @@ typedef struct dstats {
 	uint64_t tcp_refused;       /* over tcp-max-connections */
 	uint64_t tcp_timeouts;
 	uint64_t xdp_puts;
+	uint64_t rrl_slipped;       /* limited, sent as TC=1 */
+	uint64_t rrl_dropped;       /* limited, not sent */
 	uint64_t rcode[STAT_RCODES];    /* last one: anything larger */
 } dstats_t;
 
@@ -181,6 +184,7 @@ struct daemon {
 	struct xfrd *xfrd;      /* zone transfers and NOTIFY (xfrd.c) */
 
 	struct anyns_xdp *xdp;
+	rrl_t *rrl;             /* response rate limiting; NULL: off */
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
 	const char *conf_path;  /* -c FILE, or NULL */
 	int argc;               /* the command line, read again over the file at reload */

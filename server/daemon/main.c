@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,6 +107,23 @@ static void answer_conf_from(daemon_t *d)
 	d->aconf.version_bind = d->conf.version;
 }
 
+/* The rate limiter's table, with a random hash key. */
+static int rrl_start(daemon_t *d)
+{
+	uint8_t seed[16];
+	if (d->conf.rrl.rate == 0)
+		return 0;
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) ||
+	    rrl_new(&d->conf.rrl, seed, &d->rrl) != 0) {
+		log_err("rrl: cannot make a table of %zu buckets", d->conf.rrl.table_size);
+		return -1;
+	}
+	log_info("response rate limiting: %u/s per network (/%u, /%u), slip %u, %zu whitelisted",
+	         d->conf.rrl.rate, d->conf.rrl.v4_prefix, d->conf.rrl.v6_prefix, d->conf.rrl.slip,
+	         d->conf.rrl.n_whitelist);
+	return 0;
+}
+
 /* Enough slots for every name with a couple of types (a uniform query mix
  * over the zone then mostly hits), within bounds: slots cost memory only
  * once filled, but a big zone under uniform load does fill them. */
@@ -180,6 +198,8 @@ int main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)d->conf.log_level);
 	answer_conf_from(d);
+	if (rrl_start(d) != 0)
+		goto out_conf;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(&d->conf);
 
@@ -302,6 +322,7 @@ out_workers:
 out_zones:
 	zones_free(d);
 out_conf:
+	rrl_free(d->rrl);
 	dconf_clear(&d->conf);
 	opt_release(dconf_cmd_options, &cl);
 	return ret;

@@ -26,6 +26,8 @@ static void stats_add(dstats_t *o, dstats_t *s)
 	o->tcp_refused += LD(s->tcp_refused);
 	o->tcp_timeouts += LD(s->tcp_timeouts);
 	o->xdp_puts += LD(s->xdp_puts);
+	o->rrl_slipped += LD(s->rrl_slipped);
+	o->rrl_dropped += LD(s->rrl_dropped);
 	for (int r = 0; r < STAT_RCODES; r++)
 		o->rcode[r] += LD(s->rcode[r]);
 }
@@ -82,6 +84,9 @@ void stats_log(daemon_t *d, const char *why)
 	         (unsigned long long)s.dropped, (unsigned long long)s.truncated,
 	         (unsigned long long)s.tcp_accepted, (unsigned long long)s.tcp_refused,
 	         (unsigned long long)s.tcp_timeouts, rc);
+	if (d->rrl != NULL)
+		log_info("stats (%s): rrl slipped=%llu dropped=%llu", why,
+		         (unsigned long long)s.rrl_slipped, (unsigned long long)s.rrl_dropped);
 	if (d->xdp != NULL) {
 		anyns_xdp_stats_t x;
 		if (anyns_xdp_stats(d->xdp, &x) == 0)
@@ -180,6 +185,14 @@ static void metrics_render(void *arg, prom_buf_t *b)
 	prom_printf(b, "anyns_dropped_total %llu\n", ULL(s.dropped));
 	prom_head(b, "anyns_truncated_total", "counter", "UDP responses sent truncated (TC=1).");
 	prom_printf(b, "anyns_truncated_total %llu\n", ULL(s.truncated));
+	prom_head(b, "anyns_rrl_limited_total", "counter",
+	          "UDP responses over the rate limit (rrl), slipped or dropped.");
+	prom_printf(b, "anyns_rrl_limited_total %llu\n", ULL(s.rrl_slipped + s.rrl_dropped));
+	prom_head(b, "anyns_rrl_slipped_total", "counter",
+	          "Rate-limited responses sent as empty TC=1 answers (rrl.slip).");
+	prom_printf(b, "anyns_rrl_slipped_total %llu\n", ULL(s.rrl_slipped));
+	prom_head(b, "anyns_rrl_dropped_total", "counter", "Rate-limited responses not sent.");
+	prom_printf(b, "anyns_rrl_dropped_total %llu\n", ULL(s.rrl_dropped));
 	prom_head(b, "anyns_tcp_connections_total", "counter", "TCP connections accepted.");
 	prom_printf(b, "anyns_tcp_connections_total %llu\n", ULL(s.tcp_accepted));
 	prom_head(b, "anyns_tcp_refused_total", "counter",

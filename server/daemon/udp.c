@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <urcu.h>
 
 #include "daemon.h"
@@ -69,6 +70,31 @@ static void udp_out_put(void *ctx, const uint8_t *msg, size_t len)
 	}
 }
 
+/* Response rate limiting of the response out[0..olen) to io->from: the
+ * length to send (0: drop it). */
+static size_t udp_rrl(udp_io_t *io, uint8_t *out, size_t olen)
+{
+	rrl_t *r = io->w->d->rrl;
+	struct timespec ts;
+	if (r == NULL || io->from == NULL || olen == 0)
+		return olen;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	switch (rrl_check(r, io->from, out, olen, (uint32_t)ts.tv_sec)) {
+	case RRL_PASS:
+		return olen;
+	case RRL_SLIP:
+		if (rrl_slip(out, &olen) == 0) {
+			STAT_INC(io->stats.rrl_slipped);
+			return olen;
+		}
+		break;
+	case RRL_DROP:
+		break;
+	}
+	STAT_INC(io->stats.rrl_dropped);
+	return 0;
+}
+
 size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                   uint8_t *out, size_t outcap)
 {
@@ -86,7 +112,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 		if (r == 0) {
 			STAT_INC(io->stats.cache_hits);
 			STAT_RCODE(io->stats, rcode);
-			return olen;
+			return udp_rrl(io, out, olen);
 		}
 		if (r == ANYNS_ENOENT) {
 			keyed = true;
@@ -114,7 +140,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL)
 		xdp_maybe_put(io, gen, &key, out, olen);
-	return olen;
+	return udp_rrl(io, out, olen);
 }
 
 /* The address the query was sent to, from IP_PKTINFO, as a cmsg for the reply. */
