@@ -43,7 +43,7 @@ for b in build build/asan; do
 	if "$b/tests/perf/engine-bench" -D /dev/null -R 100000; then pass "engine-keycheck:$b"; else fail "engine-keycheck:$b"; fi
 done
 
-for suite in func metrics diff dnssec xfr attack xdp lab hook; do
+for suite in func metrics diff dnssec xfr attack rrl xdp lab hook; do
 	if [ -x "tests/$suite/run.sh" ]; then
 		step "suite $suite"
 		B=build bash "tests/$suite/run.sh" || true
