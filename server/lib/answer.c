@@ -7,6 +7,7 @@
 
 #include "anyns.h"
 #include "compress.h"
+#include "cookie.h"
 #include "pkt.h"
 #include "wire_name.h"
 #include "zone_db.h"
@@ -1097,6 +1098,13 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
                  const uint8_t *query, size_t qlen, enum answer_transport tp,
                  uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info)
 {
+	return answer_build_peer(zs, conf, NULL, query, qlen, tp, out, outcap, outlen, info);
+}
+
+int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_peer_t *peer,
+                      const uint8_t *query, size_t qlen, enum answer_transport tp,
+                      uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info)
+{
 	pkt_query_t pq;
 	struct resp r;
 	int ret = pkt_parse_query(query, qlen, &pq);
@@ -1141,6 +1149,30 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 		nsid = false;
 	if (nsid)
 		opt_len += 4 + conf->nsid_len;
+	/* RFC 7873: a COOKIE option of a bad length is FORMERR (5.2.2); any
+	 * other gets the client cookie and our server cookie back. */
+	enum cookie_verdict cv = COOKIE_NONE;
+	uint8_t cookie[COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN];
+	if (pq.edns && pq.cookie_off != 0 && conf->cookies != NULL && peer != NULL) {
+		cv = cookie_check(conf->cookies, query + pq.cookie_off, pq.cookie_len, peer->ip,
+		                  peer->ip_len, peer->now);
+		if (cv == COOKIE_MALFORMED) {
+			if (r.rcode == 0 && pq.edns_version == 0)
+				r.rcode = PKT_RCODE_FORMERR;
+			if (nsid) {
+				nsid = false;
+				opt_len -= 4 + (size_t)conf->nsid_len;
+			}
+		} else {
+			cookie_answer(conf->cookies, query + pq.cookie_off, pq.cookie_len, cv, peer->ip,
+			              peer->ip_len, peer->now, cookie);
+			opt_len += 4 + sizeof(cookie);
+			if (r.rcode == 0 && pq.edns_version == 0 && peer->badcookie &&
+			    cv != COOKIE_VALID)
+				r.rcode = PKT_RCODE_BADCOOKIE;
+		}
+	}
+	bool with_cookie = cv != COOKIE_NONE && cv != COOKIE_MALFORMED;
 	if (cap < qend + opt_len)
 		return ANYNS_ESPACE;
 	r.end = cap - opt_len;
@@ -1173,12 +1205,19 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 		if (pq.do_bit)
 			ttl |= PKT_EDNS_DO;   /* RFC 3225 3: DO copied */
 		pkt_put32(o + 5, ttl);
-		pkt_put16(o + 9, nsid ? (uint16_t)(4 + conf->nsid_len) : 0);
+		pkt_put16(o + 9, (uint16_t)(opt_len - OPT_LEN));
+		size_t at = 11;
 		if (nsid) {
 			/* RFC 5001 2.3: NSID option with our identifier. */
-			pkt_put16(o + 11, PKT_OPT_NSID);
-			pkt_put16(o + 13, conf->nsid_len);
-			memcpy(o + 15, conf->nsid, conf->nsid_len);
+			pkt_put16(o + at, PKT_OPT_NSID);
+			pkt_put16(o + at + 2, conf->nsid_len);
+			memcpy(o + at + 4, conf->nsid, conf->nsid_len);
+			at += 4 + (size_t)conf->nsid_len;
+		}
+		if (with_cookie) {
+			pkt_put16(o + at, PKT_OPT_COOKIE);
+			pkt_put16(o + at + 2, sizeof(cookie));
+			memcpy(o + at + 4, cookie, sizeof(cookie));
 		}
 		r.pos += opt_len;
 		r.count[SEC_AR]++;
@@ -1205,6 +1244,7 @@ int answer_build(const zset_t *zs, const answer_conf_t *conf,
 		info->do_bit = pq.do_bit;
 		info->qtype = pq.qtype;
 		info->qclass = pq.qclass;
+		info->cookie = (uint8_t)cv;
 		/* A template must fit any client (512 bytes) and hold nothing
 		 * that depends on more than the key: no NSID, no truncation,
 		 * nothing left out because of this client's EDNS size (without

@@ -131,6 +131,8 @@ typedef struct answer_conf {
 	const char *id_server;      /* CH TXT id.server; NULL = REFUSED */
 	const char *hostname_bind;  /* CH TXT hostname.bind; NULL = REFUSED */
 	const char *version_bind;   /* CH TXT version.bind (and version.server); NULL = REFUSED */
+	/* DNS Cookies (RFC 7873, cookie.h); NULL = off: the option is ignored. */
+	const struct cookie_conf *cookies;
 } answer_conf_t;
 
 void answer_conf_init(answer_conf_t *c);  /* defaults: 1232, everything else off */
@@ -148,7 +150,18 @@ typedef struct answer_info {
 	 * response template can be stored and patched (acache.h). */
 	bool cacheable;
 	uint16_t qtype, qclass;
+	uint8_t cookie;       /* enum cookie_verdict of the query's COOKIE option */
 } answer_info_t;
+
+/* Who asked, for what depends on it (DNS Cookies). */
+typedef struct answer_peer {
+	const uint8_t *ip;    /* 4 or 16 bytes (a v4-mapped IPv6 address as its 4) */
+	uint8_t ip_len;
+	uint32_t now;         /* Unix time */
+	/* A query whose cookie is not valid gets BADCOOKIE (RFC 7873 5.2.3)
+	 * instead of its answer, with a fresh server cookie to retry with. */
+	bool badcookie;
+} answer_peer_t;
 
 /* Builds the response to one query into out[0..outcap). Writes at most
  * outcap bytes; for UDP it also respects the client's EDNS payload size (512
@@ -160,6 +173,13 @@ typedef struct answer_info {
 int answer_build(const zset_t *zs, const answer_conf_t *conf,
                  const uint8_t *query, size_t qlen, enum answer_transport tp,
                  uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info);
+/* The same for a query from `peer` (NULL: unknown; then no cookies). With
+ * conf->cookies set, a COOKIE option of a bad length is answered FORMERR
+ * (RFC 7873 5.2.2) and any other gets the client cookie back with a server
+ * cookie (cookie.h); info->cookie says what the query's was. */
+int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_peer_t *peer,
+                      const uint8_t *query, size_t qlen, enum answer_transport tp,
+                      uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info);
 
 /* ---- presentation helpers ------------------------------------------------ */
 /* Wire name -> "a.example." into buf; returns length or ANYNS_ESPACE. */

@@ -93,6 +93,10 @@ static int parse_opt(const uint8_t *q, size_t p, size_t rdlen, pkt_query_t *pq)
 		pq->edns_opts = true;
 		if (code == PKT_OPT_NSID)
 			pq->nsid = true;
+		if (code == PKT_OPT_COOKIE && pq->cookie_off == 0) {
+			pq->cookie_off = (uint16_t)o;
+			pq->cookie_len = olen;
+		}
 		/* RFC 6891 6.1.2: unknown options are ignored. */
 		o += olen;
 	}

@@ -31,6 +31,7 @@
 #define PKT_RCODE_REFUSED  5
 #define PKT_RCODE_YXDOMAIN 6
 #define PKT_RCODE_BADVERS  16   /* extended: needs OPT (RFC 6891 6.1.3) */
+#define PKT_RCODE_BADCOOKIE 23  /* extended: RFC 7873 8 */
 
 #define PKT_TYPE_A      1
 #define PKT_TYPE_NS     2
@@ -113,6 +114,8 @@ typedef struct pkt_query {
 	bool do_bit;
 	bool nsid;                  /* an NSID option was present */
 	bool edns_opts;             /* any option at all */
+	uint16_t cookie_off;        /* RFC 7873 COOKIE option data in the query; 0: none */
+	uint16_t cookie_len;
 	uint8_t edns_version;
 	uint16_t edns_payload;      /* as sent by the client */
 
