@@ -490,7 +490,8 @@ static const opt_t zone_opts[] = {
 	          "they have one; anyone else is REFUSED" },
 	{ .key = "catalog", .type = OPT_BOOL, OPT_AT(dconf_zone_t, catalog), .def = "false",
 	  .help = "marks a catalog zone (RFC 9432, needs primaries): each member becomes a "
-	          "secondary zone from the same primaries, and goes when removed" },
+	          "secondary zone from the same primaries, and goes when removed; with a file, "
+	          "members are kept beside it (ORIGIN.zone) and serve at start-up" },
 	{ .key = "refresh", .type = OPT_DURATION, OPT_AT(dconf_zone_t, refresh_ms), .min = 1000,
 	  .max = 2147483647000LL, .def_doc = "SOA refresh",
 	  .help = "secondary: how often the primary's serial is checked" },
