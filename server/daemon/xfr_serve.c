@@ -42,6 +42,29 @@ bool xfr_serve_wants(const uint8_t *q, size_t len, bool tcp)
 	return false;
 }
 
+/* Refusals are logged, but anyone can send them by the thousand: at most
+ * XS_LOG_PER_SEC lines a second over all workers, then one line saying how
+ * many were left out. */
+#define XS_LOG_PER_SEC 20
+static _Atomic uint64_t g_log_sec, g_log_count, g_log_dropped;
+
+static bool xs_log_ok(void)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	uint64_t sec = atomic_load_explicit(&g_log_sec, memory_order_relaxed);
+	if (sec != now && atomic_compare_exchange_strong(&g_log_sec, &sec, now)) {
+		uint64_t dropped = atomic_exchange(&g_log_dropped, 0);
+		atomic_store(&g_log_count, 0);
+		if (dropped > 0)
+			log_warn("%llu more refused transfers, NOTIFYs or bad TSIGs not logged",
+			         (unsigned long long)dropped);
+	}
+	if (atomic_fetch_add(&g_log_count, 1) < XS_LOG_PER_SEC)
+		return true;
+	atomic_fetch_add(&g_log_dropped, 1);
+	return false;
+}
+
 static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -149,7 +172,8 @@ static void xs_notify(struct xs *x)
 	char zname[1024];
 	anyns_name_to_text(n.zone, n.zone_len, zname, sizeof(zname));
 	if (idx < 0) {
-		log_info("NOTIFY for %s from %s: not a zone of ours", zname, from);
+		if (xs_log_ok())
+			log_info("NOTIFY for %s from %s: not a zone of ours", zname, from);
 		xs_rcode(x, PKT_RCODE_NOTAUTH);
 		return;
 	}
@@ -158,8 +182,9 @@ static void xs_notify(struct xs *x)
 	if (zc->member)
 		prim = &d->conf.zones[zc->catalog_idx].primaries;
 	if (prim->n == 0 || xs_allowed(x, prim) < 0) {
-		log_warn("NOTIFY for %s from %s refused: not one of its primaries%s", zname, from,
-		         prim->n > 0 ? " (or not signed with its key)" : "");
+		if (xs_log_ok())
+			log_warn("NOTIFY for %s from %s refused: not one of its primaries%s", zname,
+			         from, prim->n > 0 ? " (or not signed with its key)" : "");
 		xs_rcode(x, prim->n == 0 ? PKT_RCODE_NOTAUTH : PKT_RCODE_REFUSED);
 		return;
 	}
@@ -197,8 +222,9 @@ static void xs_transfer(struct xs *x)
 		return;
 	}
 	if (xs_allowed(x, &d->conf.zones[idx].allow_transfer) < 0) {
-		log_info("%s of %s from %s refused: not in allow-transfer%s", what, zname, from,
-		         x->signed_q ? "" : " (or unsigned)");
+		if (xs_log_ok())
+			log_info("%s of %s from %s refused: not in allow-transfer%s", what, zname,
+			         from, x->signed_q ? "" : " (or unsigned)");
 		xs_rcode(x, PKT_RCODE_REFUSED);
 		return;
 	}
@@ -326,8 +352,9 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 			err = (uint16_t)tsig_verify_query(&x.tsig, q, len, &tr, now);
 		}
 		if (err == TSIG_BADKEY || err == TSIG_BADSIG) {
-			log_warn("query from %s signed with key %s: %s", afrom, kname,
-			         err == TSIG_BADKEY ? "BADKEY (unknown key)" : "BADSIG");
+			if (xs_log_ok())
+				log_warn("query from %s signed with key %s: %s", afrom, kname,
+				         err == TSIG_BADKEY ? "BADKEY (unknown key)" : "BADSIG");
 			size_t olen;
 			if (xfr_answer_header(q, x.qend, PKT_RCODE_NOTAUTH, buf, x.outcap, &olen) == 0 &&
 			    tsig_append_error(buf, &olen, x.outcap, &tr, err, now) == 0)
@@ -336,8 +363,9 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 		}
 		x.signed_q = true;
 		if (err == TSIG_BADTIME) {
-			log_warn("query from %s signed with key %s: BADTIME (clock off by more than %us)",
-			         afrom, kname, tr.fudge);
+			if (xs_log_ok())
+				log_warn("query from %s signed with key %s: BADTIME (clock off by more "
+				         "than %us)", afrom, kname, tr.fudge);
 			size_t olen;
 			if (xfr_answer_header(q, x.qend, PKT_RCODE_NOTAUTH, buf, x.outcap, &olen) == 0)
 				xs_send(&x, buf, olen);
