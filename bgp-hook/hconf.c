@@ -103,15 +103,17 @@ int hconf_parse_prefix(const char *s)
 
 #define P(...) (snprintf(path, sizeof(path), __VA_ARGS__), path)
 
-/* key: a list of "ASN:VALUE" (or, large, "GA:LD1:LD2") or one of them. */
-static int read_lcomms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
-                       hattrs_t *a)
+/* key: one community or a list of them; standard ("ASN:VALUE") or, with
+ * large, RFC 8092 ones ("GA:LD1:LD2"). */
+static int read_comms_kind(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
+                           hattrs_t *a, bool large)
 {
 	char path[160];
 	cfg_node_t *n = cfg_get(map, key);
 	if (!n)
 		return 0;
-	a->nlcomm = 0;
+	size_t *cnt = large ? &a->nlcomm : &a->ncomm;
+	*cnt = 0;
 	cfg_node_t *e = n;
 	if (n->kind != CFG_SCALAR) {
 		if (cfg_expect(cfg, n, CFG_SEQ, P("%s.%s", base, key)) < 0)
@@ -125,12 +127,16 @@ static int read_lcomms(cfg_t *cfg, cfg_node_t *map, const char *key, const char 
 			P("%s.%s[%zu]", base, key, i);
 		if (cfg_expect(cfg, e, CFG_SCALAR, path) < 0)
 			return -1;
-		if (a->nlcomm == HATTR_MAXCOMM)
-			return cfg_error(cfg, e, "%s: at most %d large communities", path, HATTR_MAXCOMM);
-		if (hconf_parse_large_community(e->value, a->lcomm[a->nlcomm]) < 0)
-			return cfg_error(cfg, e, "%s: '%s' is not a large community (GA:LD1:LD2, "
-			                 "each 0..4294967295)", path, e->value);
-		a->nlcomm++;
+		if (*cnt == HATTR_MAXCOMM)
+			return cfg_error(cfg, e, "%s: at most %d %scommunities", path, HATTR_MAXCOMM,
+			                 large ? "large " : "");
+		int rc = large ? hconf_parse_large_community(e->value, a->lcomm[*cnt])
+		               : hconf_parse_community(e->value, &a->comm[*cnt]);
+		if (rc < 0)
+			return cfg_error(cfg, e, "%s: '%s' is not a %s", path, e->value,
+			                 large ? "large community (GA:LD1:LD2, each 0..4294967295)"
+			                       : "community (ASN:VALUE)");
+		(*cnt)++;
 	}
 	return 0;
 }
@@ -138,33 +144,13 @@ static int read_lcomms(cfg_t *cfg, cfg_node_t *map, const char *key, const char 
 static int read_comms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
                       hattrs_t *a)
 {
-	char path[160];
-	cfg_node_t *n = cfg_get(map, key);
-	if (!n)
-		return 0;
-	a->ncomm = 0;
-	if (n->kind == CFG_SCALAR) {
-		if (hconf_parse_community(n->value, &a->comm[0]) < 0)
-			return cfg_error(cfg, n, "%s: '%s' is not a community (ASN:VALUE)",
-			                 P("%s.%s", base, key), n->value);
-		a->ncomm = 1;
-		return 0;
-	}
-	if (cfg_expect(cfg, n, CFG_SEQ, P("%s.%s", base, key)) < 0)
-		return -1;
-	size_t i = 0;
-	for (cfg_node_t *c = n->child; c; c = c->next, i++) {
-		P("%s.%s[%zu]", base, key, i);
-		if (cfg_expect(cfg, c, CFG_SCALAR, path) < 0)
-			return -1;
-		if (a->ncomm == HATTR_MAXCOMM)
-			return cfg_error(cfg, c, "%s: at most %d communities", path, HATTR_MAXCOMM);
-		if (hconf_parse_community(c->value, &a->comm[a->ncomm]) < 0)
-			return cfg_error(cfg, c, "%s: '%s' is not a community (ASN:VALUE)", path,
-			                 c->value);
-		a->ncomm++;
-	}
-	return 0;
+	return read_comms_kind(cfg, map, key, base, a, false);
+}
+
+static int read_lcomms(cfg_t *cfg, cfg_node_t *map, const char *key, const char *base,
+                       hattrs_t *a)
+{
+	return read_comms_kind(cfg, map, key, base, a, true);
 }
 
 /* degraded: / draining: { prepend, med, community, large-community } */
