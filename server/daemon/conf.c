@@ -238,6 +238,47 @@ static void fmt_rrl_whitelist(const void *obj, char *buf, size_t len)
 	}
 }
 
+static int opt_cookie_secret(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
+	if (cookie_secret_from_hex(text, c->cookie.secret) != 0) {
+		snprintf(err, errlen, "want 32 hex digits (16 bytes)");
+		return -1;
+	}
+	c->cookie_secret_set = true;
+	return 0;
+}
+
+static int opt_cookie_previous(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_t *c = obj;
+	if (cookie_secret_from_hex(text, c->cookie.previous) != 0) {
+		snprintf(err, errlen, "want 32 hex digits (16 bytes)");
+		return -1;
+	}
+	c->cookie.has_previous = true;
+	return 0;
+}
+
+static void fmt_hex16(const uint8_t *b, bool set, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (int i = 0; set && i < 16 && (size_t)(2 * i + 2) < len; i++)
+		snprintf(buf + 2 * i, len - 2 * (size_t)i, "%02x", b[i]);
+}
+
+static void fmt_cookie_secret(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	fmt_hex16(c->cookie.secret, c->cookie_secret_set, buf, len);
+}
+
+static void fmt_cookie_previous(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	fmt_hex16(c->cookie.previous, c->cookie.has_previous, buf, len);
+}
+
 static int opt_zone_origin(void *obj, const char *text, char *err, size_t errlen)
 {
 	dconf_zone_t *z = obj;
@@ -469,6 +510,24 @@ static const opt_t rrl_opts[] = {
 	{ 0 },
 };
 
+static const opt_t cookie_opts[] = {
+	{ .key = "enable", .flag = "cookies", .type = OPT_BOOL, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, cookies), .def = "false",
+	  .help = "answer DNS Cookies (RFC 7873): a query's client cookie comes back with a server "
+	          "cookie (RFC 9018: SipHash-2-4 under the secret); a COOKIE option of a bad "
+	          "length is FORMERR; a valid server cookie exempts the query from rrl, and a "
+	          "rate-limited query without one gets BADCOOKIE instead of a TC=1 slip" },
+	{ .key = "secret", .type = OPT_CUSTOM, .flags = OPT_RESTART, .parse = opt_cookie_secret,
+	  .format = fmt_cookie_secret, .def_doc = "random at start-up",
+	  .help = "the server cookie secret, 32 hex digits; give every server behind one "
+	          "address the same so that they accept each other's cookies" },
+	{ .key = "previous-secret", .type = OPT_CUSTOM, .flags = OPT_RESTART,
+	  .parse = opt_cookie_previous, .format = fmt_cookie_previous,
+	  .help = "a secret still accepted (cookies made with it are valid) while a new secret "
+	          "rolls out; new cookies are made with secret" },
+	{ 0 },
+};
+
 static const opt_t zone_opts[] = {
 	{ .key = "origin", .type = OPT_CUSTOM, .flags = OPT_REQUIRED, .parse = opt_zone_origin,
 	  .release = release_zone_origin, .format = fmt_zone_origin,
@@ -510,6 +569,7 @@ const opt_t dconf_options[] = {
 	{ .key = "xdp", .type = OPT_SECTION, .sub = xdp_opts, .help = "the XDP fast path" },
 	{ .key = "rrl", .type = OPT_SECTION, .sub = rrl_opts,
 	  .help = "response rate limiting (off unless rate is set)" },
+	{ .key = "cookies", .type = OPT_SECTION, .sub = cookie_opts, .help = "DNS Cookies" },
 	{ .key = "keys", .type = OPT_LIST, OPT_AT(dconf_t, keys), .elem_size = sizeof(dconf_key_t),
 	  .count_offset = offsetof(dconf_t, n_keys), .sub = dconf_key_opts,
 	  .check = dconf_check_key, .help = "TSIG keys (RFC 8945)" },

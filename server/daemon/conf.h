@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "opt.h"
+#include "cookie.h"
 #include "rrl.h"
 #include "tsig.h"
 
@@ -101,6 +102,9 @@ typedef struct dconf {
 	int xdp_mode;              /* enum dconf_xdp_mode */
 
 	rrl_conf_t rrl;            /* rrl.rate 0: off */
+	bool cookies;              /* answer DNS Cookies (RFC 7873) */
+	cookie_conf_t cookie;      /* its secrets */
+	bool cookie_secret_set;    /* else a random one at start-up */
 
 	char *zones_dir;           /* relative zone files are read from here */
 	bool include_anywhere;     /* $INCLUDE may read files outside the zones' folders */

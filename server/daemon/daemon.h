@@ -119,6 +119,10 @@ typedef struct udp_api {
 
 extern const udp_api_t udp_api_poll, udp_api_threads;
 
+/* The client's address as answer_build_peer() wants it (ip points into buf),
+ * with the time now. */
+void peer_from(const struct sockaddr *sa, uint8_t buf[16], answer_peer_t *p);
+
 struct worker {
 	unsigned id;
 	daemon_t *d;

@@ -107,10 +107,21 @@ static void answer_conf_from(daemon_t *d)
 	d->aconf.version_bind = d->conf.version;
 }
 
-/* The rate limiter's table, with a random hash key. */
-static int rrl_start(daemon_t *d)
+/* DNS Cookies' secret; the rate limiter's table, with a random hash key. */
+static int defences_start(daemon_t *d)
 {
 	uint8_t seed[16];
+	if (d->conf.cookies) {
+		if (!d->conf.cookie_secret_set &&
+		    getrandom(d->conf.cookie.secret, COOKIE_SECRET_LEN, 0) != COOKIE_SECRET_LEN) {
+			log_err("cookies: cannot make a random secret");
+			return -1;
+		}
+		d->aconf.cookies = &d->conf.cookie;
+		log_info("DNS Cookies on (%s secret%s)",
+		         d->conf.cookie_secret_set ? "configured" : "random",
+		         d->conf.cookie.has_previous ? ", previous secret accepted" : "");
+	}
 	if (d->conf.rrl.rate == 0)
 		return 0;
 	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) ||
@@ -198,7 +209,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)d->conf.log_level);
 	answer_conf_from(d);
-	if (rrl_start(d) != 0)
+	if (defences_start(d) != 0)
 		goto out_conf;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile(&d->conf);

@@ -170,8 +170,15 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 			          conn_send_msg, c);
 		return;
 	}
-	if (answer_build(zs, &w->d->aconf, q, qlen, ANSWER_TCP, w->tcpbuf + 2, 65535, &olen,
-	                 &info) != 0 || olen == 0) {
+	answer_peer_t peer;
+	uint8_t ipbuf[16];
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	bool known = w->d->aconf.cookies != NULL &&
+	             uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sslen) == 0;
+	peer_from(known ? (struct sockaddr *)&ss : NULL, ipbuf, &peer);
+	if (answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
+	                      w->tcpbuf + 2, 65535, &olen, &info) != 0 || olen == 0) {
 		STAT_INC(w->stats.dropped);
 		return;
 	}

@@ -70,20 +70,52 @@ static void udp_out_put(void *ctx, const uint8_t *msg, size_t len)
 	}
 }
 
+void peer_from(const struct sockaddr *sa, uint8_t buf[16], answer_peer_t *p)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF };
+	struct timespec ts;
+	memset(p, 0, sizeof(*p));
+	memset(buf, 0, 16);
+	p->ip = buf;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		memcpy(buf, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		p->ip_len = 4;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		bool v4 = memcmp(a, mapped, sizeof(mapped)) == 0;
+		memcpy(buf, v4 ? a + 12 : a, v4 ? 4 : 16);
+		p->ip_len = v4 ? 4 : 16;
+	}
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	p->now = (uint32_t)ts.tv_sec;
+}
+
 /* Response rate limiting of the response out[0..olen) to io->from: the
- * length to send (0: drop it). */
-static size_t udp_rrl(udp_io_t *io, uint8_t *out, size_t olen)
+ * length to send (0: drop it). A query with a valid server cookie is not
+ * limited (the source address is proven); a limited one with a client
+ * cookie slips as BADCOOKIE with a server cookie to come back with. */
+static size_t udp_rrl(udp_io_t *io, const zset_t *zs, const answer_peer_t *peer,
+                      const uint8_t *q, size_t qlen, uint8_t cookie, uint8_t *out,
+                      size_t outcap, size_t olen)
 {
 	rrl_t *r = io->w->d->rrl;
 	struct timespec ts;
-	if (r == NULL || io->from == NULL || olen == 0)
+	if (r == NULL || io->from == NULL || olen == 0 || cookie == COOKIE_VALID)
 		return olen;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	switch (rrl_check(r, io->from, out, olen, (uint32_t)ts.tv_sec)) {
 	case RRL_PASS:
 		return olen;
 	case RRL_SLIP:
-		if (rrl_slip(out, &olen) == 0) {
+		if (cookie == COOKIE_CLIENT_ONLY || cookie == COOKIE_BAD) {
+			answer_peer_t bp = *peer;
+			bp.badcookie = true;
+			if (answer_build_peer(zs, &io->w->d->aconf, &bp, q, qlen, ANSWER_UDP, out, outcap,
+			                      &olen, NULL) == 0 && olen > 0) {
+				STAT_INC(io->stats.rrl_slipped);
+				return olen;
+			}
+		} else if (rrl_slip(out, &olen) == 0) {
 			STAT_INC(io->stats.rrl_slipped);
 			return olen;
 		}
@@ -112,7 +144,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 		if (r == 0) {
 			STAT_INC(io->stats.cache_hits);
 			STAT_RCODE(io->stats, rcode);
-			return udp_rrl(io, out, olen);
+			return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen);
 		}
 		if (r == ANYNS_ENOENT) {
 			keyed = true;
@@ -129,8 +161,11 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 			STAT_RCODE(io->stats, out[3] & 0x0F);
 		return uo.len;
 	}
-	if (answer_build(zs, &io->w->d->aconf, q, qlen, ANSWER_UDP, out, outcap, &olen,
-	                 &info) != 0 || olen == 0) {
+	uint8_t ipbuf[16];
+	answer_peer_t peer;
+	peer_from(io->from, ipbuf, &peer);
+	if (answer_build_peer(zs, &io->w->d->aconf, &peer, q, qlen, ANSWER_UDP, out, outcap, &olen,
+	                      &info) != 0 || olen == 0) {
 		STAT_INC(io->stats.dropped);
 		return 0;
 	}
@@ -140,7 +175,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL)
 		xdp_maybe_put(io, gen, &key, out, olen);
-	return udp_rrl(io, out, olen);
+	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen);
 }
 
 /* The address the query was sent to, from IP_PKTINFO, as a cmsg for the reply. */

@@ -3,7 +3,8 @@
 evenly over SECONDS to a server, from one UDP socket or (with --spoof) from
 several source addresses written into raw IPv4 packets, collects the
 responses for a second more and prints one JSON line of counts per source:
-full answers, TC=1 answers (slipped), and queries never answered. Bounded in
+full answers, TC=1 answers (slipped), BADCOOKIE answers (slipped, with
+--cookie) and queries never answered. Bounded in
 count and time."""
 import argparse
 import json
@@ -12,6 +13,7 @@ import struct
 import sys
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 
@@ -47,6 +49,7 @@ def main():
     ap.add_argument("--spoof", action="append", default=[],
                     help="source address (raw socket; repeat for several)")
     ap.add_argument("--sport", type=int, default=0, help="source port of spoofed queries")
+    ap.add_argument("--cookie", help="a COOKIE option (hex) in every query")
     a = ap.parse_args()
     count = min(a.count, 20000)
     srcs = a.spoof or [None]
@@ -63,10 +66,14 @@ def main():
     # ids: source index * count + n, below 65536
     if len(srcs) * count > 65536:
         sys.exit("too many queries for distinct ids")
-    q = dns.message.make_query(a.name, a.type, use_edns=False)
+    if a.cookie:
+        opt = dns.edns.GenericOption(10, bytes.fromhex(a.cookie))
+        q = dns.message.make_query(a.name, a.type, use_edns=0, options=[opt])
+    else:
+        q = dns.message.make_query(a.name, a.type, use_edns=False)
     wire = bytearray(q.to_wire())
     seen = {}
-    stats = [{"full": 0, "tc": 0} for _ in srcs]
+    stats = [{"full": 0, "tc": 0, "badcookie": 0} for _ in srcs]
 
     def drain():
         while True:
@@ -83,7 +90,10 @@ def main():
             i = qid // count
             if i >= len(srcs):
                 continue
-            stats[i]["tc" if data[2] & 0x02 else "full"] += 1
+            if data[3] & 0x0F == 7:     # BADCOOKIE (23): 7 here, 1 in the OPT TTL
+                stats[i]["badcookie"] += 1
+            else:
+                stats[i]["tc" if data[2] & 0x02 else "full"] += 1
 
     total = len(srcs) * count
     t0 = time.monotonic()
@@ -107,7 +117,7 @@ def main():
     for i, st in enumerate(stats):
         st["source"] = srcs[i] or "socket"
         st["sent"] = count
-        st["none"] = count - st["full"] - st["tc"]
+        st["none"] = count - st["full"] - st["tc"] - st["badcookie"]
         print(json.dumps(st))
 
 

@@ -46,8 +46,9 @@ ns1 A 192.0.2.53
 www A 192.0.2.1
 Z
 
-# start_anynsd NAME ADDR PORT RRL-FLOW [EXTRA-SERVER-LINES] [NETNS]: starts
-# anynsd with that rrl section; sets DPID.
+# start_anynsd NAME ADDR PORT RRL-FLOW [EXTRA-LINES] [NETNS]: starts anynsd
+# with that rrl section (EXTRA-LINES go at the top level, after server:'s
+# own); sets DPID.
 start_anynsd() {
 	local name=$1 addr=$2 port=$3 rrl=$4 extra=${5:-} ns=${6:-}
 	cat > "$TMP/$name.yaml" <<Y
@@ -185,6 +186,9 @@ Y
 rc=$?
 [ "$rc" -eq 2 ] && echo "$out" | grep -q "rrl.whitelist" && pass $T:bad-config ||
 	fail $T:bad-config "rc=$rc: $out"
+
+# ---- DNS Cookies ---------------------------------------------------------------------
+source "$HERE/cookies.sh"
 
 # ---- many sources, spoofed inside a namespace ----------------------------------------
 if ! ip netns add "$NS" 2>/dev/null; then
