@@ -76,6 +76,9 @@ static int xdp_start(daemon_t *d)
 		d->xdp = NULL;
 		return rc;
 	}
+	if (d->rrl != NULL)
+		log_warn("xdp: answers sent from XDP are not rate limited (rrl applies to the "
+		         "socket path only)");
 	return zones_subscribe(d, xdp_published);
 }
 
