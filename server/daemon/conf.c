@@ -423,11 +423,26 @@ static const opt_t server_opts[] = {
 	          "or threads (one thread per worker and socket blocking in recvmmsg)" },
 	{ .key = "tcp-idle-timeout", .flag = "tcp-idle-timeout", .type = OPT_DURATION,
 	  .flags = OPT_RESTART, OPT_AT(dconf_t, tcp_idle_ms), .min = 1, .max = 3600000,
-	  .def = "10s", .arg = "T", .help = "close TCP connections silent this long" },
+	  .def = "10s", .arg = "T",
+	  .help = "close TCP connections this long after their last complete query or answer "
+	          "read (the bytes of an unfinished query do not count); 200ms once half of "
+	          "tcp-max-connections are open" },
+	{ .key = "tcp-query-timeout", .flag = "tcp-query-timeout", .type = OPT_DURATION,
+	  .flags = OPT_RESTART, OPT_AT(dconf_t, tcp_query_ms), .min = 1, .max = 3600000,
+	  .def = "5s", .arg = "T",
+	  .help = "close a TCP connection whose query has not arrived whole this long after its "
+	          "first byte (slow senders holding slots); 200ms once half of "
+	          "tcp-max-connections are open" },
+	{ .key = "tcp-max-per-source", .flag = "tcp-max-per-source", .type = OPT_UINT,
+	  .flags = OPT_RESTART, OPT_AT(dconf_t, tcp_max_per_source), .min = 1, .max = 1000000,
+	  .def = "64", .arg = "N",
+	  .help = "open TCP connections from one IPv4 address or IPv6 /64; past it a new one is "
+	          "closed at once" },
 	{ .key = "tcp-max-connections", .flag = "tcp-max-connections", .type = OPT_UINT,
 	  .flags = OPT_RESTART, OPT_AT(dconf_t, tcp_max_conn), .min = 1, .max = 1000000,
 	  .def = "1000", .arg = "N",
-	  .help = "open TCP connections over all workers; past it a new one is closed at once" },
+	  .help = "open TCP connections over all workers; past it a new one takes the slot of "
+	          "the least recently active connection of its worker" },
 	{ .key = "log-level", .flag = "log-level", .short_flag = 'l', .type = OPT_ENUM,
 	  OPT_AT(dconf_t, log_level), .choices = log_levels, .def = "info", .arg = "LEVEL",
 	  .help = "least important messages logged" },

@@ -90,7 +90,9 @@ typedef struct dconf {
 	size_t answer_cache;       /* entries per worker; 0: off; DCONF_CACHE_AUTO: from zones */
 	int udp_io;                /* enum dconf_udp_io */
 	uint64_t tcp_idle_ms;
+	uint64_t tcp_query_ms;
 	unsigned tcp_max_conn;
+	unsigned tcp_max_per_source;
 	int log_level;
 	char *pid_file;
 	char *metrics;             /* "addr:port" of the Prometheus endpoint, or NULL */

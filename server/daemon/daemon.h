@@ -140,7 +140,8 @@ struct worker {
 	size_t n_io;
 	uv_tcp_t tcp_listen[DCONF_MAX_LISTEN];
 	size_t n_tcp;
-	tcp_conn_t *conns;      /* open TCP connections (doubly linked) */
+	tcp_conn_t *conns;      /* open TCP connections (doubly linked), the most */
+	tcp_conn_t *conns_tail; /* recently active first */
 	uint8_t *tcpbuf;        /* 2 + 65535: one TCP response */
 
 	dstats_t stats;         /* TCP */
@@ -190,6 +191,7 @@ struct daemon {
 	struct anyns_xdp *xdp;
 	rrl_t *rrl;             /* response rate limiting; NULL: off */
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
+	struct tcp_sources *tcp_src;    /* connections per source address */
 	const char *conf_path;  /* -c FILE, or NULL */
 	int argc;               /* the command line, read again over the file at reload */
 	char **argv;
@@ -244,6 +246,8 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                   uint8_t *out, size_t outcap);
 
 /* tcp.c */
+struct tcp_sources *tcp_sources_new(unsigned max_conn);
+void tcp_sources_free(struct tcp_sources *t);
 int tcp_listen_start(worker_t *w, const dconf_listen_t *l, uv_tcp_t *h);
 void tcp_stop_all(worker_t *w);           /* stop reading, flush, close */
 void tcp_close_all(worker_t *w);          /* now, pending writes dropped */

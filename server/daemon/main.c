@@ -263,9 +263,10 @@ int main(int argc, char **argv)
 		}
 	}
 	d->udp = udp_api_for(&d->conf);
+	d->tcp_src = tcp_sources_new(d->conf.tcp_max_conn);
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
-	if (d->workers == NULL)
-		goto out_zones;
+	if (d->workers == NULL || d->tcp_src == NULL)
+		goto out_workers;
 	for (unsigned i = 0; i < d->n_workers; i++)
 		if (worker_new(d, i, &d->workers[i]) != 0)
 			goto out_workers;
@@ -327,9 +328,10 @@ int main(int argc, char **argv)
 	log_info("stopped");
 out_workers:
 	hooks_stop(d);
-	for (unsigned i = 0; i < d->n_workers; i++)
+	for (unsigned i = 0; d->workers != NULL && i < d->n_workers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);
+	tcp_sources_free(d->tcp_src);
 out_zones:
 	zones_free(d);
 out_conf:

@@ -1,6 +1,15 @@
 /* DNS over TCP per RFC 7766: 2-byte length prefix, pipelined queries answered
- * as they arrive, an idle timeout, a cap on open connections. */
+ * as they arrive, a cap on open connections. Slots are defended (RFC 7766
+ * 6.2.3): a connection is idle from its last complete query or answer read
+ * (bytes of an unfinished query do not count), a query must arrive whole
+ * within tcp-query-timeout of its first byte, both timeouts drop to
+ * TCP_BUSY_MS once half the slots are taken, one source address (an IPv6
+ * /64) holds at most tcp-max-per-source connections, and with every slot
+ * taken a new client takes the slot of this worker's least recently active
+ * connection. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +23,22 @@
 #define TCP_BUF_MAX  (2 + 65535)
 /* Stop reading from a client that does not read its answers. */
 #define TCP_WQ_MAX   (256 * 1024)
+/* Timeouts once half the slots are taken, as NSD. */
+#define TCP_BUSY_MS  200
+/* The least age of a connection pushed out for a new one. */
+#define TCP_EVICT_AGE_MS 20
+
+/* Connections per source: open addressing, linear probing, deletion by
+ * backward shift; at most tcp-max-connections keys live at once. */
+struct tcp_src_ent {
+	uint8_t key[16];
+	unsigned count;         /* 0: free */
+};
+struct tcp_sources {
+	pthread_mutex_t lock;
+	size_t mask;
+	struct tcp_src_ent e[];
+};
 
 struct tcp_conn {
 	uv_tcp_t h;
@@ -23,7 +48,10 @@ struct tcp_conn {
 	uint8_t *buf;
 	size_t cap, len;
 	int handles;            /* open libuv handles; freed at 0 */
-	bool closing, reading, eof, counted;
+	bool closing, reading, eof, counted, sourced;
+	bool partial;           /* the buffer holds the start of a query */
+	uint8_t src[16];        /* the source key (tcp_sources) */
+	uint64_t opened;        /* loop time of the accept, ms */
 };
 
 struct tcp_wreq {
@@ -32,13 +60,136 @@ struct tcp_wreq {
 	uint8_t data[];
 };
 
+static void conn_on_idle(uv_timer_t *t);
+
+static size_t src_hash(const uint8_t *k, size_t mask)
+{
+	uint64_t a, b;
+	memcpy(&a, k, 8);
+	memcpy(&b, k + 8, 8);
+	uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+	return (size_t)(h >> 32 ^ h) & mask;
+}
+
+struct tcp_sources *tcp_sources_new(unsigned max_conn)
+{
+	size_t n = 16;
+	while (n < 2 * (size_t)max_conn)
+		n <<= 1;
+	struct tcp_sources *t = calloc(1, sizeof(*t) + n * sizeof(t->e[0]));
+	if (t == NULL)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	t->mask = n - 1;
+	return t;
+}
+
+void tcp_sources_free(struct tcp_sources *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/* Counts one more connection from key unless it has `limit` already.
+ * Returns false when over the limit. */
+static bool tcp_sources_get(struct tcp_sources *t, const uint8_t *key, unsigned limit)
+{
+	bool ok = true;
+	pthread_mutex_lock(&t->lock);
+	size_t i = src_hash(key, t->mask);
+	while (t->e[i].count != 0 && memcmp(t->e[i].key, key, 16) != 0)
+		i = (i + 1) & t->mask;
+	if (t->e[i].count == 0) {
+		memcpy(t->e[i].key, key, 16);
+		t->e[i].count = 1;
+	} else if (t->e[i].count >= limit) {
+		ok = false;
+	} else {
+		t->e[i].count++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+static void tcp_sources_put(struct tcp_sources *t, const uint8_t *key)
+{
+	pthread_mutex_lock(&t->lock);
+	size_t i = src_hash(key, t->mask);
+	while (t->e[i].count != 0 && memcmp(t->e[i].key, key, 16) != 0)
+		i = (i + 1) & t->mask;
+	if (t->e[i].count > 1) {
+		t->e[i].count--;
+	} else if (t->e[i].count == 1) {
+		/* Backward shift: pull later entries of the run into the hole
+		 * when their home slot allows it. */
+		size_t hole = i, j = i;
+		t->e[hole].count = 0;
+		for (;;) {
+			j = (j + 1) & t->mask;
+			if (t->e[j].count == 0)
+				break;
+			size_t home = src_hash(t->e[j].key, t->mask);
+			if (((j - home) & t->mask) >= ((j - hole) & t->mask)) {
+				t->e[hole] = t->e[j];
+				t->e[j].count = 0;
+				hole = j;
+			}
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The source key: an IPv4 address (mapped), or an IPv6 address's /64. */
+static void source_key(const struct sockaddr_storage *ss, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (ss->ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
+			memcpy(key, a, 16);
+		else
+			memcpy(key, a, 8);
+	}
+}
+
+/* Both timeouts fall to TCP_BUSY_MS once half the slots are taken. */
+static uint64_t conn_timeout(const daemon_t *d, uint64_t ms)
+{
+	if (atomic_load(&d->tcp_conns) > d->conf.tcp_max_conn / 2 && ms > TCP_BUSY_MS)
+		return TCP_BUSY_MS;
+	return ms;
+}
+
+/* The connection did something useful: idle from now on, first to keep
+ * when slots run out. */
+static void conn_active(tcp_conn_t *c)
+{
+	worker_t *w = c->w;
+	uv_timer_start(&c->idle, conn_on_idle, conn_timeout(w->d, w->d->conf.tcp_idle_ms), 0);
+	if (w->conns == c)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		w->conns_tail = c->prev;
+	c->prev = NULL;
+	c->next = w->conns;
+	w->conns->prev = c;
+	w->conns = c;
+}
+
 static void conn_on_closed(uv_handle_t *h)
 {
 	tcp_conn_t *c = h->data;
 	if (--c->handles > 0)
 		return;
-	if (c->counted)
-		atomic_fetch_sub(&c->w->d->tcp_conns, 1);
 	free(c->buf);
 	free(c);
 }
@@ -49,12 +200,21 @@ static void conn_close(tcp_conn_t *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	/* The slot is free at once: a client waiting for it need not wait
+	 * for the close callbacks. */
+	if (c->counted)
+		atomic_fetch_sub(&w->d->tcp_conns, 1);
+	if (c->sourced)
+		tcp_sources_put(w->d->tcp_src, c->src);
+	c->counted = c->sourced = false;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else if (w->conns == c)
 		w->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	else if (w->conns_tail == c)
+		w->conns_tail = c->prev;
 	c->prev = c->next = NULL;
 	uv_close((uv_handle_t *)&c->h, conn_on_closed);
 	uv_close((uv_handle_t *)&c->idle, conn_on_closed);
@@ -94,8 +254,10 @@ static void conn_on_write(uv_write_t *req, int status)
 		conn_close(c);
 		return;
 	}
-	/* A client reading its answers is not idle (RFC 7766 6.2.3). */
-	uv_timer_again(&c->idle);
+	/* A client reading its answers is not idle (RFC 7766 6.2.3), unless it
+	 * is in the middle of sending a query: that one has its deadline. */
+	if (!c->partial)
+		conn_active(c);
 	/* Queries left in the buffer while the client was behind go first. */
 	if (!c->w->stopping && wq_size(c) < TCP_WQ_MAX / 2) {
 		conn_process(c);
@@ -210,6 +372,17 @@ static void conn_process(tcp_conn_t *c)
 	rcu_read_unlock();
 	if (c->closing)
 		return;
+	if (off > 0 && c->len == off)
+		c->partial = false;
+	if (off > 0)
+		conn_active(c);
+	if (c->len > off && (!c->partial || off > 0)) {
+		/* A new query started: it must be whole within the deadline,
+		 * whatever it trickles in the meantime. */
+		c->partial = true;
+		uv_timer_start(&c->idle, conn_on_idle,
+		               conn_timeout(c->w->d, c->w->d->conf.tcp_query_ms), 0);
+	}
 	if (off > 0) {
 		memmove(c->buf, c->buf + off, c->len - off);
 		c->len -= off;
@@ -244,7 +417,6 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	c->len += (size_t)nread;
-	uv_timer_again(&c->idle);
 	conn_process(c);
 }
 
@@ -279,17 +451,45 @@ static void on_connection(uv_stream_t *server, int status)
 		uv_close((uv_handle_t *)&c->idle, conn_on_closed);
 		return;
 	}
-	/* Over the limit the connection is accepted and closed at once: the
-	 * client sees a reset/EOF instead of waiting in the backlog. */
-	if (atomic_fetch_add(&d->tcp_conns, 1) >= d->conf.tcp_max_conn || w->stopping) {
-		atomic_fetch_sub(&d->tcp_conns, 1);
+	/* Over a limit the connection is accepted and closed at once: the
+	 * client sees a reset/EOF instead of waiting in the backlog. With
+	 * every slot taken, this worker's least recently active connection
+	 * makes room, so that a client with a query still gets in. */
+	struct sockaddr_storage peer;
+	int plen = sizeof(peer);
+	memset(&peer, 0, sizeof(peer));
+	uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen);
+	source_key(&peer, c->src);
+	bool refuse = w->stopping;
+	if (!refuse && atomic_load(&d->tcp_conns) >= d->conf.tcp_max_conn) {
+		/* A connection younger than TCP_EVICT_AGE_MS may not have had
+		 * the time to send its query: the newcomer is refused instead
+		 * (a burst of connections does not push each other out). */
+		tcp_conn_t *old = w->conns_tail;
+		if (old != NULL && uv_now(&w->loop) - old->opened >= TCP_EVICT_AGE_MS) {
+			STAT_INC(w->stats.tcp_timeouts);
+			conn_close(old);
+		} else {
+			refuse = true;
+		}
+	}
+	if (!refuse && !tcp_sources_get(d->tcp_src, c->src, d->conf.tcp_max_per_source))
+		refuse = true;
+	else if (!refuse)
+		c->sourced = true;
+	if (refuse) {
+		if (c->sourced)
+			tcp_sources_put(d->tcp_src, c->src);
+		c->sourced = false;
 		STAT_INC(w->stats.tcp_refused);
 		c->closing = true;
 		uv_close((uv_handle_t *)&c->h, conn_on_closed);
 		uv_close((uv_handle_t *)&c->idle, conn_on_closed);
 		return;
 	}
+	atomic_fetch_add(&d->tcp_conns, 1);
 	c->counted = true;
+	c->opened = uv_now(&w->loop);
 	STAT_INC(w->stats.tcp_accepted);
 	c->buf = malloc(TCP_BUF_INIT);
 	if (c->buf == NULL) {
@@ -300,9 +500,11 @@ static void on_connection(uv_stream_t *server, int status)
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
+	else
+		w->conns_tail = c;
 	w->conns = c;
 	uv_tcp_nodelay(&c->h, 1);
-	uv_timer_start(&c->idle, conn_on_idle, d->conf.tcp_idle_ms, d->conf.tcp_idle_ms);
+	uv_timer_start(&c->idle, conn_on_idle, conn_timeout(d, d->conf.tcp_idle_ms), 0);
 	if (uv_read_start((uv_stream_t *)&c->h, conn_on_alloc, conn_on_read) != 0) {
 		conn_close(c);
 		return;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# TCP slots under attack (RFC 7766 6.2.3), on loopback: a client sending a
+# query one byte a second is closed at tcp-query-timeout although each byte
+# arrives within the idle timeout; one source holds at most
+# tcp-max-per-source connections; while slow connections from twenty sources
+# (127.0.0.10-29) try to hold every slot, a client from 127.0.0.2 gets its
+# answers over TCP. Bounded: 40 slots, 8 s of attack, 2 s per answer.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../lib.sh"
+T=attack
+TMP=$(mktemp -d /tmp/anyns-tcp.XXXXXX)
+DPID= FPID=
+cleanup() {
+	[ -n "$FPID" ] && kill "$FPID" 2>/dev/null && wait "$FPID" 2>/dev/null
+	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+printf '$TTL 300\n@ IN SOA ns1 h 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n' \
+	> "$TMP/test.zone"
+PORT=$(free_port)
+"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "test=$TMP/test.zone" --workers 1 \
+	--tcp-max-connections 40 --tcp-max-per-source 8 --tcp-idle-timeout 10s \
+	--tcp-query-timeout 3s >"$TMP/anynsd.log" 2>&1 &
+DPID=$!
+if ! wait_dns "$PORT"; then
+	fail $T:tcp-start "anynsd did not answer"
+	cat "$TMP/anynsd.log"
+	summary
+	exit 1
+fi
+
+# One byte a second: closed at the query deadline (3 s), not kept alive by
+# each byte (the idle timeout, 10 s, never runs out).
+secs=$(timeout 30 /usr/bin/python3 "$HERE/slowtcp.py" "$PORT" trickle)
+if [ -n "$secs" ] && awk -v s="$secs" 'BEGIN { exit !(s >= 2.5 && s <= 5) }'; then
+	pass $T:tcp-slowloris-closed
+else
+	fail $T:tcp-slowloris-closed "a query sent one byte a second held its connection ${secs:-?} s"
+fi
+
+# The flood: 20 sources x 16 slow connections, reconnecting when closed.
+SRCS="127.0.0.10"
+for i in $(seq 11 29); do SRCS="$SRCS 127.0.0.$i"; done
+timeout 30 /usr/bin/python3 "$HERE/slowtcp.py" "$PORT" flood 8 16 $SRCS > "$TMP/flood.out" &
+FPID=$!
+sleep 2
+ok=0 tries=0 worst=0
+for _ in $(seq 1 10); do
+	tries=$((tries + 1))
+	t0=$(date +%s%N)
+	if kdig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +tcp +time=2 +retry=1 www.test A 2>/dev/null |
+		grep -q "192.0.2.2"; then
+		ok=$((ok + 1))
+	fi
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ "$ms" -gt "$worst" ] && worst=$ms
+	sleep 0.5
+done
+wait "$FPID"
+FPID=
+most=$(cat "$TMP/flood.out")
+echo "legitimate TCP client during the flood: $ok of $tries answered, slowest ${worst} ms"
+if [ "$ok" = "$tries" ]; then
+	pass $T:tcp-legit-client-served
+else
+	fail $T:tcp-legit-client-served "$ok of $tries TCP queries answered during the flood"
+fi
+if [ -n "$most" ] && [ "$most" -le 8 ]; then
+	pass $T:tcp-per-source-limit
+else
+	fail $T:tcp-per-source-limit "one source held ${most:-?} connections (limit 8)"
+fi
+if kill -0 "$DPID" 2>/dev/null && kdig @127.0.0.1 -p "$PORT" +tcp +time=2 +retry=0 www.test A +short | grep -q 192.0.2.2; then
+	pass $T:tcp-after-flood
+else
+	fail $T:tcp-after-flood "anynsd not answering over TCP after the flood"
+fi
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+grep -o "tcp-conns=.*" "$TMP/anynsd.log" | tail -1
+summary
