@@ -142,6 +142,9 @@ struct worker {
 	size_t n_tcp;
 	tcp_conn_t *conns;      /* open TCP connections (doubly linked), the most */
 	tcp_conn_t *conns_tail; /* recently active first */
+	uv_prepare_t tcp_tick;  /* counts loop iterations into tcp_iter */
+	uint64_t tcp_iter;
+	bool tcp_tick_on;
 	uint8_t *tcpbuf;        /* 2 + 65535: one TCP response */
 
 	dstats_t stats;         /* TCP */

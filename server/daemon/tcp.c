@@ -25,8 +25,9 @@
 #define TCP_WQ_MAX   (256 * 1024)
 /* Timeouts once half the slots are taken, as NSD. */
 #define TCP_BUSY_MS  200
-/* The least age of a connection pushed out for a new one. */
-#define TCP_EVICT_AGE_MS 20
+/* Connections looked at, from the least recently active, for one to push
+ * out when every slot is taken. */
+#define TCP_EVICT_SCAN 16
 
 /* Connections per source: open addressing, linear probing, deletion by
  * backward shift; at most tcp-max-connections keys live at once. */
@@ -51,7 +52,7 @@ struct tcp_conn {
 	bool closing, reading, eof, counted, sourced;
 	bool partial;           /* the buffer holds the start of a query */
 	uint8_t src[16];        /* the source key (tcp_sources) */
-	uint64_t opened;        /* loop time of the accept, ms */
+	uint64_t seen_iter;     /* loop iteration of the accept or last activity */
 };
 
 struct tcp_wreq {
@@ -170,6 +171,7 @@ static uint64_t conn_timeout(const daemon_t *d, uint64_t ms)
 static void conn_active(tcp_conn_t *c)
 {
 	worker_t *w = c->w;
+	c->seen_iter = w->tcp_iter;
 	uv_timer_start(&c->idle, conn_on_idle, conn_timeout(w->d, w->d->conf.tcp_idle_ms), 0);
 	if (w->conns == c)
 		return;
@@ -183,6 +185,25 @@ static void conn_active(tcp_conn_t *c)
 	c->next = w->conns;
 	w->conns->prev = c;
 	w->conns = c;
+}
+
+/* A connection that may make room for a new one: in the middle of a query
+ * (a slow sender), or quiet through a whole loop iteration since its accept
+ * or its last answer. One accepted in this or the previous iteration is
+ * spared: its socket has not been read yet, and a burst of new connections
+ * must not push out a client whose query waits there. */
+static tcp_conn_t *evictable(worker_t *w)
+{
+	tcp_conn_t *c = w->conns_tail;
+	for (int i = 0; c != NULL && i < TCP_EVICT_SCAN; i++, c = c->prev)
+		if (c->partial || w->tcp_iter - c->seen_iter >= 2)
+			return c;
+	return NULL;
+}
+
+static void on_iteration(uv_prepare_t *p)
+{
+	((worker_t *)p->data)->tcp_iter++;
 }
 
 static void conn_on_closed(uv_handle_t *h)
@@ -462,11 +483,8 @@ static void on_connection(uv_stream_t *server, int status)
 	source_key(&peer, c->src);
 	bool refuse = w->stopping;
 	if (!refuse && atomic_load(&d->tcp_conns) >= d->conf.tcp_max_conn) {
-		/* A connection younger than TCP_EVICT_AGE_MS may not have had
-		 * the time to send its query: the newcomer is refused instead
-		 * (a burst of connections does not push each other out). */
-		tcp_conn_t *old = w->conns_tail;
-		if (old != NULL && uv_now(&w->loop) - old->opened >= TCP_EVICT_AGE_MS) {
+		tcp_conn_t *old = evictable(w);
+		if (old != NULL) {
 			STAT_INC(w->stats.tcp_timeouts);
 			conn_close(old);
 		} else {
@@ -489,7 +507,7 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	atomic_fetch_add(&d->tcp_conns, 1);
 	c->counted = true;
-	c->opened = uv_now(&w->loop);
+	c->seen_iter = w->tcp_iter;
 	STAT_INC(w->stats.tcp_accepted);
 	c->buf = malloc(TCP_BUF_INIT);
 	if (c->buf == NULL) {
@@ -518,6 +536,14 @@ int tcp_listen_start(worker_t *w, const dconf_listen_t *l, uv_tcp_t *h)
 	rc = socket_bind(l, SOCK_STREAM, &fd);
 	if (rc != 0)
 		return rc;
+	if (!w->tcp_tick_on) {
+		/* Loop iterations counted: see evictable(). */
+		uv_prepare_init(&w->loop, &w->tcp_tick);
+		w->tcp_tick.data = w;
+		uv_prepare_start(&w->tcp_tick, on_iteration);
+		uv_unref((uv_handle_t *)&w->tcp_tick);
+		w->tcp_tick_on = true;
+	}
 	uv_tcp_init(&w->loop, h);
 	h->data = w;
 	rc = uv_tcp_open(h, fd);

@@ -52,7 +52,7 @@ ok=0 tries=0 worst=0
 for _ in $(seq 1 10); do
 	tries=$((tries + 1))
 	t0=$(date +%s%N)
-	if kdig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +tcp +time=2 +retry=1 www.test A 2>/dev/null |
+	if kdig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +tcp +time=2 +retry=0 www.test A 2>/dev/null |
 		grep -q "192.0.2.2"; then
 		ok=$((ok + 1))
 	fi
