@@ -378,10 +378,11 @@ fi
 if [ ! -e "$TMP/anynsd.pid" ]; then pass $T:pid-file-removed; else fail $T:pid-file-removed; fi
 if grep -q "loop not empty" "$LOG"; then fail $T:clean-loops "a libuv loop was not empty"; else pass $T:clean-loops; fi
 
-# ---- TCP limits: a second daemon with a short idle timeout and 2 connections ------------
+# ---- TCP limits: a second daemon with a short idle timeout and 2 connections (one worker:
+# a connection over the limit takes the slot of its worker's least recently active one) --
 PORT=$(free_port)
 if start_anynsd "$TMP/limits.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" \
-	--workers 2 --tcp-idle-timeout 1s --tcp-max-connections 2 --answer-cache 0; then
+	--workers 1 --tcp-idle-timeout 1s --tcp-max-connections 2 --answer-cache 0; then
 	check $T:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 5
 	check $T:tcp-connection-limit $PY "$HERE/dnsraw.py" connlimit 127.0.0.1 "$PORT" 2
 	# Without the answer cache the answers are the same (built every time).
