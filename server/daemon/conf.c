@@ -446,6 +446,15 @@ static const opt_t server_opts[] = {
 	{ .key = "log-level", .flag = "log-level", .short_flag = 'l', .type = OPT_ENUM,
 	  OPT_AT(dconf_t, log_level), .choices = log_levels, .def = "info", .arg = "LEVEL",
 	  .help = "least important messages logged" },
+	{ .key = "user", .flag = "user", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, user), .arg = "NAME", .def_doc = "none (stay the user started as)",
+	  .help = "once the sockets are bound, XDP attached and the zones loaded, become this "
+	          "user (and group) with no capabilities left; zone files, the config file and "
+	          "secondary zones' folders must then be readable (writable) by it for reloads "
+	          "and transfers; root: stay root on purpose (no warning)" },
+	{ .key = "group", .flag = "group", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, group), .arg = "NAME", .def_doc = "the user's primary group",
+	  .help = "group to become with user" },
 	{ .key = "pid-file", .flag = "pid-file", .type = OPT_STR, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, pid_file), .arg = "FILE",
 	  .help = "write the process id to FILE after start-up; removed at a clean exit" },

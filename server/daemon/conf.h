@@ -95,6 +95,8 @@ typedef struct dconf {
 	unsigned tcp_max_per_source;
 	int log_level;
 	char *pid_file;
+	char *user;                /* drop to this user after start-up; NULL: stay */
+	char *group;               /* NULL: the user's primary group */
 	char *metrics;             /* "addr:port" of the Prometheus endpoint, or NULL */
 
 	char *xdp_ifaces[DCONF_MAX_IFACES];

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -165,6 +168,66 @@ static void raise_nofile(const dconf_t *c)
 		         (unsigned long long)rl.rlim_cur, c->tcp_max_conn);
 }
 
+/* server.user/group resolved before anything starts, so that a wrong name
+ * is a config error. *drop: there is someone to become. */
+static int resolve_user(const dconf_t *c, uid_t *uid, gid_t *gid, bool *drop, char *err,
+                        size_t errlen)
+{
+	*drop = false;
+	if (c->user == NULL) {
+		if (c->group != NULL) {
+			snprintf(err, errlen, "server.group: needs server.user");
+			return -1;
+		}
+		if (geteuid() == 0)
+			log_warn("running as root: set server.user (--user) to an unprivileged user "
+			         "that can read the zone files, or user: root to keep root on purpose");
+		return 0;
+	}
+	struct passwd *pw = getpwnam(c->user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "server.user: no user %s", c->user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (c->group != NULL) {
+		struct group *gr = getgrnam(c->group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "server.group: no group %s", c->group);
+			return -1;
+		}
+		*gid = gr->gr_gid;
+	}
+	if (*uid == geteuid() && *gid == getegid())
+		return 0;
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "server.user: only root can become %s", c->user);
+		return -1;
+	}
+	*drop = true;
+	return 0;
+}
+
+/* Becomes uid/gid for good (every thread: glibc applies set*id to all), with
+ * no supplementary groups and no capabilities left (a setuid from root to
+ * another user clears them), and no way back (no_new_privs). */
+static int drop_privileges(uid_t uid, gid_t gid, const char *user)
+{
+	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0) {
+		log_err("cannot become user %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("became %s but could get root back", user);
+		return -1;
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	log_info("running as user %s (uid %u, gid %u)", user, (unsigned)uid, (unsigned)gid);
+	return 0;
+}
+
 static int write_pid_file(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -208,6 +271,14 @@ int main(int argc, char **argv)
 		goto out_conf;
 	}
 	log_set_level((enum log_level)d->conf.log_level);
+	uid_t run_uid = 0;
+	gid_t run_gid = 0;
+	bool drop = false;
+	if (resolve_user(&d->conf, &run_uid, &run_gid, &drop, err, sizeof(err)) != 0) {
+		log_err("bad config: %s", err);
+		ret = EXIT_CONFIG;
+		goto out_conf;
+	}
 	answer_conf_from(d);
 	if (defences_start(d) != 0)
 		goto out_conf;
@@ -291,6 +362,19 @@ int main(int argc, char **argv)
 				uv_unref((uv_handle_t *)&g_sig[k]);
 			break;
 		}
+	/* Sockets bound, XDP attached, zones read: nothing left that needs root.
+	 * The pid file is written before, where root may write. */
+	if (!g_stopping && d->conf.pid_file != NULL)
+		write_pid_file(d->conf.pid_file);
+	if (!g_stopping && drop && drop_privileges(run_uid, run_gid, d->conf.user) != 0) {
+		g_stopping = true;
+		zones_reload_close(d);
+		for (unsigned j = 0; j < d->n_workers; j++)
+			worker_stop(d->workers[j]);
+		for (int k = 0; k < 4; k++)
+			uv_unref((uv_handle_t *)&g_sig[k]);
+		ret = 1;
+	}
 	if (!g_stopping) {
 		char addrs[512];
 		size_t off = 0;
@@ -304,8 +388,6 @@ int main(int argc, char **argv)
 		log_info("serving on %s with %u workers (UDP %s, TCP)%s", addrs, d->n_workers,
 		         d->udp == &udp_api_threads ? "reader threads" : "polled",
 		         d->xdp != NULL ? ", XDP on" : "");
-		if (d->conf.pid_file != NULL)
-			write_pid_file(d->conf.pid_file);
 		ret = 0;
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);

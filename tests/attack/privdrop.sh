@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Privilege drop: with --user nobody, anynsd binds and loads as root, then
+# every thread runs as nobody with no capability (/proc/PID/task/*/status),
+# still answers, and a SIGHUP reload reads the changed zone as nobody. A user
+# that does not exist is a config error naming server.user (exit 2); root
+# without server.user warns; user root stays root without the warning.
+set -u
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../lib.sh"
+T=attack
+TMP=$(mktemp -d /tmp/anyns-priv.XXXXXX)
+DPID=
+cleanup() {
+	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$(id -u)" != 0 ]; then
+	skip $T:privdrop "not root: nothing to drop"
+	summary
+	exit 0
+fi
+if ! getent passwd nobody >/dev/null; then
+	skip $T:privdrop "no user nobody on this system"
+	summary
+	exit 0
+fi
+NUID=$(id -u nobody)
+chmod 755 "$TMP"
+zone() { printf '$TTL 300\n@ IN SOA ns1 h %s 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n' "$1"; }
+zone 1 > "$TMP/priv.test.zone"
+chmod 644 "$TMP/priv.test.zone"
+PORT=$(free_port)
+serial() { kdig @127.0.0.1 -p "$PORT" +time=2 +retry=0 +short priv.test SOA 2>/dev/null | awk '{print $3}'; }
+
+"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "priv.test=$TMP/priv.test.zone" --workers 2 \
+	--user nobody >"$TMP/anynsd.log" 2>&1 &
+DPID=$!
+if wait_dns "$PORT" && [ "$(serial)" = 1 ]; then
+	pass $T:privdrop-serves
+else
+	fail $T:privdrop-serves "$(tail -3 "$TMP/anynsd.log")"
+fi
+bad=
+for st in /proc/"$DPID"/task/*/status; do
+	uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "$st")
+	cap=$(awk '/^CapEff:/ {print $2}' "$st")
+	prm=$(awk '/^CapPrm:/ {print $2}' "$st")
+	if [ "$uids" != "$NUID $NUID $NUID $NUID" ] || [ "$cap" != 0000000000000000 ] ||
+	   [ "$prm" != 0000000000000000 ]; then
+		bad="$bad $(basename "$(dirname "$st")"): Uid $uids CapEff $cap CapPrm $prm;"
+	fi
+done
+if [ -z "$bad" ] && [ -d "/proc/$DPID/task" ]; then
+	pass $T:privdrop-proc-status
+else
+	fail $T:privdrop-proc-status "${bad:-no process}"
+fi
+zone 2 > "$TMP/priv.test.zone"
+kill -HUP "$DPID"
+ok=0
+for _ in $(seq 1 50); do [ "$(serial)" = 2 ] && { ok=1; break; }; sleep 0.1; done
+if [ "$ok" = 1 ]; then pass $T:privdrop-reload; else fail $T:privdrop-reload "$(tail -3 "$TMP/anynsd.log")"; fi
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+
+"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "priv.test=$TMP/priv.test.zone" \
+	--user no-such-user-anyns >"$TMP/nouser.log" 2>&1
+rc=$?
+if [ "$rc" = 2 ] && grep -q "server.user: no user no-such-user-anyns" "$TMP/nouser.log"; then
+	pass $T:privdrop-unknown-user
+else
+	fail $T:privdrop-unknown-user "exit $rc: $(cat "$TMP/nouser.log")"
+fi
+
+# asroot [FLAGS]: starts as root, prints the daemon's Uid, stops it.
+asroot() {
+	"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "priv.test=$TMP/priv.test.zone" --workers 1 \
+		"$@" >"$TMP/root.log" 2>&1 &
+	DPID=$!
+	wait_dns "$PORT"
+	awk '/^Uid:/ {print $2}' "/proc/$DPID/status"
+	kill -TERM "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+if [ "$(asroot)" = 0 ] && grep -q "running as root: set server.user" "$TMP/root.log"; then
+	pass $T:privdrop-root-warned
+else
+	fail $T:privdrop-root-warned "$(cat "$TMP/root.log")"
+fi
+if [ "$(asroot --user root)" = 0 ] && ! grep -q "running as root" "$TMP/root.log"; then
+	pass $T:privdrop-root-on-purpose
+else
+	fail $T:privdrop-root-on-purpose "$(cat "$TMP/root.log")"
+fi
+summary
