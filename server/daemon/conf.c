@@ -399,8 +399,9 @@ static const opt_t server_opts[] = {
 	  OPT_AT(dconf_t, identity), .arg = "NAME", .def_doc = "false",
 	  .help = "answer CH TXT id.server and hostname.bind with NAME; false: REFUSED" },
 	{ .key = "version", .flag = "server-version", .type = OPT_STR, .flags = OPT_OFF | OPT_RESTART,
-	  OPT_AT(dconf_t, version), .def = "anyns " ANYNSD_VERSION, .arg = "TEXT",
-	  .help = "answer CH TXT version.bind and version.server with TEXT; false: REFUSED" },
+	  OPT_AT(dconf_t, version), .arg = "TEXT", .def_doc = "false",
+	  .help = "answer CH TXT version.bind and version.server with TEXT (telling strangers "
+	          "which software to attack); false: REFUSED" },
 	{ .key = "nsid", .flag = "nsid", .type = OPT_CUSTOM, .flags = OPT_RESTART, .parse = opt_nsid,
 	  .format = fmt_nsid, .arg = "NSID", .def_doc = "false",
 	  .help = "RFC 5001 NSID: text, or hex:0a0b... (at most 128 bytes); false: none" },

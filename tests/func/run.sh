@@ -398,6 +398,13 @@ if start_anynsd "$TMP/limits.log" --listen "127.0.0.1:$PORT" --zone "func.test=$
 	else
 		fail $T:chaos-off-refused
 	fi
+	# So is version.bind: which software runs is no stranger's business.
+	if kq version.bind CH TXT | grep -q "status: REFUSED" &&
+	   kq version.server CH TXT | grep -q "status: REFUSED"; then
+		pass $T:chaos-version-off-by-default
+	else
+		fail $T:chaos-version-off-by-default
+	fi
 	# No NSID configured: none sent back.
 	if kq www.func.test A +nsid | grep -q "NSID"; then fail $T:nsid-off; else pass $T:nsid-off; fi
 	# SIGINT stops like SIGTERM.
