@@ -447,18 +447,20 @@ static void limits_text(const opt_t *o, char *buf, size_t len)
 static void wrap(FILE *f, const char *text, int col, int indent)
 {
 	const char *p = text;
+	bool line_start = true;	/* nothing written after the indent yet */
 	while (*p != '\0') {
 		const char *w = p;
 		while (*w != '\0' && *w != ' ')
 			w++;
 		int wl = (int)(w - p);
-		if (col + 1 + wl > 80 && col > indent) {
+		if (!line_start && col + 1 + wl > 80) {
 			fprintf(f, "\n%*s", indent, "");
 			col = indent;
-		} else if (col > indent) {
+		} else if (!line_start) {
 			fputc(' ', f);
 			col++;
 		}
+		line_start = false;
 		fprintf(f, "%.*s", wl, p);
 		col += wl;
 		p = w;

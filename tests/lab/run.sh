@@ -491,9 +491,14 @@ in_region1() { case $1 in a1|a2) return 0;; *) return 1;; esac; }
 wmsg() { echo "$1; r1: [$(w_routes r1)] best $(w_best r1); r2: [$(w_routes r2)] best $(w_best r2); c1: $(w_client_id c1); c2: $(w_client_id c2)"; }
 
 # Nearest PoP: each router prefers its own region's PoPs (AS path 1 against 2).
-c1=$(w_client_id c1); c1n=$(w_client_nsid c1); c2=$(w_client_id c2); c2n=$(w_client_nsid c2)
-if [ "$(w_routes r1)" = "a1 a2 r2" ] && in_region1 "$(w_best r1)" && [ "$(w_routes r2)" = "b1 r1" ] &&
-	[ "$(w_best r2)" = b1 ] && in_region1 "$c1" && [ "$c1n" = "$c1" ] && [ "$c2" = b1 ] && [ "$c2n" = b1 ]; then
+# The routes are in BIRD once w_up returns; the best-route choice and the kernel
+# routes the clients use may follow a moment later, so wait (bounded) for all of it.
+nearest_ok() {
+	c1=$(w_client_id c1); c1n=$(w_client_nsid c1); c2=$(w_client_id c2); c2n=$(w_client_nsid c2)
+	[ "$(w_routes r1)" = "a1 a2 r2" ] && in_region1 "$(w_best r1)" && [ "$(w_routes r2)" = "b1 r1" ] &&
+		[ "$(w_best r2)" = b1 ] && in_region1 "$c1" && [ "$c1n" = "$c1" ] && [ "$c2" = b1 ] && [ "$c2n" = b1 ]
+}
+if wait_cond 5 nearest_ok; then
 	pass world-nearest-pop
 else fail world-nearest-pop "$(wmsg "c1 NSID $c1n, c2 NSID $c2n")"; fi
 
