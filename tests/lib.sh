@@ -1,20 +1,54 @@
 # Shared helpers for the shell test suites. Source it; then call
+#   plan N                 this run must produce N more results (a suite declares
+#                          them, or derives them from its case list, before it
+#                          starts; a shortfall or an excess fails the run)
 #   pass NAME | fail NAME [WHY] | skip NAME REASON
-# Each result is printed and appended to $ANYNS_RESULTS (set by tests/run-all.sh;
-# a suite run on its own prints its own summary through `summary`).
+#   skip_root NAME REASON  a skip only a machine without root may take: under CI
+#                          (ANYNS_CI=1, the default as root) it is a failure
+#   summary                the closing line of the suite; returns 1 on a failure
+# Each result is printed and appended to $ANYNS_RESULTS (tests/run-all.sh gives
+# every suite its own file and checks it; a suite run on its own makes one).
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 B=${B:-build}
 BIN=${BIN:-$ROOT/$B}
 : "${ANYNS_RESULTS:=$(mktemp /tmp/anyns-results.XXXXXX)}"
 export ANYNS_RESULTS
-_suite_pass=0; _suite_fail=0; _suite_skip=0
+if [ -z "${ANYNS_CI:-}" ]; then
+	if [ "$(id -u)" = 0 ] || [ -n "${CI:-}" ]; then ANYNS_CI=1; else ANYNS_CI=0; fi
+fi
+export ANYNS_CI
+_suite_pass=0; _suite_fail=0; _suite_skip=0; _suite_plan=0; _suite_planned=0
 
-pass() { echo "PASS: $1"; echo "PASS $1" >> "$ANYNS_RESULTS"; _suite_pass=$((_suite_pass+1)); }
-fail() { echo "FAIL: $1${2:+: $2}"; echo "FAIL $1" >> "$ANYNS_RESULTS"; _suite_fail=$((_suite_fail+1)); }
-skip() { echo "SKIP: $1: $2"; echo "SKIP $1" >> "$ANYNS_RESULTS"; _suite_skip=$((_suite_skip+1)); }
+_record() { echo "$1 $2" >> "$ANYNS_RESULTS"; }
+pass() { echo "PASS: $1"; _record PASS "$1"; _suite_pass=$((_suite_pass+1)); }
+fail() { echo "FAIL: $1${2:+: $2}"; _record FAIL "$1"; _suite_fail=$((_suite_fail+1)); }
+skip() { echo "SKIP: $1: $2"; _record SKIP "$1"; _suite_skip=$((_suite_skip+1)); }
+skip_root() {
+	if [ "$ANYNS_CI" = 1 ]; then fail "$1" "skipped under CI (root): $2"; else skip "$1" "$2"; fi
+}
+plan() { _suite_plan=$((_suite_plan+$1)); _suite_planned=1; _record PLAN "$1 $$"; }
 # check NAME CMD...: pass when CMD succeeds.
 check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
-summary() { echo "$_suite_pass passed, $_suite_fail failed, $_suite_skip skipped"; [ "$_suite_fail" -eq 0 ]; }
+# summary: the suite's own count. A declared plan must match the results
+# produced (tests/run-all.sh checks the same across every process of a suite).
+summary() {
+	local got=$((_suite_pass+_suite_fail+_suite_skip))
+	if [ "$_suite_planned" = 1 ] && [ "$got" -ne "$_suite_plan" ]; then
+		echo "FAIL: plan: $got results for $_suite_plan planned"
+		_suite_fail=$((_suite_fail+1))
+	fi
+	_record DONE "$$"
+	echo "$_suite_pass passed, $_suite_fail failed, $_suite_skip skipped"
+	[ "$_suite_fail" -eq 0 ]
+}
+
+# need_root SUITE: true as root; otherwise records SUITE as skipped (a failure
+# under CI) and returns 1.
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	skip_root "$1" "not root (needs network namespaces)"
+	return 1
+}
 
 # A free loopback port (UDP and TCP) for a test server.
 free_port() {
@@ -32,7 +66,19 @@ for _ in range(100):
 PY
 }
 
-# wait_udp PORT [ADDR]: wait up to 10 s until a DNS server answers there.
+# wait_for MS CMD...: runs CMD every 50 ms until it succeeds (0) or MS
+# milliseconds have passed (1). For conditions with a deadline close to the
+# configured value, instead of a fixed sleep before reading state.
+wait_for() {
+	local end=$(( $(date +%s%3N) + $1 )); shift
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%3N)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+}
+
+# wait_dns PORT [ADDR]: wait up to 10 s until a DNS server answers there.
 wait_dns() {
 	local port=$1 addr=${2:-127.0.0.1} i
 	for i in $(seq 1 100); do
@@ -43,3 +89,5 @@ wait_dns() {
 	done
 	return 1
 }
+
+source "$ROOT/tests/netns.sh"

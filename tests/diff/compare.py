@@ -20,6 +20,7 @@ SKIP: diff:<server>:<id>: <reason>. Run with /usr/bin/python3 (Debian's
 dnspython)."""
 
 import argparse
+import os
 import random
 import socket
 import struct
@@ -33,6 +34,9 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dnsutil  # noqa: E402
 
 TIMEOUT = 2.0
 TRIES = 3
@@ -156,37 +160,7 @@ def load_queries(path):
 
 def ask(server, wire, tcp, tries=TRIES, timeout=TIMEOUT):
     """Returns the raw response, or None after `tries` timeouts."""
-    host, port = server
-    for _ in range(tries):
-        try:
-            if tcp:
-                with socket.create_connection((host, port), timeout=timeout) as s:
-                    s.sendall(struct.pack("!H", len(wire)) + wire)
-                    hdr = recv_exact(s, 2)
-                    return recv_exact(s, struct.unpack("!H", hdr)[0])
-            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-            with socket.socket(fam, socket.SOCK_DGRAM) as s:
-                s.settimeout(timeout)
-                s.connect((host, port))
-                s.send(wire)
-                while True:
-                    data = s.recv(65535)
-                    # Ignore a stray datagram that is not the answer to this query.
-                    if len(data) >= 2 and data[:2] == wire[:2]:
-                        return data
-        except (socket.timeout, ConnectionError, OSError):
-            continue
-    return None
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("connection closed")
-        buf += chunk
-    return buf
+    return dnsutil.ask(server, wire, tcp, timeout, tries)
 
 
 # ---------------------------------------------------------------------------
@@ -332,41 +306,47 @@ def _rrsig_covers(k, types):
 
 
 def ex_positive_auth_ns(ctx, q, ref, got):
-    # Drop, on both sides, an apex NS RRset that is the whole authority
-    # section of a positive answer, with the addresses added only for it
-    # (with DO=1, with their RRSIGs and only them: the denial records a
-    # wildcard answer carries stay compared).
+    # The reference's positive answer carries the apex NS RRset (with DO=1,
+    # and its RRSIGs) as its authority section, beside only the denial
+    # records a wildcard answer needs, plus the addresses of those servers
+    # (and their RRSIGs) that nothing else asked for; the test server's
+    # carries none of it. Only that part is taken out of the reference's
+    # view; every other RR is still compared, and a test server that keeps
+    # any part of it is compared as such.
+    if ref.rcode != "NOERROR" or not ref.sections["answer"]:
+        return None
     if all(ref.sections[s] == got.sections[s] for s in ("authority", "additional")):
         return None
-    changed = False
-    for v in (ref, got):
-        if v.rcode != "NOERROR" or not v.sections["answer"]:
-            continue
-        ns = v.rrs("authority", "NS")
-        nssig = {k for k in v.sections["authority"] if _rrsig_covers(k, ("NS",))}
-        # Only the NS of the zone apex answering the query: a delegation's NS
-        # (a CNAME into a cut) is a referral and always compared.
-        if not ns or {k[0] for k in ns} != {ctx.apex(q)} or \
-                {k[0] for k in nssig} - {ctx.apex(q)}:
-            continue
-        rest = v.sections["authority"] - ns - nssig
-        if any(k[2] not in ("NSEC", "NSEC3") and not _rrsig_covers(k, ("NSEC", "NSEC3"))
-               for k in rest):
-            continue
-        keep = _targets(v, "answer")
-        ns_targets = _targets(v, "authority")
-        v.sections["authority"] = rest
-        v.sections["additional"] = {
-            k for k in v.sections["additional"]
-            if not ((k[2] in ADDR_TYPES or _rrsig_covers(k, ADDR_TYPES)) and
-                    k[0] in ns_targets and k[0] not in keep)}
-        changed = True
-    return ([], set()) if changed else None
+    apex = ctx.apex(q)
+    ns = ref.rrs("authority", "NS")
+    nssig = {k for k in ref.sections["authority"] if _rrsig_covers(k, ("NS",))}
+    # Only the NS of the zone apex answering the query: a delegation's NS
+    # (a CNAME into a cut) is a referral and always compared.
+    if not ns or {k[0] for k in ns} != {apex} or {k[0] for k in nssig} - {apex}:
+        return None
+    rest = ref.sections["authority"] - ns - nssig
+    if any(k[2] not in ("NSEC", "NSEC3") and not _rrsig_covers(k, ("NSEC", "NSEC3"))
+           for k in rest):
+        return None
+    if got.sections["authority"] & (ns | nssig):
+        return None
+    keep = _targets(ref, "answer")
+    ns_targets = _targets(ref, "authority")
+    glue = {k for k in ref.sections["additional"]
+            if (k[2] in ADDR_TYPES or _rrsig_covers(k, ADDR_TYPES)) and
+            k[0] in ns_targets and k[0] not in keep}
+    if got.sections["additional"] & glue:
+        return None
+    ref.sections["authority"] = rest
+    ref.sections["additional"] -= glue
+    return [], set()
 
 
 def ex_any_one_rrset(ctx, q, ref, got):
-    # The server under test chose one RRset of the node. Check it against the
-    # reference's answer to a query for exactly that type at that name.
+    # The server under test chose another RRset of the node than the
+    # reference. It must be exactly the reference's answer to a query for
+    # that type at that name; for anynsd it must also be the RRset its own
+    # rule prefers to the reference's choice (both exist at the node).
     if q.qtype != dns.rdatatype.ANY or q.qclass != dns.rdataclass.IN:
         return None
     if got.rcode != "NOERROR" or not got.sections["answer"] or ref.rcode != "NOERROR":
@@ -377,33 +357,51 @@ def ex_any_one_rrset(ctx, q, ref, got):
     types = {k[2] for k in got.sections["answer"] if k[2] != "CNAME"}
     if len(types) > 1:
         types.discard("RRSIG")
+    qn = dns.name.from_text(q.qname).to_text().lower()
     if types == {"HINFO"} and len(got.sections["answer"]) == 1:
-        # RFC 8482 4.2: a synthesised HINFO is a valid answer too.
-        ref.sections["answer"] = set(got.sections["answer"])
-        return [], {"answer", "authority", "additional"}
+        rrset, rd = got.text[next(iter(got.sections["answer"]))]
+        if rrset.name.to_text().lower() == qn and rd.cpu == b"RFC8482" and rd.os == b"":
+            # RFC 8482 4.2: a synthesised HINFO (CPU "RFC8482", OS "") at the
+            # query name stands for the answer; the rest is compared.
+            ref.sections["answer"] = set(got.sections["answer"])
+            return [], set()
     if len(types) != 1:
         return ["answer holds %d types (%s); RFC 8482 4.1 wants one RRset"
                 % (len(types), ",".join(sorted(types)))], {"answer"}
-    rtype = dns.rdatatype.from_text(types.pop())
-    alt = ctx.ask_ref(q, rtype)
+    mine = types.pop()
+    problems = []
+    theirs = {k[2] for k in ref.sections["answer"] if k[2] != "CNAME"}
+    if len(theirs) > 1:
+        theirs.discard("RRSIG")
+    if ctx.server.split("-")[0] == "anynsd" and len(theirs) == 1:
+        theirs = theirs.pop()
+        if _any_rank(ctx, q, mine) > _any_rank(ctx, q, theirs):
+            problems.append("ANY answered with %s where anynsd's rule prefers the "
+                            "reference's %s" % (mine, theirs))
+    alt = ctx.ask_ref(q, dns.rdatatype.from_text(mine))
     if alt.msg is None:
-        return ["reference did not answer the %s query" % dns.rdatatype.to_text(rtype)], set()
+        return problems + ["reference did not answer the %s query" % mine], set()
     # Compare against the typed answer, keeping the ANY question.
     alt.question = ref.question
     ref.__dict__.update(alt.__dict__)
-    ex_positive_auth_ns(ctx, q, ref, got)
-    return [], set()
+    return problems, set()
 
 
 def ex_truncated(ctx, q, ref, got):
+    # Both set TC: the header and the question are compared; what else a
+    # truncated reply holds is the server's choice (RFC 2181 9: the client
+    # retries over TCP and uses none of it). anynsd's own rule is the
+    # question only (and OPT), and is checked as such.
     if not (ref.flags["TC"] and got.flags["TC"]):
         return None
-    if all(ref.sections[s] == got.sections[s] for s in SECTIONS):
+    problems = []
+    if ctx.server.split("-")[0] == "anynsd" and any(got.sections[s] for s in SECTIONS):
+        problems.append("a TC=1 reply with records (%s); anynsd sends the question only"
+                        % ", ".join("%s %d" % (s, len(got.sections[s])) for s in SECTIONS
+                                    if got.sections[s]))
+    if all(ref.sections[s] == got.sections[s] for s in SECTIONS) and not problems:
         return None
-    for v in (ref, got):
-        for sec in SECTIONS:
-            v.sections[sec] = set()
-    return [], set()
+    return problems, set(SECTIONS)
 
 
 def ex_qclass_any_aa(ctx, q, ref, got):
@@ -541,10 +539,15 @@ def ex_cname_cross_zone(ctx, q, ref, got):
     # The chain leaves the zone of the query for another zone this server
     # holds. The reference goes on there; the test server stops, as for a
     # target outside its zones: its answer is the reference's answer up to the
-    # first name outside the query's zone, then at most a referral.
+    # first name outside the query's zone, with nothing in the authority and
+    # additional sections, or, when that name is below a delegation of the
+    # query's zone, that zone's referral (the cut's NS RRset and its glue, as
+    # the zone file has them).
     apex = ctx.apex(q)
-    if apex is None or ref.rcode not in ("NOERROR", "NXDOMAIN") or \
-            got.rcode not in ("NOERROR", "NXDOMAIN"):
+    # A CNAME or ANY query at an alias gets the CNAME itself: no chain is
+    # followed (RFC 1034 4.3.2 step 3a), nothing is excepted.
+    if apex is None or q.qtype in (dns.rdatatype.CNAME, dns.rdatatype.ANY) or \
+            ref.rcode not in ("NOERROR", "NXDOMAIN") or got.rcode not in ("NOERROR", "NXDOMAIN"):
         return None
     qn = dns.name.from_text(q.qname).to_text().lower()
     chain, end = _cname_chain(ref, qn)
@@ -558,10 +561,22 @@ def ex_cname_cross_zone(ctx, q, ref, got):
         problems.append("answer is not the reference's part inside %s" % apex)
     if got.rcode != "NOERROR":
         problems.append("rcode %s: the chain's first part exists" % got.rcode)
-    if any(k[2] != "NS" for k in got.sections["authority"]):
-        problems.append("authority holds more than a referral's NS RRset")
-    if any(k[2] not in ADDR_TYPES for k in got.sections["additional"]):
-        problems.append("additional holds more than addresses")
+    # The first name of the chain outside the query's zone.
+    targets = {}
+    for rrset in ref.msg.answer:
+        if rrset.rdtype == dns.rdatatype.CNAME:
+            targets[rrset.name.to_text().lower()] = rrset[0].target.to_text().lower()
+    out = qn
+    while ctx.apex(sub(out)) == apex and out in targets:
+        out = targets[out]
+    auth, addl = ctx.referral(apex, out)
+    if auth is None:
+        problems.append("zone file of %s not known (--sweep)" % apex)
+    else:
+        if got.sections["authority"] != auth:
+            problems.append("authority: want %s" % ("the referral of %s" % out if auth else "nothing"))
+        if got.sections["additional"] != addl:
+            problems.append("additional: want %s" % ("the referral's glue" if addl else "nothing"))
     return problems, {"rcode", "answer", "authority", "additional"}
 
 
@@ -744,21 +759,24 @@ EXCEPTIONS = [
     dict(name="badvers-nsid", servers={"knot"}, fn=ex_badvers_nsid,
          rfc="RFC 6891 6.1.3 says nothing of options in a BADVERS response: NSD (and "
              "anynsd) leave NSID out, Knot puts it in."),
-    dict(name="positive-authority-ns", servers={"knot", "anynsd"}, fn=ex_positive_auth_ns,
-         rfc="RFC 1034 4.3.2 (step 3a copies the matching RRs to the answer, step 6 "
-             "adds only what is useful): the apex NS RRset in the authority section of "
-             "a positive answer, with the addresses of those servers in the additional "
-             "section, is optional. NSD adds it (minimal-responses: no), Knot "
-             "never does."),
     dict(name="any-one-rrset", servers={"knot", "anynsd"}, fn=ex_any_one_rrset,
          rfc="RFC 8482 4.1: an ANY query may be answered with any one RRset of the node "
              "(or a synthesised HINFO, 4.2). NSD picks one type, Knot another (at the "
              "apex: NSD SOA, Knot A); the chosen RRset must equal the reference's answer "
-             "to a query for that type."),
+             "to a query for that type, and be the one anynsd's rule (SOA at an apex, "
+             "then A, SOA, PTR, MX, AAAA) prefers to the reference's."),
+    dict(name="positive-authority-ns", servers={"knot"}, fn=ex_positive_auth_ns,
+         rfc="RFC 1034 4.3.2 (step 3a copies the matching RRs to the answer, step 6 "
+             "adds only what is useful): the apex NS RRset in the authority section of "
+             "a positive answer, with the addresses of those servers in the additional "
+             "section, is optional. NSD adds it (minimal-responses: no), Knot "
+             "never does: only that part of NSD's answer is left out for Knot. anynsd "
+             "adds it as NSD does and is compared as such."),
     dict(name="truncated-content", servers={"knot", "anynsd"}, fn=ex_truncated,
          rfc="RFC 2181 9, RFC 1035 7.1: a response with TC=1 is discarded and the query "
-             "retried over TCP, so what a truncated response still holds is not "
-             "compared (both must set TC)."),
+             "retried over TCP, so the records a truncated response still holds are not "
+             "compared; the header and the question are (both must set TC). anynsd's "
+             "TC reply must hold the question only."),
     dict(name="qclass-any-aa", servers={"knot"}, fn=ex_qclass_any_aa,
          rfc="RFC 1035 6.2: a response to QCLASS=* should never be authoritative unless "
              "it covers all classes. NSD clears AA, Knot sets it; anynsd must do as NSD."),
@@ -802,7 +820,9 @@ EXCEPTIONS = [
          rfc="RFC 1034 4.3.2 step 3a restarts the lookup for the CNAME target, which NSD "
              "does in any zone it holds (with that zone's NS); RFC 6604 2.1 and Knot stop "
              "at the query's zone, and anynsd follows chains inside the zone only (its "
-             "spec). The test's answer must be the reference's part inside the zone."),
+             "spec). The test's answer must be the reference's part inside the zone, with "
+             "nothing else, or with the zone's referral when the name the chain leaves "
+             "for lies below one of the zone's cuts."),
     dict(name="nsec3-provable-encloser", servers={"knot", "anynsd"},
          fn=ex_nsec3_provable_encloser,
          rfc="RFC 5155 7.2.1, 7.2.2, 7.2.8: a Name Error is proved from the closest "
@@ -821,9 +841,56 @@ EXCEPTIONS = [
 
 
 class Ctx:
-    def __init__(self, ref_addr, zones):
+    def __init__(self, ref_addr, zones, files=()):
         self.ref_addr = ref_addr
         self.zones = [dns.name.from_text(z) for z in zones]
+        # ORIGIN=FILE of the zones whose files are known (--sweep).
+        self.files = dict(spec.partition("=")[::2] for spec in files)
+        self.loaded = {}
+
+    def zone(self, apex):
+        import dns.zone
+        key = apex.rstrip(".").lower()
+        if key not in self.loaded:
+            path = {o.rstrip(".").lower(): f for o, f in self.files.items()}.get(key)
+            self.loaded[key] = path and dns.zone.from_file(path, key, relativize=False,
+                                                           check_origin=False)
+        return self.loaded[key]
+
+    def referral(self, apex, name):
+        """(authority, additional) RR keys of the referral zone `apex` gives for
+        `name`: the NS RRset of the highest cut above or at name and the glue
+        addresses of its servers (below the cut); (set(), set()) when name is
+        not below a cut of the zone; (None, None) for an unknown zone file."""
+        z = self.zone(apex)
+        if not z:
+            return None, None
+        origin, n = dns.name.from_text(apex), dns.name.from_text(name)
+        if not n.is_subdomain(origin):
+            return set(), set()
+        cut = None
+        while n != origin:
+            node = z.get_node(n)
+            if node is not None and node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS):
+                cut = n
+            n = n.parent()
+        if cut is None:
+            return set(), set()
+
+        def keys(owner, rds):
+            return {(owner.to_text().lower(), "IN", dns.rdatatype.to_text(rds.rdtype), rds.ttl,
+                     rd.to_digestable().hex()) for rd in rds}
+        ns = z.get_node(cut).get_rdataset(dns.rdataclass.IN, dns.rdatatype.NS)
+        auth, addl = keys(cut, ns), set()
+        for rd in ns:
+            if not rd.target.is_subdomain(cut):
+                continue
+            node = z.get_node(rd.target)
+            for t in (dns.rdatatype.A, dns.rdatatype.AAAA):
+                rds = node.get_rdataset(dns.rdataclass.IN, t) if node is not None else None
+                if rds:
+                    addl |= keys(rd.target, rds)
+        return auth, addl
 
     def apex(self, q):
         """Origin (lowercase text) of the most specific zone served for q, or None."""
@@ -850,6 +917,7 @@ def apply_exceptions(ctx, server, q, ref, got):
         return used, problems, replaced
     # "anynsd-asan" is anynsd built with sanitizers: the same exceptions.
     base = server.split("-")[0]
+    ctx.server = server
     for ex in EXCEPTIONS:
         if base not in ex["servers"]:
             continue
@@ -997,10 +1065,9 @@ def pipeline(addr, wires):
         with socket.create_connection(addr, timeout=10) as s:
             s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in wires))
             while len(out) < len(wires):
-                n = struct.unpack("!H", recv_exact(s, 2))[0]
-                m = recv_exact(s, n)
+                m = dnsutil.tcp_read(s)
                 out[m[:2]] = m
-    except (socket.timeout, ConnectionError, OSError):
+    except (EOFError, OSError):
         pass
     return out
 
@@ -1036,7 +1103,8 @@ class Runner:
         self.show = args.show
         self.ref_name, self.ref_addr = parse_server(args.ref)
         self.tests = [parse_server(t) for t in args.test]
-        self.ctx = Ctx(self.ref_addr, args.zones.split(",") if args.zones else [])
+        self.ctx = Ctx(self.ref_addr, args.zones.split(",") if args.zones else [],
+                       getattr(args, "zone_files", args.sweep))
         self.dead = {}
 
     def run(self, q, raws=None):
@@ -1136,9 +1204,22 @@ def main():
     if args.only:
         want = set(args.only.split(","))
         queries = [q for q in queries if q.id in want]
-        args.sweep = []
+        args.zone_files, args.sweep = args.sweep, []
         args.sweep_dnssec = []
     r = Runner(args)
+    # Sweeps and random queries: many generated queries, one result per zone
+    # (or random set) and server; the first mismatches are printed in full.
+    groups = [("sweep:" + spec.partition("=")[0], lambda spec=spec: sweep_queries(spec))
+              for spec in args.sweep]
+    groups += [("dnssec:" + spec.partition("=")[0], lambda spec=spec: dnssec_sweep_queries(spec))
+               for spec in args.sweep_dnssec]
+    if args.random and args.sweep:
+        groups.append(("random:seed%d" % args.seed,
+                       lambda: random_queries(args.sweep, args.random, args.seed)))
+    if args.pipeline and not args.only:
+        groups.append(("tcp-pipeline", None))
+    # The results this run will print (run.sh holds it to that number).
+    print("PLAN %d" % ((len(queries) + len(groups)) * len(r.tests)), flush=True)
     failed = 0
     for q in queries:
         if args.no_v6 and "v6" in q.opts:
@@ -1155,17 +1236,6 @@ def main():
             failed += 1
             print("FAIL: %s: %s" % (tag, why))
             print("\n".join(lines))
-    # Sweeps and random queries: many generated queries, one result per zone
-    # (or random set) and server; the first mismatches are printed in full.
-    groups = [("sweep:" + spec.partition("=")[0], lambda spec=spec: sweep_queries(spec))
-              for spec in args.sweep]
-    groups += [("dnssec:" + spec.partition("=")[0], lambda spec=spec: dnssec_sweep_queries(spec))
-               for spec in args.sweep_dnssec]
-    if args.random and args.sweep:
-        groups.append(("random:seed%d" % args.seed,
-                       lambda: random_queries(args.sweep, args.random, args.seed)))
-    if args.pipeline and not args.only:
-        groups.append(("tcp-pipeline", None))
     for label, make in groups:
         if make is None:
             sq, raws = pipeline_run(r, queries)

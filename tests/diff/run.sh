@@ -91,6 +91,7 @@ else
 fi
 
 # --- the zones themselves must pass both reference checkers -----------------
+plan $((2 * ${#ZONES[@]}))
 for z in "${ZONES[@]}"; do
 	origin=${z%%=*}; file=${z#*=}
 	if command -v nsd-checkzone >/dev/null; then
@@ -212,19 +213,22 @@ TESTS=()
 for s in $SERVERS; do
 	case $s in
 	knot)
-		if ! command -v knotd >/dev/null; then skip diff:knot "knotd not installed"; continue; fi
+		if ! command -v knotd >/dev/null; then plan 1; skip diff:knot "knotd not installed"; continue; fi
 		;;
 	anynsd)
-		if [ ! -x "$BIN/anynsd" ]; then skip diff:anynsd "$BIN/anynsd not built"; continue; fi
+		if [ ! -x "$BIN/anynsd" ]; then plan 1; skip diff:anynsd "$BIN/anynsd not built"; continue; fi
 		;;
 	anynsd-asan)
-		if [ ! -x "$ASAN_BIN" ]; then skip diff:anynsd-asan "$ASAN_BIN not built"; continue; fi
+		if [ ! -x "$ASAN_BIN" ]; then plan 1; skip diff:anynsd-asan "$ASAN_BIN not built"; continue; fi
 		;;
-	*) fail "diff:$s" "unknown server"; continue ;;
+	*) plan 1; fail "diff:$s" "unknown server"; continue ;;
 	esac
 	if launch "$s"; then
 		TESTS+=(--test "$s=127.0.0.1:$PORT")
+		# The sanitizer build's own verdict at the end.
+		[ "$s" = anynsd-asan ] && plan 1
 	else
+		plan 1
 		fail "diff:$s-start" "$s did not serve all the zones (3 tries); its log:"
 		tail -20 "$TMP/$s/stderr"
 	fi
@@ -244,6 +248,7 @@ for e in ${DIFF_EXTRA:-}; do TESTS+=(--test "$e"); done
 # A second NSD serves example.com with a changed A record, one TXT record less
 # on the wildcard and no DNAME; compare.py must report exactly these queries.
 selftest() {
+	plan 1
 	local port d=$TMP/mutant out q bad=0
 	mkdir -p "$d"
 	sed -e 's/^www\t300\tIN\tA\t192.0.2.81/www\t300\tIN\tA\t192.0.2.99/' \
@@ -280,6 +285,7 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		"PASS: "*) pass "${line#PASS: }" ;;
 		"FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
 		"SKIP: "*) r=${line#SKIP: }; skip "${r%%: *}" "${r#*: }" ;;
+		"PLAN "*) plan "${line#PLAN }" ;;
 		COMPLETE) complete=1 ;;
 		"compare.py exit "*)
 			[ "$complete" = 1 ] || fail diff:compare.py "stopped before the end (${line#compare.py })" ;;

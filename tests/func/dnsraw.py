@@ -10,50 +10,27 @@ import struct
 import sys
 import time
 
+import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dnsutil  # noqa: E402
+from dnsutil import frame, recv_exact  # noqa: E402
+
 
 def tcp_connect(addr, port, timeout=3.0):
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect((addr, port))
-    return s
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
-        buf += chunk
-    return buf
+    return dnsutil.tcp_connect((addr, port), timeout)
 
 
 def tcp_read_msg(s):
-    (ln,) = struct.unpack("!H", recv_exact(s, 2))
-    return dns.message.from_wire(recv_exact(s, ln))
-
-
-def frame(wire):
-    return struct.pack("!H", len(wire)) + wire
+    return dns.message.from_wire(dnsutil.tcp_read(s))
 
 
 def udp_exchange(addr, port, wire, timeout=2.0):
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    try:
-        s.sendto(wire, (addr, port))
-        return s.recv(65535)
-    except socket.timeout:
-        return None
-    finally:
-        s.close()
+    return dnsutil.udp_ask((addr, port), wire, timeout)
 
 
 def cmd_pipeline(addr, port):
@@ -123,8 +100,7 @@ def cmd_slowreader(addr, port, count):
     the server's writes back up (partial writes, queued writes, reading paused)
     and every answer still arrives, whole and in order."""
     count = int(count)
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
+    s = socket.socket(dnsutil.family(addr), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(10)
     s.connect((addr, port))
@@ -168,8 +144,7 @@ def cmd_backpressure(addr, port, pid, qname, conns=8, count=120):
     socks = []
     try:
         for _ in range(conns):
-            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-            s = socket.socket(fam, socket.SOCK_STREAM)
+            s = socket.socket(dnsutil.family(addr), socket.SOCK_STREAM)
             socks.append(s)
             # Before connect(): a window shrunk later stalls the transfer.
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -177,7 +152,16 @@ def cmd_backpressure(addr, port, pid, qname, conns=8, count=120):
             s.connect((addr, port))
             data = b"".join(frame(struct.pack("!H", i) + q[2:]) for i in range(count))
             s.sendall(data)
-        time.sleep(1.0)
+        # The server reads and answers until its write queues are full, then
+        # stops: wait (at most 5 s) until its memory has stayed the same for
+        # 300 ms, then read it.
+        deadline = time.monotonic() + 5.0
+        last, since = rss_kb(pid), time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < 0.3:
+            time.sleep(0.05)
+            now = rss_kb(pid)
+            if now != last:
+                last, since = now, time.monotonic()
         grown = rss_kb(pid) - base
         print("%d connections x %d queries unread: server RSS +%d KB" % (conns, count, grown))
         # Per connection: the capped write queue (256 KB) and the answer
@@ -186,8 +170,7 @@ def cmd_backpressure(addr, port, pid, qname, conns=8, count=120):
         ok = grown < conns * 640
         for s in socks:
             for i in range(count):
-                (ln,) = struct.unpack("!H", recv_exact(s, 2))
-                m = recv_exact(s, ln)
+                m = dnsutil.tcp_read(s)
                 an = struct.unpack("!H", m[6:8])[0]
                 want = an if want is None else want
                 if struct.unpack("!H", m[:2])[0] != i or an != want or an < 200:
@@ -237,9 +220,12 @@ def cmd_termflush(addr, port, pid, count):
     return got > 0 and tail.startswith("connection closed after 0 of")
 
 
-def cmd_idle(addr, port, limit):
-    """The server closes a connection that stays silent (RFC 7766 6.2.3)."""
-    s = tcp_connect(addr, port, timeout=float(limit))
+def cmd_idle(addr, port, configured):
+    """The server closes a connection that stays silent (RFC 7766 6.2.3) when
+    its idle timeout (`configured` seconds) has passed: not before 0.8 of it,
+    not after 1.5 of it."""
+    configured = float(configured)
+    s = tcp_connect(addr, port, timeout=configured * 1.5)
     q = dns.message.make_query("www.func.test", "A")
     s.sendall(frame(q.to_wire()))
     tcp_read_msg(s)
@@ -247,12 +233,13 @@ def cmd_idle(addr, port, limit):
     try:
         data = s.recv(1)
     except socket.timeout:
-        print("still open after %.1f s" % (time.monotonic() - t0))
+        print("still open after %.2f s (idle timeout %.1f s)" % (time.monotonic() - t0, configured))
         return False
     except ConnectionResetError:
         data = b""
-    print("closed by server after %.1f s (data=%r)" % (time.monotonic() - t0, data))
-    return data == b""
+    took = time.monotonic() - t0
+    print("closed by server after %.2f s (idle timeout %.1f s, data=%r)" % (took, configured, data))
+    return data == b"" and took >= configured * 0.8
 
 
 def cmd_connlimit(addr, port, limit):
@@ -307,32 +294,114 @@ def cmd_opcode(addr, port, opcode, want):
 
 
 def cmd_formerr(addr, port, kind):
-    """Malformed queries: FORMERR with the query's ID (or nothing), never a crash."""
+    """Malformed queries: FORMERR with the query's ID, and the whole reply's
+    shape checked. A question that cannot be read, or a second question
+    (RFC 9619), gets a bare header: QDCOUNT 0, nothing echoed. A readable
+    question with a broken OPT (two of them, RFC 6891 6.1.1) gets its
+    question echoed and no OPT. Flags: QR, RD copied, nothing else."""
     hdr_id = 0x4242
+    rd = 0x0100
+    q = dns.message.make_query("www.func.test", "A", use_edns=False).to_wire()
+    question = q[12:]
+    echo = b""
     if kind == "qdcount2":
-        q = dns.message.make_query("www.func.test", "A").to_wire()
-        wire = struct.pack("!HHHHHH", hdr_id, 0, 2, 0, 0, 0) + q[12:] + q[12:]
+        wire = struct.pack("!HHHHHH", hdr_id, rd, 2, 0, 0, 0) + question + question
     elif kind == "badlabel":   # label length 64 (over 63)
-        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 0) + b"\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01"
+        wire = struct.pack("!HHHHHH", hdr_id, rd, 1, 0, 0, 0) + b"\x40" + b"a" * 64 + b"\x00\x00\x01\x00\x01"
     elif kind == "truncated":  # question cut in the middle
-        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 0) + b"\x03www\x04fu"
+        wire = struct.pack("!HHHHHH", hdr_id, rd, 1, 0, 0, 0) + b"\x03www\x04fu"
     elif kind == "loop":       # compression pointer to itself
-        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01"
+        wire = struct.pack("!HHHHHH", hdr_id, rd, 1, 0, 0, 0) + b"\xc0\x0c\x00\x01\x00\x01"
     elif kind == "twoopt":
-        q = dns.message.make_query("www.func.test", "A", use_edns=0).to_wire()
-        opt = q[-11:]
-        body = q[12:]
-        wire = struct.pack("!HHHHHH", hdr_id, 0, 1, 0, 0, 2) + body + opt
+        qe = dns.message.make_query("www.func.test", "A", use_edns=0).to_wire()
+        opt = qe[-11:]
+        wire = struct.pack("!HHHHHH", hdr_id, rd, 1, 0, 0, 2) + question + opt + opt
+        echo = question
     else:
         raise SystemExit("unknown kind " + kind)
     got = udp_exchange(addr, port, wire)
     if got is None:
         print("%s: no answer" % kind)
         return False
-    rid, flags = struct.unpack("!HH", got[:4])
-    rcode = flags & 0xF
-    print("%s: id %#x rcode %d qr %d" % (kind, rid, rcode, flags >> 15))
-    return rid == hdr_id and rcode == 1 and (flags >> 15) == 1
+    want = struct.pack("!HHHHHH", hdr_id, 0x8000 | rd | 1, 1 if echo else 0, 0, 0, 0) + echo
+    print("%s: reply %s" % (kind, got.hex()))
+    if got != want:
+        print("%s: want  %s" % (kind, want.hex()))
+        return False
+    return True
+
+
+def cmd_tc_content(addr, port):
+    """A reply with TC=1 holds the question only (RFC 2181 9: the client
+    retries over TCP and must not use a part): a query without EDNS for a
+    CNAME whose target's TXT set does not fit in 512 bytes, where the CNAME
+    itself would fit."""
+    q = dns.message.make_query("bigalias.func.test", "TXT", use_edns=False)
+    q.flags |= dns.flags.RD
+    wire = q.to_wire()
+    got = udp_exchange(addr, port, wire)
+    if got is None:
+        print("no answer")
+        return False
+    # ID, flags QR AA TC RD, NOERROR, the question and nothing else.
+    want = wire[:2] + struct.pack("!HHHHH", 0x8000 | 0x0400 | 0x0200 | 0x0100, 1, 0, 0, 0) + wire[12:]
+    print("TC reply %s" % got.hex())
+    if got != want:
+        print("want     %s" % want.hex())
+        return False
+    # Over TCP the whole chain arrives.
+    r = dns.message.from_wire(dnsutil.tcp_ask((addr, port), wire))
+    n = sum(len(rs) for rs in r.answer)
+    print("over TCP: %d answer RRs, TC=%d" % (n, bool(r.flags & dns.flags.TC)))
+    return n == 11 and not r.flags & dns.flags.TC
+
+
+def cmd_payload(addr, port):
+    """The client's EDNS payload size bounds the UDP reply (RFC 6891 6.2.3,
+    6.2.5): a TXT set of about 1100 bytes is truncated for 600 and for 100
+    (read as 512), whole for 1232; the server's own maximum (1232) caps 4096
+    (a set of about 3000 bytes is truncated). A truncated reply keeps the
+    question and the OPT record only."""
+    ok = True
+    for size, name, tc in ((600, "big", True), (100, "big", True), (1232, "big", False),
+                           (4096, "big", False), (4096, "huge", True)):
+        q = dns.message.make_query(name + ".func.test", "TXT", use_edns=0, payload=size)
+        wire = q.to_wire()
+        got = udp_exchange(addr, port, wire)
+        if got is None:
+            print("payload %d %s: no answer" % (size, name))
+            ok = False
+            continue
+        r = dns.message.from_wire(got)
+        is_tc = bool(r.flags & dns.flags.TC)
+        n = sum(len(rs) for rs in r.answer)
+        good = is_tc == tc and len(got) <= max(size, 512)
+        if tc:
+            good = good and n == 0 and not r.authority and not r.additional and r.edns == 0
+        else:
+            good = good and n in (10, 28)
+        print("payload %d %s: %d bytes, TC=%d, %d answer RRs%s" %
+              (size, name, len(got), is_tc, n, "" if good else "  WRONG"))
+        ok = ok and good
+    return ok
+
+
+def cmd_any(addr, port):
+    """RFC 8482 4.1: ANY is answered with one RRset, as NSD picks it: the SOA
+    at the apex, else the first of A, AAAA, SOA, MX, PTR (here the A RRset of
+    a name with A and AAAA), over UDP and TCP."""
+    ok = True
+    for name, want in (("func.test", "SOA"), ("www.func.test", "A"), ("mail.func.test", "A")):
+        for tcp in (False, True):
+            wire = dns.message.make_query(name, "ANY").to_wire()
+            raw = dnsutil.ask((addr, port), wire, tcp)
+            r = dns.message.from_wire(raw) if raw else None
+            types = [dns.rdatatype.to_text(rs.rdtype) for rs in r.answer] if r else None
+            good = types == [want]
+            print("%s ANY (%s): %s%s" % (name, "tcp" if tcp else "udp", types, "" if good else
+                                          "  want [%s]" % want))
+            ok = ok and good
+    return ok
 
 
 def cmd_caseecho(addr, port):
@@ -344,11 +413,7 @@ def cmd_caseecho(addr, port):
         if tp == "udp":
             got = udp_exchange(addr, port, wire)
         else:
-            s = tcp_connect(addr, port)
-            s.sendall(frame(wire))
-            (ln,) = struct.unpack("!H", recv_exact(s, 2))
-            got = recv_exact(s, ln)
-            s.close()
+            got = dnsutil.tcp_ask((addr, port), wire)
         qlen = len(wire) - 12
         same = got is not None and got[12:12 + qlen] == wire[12:]
         r = dns.message.from_wire(got) if got else None
@@ -375,8 +440,7 @@ def cmd_garbage(addr, port, count):
     import random
     rng = random.Random(4242)
     count = int(count)
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    u = socket.socket(fam, socket.SOCK_DGRAM)
+    u = socket.socket(dnsutil.family(addr), socket.SOCK_DGRAM)
     base = dns.message.make_query("www.func.test", "A", use_edns=0).to_wire()
     for i in range(count):
         if i % 2:
@@ -424,8 +488,7 @@ def cmd_reload_load(addr, port, pid, count, hups):
     """count queries one after another while SIGHUP is sent hups times: every one
     must be answered (no query lost during a reload)."""
     pid, count, hups = int(pid), int(count), int(hups)
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s = socket.socket(dnsutil.family(addr), socket.SOCK_DGRAM)
     s.settimeout(2.0)
     s.connect((addr, port))
     lost = 0
@@ -460,6 +523,7 @@ def main():
     fn = {
         "pipeline": cmd_pipeline, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
+        "tc-content": cmd_tc_content, "payload": cmd_payload, "any": cmd_any,
         "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
     }[cmd]
     try:

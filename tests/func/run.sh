@@ -64,6 +64,17 @@ for tool in kdig drill; do
 	fi
 done
 
+# The results this run must produce: one per case and transport, plus the
+# scripted checks below (FIXED; keep it in step when adding one).
+FIXED=73
+ncases=0
+for dir in "$HERE"/cases/*/; do
+	if [ -f "$dir/transports" ]; then set -- $(cat "$dir/transports"); else set -- udp tcp; fi
+	ncases=$((ncases + $#))
+done
+set --
+plan $((ncases + FIXED))
+
 # running PID: true while the process exists and is not a zombie.
 running() {
 	local st
@@ -260,6 +271,9 @@ check $T:update-notimp $PY "$HERE/dnsraw.py" opcode 127.0.0.1 "$PORT" UPDATE NOT
 for kind in qdcount2 badlabel truncated loop twoopt; do
 	check "$T:formerr:$kind" $PY "$HERE/dnsraw.py" formerr 127.0.0.1 "$PORT" "$kind"
 done
+check $T:tc-question-only $PY "$HERE/dnsraw.py" tc-content 127.0.0.1 "$PORT"
+check $T:edns-client-payload $PY "$HERE/dnsraw.py" payload 127.0.0.1 "$PORT"
+check $T:any-one-rrset $PY "$HERE/dnsraw.py" any 127.0.0.1 "$PORT"
 check $T:question-case-echo $PY "$HERE/dnsraw.py" caseecho 127.0.0.1 "$PORT"
 check $T:qr1-dropped $PY "$HERE/dnsraw.py" qr1 127.0.0.1 "$PORT"
 check $T:garbage-survived $PY "$HERE/dnsraw.py" garbage 127.0.0.1 "$PORT" 2000
@@ -274,8 +288,10 @@ else
 fi
 # Repeated identical queries are served from the worker caches.
 for i in $(seq 1 20); do kq www.second.test A +short >/dev/null; done
+nstats=$(grep -c "stats (SIGUSR1)" "$LOG")
 kill -USR1 "$MAIN"
-sleep 0.3
+more_stats() { [ "$(grep -c "stats (SIGUSR1)" "$LOG")" -gt "$nstats" ]; }
+wait_for 2000 more_stats
 hits=$(grep "stats (SIGUSR1)" "$LOG" | tail -1 | sed -n 's/.*cache-hits=\([0-9]*\).*/\1/p')
 if [ "${hits:-0}" -ge 10 ]; then
 	pass $T:answer-cache-hits
@@ -383,7 +399,7 @@ if grep -q "loop not empty" "$LOG"; then fail $T:clean-loops "a libuv loop was n
 PORT=$(free_port)
 if start_anynsd "$TMP/limits.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" \
 	--workers 1 --tcp-idle-timeout 1s --tcp-max-connections 2 --answer-cache 0; then
-	check $T:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 5
+	check $T:tcp-idle-timeout $PY "$HERE/dnsraw.py" idle 127.0.0.1 "$PORT" 1.0
 	check $T:tcp-connection-limit $PY "$HERE/dnsraw.py" connlimit 127.0.0.1 "$PORT" 2
 	# Without the answer cache the answers are the same (built every time).
 	got=$(kq www.func.test A | norm); got2=$(kq www.func.test A | norm)
