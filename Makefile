@@ -8,6 +8,7 @@
 #   make bench      dnsperf benchmark against NSD and Knot DNS (FULL=1 for the long run)
 #   make lab        bring up the multi-PoP network-namespace lab; make lab-down removes it
 #   make fuzz       fuzz the answer engine and the zone loader with libFuzzer for a bounded time
+#   make mutate     apply known bugs to a copy of the tree; some check must catch each
 
 B       ?= build
 CC      ?= cc
@@ -42,7 +43,7 @@ CLEAN      :=
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 
-.PHONY: all deps run test test-build bench lab lab-down fuzz clean
+.PHONY: all deps run test test-build bench lab lab-down fuzz mutate clean
 all: $(B)/.stamp-progs
 
 include common/Makefile.inc
@@ -71,9 +72,14 @@ run: deps
 	$(B)/anynsd --listen 127.0.0.1:5353 --listen [::1]:5353 \
 		--zone example.com=zones/example.com.zone --identity anyns-local
 
-# Every test suite; each prints its own results and a closing "N passed, N failed" line.
+# Every test suite; the closing lines count the results by kind (checks of
+# anyns, repeats, reference servers, harness, builds), then all of them.
 test: deps
 	@bash tests/run-all.sh
+
+# Every mutant of tests/mutate (make test runs the ones marked quick).
+mutate: all
+	@bash tests/mutate/run.sh
 
 clean:
 	rm -rf build $(CLEAN)

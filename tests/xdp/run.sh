@@ -13,8 +13,7 @@ PY=/usr/bin/python3
 HERE="$ROOT/tests/xdp"
 CLIENT="$HERE/xdp_client.py"
 
-if [ "$(id -u)" != 0 ]; then
-	skip xdp "not root (network namespaces and XDP need root)"
+if ! need_root xdp; then
 	summary; exit $?
 fi
 for t in ip ethtool kdig setpriv; do
@@ -32,8 +31,8 @@ if [ ! -x "$BIN/anynsd" ] || [ ! -f "$BIN/tests/xdp/xdp_pass.bpf.o" ]; then
 	summary; exit $?
 fi
 
-C=axdpc$$
-S=axdps$$
+C=$(netns_name xdpc)
+S=$(netns_name xdps)
 TMP=$(mktemp -d /tmp/anyns-xdp.XXXXXX)
 chmod 755 "$TMP"
 DPID=
@@ -41,8 +40,7 @@ METRICS=http://192.0.2.2:9153/metrics
 
 cleanup() {
 	stop_server
-	ip netns del "$C" 2>/dev/null
-	ip netns del "$S" 2>/dev/null
+	netns_cleanup
 	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -51,24 +49,25 @@ trap 'exit 1' INT TERM
 inc() { ip netns exec "$C" "$@"; }
 ins() { ip netns exec "$S" "$@"; }
 
-if ! ip netns add "$C" 2>/dev/null || ! ip netns add "$S" 2>/dev/null; then
-	skip xdp "cannot create network namespaces"
+if ! netns_add "$C" "$S"; then
+	skip_root xdp "cannot create network namespaces"
 	summary; exit $?
 fi
+# The results of the run below (26); a step that cannot start records one
+# failure in place of its checks.
+plan 26
 
 setup_net() {
-	ip -n "$C" link add vc type veth peer name vs netns "$S" || return 1
+	netns_veth "$C" vc "$S" vs || return 1
 	local ns side peer
 	for ns in "$C" "$S"; do
 		if [ "$ns" = "$C" ]; then side=vc; peer=1; else side=vs; peer=53; fi
-		ip -n "$ns" link set lo up
 		ip -n "$ns" addr add 192.0.2.$peer/24 dev $side
 		ip -n "$ns" addr add 2001:db8::$peer/64 dev $side nodad
 		# VLAN offload off so tags stay in the frame; checksums
 		# computed in software so the client can check every one.
 		ip netns exec "$ns" ethtool -K $side txvlan off rxvlan off \
 			tx-vlan-stag-hw-insert off rx-vlan-stag-hw-parse off tx off >/dev/null 2>&1
-		ip -n "$ns" link set $side up
 	done
 	# A veth receives its peer's XDP_TX frames only when it runs XDP itself.
 	ip -n "$C" link set dev vc xdpdrv obj "$BIN/tests/xdp/xdp_pass.bpf.o" sec xdp || return 1

@@ -24,6 +24,9 @@ import dns.message
 import dns.rdataclass
 import dns.rdatatype
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dnsutil  # noqa: E402
+
 # (label, address, VLAN tags). The kernel here has no 802.1Q support, so
 # tagged queries are sent as raw frames and their answers read raw: only the
 # fast path can answer them, and their DNS bytes must equal what the socket
@@ -101,21 +104,7 @@ def make_query(name, rtype, rclass, shape, qid):
 
 
 def ask(addr, wire, timeout=2.0, tries=3):
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    for _ in range(tries):
-        s = socket.socket(fam, socket.SOCK_DGRAM)
-        s.settimeout(timeout)
-        try:
-            s.sendto(wire, (addr, 53))
-            while True:
-                data, _src = s.recvfrom(65535)
-                if data[:2] == wire[:2]:
-                    return data
-        except socket.timeout:
-            continue
-        finally:
-            s.close()
-    return None
+    return dnsutil.udp_ask((addr, 53), wire, timeout, tries)
 
 
 def csum(data):
