@@ -128,7 +128,7 @@ classify() {
 	}
 	$1 ~ /^(PASS|FAIL|SKIP)$/ { k = kind($2); c[k, $1]++; c["all", $1]++ }
 	function line(k, what) {
-		printf "%-60s %d passed, %d failed, %d skipped\n", what ":", c[k, "PASS"], c[k, "FAIL"], c[k, "SKIP"]
+		printf "%-64s %d passed, %d failed, %d skipped\n", what ":", c[k, "PASS"], c[k, "FAIL"], c[k, "SKIP"]
 	}
 	END {
 		line("anyns", "checks of anyns (anynsd, anyns-health, checkzone, XDP)")

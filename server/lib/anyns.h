@@ -111,7 +111,6 @@ int zset_new(zone_t *const *zones, size_t n, uint64_t generation, zset_t **out);
 void zset_free(zset_t *zs);               /* accepts NULL; drops the zone refs */
 size_t zset_count(const zset_t *zs);
 zone_t *zset_zone(const zset_t *zs, size_t i);      /* borrowed */
-zone_t *zset_find(const zset_t *zs, const char *origin_text); /* borrowed, exact origin */
 uint64_t zset_generation(const zset_t *zs);
 
 /* Calls cb for every owner name in the zone (lowercased wire form) with the

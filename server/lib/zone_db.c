@@ -432,16 +432,6 @@ uint64_t zset_generation(const zset_t *zs)
 	return zs->gen;
 }
 
-zone_t *zset_find(const zset_t *zs, const char *origin_text)
-{
-	uint8_t w[WNAME_MAXLEN];
-	int len = anyns_name_from_text(origin_text, w, sizeof(w));
-	if (!zs || len < 0)
-		return NULL;
-	size_t i = zset__find(zs, w, (size_t)len, wname_hash(w, (size_t)len));
-	return i == SIZE_MAX ? NULL : zs->zones[i];
-}
-
 const zone_t *zset_best_zone(const zset_t *zs, const uint8_t *name, size_t len)
 {
 	if (!zs || zs->n == 0)
