@@ -17,9 +17,12 @@ if [ -z "${ANYNS_CI:-}" ]; then
 	if [ "$(id -u)" = 0 ] || [ -n "${CI:-}" ]; then ANYNS_CI=1; else ANYNS_CI=0; fi
 fi
 export ANYNS_CI
-_suite_pass=0; _suite_fail=0; _suite_skip=0; _suite_plan=0; _suite_planned=0
+_suite_pass=0; _suite_fail=0; _suite_skip=0; _suite_plan=0; _suite_planned=0; _suite_results=0
 
-_record() { echo "$1 $2" >> "$ANYNS_RESULTS"; }
+_record() {
+	echo "$1 $2" >> "$ANYNS_RESULTS"
+	case $1 in PASS|FAIL|SKIP) _suite_results=$((_suite_results+1)) ;; esac
+}
 pass() { echo "PASS: $1"; _record PASS "$1"; _suite_pass=$((_suite_pass+1)); }
 fail() { echo "FAIL: $1${2:+: $2}"; _record FAIL "$1"; _suite_fail=$((_suite_fail+1)); }
 skip() { echo "SKIP: $1: $2"; _record SKIP "$1"; _suite_skip=$((_suite_skip+1)); }
@@ -32,7 +35,7 @@ check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
 # summary: the suite's own count. A declared plan must match the results
 # produced (tests/run-all.sh checks the same across every process of a suite).
 summary() {
-	local got=$((_suite_pass+_suite_fail+_suite_skip))
+	local got=$_suite_results
 	if [ "$_suite_planned" = 1 ] && [ "$got" -ne "$_suite_plan" ]; then
 		echo "FAIL: plan: $got results for $_suite_plan planned"
 		_suite_fail=$((_suite_fail+1))

@@ -21,6 +21,7 @@
 
 LAB_ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LAB_B=${B:-build}
+declare -F netns_add >/dev/null || source "$LAB_ROOT/tests/netns.sh"
 LAB_BIN=${BIN:-$LAB_ROOT/$LAB_B}
 LAB_DIR=${LAB_DIR:-$LAB_ROOT/$LAB_B/lab}
 LAB_NS=${LAB_NS:-anyns-lab}
@@ -105,9 +106,7 @@ lab_net_up() {
 	local n ns
 	for n in router client $LAB_POPS; do
 		ns=$LAB_NS-$n; [ "$n" = router ] || [ "$n" = client ] || ns=$LAB_NS-pop$n
-		ip netns add "$ns" || return 1
-		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-		ip netns exec "$ns" ip link set lo up
+		netns_add "$ns" || return 1
 	done
 	lab_exec router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
@@ -152,9 +151,8 @@ lab_net_up() {
 lab_net_down() {
 	local ns
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_NS-"); do
-		# Anything still running inside dies with its namespace's last user.
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
+		# Anything still running inside is killed first.
+		netns_del "$ns"
 	done
 }
 

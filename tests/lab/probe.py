@@ -19,9 +19,11 @@ import time
 
 import dns.exception
 import dns.message
-import dns.query
 import dns.rdataclass
 import dns.rdatatype
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dnsutil  # noqa: E402
 
 
 def run(addr, out, interval_ms=25, timeout_ms=250, max_seconds=30):
@@ -36,11 +38,11 @@ def run(addr, out, interval_ms=25, timeout_ms=250, max_seconds=30):
                 break
             sent = time.time()
             q = dns.message.make_query("id.server", dns.rdatatype.TXT, dns.rdataclass.CH)
+            raw = dnsutil.udp_ask((addr, 53), q.to_wire(), timeout_ms / 1000.0)
             try:
-                r = dns.query.udp(q, addr, timeout=timeout_ms / 1000.0)
-                ans = r.answer[0][0].strings[0].decode() if r.answer else "EMPTY"
-            except (dns.exception.Timeout, OSError):
-                ans = "LOST"
+                r = dns.message.from_wire(raw) if raw else None
+                ans = "LOST" if r is None else (
+                    r.answer[0][0].strings[0].decode() if r.answer else "EMPTY")
             except dns.exception.DNSException:
                 ans = "BAD"
             f.write("%.3f %.3f %s\n" % (sent, time.time(), ans))

@@ -102,15 +102,13 @@ all_announcing() { [ "$(lab_announcing)" = "pop1 pop2 pop3" ]; }
 nothing_announced() { [ -z "$(lab_announcing)" ] && [ -z "$(lab_announcing "$LAB_V6/128")" ]; }
 
 # ------------------------------------------------------------------ preconditions
-if [ "$(id -u)" != 0 ]; then
-	skip lab "not root (the lab needs network namespaces)"
+if ! need_root lab; then
 	summary; exit $?
 fi
-if ! ip netns add "$LAB_NS-probe" 2>/dev/null; then
-	skip lab "ip netns unavailable"
+if ! netns_usable; then
+	skip_root lab "ip netns unavailable"
 	summary; exit $?
 fi
-ip netns del "$LAB_NS-probe"
 # Leftovers of runs that were killed before their trap ran (their pid is gone).
 for ns in $(ip netns list | awk '{print $1}' | grep '^anyns-labtest[0-9]*-'); do
 	pid=${ns#anyns-labtest}; pid=${pid%%-*}
@@ -120,6 +118,8 @@ if ! why_missing=$(lab_check_tools); then
 	skip lab "$why_missing"
 	summary; exit $?
 fi
+# Every case below records one result (a case without the hook, a skip).
+plan 17
 echo "lab: DNS server $LAB_DNS, hook $([ "$LAB_HOOK" = 1 ] && echo anyns-health || echo 'none (static announcements)')"
 
 # ------------------------------------------------------------------ all PoPs up
@@ -153,7 +153,9 @@ else
 fi
 
 if [ "$LAB_HOOK" != 1 ]; then
-	for t in failover restart-rise wrong-data wrong-data-v6-only old-serial degraded drain hook-killed-exabgp-no-flap hook-killed-bird bfd-silent-link server-restart failover-order all-unhealthy; do
+	for t in failover restart-rise wrong-data wrong-data-v6-only old-serial degraded drain undrain \
+		hook-killed-exabgp-no-flap hook-killed-bird bfd-silent-link server-restart failover-order \
+		all-unhealthy all-recover; do
 		skip "lab-$t" "anyns-health not built ($LAB_HEALTH)"
 	done
 	summary; exit $?
