@@ -256,7 +256,6 @@ typedef struct dnsq {
 } dnsq_t;
 
 static dnsq_t *g_active;
-static size_t g_nactive;
 
 static void dnsq_closed(uv_handle_t *h)
 {
@@ -269,7 +268,6 @@ static void dnsq_closed(uv_handle_t *h)
 		g_active = d->next;
 	if (d->next)
 		d->next->prev = d->prev;
-	g_nactive--;
 	free(d->rbuf);
 	free(d);
 }
@@ -400,7 +398,6 @@ static int dnsq_start(uv_loop_t *loop, const struct sockaddr *sa, bool tcp, cons
 		if (g_active)
 			g_active->prev = d;
 		g_active = d;
-		g_nactive++;
 		uv_close((uv_handle_t *)&d->timer, dnsq_closed);
 		return rc;
 	}
@@ -410,7 +407,6 @@ static int dnsq_start(uv_loop_t *loop, const struct sockaddr *sa, bool tcp, cons
 	if (g_active)
 		g_active->prev = d;
 	g_active = d;
-	g_nactive++;
 	d->t0 = uv_hrtime();
 	uv_timer_start(&d->timer, on_timeout, timeout_ms ? timeout_ms : 1000, 0);
 
@@ -441,11 +437,6 @@ void probe_cancel_all(void)
 {
 	for (dnsq_t *d = g_active; d; d = d->next)
 		dnsq_finish(d, UV_ECANCELED);
-}
-
-size_t probe_active(void)
-{
-	return g_nactive;
 }
 
 /* ---- one check: the query, plus the primary's SOA when configured ------- */

@@ -42,7 +42,5 @@ typedef void (*probe_cb)(void *ctx, const probe_result_t *r);
 int probe_start(uv_loop_t *loop, const hcheck_conf_t *c, probe_cb cb, void *ctx);
 /* Finishes every query in flight (used when stopping). */
 void probe_cancel_all(void);
-/* Number of queries whose handles are not closed yet. */
-size_t probe_active(void);
 
 #endif

@@ -390,7 +390,7 @@ static probe_result_t run_one(srv_t *s, enum hcheck_transport tp, uint64_t timeo
 		;
 	srv_stop(s);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	assert_int_equal(probe_active(), 0);
+	/* Every handle of every query closed: the loop closes. */
 	assert_int_equal(uv_loop_close(&loop), 0);
 	return r;
 }
