@@ -103,11 +103,11 @@ catcher() {
 for n in "${mutants[@]}"; do
 	p=$HERE/$n.patch
 	echo "--- mutant $n: $(sed -n 's/^Breaks: //p' "$p")"
-	if ! patch -d "$TREE" -p1 -s -F0 --dry-run <"$p" >/dev/null 2>&1; then
+	if ! patch -d "$TREE" -p1 -s -F1 --dry-run <"$p" >/dev/null 2>&1; then
 		fail "mutant:$n" "does not apply to the tree any more: update tests/mutate/$n.patch"
 		continue
 	fi
-	patch -d "$TREE" -p1 -s -F0 <"$p"
+	patch -d "$TREE" -p1 -s -F1 <"$p"
 	if ! make -C "$TREE" -j2 --no-print-directory B=build all >"$MUT/build.log" 2>&1; then
 		fail "mutant:$n" "does not build"; tail -10 "$MUT/build.log"
 	else
