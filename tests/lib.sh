@@ -69,11 +69,12 @@ for _ in range(100):
 PY
 }
 
-# wait_for MS CMD...: runs CMD every 50 ms until it succeeds (0) or MS
-# milliseconds have passed (1). For conditions with a deadline close to the
-# configured value, instead of a fixed sleep before reading state.
+# wait_for SECONDS CMD...: runs CMD every 50 ms until it succeeds (0) or
+# SECONDS (decimals allowed) have passed (1). For conditions with a deadline
+# close to the configured value, instead of a fixed sleep before reading state.
 wait_for() {
-	local end=$(( $(date +%s%3N) + $1 )); shift
+	local end=$(( $(date +%s%3N) + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }') ))
+	shift
 	while :; do
 		"$@" && return 0
 		[ "$(date +%s%3N)" -ge "$end" ] && return 1

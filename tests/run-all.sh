@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite: builds with gcc and clang (warnings are errors), runs the
 # unit tests under gcc and again under AddressSanitizer+UndefinedBehaviorSanitizer,
-# then the functional, differential, XDP, hook and lab suites against the real
-# daemons, then a short mutation pass (MUTATE=0 leaves it out).
+# then the suites against the real daemons (functional, metrics, differential,
+# DNSSEC, transfers, attacks, XDP, lab, hook), then the quick mutants
+# (MUTATE=0 leaves them out).
 #
 # Every result is PASS, FAIL or SKIP, one per check, including each cmocka test.
 # A suite's run is itself checked: it must reach its summary, exit 0 unless it

@@ -27,6 +27,8 @@ if [ ! -x "$ANYNSD" ]; then
 	summary
 	exit 1
 fi
+# The checks below (a failed start ends the run early, with its failure).
+plan 9
 
 PORT=$(free_port)
 kq() { kdig @127.0.0.1 -p "$PORT" +time=2 +retry=0 "$@" 2>&1; }

@@ -47,6 +47,8 @@ if [ "$up" = 0 ]; then
 	exit 1
 fi
 callgrind_control -i on "$VPID" >/dev/null 2>&1
+# Two shapes against the plain query, in two functions, and the rcodes.
+plan $((2 * 2 + 1))
 ok=1
 for shape in plain an ar; do
 	if ! timeout 120 /usr/bin/python3 "$HERE/ptrchain.py" "$PORT" "$shape" "$COUNT" www.cost.test; then

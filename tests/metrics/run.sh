@@ -34,6 +34,8 @@ if ! command -v promtool >/dev/null; then
 	skip $T:all "promtool is not installed (make deps: Debian's prometheus package)"
 	summary; exit $?
 fi
+# The checks below (a failed start ends the run early, with its failure).
+plan 7
 
 # get URL [SOURCE-ADDR]: the body (status 200 only), bounded in time.
 get() {
