@@ -51,7 +51,7 @@ done
 if [ ! -x "$HOOK" ]; then fail hook-build "$HOOK missing (make first)"; summary; exit 1; fi
 # The results below with GoBGP and FRR installed (each missing one records a
 # single skip in place of its checks).
-plan 56
+plan 61
 # Without a tun device the BIRD hook runs without its guard and the tests of
 # the guard are skipped; everything else still runs.
 GUARD=anyhk0
