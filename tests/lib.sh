@@ -37,7 +37,7 @@ check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
 summary() {
 	local got=$_suite_results
 	if [ "$_suite_planned" = 1 ] && [ "$got" -ne "$_suite_plan" ]; then
-		echo "FAIL: plan: $got results for $_suite_plan planned"
+		echo "FAIL: plan: $got results for $_suite_plan planned (a check added or lost: update the \`plan\` of $0)"
 		_suite_fail=$((_suite_fail+1))
 	fi
 	_record DONE "$$"

@@ -103,7 +103,7 @@ run_suite() {
 		# Without a plan a suite may only skip as a whole.
 		fail "suite:$s" "declares no plan (tests/lib.sh plan)"
 	elif grep -q '^PLAN ' "$f" && [ "$got" -ne "$planned" ]; then
-		fail "suite:$s" "$got results for $planned planned"
+		fail "suite:$s" "$got results for $planned planned (a check added or lost: the suite's plan must count it)"
 	elif [ $rc -ne 0 ] && [ "$fails" -eq 0 ]; then
 		fail "suite:$s" "exit status $rc with no failure recorded"
 	elif [ $rc -eq 0 ] && [ "$fails" -gt 0 ]; then
