@@ -200,8 +200,9 @@ fi
 # The cases below: 30 resolved per NSEC/NSEC3/opt-out zone (29 for NSEC),
 # 3 DS at empty non-terminal cuts, 2 x 2 at NSEC3 owner names, 2 in the
 # broken zone; 4 chased by drill per zone and the broken one; above, the
-# signature expiry logged for 4 zones and in the metrics for 3.
-plan $((30 * 3 - 1 + 3 + 4 + 2 + 4 * 3 + 1 + 4 + 3))
+# signature expiry logged for 4 zones and in the metrics for 3, and 12
+# anyns-checkzone runs.
+plan $((30 * 3 - 1 + 3 + 4 + 2 + 4 * 3 + 1 + 4 + 3 + 12))
 
 # resolve CASE QNAME QTYPE RCODE SECURE: asks Unbound (DO=1, fresh: the
 # cache lives one second); SECURE is ad (AD=1), noad (AD=0) or any.

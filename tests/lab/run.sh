@@ -484,6 +484,8 @@ fi
 # tests/lab/world.sh: r1 (a1, a2) and r2 (b1), the routers peering. Each scenario
 # asserts the routers' routes and which PoP answered (id.server and NSID).
 lab_down
+# Five cases (a failed start ends the run early, with its failure).
+plan 5
 WLOAD=$ROOT/tests/lab/world_load.py
 if ! w_up; then
 	fail world-up "the two-region lab did not come up (logs in $W_DIR)"

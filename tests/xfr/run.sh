@@ -54,7 +54,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 49
+plan 53
 
 # ---- helpers -----------------------------------------------------------------
 
