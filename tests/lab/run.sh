@@ -118,7 +118,7 @@ if ! why_missing=$(lab_check_tools); then
 	skip lab "$why_missing"
 	summary; exit $?
 fi
-# Every case below records one result (a case without the hook, a skip).
+# The one-region cases below, one result each (without the hook, a skip each).
 plan 17
 echo "lab: DNS server $LAB_DNS, hook $([ "$LAB_HOOK" = 1 ] && echo anyns-health || echo 'none (static announcements)')"
 
