@@ -49,6 +49,7 @@ all: $(B)/.stamp-progs
 include common/Makefile.inc
 include server/lib/Makefile.inc
 include server/daemon/Makefile.inc
+include server/ctl/Makefile.inc
 include server/xdp/Makefile.inc
 include zones/Makefile.inc
 include bgp-hook/Makefile.inc

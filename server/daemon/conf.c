@@ -459,6 +459,13 @@ static const opt_t server_opts[] = {
 	{ .key = "pid-file", .flag = "pid-file", .type = OPT_STR, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, pid_file), .arg = "FILE",
 	  .help = "write the process id to FILE after start-up; removed at a clean exit" },
+	{ .key = "control", .flag = "control", .type = OPT_STR, .flags = OPT_OFF | OPT_RESTART,
+	  OPT_AT(dconf_t, control), .def = "/run/anyns/anynsd.sock", .arg = "PATH",
+	  .help = "Unix socket of anyns-ctl (mode 0600, or 0660 with control-group); a socket "
+	          "another anynsd answers on is left to it; false: none" },
+	{ .key = "control-group", .flag = "control-group", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, control_group), .arg = "GROUP",
+	  .help = "members of GROUP may use the control socket too" },
 	{ .key = "zones-dir", .flag = "zones-dir", .type = OPT_STR, OPT_AT(dconf_t, zones_dir),
 	  .arg = "DIR", .def_doc = "the config file's folder",
 	  .help = "folder of the zone files named with a relative path in the config (a "

@@ -98,6 +98,8 @@ typedef struct dconf {
 	char *user;                /* drop to this user after start-up; NULL: stay */
 	char *group;               /* NULL: the user's primary group */
 	char *metrics;             /* "addr:port" of the Prometheus endpoint, or NULL */
+	char *control;             /* anyns-ctl's Unix socket, or NULL */
+	char *control_group;       /* also allowed on it, or NULL */
 
 	char *xdp_ifaces[DCONF_MAX_IFACES];
 	size_t n_xdp_ifaces;

@@ -8,11 +8,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #include "acache.h"
 #include "anyns.h"
 #include "conf.h"
+#include "prom.h"
 #include "rrl.h"
 #include "rrlist.h"
 #include "xfr.h"
@@ -171,6 +173,11 @@ typedef struct zones_reload {
 	char conf_err[600];     /* why it did not read */
 	char kept[512], failed[512];  /* zones that kept their version, that are not served */
 	bool zones_kept;        /* the config's zones changed but transfers keep the list */
+	/* Told when a reload ends: those waiting for the one running, and those
+	 * waiting for the next one to start. */
+	struct zones_waiter { void (*fn)(daemon_t *d, void *arg); void *arg; }
+		wait_cur[16], wait_next[16];
+	size_t n_wait_cur, n_wait_next;
 } zones_reload_t;
 
 struct daemon {
@@ -223,6 +230,16 @@ int zones_replace(daemon_t *d, size_t idx, zone_t *z);
 /* The version of conf zone idx serving now, with a new reference, or NULL. */
 zone_t *zones_get(daemon_t *d, size_t idx);
 void zones_free(daemon_t *d);
+/* fn(d, arg) runs on the main loop when the reload this call starts (or
+ * queues) has ended; d->reload then holds its outcome. Returns -1 when no
+ * reload can start (stopping, or too many waiting). */
+int zones_reload_wait(daemon_t *d, void (*fn)(daemon_t *d, void *arg), void *arg);
+/* What happened last to a zone, by origin: its version loaded at `when`
+ * (err NULL), or a load or transfer failed with err (the zone keeps what it
+ * serves). Any thread. */
+void zones_note(const char *origin, const char *err);
+/* Into the caller's buffers; false when nothing was noted for origin. */
+bool zones_noted(const char *origin, time_t *loaded_at, char *err, size_t errlen);
 const zset_t *zones_current(daemon_t *d);  /* within rcu_read_lock() */
 
 /* worker.c */
@@ -277,6 +294,11 @@ void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const ui
 extern const daemon_hook_t xfr_hook;
 /* A NOTIFY for conf zone idx was accepted from a primary (any thread). */
 void xfrd_notify_received(daemon_t *d, size_t idx);
+/* Main loop: a SOA check of secondary zone idx now (axfr: a full transfer
+ * whatever the serial). -1 when idx is not a secondary zone. */
+int xfrd_refresh(daemon_t *d, size_t idx, bool axfr);
+/* Main loop: secondary zone idx is past its expire time (answers SERVFAIL). */
+bool xfrd_expired(daemon_t *d, size_t idx);
 /* What a primary sends from: a zone version's records and the changes that
  * led to it from the versions this process held before. Immutable,
  * reference counted; taken by workers, replaced by xfrd. */
@@ -306,6 +328,12 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 extern const daemon_hook_t metrics_hook;
 void stats_sum(daemon_t *d, dstats_t *out);
 void stats_log(daemon_t *d, const char *why);
+/* The Prometheus exposition of the counters into b (any thread). */
+void stats_render(daemon_t *d, prom_buf_t *b);
+
+/* control.c: anyns-ctl's Unix socket (server.control) on the main loop */
+extern const daemon_hook_t control_hook;
+extern uint64_t daemon_started_ms;  /* CLOCK_MONOTONIC at start-up */
 
 
 #endif

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu.h>
@@ -50,7 +52,8 @@ static uint64_t now_ms(void)
 }
 
 /* ---- parts with a lifecycle beside the workers ----------------------------- */
-static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook, &xfr_hook };
+static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook, &xfr_hook,
+                                                 &control_hook };
 #define N_HOOKS (sizeof(g_hooks) / sizeof(g_hooks[0]))
 static size_t g_hooks_started;
 
@@ -70,12 +73,41 @@ static void hooks_stop(daemon_t *d)
 	}
 }
 
+/* ---- systemd's readiness protocol (sd_notify(3)) ------------------------------ */
+/* One datagram to $NOTIFY_SOCKET (a path, or @name in the abstract namespace);
+ * nothing when it is not set. */
+static void notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    (len = strlen(path)) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		log_warn("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+	close(fd);
+}
+
 /* ---- signals ----------------------------------------------------------------- */
+static void reload_notified(daemon_t *d, void *arg)
+{
+	notify_systemd("READY=1\nSTATUS=serving");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	switch (signum) {
 	case SIGHUP:
-		zones_reload(&g_d);
+		notify_systemd("RELOADING=1");
+		zones_reload_wait(&g_d, reload_notified, NULL);
 		break;
 	case SIGUSR1:
 		stats_log(&g_d, "SIGUSR1");
@@ -86,6 +118,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		g_stopping = true;
 		zones_reload_close(&g_d);
 		log_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		notify_systemd("STOPPING=1");
 		for (unsigned i = 0; i < g_d.n_workers; i++)
 			worker_stop(g_d.workers[i]);
 		/* Unreferenced, not closed: the loop may end, yet a second SIGTERM
@@ -344,6 +377,7 @@ int main(int argc, char **argv)
 
 	if (uv_loop_init(&loop) != 0)
 		goto out_workers;
+	daemon_started_ms = uv_now(&loop);
 	zones_reload_init(d, &loop);
 	const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
 	for (int i = 0; i < 4; i++) {
@@ -388,6 +422,10 @@ int main(int argc, char **argv)
 		log_info("serving on %s with %u workers (UDP %s, TCP)%s", addrs, d->n_workers,
 		         d->udp == &udp_api_threads ? "reader threads" : "polled",
 		         d->xdp != NULL ? ", XDP on" : "");
+		char ready[128];
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %u zones\nMAINPID=%ld", n_ok,
+		         (long)getpid());
+		notify_systemd(ready);
 		ret = 0;
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);

@@ -159,7 +159,11 @@ static void metrics_published(daemon_t *d)
 
 static void metrics_render(void *arg, prom_buf_t *b)
 {
-	daemon_t *d = arg;
+	stats_render(arg, b);
+}
+
+void stats_render(daemon_t *d, prom_buf_t *b)
+{
 	dstats_t s;
 	stats_sum(d, &s);
 	prom_head(b, "anyns_queries_total", "counter", "Queries received, by transport.");
@@ -253,8 +257,8 @@ static int metrics_start(daemon_t *d)
 {
 	dconf_listen_t l;
 	char why[256];
-	if (d->conf.metrics == NULL)
-		return 0;
+	if (d->conf.metrics == NULL)   /* the zones' series still go to anyns-ctl stats */
+		return zones_subscribe(d, metrics_published);
 	if (dconf_parse_addr(d->conf.metrics, 9153, &l, why, sizeof(why)) != 0) {
 		log_err("metrics: %s", why);
 		return ANYNS_EINVAL;

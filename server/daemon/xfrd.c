@@ -838,6 +838,7 @@ static void client_all_failed(xclient_t *c)
 	client_close(c);
 	log_warn("zone %s: no primary answered; next try in %us", z->origin,
 	         z->have ? z->retry : retry_first(z));
+	zones_note(z->origin, "no primary answered");
 	xzone_schedule(z, z->have ? z->retry : retry_first(z));
 	xzone_done(z);
 }
@@ -1409,6 +1410,21 @@ static void xfrd_async(uv_async_t *a)
 		if (f && x->zones[i] != NULL)
 			xzone_refresh(x->zones[i], false);
 	}
+}
+
+int xfrd_refresh(daemon_t *d, size_t idx, bool axfr)
+{
+	xfrd_t *x = d->xfrd;
+	if (x == NULL || idx >= x->cap || x->zones[idx] == NULL)
+		return -1;
+	xzone_refresh(x->zones[idx], axfr);
+	return 0;
+}
+
+bool xfrd_expired(daemon_t *d, size_t idx)
+{
+	xfrd_t *x = d->xfrd;
+	return x != NULL && idx < x->cap && x->zones[idx] != NULL && x->zones[idx]->expired;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */

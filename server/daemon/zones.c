@@ -18,12 +18,19 @@
 #include "daemon.h"
 #include "log.h"
 
+/* A fatal message of the compile running in this thread was noted. */
+static __thread bool t_fatal_noted;
+
 static void diag_log(void *ctx, const char *file, int line, bool fatal, const char *msg)
 {
 	const char *origin = ctx;
-	if (fatal)
+	if (fatal) {
+		char why[256];
 		log_err("zone %s: %s:%d: %s", origin, file, line, msg);
-	else
+		snprintf(why, sizeof(why), "%s:%d: %s", file, line, msg);
+		zones_note(origin, why);
+		t_fatal_noted = true;
+	} else
 		log_warn("zone %s: %s:%d: %s", origin, file, line, msg);
 }
 
@@ -99,6 +106,7 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 		lo.zones_dir = conf->zones_dir;
 		lo.include_anywhere = conf->include_anywhere;
 		lo.strict_glue = conf->strict_glue;
+		t_fatal_noted = false;
 		int rc = zone_compile_file_opts(zc->origin, zc->file, &lo, diag_log, zc->origin, &z);
 		zone_stats_t st;
 		if (rc == 0 && z != NULL) {
@@ -107,6 +115,7 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 			r->n_ok++;
 			log_info("zone %s: serial %u, %zu records (%s)", zc->origin, st.serial,
 			         st.records, zc->file);
+			zones_note(zc->origin, NULL);
 			if (st.dnssec && st.rrsigs > 0) {
 				/* What an operator must re-sign before: a resolver
 				 * answers SERVFAIL for the zone from then on. */
@@ -129,7 +138,11 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 			log_err("zone %s: %s: %s; keeping the previous version (serial %u, %zu records)",
 			        zc->origin, zc->file, anyns_strerror(rc), st.serial, st.records);
 			name_add(r->kept, sizeof(r->kept), zc->origin);
+			if (!t_fatal_noted)
+				zones_note(zc->origin, anyns_strerror(rc));
 		} else {
+			if (!t_fatal_noted)
+				zones_note(zc->origin, anyns_strerror(rc));
 			log_err("zone %s: %s: %s; not served", zc->origin, zc->file,
 			        anyns_strerror(rc));
 			name_add(r->failed, sizeof(r->failed), zc->origin);
@@ -351,6 +364,9 @@ static void reload_done(uv_work_t *req, int status)
 			log_err("reload failed: %s; still serving the previous zones",
 			        anyns_strerror(status != 0 ? ANYNS_EINVAL : r->rc));
 	}
+	for (size_t i = 0; i < r->n_wait_cur; i++)
+		r->wait_cur[i].fn(d, r->wait_cur[i].arg);
+	r->n_wait_cur = 0;
 	if (r->next != NULL) {
 		dconf_clear(r->next);
 		free(r->next);
@@ -360,6 +376,72 @@ static void reload_done(uv_work_t *req, int status)
 		r->pending = false;
 		zones_reload(d);
 	}
+}
+
+/* ---- what happened last to each zone (for anyns-ctl) ----------------------- */
+struct znote {
+	char *origin;
+	time_t loaded_at;
+	char err[256];
+};
+static struct znote *g_notes;
+static size_t g_n_notes;
+static pthread_mutex_t g_notes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct znote *note_find(const char *origin, bool add)
+{
+	for (size_t i = 0; i < g_n_notes; i++)
+		if (same_origin(g_notes[i].origin, origin))
+			return &g_notes[i];
+	if (!add)
+		return NULL;
+	struct znote *n = realloc(g_notes, (g_n_notes + 1) * sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	g_notes = n;
+	n = &g_notes[g_n_notes];
+	memset(n, 0, sizeof(*n));
+	n->origin = strdup(origin);
+	if (n->origin == NULL)
+		return NULL;
+	g_n_notes++;
+	return n;
+}
+
+void zones_note(const char *origin, const char *err)
+{
+	pthread_mutex_lock(&g_notes_lock);
+	struct znote *n = note_find(origin, true);
+	if (n != NULL && err == NULL) {
+		n->loaded_at = time(NULL);
+		n->err[0] = '\0';
+	} else if (n != NULL) {
+		snprintf(n->err, sizeof(n->err), "%s", err);
+	}
+	pthread_mutex_unlock(&g_notes_lock);
+}
+
+bool zones_noted(const char *origin, time_t *loaded_at, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&g_notes_lock);
+	struct znote *n = note_find(origin, false);
+	if (n != NULL) {
+		*loaded_at = n->loaded_at;
+		snprintf(err, errlen, "%s", n->err);
+	}
+	pthread_mutex_unlock(&g_notes_lock);
+	return n != NULL;
+}
+
+int zones_reload_wait(daemon_t *d, void (*fn)(daemon_t *d, void *arg), void *arg)
+{
+	zones_reload_t *r = &d->reload;
+	if (r->closed || r->loop == NULL || r->n_wait_next >= 16)
+		return -1;
+	r->wait_next[r->n_wait_next].fn = fn;
+	r->wait_next[r->n_wait_next++].arg = arg;
+	zones_reload(d);
+	return 0;
 }
 
 void zones_reload_init(daemon_t *d, uv_loop_t *loop)
@@ -379,8 +461,12 @@ void zones_reload(daemon_t *d)
 	}
 	log_info("reload: re-reading %s%zu zone files", d->conf_path != NULL ? "the config and " : "",
 	         d->conf.n_zones);
-	if (uv_queue_work(r->loop, &r->req, reload_work, reload_done) == 0)
+	if (uv_queue_work(r->loop, &r->req, reload_work, reload_done) == 0) {
 		r->running = true;
+		memcpy(r->wait_cur, r->wait_next, r->n_wait_next * sizeof(r->wait_cur[0]));
+		r->n_wait_cur = r->n_wait_next;
+		r->n_wait_next = 0;
+	}
 }
 
 void zones_reload_close(daemon_t *d)
@@ -422,6 +508,8 @@ int zones_replace(daemon_t *d, size_t idx, zone_t *z)
 	}
 	free(serving);
 	zones_publish(d, set, zones, n);
+	if (z != NULL && idx < n)
+		zones_note(d->conf.zones[idx].origin, NULL);
 	pthread_mutex_unlock(&d->zones_lock);
 	return 0;
 fail:

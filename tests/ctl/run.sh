@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# anyns-ctl against the real daemon: every command (status, zones, reload,
+# refresh, retransfer, stats, config-check) with its exit status and its
+# key=value and --json output; unknown zones and commands exit 2; a broken
+# zone file shows as stale with its file and line while the old version
+# serves; the socket is 0600 (0660 with control-group) and a peer that is
+# neither root, the daemon's user nor in the group is refused. refresh and
+# retransfer run on a secondary fed by a second anynsd over AXFR.
+set -u
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+source "$ROOT/tests/lib.sh"
+PY=/usr/bin/python3
+T=ctl
+TMP=$(mktemp -d /tmp/anyns-ctl.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+CTL=$BIN/anyns-ctl
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "$T: anyns-ctl over the control socket"
+plan 37
+if [ ! -x "$BIN/anynsd" ] || [ ! -x "$CTL" ]; then
+	fail $T:built "no $BIN/anynsd or $CTL (build first)"
+	summary; exit $?
+fi
+
+# wait_sock PATH: up to 10 s for the control socket to answer.
+wait_sock() {
+	local i
+	for i in $(seq 1 100); do
+		"$CTL" -s "$1" -t 1 status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# expect NAME WANT-STATUS GREP-PATTERN ARGS...: anyns-ctl ARGS exits WANT-STATUS
+# and its output (stdout and stderr) matches the pattern.
+expect() {
+	local name=$1 want=$2 pat=$3 out rc
+	shift 3
+	out=$("$CTL" "$@" 2>&1); rc=$?
+	if [ "$rc" -eq "$want" ] && echo "$out" | grep -Eq -- "$pat"; then
+		pass "$T:$name"
+	else
+		fail "$T:$name" "exit $rc (want $want): $(echo "$out" | head -3)"
+	fi
+}
+
+P1=$(free_port)
+cp "$ROOT/zones/example.com.zone" "$TMP/example.com.zone"
+cat > "$TMP/primary.yaml" <<EOF
+server:
+  listen: [ "127.0.0.1:$P1" ]
+  workers: 1
+  control: $TMP/primary.sock
+remotes:
+  - id: sec
+    address: [ "127.0.0.1" ]
+zones:
+  - origin: example.com
+    file: example.com.zone
+    allow-transfer: [ sec ]
+EOF
+"$BIN/anynsd" -c "$TMP/primary.yaml" 2>"$TMP/primary.log" &
+PIDS+=($!)
+S=$TMP/primary.sock
+if ! wait_sock "$S"; then
+	fail $T:start "no control socket: $(tail -3 "$TMP/primary.log")"
+	summary; exit $?
+fi
+
+# status
+expect status 0 "^version=[0-9.]+ pid=$! uptime=[0-9]+ workers=1 udp-io=poll xdp=off zones=1 " -s "$S" status
+out=$("$CTL" -s "$S" --json status)
+if echo "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["workers"]==1 and d[0]["xdp"]=="off"'; then
+	pass $T:status-json
+else
+	fail $T:status-json "$out"
+fi
+
+# zones
+SER=$(awk '/SOA/ {getline; print $1; exit}' "$TMP/example.com.zone")
+expect zones 0 "^zone=example.com serial=[0-9]+ records=[0-9]+ loaded=20[0-9-]+T[0-9:]+Z file=$TMP/example.com.zone state=ok$" -s "$S" zones
+expect zones-one 0 "state=ok" -s "$S" zones EXAMPLE.com.
+expect zones-unknown 2 'error="no zone nope.example"' -s "$S" zones nope.example
+out=$("$CTL" -s "$S" --json zones)
+if echo "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==1 and d[0]["state"]=="ok" and d[0]["records"]>10'; then
+	pass $T:zones-json
+else
+	fail $T:zones-json "$out"
+fi
+
+# reload: all, one, unknown; a broken file keeps the old version (stale)
+serial() { "$CTL" -s "$S" zones example.com | sed -n 's/.* serial=\([0-9]*\) .*/\1/p'; }
+old=$(serial)
+expect reload 0 '^result=ok generation=2 loaded=1 zones=1 records=[0-9]+$' -s "$S" reload
+expect reload-unknown 2 'no zone nope.example' -s "$S" reload nope.example
+sed -i "s/$old/$((old + 1))/" "$TMP/example.com.zone"
+expect reload-zone 0 "^zone=example.com serial=$((old + 1)) .* state=ok$" -s "$S" reload example.com
+printf 'broken line here\n' >> "$TMP/example.com.zone"
+expect reload-broken 1 "serial=$((old + 1)) .*state=stale error=\"$TMP/example.com.zone:[0-9]+: " \
+	-s "$S" reload example.com
+expect zones-stale 0 'state=stale error=' -s "$S" zones
+sed -i '$d' "$TMP/example.com.zone"
+sed -i "s/$((old + 1))/$((old + 2))/" "$TMP/example.com.zone"
+expect reload-fixed 0 "serial=$((old + 2)) .*state=ok$" -s "$S" reload example.com
+if kdig @127.0.0.1 -p "$P1" +time=2 +retry=0 example.com SOA | grep -q "$((old + 2))"; then
+	pass $T:reload-serves
+else
+	fail $T:reload-serves "the new serial is not served"
+fi
+
+# stats: the counters move with the queries
+kdig @127.0.0.1 -p "$P1" +time=2 +retry=0 www.example.com A >/dev/null
+expect stats 0 '^name="anyns_queries_total\{transport=\\"udp\\"\}" value=[1-9]' -s "$S" stats
+out=$("$CTL" -s "$S" --json stats)
+if echo "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); assert any(x["name"].startswith("anyns_zone_serial") for x in d)'; then
+	pass $T:stats-json
+else
+	fail $T:stats-json "$(echo "$out" | head -3)"
+fi
+
+# config-check: good, then a bad key named, exit 1; the daemon keeps running
+expect config-check 0 "^config=$TMP/primary.yaml result=ok zones=1$" -s "$S" config-check
+cp "$TMP/primary.yaml" "$TMP/primary.good"
+sed -i 's/workers: 1/workers: many/' "$TMP/primary.yaml"
+expect config-check-bad 1 'error=.*workers' -s "$S" config-check
+expect reload-badconf 1 'reload failed: .*workers' -s "$S" reload
+cp "$TMP/primary.good" "$TMP/primary.yaml"
+
+# bad commands and usage
+expect unknown-command 2 'unknown command' -s "$S" frobnicate
+expect refresh-primary 2 'not a secondary zone' -s "$S" refresh example.com
+expect refresh-noarg 2 'which zone' -s "$S" refresh
+expect no-daemon 3 'No such file' -s "$TMP/none.sock" status
+
+# the socket: 0600, root's; another user is refused by the mode, and by
+# SO_PEERCRED when the mode would let them in
+mode=$(stat -c %a "$S")
+if [ "$mode" = 600 ]; then pass $T:socket-0600; else fail $T:socket-0600 "mode $mode"; fi
+if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
+	for n in mode-refuses peercred-refuses peercred-logged; do
+		skip $T:$n "needs root and setpriv to act as another user"
+	done
+else
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" -s "$S" status 2>&1); rc=$?
+	if [ $rc -eq 3 ] && echo "$out" | grep -q 'Permission denied'; then
+		pass $T:mode-refuses
+	else
+		fail $T:mode-refuses "exit $rc: $out"
+	fi
+	chmod 666 "$S"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" -s "$S" status 2>&1); rc=$?
+	if [ $rc -eq 2 ] && echo "$out" | grep -q 'permission denied'; then
+		pass $T:peercred-refuses
+	else
+		fail $T:peercred-refuses "exit $rc: $out"
+	fi
+	chmod 600 "$S"
+	if grep -q 'control: refused uid 65534' "$TMP/primary.log"; then
+		pass $T:peercred-logged
+	else
+		fail $T:peercred-logged
+	fi
+fi
+
+# A secondary with control-group: the socket is 0660 in that group and its
+# members get in. refresh and retransfer transfer from the primary above.
+P2=$(free_port)
+grp=$(getent group nogroup >/dev/null && echo nogroup || echo users)
+gid=$(getent group "$grp" | cut -d: -f3)
+cat > "$TMP/secondary.yaml" <<EOF
+server:
+  listen: [ "127.0.0.1:$P2" ]
+  workers: 1
+  control: $TMP/secondary.sock
+  control-group: $grp
+remotes:
+  - id: prim
+    address: [ "127.0.0.1:$P1" ]
+zones:
+  - origin: example.com
+    primaries: [ prim ]
+    file: $TMP/secondary.zone
+    refresh: 1h
+    retry: 1h
+EOF
+"$BIN/anynsd" -c "$TMP/secondary.yaml" 2>"$TMP/secondary.log" &
+PIDS+=($!)
+S2=$TMP/secondary.sock
+if ! wait_sock "$S2"; then
+	fail $T:secondary "no control socket: $(tail -3 "$TMP/secondary.log")"
+	summary; exit $?
+fi
+perm=$(stat -c '%a %g' "$S2")
+if [ "$perm" = "660 $gid" ]; then pass $T:socket-group; else fail $T:socket-group "$perm"; fi
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	expect group-member 0 '^version=' -s "$S2" status
+	out=$(setpriv --reuid=65534 --regid="$gid" --clear-groups "$CTL" -s "$S2" status 2>&1); rc=$?
+	if [ $rc -eq 0 ]; then pass $T:group-allowed; else fail $T:group-allowed "exit $rc: $out"; fi
+else
+	skip $T:group-member "needs root and setpriv to act as another user"
+	skip $T:group-allowed "needs root and setpriv to act as another user"
+fi
+
+# sec_serial: the serial the secondary serves, waited for up to 10 s to be $1
+sec_serial_is() {
+	local i
+	for i in $(seq 1 100); do
+		"$CTL" -s "$S2" zones example.com | grep -q "serial=$1 " && return 0
+		sleep 0.1
+	done
+	return 1
+}
+if sec_serial_is $((old + 2)); then pass $T:secondary-first; else fail $T:secondary-first "$("$CTL" -s "$S2" zones)"; fi
+expect secondary-zones 0 "primary=prim state=ok" -s "$S2" zones
+# A new serial at the primary: no NOTIFY is configured and refresh is 1 h,
+# so only `refresh` brings it before the test ends.
+sed -i "s/$((old + 2))/$((old + 3))/" "$TMP/example.com.zone"
+"$CTL" -s "$S" reload >/dev/null
+expect refresh 0 'result="refresh started"' -s "$S2" refresh example.com
+if sec_serial_is $((old + 3)); then pass $T:refresh-applied; else fail $T:refresh-applied "$("$CTL" -s "$S2" zones)"; fi
+# The serial is current, so only a forced transfer gives a second AXFR line.
+n0=$(grep -c "zone example.com: AXFR of serial" "$TMP/secondary.log")
+expect retransfer 0 'result="transfer started"' -s "$S2" retransfer example.com
+ok=
+for i in $(seq 1 100); do
+	if [ "$(grep -c "zone example.com: AXFR of serial $((old + 3))" "$TMP/secondary.log")" -gt 0 ] &&
+	   [ "$(grep -c "zone example.com: AXFR of serial" "$TMP/secondary.log")" -gt "$n0" ]; then
+		ok=1; break
+	fi
+	sleep 0.1
+done
+if [ -n "$ok" ]; then pass $T:retransfer-applied; else fail $T:retransfer-applied "$(tail -3 "$TMP/secondary.log")"; fi
+expect retransfer-unknown 2 'no zone' -s "$S2" retransfer nope.example
+
+# The socket goes at a clean stop.
+kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null
+if [ ! -e "$S2" ]; then pass $T:socket-removed; else fail $T:socket-removed; fi
+summary
