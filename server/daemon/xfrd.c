@@ -65,6 +65,7 @@ struct xzone {
 	xclient_t *client;      /* transfer in progress */
 	bool busy;              /* client or publish job running */
 	bool again;             /* NOTIFY while busy: check once more after */
+	bool again_axfr;        /* a full transfer was asked while busy or queued */
 	bool queued;
 	bool gone;              /* catalog member removed */
 };
@@ -1200,12 +1201,11 @@ static void xzone_refresh(xzone_t *z, bool force_axfr)
 	xfrd_t *x = z->x;
 	if (x->stopping || z->gone)
 		return;
-	if (z->busy) {
-		z->again = true;
+	if (z->busy || z->queued) {
+		z->again |= z->busy;
+		z->again_axfr |= force_axfr;
 		return;
 	}
-	if (z->queued)
-		return;
 	if (x->active >= x->d->conf.xfr_max_concurrent) {
 		xzone_t **q = realloc(x->queue, (x->nqueue + 1) * sizeof(*q));
 		if (q == NULL)
@@ -1221,6 +1221,8 @@ static void xzone_refresh(xzone_t *z, bool force_axfr)
 	}
 	z->busy = true;
 	x->active++;
+	force_axfr |= z->again_axfr;
+	z->again_axfr = false;
 	client_start(z, 0, 0, force_axfr);
 }
 
