@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -105,6 +106,23 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		answer(c);
 }
 
+/* Only root and our own user may steer the routes: the socket file is 0600
+ * already, and the peer's credentials are checked too, in case its folder or
+ * mode is changed. */
+static bool peer_allowed(uv_pipe_t *p)
+{
+	uv_os_fd_t fd;
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	if (uv_fileno((uv_handle_t *)p, &fd) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	log_warn("ctl: refused a client with uid %u (pid %d)", (unsigned)cr.uid, (int)cr.pid);
+	return false;
+}
+
 static void on_conn(uv_stream_t *srv, int status)
 {
 	ctl_t *ctl = srv->data;
@@ -119,7 +137,7 @@ static void on_conn(uv_stream_t *srv, int status)
 	c->pipe.data = c->idle.data = c;
 	c->open_handles = 2;
 	uv_timer_start(&c->idle, on_idle, CTL_IDLE_MS, 0);
-	if (uv_accept(srv, (uv_stream_t *)&c->pipe) < 0 ||
+	if (uv_accept(srv, (uv_stream_t *)&c->pipe) < 0 || !peer_allowed(&c->pipe) ||
 	    uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read) < 0)
 		conn_close(c);
 }
@@ -154,7 +172,12 @@ int ctl_listen(uv_loop_t *loop, const char *path, ctl_handler_fn fn, void *ctx, 
 	c->ctx = ctx;
 	uv_pipe_init(loop, &c->srv, 0);
 	c->srv.data = c;
+	/* Created 0600 whatever the umask, so that no other user can connect. */
+	mode_t old = umask(0177);
 	int rc = uv_pipe_bind(&c->srv, path);
+	umask(old);
+	if (rc == 0 && chmod(path, 0600) != 0)
+		rc = uv_translate_sys_error(errno);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&c->srv, 8, on_conn);
 	if (rc < 0) {

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -117,10 +119,72 @@ static void test_stale_socket(void **st)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* The socket is 0600 under any umask, and a client of another user is
+ * refused even when the file's mode lets it connect (SO_PEERCRED). */
+static pid_t g_child;
+static int g_child_status = -1;
+static ctl_t *g_pc;
+
+static void on_poll_child(uv_timer_t *t)
+{
+	if (waitpid(g_child, &g_child_status, WNOHANG) != g_child) {
+		static int ticks;
+		if (++ticks < 250)
+			return;
+		kill(g_child, SIGKILL);
+		waitpid(g_child, &g_child_status, 0);
+	}
+	ctl_close(g_pc);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+static void test_peer_other_user(void **st)
+{
+	if (geteuid() != 0)
+		skip();
+	uv_loop_t loop;
+	int calls = 0;
+	snprintf(g_path, sizeof(g_path), "/tmp/test_health_ctl.%d.sock", (int)getpid());
+	mode_t old = umask(0);
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(ctl_listen(&loop, g_path, handler, &calls, &g_pc), 0);
+	umask(old);
+	struct stat sb;
+	assert_int_equal(stat(g_path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(chmod(g_path, 0666), 0);
+	fflush(NULL);
+	g_child = fork();
+	if (g_child == 0) {
+		/* As nobody: connect, ask, expect the connection closed unanswered. */
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		strcpy(sa.sun_path, g_path);
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			_exit(4);
+		if (send(fd, "drain dns4\n", 11, MSG_NOSIGNAL) < 0) {
+			/* closed before we wrote: refused */
+		}
+		char buf[64];
+		_exit(read(fd, buf, sizeof(buf)) > 0 ? 1 : 0);
+	}
+	uv_timer_t t;
+	uv_timer_init(&loop, &t);
+	uv_timer_start(&t, on_poll_child, 20, 20);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_true(WIFEXITED(g_child_status));
+	assert_int_equal(WEXITSTATUS(g_child_status), 0);
+	assert_int_equal(calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ctl),
+		cmocka_unit_test(test_peer_other_user),
 		cmocka_unit_test(test_stale_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
