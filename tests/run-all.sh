@@ -110,7 +110,7 @@ run_suite() {
 		fail "suite:$s" "exit status 0 after $fails failures"
 	fi
 }
-for suite in func ctl metrics diff dnssec xfr attack rrl xdp lab hook; do
+for suite in func ctl systemd metrics diff dnssec xfr attack rrl xdp lab hook; do
 	[ -x "tests/$suite/run.sh" ] && run_suite "$suite" bash "tests/$suite/run.sh"
 done
 if [ "${MUTATE:-1}" != 0 ] && [ -f tests/mutate/run.sh ]; then
