@@ -6,6 +6,7 @@
 #   make run        install what is missing, build, serve zones/example.com.zone on :5353
 #   make test       install, build (gcc, clang, ASan+UBSan) and run every test
 #   make bench      dnsperf benchmark against NSD and Knot DNS (FULL=1 for the long run)
+#   make install    binaries, man pages, systemd units, examples (PREFIX, DESTDIR); make uninstall
 #   make lab        bring up the multi-PoP network-namespace lab; make lab-down removes it
 #   make fuzz       fuzz the answer engine and the zone loader with libFuzzer for a bounded time
 #   make mutate     apply known bugs to a copy of the tree; some check must catch each
@@ -55,6 +56,7 @@ include zones/Makefile.inc
 include bgp-hook/Makefile.inc
 include bench/Makefile.inc
 include tests/Makefile.inc
+include mk/install.mk
 
 $(B)/.stamp-progs: $(PROGS) $(UNIT_TESTS)
 	@touch $@

@@ -106,4 +106,7 @@ wait $DPID 2>/dev/null
 if grep -q '^msg STOPPING=1' "$TMP/events"; then pass $T:stopping; else fail $T:stopping "$(cat "$TMP/events")"; fi
 # Without NOTIFY_SOCKET nothing is sent and nothing is logged about it.
 if ! grep -qi notify "$TMP/anynsd.log"; then pass $T:quiet; else fail $T:quiet "$(grep -i notify "$TMP/anynsd.log")"; fi
-summary
+# make install and uninstall (a process of its own, with its own plan).
+irc=0
+bash "$ROOT/tests/systemd/install.sh" || irc=1
+summary && [ $irc -eq 0 ]
