@@ -91,9 +91,11 @@ void stats_log(daemon_t *d, const char *why)
 		anyns_xdp_stats_t x;
 		if (anyns_xdp_stats(d->xdp, &x) == 0)
 			log_info("stats (%s): xdp answered=%llu passed=%llu miss=%llu stale=%llu "
-			         "puts=%llu", why, (unsigned long long)x.answered,
-			         (unsigned long long)x.passed, (unsigned long long)x.pass_miss,
-			         (unsigned long long)x.pass_stale, (unsigned long long)s.xdp_puts);
+			         "puts=%llu rrl-slipped=%llu rrl-dropped=%llu", why,
+			         (unsigned long long)x.answered, (unsigned long long)x.passed,
+			         (unsigned long long)x.pass_miss, (unsigned long long)x.pass_stale,
+			         (unsigned long long)s.xdp_puts, (unsigned long long)x.rrl_slipped,
+			         (unsigned long long)x.rrl_dropped);
 	}
 }
 
@@ -249,6 +251,14 @@ void stats_render(daemon_t *d, prom_buf_t *b)
 			prom_head(b, "anyns_xdp_puts_total", "counter",
 			          "Answers the workers put into the XDP map after a miss.");
 			prom_printf(b, "anyns_xdp_puts_total %llu\n", ULL(s.xdp_puts));
+			if (d->rrl != NULL) {
+				prom_head(b, "anyns_xdp_rrl_slipped_total", "counter",
+				          "Rate-limited answers XDP sent as empty TC=1 answers.");
+				prom_printf(b, "anyns_xdp_rrl_slipped_total %llu\n", ULL(x.rrl_slipped));
+				prom_head(b, "anyns_xdp_rrl_dropped_total", "counter",
+				          "Rate-limited queries XDP dropped.");
+				prom_printf(b, "anyns_xdp_rrl_dropped_total %llu\n", ULL(x.rrl_dropped));
+			}
 		}
 	}
 }

@@ -69,6 +69,7 @@ static int xdp_start(daemon_t *d)
 		.addrs = any ? NULL : addrs,
 		.n_addrs = any ? 0 : n,
 		.force_generic = d->conf.xdp_mode == DCONF_XDP_GENERIC,
+		.rrl = d->rrl != NULL ? &d->conf.rrl : NULL,
 	};
 	int rc = anyns_xdp_open(&xc, &d->xdp);
 	if (rc != 0) {
@@ -76,9 +77,6 @@ static int xdp_start(daemon_t *d)
 		d->xdp = NULL;
 		return rc;
 	}
-	if (d->rrl != NULL)
-		log_warn("xdp: answers sent from XDP are not rate limited (rrl applies to the "
-		         "socket path only)");
 	return zones_subscribe(d, xdp_published);
 }
 

@@ -221,36 +221,49 @@ void rrl_free(rrl_t *r)
 	free(r);
 }
 
+int rrl_response_key(const uint8_t seed[16], const uint8_t *resp, size_t len, uint64_t *key)
+{
+	enum rrl_class cls;
+	size_t name_off;
+	if (rrl_classify(resp, len, &cls, &name_off) != 0)
+		return ANYNS_EINVAL;
+	/* class, qtype, name */
+	uint8_t k[1 + 2 + 255];
+	size_t klen = 3;
+	k[0] = (uint8_t)cls;
+	k[1] = k[2] = 0;
+	if (cls == RRL_ANSWER || cls == RRL_NODATA) {
+		size_t p = 12;
+		if (pkt_skip_name(resp, len, &p) == 0 && p + 2 <= len)
+			memcpy(k + 1, resp + p, 2);
+	}
+	if (name_off != 0) {
+		size_t e = put_name(resp, len, name_off, k, klen);
+		if (e != 0)
+			klen = e;
+	}
+	*key = siphash24(seed, k, klen);
+	return 0;
+}
+
 enum rrl_action rrl_check(rrl_t *r, const struct sockaddr *addr, const uint8_t *resp,
                           size_t len, uint32_t now)
 {
 	uint8_t a[16] = { 0 };
+	uint64_t rk;
 	int fam = sa_bytes(addr, a);
-	enum rrl_class cls;
-	size_t name_off;
-	if (fam == 0 || whitelisted(r, fam, a) || rrl_classify(resp, len, &cls, &name_off) != 0)
+	if (fam == 0 || whitelisted(r, fam, a) || rrl_response_key(r->seed, resp, len, &rk) != 0)
 		return RRL_PASS;
 
-	/* family, class, qtype, network, name */
-	uint8_t key[1 + 1 + 2 + 16 + 255];
+	/* response key, family, network */
+	uint8_t key[8 + 1 + 16];
 	unsigned plen = fam == AF_INET ? r->conf.v4_prefix : r->conf.v6_prefix;
-	memset(key, 0, 20);
-	key[0] = (uint8_t)fam;
-	key[1] = (uint8_t)cls;
-	if (cls == RRL_ANSWER || cls == RRL_NODATA) {
-		size_t p = 12;
-		if (pkt_skip_name(resp, len, &p) == 0 && p + 2 <= len)
-			memcpy(key + 2, resp + p, 2);
-	}
+	memset(key, 0, sizeof(key));
+	memcpy(key, &rk, 8);
+	key[8] = (uint8_t)fam;
 	for (unsigned i = 0; i * 8 < plen; i++)
-		key[4 + i] = plen - i * 8 >= 8 ? a[i] : (uint8_t)(a[i] & (0xFF00u >> (plen - i * 8)));
-	size_t klen = 20;
-	if (name_off != 0) {
-		size_t e = put_name(resp, len, name_off, key, klen);
-		if (e != 0)
-			klen = e;
-	}
-	uint64_t h = siphash24(r->seed, key, klen) | 1;
+		key[9 + i] = plen - i * 8 >= 8 ? a[i] : (uint8_t)(a[i] & (0xFF00u >> (plen - i * 8)));
+	uint64_t h = siphash24(r->seed, key, sizeof(key)) | 1;
 
 	rrl_bucket_t *b = &r->tab[(h >> 1) & r->mask];
 	const uint64_t rate = r->conf.rate, slip = r->conf.slip;

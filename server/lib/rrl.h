@@ -62,6 +62,12 @@ enum rrl_action { RRL_PASS = 0, RRL_SLIP, RRL_DROP };
  * ANYNS_EINVAL for a message that is not a response with one question. */
 int rrl_classify(const uint8_t *resp, size_t len, enum rrl_class *cls, size_t *name_off);
 
+/* What a response's bucket is keyed by apart from the client's network: a
+ * hash under `seed` of its class, its question type (answer, nodata) and
+ * the name its class is keyed by. The XDP program's buckets are keyed by it.
+ * Returns 0 or ANYNS_EINVAL (not a response with one question). */
+int rrl_response_key(const uint8_t seed[16], const uint8_t *resp, size_t len, uint64_t *key);
+
 typedef struct rrl rrl_t;
 
 /* A table for conf (copied), with its hash key from `seed` (16 random bytes).

@@ -39,6 +39,22 @@ struct {
 	__type(value, __u8);
 } axdp_addrs SEC(".maps");
 
+/* Response rate limiting buckets; the least recently used go when full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 262144);     /* the loader sets rrl.table-size */
+	__type(key, struct axdp_rrl_key);
+	__type(value, struct axdp_rrl_val);
+} axdp_rrl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 64);
+	__type(key, struct axdp_wl_key);
+	__type(value, __u8);
+} axdp_rrl_white SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, AXDP_C_MAX);
@@ -219,6 +235,54 @@ static __always_inline int parse_query(struct axdp_scratch *sc)
 	return (int)nlen;
 }
 
+enum { RRL_PASS = 0, RRL_SLIP, RRL_DROP };
+
+/* Response rate limiting of an answer with identity rkey to the client at
+ * src (IPv4 mapped), as rrl_check() does on the socket path: `rate`
+ * responses a second per bucket, then every slip-th limited one slipped and
+ * the rest dropped. */
+static __always_inline int rrl_decide(const struct axdp_cfg *cfg, const struct axdp_addr *src,
+                                      int is_v6, __u64 rkey)
+{
+	struct axdp_wl_key wk = { .prefixlen = 128 };
+	struct axdp_rrl_key k = { .rkey = rkey };
+	struct axdp_rrl_val *v, nv = {};
+	__u32 plen = is_v6 ? cfg->rrl_v6_prefix : 96 + (__u32)cfg->rrl_v4_prefix;
+	__u64 now = bpf_ktime_get_ns() / 1000000000ULL, c, l;
+	int i;
+
+	__builtin_memcpy(wk.a, src->a, 16);
+	if (bpf_map_lookup_elem(&axdp_rrl_white, &wk))
+		return RRL_PASS;
+#pragma unroll
+	for (i = 0; i < 16; i++) {
+		__u32 bit = (__u32)i * 8;
+		__u8 m = plen >= bit + 8 ? 0xff : plen <= bit ? 0 : (__u8)(0xff00 >> (plen - bit));
+
+		k.net[i] = src->a[i] & m;
+	}
+	v = bpf_map_lookup_elem(&axdp_rrl, &k);
+	if (!v) {
+		nv.sec = now;
+		nv.count = 1;
+		bpf_map_update_elem(&axdp_rrl, &k, &nv, BPF_NOEXIST);
+		return RRL_PASS;
+	}
+	/* A new second: the count starts again (a race here only ever lets a
+	 * few more through). */
+	if (v->sec != now) {
+		v->sec = now;
+		v->count = 0;
+	}
+	c = __sync_fetch_and_add(&v->count, 1);
+	if (c < cfg->rrl_rate)
+		return RRL_PASS;
+	if (cfg->rrl_slip == 0)
+		return RRL_DROP;
+	l = __sync_fetch_and_add(&v->limited, 1) + 1;
+	return l % cfg->rrl_slip == 0 ? RRL_SLIP : RRL_DROP;
+}
+
 /* Turns sc->q's template answer into the response for this query, like
  * acache_patch(): the query's ID, RD and CD bits and question name (original case).
  * Copies the template's words up to rlen only, not all 512 bytes. */
@@ -289,7 +353,7 @@ int anyns_xdp(struct xdp_md *ctx)
 	struct axdp_scratch *sc;
 	struct axdp_cfg *cfg;
 	struct axdp_val *val;
-	struct axdp_addr dst = {};
+	struct axdp_addr dst = {}, src = {};
 	struct udphdr *udp;
 	__u32 zero = 0, l3off = sizeof(struct ethhdr), l4off, dnsoff, qlen, rlen, plen4;
 	__u16 proto;
@@ -340,6 +404,9 @@ int anyns_xdp(struct xdp_md *ctx)
 		dst.a[10] = 0xff;
 		dst.a[11] = 0xff;
 		__builtin_memcpy(&dst.a[12], &ip->daddr, 4);
+		src.a[10] = 0xff;
+		src.a[11] = 0xff;
+		__builtin_memcpy(&src.a[12], &ip->saddr, 4);
 		l4off = l3off + sizeof(*ip);
 		udp = data + l4off;
 		if ((void *)(udp + 1) > end)
@@ -372,6 +439,7 @@ int anyns_xdp(struct xdp_md *ctx)
 		if (plen < sizeof(*udp) || data + l3off + sizeof(*ip6) + plen > end)
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 		__builtin_memcpy(dst.a, &ip6->daddr, 16);
+		__builtin_memcpy(src.a, &ip6->saddr, 16);
 		l4off = l3off + sizeof(*ip6);
 		udp = data + l4off;
 		if ((void *)(udp + 1) > end)
@@ -417,7 +485,28 @@ int anyns_xdp(struct xdp_md *ctx)
 	rlen = val->len;
 	if (rlen < DNS_HDR_LEN + (__u32)nlen + 4 || rlen > AXDP_RESP_MAX)
 		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	if (cfg->rrl_rate) {
+		int act = rrl_decide(cfg, &src, is_v6, val->rrl_key);
+
+		if (act == RRL_DROP)
+			return count(AXDP_C_RRL_DROPPED, XDP_DROP);
+		if (act == RRL_SLIP) {
+			/* As rrl_slip(): header and question, TC=1, no records. */
+			rlen = DNS_HDR_LEN + (__u32)nlen + 4;
+			count(AXDP_C_RRL_SLIPPED, 0);
+		}
+	}
 	patch_response(sc, val, rlen, (__u32)nlen);
+	if (rlen < val->len) {
+		sc->resp[2] |= 0x02;
+		sc->resp[6] = sc->resp[7] = sc->resp[8] = 0;
+		sc->resp[9] = sc->resp[10] = sc->resp[11] = 0;
+		/* The checksum reads up to 3 bytes past the end: zero, as past a
+		 * template's end. */
+		sc->resp[qmask(rlen)] = 0;
+		sc->resp[qmask(rlen + 1)] = 0;
+		sc->resp[qmask(rlen + 2)] = 0;
+	}
 	rlen = forget(&sc->rlen, rlen);
 	if (rlen < DNS_HDR_LEN || rlen > AXDP_RESP_MAX)
 		return count(AXDP_C_DROPPED, XDP_PASS);

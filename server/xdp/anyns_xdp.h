@@ -13,6 +13,7 @@
 
 #include "acache.h"
 #include "anyns.h"
+#include "rrl.h"
 
 typedef struct anyns_xdp anyns_xdp_t;
 
@@ -25,6 +26,9 @@ typedef struct anyns_xdp_conf {
 	const struct sockaddr_storage *addrs; /* service addresses answered; n_addrs = 0: any */
 	size_t n_addrs;
 	int force_generic;              /* attach in generic (skb) mode even if native works */
+	/* Response rate limiting of the answers sent from XDP, the settings of
+	 * the socket path (rrl.h); NULL or rate 0: off. */
+	const rrl_conf_t *rrl;
 } anyns_xdp_conf_t;
 
 typedef struct anyns_xdp_stats {
@@ -32,6 +36,7 @@ typedef struct anyns_xdp_stats {
 	uint64_t passed;                /* handed to the stack */
 	uint64_t pass_miss, pass_not_dns, pass_malformed, pass_too_big, pass_stale;
 	uint64_t dropped;
+	uint64_t rrl_slipped, rrl_dropped;  /* rate limited: sent TC=1, not sent */
 	uint64_t map_entries;           /* entries stored (approximate under races) */
 } anyns_xdp_stats_t;
 

@@ -37,6 +37,9 @@ struct axdp_val {
 	__u64 gen;
 	__u16 len;
 	__u8 pad[6];
+	/* Response rate limiting: the bucket identity of this answer apart from
+	 * the client (rrl_response_key()). */
+	__u64 rrl_key;
 	__u8 resp[AXDP_RESP_MAX];
 };
 
@@ -46,6 +49,28 @@ struct axdp_cfg {
 	__u16 port;                  /* network order */
 	__u8 any_addr;               /* 1: every destination address is ours */
 	__u8 pad[5];
+	/* Response rate limiting as the socket path (server/lib/rrl.h); rate 0: off. */
+	__u32 rrl_rate;
+	__u16 rrl_slip;
+	__u8 rrl_v4_prefix;          /* 1..32 */
+	__u8 rrl_v6_prefix;          /* 1..128 */
+};
+
+/* A rate limiting bucket: the answer's identity and the client's network
+ * (IPv4 mapped, bits past the prefix zero). */
+struct axdp_rrl_key {
+	__u64 rkey;
+	__u8 net[16];
+};
+struct axdp_rrl_val {
+	__u64 sec;                   /* the second `count` counts in */
+	__u64 count;                 /* responses in that second */
+	__u64 limited;               /* limited responses, for slip */
+};
+/* Whitelist (LPM trie): IPv4 networks mapped, prefix length + 96. */
+struct axdp_wl_key {
+	__u32 prefixlen;
+	__u8 a[16];
 };
 
 /* Service address set: IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d). */
@@ -62,6 +87,8 @@ enum axdp_counter {
 	AXDP_C_PASS_MALFORMED,       /* DNS query we do not parse (or bad headers) */
 	AXDP_C_PASS_TOO_BIG,         /* query larger than we handle */
 	AXDP_C_DROPPED,              /* XDP_ABORTED paths (helper failures) */
+	AXDP_C_RRL_SLIPPED,          /* rate limited, answered TC=1 (also counted answered) */
+	AXDP_C_RRL_DROPPED,          /* rate limited, XDP_DROP */
 	AXDP_C_MAX
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -34,6 +35,8 @@ struct anyns_xdp {
 	_Atomic uint64_t gen;
 	_Atomic uint64_t stored;          /* entries in the answer map */
 	_Atomic int full_logged;
+	bool rrl;                         /* rate limiting on: templates carry their key */
+	uint8_t rrl_seed[16];
 };
 
 /* libbpf's own messages: warnings (verifier logs, attach errors) are worth
@@ -207,6 +210,17 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 		err = axdp__err(err);
 		goto fail_skel;
 	}
+	x->rrl = conf->rrl != NULL && conf->rrl->rate > 0;
+	if (x->rrl) {
+		size_t n = conf->rrl->table_size < 64 ? 64 : conf->rrl->table_size;
+		err = bpf_map__set_max_entries(x->skel->maps.axdp_rrl,
+		                               n > (1u << 30) ? (1u << 30) : (__u32)n);
+		if (err < 0 || getrandom(x->rrl_seed, sizeof(x->rrl_seed), 0) !=
+		                       (ssize_t)sizeof(x->rrl_seed)) {
+			err = axdp__err(err < 0 ? err : -EIO);
+			goto fail_skel;
+		}
+	}
 	err = anyns_bpf__load(x->skel);
 	if (err < 0) {
 		log_err("xdp: cannot load the BPF program: %s%s", strerror(-err),
@@ -228,6 +242,31 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 		if (err < 0) {
 			log_err("xdp: bad service address #%zu", i);
 			goto fail_skel;
+		}
+	}
+	if (x->rrl) {
+		const rrl_conf_t *r = conf->rrl;
+		cfg.rrl_rate = r->rate;
+		cfg.rrl_slip = (__u16)(r->slip > RRL_MAX_SLIP ? RRL_MAX_SLIP : r->slip);
+		cfg.rrl_v4_prefix = r->v4_prefix >= 1 && r->v4_prefix <= 32 ? r->v4_prefix : 24;
+		cfg.rrl_v6_prefix = r->v6_prefix >= 1 && r->v6_prefix <= 128 ? r->v6_prefix : 56;
+		for (i = 0; i < r->n_whitelist; i++) {
+			const rrl_prefix_t *p = &r->whitelist[i];
+			struct axdp_wl_key wk = { .prefixlen = p->len };
+			__u8 one = 1;
+			memset(wk.a, 0, sizeof(wk.a));
+			if (p->family == AF_INET) {
+				wk.a[10] = wk.a[11] = 0xff;
+				memcpy(wk.a + 12, p->addr, 4);
+				wk.prefixlen += 96;
+			} else {
+				memcpy(wk.a, p->addr, 16);
+			}
+			if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.axdp_rrl_white), &wk, &one,
+			                        BPF_ANY) < 0) {
+				err = axdp__err(errno);
+				goto fail_skel;
+			}
 		}
 	}
 	err = axdp__write_config(x, &cfg);
@@ -323,6 +362,12 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
 	v.gen = gen;
 	v.len = (__u16)len;
 	memcpy(v.resp, resp, len);
+	if (x->rrl) {
+		uint64_t rk;
+		if (rrl_response_key(x->rrl_seed, resp, len, &rk) != 0)
+			return ANYNS_EINVAL;
+		v.rrl_key = rk;
+	}
 
 	if (bpf_map_update_elem(x->answers_fd, &k, &v, BPF_NOEXIST) == 0) {
 		atomic_fetch_add(&x->stored, 1);
@@ -424,6 +469,8 @@ int anyns_xdp_stats(anyns_xdp_t *x, anyns_xdp_stats_t *out)
 	out->passed = out->pass_miss + out->pass_stale + out->pass_not_dns +
 	              out->pass_malformed + out->pass_too_big;
 	out->dropped = c[AXDP_C_DROPPED];
+	out->rrl_slipped = c[AXDP_C_RRL_SLIPPED];
+	out->rrl_dropped = c[AXDP_C_RRL_DROPPED];
 	out->map_entries = atomic_load(&x->stored);
 	return 0;
 }

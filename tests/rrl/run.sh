@@ -193,6 +193,9 @@ rc=$?
 # ---- DNS Cookies ---------------------------------------------------------------------
 source "$HERE/cookies.sh"
 
+# ---- the same in the XDP program --------------------------------------------------------
+source "$HERE/xdp.sh"
+
 # ---- many sources, spoofed inside a namespace ----------------------------------------
 if ! ip netns add "$NS" 2>/dev/null; then
 	plan $((1 - 3))   # one skip for the three many-source checks

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Rate limiting in the XDP program: a client and a server namespace on a
+# veth pair, anynsd answering a hot (pre-filled) name from XDP with rrl at
+# rate 200, slip 2. The same burst as the socket path's (3000 identical
+# queries in one second) must get the same split, counted by the XDP
+# program's counters and not by the sockets'. Run by tests/rrl/run.sh (its
+# helpers and $TMP).
+
+XC=arrlc$$
+XS=arrls$$
+xdp_cleanup() { ip netns del "$XC" 2>/dev/null; ip netns del "$XS" 2>/dev/null; }
+
+xdp_rrl() {
+	local xpid j m xa xs xd sl dr
+	if ! ip netns add "$XC" 2>/dev/null || ! ip netns add "$XS" 2>/dev/null; then
+		skip $T:xdp "cannot create network namespaces"; return
+	fi
+	if [ ! -f "$BIN/tests/xdp/xdp_pass.bpf.o" ]; then
+		fail $T:xdp "no $BIN/tests/xdp/xdp_pass.bpf.o (build first)"; return
+	fi
+	ip -n "$XC" link add vc type veth peer name vs netns "$XS" || { fail $T:xdp "veth"; return; }
+	ip -n "$XC" link set lo up
+	ip -n "$XS" link set lo up
+	ip -n "$XC" addr add 192.0.2.1/24 dev vc
+	ip -n "$XS" addr add 192.0.2.53/24 dev vs
+	ip -n "$XC" link set vc up
+	ip -n "$XS" link set vs up
+	# A veth receives its peer's XDP_TX frames only when it runs XDP itself.
+	ip -n "$XC" link set dev vc xdpdrv obj "$BIN/tests/xdp/xdp_pass.bpf.o" sec xdp ||
+		{ fail $T:xdp "cannot attach the pass program"; return; }
+	cat > "$TMP/xdp.yaml" <<Y
+server:
+  listen: [192.0.2.53]
+  workers: 1
+  metrics: 127.0.0.1:9153
+xdp: { interfaces: [ vs ] }
+rrl: { rate: 200, slip: 2 }
+zones:
+  - origin: example.com
+    file: $TMP/example.com.zone
+Y
+	ip netns exec "$XS" "$ANYNSD" -c "$TMP/xdp.yaml" >"$TMP/xdp.log" 2>&1 &
+	xpid=$!
+	PIDS+=("$xpid")
+	local up=0 i
+	for i in $(seq 1 100); do
+		ip netns exec "$XC" kdig @192.0.2.53 +time=1 +retry=0 example.com SOA 2>/dev/null |
+			grep -q status: && { up=1; break; }
+		sleep 0.1
+	done
+	if [ "$up" -eq 0 ] || ! grep -q "xdp: attached\|XDP on" "$TMP/xdp.log"; then
+		fail $T:xdp "anynsd with XDP did not come up: $(tail -3 "$TMP/xdp.log")"
+		stop_pid "$xpid"; return
+	fi
+	m() { ip netns exec "$XS" curl -s --max-time 3 http://127.0.0.1:9153/metrics |
+		awk -v k="$1" '$1 == k { print $2 }'; }
+	xa=$(m anyns_xdp_answered_total)
+	sleep 1.1
+	j=$(ip netns exec "$XC" $PY "$BURST" --server 192.0.2.53 --port 53 --count 3000 --seconds 1)
+	burst_ok $T:xdp-one-source "$j" 200 2
+	xa=$(( $(m anyns_xdp_answered_total) - xa ))
+	xs=$(m anyns_xdp_rrl_slipped_total); xd=$(m anyns_xdp_rrl_dropped_total)
+	sl=$(m anyns_rrl_slipped_total); dr=$(m anyns_rrl_dropped_total)
+	echo "  XDP counters: answered=$xa slipped=$xs dropped=$xd; sockets: slipped=$sl dropped=$dr"
+	local tc none full
+	tc=$(field "$j" tc); none=$(field "$j" none); full=$(field "$j" full)
+	# The limiting happened in XDP: its counters hold the split, the
+	# sockets saw none of it.
+	if [ "${xs:-x}" = "$tc" ] && [ -n "$xd" ] && [ "$xd" -ge $((none * 9 / 10)) ] &&
+	   [ "$xd" -le "$none" ] && [ "$xd" -gt 0 ] && [ "$xa" -ge $((full + tc)) ] && [ "${sl:-1}" -eq 0 ] &&
+	   [ "${dr:-1}" -eq 0 ]; then
+		pass $T:xdp-counters
+	else
+		fail $T:xdp-counters "xdp answered=$xa slipped=$xs dropped=$xd, sockets $sl/$dr, for $j"
+	fi
+	stop_pid "$xpid"
+}
+xdp_rrl
+xdp_cleanup
