@@ -99,7 +99,18 @@ burst_ok() {
 	pass "$n"
 }
 
-metric() { curl -s --max-time 3 "http://127.0.0.1:$1/metrics" | awk -v k="$2" '$1 == k { print $2 }'; }
+# metric PORT NAME [NETNS]: a counter of the Prometheus page at 127.0.0.1:PORT.
+metric() {
+	${3:+ip netns exec "$3"} $PY -c '
+import sys, urllib.request
+try:
+    body = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=3).read()
+except OSError:
+    sys.exit(0)
+for line in body.decode().splitlines():
+    if line.split(" ")[0] == sys.argv[2]:
+        print(line.split()[1])' "$1" "$2"
+}
 
 # ---- one source, beside NSD ------------------------------------------------------------
 NSD_LINE="NSD: not run"

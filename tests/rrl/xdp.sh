@@ -52,8 +52,7 @@ Y
 		fail $T:xdp "anynsd with XDP did not come up: $(tail -3 "$TMP/xdp.log")"
 		stop_pid "$xpid"; return
 	fi
-	m() { ip netns exec "$XS" curl -s --max-time 3 http://127.0.0.1:9153/metrics |
-		awk -v k="$1" '$1 == k { print $2 }'; }
+	m() { metric 9153 "$1" "$XS"; }
 	xa=$(m anyns_xdp_answered_total)
 	sleep 1.1
 	j=$(ip netns exec "$XC" $PY "$BURST" --server 192.0.2.53 --port 53 --count 3000 --seconds 1)
