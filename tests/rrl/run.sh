@@ -37,9 +37,9 @@ if [ ! -x "$ANYNSD" ]; then
 	summary
 	exit 1
 fi
-# The checks below, cookies.sh's included (a server that does not start ends
-# the run early, with its failure).
-plan 21
+# The checks below, cookies.sh's and xdp.sh's included (a server that does
+# not start ends the run early, with its failure).
+plan 23
 
 cat > "$TMP/example.com.zone" <<'Z'
 $TTL 300
