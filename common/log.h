@@ -1,10 +1,11 @@
-/* Logging shared by every anyns program: one line per event on stderr,
- * "LEVEL: message", with a level threshold set once at start-up. Thread-safe:
+/* Logging shared by every anyns program: one line per event on stderr
+ * ("TIME IDENT LEVEL: message") or to syslog ("<PRI>IDENT[PID]: LEVEL: message"), with a level threshold set once at start-up. Thread-safe:
  * each line is formatted into a local buffer and written with one write(2). */
 #ifndef ANYNS_LOG_H
 #define ANYNS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
@@ -15,6 +16,11 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *s);
 /* Prefix every line with this program name (not copied; keep it alive). */
 void log_set_ident(const char *ident);
+
+/* Where lines go: "stderr" (the default; under systemd that is the journal),
+ * "syslog" (datagrams to /dev/log, facility daemon) or "syslog:PATH" (another
+ * syslog socket). Returns 0, or -1 with the reason in err. */
+int log_set_target(const char *spec, char *err, size_t errlen);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

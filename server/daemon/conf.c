@@ -444,6 +444,10 @@ static const opt_t server_opts[] = {
 	  .def = "1000", .arg = "N",
 	  .help = "open TCP connections over all workers; past it a new one takes the slot of "
 	          "the least recently active connection of its worker" },
+	{ .key = "log", .flag = "log", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, log_target), .def = "stderr", .arg = "TARGET",
+	  .help = "where the log goes: stderr (under systemd: the journal), syslog (/dev/log, "
+	          "facility daemon) or syslog:/PATH" },
 	{ .key = "log-level", .flag = "log-level", .short_flag = 'l', .type = OPT_ENUM,
 	  OPT_AT(dconf_t, log_level), .choices = log_levels, .def = "info", .arg = "LEVEL",
 	  .help = "least important messages logged" },

@@ -94,6 +94,7 @@ typedef struct dconf {
 	unsigned tcp_max_conn;
 	unsigned tcp_max_per_source;
 	int log_level;
+	char *log_target;          /* stderr, syslog, syslog:/PATH */
 	char *pid_file;
 	char *user;                /* drop to this user after start-up; NULL: stay */
 	char *group;               /* NULL: the user's primary group */

@@ -304,6 +304,11 @@ int main(int argc, char **argv)
 		goto out_conf;
 	}
 	log_set_level((enum log_level)d->conf.log_level);
+	if (d->conf.log_target != NULL && log_set_target(d->conf.log_target, err, sizeof(err)) != 0) {
+		log_err("bad config: server.log: %s", err);
+		ret = EXIT_CONFIG;
+		goto out_conf;
+	}
 	uid_t run_uid = 0;
 	gid_t run_gid = 0;
 	bool drop = false;

@@ -24,7 +24,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "$T: systemd units and the notify protocol"
-plan 6
+plan 9
 if [ ! -x "$BIN/anynsd" ]; then
 	fail $T:built "no $BIN/anynsd (build first)"
 	summary; exit $?
@@ -106,6 +106,42 @@ wait $DPID 2>/dev/null
 if grep -q '^msg STOPPING=1' "$TMP/events"; then pass $T:stopping; else fail $T:stopping "$(cat "$TMP/events")"; fi
 # Without NOTIFY_SOCKET nothing is sent and nothing is logged about it.
 if ! grep -qi notify "$TMP/anynsd.log"; then pass $T:quiet; else fail $T:quiet "$(grep -i notify "$TMP/anynsd.log")"; fi
+# log: syslog:PATH sends each line as a syslog datagram (facility daemon, the
+# severity of the level); with no syslog socket the lines fall back to stderr.
+P2=$(free_port)
+$PY - "$TMP/log.sock" "$TMP/syslog" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+with open(sys.argv[2], "w", buffering=1) as f:
+    f.write("listening\n")
+    try:
+        while True:
+            f.write(s.recv(4096).decode() + "\n")
+    except socket.timeout:
+        pass
+PY
+PIDS+=($!)
+wait_for 'grep -q listening "$TMP/syslog" 2>/dev/null' 5
+"$BIN/anynsd" --listen 127.0.0.1:$P2 --workers 1 --control false --log "syslog:$TMP/log.sock" \
+	--zone example.com="$ROOT/zones/example.com.zone" 2>"$TMP/sys.err" &
+SPID=$!
+PIDS+=($SPID)
+wait_dns "$P2"
+kill -TERM $SPID; wait $SPID 2>/dev/null
+if grep -Eq "^<30>anynsd\[$SPID\]: info: zone example.com: serial [0-9]+" "$TMP/syslog" &&
+   grep -q "^<30>anynsd\[$SPID\]: info: stopped" "$TMP/syslog" && [ ! -s "$TMP/sys.err" ]; then
+	pass $T:syslog
+else
+	fail $T:syslog "$(head -3 "$TMP/syslog"; head -3 "$TMP/sys.err")"
+fi
+out=$("$BIN/anynsd" --listen 127.0.0.1:$P2 --control false --log "syslog:$TMP/none.sock" --check-config \
+	--zone example.com="$ROOT/zones/example.com.zone" 2>&1)
+if echo "$out" | grep -q 'info: zone example.com: serial'; then pass $T:syslog-fallback; else fail $T:syslog-fallback "$out"; fi
+out=$("$BIN/anynsd" --log journald --listen 127.0.0.1:$P2 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q 'server.log: journald'; then pass $T:log-bad; else fail $T:log-bad "exit $rc: $out"; fi
+
 # make install and uninstall (a process of its own, with its own plan).
 irc=0
 bash "$ROOT/tests/systemd/install.sh" || irc=1
