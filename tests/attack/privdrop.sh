@@ -18,15 +18,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ "$(id -u)" != 0 ]; then
-	skip $T:privdrop "not root: nothing to drop"
+	skip_root $T:privdrop "not root: nothing to drop"
 	summary
-	exit 0
+	exit $?
 fi
 if ! getent passwd nobody >/dev/null; then
 	skip $T:privdrop "no user nobody on this system"
 	summary
 	exit 0
 fi
+# The checks below.
+plan 6
 NUID=$(id -u nobody)
 chmod 755 "$TMP"
 zone() { printf '$TTL 300\n@ IN SOA ns1 h %s 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n' "$1"; }

@@ -32,6 +32,8 @@ if ! wait_dns "$PORT"; then
 	summary
 	exit 1
 fi
+# The checks below.
+plan 4
 
 # One byte a second: closed at the query deadline (3 s), not kept alive by
 # each byte (the idle timeout, 10 s, never runs out).
