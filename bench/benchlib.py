@@ -282,8 +282,11 @@ class Anynsd(Server):
         super().__init__(*a, **kw)
 
     def argv(self, zones, port):
+        # The TCP room the peers get (peers.TCP_CLIENTS) from the one client
+        # address of the benchmark; info: the exit line has the cache counters.
         argv = [self.program, "--listen", "%s:%d" % (self.addr, port),
-                "--workers", str(self.workers), "-l", "info"]  # info: the exit line has the cache counters
+                "--workers", str(self.workers), "--tcp-max-per-source", str(peers.TCP_CLIENTS),
+                "-l", "info"]
         for origin, file in zones:
             argv += ["--zone", "%s=%s" % (origin, file)]
         return argv + self.extra
