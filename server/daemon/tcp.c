@@ -74,8 +74,10 @@ static size_t src_hash(const uint8_t *k, size_t mask)
 
 struct tcp_sources *tcp_sources_new(unsigned max_conn)
 {
+	/* Twice the keys that can be live: the cap, plus one connection per
+	 * worker accepted past it in a race (at most 256 workers). */
 	size_t n = 16;
-	while (n < 2 * (size_t)max_conn)
+	while (n < 2 * ((size_t)max_conn + 256))
 		n <<= 1;
 	struct tcp_sources *t = calloc(1, sizeof(*t) + n * sizeof(t->e[0]));
 	if (t == NULL)
@@ -99,10 +101,12 @@ static bool tcp_sources_get(struct tcp_sources *t, const uint8_t *key, unsigned 
 {
 	bool ok = true;
 	pthread_mutex_lock(&t->lock);
-	size_t i = src_hash(key, t->mask);
-	while (t->e[i].count != 0 && memcmp(t->e[i].key, key, 16) != 0)
+	size_t i = src_hash(key, t->mask), steps = 0;
+	while (t->e[i].count != 0 && memcmp(t->e[i].key, key, 16) != 0 && steps++ <= t->mask)
 		i = (i + 1) & t->mask;
-	if (t->e[i].count == 0) {
+	if (steps > t->mask) {
+		ok = false;     /* full: cannot happen with the size above */
+	} else if (t->e[i].count == 0) {
 		memcpy(t->e[i].key, key, 16);
 		t->e[i].count = 1;
 	} else if (t->e[i].count >= limit) {

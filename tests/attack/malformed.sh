@@ -22,10 +22,12 @@ PORT=$(free_port)
 	>"$TMP/anynsd.log" 2>&1 &
 DPID=$!
 if ! wait_dns "$PORT"; then
+	plan 1
 	fail $T:malformed-start "anynsd did not answer"
 	summary
 	exit 1
 fi
+plan 2
 if timeout 120 /usr/bin/python3 "$HERE/malformed.py" "$PORT" > "$TMP/out" 2>&1; then
 	pass $T:malformed-corpus
 else

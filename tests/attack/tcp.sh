@@ -27,6 +27,7 @@ PORT=$(free_port)
 	--tcp-query-timeout 3s >"$TMP/anynsd.log" 2>&1 &
 DPID=$!
 if ! wait_dns "$PORT"; then
+	plan 1
 	fail $T:tcp-start "anynsd did not answer"
 	cat "$TMP/anynsd.log"
 	summary
@@ -34,7 +35,6 @@ if ! wait_dns "$PORT"; then
 fi
 # The checks below.
 plan 4
-
 # One byte a second: closed at the query deadline (3 s), not kept alive by
 # each byte (the idle timeout, 10 s, never runs out).
 secs=$(timeout 30 /usr/bin/python3 "$HERE/slowtcp.py" "$PORT" trickle)
