@@ -182,6 +182,7 @@ typedef struct zones_reload {
 
 struct daemon {
 	dconf_t conf;
+	bool answer_cache_auto;	/* conf.answer_cache was 'auto', sized at start */
 	answer_conf_t aconf;
 	const udp_api_t *udp;   /* the UDP back end of every worker */
 	unsigned n_workers;

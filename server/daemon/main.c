@@ -345,8 +345,10 @@ int main(int argc, char **argv)
 	else if (n_ok < d->conf.n_zones)
 		log_err("%zu zone(s) failed to load and are not served", d->conf.n_zones - n_ok);
 
-	if (d->conf.answer_cache == DCONF_CACHE_AUTO)
+	if (d->conf.answer_cache == DCONF_CACHE_AUTO) {
+		d->answer_cache_auto = true;
 		d->conf.answer_cache = cache_auto_size(d->zset);
+	}
 	log_debug("answer cache: %zu entries per worker", d->conf.answer_cache);
 
 	d->n_workers = d->conf.workers;

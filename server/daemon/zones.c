@@ -327,6 +327,9 @@ static void warn_restart(void *arg, const char *path, const opt_t *o)
 /* On the main loop, after a good reload with the config read again. */
 static void reload_apply_conf(daemon_t *d, dconf_t *next)
 {
+	/* 'auto' still in the file is the size chosen at start, not a change. */
+	if (d->answer_cache_auto && next->answer_cache == DCONF_CACHE_AUTO)
+		next->answer_cache = d->conf.answer_cache;
 	opt_diff(dconf_options, &d->conf, next, 0, warn_restart, d);
 	if (d->reload.zones_kept)
 		log_warn("reload: the zones of the config changed; with zone transfers configured "
