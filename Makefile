@@ -8,7 +8,7 @@
 #   make bench      dnsperf benchmark against NSD and Knot DNS (FULL=1 for the long run)
 #   make install    binaries, man pages, systemd units, examples (PREFIX, DESTDIR); make uninstall
 #   make lab        bring up the multi-PoP network-namespace lab; make lab-down removes it
-#   make fuzz       fuzz the answer engine and the zone loader with libFuzzer for a bounded time
+#   make fuzz       fuzz the answer engine, zone loader, TCP framing and config reader (libFuzzer, bounded time)
 #   make mutate     apply known bugs to a copy of the tree; some check must catch each
 
 B       ?= build
@@ -44,7 +44,7 @@ CLEAN      :=
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 
-.PHONY: all deps run test test-build bench lab lab-down fuzz mutate clean
+.PHONY: all deps run test test-build bench lab lab-down fuzz fuzz-build mutate clean
 all: $(B)/.stamp-progs
 
 include common/Makefile.inc

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "sockets.h"
+#include "tcp_frame.h"
 
 #define TCP_BUF_INIT 2048
 #define TCP_BUF_MAX  (2 + 65535)
@@ -385,12 +386,10 @@ static void conn_process(tcp_conn_t *c)
 	size_t off = 0, need = 0;
 	rcu_read_lock();
 	const zset_t *zs = zones_current(c->w->d);
-	while (c->len - off >= 2 && !c->closing && wq_size(c) <= TCP_WQ_MAX) {
-		size_t mlen = (size_t)c->buf[off] << 8 | c->buf[off + 1];
-		if (c->len - off < 2 + mlen) {
-			need = 2 + mlen;
+	while (!c->closing && wq_size(c) <= TCP_WQ_MAX) {
+		size_t mlen;
+		if (!tcp_frame_next(c->buf + off, c->len - off, &mlen, &need))
 			break;
-		}
 		conn_answer(c, zs, c->buf + off + 2, mlen);
 		off += 2 + mlen;
 	}

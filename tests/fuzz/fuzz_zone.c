@@ -72,15 +72,22 @@ const char *__lsan_default_suppressions(void)
 	return "leak:ldns_str2rdf_ipseckey\n";
 }
 
+static char g_dir[] = "/tmp/anyns-fuzz-zone-XXXXXX";
+
+static void remove_dir(void)
+{
+	rmdir(g_dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/anyns-fuzz-zone-XXXXXX";
 	(void)argc;
 	(void)argv;
-	if (!mkdtemp(dir) || chdir(dir) != 0) {
+	if (!mkdtemp(g_dir) || chdir(g_dir) != 0) {
 		perror("fuzz_zone: empty directory");
 		abort();
 	}
+	atexit(remove_dir);
 	return 0;
 }
 
