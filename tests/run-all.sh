@@ -110,8 +110,18 @@ run_suite() {
 		fail "suite:$s" "exit status 0 after $fails failures"
 	fi
 }
-for suite in func ctl systemd metrics fuzz diff dnssec xfr attack rrl xdp lab hook; do
-	[ -x "tests/$suite/run.sh" ] && run_suite "$suite" bash "tests/$suite/run.sh"
+SUITES="func ctl systemd metrics fuzz diff dnssec xfr attack rrl xdp lab hook"
+for suite in $SUITES; do
+	if [ -f "tests/$suite/run.sh" ]; then
+		run_suite "$suite" bash "tests/$suite/run.sh"
+	else
+		fail "suite:$suite" "tests/$suite/run.sh is missing"
+	fi
+done
+# A suite folder that is not in the list would never run: say so.
+for f in tests/*/run.sh; do
+	s=${f#tests/}; s=${s%/run.sh}
+	case " $SUITES mutate perf " in *" $s "*) ;; *) fail "suite:$s" "$f is not in run-all.sh's list";; esac
 done
 if [ "${MUTATE:-1}" != 0 ] && [ -f tests/mutate/run.sh ]; then
 	run_suite mutate bash tests/mutate/run.sh --quick
