@@ -66,6 +66,13 @@ void prom_head(prom_buf_t *b, const char *name, const char *type, const char *he
 	prom_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+void prom_scalar(prom_buf_t *b, const char *name, const char *type, const char *help,
+                 unsigned long long value)
+{
+	prom_head(b, name, type, help);
+	prom_printf(b, "%s %llu\n", name, value);
+}
+
 void prom_label_value(prom_buf_t *b, const char *v)
 {
 	for (; *v != '\0'; v++) {

@@ -27,6 +27,9 @@ typedef struct prom_buf {
 /* "# HELP name help" and "# TYPE name type" (counter, gauge, ...). */
 void prom_head(prom_buf_t *b, const char *name, const char *type, const char *help);
 void prom_printf(prom_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A series without labels: its HELP and TYPE lines, then "name value". */
+void prom_scalar(prom_buf_t *b, const char *name, const char *type, const char *help,
+                 unsigned long long value);
 /* A label value escaped per the text format (backslash, quote, newline). */
 void prom_label_value(prom_buf_t *b, const char *v);
 void prom_buf_free(prom_buf_t *b);

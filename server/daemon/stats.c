@@ -181,31 +181,21 @@ void stats_render(daemon_t *d, prom_buf_t *b)
 		else
 			prom_printf(b, "anyns_responses_total{rcode=\"%d\"} %llu\n", r, ULL(s.rcode[r]));
 	}
-	prom_head(b, "anyns_cache_hits_total", "counter", "UDP queries answered from the answer cache.");
-	prom_printf(b, "anyns_cache_hits_total %llu\n", ULL(s.cache_hits));
-	prom_head(b, "anyns_cache_misses_total", "counter",
-	          "UDP queries looked up in the answer cache and not found there.");
-	prom_printf(b, "anyns_cache_misses_total %llu\n", ULL(s.cache_misses));
-	prom_head(b, "anyns_dropped_total", "counter",
-	          "Queries that got no response (unparseable, QR set, send failures).");
-	prom_printf(b, "anyns_dropped_total %llu\n", ULL(s.dropped));
-	prom_head(b, "anyns_truncated_total", "counter", "UDP responses sent truncated (TC=1).");
-	prom_printf(b, "anyns_truncated_total %llu\n", ULL(s.truncated));
-	prom_head(b, "anyns_rrl_limited_total", "counter",
-	          "UDP responses over the rate limit (rrl), slipped or dropped.");
-	prom_printf(b, "anyns_rrl_limited_total %llu\n", ULL(s.rrl_slipped + s.rrl_dropped));
-	prom_head(b, "anyns_rrl_slipped_total", "counter",
-	          "Rate-limited responses sent as empty TC=1 answers (rrl.slip).");
-	prom_printf(b, "anyns_rrl_slipped_total %llu\n", ULL(s.rrl_slipped));
-	prom_head(b, "anyns_rrl_dropped_total", "counter", "Rate-limited responses not sent.");
-	prom_printf(b, "anyns_rrl_dropped_total %llu\n", ULL(s.rrl_dropped));
-	prom_head(b, "anyns_tcp_connections_total", "counter", "TCP connections accepted.");
-	prom_printf(b, "anyns_tcp_connections_total %llu\n", ULL(s.tcp_accepted));
-	prom_head(b, "anyns_tcp_refused_total", "counter",
-	          "TCP connections closed at once because tcp-max-connections were open.");
-	prom_printf(b, "anyns_tcp_refused_total %llu\n", ULL(s.tcp_refused));
-	prom_head(b, "anyns_tcp_timeouts_total", "counter", "TCP connections closed as idle.");
-	prom_printf(b, "anyns_tcp_timeouts_total %llu\n", ULL(s.tcp_timeouts));
+	prom_scalar(b, "anyns_cache_hits_total", "counter", "UDP queries answered from the answer cache.", s.cache_hits);
+	prom_scalar(b, "anyns_cache_misses_total", "counter",
+	            "UDP queries looked up in the answer cache and not found there.", s.cache_misses);
+	prom_scalar(b, "anyns_dropped_total", "counter",
+	            "Queries that got no response (unparseable, QR set, send failures).", s.dropped);
+	prom_scalar(b, "anyns_truncated_total", "counter", "UDP responses sent truncated (TC=1).", s.truncated);
+	prom_scalar(b, "anyns_rrl_limited_total", "counter",
+	            "UDP responses over the rate limit (rrl), slipped or dropped.", s.rrl_slipped + s.rrl_dropped);
+	prom_scalar(b, "anyns_rrl_slipped_total", "counter",
+	            "Rate-limited responses sent as empty TC=1 answers (rrl.slip).", s.rrl_slipped);
+	prom_scalar(b, "anyns_rrl_dropped_total", "counter", "Rate-limited responses not sent.", s.rrl_dropped);
+	prom_scalar(b, "anyns_tcp_connections_total", "counter", "TCP connections accepted.", s.tcp_accepted);
+	prom_scalar(b, "anyns_tcp_refused_total", "counter",
+	            "TCP connections closed at once because tcp-max-connections were open.", s.tcp_refused);
+	prom_scalar(b, "anyns_tcp_timeouts_total", "counter", "TCP connections closed as idle.", s.tcp_timeouts);
 	prom_head(b, "anyns_tcp_open", "gauge", "TCP connections open now.");
 	prom_printf(b, "anyns_tcp_open %u\n", atomic_load(&d->tcp_conns));
 	prom_head(b, "anyns_zone_generation", "gauge", "Generation of the zone set being served.");
@@ -243,21 +233,14 @@ void stats_render(daemon_t *d, prom_buf_t *b)
 	if (d->xdp != NULL) {
 		anyns_xdp_stats_t x;
 		if (anyns_xdp_stats(d->xdp, &x) == 0) {
-			prom_head(b, "anyns_xdp_answered_total", "counter", "Queries answered in XDP.");
-			prom_printf(b, "anyns_xdp_answered_total %llu\n", ULL(x.answered));
-			prom_head(b, "anyns_xdp_passed_total", "counter",
-			          "Packets XDP passed on to the sockets.");
-			prom_printf(b, "anyns_xdp_passed_total %llu\n", ULL(x.passed));
-			prom_head(b, "anyns_xdp_puts_total", "counter",
-			          "Answers the workers put into the XDP map after a miss.");
-			prom_printf(b, "anyns_xdp_puts_total %llu\n", ULL(s.xdp_puts));
+			prom_scalar(b, "anyns_xdp_answered_total", "counter", "Queries answered in XDP.", x.answered);
+			prom_scalar(b, "anyns_xdp_passed_total", "counter", "Packets XDP passed on to the sockets.", x.passed);
+			prom_scalar(b, "anyns_xdp_puts_total", "counter",
+			            "Answers the workers put into the XDP map after a miss.", s.xdp_puts);
 			if (d->rrl != NULL) {
-				prom_head(b, "anyns_xdp_rrl_slipped_total", "counter",
-				          "Rate-limited answers XDP sent as empty TC=1 answers.");
-				prom_printf(b, "anyns_xdp_rrl_slipped_total %llu\n", ULL(x.rrl_slipped));
-				prom_head(b, "anyns_xdp_rrl_dropped_total", "counter",
-				          "Rate-limited queries XDP dropped.");
-				prom_printf(b, "anyns_xdp_rrl_dropped_total %llu\n", ULL(x.rrl_dropped));
+				prom_scalar(b, "anyns_xdp_rrl_slipped_total", "counter",
+				            "Rate-limited answers XDP sent as empty TC=1 answers.", x.rrl_slipped);
+				prom_scalar(b, "anyns_xdp_rrl_dropped_total", "counter", "Rate-limited queries XDP dropped.", x.rrl_dropped);
 			}
 		}
 	}
