@@ -2,9 +2,10 @@
  *
  * Secondary zones (zones[] with primaries, and the members of catalog
  * zones) each have a refresh timer from their SOA (or the config): a refresh
- * asks a primary for its SOA over TCP, and when the serial is newer
- * (RFC 1982) asks for an IXFR on the same connection, falling back to AXFR
- * when IXFR is refused or cannot be applied. Primaries are tried in order,
+ * asks a primary for its SOA over UDP (over TCP when truncated, unanswered
+ * or not verified), and when the serial is newer (RFC 1982) asks for an
+ * IXFR over TCP, falling back to AXFR when IXFR is refused or cannot be
+ * applied. Primaries are tried in order,
  * each of their addresses in order. The received version is compiled and
  * checked like a zone file and published like a reload in a worker thread
  * (uv_queue_work), then written to the zone's file (temporary file, fsync,
@@ -42,6 +43,7 @@
 #define NOTIFY_TRIES       5
 #define NOTIFY_INTERVAL_MS 1000
 #define RETRY_FIRST        5        /* seconds: a zone with no copy yet */
+#define SOA_UDP_WAIT_MS    1000     /* then the SOA query goes over TCP */
 
 enum xphase { XP_SOA, XP_IXFR, XP_AXFR };
 
@@ -75,6 +77,8 @@ struct xclient {
 	uv_tcp_t tcp;
 	uv_connect_t creq;
 	uv_timer_t timer;
+	uv_udp_t udp;           /* the SOA query goes over UDP first */
+	bool on_udp;            /* waiting for the UDP answer */
 	int handles;
 	size_t prim, addr;      /* position in the primaries and their addresses */
 	enum xphase phase;
@@ -90,7 +94,9 @@ struct xclient {
 	bool parser_on;
 	bool done;
 	uint32_t remote_serial;
+	struct sockaddr_storage to;
 	char remote[96];
+	uint8_t ub[4096];       /* a UDP answer */
 };
 
 /* One NOTIFY to one address, retried until answered. */
@@ -788,6 +794,9 @@ static void job_done(uv_work_t *w, int status)
 /* ---- secondary: the client connection ---------------------------------------- */
 
 static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr);
+static void client_connect(xclient_t *c);
+static void client_udp_stop(xclient_t *c);
+static void client_timeout(uv_timer_t *t);
 
 static void client_closed(uv_handle_t *h)
 {
@@ -809,6 +818,7 @@ static void client_close(xclient_t *c)
 		return;
 	uv_close((uv_handle_t *)&c->tcp, client_closed);
 	uv_close((uv_handle_t *)&c->timer, client_closed);
+	uv_close((uv_handle_t *)&c->udp, client_closed);
 }
 
 /* Transfers are bounded: the next waiting zone gets the slot. */
@@ -879,7 +889,9 @@ static void client_write_done(uv_write_t *req, int status)
 	free(req);
 }
 
-static int client_send(xclient_t *c, uint16_t qtype)
+/* Builds the query for qtype in c->q (after two bytes for the TCP length),
+ * signed when the remote has a key, and readies the stream parser. */
+static int client_query(xclient_t *c, uint16_t qtype)
 {
 	xzone_t *z = c->z;
 	rrlist_t *soa_l = NULL;
@@ -910,6 +922,14 @@ static int client_send(xclient_t *c, uint16_t qtype)
 		c->p.max_records = XFRD_MAX_RECORDS;
 		c->parser_on = true;
 	}
+	return 0;
+}
+
+static int client_send(xclient_t *c, uint16_t qtype)
+{
+	int rc = client_query(c, qtype);
+	if (rc != 0)
+		return rc;
 	uv_write_t *wr = malloc(sizeof(*wr));
 	if (wr == NULL)
 		return ANYNS_ENOMEM;
@@ -968,6 +988,61 @@ static void client_uptodate(xclient_t *c)
 	xzone_done(z);
 }
 
+/* The primary's answer to our SOA query (over UDP or TCP). Returns false
+ * when the connection is done with (closed, or moved to TCP). */
+static bool client_soa_answer(xclient_t *c, const uint8_t *m, size_t len)
+{
+	xzone_t *z = c->z;
+	char why[160];
+	if (len < PKT_HDR_LEN || pkt_get16(m) != c->id || !(m[2] & PKT_F1_QR)) {
+		client_next(c, "malformed SOA answer");
+		return false;
+	}
+	if ((m[3] & 0x0F) != PKT_RCODE_NOERROR) {
+		snprintf(why, sizeof(why), "SOA query answered with rcode %u", m[3] & 0x0F);
+		client_next(c, why);
+		return false;
+	}
+	size_t pos = PKT_HDR_LEN;
+	if (pkt_get16(m + 4) == 1 && (pkt_skip_name(m, len, &pos) != 0 || (pos += 4) > len)) {
+		client_next(c, "malformed SOA answer");
+		return false;
+	}
+	rrlist_t l;
+	rrlist_init(&l);
+	bool found = false;
+	for (unsigned i = 0; i < pkt_get16(m + 6) && !found; i++) {
+		rrlist_reset(&l);
+		if (rrlist_read_wire(&l, m, len, &pos) != 0)
+			break;
+		if (l.rr[0].type == PKT_TYPE_SOA &&
+		    wname_equal(rr_owner(&l, &l.rr[0]), l.rr[0].owner_len, z->owire, z->olen))
+			found = rr_soa_serial(&l, &l.rr[0], &c->remote_serial);
+	}
+	rrlist_clear(&l);
+	if (!found) {
+		client_next(c, "no SOA in the answer (not authoritative for the zone?)");
+		return false;
+	}
+	if (!serial_gt(c->remote_serial, z->serial)) {
+		client_uptodate(c);
+		return false;
+	}
+	c->phase = XP_IXFR;
+	if (c->on_udp) {
+		/* The transfer itself goes over TCP (RFC 1995 2: IXFR over UDP
+		 * is optional, and a zone's changes rarely fit a datagram). */
+		client_udp_stop(c);
+		client_connect(c);
+		return false;
+	}
+	if (client_send(c, PKT_TYPE_IXFR) != 0) {
+		client_next(c, "cannot send the IXFR query");
+		return false;
+	}
+	return true;
+}
+
 /* One complete DNS message from the primary. Returns false when c is gone. */
 static bool client_msg(xclient_t *c, const uint8_t *m, size_t len)
 {
@@ -985,48 +1060,8 @@ static bool client_msg(xclient_t *c, const uint8_t *m, size_t len)
 			return false;
 		}
 	}
-	if (c->phase == XP_SOA) {
-		if (len < PKT_HDR_LEN || pkt_get16(m) != c->id || !(m[2] & PKT_F1_QR)) {
-			client_next(c, "malformed SOA answer");
-			return false;
-		}
-		if ((m[3] & 0x0F) != PKT_RCODE_NOERROR) {
-			snprintf(why, sizeof(why), "SOA query answered with rcode %u", m[3] & 0x0F);
-			client_next(c, why);
-			return false;
-		}
-		size_t pos = PKT_HDR_LEN;
-		if (pkt_get16(m + 4) == 1 && (pkt_skip_name(m, len, &pos) != 0 || (pos += 4) > len)) {
-			client_next(c, "malformed SOA answer");
-			return false;
-		}
-		rrlist_t l;
-		rrlist_init(&l);
-		bool found = false;
-		for (unsigned i = 0; i < pkt_get16(m + 6) && !found; i++) {
-			rrlist_reset(&l);
-			if (rrlist_read_wire(&l, m, len, &pos) != 0)
-				break;
-			if (l.rr[0].type == PKT_TYPE_SOA &&
-			    wname_equal(rr_owner(&l, &l.rr[0]), l.rr[0].owner_len, z->owire, z->olen))
-				found = rr_soa_serial(&l, &l.rr[0], &c->remote_serial);
-		}
-		rrlist_clear(&l);
-		if (!found) {
-			client_next(c, "no SOA in the answer (not authoritative for the zone?)");
-			return false;
-		}
-		if (!serial_gt(c->remote_serial, z->serial)) {
-			client_uptodate(c);
-			return false;
-		}
-		c->phase = XP_IXFR;
-		if (client_send(c, PKT_TYPE_IXFR) != 0) {
-			client_next(c, "cannot send the IXFR query");
-			return false;
-		}
-		return true;
-	}
+	if (c->phase == XP_SOA)
+		return client_soa_answer(c, m, len);
 	int rc = xfr_parser_feed(&c->p, m, len);
 	if (rc == ANYNS_EINVAL || rc == ANYNS_EMALF) {
 		if (c->phase == XP_IXFR) {
@@ -1144,15 +1179,120 @@ static void client_connected(uv_connect_t *req, int status)
 		client_next(c, why);
 		return;
 	}
-	uint16_t qt = c->phase == XP_SOA ? PKT_TYPE_SOA : PKT_TYPE_AXFR;
+	uint16_t qt = c->phase == XP_SOA ? PKT_TYPE_SOA :
+	              c->phase == XP_IXFR ? PKT_TYPE_IXFR : PKT_TYPE_AXFR;
 	if (uv_read_start((uv_stream_t *)&c->tcp, client_alloc, client_read) != 0 ||
 	    client_send(c, qt) != 0)
 		client_next(c, "cannot send the query");
 }
 
+/* The TCP part: the SOA query when UDP did not do, or the transfer. */
+static void client_connect(xclient_t *c)
+{
+	uint64_t to = c->z->x->d->conf.xfr_timeout_ms;
+	uv_timer_start(&c->timer, client_timeout, to, to);
+	int rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&c->to,
+	                        client_connected);
+	if (rc != 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "connect: %s", uv_strerror(rc));
+		client_next(c, why);
+	}
+}
+
+static void client_udp_stop(xclient_t *c)
+{
+	c->on_udp = false;
+	uv_udp_recv_stop(&c->udp);
+}
+
+/* The SOA over UDP did not do (truncated, no answer, not verified): the
+ * same query over TCP, as NSD and Knot DNS do. */
+static void client_udp_fallback(xclient_t *c, const char *why)
+{
+	log_debug("xfr: soa-udp-fallback zone=%s remote=\"%s\" reason=\"%s\"", c->z->origin,
+	          c->remote, why);
+	client_udp_stop(c);
+	client_connect(c);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static void client_udp_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+	xclient_t *c = h->data;
+	b->base = (char *)c->ub;
+	b->len = sizeof(c->ub);
+}
+
+static void client_udp_read(uv_udp_t *u, ssize_t nread, const uv_buf_t *b,
+                            const struct sockaddr *from, unsigned flags)
+{
+	xclient_t *c = u->data;
+	const uint8_t *m = (const uint8_t *)b->base;
+	/* Datagrams from elsewhere or for another query are not ours. */
+	if (!c->on_udp || c->done || nread < PKT_HDR_LEN || from == NULL ||
+	    (flags & UV_UDP_PARTIAL) || !same_addr(&c->to, from) || pkt_get16(m) != c->id ||
+	    !(m[2] & PKT_F1_QR))
+		return;
+	if (m[2] & PKT_F1_TC) {
+		client_udp_fallback(c, "truncated");
+		return;
+	}
+	if (c->key != NULL) {
+		uint16_t terr = 0;
+		if (tsig_verify_response(&c->tsig, m, (size_t)nread, (uint64_t)time(NULL), &terr) != 0) {
+			/* Anyone can send a datagram: TCP tells whether the
+			 * primary itself fails TSIG. */
+			client_udp_fallback(c, "TSIG not verified");
+			return;
+		}
+	}
+	client_soa_answer(c, m, (size_t)nread);
+}
+
+/* SOA query over UDP; TCP when it cannot go out. */
+static void client_udp_soa(xclient_t *c)
+{
+	struct sockaddr_storage any;
+	memset(&any, 0, sizeof(any));
+	any.ss_family = c->to.ss_family;
+	uint64_t wait = c->z->x->d->conf.xfr_timeout_ms;
+	if (wait > SOA_UDP_WAIT_MS)
+		wait = SOA_UDP_WAIT_MS;
+	c->on_udp = true;
+	if (uv_udp_bind(&c->udp, (const struct sockaddr *)&any, 0) != 0 ||
+	    uv_udp_recv_start(&c->udp, client_udp_alloc, client_udp_read) != 0 ||
+	    client_query(c, PKT_TYPE_SOA) != 0) {
+		client_udp_fallback(c, "cannot send over UDP");
+		return;
+	}
+	uv_buf_t b = uv_buf_init((char *)c->q + 2, (unsigned)(c->qlen - 2));
+	if (uv_udp_try_send(&c->udp, &b, 1, (const struct sockaddr *)&c->to) < 0) {
+		client_udp_fallback(c, "cannot send over UDP");
+		return;
+	}
+	uv_timer_start(&c->timer, client_timeout, wait, 0);
+}
+
 static void client_timeout(uv_timer_t *t)
 {
-	client_next(t->data, "timed out");
+	xclient_t *c = t->data;
+	if (c->on_udp)
+		client_udp_fallback(c, "no answer");
+	else
+		client_next(c, "timed out");
 }
 
 static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr)
@@ -1173,27 +1313,26 @@ static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr)
 	c->force_axfr = force_axfr;
 	c->key = r->key >= 0 ? &d->conf.keys[r->key].key : NULL;
 	c->phase = z->have && !force_axfr ? XP_SOA : XP_AXFR;
+	c->to = r->addr[addr].ss;
 	char a[80];
-	sa_text(&r->addr[addr].ss, a, sizeof(a));
+	sa_text(&c->to, a, sizeof(a));
 	snprintf(c->remote, sizeof(c->remote), "%s (%s)", r->id, a);
 	uv_tcp_init(z->x->loop, &c->tcp);
 	uv_timer_init(z->x->loop, &c->timer);
+	uv_udp_init(z->x->loop, &c->udp);
 	uv_unref((uv_handle_t *)&c->tcp);
 	uv_unref((uv_handle_t *)&c->timer);
+	uv_unref((uv_handle_t *)&c->udp);
 	c->tcp.data = c;
 	c->timer.data = c;
+	c->udp.data = c;
 	c->creq.data = c;
-	c->handles = 2;
+	c->handles = 3;
 	z->client = c;
-	uint64_t to = d->conf.xfr_timeout_ms;
-	uv_timer_start(&c->timer, client_timeout, to, to);
-	int rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&r->addr[addr].ss,
-	                        client_connected);
-	if (rc != 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "connect: %s", uv_strerror(rc));
-		client_next(c, why);
-	}
+	if (c->phase == XP_SOA)
+		client_udp_soa(c);
+	else
+		client_connect(c);
 }
 
 static void xzone_refresh(xzone_t *z, bool force_axfr)

@@ -9,7 +9,10 @@ imports it (sys.path gets tests/pylib); shell suites call it as a program:
   peers.py knot-config --dir D [--listen ADDR[@PORT]]... [--port P] --zone ORIGIN=FILE...
       [--workers N] [--identity ID] [--nsid ID] [--hide-version] [--verbosity N]
       [--server-option 'KEY: VALUE']... [--zone-option 'ORIGIN:KEY: VALUE']...
-      writes D/nsd.conf or D/knot.conf and prints its path
+      [--key ID:ALGORITHM:SECRET]... [--remote ID=ADDR@PORT[,via=ADDR][,key=ID]]...
+      [--acl ID=ACTION[,key=ID][,address=ADDR]]... [--template-option 'KEY: VALUE']...
+      writes D/nsd.conf or D/knot.conf and prints its path (--remote, --acl and
+      --template-option are Knot's; NSD's zones name remotes in their options)
   peers.py bird-config --dir D --router-id ID [--name N] [--include FILE]... < PROTOCOLS
       writes D/N.conf (default N: bird) with the protocols read from stdin, prints its path
   peers.py argv nsd|knot|bird|exabgp CONF
@@ -28,6 +31,8 @@ journal-content: none, zonefile-load: whole, zonefile-sync: -1), N workers
 (NSD server-count with reuseport when N > 1; Knot udp-workers and tcp-workers,
 tcp-reuseport), TCP room for at least TCP_CLIENTS connections per worker.
 Knot's file is block-style YAML (its parser takes no flow mappings).
+Zone transfer tests override what they need: TSIG keys, Knot remotes and
+acls, template items (a journal for IXFR) and zone options.
 """
 import argparse
 import os
@@ -70,13 +75,26 @@ def _q(s):
     return '"%s"' % s
 
 
+def _keys(keys):
+    """[(id, algorithm, secret)] from 'ID:ALGORITHM:SECRET' or tuple items."""
+    return [k if isinstance(k, tuple) else tuple(k.split(":", 2)) for k in keys]
+
+
+def _fields(item):
+    """'ID=VALUE,k=v,...' -> (ID, VALUE, {k: v})."""
+    head, *rest = item.split(",")
+    ident, _, value = head.partition("=")
+    return ident, value, dict(r.split("=", 1) for r in rest)
+
+
 def nsd_config(d, zones, listen=None, port=None, workers=1, identity=None, nsid=None,
                hide_version=False, verbosity=0, server_options=(), zone_options=None,
-               extra=""):
+               extra="", keys=()):
     """Writes d/nsd.conf and returns its path. zones: ORIGIN=FILE items;
     listen: ADDR or ADDR@PORT items (port fills those without one);
     server_options: 'key: value' lines; zone_options: {origin: [lines]};
-    extra: text appended as is (key:, pattern: clauses). NSD's state files
+    extra: text appended as is (pattern: clauses); keys: TSIG keys
+    ('ID:ALGORITHM:SECRET'). NSD's state files
     (zone list, xfrd state, pid file) live in d and are cleared first, so a
     restart starts from the configuration alone."""
     d = os.path.abspath(d)
@@ -113,6 +131,8 @@ def nsd_config(d, zones, listen=None, port=None, workers=1, identity=None, nsid=
         lines.append("  hide-version: yes")
     lines += ["  " + o for o in server_options]
     lines += ["remote-control:", "  control-enable: no"]
+    for kid, alg, secret in _keys(keys):
+        lines += ["key:", "  name: %s" % kid, "  algorithm: %s" % alg, "  secret: %s" % _q(secret)]
     for origin, file in _zones(zones):
         lines += ["zone:", "  name: %s" % origin, "  zonefile: %s" % _q(file)]
         lines += ["  " + o for o in (zone_options or {}).get(origin, [])]
@@ -135,11 +155,13 @@ def nsd_reload(conf_dir):
 
 def knot_config(d, zones, listen=None, port=None, workers=1, identity=None, nsid=None,
                 hide_version=False, verbosity=0, server_options=(), zone_options=None,
-                extra=""):
+                extra="", keys=(), remotes=(), acls=(), template_options=()):
     """Writes d/knot.conf (block-style YAML) and returns its path. Arguments as
     for nsd_config; zone_options lines go into the zone's list item, extra
-    (remote:, acl:, key: sections) before the template. verbosity 0 logs
-    warnings, 1 and more info."""
+    before the template. verbosity 0 logs warnings, 1 and more info.
+    keys: 'ID:ALGORITHM:SECRET'; remotes: 'ID=ADDR@PORT[,via=ADDR][,key=ID]';
+    acls: 'ID=ACTION[,key=ID][,address=ADDR]'; template_options: 'KEY: VALUE'
+    lines that replace the template's item of that key or are added to it."""
     d = os.path.abspath(d)
     os.makedirs(os.path.join(d, "db"), exist_ok=True)
     addrs = ["%s@%d" % (a, p if p is not None else 53) for a, p in _listen(listen, port)]
@@ -165,18 +187,35 @@ def knot_config(d, zones, listen=None, port=None, workers=1, identity=None, nsid
               "    any: %s" % ("info" if verbosity > 0 else "warning"),
               "control:",
               "    listen: %s" % _q(d + "/knot.sock")]
+    sections = (("key", [[("id", k), ("algorithm", a), ("secret", sec)]
+                         for k, a, sec in _keys(keys)]),
+                ("remote", [[("id", i), ("address", v)] + sorted(o.items())
+                            for i, v, o in map(_fields, remotes)]),
+                ("acl", [[("id", i), ("action", v)] + sorted(o.items())
+                         for i, v, o in map(_fields, acls)]))
+    for name, items in sections:
+        if items:
+            lines.append(name + ":")
+        for item in items:
+            for n, (k, v) in enumerate(item):
+                lines.append("%s%s: %s" % ("  - " if n == 0 else "    ", k, v))
     if extra:
         lines.append(extra.rstrip())
     # No module rrl: rate limiting off. Zones read whole from their files,
     # never written back, no journal: no work the other servers do not do.
-    lines += ["template:",
-              "  - id: default",
-              "    storage: %s" % _q(d),
-              "    zonefile-sync: -1",
-              "    zonefile-load: whole",
-              "    journal-content: none",
-              "    semantic-checks: off",
-              "zone:"]
+    tmpl = [["storage", _q(d)], ["zonefile-sync", "-1"], ["zonefile-load", "whole"],
+            ["journal-content", "none"], ["semantic-checks", "off"]]
+    for o in template_options:
+        k, _, v = o.partition(":")
+        for t in tmpl:
+            if t[0] == k.strip():
+                t[1] = v.strip()
+                break
+        else:
+            tmpl.append([k.strip(), v.strip()])
+    lines += ["template:", "  - id: default"]
+    lines += ["    %s: %s" % (k, v) for k, v in tmpl]
+    lines.append("zone:")
     for origin, file in _zones(zones):
         lines += ["  - domain: %s" % origin, "    file: %s" % _q(file)]
         lines += ["    " + o for o in (zone_options or {}).get(origin, [])]
@@ -311,6 +350,14 @@ def _main(args):
         c.add_argument("--zone-option", action="append", default=[],
                        help="ORIGIN:LINE, a line for that zone's clause")
         c.add_argument("--extra", default="", help="text appended as is")
+        c.add_argument("--key", action="append", default=[], help="ID:ALGORITHM:SECRET")
+        if kind == "knot":
+            c.add_argument("--remote", action="append", default=[],
+                           help="ID=ADDR@PORT[,via=ADDR][,key=ID]")
+            c.add_argument("--acl", action="append", default=[],
+                           help="ID=ACTION[,key=ID][,address=ADDR]")
+            c.add_argument("--template-option", action="append", default=[],
+                           help="'KEY: VALUE', replacing the template's item")
     c = sub.add_parser("bird-config")
     c.add_argument("--dir", required=True)
     c.add_argument("--router-id", required=True)
@@ -336,11 +383,14 @@ def _main(args):
         for z in a.zone_option:
             origin, _, line = z.partition(":")
             zopt.setdefault(origin.rstrip(".") or ".", []).append(line.strip())
+        kw = {}
+        if a.cmd == "knot-config":
+            kw = dict(remotes=a.remote, acls=a.acl, template_options=a.template_option)
         fn = nsd_config if a.cmd == "nsd-config" else knot_config
         print(fn(a.dir, a.zone, listen=a.listen, port=a.port, workers=a.workers,
                  identity=a.identity, nsid=a.nsid, hide_version=a.hide_version,
                  verbosity=a.verbosity, server_options=a.server_option, zone_options=zopt,
-                 extra=a.extra))
+                 extra=a.extra, keys=a.key, **kw))
         return 0
     if a.cmd == "bird-config":
         print(bird_config(a.dir, a.router_id, sys.stdin.read(), a.include, a.name))

@@ -17,11 +17,13 @@ T=xfr
 ANYNSD=$BIN/anynsd
 TMP=$(mktemp -d /tmp/anyns-xfr.XXXXXX)
 PIDS=()
+PEER_PIDS=()
 SECRET="c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OQ=="
 BADSECRET="b3RoZXItc2VjcmV0LW5vdC10aGUtc2FtZS0wMTIzNDU="
 
 cleanup() {
 	local p
+	[ ${#PEER_PIDS[@]} -eq 0 ] || peers stop --timeout 2 "${PEER_PIDS[@]}"
 	for p in "${PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
@@ -54,7 +56,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 53
+plan 65
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -105,58 +107,29 @@ wait_for() {
 answer_is() { [ "$(q "$1" "$2" "$3")" = "$4" ]; }
 status_is() { [ "$(status "$1" "$2" "$3")" = "$4" ]; }
 
-# knot_primary DIR PORT NOTIFY_PORT ZONES...: Knot serving each ZONE=FILE with
-# journal differences (so it answers IXFR), TSIG key "xfr", transfers and
-# NOTIFY to anynsd at 127.0.0.1@NOTIFY_PORT.
+# Knot and NSD get their configurations from tests/pylib/peers.py and run in
+# a session of their own (peers.py start), stopped through it.
+PEERS=$ROOT/tests/pylib/peers.py
+peers() { "$PY" "$PEERS" "$@"; }
+# knot_conf DIR PORT NOTIFY_PORT SECRET ZONES...: Knot serving each ZONE=FILE
+# with journal differences (so it answers IXFR), TSIG key "xfr", transfers
+# and NOTIFY to anynsd at 127.0.0.1@NOTIFY_PORT; full.test answers IXFR
+# with the whole zone (provide-ixfr: off).
 knot_conf() {
-	local d=$1 port=$2 nport=$3 secret=$4 z
+	local d=$1 port=$2 nport=$3 secret=$4 z args=()
 	shift 4
-	mkdir -p "$d"
-	{
-		echo "server:"
-		echo "    rundir: \"$d\""
-		echo "    listen: 127.0.0.1@$port"
-		echo "    udp-workers: 1"
-		echo "    tcp-workers: 1"
-		echo "    background-workers: 1"
-		echo "log:"
-		echo "  - target: \"$d/knot.log\""
-		echo "    any: info"
-		echo "database:"
-		echo "    storage: \"$d\""
-		echo "key:"
-		echo "  - id: xfr"
-		echo "    algorithm: hmac-sha256"
-		echo "    secret: $secret"
-		echo "remote:"
-		echo "  - id: anynsd"
-		echo "    address: 127.0.0.1@$nport"
-		echo "    key: xfr"
-		echo "acl:"
-		echo "  - id: xfr"
-		echo "    key: xfr"
-		echo "    action: transfer"
-		echo "template:"
-		echo "  - id: default"
-		echo "    storage: \"$d\""
-		echo "    zonefile-sync: -1"
-		echo "    zonefile-load: difference"
-		echo "    journal-content: changes"
-		echo "    acl: xfr"
-		echo "    notify: anynsd"
-		echo "zone:"
-		for z in "$@"; do
-			echo "  - domain: ${z%%=*}"
-			echo "    file: \"${z#*=}\""
-		done
-	} > "$d/knot.conf"
+	for z in "$@"; do args+=(--zone "$z"); done
+	peers knot-config --dir "$d" --port "$port" --verbosity 1 "${args[@]}" \
+		--key "xfr:hmac-sha256:$secret" --remote "anynsd=127.0.0.1@$nport,key=xfr" \
+		--acl "xfr=transfer,key=xfr" --template-option "zonefile-load: difference" \
+		--template-option "journal-content: changes" --template-option "acl: xfr" \
+		--template-option "notify: anynsd" --zone-option "full.test:provide-ixfr: off" >/dev/null
 }
 start_knot() {
-	local d=$1
-	knotd -c "$d/knot.conf" >>"$d/stderr" 2>&1 &
-	KNOT_PID=$!
-	PIDS+=($KNOT_PID)
+	KNOT_PID=$(peers start knot --dir "$1")
+	PEER_PIDS+=($KNOT_PID)
 }
+stop_peer() { peers stop --timeout 5 "$1"; }
 
 # start_anynsd NAME CONFIG: anynsd with a YAML config; ANY_PID, ANY_LOG.
 start_anynsd() {
@@ -197,38 +170,17 @@ print(sent, lost, bad)
 PY
 }
 
-# nsd_conf DIR LISTEN [lines for the zone sections...]
+# nsd_conf DIR LISTEN ZONE=FILE [zone option lines...]: NSD with the key "xfr".
 nsd_conf() {
-	local d=$1 listen=$2
-	shift 2
-	mkdir -p "$d"
-	{
-		echo "server:"
-		echo "	ip-address: $listen"
-		echo "	server-count: 1"
-		echo "	database: \"\""
-		echo "	zonelistfile: \"$d/zone.list\""
-		echo "	xfrdfile: \"$d/xfrd.state\""
-		echo "	xfrdir: \"$d\""
-		echo "	pidfile: \"$d/nsd.pid\""
-		echo "	logfile: \"$d/nsd.log\""
-		echo "	username: \"\""
-		echo "	chroot: \"\""
-		echo "	zonesdir: \"$d\""
-		echo "	verbosity: 2"
-		echo "remote-control:"
-		echo "	control-enable: no"
-		echo "key:"
-		echo "	name: xfr"
-		echo "	algorithm: hmac-sha256"
-		echo "	secret: \"$SECRET\""
-		for x in "$@"; do echo "$x"; done
-	} > "$d/nsd.conf"
+	local d=$1 listen=$2 zone=$3 o args=()
+	shift 3
+	for o in "$@"; do args+=(--zone-option "${zone%%=*}:$o"); done
+	peers nsd-config --dir "$d" --listen "$listen" --zone "$zone" --verbosity 2 \
+		--key "xfr:hmac-sha256:$SECRET" "${args[@]}" >/dev/null
 }
 start_nsd() {
-	nsd -d -c "$1/nsd.conf" >>"$1/stderr" 2>&1 &
-	NSD_PID=$!
-	PIDS+=($NSD_PID)
+	NSD_PID=$(peers start nsd --dir "$1")
+	PEER_PIDS+=($NSD_PID)
 }
 
 # Ports and files.
@@ -254,13 +206,14 @@ catalog() {
 	} > "$TMP/z/catalog.invalid"
 }
 catalog 1 m1.test
+write_zone "$TMP/z/full.test" full.test 1 1
 knot_conf "$KD" "$KP" "$AP" "$SECRET" example.test="$TMP/z/example.test" \
 	exp.test="$TMP/z/exp.test" catalog.invalid="$TMP/z/catalog.invalid" \
-	m1.test="$TMP/z/m1.test" m2.test="$TMP/z/m2.test"
+	m1.test="$TMP/z/m1.test" m2.test="$TMP/z/m2.test" full.test="$TMP/z/full.test"
 start_knot "$KD"
 up() { kill -0 "$1" 2>/dev/null && status_is "$2" "${3:-example.test}" SOA NOERROR; }
 if ! wait_for 10 up "$KNOT_PID" "$KP"; then
-	fail $T:knot-primary-up "$(cat "$KD/stderr")"
+	fail $T:knot-primary-up "$(cat "$KD/knot.log")"
 	summary
 	exit 1
 fi
@@ -298,10 +251,14 @@ zones:
   - origin: nsd.test
     primaries: [nsd]
     file: $TMP/kept-nsd.test
+  - origin: full.test
+    primaries: [knot]
 YAML
 }
 sec_conf "$SECRET"
 start_anynsd sec "$TMP/sec.yaml"
+SEC_PID=$ANY_PID
+SEC_LOG=$ANY_LOG
 
 # ---- Knot primary -> anynsd ------------------------------------------------------
 if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.1; then pass $T:knot-axfr
@@ -362,6 +319,13 @@ echo "  under load: $sent queries, $lost lost, $bad inconsistent"
 if [ "${sent:-0}" -gt 100 ] && [ "$lost" = 0 ] && [ "$bad" = 0 ]; then pass $T:load-during-ixfr
 else fail $T:load-during-ixfr "sent ${sent:-?} lost ${lost:-?} bad ${bad:-?}"; fi
 
+# Knot with provide-ixfr: off answers the IXFR with the whole zone, which is taken.
+write_zone "$TMP/z/full.test" full.test 2 2
+knotc -s "$KD/knot.sock" zone-reload full.test >/dev/null
+if wait_for 10 answer_is "$AP" www.full.test A 10.0.0.2; then pass $T:knot-ixfr-off-full-zone
+else fail $T:knot-ixfr-off-full-zone "$(grep full.test "$ANY_LOG" | tail -3)"; fi
+check $T:knot-ixfr-off-logged grep -q "full.test: IXFR (full zone) of serial 2 from knot" "$ANY_LOG"
+
 # A SIGHUP reload keeps what the secondary zones received.
 kill -HUP "$ANY_PID"
 if wait_for 5 grep -q "reload: generation" "$ANY_LOG" && sleep 0.5 &&
@@ -408,7 +372,7 @@ else fail $T:catalog-member-ixfr "$(grep m2.test "$ANY_LOG" | tail -3)"; fi
 
 # Primary stopped, zone changed, primary back: the retry timer finds it.
 check $T:expire-zone-served answer_is "$AP" www.exp.test A 10.0.0.1
-stop_pid "$KNOT_PID"
+stop_peer "$KNOT_PID"
 write_zone "$TMP/z/example.test" example.test 3 3
 # Past expire (4 s in the config) the zone answers SERVFAIL.
 if wait_for 10 status_is "$AP" www.exp.test A SERVFAIL; then pass $T:expire-servfail
@@ -424,9 +388,8 @@ else fail $T:expired-zone-back "$(grep exp.test "$ANY_LOG" | tail -3)"; fi
 # ---- NSD primary -> anynsd ------------------------------------------------------
 NSDD=$TMP/nsd
 write_zone "$TMP/z/nsd.test" nsd.test 1 1
-nsd_conf "$NSDD" "127.0.0.1@$NP" "zone:" "	name: nsd.test" \
-	"	zonefile: \"$TMP/z/nsd.test\"" "	notify: 127.0.0.1@$AP xfr" \
-	"	provide-xfr: 127.0.0.1 xfr"
+nsd_conf "$NSDD" "127.0.0.1@$NP" nsd.test="$TMP/z/nsd.test" "notify: 127.0.0.1@$AP xfr" \
+	"provide-xfr: 127.0.0.1 xfr"
 start_nsd "$NSDD"
 if wait_for 15 answer_is "$AP" www.nsd.test A 10.0.0.1; then pass $T:nsd-axfr
 else fail $T:nsd-axfr "$(grep nsd.test "$ANY_LOG" | tail -3) $(tail -3 "$NSDD/nsd.log")"; fi
@@ -439,10 +402,92 @@ check $T:nsd-notify-logged grep -q "NOTIFY for nsd.test. from 127.0.0.1" "$ANY_L
 # NSD has no IXFR out: the IXFR is answered with the whole zone, which is taken.
 check $T:nsd-ixfr-full-zone grep -q "nsd.test: IXFR (full zone) of serial 2" "$ANY_LOG"
 
+# ---- a primary that refuses IXFR, SOA over UDP ----------------------------------
+# No reference server refuses an IXFR it would transfer (tests/pylib/xfrprimary.py
+# says why): a minimal primary does. It answers IXFR for ref.test with REFUSED
+# and for nimp.test with NOTIMP, the SOA of tc.test over UDP with TC=1 and
+# that of drop.test not at all over UDP; everything signed with the key.
+PYP=$(free_port)
+AP3=$(free_port)
+for z in ref nimp tc drop; do write_zone "$TMP/z/$z.test" $z.test 1 1; done
+PYLOG=$TMP/pyprimary.log
+start_pyprimary() {
+	"$PY" "$ROOT/tests/pylib/xfrprimary.py" --port "$PYP" --key "xfr:hmac-sha256:$SECRET" \
+		--zone ref.test="$TMP/z/ref.test" --zone nimp.test="$TMP/z/nimp.test" \
+		--zone tc.test="$TMP/z/tc.test" --zone drop.test="$TMP/z/drop.test" \
+		--ixfr-rcode ref.test=REFUSED --ixfr-rcode nimp.test=NOTIMP \
+		--udp-soa tc.test=truncate --udp-soa drop.test=drop --log "$PYLOG" \
+		>>"$TMP/pyprimary.err" 2>&1 &
+	PY_PID=$!
+	PIDS+=($PY_PID)
+}
+start_pyprimary
+cat > "$TMP/sec3.yaml" <<YAML
+server:
+  listen: 127.0.0.1:$AP3
+  workers: 1
+  control: false
+keys:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: "$SECRET"
+remotes:
+  - id: mini
+    address: 127.0.0.1:$PYP
+    key: xfr
+zones:
+  - { origin: ref.test, primaries: [mini] }
+  - { origin: nimp.test, primaries: [mini] }
+  - { origin: tc.test, primaries: [mini] }
+  - { origin: drop.test, primaries: [mini] }
+YAML
+wait_for 10 grep -q "primary: started" "$PYLOG"
+start_anynsd sec3 "$TMP/sec3.yaml"
+SEC3_PID=$ANY_PID
+SEC3_LOG=$ANY_LOG
+all_at() {
+	local z
+	for z in ref nimp tc drop; do answer_is "$AP3" www.$z.test A "10.0.0.$1" || return 1; done
+}
+if wait_for 15 all_at 1; then pass $T:mini-axfr
+else fail $T:mini-axfr "$(tail -5 "$SEC3_LOG") $(tail -3 "$TMP/pyprimary.err")"; fi
+for z in ref nimp tc drop; do write_zone "$TMP/z/$z.test" $z.test 2 2; done
+kill -HUP "$PY_PID"
+# The SOA refresh (2 s) finds serial 2; IXFR first, then AXFR.
+if wait_for 15 all_at 2; then pass $T:mini-new-serial-served
+else fail $T:mini-new-serial-served "$(tail -8 "$SEC3_LOG")"; fi
+pyseq() { grep -o "zone=$1. type=[A-Z]* transport=[a-z]* tsig=[a-z]* answer=[A-Za-z]*" "$PYLOG" |
+	sed 's/zone=[^ ]* //'; }
+# ixfr_then_axfr Z RCODE: after the SOA check over UDP, an IXFR answered RCODE,
+# then an AXFR that was taken.
+ixfr_then_axfr() {
+	pyseq "$1" | tr '\n' ' ' | grep -q "type=SOA transport=udp tsig=yes answer=soa type=IXFR transport=tcp tsig=yes answer=$2 type=AXFR transport=tcp tsig=yes answer=axfr"
+}
+check $T:ixfr-refused-then-axfr ixfr_then_axfr ref.test REFUSED
+check $T:ixfr-refused-logged grep -q "ref.test: primary mini (127.0.0.1:$PYP): IXFR answered with rcode 5; trying AXFR" "$SEC3_LOG"
+check $T:ixfr-notimp-then-axfr ixfr_then_axfr nimp.test NOTIMP
+check $T:ixfr-notimp-logged grep -q "nimp.test: primary mini (127.0.0.1:$PYP): IXFR answered with rcode 4; trying AXFR" "$SEC3_LOG"
+# SOA checks: over UDP, signed, and never over TCP while UDP answers.
+if pyseq ref.test | grep -q "type=SOA transport=udp tsig=yes" &&
+   ! pyseq ref.test | grep -q "type=SOA transport=tcp"; then pass $T:soa-check-udp-signed
+else fail $T:soa-check-udp-signed "$(pyseq ref.test)"; fi
+# A truncated UDP answer, or none, brings the same query over TCP.
+if pyseq tc.test | tr '\n' ' ' | grep -q "type=SOA transport=udp tsig=yes answer=truncated type=SOA transport=tcp tsig=yes answer=soa"
+then pass $T:soa-check-truncated-tcp
+else fail $T:soa-check-truncated-tcp "$(pyseq tc.test)"; fi
+if pyseq drop.test | tr '\n' ' ' | grep -q "type=SOA transport=udp tsig=yes answer=none type=SOA transport=tcp tsig=yes answer=soa"
+then pass $T:soa-check-no-udp-answer-tcp
+else fail $T:soa-check-no-udp-answer-tcp "$(pyseq drop.test)"; fi
+check $T:mini-all-signed-verified test -z "$(grep "dropped" "$PYLOG")"
+stop_pid "$SEC3_PID"
+stop_pid "$PY_PID"
+ANY_PID=$SEC_PID
+ANY_LOG=$SEC_LOG
+
 # ---- restart of anynsd: the kept file serves at once ----------------------------
 stop_pid "$ANY_PID"
-stop_pid "$KNOT_PID"
-stop_pid "$NSD_PID"
+stop_peer "$KNOT_PID"
+stop_peer "$NSD_PID"
 sec_conf "$BADSECRET"
 start_anynsd sec2 "$TMP/sec.yaml"
 if wait_for 5 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:restart-serves-kept-file
@@ -466,7 +511,7 @@ if wait_for 10 route_is withdraw; then pass $T:health-serial-lag-withdrawn
 else fail $T:health-serial-lag-withdrawn "$(tail -3 "$TMP/routes.log") $(tail -3 "$TMP/hook.log")"; fi
 check $T:tsig-bad-notify-refused grep -q "NOTIFY for example.test. from 127.0.0.1.*BADSIG\|signed with key xfr.: BADSIG" "$ANY_LOG"
 stop_pid "$ANY_PID"
-stop_pid "$KNOT_PID"
+stop_peer "$KNOT_PID"
 
 # ---- anynsd primary -> Knot and NSD secondaries --------------------------------
 # Ports taken now: one chosen long before could be some socket's by now.
@@ -501,44 +546,16 @@ PRIM_LOG=$ANY_LOG
 wait_for 10 up "$PRIM_PID" "$PP" prim.test
 KSD=$TMP/knot-sec
 mkdir -p "$KSD"
-cat > "$KSD/knot.conf" <<KNOT
-server:
-    rundir: "$KSD"
-    listen: 127.0.0.2@$KS
-log:
-  - target: "$KSD/knot.log"
-    any: info
-database:
-    storage: "$KSD"
-key:
-  - id: xfr
-    algorithm: hmac-sha256
-    secret: $SECRET
-remote:
-  - id: anynsd
-    address: 127.0.0.1@$PP
-    via: 127.0.0.2
-    key: xfr
-acl:
-  - id: notify
-    key: xfr
-    action: notify
-template:
-  - id: default
-    storage: "$KSD"
-    zonefile-sync: -1
-    journal-content: changes
-zone:
-  - domain: prim.test
-    master: anynsd
-    acl: notify
-KNOT
-knotd -c "$KSD/knot.conf" >"$KSD/stderr" 2>&1 &
-PIDS+=($!)
+peers knot-config --dir "$KSD" --listen "127.0.0.2@$KS" --verbosity 1 \
+	--zone prim.test="$KSD/prim.test.zone" --key "xfr:hmac-sha256:$SECRET" \
+	--remote "anynsd=127.0.0.1@$PP,via=127.0.0.2,key=xfr" --acl "notify=notify,key=xfr" \
+	--template-option "journal-content: changes" --zone-option "prim.test:master: anynsd" \
+	--zone-option "prim.test:acl: notify" >/dev/null
+KS_PID=$(peers start knot --dir "$KSD")
+PEER_PIDS+=($KS_PID)
 NSS=$TMP/nsd-sec
-nsd_conf "$NSS" "127.0.0.3@$NS" "zone:" "	name: prim.test" "	outgoing-interface: 127.0.0.3" \
-	"	zonefile: \"prim.test.zone\"" "	allow-notify: 127.0.0.1 xfr" \
-	"	request-xfr: 127.0.0.1@$PP xfr"
+nsd_conf "$NSS" "127.0.0.3@$NS" prim.test="$NSS/prim.test.zone" "outgoing-interface: 127.0.0.3" \
+	"allow-notify: 127.0.0.1 xfr" "request-xfr: 127.0.0.1@$PP xfr"
 start_nsd "$NSS"
 ks_is() { [ "$(kdig @127.0.0.2 -p "$KS" +time=1 +retry=0 +short "$1" A 2>/dev/null)" = "$2" ]; }
 ns_is() { [ "$(kdig @127.0.0.3 -p "$NS" +time=1 +retry=0 +short "$1" A 2>/dev/null)" = "$2" ]; }
