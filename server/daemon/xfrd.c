@@ -35,6 +35,7 @@
 #include "serial.h"
 #include "tsig.h"
 #include "wire_name.h"
+#include "xjournal.h"
 #include "zone_db.h"
 
 #define XFRD_MAX_MEMBERS   1024     /* catalog members over all catalogs */
@@ -44,6 +45,8 @@
 #define NOTIFY_INTERVAL_MS 1000
 #define RETRY_FIRST        5        /* seconds: a zone with no copy yet */
 #define SOA_UDP_WAIT_MS    1000     /* then the SOA query goes over TCP */
+#define JOURNAL_SUFFIX     ".journal"
+#define JOURNAL_MAX        (1ull << 32)  /* bytes: a bigger file is not read */
 
 enum xphase { XP_SOA, XP_IXFR, XP_AXFR };
 
@@ -126,6 +129,7 @@ typedef struct xfrd {
 	bool *hist_busy;        /* a history is being built */
 	bool *hist_again;       /* and another publication came meanwhile */
 	bool *notified_set;
+	bool *jloaded;          /* the zone's journal was read (or tried) */
 	size_t cap;             /* entries of the per-zone arrays */
 	xzone_t **zones;        /* per conf zone, NULL when not a secondary */
 	unsigned active;
@@ -229,9 +233,49 @@ static const rr_t *list_soa(const rrlist_t *l)
 	return NULL;
 }
 
-/* A new history for zone z, continuing old when the serial moved forward. */
-static zhist_t *hist_build(const zhist_t *old, zone_t *z)
+/* Copies old's changes [first, old->nch) to the end of h's; 0 or ANYNS_ENOMEM
+ * (h keeps the changes copied whole). */
+static int hist_copy(zhist_t *h, const zhist_t *old, size_t first)
 {
+	for (size_t i = first; i < old->nch; i++) {
+		xfr_change_t *dst = &h->ch[h->nch];
+		xfr_change_init(dst);
+		dst->from = old->ch[i].from;
+		dst->to = old->ch[i].to;
+		int rc = 0;
+		for (size_t k = 0; k < old->ch[i].del.n && rc == 0; k++)
+			rc = rrlist_copy_rr(&dst->del, &old->ch[i].del, &old->ch[i].del.rr[k]);
+		for (size_t k = 0; k < old->ch[i].add.n && rc == 0; k++)
+			rc = rrlist_copy_rr(&dst->add, &old->ch[i].add, &old->ch[i].add.rr[k]);
+		if (rc != 0) {
+			xfr_change_clear(dst);
+			/* What was kept must still lead to h's version. */
+			for (size_t k = 0; k < h->nch; k++)
+				xfr_change_clear(&h->ch[k]);
+			h->nch = 0;
+			return rc;
+		}
+		h->nch++;
+	}
+	return 0;
+}
+
+static bool lists_same(const rrlist_t *a, const rrlist_t *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->rr[i].ttl != b->rr[i].ttl || rr_cmp(a, &a->rr[i], b, &b->rr[i]) != 0)
+			return false;
+	return true;
+}
+
+/* A new history for zone z, continuing old when the serial moved forward,
+ * or keeping old's changes when z is the same version again (a reload, a
+ * restart with the journal): *same says so. */
+static zhist_t *hist_build(const zhist_t *old, zone_t *z, bool *same)
+{
+	*same = false;
 	zhist_t *h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return NULL;
@@ -243,7 +287,17 @@ static zhist_t *hist_build(const zhist_t *old, zone_t *z)
 		zhist_unref(h);
 		return NULL;
 	}
-	if (old == NULL || !serial_gt(h->serial, old->serial))
+	if (old == NULL)
+		return h;
+	if (old->serial == h->serial) {
+		if (lists_same(&old->rrs, &h->rrs)) {
+			*same = true;
+			if (old->nch > 0 && (h->ch = calloc(old->nch, sizeof(*h->ch))) != NULL)
+				hist_copy(h, old, 0);
+		}
+		return h;
+	}
+	if (!serial_gt(h->serial, old->serial))
 		return h;
 	xfr_change_t c;
 	xfr_change_init(&c);
@@ -264,22 +318,117 @@ static zhist_t *hist_build(const zhist_t *old, zone_t *z)
 		xfr_change_clear(&c);
 		return h;
 	}
-	for (size_t i = first; i < old->nch; i++) {
-		xfr_change_t *dst = &h->ch[h->nch];
-		xfr_change_init(dst);
-		dst->from = old->ch[i].from;
-		dst->to = old->ch[i].to;
-		int rc = 0;
-		for (size_t k = 0; k < old->ch[i].del.n && rc == 0; k++)
-			rc = rrlist_copy_rr(&dst->del, &old->ch[i].del, &old->ch[i].del.rr[k]);
-		for (size_t k = 0; k < old->ch[i].add.n && rc == 0; k++)
-			rc = rrlist_copy_rr(&dst->add, &old->ch[i].add, &old->ch[i].add.rr[k]);
-		h->nch++;
-		if (rc != 0)
-			break;
-	}
+	hist_copy(h, old, first);
 	h->ch[h->nch++] = c;
 	return h;
+}
+
+/* ---- the journal: histories kept across restarts -------------------------- */
+
+static void journal_path(const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", file, JOURNAL_SUFFIX);
+}
+
+/* The history kept in the journal of zone z's file, or NULL (none, or not
+ * usable: logged). */
+static zhist_t *journal_load(const char *path, const zone_t *z)
+{
+	const char *origin = zone_origin_text(z);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("xfr: journal-unread zone=%s file=%s reason=\"%s\"", origin, path,
+			         strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	uint8_t *buf = NULL;
+	const char *why = NULL;
+	size_t got = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if ((uint64_t)st.st_size > JOURNAL_MAX)
+		why = "too big";
+	else if ((buf = malloc(st.st_size ? (size_t)st.st_size : 1)) == NULL)
+		why = "out of memory";
+	while (why == NULL && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n <= 0) {
+			why = n < 0 ? strerror(errno) : "shorter than its size";
+			break;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	zhist_t *h = NULL;
+	if (why == NULL && (h = calloc(1, sizeof(*h))) == NULL)
+		why = "out of memory";
+	if (why == NULL) {
+		size_t olen;
+		const uint8_t *ow = zone_origin_wire(z, &olen);
+		atomic_init(&h->refs, 1);
+		rrlist_init(&h->rrs);
+		int rc = xjournal_decode(buf, got, ow, olen, &h->rrs, &h->ch, &h->nch, &h->serial);
+		if (rc != 0) {
+			why = rc == ANYNS_EMALF ? "damaged (bad layout or checksum)" :
+			      rc == ANYNS_EINVAL ? "another zone's, or serials that do not chain" :
+			      anyns_strerror(rc);
+			free(h);
+			h = NULL;
+		} else {
+			h->soa = list_soa(&h->rrs);
+		}
+	}
+	free(buf);
+	if (why != NULL) {
+		log_warn("xfr: journal-ignored zone=%s file=%s reason=\"%s\"", origin, path, why);
+		return NULL;
+	}
+	log_info("xfr: journal-loaded zone=%s file=%s serial=%u changes=%zu", origin, path,
+	         h->serial, h->nch);
+	return h;
+}
+
+static int file_commit(const char *tmp, const char *path);
+
+/* Writes h to its journal: a temporary file, fsync, rename. */
+static void journal_write(const char *path, const zhist_t *h)
+{
+	const char *origin = zone_origin_text(h->zone);
+	size_t olen, len = 0;
+	const uint8_t *ow = zone_origin_wire(h->zone, &olen);
+	uint8_t *buf = NULL;
+	int rc = xjournal_encode(ow, olen, &h->rrs, h->ch, h->nch, &buf, &len);
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	if (rc == 0 && fd < 0)
+		rc = -errno;
+	for (size_t off = 0; rc == 0 && off < len;) {
+		ssize_t n = write(fd, buf + off, len - off);
+		if (n < 0)
+			rc = -errno;
+		else
+			off += (size_t)n;
+	}
+	if (fd >= 0) {
+		if (rc == 0 && fsync(fd) != 0)
+			rc = -errno;
+		if (close(fd) != 0 && rc == 0)
+			rc = -errno;
+	}
+	if (fd >= 0 && rc == 0)
+		rc = file_commit(tmp, path);
+	else if (fd >= 0)
+		unlink(tmp);
+	free(buf);
+	if (rc != 0)
+		log_warn("xfr: journal-unwritten zone=%s file=%s reason=\"%s\"", origin, path,
+		         rc < 0 ? strerror(-rc) : anyns_strerror(rc));
+	else
+		log_debug("xfr: journal-written zone=%s file=%s serial=%u changes=%zu bytes=%zu",
+		          origin, path, h->serial, h->nch, len);
 }
 
 /* ---- NOTIFY out ------------------------------------------------------------- */
@@ -449,12 +598,21 @@ typedef struct hjob {
 	size_t idx;
 	zone_t *zone;
 	zhist_t *old, *h;
+	char *journal;          /* its path, or NULL: none */
+	bool journal_load;      /* read it first (the first history of the zone) */
 } hjob_t;
 
 static void hist_work(uv_work_t *w)
 {
 	hjob_t *j = w->data;
-	j->h = hist_build(j->old, j->zone);
+	bool same = false;
+	if (j->journal_load && j->old == NULL)
+		j->old = journal_load(j->journal, j->zone);
+	j->h = hist_build(j->old, j->zone, &same);
+	/* The same version again with the same changes: the journal holds it. */
+	if (j->h != NULL && j->journal != NULL && !(same && j->old != NULL &&
+	                                            j->old->nch == j->h->nch))
+		journal_write(j->journal, j->h);
 }
 
 static void xfrd_published(daemon_t *d);
@@ -477,6 +635,7 @@ static void hist_done(uv_work_t *w, int status)
 	x->hist_busy[idx] = false;
 	zhist_unref(j->old);
 	zone_unref(j->zone);
+	free(j->journal);
 	free(j);
 	if (!x->stopping && x->hist_again[idx]) {
 		x->hist_again[idx] = false;
@@ -544,11 +703,19 @@ static void xfrd_published(daemon_t *d)
 		j->zone = z;
 		j->old = old;
 		j->w.data = j;
+		if (zc->file != NULL) {
+			char jp[4096];
+			journal_path(zc->file, jp, sizeof(jp));
+			j->journal = strdup(jp);
+			j->journal_load = !x->jloaded[i];
+			x->jloaded[i] = true;
+		}
 		x->hist_busy[i] = true;
 		if (uv_queue_work(x->loop, &j->w, hist_work, hist_done) != 0) {
 			x->hist_busy[i] = false;
 			zhist_unref(old);
 			zone_unref(z);
+			free(j->journal);
 			free(j);
 		}
 	}
@@ -684,9 +851,19 @@ static int write_zone_file(const char *path, const rrlist_t *l)
 		rc = rc ? rc : -errno;
 	if (fclose(f) != 0)
 		rc = rc ? rc : -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
 	if (rc != 0) {
+		unlink(tmp);
+		return rc;
+	}
+	return file_commit(tmp, path);
+}
+
+/* Renames the temporary file (written and synced) over path and syncs the
+ * folder, so that a crash leaves the old file or the new one. */
+static int file_commit(const char *tmp, const char *path)
+{
+	if (rename(tmp, path) != 0) {
+		int rc = -errno;
 		unlink(tmp);
 		return rc;
 	}
@@ -1522,6 +1699,11 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 		if (zc->file != NULL && unlink(zc->file) != 0 && errno != ENOENT)
 			log_warn("catalog %s: removing %s: %s", d->conf.zones[cat].origin, zc->file,
 			         strerror(errno));
+		if (zc->file != NULL) {
+			char jp[4096];
+			journal_path(zc->file, jp, sizeof(jp));
+			unlink(jp);
+		}
 	}
 	free(keep);
 }
@@ -1604,8 +1786,10 @@ static int xfrd_start(daemon_t *d)
 	x->zones = calloc(x->cap, sizeof(*x->zones));
 	x->hist_busy = calloc(x->cap, sizeof(*x->hist_busy));
 	x->hist_again = calloc(x->cap, sizeof(*x->hist_again));
+	x->jloaded = calloc(x->cap, sizeof(*x->jloaded));
 	if (!x->notify_flag || !x->hist || !x->notified || !x->notified_set || !x->zones ||
-	    !x->hist_busy || !x->hist_again) {
+	    !x->hist_busy || !x->hist_again || !x->jloaded) {
+		free(x->jloaded);
 		free(x->hist_busy);
 		free(x->hist_again);
 		free(x->notify_flag);
@@ -1674,6 +1858,7 @@ static void xfrd_stop(daemon_t *d)
 	free(x->zones);
 	free(x->hist_busy);
 	free(x->hist_again);
+	free(x->jloaded);
 	free(x->queue);
 	free(x);
 }

@@ -56,7 +56,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 65
+plan 74
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -549,7 +549,8 @@ mkdir -p "$KSD"
 peers knot-config --dir "$KSD" --listen "127.0.0.2@$KS" --verbosity 1 \
 	--zone prim.test="$KSD/prim.test.zone" --key "xfr:hmac-sha256:$SECRET" \
 	--remote "anynsd=127.0.0.1@$PP,via=127.0.0.2,key=xfr" --acl "notify=notify,key=xfr" \
-	--template-option "journal-content: changes" --zone-option "prim.test:master: anynsd" \
+	--template-option "journal-content: changes" --template-option "zonefile-sync: 0" \
+	--zone-option "prim.test:master: anynsd" \
 	--zone-option "prim.test:acl: notify" >/dev/null
 KS_PID=$(peers start knot --dir "$KSD")
 PEER_PIDS+=($KS_PID)
@@ -586,6 +587,57 @@ else fail $T:primary-signed-axfr "$out"; fi
 out=$(kdig @127.0.0.1 -p "$PP" prim.test AXFR 2>&1)
 if echo "$out" | grep -q REFUSED; then pass $T:primary-axfr-udp-not-served
 else fail $T:primary-axfr-udp-not-served "$out"; fi
+
+# ---- the history for IXFR out survives a restart of the primary ---------------
+# soas SERIAL: SOA records in the answer to an IXFR from SERIAL (4 for one
+# change, 6 for two; 2 when answered with the whole zone).
+soas() {
+	kdig @127.0.0.1 -p "$PP" -b 127.0.0.2 -y "$KEYOK" +time=2 +retry=0 prim.test "IXFR=$1" \
+		2>/dev/null | grep -c "IN[[:space:]]*SOA"
+}
+soas_are() { [ "$(soas "$1")" = "$2" ]; }
+JOURNAL=$TMP/z/prim.test.journal
+check $T:journal-written test -s "$JOURNAL"
+stop_pid "$PRIM_PID"
+start_anynsd prim2 "$TMP/prim.yaml"
+PRIM_PID=$ANY_PID
+if wait_for 10 soas_are 1 4; then pass $T:journal-restart-ixfr-diff
+else fail $T:journal-restart-ixfr-diff "$(soas 1) SOA records; $(grep journal "$ANY_LOG")"; fi
+check $T:journal-restart-loaded grep -q "xfr: journal-loaded zone=prim.test. file=$JOURNAL serial=2 changes=1" "$ANY_LOG"
+# Both restarted, the zone changed meanwhile: the secondary (serial 2 in its
+# file) resumes with IXFR 2 -> 3, from the journal's version 2.
+stop_pid "$PRIM_PID"
+stop_peer "$KS_PID"
+write_zone "$TMP/z/prim.test" prim.test 3 3
+start_anynsd prim3 "$TMP/prim.yaml"
+PRIM_PID=$ANY_PID
+KS_PID=$(peers start knot --dir "$KSD")
+PEER_PIDS+=($KS_PID)
+knot_ixfrs() { grep -c "IXFR, incoming, remote 127.0.0.1@$PP, finished" "$KSD/knot.log"; }
+if wait_for 15 ks_is www.prim.test 10.0.0.3 && [ "$(knot_ixfrs)" = 2 ]; then
+	pass $T:journal-secondary-resumes-ixfr
+else fail $T:journal-secondary-resumes-ixfr "$(knot_ixfrs) IXFRs; $(tail -5 "$KSD/knot.log")"; fi
+check $T:journal-ixfr-logged grep -q "IXFR of prim.test. serial 3 to 127.0.0.2: IXFR," "$ANY_LOG"
+if soas_are 1 6; then pass $T:journal-two-changes
+else fail $T:journal-two-changes "$(soas 1) SOA records"; fi
+# A damaged journal is refused whole: logged, the IXFR gets the whole zone.
+stop_pid "$PRIM_PID"
+"$PY" - "$JOURNAL" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x40
+open(p, "wb").write(b)
+PY
+start_anynsd prim4 "$TMP/prim.yaml"
+PRIM_PID=$ANY_PID
+if wait_for 10 grep -q "xfr: journal-ignored zone=prim.test. file=$JOURNAL reason=\"damaged" "$ANY_LOG"
+then pass $T:journal-damaged-refused
+else fail $T:journal-damaged-refused "$(grep journal "$ANY_LOG")"; fi
+if wait_for 10 soas_are 1 2; then pass $T:journal-damaged-full-zone
+else fail $T:journal-damaged-full-zone "$(soas 1) SOA records"; fi
+check $T:journal-damaged-still-serves answer_is "$PP" www.prim.test A 10.0.0.3
+stop_pid "$PRIM_PID"
 
 # Sanitizer reports in any anynsd log fail the suite.
 if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
