@@ -70,9 +70,12 @@ $(B)/%.o: %.c
 deps:
 	@bash mk/deps.sh
 
+# As root the server becomes RUN_USER once its sockets are bound and the zone
+# is read (anynsd refuses to keep root unless told: RUN_USER=root).
+RUN_USER ?= $(if $(filter 0,$(shell id -u)),nobody)
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(B)/anynsd --listen 127.0.0.1:5353 --listen [::1]:5353 \
+	$(B)/anynsd --listen 127.0.0.1:5353 --listen [::1]:5353 $(if $(RUN_USER),--user $(RUN_USER)) \
 		--zone example.com=zones/example.com.zone --identity anyns-local
 
 # Every test suite; the closing lines count the results by kind (checks of

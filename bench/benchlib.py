@@ -287,6 +287,10 @@ class Anynsd(Server):
         argv = [self.program, "--listen", "%s:%d" % (self.addr, port),
                 "--workers", str(self.workers), "--tcp-max-per-source", str(peers.TCP_CLIENTS),
                 "-l", "info"]
+        # anynsd refuses root without server.user; the benchmark keeps it on
+        # purpose (zones re-read from its private folder on reload).
+        if os.geteuid() == 0:
+            argv += ["--user", "root"]
         for origin, file in zones:
             argv += ["--zone", "%s=%s" % (origin, file)]
         return argv + self.extra

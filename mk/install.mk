@@ -7,6 +7,7 @@ SYSCONFDIR ?= /etc
 MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/anyns
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 INSTALL    ?= install
 
 INSTALL_PROGS := anynsd anyns-ctl anyns-checkzone anyns-health
@@ -24,7 +25,7 @@ RENDER = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 .PHONY: install uninstall
 install: $(addprefix $(B)/,$(INSTALL_PROGS))
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(SYSUSERSDIR)
 	$(INSTALL) -m 755 $(addprefix $(B)/,$(INSTALL_PROGS)) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 644 $(addprefix man/man8/,$(INSTALL_MANS)) $(DESTDIR)$(MANDIR)/man8/
 	for u in $(INSTALL_UNITS); do \
@@ -33,11 +34,17 @@ install: $(addprefix $(B)/,$(INSTALL_PROGS))
 	for f in $(INSTALL_EXAMPLES); do \
 		$(RENDER) $$f > $(DESTDIR)$(DOCDIR)/examples/$$(basename $$f) && \
 		chmod 644 $(DESTDIR)$(DOCDIR)/examples/$$(basename $$f) || exit 1; done
+	$(INSTALL) -m 644 systemd/anyns.sysusers $(DESTDIR)$(SYSUSERSDIR)/anyns.conf
+	@# The user anynsd becomes, made now when installing for real as root
+	@# (a package runs systemd-sysusers from its own scripts).
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && ! getent passwd anyns >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/anyns.conf && echo "created the system user anyns"; fi
 	@echo "installed; copy $(DOCDIR)/examples/anynsd.example.yaml to $(SYSCONFDIR)/anyns/anynsd.yaml"
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(INSTALL_PROGS))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(INSTALL_MANS))
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(INSTALL_UNITS))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/anyns.conf
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(INSTALL_EXAMPLES)))
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null

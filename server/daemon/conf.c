@@ -452,11 +452,12 @@ static const opt_t server_opts[] = {
 	  OPT_AT(dconf_t, log_level), .choices = log_levels, .def = "info", .arg = "LEVEL",
 	  .help = "least important messages logged" },
 	{ .key = "user", .flag = "user", .type = OPT_STR, .flags = OPT_RESTART,
-	  OPT_AT(dconf_t, user), .arg = "NAME", .def_doc = "none (stay the user started as)",
+	  OPT_AT(dconf_t, user), .arg = "NAME",
+	  .def_doc = "none: stay the user started as; refused when that is root",
 	  .help = "once the sockets are bound, XDP attached and the zones loaded, become this "
 	          "user (and group) with no capabilities left; zone files, the config file and "
 	          "secondary zones' folders must then be readable (writable) by it for reloads "
-	          "and transfers; root: stay root on purpose (no warning)" },
+	          "and transfers; root: keep root on purpose (with a warning)" },
 	{ .key = "group", .flag = "group", .type = OPT_STR, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, group), .arg = "NAME", .def_doc = "the user's primary group",
 	  .help = "group to become with user" },

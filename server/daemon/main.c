@@ -202,9 +202,12 @@ static void raise_nofile(const dconf_t *c)
 }
 
 /* server.user/group resolved before anything starts, so that a wrong name
- * is a config error. *drop: there is someone to become. */
-static int resolve_user(const dconf_t *c, uid_t *uid, gid_t *gid, bool *drop, char *err,
-                        size_t errlen)
+ * is a config error. Root without server.user is refused: a server facing
+ * the internet keeps root only when the config says so (user: root). With
+ * check set (--check-config) a user this machine lacks is only a warning:
+ * the config may be meant for another one. *drop: there is someone to become. */
+static int resolve_user(const dconf_t *c, bool check, uid_t *uid, gid_t *gid, bool *drop,
+                        char *err, size_t errlen)
 {
 	*drop = false;
 	if (c->user == NULL) {
@@ -212,12 +215,18 @@ static int resolve_user(const dconf_t *c, uid_t *uid, gid_t *gid, bool *drop, ch
 			snprintf(err, errlen, "server.group: needs server.user");
 			return -1;
 		}
-		if (geteuid() == 0)
-			log_warn("running as root: set server.user (--user) to an unprivileged user "
-			         "that can read the zone files, or user: root to keep root on purpose");
+		if (geteuid() == 0) {
+			snprintf(err, errlen, "server.user: not set while running as root; set a user "
+			         "(--user NAME) that can read the zone files, or user: root to keep root");
+			return -1;
+		}
 		return 0;
 	}
 	struct passwd *pw = getpwnam(c->user);
+	if (pw == NULL && check) {
+		log_warn("config: no such user on this machine key=server.user user=%s", c->user);
+		return 0;
+	}
 	if (pw == NULL) {
 		snprintf(err, errlen, "server.user: no user %s", c->user);
 		return -1;
@@ -232,6 +241,9 @@ static int resolve_user(const dconf_t *c, uid_t *uid, gid_t *gid, bool *drop, ch
 		}
 		*gid = gr->gr_gid;
 	}
+	if (*uid == 0 && geteuid() == 0)
+		log_warn("privileges: keeping root as configured user=%s; a flaw in anynsd would "
+		         "give an attacker the machine", c->user);
 	if (*uid == geteuid() && *gid == getegid())
 		return 0;
 	if (geteuid() != 0) {
@@ -312,7 +324,7 @@ int main(int argc, char **argv)
 	uid_t run_uid = 0;
 	gid_t run_gid = 0;
 	bool drop = false;
-	if (resolve_user(&d->conf, &run_uid, &run_gid, &drop, err, sizeof(err)) != 0) {
+	if (resolve_user(&d->conf, cl.check, &run_uid, &run_gid, &drop, err, sizeof(err)) != 0) {
 		log_err("bad config: %s", err);
 		ret = EXIT_CONFIG;
 		goto out_conf;

@@ -10,7 +10,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 T=attack
-ANYNSD=$BIN/anynsd
+ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
 TMP=$(mktemp -d /tmp/anyns-attack.XXXXXX)
 OUTSIDE=$(mktemp -d /tmp/anyns-attack-outside.XXXXXX)
 DPID=
@@ -66,7 +66,7 @@ mkfifo "$TMP/fifo"
 echo 'marker-of-a-secret-line A 192.0.2.99' > "$OUTSIDE/secret"
 
 LOG=$TMP/anynsd.log
-"$ANYNSD" --listen "127.0.0.1:$PORT" --zone "good.test=$TMP/good.test.zone" \
+"${ANYNSD[@]}" --listen "127.0.0.1:$PORT" --zone "good.test=$TMP/good.test.zone" \
 	--zone "hostile.test=$TMP/hostile.test.zone" --workers 1 >"$LOG" 2>&1 &
 DPID=$!
 if up_within 10; then
@@ -157,7 +157,7 @@ DPID=
 zone good.test 1 > "$TMP/good.test.zone"
 echo 'from-outside A 192.0.2.77' > "$OUTSIDE/part"
 { zone hostile.test 7; echo "\$INCLUDE $OUTSIDE/part"; } > "$TMP/hostile.test.zone"
-"$ANYNSD" --listen "127.0.0.1:$PORT" --zone "good.test=$TMP/good.test.zone" \
+"${ANYNSD[@]}" --listen "127.0.0.1:$PORT" --zone "good.test=$TMP/good.test.zone" \
 	--zone "hostile.test=$TMP/hostile.test.zone" --workers 1 --include-anywhere >"$TMP/anywhere.log" 2>&1 &
 DPID=$!
 if up_within 10 && [ "$(kq from-outside.hostile.test A +short)" = 192.0.2.77 ]; then

@@ -18,7 +18,7 @@ trap 'exit 130' INT TERM
 printf '$TTL 300\n@ IN SOA ns1 h 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\nwww A 192.0.2.2\n' \
 	> "$TMP/test.zone"
 PORT=$(free_port)
-"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "test=$TMP/test.zone" --workers 1 \
+"$BIN/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$PORT" --zone "test=$TMP/test.zone" --workers 1 \
 	>"$TMP/anynsd.log" 2>&1 &
 DPID=$!
 if ! wait_dns "$PORT"; then

@@ -3,7 +3,7 @@
 # every thread runs as nobody with no capability (/proc/PID/task/*/status),
 # still answers, and a SIGHUP reload reads the changed zone as nobody. A user
 # that does not exist is a config error naming server.user (exit 2); root
-# without server.user warns; user root stays root without the warning.
+# without server.user is refused (exit 2); user: root keeps root, warned.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
@@ -28,7 +28,7 @@ if ! getent passwd nobody >/dev/null; then
 	exit 0
 fi
 # The checks below.
-plan 6
+plan 7
 NUID=$(id -u nobody)
 chmod 755 "$TMP"
 zone() { printf '$TTL 300\n@ IN SOA ns1 h %s 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1\n' "$1"; }
@@ -78,25 +78,37 @@ else
 	fail $T:privdrop-unknown-user "exit $rc: $(cat "$TMP/nouser.log")"
 fi
 
-# asroot [FLAGS]: starts as root, prints the daemon's Uid, stops it.
-asroot() {
-	"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "priv.test=$TMP/priv.test.zone" --workers 1 \
-		"$@" >"$TMP/root.log" 2>&1 &
-	DPID=$!
-	wait_dns "$PORT"
-	awk '/^Uid:/ {print $2}' "/proc/$DPID/status"
-	kill -TERM "$DPID"
-	wait "$DPID" 2>/dev/null
-	DPID=
-}
-if [ "$(asroot)" = 0 ] && grep -q "running as root: set server.user" "$TMP/root.log"; then
-	pass $T:privdrop-root-warned
+# Root without server.user is refused before anything is bound: exit 2, the
+# key named, nothing answering.
+out=$(timeout 10 "$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "priv.test=$TMP/priv.test.zone" \
+	--workers 1 2>&1); rc=$?
+if [ "$rc" = 2 ] && echo "$out" | grep -q "server.user: not set while running as root" &&
+   ! kdig @127.0.0.1 -p "$PORT" +time=1 +retry=0 priv.test SOA 2>/dev/null | grep -q 'status:'; then
+	pass $T:privdrop-root-refused
 else
-	fail $T:privdrop-root-warned "$(cat "$TMP/root.log")"
+	fail $T:privdrop-root-refused "exit $rc: $out"
 fi
-if [ "$(asroot --user root)" = 0 ] && ! grep -q "running as root" "$TMP/root.log"; then
+# The same from a config file without server.user.
+printf 'server:\n  listen: 127.0.0.1:%s\nzones:\n  - origin: priv.test\n    file: %s\n' \
+	"$PORT" "$TMP/priv.test.zone" > "$TMP/nouser.yaml"
+out=$(timeout 10 "$BIN/anynsd" -c "$TMP/nouser.yaml" 2>&1); rc=$?
+if [ "$rc" = 2 ] && echo "$out" | grep -q "server.user: not set while running as root"; then
+	pass $T:privdrop-root-refused-config
+else
+	fail $T:privdrop-root-refused-config "exit $rc: $out"
+fi
+# user: root written on purpose keeps root, with a warning.
+sed 's/^server:$/server:\n  user: root/' "$TMP/nouser.yaml" > "$TMP/root.yaml"
+"$BIN/anynsd" -c "$TMP/root.yaml" >"$TMP/root.log" 2>&1 &
+DPID=$!
+wait_dns "$PORT"
+uid=$(awk '/^Uid:/ {print $2}' "/proc/$DPID/status" 2>/dev/null)
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+if [ "$uid" = 0 ] && grep -q "privileges: keeping root as configured user=root" "$TMP/root.log"; then
 	pass $T:privdrop-root-on-purpose
 else
-	fail $T:privdrop-root-on-purpose "$(cat "$TMP/root.log")"
+	fail $T:privdrop-root-on-purpose "Uid ${uid:-none}: $(cat "$TMP/root.log")"
 fi
 summary

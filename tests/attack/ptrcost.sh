@@ -30,7 +30,7 @@ printf '$TTL 300\n@ IN SOA ns1 h 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1
 	> "$TMP/cost.test.zone"
 PORT=$(free_port)
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out" \
-	"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "cost.test=$TMP/cost.test.zone" \
+	"$BIN/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$PORT" --zone "cost.test=$TMP/cost.test.zone" \
 	--workers 1 --answer-cache 0 >"$TMP/vg.log" 2>&1 &
 VPID=$!
 up=0

@@ -72,7 +72,7 @@ zones:
     file: example.com.zone
     allow-transfer: [ sec ]
 EOF
-"$BIN/anynsd" -c "$TMP/primary.yaml" 2>"$TMP/primary.log" &
+"$BIN/anynsd" "${ANYNSD_USER[@]}" -c "$TMP/primary.yaml" 2>"$TMP/primary.log" &
 PIDS+=($!)
 S=$TMP/primary.sock
 if ! wait_sock "$S"; then
@@ -196,7 +196,7 @@ zones:
     refresh: 1h
     retry: 1h
 EOF
-"$BIN/anynsd" -c "$TMP/secondary.yaml" 2>"$TMP/secondary.log" &
+"$BIN/anynsd" "${ANYNSD_USER[@]}" -c "$TMP/secondary.yaml" 2>"$TMP/secondary.log" &
 PIDS+=($!)
 S2=$TMP/secondary.sock
 if ! wait_sock "$S2"; then

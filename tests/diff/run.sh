@@ -143,7 +143,7 @@ start_anynsd() {
 	mkdir -p "$d"
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
 	[ $HAVE_V6 = 1 ] && args+=(--listen "[::1]:$port")
-	"$bin" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
+	"$bin" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
 		--nsid "$IDENTITY" --server-version false \
 		>"$d/stderr" 2>&1 &
 	LAST=$!

@@ -49,7 +49,7 @@ for try in 1 2 3; do
 	MPORT=$(free_port)
 	args=()
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
-	"$BIN/anynsd" --listen "127.0.0.1:$port" "${args[@]}" --metrics "$MPORT" \
+	"$BIN/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$port" "${args[@]}" --metrics "$MPORT" \
 		>"$TMP/anynsd.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 1 100); do

@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 # UDP_IO=threads runs everything with --udp-io threads (test names func-threads:*);
 # a run without it ends by running the suite once more that way.
 T=func${UDP_IO:+-$UDP_IO}
-ANYNSD=$BIN/anynsd
+ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
 ZONES=$HERE/zones
 TMP=$(mktemp -d /tmp/anyns-func.XXXXXX)
 PIDS=()
@@ -88,7 +88,7 @@ start_anynsd() {
 	local log=$1
 	shift
 	[ "$1" != -c ] && set -- "$@" --udp-io "${UDP_IO:-poll}"
-	"$ANYNSD" "$@" >"$log" 2>&1 &
+	"${ANYNSD[@]}" "$@" >"$log" 2>&1 &
 	DPID=$!
 	PIDS+=("$DPID")
 	if ! wait_dns "$PORT"; then
@@ -177,7 +177,7 @@ else
 fi
 # A second anynsd on the same address and port refuses to start (SO_REUSEPORT
 # would have it share the queries), and the first goes on answering.
-out=$(timeout 10 "$ANYNSD" --listen "127.0.0.1:$PORT" --workers 1 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --listen "127.0.0.1:$PORT" --workers 1 2>&1); rc=$?
 if [ $rc -eq 1 ] && echo "$out" | grep -q "127.0.0.1:$PORT (UDP): already served by another process" &&
 	kq www.func.test A | grep -q "status: NOERROR"; then
 	pass $T:second-instance-refused
@@ -523,7 +523,7 @@ fi
 bad_config() {
 	local name=$1 yaml=$2 pat=$3 out rc
 	printf '%s\n' "$yaml" > "$TMP/$name.yaml"
-	out=$(timeout 10 "$ANYNSD" -c "$TMP/$name.yaml" --check-config 2>&1)
+	out=$(timeout 10 "${ANYNSD[@]}" -c "$TMP/$name.yaml" --check-config 2>&1)
 	rc=$?
 	if [ $rc -eq 2 ] && echo "$out" | grep -q -- "$pat"; then
 		pass "$T:bad-config:$name"
@@ -543,7 +543,7 @@ bad_config bad-xdp-mode $'xdp:\n  mode: turbo' "bad-xdp-mode.yaml:2: xdp.mode"
 bad_config dup-zone $'zones:\n  - origin: func.test\n    file: a\n  - origin: FUNC.test.\n    file: b' \
 	"dup-zone.yaml:4: zones\\[1\\]: zone FUNC.test. is already zones\\[0\\]"
 bad_config big-payload $'server:\n  max-udp-payload: 4097' "big-payload.yaml:2: server.max-udp-payload: want a number from 512 to 4096"
-out=$(timeout 10 "$ANYNSD" --max-udp-payload 1400 --check-config 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --max-udp-payload 1400 --check-config 2>&1); rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "warning: server.max-udp-payload 1400"; then
 	pass $T:payload-above-1232-warned
 else
@@ -557,10 +557,10 @@ cp "$ZONES/second.test.zone" "$TMP/conf/zsub/"
 printf 'zones:\n  - origin: func.test\n    file: func.test.zone\n' > "$TMP/conf/rel.yaml"
 printf 'server:\n  zones-dir: zsub\nzones:\n  - origin: second.test\n    file: second.test.zone\n' > "$TMP/conf/reldir.yaml"
 printf 'zones:\n  - origin: func.test\n    file: func.test.zone\n' > "$TMP/elsewhere/rel.yaml"
-out1=$(cd / && timeout 10 "$ANYNSD" -c "$TMP/conf/rel.yaml" --check-config 2>&1); rc1=$?
-out2=$(cd / && timeout 10 "$ANYNSD" -c "$TMP/conf/reldir.yaml" --check-config 2>&1); rc2=$?
+out1=$(cd / && timeout 10 "${ANYNSD[@]}" -c "$TMP/conf/rel.yaml" --check-config 2>&1); rc1=$?
+out2=$(cd / && timeout 10 "${ANYNSD[@]}" -c "$TMP/conf/reldir.yaml" --check-config 2>&1); rc2=$?
 # From the folder that has the file, a config elsewhere must still not find it.
-out3=$(cd "$TMP/conf" && timeout 10 "$ANYNSD" -c "$TMP/elsewhere/rel.yaml" --check-config 2>&1); rc3=$?
+out3=$(cd "$TMP/conf" && timeout 10 "${ANYNSD[@]}" -c "$TMP/elsewhere/rel.yaml" --check-config 2>&1); rc3=$?
 if [ $rc1 -eq 0 ] && echo "$out1" | grep -q "1 of 1 zones" && [ $rc2 -eq 0 ] && [ $rc3 -eq 1 ] &&
 	echo "$out3" | grep -q "0 of 1 zones"; then
 	pass $T:zone-paths-from-config-folder
@@ -568,28 +568,28 @@ else
 	fail $T:zone-paths-from-config-folder "exits $rc1 $rc2 $rc3: $out1 $out2 $out3"
 fi
 printf 'server: [ unclosed\n' > "$TMP/syntax.yaml"
-out=$(timeout 10 "$ANYNSD" -c "$TMP/syntax.yaml" 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" -c "$TMP/syntax.yaml" 2>&1); rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q "syntax.yaml:"; then pass $T:bad-config:yaml-syntax; else fail $T:bad-config:yaml-syntax "exit $rc: $out"; fi
-out=$(timeout 10 "$ANYNSD" -c "$TMP/does-not-exist.yaml" 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" -c "$TMP/does-not-exist.yaml" 2>&1); rc=$?
 if [ $rc -eq 2 ]; then pass $T:bad-config:missing-file; else fail $T:bad-config:missing-file "exit $rc"; fi
-out=$(timeout 10 "$ANYNSD" --listen "not-an-address" --check-config 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --listen "not-an-address" --check-config 2>&1); rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--listen"; then pass $T:bad-flag:listen; else fail $T:bad-flag:listen "exit $rc: $out"; fi
-out=$(timeout 10 "$ANYNSD" --workers 0 --check-config 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --workers 0 --check-config 2>&1); rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q -- "--workers"; then pass $T:bad-flag:workers; else fail $T:bad-flag:workers "exit $rc: $out"; fi
-out=$(timeout 10 "$ANYNSD" --no-such-flag 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --no-such-flag 2>&1); rc=$?
 if [ $rc -eq 2 ]; then pass $T:bad-flag:unknown; else fail $T:bad-flag:unknown "exit $rc"; fi
 # A good config checks clean; a zone that fails makes --check-config say 1 (not 2).
-out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --check-config 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --zone "func.test=$ZONES/func.test.zone" --check-config 2>&1); rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass $T:check-config-ok; else fail $T:check-config-ok "exit $rc: $out"; fi
-out=$(timeout 10 "$ANYNSD" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
+out=$(timeout 10 "${ANYNSD[@]}" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
 if [ $rc -eq 1 ] && echo "$out" | grep -q "broken.test.zone:8:"; then pass $T:check-config-zone-error; else fail $T:check-config-zone-error "exit $rc: $out"; fi
 
 # The example config shipped with the daemon is valid.
-out=$(cd "$ROOT" && timeout 10 "$ANYNSD" -c server/daemon/anynsd.example.yaml --check-config 2>&1); rc=$?
+out=$(cd "$ROOT" && timeout 10 "${ANYNSD[@]}" -c server/daemon/anynsd.example.yaml --check-config 2>&1); rc=$?
 if [ $rc -eq 0 ]; then pass $T:example-config; else fail $T:example-config "exit $rc: $out"; fi
 
 # ---- --help documents every option; --version -----------------------------------------
-help=$(timeout 5 "$ANYNSD" --help 2>&1); rc=$?
+help=$(timeout 5 "${ANYNSD[@]}" --help 2>&1); rc=$?
 missing=""
 for opt in --config --listen --zone --workers --identity --server-version --nsid --max-udp-payload --answer-cache --udp-io \
 	--tcp-idle-timeout --tcp-max-connections --xdp --metrics --pid-file --log-level --check-config \
@@ -597,6 +597,6 @@ for opt in --config --listen --zone --workers --identity --server-version --nsid
 	echo "$help" | grep -q -- "$opt" || missing="$missing $opt"
 done
 if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass $T:help; else fail $T:help "exit $rc, missing:$missing"; fi
-if timeout 5 "$ANYNSD" --version | grep -q "^anynsd [0-9]"; then pass $T:version; else fail $T:version; fi
+if timeout 5 "${ANYNSD[@]}" --version | grep -q "^anynsd [0-9]"; then pass $T:version; else fail $T:version; fi
 
 finish

@@ -49,6 +49,9 @@ LAB_BFD=${LAB_BFD:-1}
 if [ -z "${LAB_DNS:-}" ]; then
 	if [ -x "$LAB_BIN/anynsd" ]; then LAB_DNS=anynsd; else LAB_DNS=nsd; fi
 fi
+# The lab's servers keep root on purpose (their zones sit in the lab's folder,
+# re-read on SIGHUP): anynsd refuses root unless told so.
+LAB_ANYNSD=("$LAB_BIN/anynsd" --user root)
 if [ -z "${LAB_HOOK:-}" ]; then
 	if [ -x "$LAB_HEALTH" ]; then LAB_HOOK=1; else LAB_HOOK=0; fi
 fi
@@ -236,7 +239,7 @@ lab_nsd_conf() {
 lab_dns_start() {
 	local n=$1 sup=("$LAB_ROOT/tests/lab/supervise.sh" "$LAB_RESTART_SEC")
 	if [ "$LAB_DNS" = anynsd ]; then
-		lab_spawn "pop$n-dns" "pop$n" "${sup[@]}" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
+		lab_spawn "pop$n-dns" "pop$n" "${sup[@]}" "${LAB_ANYNSD[@]}" --listen "$LAB_V4:53" --listen "[$LAB_V6]:53" \
 			--zone "example.com=$(lab_zone "$n")" --identity "pop$n" --workers 1
 	else
 		lab_spawn "pop$n-dns" "pop$n" "${sup[@]}" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd" \
@@ -257,9 +260,9 @@ lab_dns_start_split() {
 	local n=$1
 	cp "$LAB_ZONES/example.com-wrong.zone" "$LAB_DIR/pop$n/example.com-v6.zone"
 	if [ "$LAB_DNS" = anynsd ]; then
-		lab_spawn "pop$n-dns" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_V4:53" \
+		lab_spawn "pop$n-dns" "pop$n" "${LAB_ANYNSD[@]}" --listen "$LAB_V4:53" \
 			--zone "example.com=$(lab_zone "$n")" --identity "pop$n" --workers 1
-		lab_spawn "pop$n-dns6" "pop$n" "$LAB_BIN/anynsd" --listen "[$LAB_V6]:53" \
+		lab_spawn "pop$n-dns6" "pop$n" "${LAB_ANYNSD[@]}" --listen "[$LAB_V6]:53" \
 			--zone "example.com=$LAB_DIR/pop$n/example.com-v6.zone" --identity "pop$n" --workers 1
 	else
 		lab_spawn "pop$n-dns" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/nsd" \
@@ -274,7 +277,7 @@ lab_primary_start() {
 	local n=$1
 	cp "$LAB_ZONES/example.com-new.zone" "$LAB_DIR/pop$n/primary.zone"
 	if [ "$LAB_DNS" = anynsd ]; then
-		lab_spawn "pop$n-primary" "pop$n" "$LAB_BIN/anynsd" --listen "$LAB_PRIMARY" \
+		lab_spawn "pop$n-primary" "pop$n" "${LAB_ANYNSD[@]}" --listen "$LAB_PRIMARY" \
 			--zone "example.com=$LAB_DIR/pop$n/primary.zone" --workers 1
 	else
 		lab_spawn "pop$n-primary" "pop$n" nsd -d -c "$(lab_nsd_conf "$n" "$LAB_DIR/pop$n/primary-nsd" \

@@ -135,7 +135,7 @@ CONF
 w_dns_start() {
 	local n=$1
 	w_spawn "$n-dns" "$n" "$LAB_ROOT/tests/lab/supervise.sh" "$LAB_RESTART_SEC" \
-		"$LAB_BIN/anynsd" --listen "$LAB_V4:53" --zone "example.com=$W_DIR/$n/example.com.zone" \
+		"${LAB_ANYNSD[@]}" --listen "$LAB_V4:53" --zone "example.com=$W_DIR/$n/example.com.zone" \
 		--identity "$n" --nsid "$n" --workers 1 --metrics 127.0.0.1:9153
 }
 

@@ -67,7 +67,7 @@ promcheck() {
 
 PORT=$(free_port)
 MPORT=$(free_port)
-"$BIN/anynsd" --listen "127.0.0.1:$PORT" --zone "func.test=$ROOT/tests/func/zones/func.test.zone" \
+"$BIN/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$PORT" --zone "func.test=$ROOT/tests/func/zones/func.test.zone" \
 	--workers 1 --metrics "$MPORT" >"$TMP/anynsd.log" 2>&1 &
 DPID=$!
 PIDS+=("$DPID")
@@ -164,7 +164,7 @@ if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
 else
 	NS=anyns-met$$
 	ip netns add "$NS" && ip -n "$NS" link set lo up
-	ip netns exec "$NS" "$BIN/anynsd" --listen "127.0.0.1:$PORT" --workers 1 --metrics "*:$MPORT" \
+	ip netns exec "$NS" "$BIN/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$PORT" --workers 1 --metrics "*:$MPORT" \
 		>"$TMP/public.log" 2>&1 &
 	NPID=$!
 	PIDS+=("$NPID")

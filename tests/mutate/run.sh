@@ -86,7 +86,7 @@ catcher() {
 	func)
 		if [ -z "$DPID" ]; then
 			PORT=$(free_port)
-			"$TREE/build/anynsd" --listen "127.0.0.1:$PORT" --workers 1 \
+			"$TREE/build/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$PORT" --workers 1 \
 				--zone "func.test=$TREE/tests/func/zones/func.test.zone" >"$MUT/anynsd.log" 2>&1 &
 			DPID=$!
 			wait_dns "$PORT" || { echo "mutant anynsd did not start"; tail -5 "$MUT/anynsd.log"; return 1; }

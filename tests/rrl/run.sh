@@ -14,7 +14,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 T=rrl
-ANYNSD=$BIN/anynsd
+ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
 PY=/usr/bin/python3
 BURST=$HERE/burst.py
 TMP=$(mktemp -d /tmp/anyns-rrl.XXXXXX)
@@ -65,9 +65,9 @@ zones:
     file: $TMP/example.com.zone
 Y
 	if [ -n "$ns" ]; then
-		ip netns exec "$ns" "$ANYNSD" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
+		ip netns exec "$ns" "${ANYNSD[@]}" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
 	else
-		"$ANYNSD" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
+		"${ANYNSD[@]}" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
 	fi
 	DPID=$!
 	PIDS+=("$DPID")
@@ -191,7 +191,7 @@ fi
 stop_pid "$DPID"
 
 # A bad rrl key names itself and exits 2.
-out=$("$ANYNSD" -c /dev/stdin --check 2>&1 <<Y
+out=$("${ANYNSD[@]}" -c /dev/stdin --check 2>&1 <<Y
 rrl:
   rate: 10
   whitelist: [ 192.0.2.0/33 ]

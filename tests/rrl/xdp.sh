@@ -47,7 +47,7 @@ zones:
   - origin: example.com
     file: $TMP/example.com.zone
 Y
-	ip netns exec "$XS" "$ANYNSD" -c "$TMP/xdp.yaml" >"$TMP/xdp.log" 2>&1 &
+	ip netns exec "$XS" "${ANYNSD[@]}" -c "$TMP/xdp.yaml" >"$TMP/xdp.log" 2>&1 &
 	xpid=$!
 	PIDS+=("$xpid")
 	local up=0 i

@@ -83,7 +83,7 @@ with open(out, "w", buffering=1) as f:
 PY
 PIDS+=($!)
 for i in $(seq 1 50); do grep -q listening "$TMP/events" 2>/dev/null && break; sleep 0.1; done
-NOTIFY_SOCKET=$TMP/notify.sock "$BIN/anynsd" --listen 127.0.0.1:$P --workers 1 --control false \
+NOTIFY_SOCKET=$TMP/notify.sock "$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 127.0.0.1:$P --workers 1 --control false \
 	--zone example.com="$TMP/example.com.zone" 2>"$TMP/anynsd.log" &
 DPID=$!
 PIDS+=($DPID)
@@ -124,7 +124,7 @@ with open(sys.argv[2], "w", buffering=1) as f:
 PY
 PIDS+=($!)
 wait_for 'grep -q listening "$TMP/syslog" 2>/dev/null' 5
-"$BIN/anynsd" --listen 127.0.0.1:$P2 --workers 1 --control false --log "syslog:$TMP/log.sock" \
+"$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 127.0.0.1:$P2 --workers 1 --control false --log "syslog:$TMP/log.sock" \
 	--zone example.com="$ROOT/zones/example.com.zone" 2>"$TMP/sys.err" &
 SPID=$!
 PIDS+=($SPID)
@@ -136,10 +136,10 @@ if grep -Eq "^<30>anynsd\[$SPID\]: info: zone example.com: serial [0-9]+" "$TMP/
 else
 	fail $T:syslog "$(head -3 "$TMP/syslog"; head -3 "$TMP/sys.err")"
 fi
-out=$("$BIN/anynsd" --listen 127.0.0.1:$P2 --control false --log "syslog:$TMP/none.sock" --check-config \
+out=$("$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 127.0.0.1:$P2 --control false --log "syslog:$TMP/none.sock" --check-config \
 	--zone example.com="$ROOT/zones/example.com.zone" 2>&1)
 if echo "$out" | grep -q 'info: zone example.com: serial'; then pass $T:syslog-fallback; else fail $T:syslog-fallback "$out"; fi
-out=$("$BIN/anynsd" --log journald --listen 127.0.0.1:$P2 2>&1); rc=$?
+out=$("$BIN/anynsd" "${ANYNSD_USER[@]}" --log journald --listen 127.0.0.1:$P2 2>&1); rc=$?
 if [ $rc -eq 2 ] && echo "$out" | grep -q 'server.log: journald'; then pass $T:log-bad; else fail $T:log-bad "exit $rc: $out"; fi
 
 # make install and uninstall (a process of its own, with its own plan).

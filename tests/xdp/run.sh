@@ -126,7 +126,7 @@ check_detached() { # LABEL
 	fi
 }
 
-ANYNSD=("$BIN/anynsd" --listen 192.0.2.53 --listen '[2001:db8::53]' --zone "example.com=$TMP/example.com.zone"
+ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 192.0.2.53 --listen '[2001:db8::53]' --zone "example.com=$TMP/example.com.zone"
 	--metrics 192.0.2.2:9153 --workers 1)
 # A small zone signed now (NSEC): its DO=1 answers, with RRSIGs and denial
 # proofs, go through the fast path too and must stay byte-identical.

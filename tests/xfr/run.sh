@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 PY=/usr/bin/python3
 T=xfr
-ANYNSD=$BIN/anynsd
+ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
 TMP=$(mktemp -d /tmp/anyns-xfr.XXXXXX)
 PIDS=()
 PEER_PIDS=()
@@ -135,7 +135,7 @@ stop_peer() { peers stop --timeout 5 "$1"; }
 start_anynsd() {
 	local name=$1 conf=$2
 	ANY_LOG=$TMP/$name.log
-	"$ANYNSD" -c "$conf" -l debug >>"$ANY_LOG" 2>&1 &
+	"${ANYNSD[@]}" -c "$conf" -l debug >>"$ANY_LOG" 2>&1 &
 	ANY_PID=$!
 	PIDS+=($ANY_PID)
 }
