@@ -125,6 +125,10 @@ extern const udp_api_t udp_api_poll, udp_api_threads;
  * with the time now. */
 void peer_from(const struct sockaddr *sa, uint8_t buf[16], answer_peer_t *p);
 
+/* Room for the framed answers a TCP read's queries get, sent with one write:
+ * another answer is built only while a whole one (2 + 65535) still fits. */
+#define TCP_OUT_CAP (2 * (2 + 65535))
+
 struct worker {
 	unsigned id;
 	daemon_t *d;
@@ -147,7 +151,7 @@ struct worker {
 	uv_prepare_t tcp_tick;  /* counts loop iterations into tcp_iter */
 	uint64_t tcp_iter;
 	bool tcp_tick_on;
-	uint8_t *tcpbuf;        /* 2 + 65535: one TCP response */
+	uint8_t *tcpbuf;        /* TCP_OUT_CAP: the answers of one read, framed */
 
 	dstats_t stats;         /* TCP */
 };

@@ -6,7 +6,9 @@
  * TCP_BUSY_MS once half the slots are taken, one source address (an IPv6
  * /64) holds at most tcp-max-per-source connections, and with every slot
  * taken a new client takes the slot of this worker's least recently active
- * connection. */
+ * connection. The answers to the queries of one read leave in one write:
+ * a client that pipelines gets them in as few segments as the kernel can
+ * make, without Nagle's wait for an acknowledgement (TCP_NODELAY is on). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -54,6 +56,10 @@ struct tcp_conn {
 	bool partial;           /* the buffer holds the start of a query */
 	uint8_t src[16];        /* the source key (tcp_sources) */
 	uint64_t seen_iter;     /* loop iteration of the accept or last activity */
+	/* Idle timer, re-armed lazily: activity moves idle_due, and a timer
+	 * that fires before it is started again for the rest. */
+	uint64_t idle_due;      /* loop time (ms) the connection becomes idle */
+	uint64_t timer_due;     /* loop time the timer fires; 0: not armed */
 };
 
 struct tcp_wreq {
@@ -171,13 +177,24 @@ static uint64_t conn_timeout(const daemon_t *d, uint64_t ms)
 	return ms;
 }
 
+static void conn_timer(tcp_conn_t *c, uint64_t ms)
+{
+	c->timer_due = uv_now(&c->w->loop) + ms;
+	uv_timer_start(&c->idle, conn_on_idle, ms, 0);
+}
+
 /* The connection did something useful: idle from now on, first to keep
- * when slots run out. */
+ * when slots run out. The timer is started again only when it would fire
+ * after the new idle time (the busy timeout is shorter); otherwise it fires
+ * early and conn_on_idle() starts it for the rest. */
 static void conn_active(tcp_conn_t *c)
 {
 	worker_t *w = c->w;
+	uint64_t ms = conn_timeout(w->d, w->d->conf.tcp_idle_ms);
 	c->seen_iter = w->tcp_iter;
-	uv_timer_start(&c->idle, conn_on_idle, conn_timeout(w->d, w->d->conf.tcp_idle_ms), 0);
+	c->idle_due = uv_now(&w->loop) + ms;
+	if (c->timer_due == 0 || c->timer_due > c->idle_due)
+		conn_timer(c, ms);
 	if (w->conns == c)
 		return;
 	if (c->prev != NULL)
@@ -330,7 +347,8 @@ static void conn_send(tcp_conn_t *c, const uint8_t *data, size_t len)
 	}
 }
 
-/* One message of an answer from xfr_serve(), framed and sent. */
+/* One message of an answer from xfr_serve(), framed and sent (after the
+ * answers batched before it: the batch is empty here). */
 static void conn_send_msg(void *ctx, const uint8_t *msg, size_t len)
 {
 	tcp_conn_t *c = ctx;
@@ -344,15 +362,26 @@ static void conn_send_msg(void *ctx, const uint8_t *msg, size_t len)
 	conn_send(c, w->tcpbuf, len + 2);
 }
 
-static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_t qlen)
+/* Answers one query into the batch at w->tcpbuf + *batch (room for a whole
+ * answer is there), or sends the batch first when the query is a transfer
+ * or a NOTIFY, whose messages go out one by one. */
+static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_t qlen,
+                        size_t *batch)
 {
 	worker_t *w = c->w;
 	answer_info_t info;
 	size_t olen = 0;
+	uint8_t *out = w->tcpbuf + *batch;
 	STAT_INC(w->stats.tcp_queries);
 	if (xfr_serve_wants(q, qlen, true)) {
 		struct sockaddr_storage peer;
 		int plen = sizeof(peer);
+		if (*batch > 0) {
+			conn_send(c, w->tcpbuf, *batch);
+			*batch = 0;
+			if (c->closing)
+				return;
+		}
 		if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) == 0)
 			xfr_serve(w->d, zs, (struct sockaddr *)&peer, true, q, qlen, 65535,
 			          conn_send_msg, c);
@@ -366,14 +395,14 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 	             uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sslen) == 0;
 	peer_from(known ? (struct sockaddr *)&ss : NULL, ipbuf, &peer);
 	if (answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
-	                      w->tcpbuf + 2, 65535, &olen, &info) != 0 || olen == 0) {
+	                      out + 2, 65535, &olen, &info) != 0 || olen == 0) {
 		STAT_INC(w->stats.dropped);
 		return;
 	}
 	STAT_RCODE(w->stats, info.rcode);
-	w->tcpbuf[0] = (uint8_t)(olen >> 8);
-	w->tcpbuf[1] = (uint8_t)olen;
-	conn_send(c, w->tcpbuf, olen + 2);
+	out[0] = (uint8_t)(olen >> 8);
+	out[1] = (uint8_t)olen;
+	*batch += olen + 2;
 }
 
 /* Answers the complete queries in the buffer, in order. While the client is
@@ -383,16 +412,25 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
  * connections, since one 30-byte query can draw a 64 KB answer. */
 static void conn_process(tcp_conn_t *c)
 {
-	size_t off = 0, need = 0;
+	size_t off = 0, need = 0, batch = 0;
+	uint8_t *out = c->w->tcpbuf;
 	rcu_read_lock();
 	const zset_t *zs = zones_current(c->w->d);
-	while (!c->closing && wq_size(c) <= TCP_WQ_MAX) {
+	while (!c->closing && wq_size(c) + batch <= TCP_WQ_MAX) {
 		size_t mlen;
 		if (!tcp_frame_next(c->buf + off, c->len - off, &mlen, &need))
 			break;
-		conn_answer(c, zs, c->buf + off + 2, mlen);
+		if (TCP_OUT_CAP - batch < 2 + 65535) {
+			conn_send(c, out, batch);
+			batch = 0;
+			if (c->closing)
+				break;
+		}
+		conn_answer(c, zs, c->buf + off + 2, mlen, &batch);
 		off += 2 + mlen;
 	}
+	if (batch > 0 && !c->closing)
+		conn_send(c, out, batch);
 	rcu_read_unlock();
 	if (c->closing)
 		return;
@@ -404,8 +442,7 @@ static void conn_process(tcp_conn_t *c)
 		/* A new query started: it must be whole within the deadline,
 		 * whatever it trickles in the meantime. */
 		c->partial = true;
-		uv_timer_start(&c->idle, conn_on_idle,
-		               conn_timeout(c->w->d, c->w->d->conf.tcp_query_ms), 0);
+		conn_timer(c, conn_timeout(c->w->d, c->w->d->conf.tcp_query_ms));
 	}
 	if (off > 0) {
 		memmove(c->buf, c->buf + off, c->len - off);
@@ -447,6 +484,12 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void conn_on_idle(uv_timer_t *t)
 {
 	tcp_conn_t *c = t->data;
+	uint64_t now = uv_now(&c->w->loop);
+	c->timer_due = 0;
+	if (!c->partial && now < c->idle_due) {
+		conn_timer(c, c->idle_due - now);
+		return;
+	}
 	/* RFC 7766 6.2.3: the server may close idle connections. */
 	STAT_INC(c->w->stats.tcp_timeouts);
 	conn_close(c);
@@ -525,7 +568,8 @@ static void on_connection(uv_stream_t *server, int status)
 		w->conns_tail = c;
 	w->conns = c;
 	uv_tcp_nodelay(&c->h, 1);
-	uv_timer_start(&c->idle, conn_on_idle, conn_timeout(d, d->conf.tcp_idle_ms), 0);
+	c->idle_due = uv_now(&w->loop) + conn_timeout(d, d->conf.tcp_idle_ms);
+	conn_timer(c, c->idle_due - uv_now(&w->loop));
 	if (uv_read_start((uv_stream_t *)&c->h, conn_on_alloc, conn_on_read) != 0) {
 		conn_close(c);
 		return;

@@ -75,7 +75,7 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 	atomic_init(&w->udp_stop, false);
 	for (size_t i = 0; i < DCONF_MAX_LISTEN; i++)
 		w->udp[i].fd = -1;
-	w->tcpbuf = malloc(2 + 65535);
+	w->tcpbuf = malloc(TCP_OUT_CAP);
 	if (w->tcpbuf == NULL) {
 		free(w);
 		return ANYNS_ENOMEM;

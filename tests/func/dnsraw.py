@@ -66,6 +66,37 @@ def cmd_pipeline(addr, port):
     return ok
 
 
+def data_segs_in(s):
+    """Segments with data this socket received (struct tcp_info's
+    tcpi_data_segs_in, Linux 4.6 and later), or None."""
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    return struct.unpack_from("=I", info, 152)[0] if len(info) >= 156 else None
+
+
+def cmd_batched(addr, port, count):
+    """count pipelined queries in one segment get their answers in one write:
+    a few segments, not one per answer (TCP_NODELAY is on, so answers written
+    one by one would each leave in a segment of their own)."""
+    count = int(count)
+    msgs = []
+    for i in range(count):
+        q = dns.message.make_query("www.func.test", "A")
+        q.id = 2000 + i
+        msgs.append(q)
+    s = tcp_connect(addr, port)
+    s.sendall(b"".join(frame(q.to_wire()) for q in msgs))
+    ids = set()
+    for _ in msgs:
+        ids.add(tcp_read_msg(s).id)
+    segs = data_segs_in(s)
+    s.close()
+    if ids != {q.id for q in msgs}:
+        print("answers missing: got %d of %d ids" % (len(ids), count))
+        return False
+    print("%d pipelined queries answered in %s segments" % (count, segs))
+    return segs is not None and segs <= 3
+
+
 def cmd_split(addr, port):
     """One query sent a byte at a time (partial reads), then two in one segment
     with the second cut in the middle of its length prefix."""
@@ -521,7 +552,7 @@ def main():
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     fn = {
-        "pipeline": cmd_pipeline, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "idle": cmd_idle,
+        "pipeline": cmd_pipeline, "batched": cmd_batched, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "tc-content": cmd_tc_content, "payload": cmd_payload, "any": cmd_any,
         "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,

@@ -66,7 +66,7 @@ done
 
 # The results this run must produce: one per case and transport, plus the
 # scripted checks below (FIXED; keep it in step when adding one).
-FIXED=85
+FIXED=86
 ncases=0
 for dir in "$HERE"/cases/*/; do
 	if [ -f "$dir/transports" ]; then set -- $(cat "$dir/transports"); else set -- udp tcp; fi
@@ -263,6 +263,7 @@ check $T:tcp-pipelining $PY "$HERE/dnsraw.py" pipeline 127.0.0.1 "$PORT"
 check $T:tcp-partial-reads $PY "$HERE/dnsraw.py" split 127.0.0.1 "$PORT"
 check $T:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
 check $T:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
+check $T:tcp-answers-batched $PY "$HERE/dnsraw.py" batched 127.0.0.1 "$PORT" 20
 
 # ---- opcodes, malformed packets -------------------------------------------------------
 # NOTIFY for a zone served from a file (not a secondary): NOTAUTH, as Knot answers.
