@@ -12,6 +12,7 @@ const char *anyns_strerror(int err)
 	case ANYNS_EZONE:  return "zone has errors";
 	case ANYNS_EDROP:  return "packet dropped";
 	case ANYNS_ENOENT: return "not found";
+	case ANYNS_EFULL: return "needs a full build";
 	default:           return "unknown error";
 	}
 }

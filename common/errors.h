@@ -12,6 +12,7 @@ enum anyns_err {
 	ANYNS_EZONE    = -1001, /* zone failed its checks or did not parse */
 	ANYNS_EDROP    = -1002, /* answer_build: send nothing (e.g. QR=1 or header too short) */
 	ANYNS_ENOENT   = -1003,
+	ANYNS_EFULL    = -1004, /* a change only a full build can apply */
 };
 const char *anyns_strerror(int err);
 

@@ -490,7 +490,7 @@ static void put_additional(struct resp *r)
 			const znode_t *ce = zone_closest_encloser(r->zone, lc, len);
 			if (znode_flags(ce) & (ZN_DELEG | ZN_BELOW_CUT | ZN_DNAME | ZN_BELOW_DNAME))
 				continue;
-			n = znode_wildcard_child(ce);
+			n = znode_wildcard_child(r->zone, ce);
 			wild[i] = true;
 		}
 		/* Below a cut is glue: only for NS targets (RFC 1034 4.3.2
@@ -586,14 +586,14 @@ static int node_labels(const znode_t *n)
  * nearest ancestor whose hash has an NSEC3; with opt-out some names have
  * none) and the name one label below it towards n (*below, NULL when n
  * itself is provable). */
-static const znode_t *n3_provable(const znode_t *n, const znode_t **below)
+static const znode_t *n3_provable(const zone_t *z, const znode_t *n, const znode_t **below)
 {
 	bool exact;
 
 	*below = NULL;
-	while (n && (znode_nsec3(n, &exact), !exact) && znode_parent(n)) {
+	while (n && (znode_nsec3(z, n, &exact), !exact) && znode_parent(z, n)) {
 		*below = n;
-		n = znode_parent(n);
+		n = znode_parent(z, n);
 	}
 	return n;
 }
@@ -620,22 +620,22 @@ static int deny_type(struct resp *r, const znode_t *n)
 
 	if (r->denial == ZDNSSEC_NSEC)
 		return put_denial(r, zone_nsec_cover(r->zone, name, len));
-	const znode_t *own = znode_nsec3(n, &exact);
+	const znode_t *own = znode_nsec3(r->zone, n, &exact);
 	if (exact) {
 		/* A wildcard asked by its own name: also its closest encloser's
 		 * NSEC3, as a wildcard NODATA has (RFC 5155 7.2.5; as NSD). */
-		const znode_t *p = znode_parent(n), *pn;
+		const znode_t *p = znode_parent(r->zone, n), *pn;
 		bool pexact;
 		int ret;
-		if ((znode_flags(n) & ZN_WILDCARD) && p && (pn = znode_nsec3(p, &pexact)) &&
+		if ((znode_flags(n) & ZN_WILDCARD) && p && (pn = znode_nsec3(r->zone, p, &pexact)) &&
 		    pexact && (ret = put_denial(r, pn)) < 0)
 			return ret;
 		return put_denial(r, own);
 	}
-	const znode_t *below, *ce = n3_provable(n, &below);
-	int ret = put_denial(r, znode_nsec3(ce, &exact));
+	const znode_t *below, *ce = n3_provable(r->zone, n, &below);
+	int ret = put_denial(r, znode_nsec3(r->zone, ce, &exact));
 	if (ret == 0 && below)
-		ret = put_denial(r, znode_nsec3(below, &exact));
+		ret = put_denial(r, znode_nsec3(r->zone, below, &exact));
 	return ret;
 }
 
@@ -670,8 +670,8 @@ static int deny_name(struct resp *r, const uint8_t *name, size_t nlen, const zno
 		return wl ? put_denial(r, zone_nsec_cover(r->zone, w, wl)) : 0;
 	}
 	const znode_t *below;
-	ce = n3_provable(ce, &below);
-	if ((ret = put_denial(r, znode_nsec3(ce, &exact))) < 0 ||
+	ce = n3_provable(r->zone, ce, &below);
+	if ((ret = put_denial(r, znode_nsec3(r->zone, ce, &exact))) < 0 ||
 	    (ret = n3_next_closer(r, name, nlen, ce)) < 0)
 		return ret;
 	wl = wildcard_name(ce, w);
@@ -697,7 +697,7 @@ static int deny_wild_type(struct resp *r, const uint8_t *name, size_t nlen,
 	int ret = deny_closer(r, name, nlen, ce);
 
 	if (ret == 0 && r->denial == ZDNSSEC_NSEC3) {
-		const znode_t *n3 = znode_nsec3(ce, &exact);
+		const znode_t *n3 = znode_nsec3(r->zone, ce, &exact);
 		if (exact)
 			ret = put_denial(r, n3);
 	}
@@ -884,12 +884,12 @@ static int answer_chain(struct resp *r)
 				r->rcode = PKT_RCODE_NXDOMAIN;
 				if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)
 					return ret;
-				return deny_name(r, name, nlen, znode_parent(node));
+				return deny_name(r, name, nlen, znode_parent(r->zone, node));
 			}
 			if (f & ZN_BELOW_CUT)
-				return put_referral(r, znode_cut(node), step == 0);
+				return put_referral(r, znode_cut(r->zone, node), step == 0);
 			if (f & ZN_BELOW_DNAME)
-				dn = znode_dname_owner(node);
+				dn = znode_dname_owner(r->zone, node);
 			/* RFC 4035 3.1.4.1 / RFC 3658: DS lives on the parent side
 			 * of the cut, so a DS query at the cut is ours. */
 			else if ((f & ZN_DELEG) && q->qtype != PKT_TYPE_DS)
@@ -898,18 +898,18 @@ static int answer_chain(struct resp *r)
 			const znode_t *ce = zone_closest_encloser(z, name, nlen);
 			f = znode_flags(ce);
 			if (f & ZN_NSEC3) {
-				ce = znode_parent(ce);
+				ce = znode_parent(r->zone, ce);
 				f = znode_flags(ce);
 			}
 			if (f & ZN_BELOW_CUT)
-				return put_referral(r, znode_cut(ce), step == 0);
+				return put_referral(r, znode_cut(r->zone, ce), step == 0);
 			if (f & ZN_DELEG)
 				return put_referral(r, ce, step == 0);
 			if (f & ZN_DNAME)
 				dn = ce;
 			else if (f & ZN_BELOW_DNAME)
-				dn = znode_dname_owner(ce);
-			else if (!(node = znode_wildcard_child(ce))) {
+				dn = znode_dname_owner(r->zone, ce);
+			else if (!(node = znode_wildcard_child(r->zone, ce))) {
 				/* RFC 1034 4.3.2 3c: the name does not exist. */
 				r->rcode = PKT_RCODE_NXDOMAIN;
 				if ((ret = put_neg_soa(r)) < 0 || !r->dnssec)

@@ -458,6 +458,12 @@ static void zb_layout(zone_builder_t *b)
 		off += z->rrsets[i].len;
 	}
 	memcpy((char *)z->nodes - ZNODES_HDR, &z, sizeof(z));
+	/* Children counts let a patch (zone_patch.c) tell a leaf from an
+	 * empty non-terminal without a walk. */
+	for (uint32_t i = 1; i < z->nnodes; i++) {
+		struct znode *pa = &z->nodes[z->nodes[i].parent];
+		znode__set_kids(pa, znode__kids(pa) + 1);
+	}
 
 	const zrrset_t *soa = znode_rrset(&z->nodes[0], LDNS_RR_TYPE_SOA);
 	if (soa) {

@@ -26,6 +26,21 @@ uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32
 	}
 }
 
+/* Out of line: a patched version is the rare case, and the common one
+ * keeps its lookup code as small as before. */
+__attribute__((noinline)) const struct znode *zdb__node(const struct zone *z, const uint8_t *name,
+                                                        size_t len, uint32_t hash)
+{
+	uint32_t i = zdb__find(z, name, len, hash);
+	if (i != ZIDX_NONE)
+		return z->nodes[i].flags & ZN_GONE ? NULL : &z->nodes[i];
+	if (!z->base)
+		return NULL;
+	/* A name the patches did not touch reads as in the base. */
+	i = zdb__find(z->base, name, len, hash);
+	return i == ZIDX_NONE ? NULL : &z->base->nodes[i];
+}
+
 static void table_put(uint64_t *t, uint32_t mask, uint64_t slot)
 {
 	uint32_t i = (uint32_t)(slot >> 32) & mask;
@@ -69,6 +84,13 @@ void zdb__free(struct zone *z)
 	free(z->rrsets);
 	free(z->rdata);
 	zdb__dnssec_free(z);
+	free(z->shadow);
+	free(z->ov_bidx);
+	free(z->ov_nsec);
+	free(z->ov_n3hash);
+	free(z->ov_n3node);
+	free(z->ov_n3of);
+	zone_unref(z->base);
 	free(z);
 }
 
@@ -144,10 +166,23 @@ const zrrset_t *zone_soa(const zone_t *z)
 	return z->soa;
 }
 
+/* Out of line: a name a patched version does not hold itself is read from
+ * its full build. */
+__attribute__((noinline)) static const znode_t *lookup_base(const zone_t *z,
+                                                            const uint8_t *name, size_t len)
+{
+	uint32_t i = zdb__find(z->base, name, len, wname_hash(name, len));
+	return i == ZIDX_NONE ? NULL : &z->base->nodes[i];
+}
+
 const znode_t *zone_lookup(const zone_t *z, const uint8_t *name, size_t len)
 {
+	/* A patched version's own names come first, in its own table. */
 	uint32_t i = zdb__find(z, name, len, wname_hash(name, len));
-	return i == ZIDX_NONE ? NULL : &z->nodes[i];
+	if (i == ZIDX_NONE)
+		return __builtin_expect(z->base != NULL, 0) ? lookup_base(z, name, len) : NULL;
+	const struct znode *n = &z->nodes[i];
+	return n->flags & ZN_GONE ? NULL : n;
 }
 
 const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_t len)
@@ -164,10 +199,16 @@ const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_
 		int mid = (lo + hi + 1) / 2;
 		const uint8_t *s = name + offs[nl - z->origin_labels - mid];
 		size_t sl = len - (size_t)(s - name);
-		uint32_t idx = zdb__find(z, s, sl, wname_hash(s, sl));
-		if (idx != ZIDX_NONE) {
+		const struct znode *n;
+		if (__builtin_expect(z->base == NULL, 1)) {
+			uint32_t idx = zdb__find(z, s, sl, wname_hash(s, sl));
+			n = idx == ZIDX_NONE ? NULL : &z->nodes[idx];
+		} else {
+			n = zdb__node(z, s, sl, wname_hash(s, sl));
+		}
+		if (n) {
 			lo = mid;
-			best = &z->nodes[idx];
+			best = n;
 		} else {
 			hi = mid - 1;
 		}
@@ -187,37 +228,37 @@ const uint8_t *znode_name(const znode_t *n, size_t *len)
 	return znode__zone(n)->names + n->name_off;
 }
 
-const znode_t *znode_parent(const znode_t *n)
+const znode_t *znode_parent(const zone_t *z, const znode_t *n)
 {
-	return n->parent == ZIDX_NONE ? NULL : &znode__zone(n)->nodes[n->parent];
+	return zdb__link(z, n, n->parent);
 }
 
-const znode_t *znode_cut(const znode_t *n)
+const znode_t *znode_cut(const zone_t *z, const znode_t *n)
 {
 	if (!(n->flags & ZN_BELOW_CUT))
 		return NULL;
 	/* Cuts are few levels up; walking is cheaper than a field per node. */
-	for (const znode_t *p = znode_parent(n); p; p = znode_parent(p))
+	for (const znode_t *p = znode_parent(z, n); p; p = znode_parent(z, p))
 		if (p->flags & ZN_DELEG)
 			return p;
 	return NULL;
 }
 
-const znode_t *znode_dname_owner(const znode_t *n)
+const znode_t *znode_dname_owner(const zone_t *z, const znode_t *n)
 {
 	if (!(n->flags & ZN_BELOW_DNAME))
 		return NULL;
 	/* The topmost DNAME owner wins: deeper ones are occluded by it. */
 	const znode_t *found = NULL;
-	for (const znode_t *p = znode_parent(n); p; p = znode_parent(p))
+	for (const znode_t *p = znode_parent(z, n); p; p = znode_parent(z, p))
 		if (p->flags & ZN_DNAME)
 			found = p;
 	return found;
 }
 
-const znode_t *znode_wildcard_child(const znode_t *n)
+const znode_t *znode_wildcard_child(const zone_t *z, const znode_t *n)
 {
-	return n->wild == ZIDX_NONE ? NULL : &znode__zone(n)->nodes[n->wild];
+	return zdb__link(z, n, n->wild);
 }
 
 const zrrset_t *znode_rrset(const znode_t *n, uint16_t type)
@@ -245,14 +286,75 @@ const zrrset_t *znode_rrset_at(const znode_t *n, size_t i)
 
 /* ---- walk --------------------------------------------------------------- */
 
+/* The names of a version as one array: a full build's own nodes, or for a
+ * patched version the base's slots (a shadowed one holds the version's
+ * node, NULL when gone) followed by the names the patches added. */
+struct wview {
+	const struct zone *z;
+	const struct znode **vn;        /* NULL: z->nodes as they are */
+	uint32_t *vpar;
+	uint32_t n;
+};
+
+static inline const struct znode *wv_node(const struct wview *w, uint32_t i)
+{
+	return w->vn ? w->vn[i] : &w->z->nodes[i];
+}
+
+static inline uint32_t wv_parent(const struct wview *w, uint32_t i)
+{
+	return w->vn ? w->vpar[i] : w->z->nodes[i].parent;
+}
+
+static int wv_init(struct wview *w, const struct zone *z)
+{
+	memset(w, 0, sizeof(*w));
+	w->z = z;
+	w->n = z->nnodes;
+	if (!z->base)
+		return 0;
+	const struct zone *b = z->base;
+	uint32_t n = b->nnodes + z->ov_new, k = b->nnodes;
+	w->vn = malloc((size_t)n * sizeof(*w->vn));
+	w->vpar = malloc((size_t)n * sizeof(*w->vpar));
+	uint32_t *pos = malloc((size_t)z->nnodes * sizeof(*pos));
+	if (!w->vn || !w->vpar || !pos) {
+		free(w->vn);
+		free(w->vpar);
+		free(pos);
+		return ANYNS_ENOMEM;
+	}
+	w->n = n;
+	for (uint32_t i = 0; i < b->nnodes; i++) {
+		w->vn[i] = &b->nodes[i];
+		w->vpar[i] = b->nodes[i].parent;
+	}
+	for (uint32_t i = 0; i < z->nnodes; i++)
+		pos[i] = z->ov_bidx[i] != ZIDX_NONE ? z->ov_bidx[i] : k++;
+	for (uint32_t i = 0; i < z->nnodes; i++) {
+		const struct znode *nd = &z->nodes[i];
+		uint32_t p = nd->parent;
+		w->vn[pos[i]] = nd->flags & ZN_GONE ? NULL : nd;
+		w->vpar[pos[i]] = p == ZIDX_NONE ? p : (p & ZLINK_OV) ? pos[p & ~ZLINK_OV] : p;
+	}
+	free(pos);
+	return 0;
+}
+
+static void wv_clear(struct wview *w)
+{
+	free(w->vn);
+	free(w->vpar);
+}
+
 /* Orders siblings by their first label: RFC 4034 6.1 compares the labels
  * as lowercased octet strings (stored names are lowercase already), a
  * label that is a prefix of the other first. */
 static int walk_label_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct zone *z = ctx;
-	const uint8_t *x = z->names + z->nodes[*(const uint32_t *)a].name_off;
-	const uint8_t *y = z->names + z->nodes[*(const uint32_t *)b].name_off;
+	const struct wview *w = ctx;
+	const uint8_t *x = znode_name(wv_node(w, *(const uint32_t *)a), NULL);
+	const uint8_t *y = znode_name(wv_node(w, *(const uint32_t *)b), NULL);
 	size_t n = x[0] < y[0] ? x[0] : y[0];
 	int c = memcmp(x + 1, y + 1, n);
 	if (c)
@@ -264,30 +366,33 @@ int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
 {
 	/* Canonical order is a pre-order walk of the name tree with siblings
 	 * sorted by label, which is much cheaper than sorting whole names. */
-	uint32_t n = z->nnodes;
-	uint32_t *start = calloc((size_t)n + 1, sizeof(*start));
-	uint32_t *kids = malloc(((size_t)n + 1) * sizeof(*kids));
+	struct wview w;
+	uint32_t *start = NULL, *kids = NULL;
 	uint16_t *types = NULL;
 	size_t maxt = 1;
 	int rc = 0;
 	struct { uint32_t node, next; } stack[WNAME_MAXLABELS + 1];
 	int sp = 0;
 
-	if (n == 0) {           /* an expired placeholder: nothing to walk */
-		free(start);
-		free(kids);
+	if (z->nnodes == 0)     /* an expired placeholder: nothing to walk */
 		return 0;
-	}
+	if ((rc = wv_init(&w, z)) != 0)
+		return rc;
+	uint32_t n = w.n;
+	start = calloc((size_t)n + 1, sizeof(*start));
+	kids = malloc(((size_t)n + 1) * sizeof(*kids));
 	if (!start || !kids) {
 		rc = ANYNS_ENOMEM;
 		goto out;
 	}
 	for (uint32_t i = 1; i < n; i++)
-		start[z->nodes[i].parent + 1]++;
+		if (wv_node(&w, i))
+			start[wv_parent(&w, i) + 1]++;
 	for (uint32_t i = 0; i < n; i++) {
 		start[i + 1] += start[i];
-		if (z->nodes[i].rrset_count > maxt)
-			maxt = z->nodes[i].rrset_count;
+		const struct znode *nd = wv_node(&w, i);
+		if (nd && nd->rrset_count > maxt)
+			maxt = nd->rrset_count;
 	}
 	{
 		uint32_t *fill = malloc(((size_t)n + 1) * sizeof(*fill));
@@ -297,13 +402,14 @@ int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
 		}
 		memcpy(fill, start, ((size_t)n + 1) * sizeof(*fill));
 		for (uint32_t i = 1; i < n; i++)
-			kids[fill[z->nodes[i].parent]++] = i;
+			if (wv_node(&w, i))
+				kids[fill[wv_parent(&w, i)]++] = i;
 		free(fill);
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (start[i + 1] - start[i] > 1)
 			qsort_r(kids + start[i], start[i + 1] - start[i], sizeof(*kids),
-			        walk_label_cmp, (void *)z);
+			        walk_label_cmp, &w);
 	types = malloc(maxt * sizeof(*types));
 	if (!types) {
 		rc = ANYNS_ENOMEM;
@@ -313,13 +419,16 @@ int zone_walk(const zone_t *z, zone_walk_fn cb, void *ctx)
 	stack[0].next = start[0];
 	sp = 1;
 	for (uint32_t cur = 0;;) {
-		const struct znode *nd = &z->nodes[cur];
-		size_t nt = 0;
+		const struct znode *nd = wv_node(&w, cur);
+		size_t nt = 0, nlen;
 		/* RRSIGs are one set per covered type: name the type once. */
-		for (uint16_t t = 0; t < nd->rrset_count; t++)
-			if (nt == 0 || types[nt - 1] != z->rrsets[nd->rrset_first + t].type)
-				types[nt++] = z->rrsets[nd->rrset_first + t].type;
-		rc = cb(ctx, z->names + nd->name_off, nd->name_len, types, nt);
+		for (uint16_t t = 0; t < nd->rrset_count; t++) {
+			uint16_t ty = znode_rrset_at(nd, t)->type;
+			if (nt == 0 || types[nt - 1] != ty)
+				types[nt++] = ty;
+		}
+		const uint8_t *nm = znode_name(nd, &nlen);
+		rc = cb(ctx, nm, nlen, types, nt);
 		if (rc)
 			break;
 		/* Next: the first child, else the next sibling of the nearest
@@ -339,6 +448,7 @@ out:
 	free(types);
 	free(kids);
 	free(start);
+	wv_clear(&w);
 	return rc;
 }
 

@@ -45,10 +45,12 @@ const znode_t *zone_closest_encloser(const zone_t *z, const uint8_t *name, size_
 
 uint32_t znode_flags(const znode_t *n);
 const uint8_t *znode_name(const znode_t *n, size_t *len);   /* lowercased wire */
-const znode_t *znode_parent(const znode_t *n);              /* NULL at the apex */
-const znode_t *znode_cut(const znode_t *n);     /* nearest delegation ancestor when ZN_BELOW_CUT */
-const znode_t *znode_dname_owner(const znode_t *n); /* nearest DNAME ancestor when ZN_BELOW_DNAME */
-const znode_t *znode_wildcard_child(const znode_t *n);      /* "*.<n>" or NULL */
+/* Links between nodes take the zone version the node was found in: a
+ * patched version (zone_patch.h) shares its unchanged nodes with others. */
+const znode_t *znode_parent(const zone_t *z, const znode_t *n);  /* NULL at the apex */
+const znode_t *znode_cut(const zone_t *z, const znode_t *n);     /* nearest delegation ancestor when ZN_BELOW_CUT */
+const znode_t *znode_dname_owner(const zone_t *z, const znode_t *n); /* nearest DNAME ancestor when ZN_BELOW_DNAME */
+const znode_t *znode_wildcard_child(const zone_t *z, const znode_t *n); /* "*.<n>" or NULL */
 const zrrset_t *znode_rrset(const znode_t *n, uint16_t type);
 size_t znode_rrset_count(const znode_t *n);
 const zrrset_t *znode_rrset_at(const znode_t *n, size_t i);
@@ -77,7 +79,7 @@ const znode_t *zone_nsec_cover(const zone_t *z, const uint8_t *name, size_t len)
 const znode_t *zone_nsec3_cover(const zone_t *z, const uint8_t *name, size_t len,
                                 bool *exact);
 /* The same for a name of the zone, precomputed at load: no hashing. */
-const znode_t *znode_nsec3(const znode_t *n, bool *exact);
+const znode_t *znode_nsec3(const zone_t *z, const znode_t *n, bool *exact);
 /* The SHA-1 hash an NSEC3 owner label (lowercased base32hex, RFC 5155 3.3)
  * stands for; false when the label is not one. */
 bool zone_nsec3_label_hash(const uint8_t *label, size_t n, uint8_t out[20]);

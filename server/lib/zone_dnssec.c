@@ -37,41 +37,150 @@ const zrrset_t *znode_rrsig(const znode_t *n, uint16_t type)
 	return NULL;
 }
 
-const znode_t *zone_nsec_cover(const zone_t *z, const uint8_t *name, size_t len)
+/* The last entry at or before a key in a sorted array of n (upper bound
+ * `ub` found by the caller), going back over entries `skip` rejects; the
+ * chain wraps around (before the first, the last one). *wrapped says the
+ * entry came from the wrap. n when every entry is rejected. */
+static uint32_t chain_back(uint32_t n, uint32_t ub, bool (*skip)(const void *, uint32_t),
+                           const void *ctx, bool *wrapped)
 {
-	uint32_t lo = 0, hi = z->nnsec;
+	uint32_t i = ub ? ub - 1 : n - 1;
+	*wrapped = ub == 0;
+	for (uint32_t k = 0; k < n; k++) {
+		if (!skip || !skip(ctx, i))
+			return i;
+		if (i == 0) {
+			i = n - 1;
+			*wrapped = true;
+		} else {
+			i--;
+		}
+	}
+	return n;
+}
 
-	if (z->nnsec == 0)
-		return NULL;
-	/* The last owner at or before the name; before the first (cannot
-	 * happen below the apex, which opens the chain) the last one wraps. */
+static bool nsec_shadowed(const void *ctx, uint32_t i)
+{
+	const struct zone *z = ctx;
+	return zdb__shadow(z, z->base->nsec_order[i]) != ZIDX_NONE;
+}
+
+static uint32_t nsec_ub(const struct zone *z, const uint32_t *order, uint32_t n,
+                        const uint8_t *name, size_t len)
+{
+	uint32_t lo = 0, hi = n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		const struct znode *n = &z->nodes[z->nsec_order[mid]];
-		if (wname_canon_cmp(z->names + n->name_off, n->name_len, name, len) <= 0)
+		const struct znode *nd = &z->nodes[order[mid]];
+		if (wname_canon_cmp(z->names + nd->name_off, nd->name_len, name, len) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return &z->nodes[z->nsec_order[lo ? lo - 1 : z->nnsec - 1]];
+	return lo;
+}
+
+const znode_t *zone_nsec_cover(const zone_t *z, const uint8_t *name, size_t len)
+{
+	bool bw = false, ow = false;
+
+	if (!z->base) {
+		if (z->nnsec == 0)
+			return NULL;
+		/* The last owner at or before the name; before the first (cannot
+		 * happen below the apex, which opens the chain) the last one wraps. */
+		uint32_t lo = nsec_ub(z, z->nsec_order, z->nnsec, name, len);
+		return &z->nodes[z->nsec_order[lo ? lo - 1 : z->nnsec - 1]];
+	}
+	/* A patched version: the base's chain without the names the patches
+	 * touched, and the version's own owners; the nearer of the two. */
+	const struct zone *b = z->base;
+	const struct znode *bn = NULL, *on = NULL;
+	if (b->nnsec) {
+		uint32_t i = chain_back(b->nnsec, nsec_ub(b, b->nsec_order, b->nnsec, name, len),
+		                        nsec_shadowed, z, &bw);
+		if (i < b->nnsec)
+			bn = &b->nodes[b->nsec_order[i]];
+	}
+	if (z->ov_nnsec) {
+		uint32_t i = chain_back(z->ov_nnsec, nsec_ub(z, z->ov_nsec, z->ov_nnsec, name, len),
+		                        NULL, NULL, &ow);
+		on = &z->nodes[z->ov_nsec[i]];
+	}
+	if (!bn || !on)
+		return bn ? bn : on;
+	if (bw != ow)
+		return bw ? on : bn;
+	return wname_canon_cmp(znode_name(bn, NULL), bn->name_len, znode_name(on, NULL),
+	                       on->name_len) > 0 ? bn : on;
+}
+
+static uint32_t n3_ub(const uint8_t *hashes, uint32_t n, const uint8_t *h)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (memcmp(hashes + (size_t)mid * SHA1_LEN, h, SHA1_LEN) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Index of the NSEC3 matching or covering hash h; *exact says which. */
 static uint32_t n3_find(const struct zone *z, const uint8_t *h, bool *exact)
 {
-	uint32_t lo = 0, hi = z->nn3;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (memcmp(z->n3hash + (size_t)mid * SHA1_LEN, h, SHA1_LEN) <= 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	uint32_t lo = n3_ub(z->n3hash, z->nn3, h);
 	/* RFC 5155 3.1.7: the last hash of the chain covers the wrap-around. */
 	uint32_t i = lo ? lo - 1 : z->nn3 - 1;
 	*exact = memcmp(z->n3hash + (size_t)i * SHA1_LEN, h, SHA1_LEN) == 0;
 	return i;
+}
+
+static bool n3_shadowed(const void *ctx, uint32_t i)
+{
+	const struct zone *z = ctx;
+	return zdb__shadow(z, z->base->n3node[i]) != ZIDX_NONE;
+}
+
+/* A patched version's NSEC3 matching or covering h, as a link. */
+static uint32_t ov_n3_find(const struct zone *z, const uint8_t *h, bool *exact)
+{
+	const struct zone *b = z->base;
+	const uint8_t *bh = NULL, *oh = NULL;
+	uint32_t bi = 0, oi = 0;
+	bool bw = false, ow = false;
+
+	*exact = false;
+	if (b->nn3) {
+		bi = chain_back(b->nn3, n3_ub(b->n3hash, b->nn3, h), n3_shadowed, z, &bw);
+		if (bi < b->nn3)
+			bh = b->n3hash + (size_t)bi * SHA1_LEN;
+	}
+	if (z->ov_nn3) {
+		oi = chain_back(z->ov_nn3, n3_ub(z->ov_n3hash, z->ov_nn3, h), NULL, NULL, &ow);
+		oh = z->ov_n3hash + (size_t)oi * SHA1_LEN;
+	}
+	bool use_b = bh && (!oh || (bw != ow ? ow : memcmp(bh, oh, SHA1_LEN) > 0));
+	if (!bh && !oh)
+		return ZIDX_NONE;
+	*exact = memcmp(use_b ? bh : oh, h, SHA1_LEN) == 0;
+	return use_b ? b->n3node[bi] : (z->ov_n3node[oi] | ZLINK_OV);
+}
+
+uint32_t zdb__n3_link(const struct zone *z, const uint8_t *name, size_t len, bool *exact)
+{
+	uint8_t h[SHA1_LEN];
+	sha1_nsec3(name, len, z->n3salt, z->n3saltlen, z->n3iter, h);
+	return ov_n3_find(z, h, exact);
+}
+
+static const znode_t *ov_link_node(const struct zone *z, uint32_t link)
+{
+	if (link == ZIDX_NONE)
+		return NULL;
+	return link & ZLINK_OV ? &z->nodes[link & ~ZLINK_OV] : &z->base->nodes[link];
 }
 
 const znode_t *zone_nsec3_cover(const zone_t *z, const uint8_t *name, size_t len,
@@ -80,17 +189,38 @@ const znode_t *zone_nsec3_cover(const zone_t *z, const uint8_t *name, size_t len
 	uint8_t h[SHA1_LEN];
 
 	*exact = false;
+	if (z->base) {
+		if (z->denial != ZDNSSEC_NSEC3)
+			return NULL;
+		return ov_link_node(z, zdb__n3_link(z, name, len, exact));
+	}
 	if (z->nn3 == 0)
 		return NULL;
 	sha1_nsec3(name, len, z->n3salt, z->n3saltlen, z->n3iter, h);
 	return &z->nodes[z->n3node[n3_find(z, h, exact)]];
 }
 
-const znode_t *znode_nsec3(const znode_t *n, bool *exact)
+const znode_t *znode_nsec3(const zone_t *z, const znode_t *n, bool *exact)
 {
-	const struct zone *z = znode__zone(n);
-
 	*exact = false;
+	if (z->base) {
+		if (z->denial != ZDNSSEC_NSEC3)
+			return NULL;
+		if (znode__zone(n) == z) {
+			uint32_t v = z->ov_n3of[n->self];
+			*exact = (v & ZN3_EXACT) != 0;
+			return ov_link_node(z, v & ~ZN3_EXACT);
+		}
+		const struct zone *b = z->base;
+		if (z->n3same) {
+			/* Same hashes: the owner of each is the same name, maybe
+			 * with new content. */
+			uint32_t v = b->n3of[n->self];
+			*exact = (v & ZN3_EXACT) != 0;
+			return zdb__base_node(z, b->n3node[v & ~ZN3_EXACT]);
+		}
+		return ov_link_node(z, zdb__n3_link(z, znode_name(n, NULL), n->name_len, exact));
+	}
 	if (!z->n3of)
 		return NULL;
 	uint32_t v = z->n3of[n->self];
@@ -192,6 +322,11 @@ static bool pick_nsec3param(struct zone *z)
 		d += 2 + rdlen;
 	}
 	return false;
+}
+
+bool zdb__n3_params_match(const struct zone *z, const uint8_t *rd, size_t rdlen)
+{
+	return n3_params_match(z, rd, rdlen);
 }
 
 static int build_nsec3(struct zone *z)

@@ -32,7 +32,28 @@ struct znode {
 	uint16_t rrset_count;
 	uint16_t flags;         /* ZN_* */
 	uint8_t name_len;
+	uint8_t kids_hi;        /* children: kids_hi << 16 | kids, saturated */
+	uint16_t kids;          /* at ZKIDS_MANY (see znode__kids) */
 };
+
+#define ZKIDS_MANY 0xffffffu
+
+static inline uint32_t znode__kids(const struct znode *n)
+{
+	return (uint32_t)n->kids_hi << 16 | n->kids;
+}
+
+static inline void znode__set_kids(struct znode *n, uint32_t k)
+{
+	if (k > ZKIDS_MANY)
+		k = ZKIDS_MANY;
+	n->kids_hi = (uint8_t)(k >> 16);
+	n->kids = (uint16_t)k;
+}
+
+/* A name of the base zone that a patched version no longer holds
+ * (zone_patch.c); never returned by a lookup. */
+#define ZN_GONE 0x8000
 
 #define ZNODES_HDR 16
 
@@ -77,7 +98,69 @@ struct zone {
 	uint32_t *n3of;         /* per node: its NSEC3 (index into n3hash), ZN3_EXACT
 	                         * when it matches, else the one covering it */
 	bool expired;           /* a placeholder with no data: answers SERVFAIL */
+
+	/* A patched version (zone_patch.c): the arrays above hold only the
+	 * names the patches touched (the apex always, as node 0), each with
+	 * its whole new content, or ZN_GONE; every other name is read from
+	 * `base`, a full build this version holds a reference on. Links
+	 * (parent, wild) of these nodes are base indexes, or ZLINK_OV | own
+	 * index. A base node whose name is here is shadowed: `shadow` maps
+	 * its base index to the own index. */
+	struct zone *base;
+	uint64_t *shadow;       /* (base index + 1) << 32 | own index; 0 = empty */
+	uint32_t shadow_mask;
+	uint32_t *ov_bidx;      /* per own node: its base index or ZIDX_NONE */
+	uint32_t ov_new;        /* own nodes without a base index */
+	uint32_t *ov_nsec;      /* own nodes owning an NSEC, canonical order */
+	uint32_t ov_nnsec;
+	uint8_t *ov_n3hash;     /* own nodes in the NSEC3 chain, by hash */
+	uint32_t *ov_n3node;
+	uint32_t ov_nn3;
+	uint32_t *ov_n3of;      /* per own node: link of its NSEC3 | ZN3_EXACT */
+	bool n3same;            /* the NSEC3 chain holds the base's hashes: a
+	                         * base node's n3of stays right */
 };
+
+#define ZLINK_OV 0x40000000u
+
+/* The own index shadowing base index bi in patched version z, or
+ * ZIDX_NONE. */
+static inline uint32_t zdb__shadow(const struct zone *z, uint32_t bi)
+{
+	uint64_t key = (uint64_t)(bi + 1) << 32;
+	for (uint32_t i = (bi * 2654435761u) & z->shadow_mask;; i = (i + 1) & z->shadow_mask) {
+		uint64_t v = z->shadow[i];
+		if (v == 0)
+			return ZIDX_NONE;
+		if ((v & 0xffffffff00000000ull) == key)
+			return (uint32_t)v;
+	}
+}
+
+/* The node for base index bi in patched version z (NULL when gone). */
+static inline const struct znode *zdb__base_node(const struct zone *z, uint32_t bi)
+{
+	uint32_t o = zdb__shadow(z, bi);
+	if (o == ZIDX_NONE)
+		return &z->base->nodes[bi];
+	return z->nodes[o].flags & ZN_GONE ? NULL : &z->nodes[o];
+}
+
+/* Follows a link (parent, wild) of node n in version z. */
+static inline const struct znode *zdb__link(const struct zone *z, const struct znode *n,
+                                            uint32_t link)
+{
+	if (link == ZIDX_NONE)
+		return NULL;
+	if (!z->base)
+		return &z->nodes[link];
+	if (znode__zone(n) == z) {      /* one of the version's own nodes */
+		if (link & ZLINK_OV)
+			return &z->nodes[link & ~ZLINK_OV];
+		return zdb__base_node(z, link);
+	}
+	return zdb__base_node(z, link);
+}
 
 /* ---- the builder's state (zone_build.c), read by the checks ------------ */
 
@@ -130,6 +213,9 @@ void zcheck_run(struct zone_builder *b, uint16_t main_src);
 
 /* zone_db.c: hash-table helpers used while building. */
 uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32_t hash);
+/* The node of a name in any version (a patched one too), or NULL. */
+const struct znode *zdb__node(const struct zone *z, const uint8_t *name, size_t len,
+                              uint32_t hash);
 /* Inserts node index `idx` whose name hashes to `hash`; grows the table. */
 int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash);
 void zdb__free(struct zone *z);
@@ -138,5 +224,10 @@ void zdb__free(struct zone *z);
  * builds the NSEC/NSEC3 indexes; zdb__free() calls zdb__dnssec_free(). */
 int zdb__dnssec_build(struct zone *z);
 void zdb__dnssec_free(struct zone *z);
+/* For patches: whether NSEC3 rdata has the zone's parameters; the NSEC3
+ * of a name of patched version z as a link (base index or ZLINK_OV | own
+ * index). */
+bool zdb__n3_params_match(const struct zone *z, const uint8_t *rd, size_t rdlen);
+uint32_t zdb__n3_link(const struct zone *z, const uint8_t *name, size_t len, bool *exact);
 
 #endif

@@ -67,7 +67,7 @@ static void test_lookup_and_ent(void **st)
 	zone_t *z = compile("Example.COM.", ZONE);
 	const znode_t *apex = zone_apex(z);
 	assert_int_equal(znode_flags(apex) & ZN_APEX, ZN_APEX);
-	assert_null(znode_parent(apex));
+	assert_null(znode_parent(z, apex));
 	assert_ptr_equal(node(z, "example.com"), apex);
 	assert_string_equal(zone_origin_text(z), "example.com.");
 	size_t ol;
@@ -83,9 +83,9 @@ static void test_lookup_and_ent(void **st)
 	assert_true(znode_flags(bc) & ZN_ENT);
 	assert_true(znode_flags(c) & ZN_ENT);
 	assert_int_equal(znode_rrset_count(bc), 0);
-	assert_ptr_equal(znode_parent(abc), bc);
-	assert_ptr_equal(znode_parent(bc), c);
-	assert_ptr_equal(znode_parent(c), apex);
+	assert_ptr_equal(znode_parent(z, abc), bc);
+	assert_ptr_equal(znode_parent(z, bc), c);
+	assert_ptr_equal(znode_parent(z, c), apex);
 	assert_null(node(z, "nope.example.com"));
 	assert_null(node(z, "example.org"));
 	/* names are stored lowercased and looked up lowercased */
@@ -128,23 +128,23 @@ static void test_cut_dname_wildcard(void **st)
 	const znode_t *sub = node(z, "sub.example.com"), *ns = node(z, "ns.sub.example.com");
 	assert_true(znode_flags(sub) & ZN_DELEG);
 	assert_false(znode_flags(sub) & ZN_BELOW_CUT);
-	assert_null(znode_cut(sub));
+	assert_null(znode_cut(z, sub));
 	assert_true(znode_flags(ns) & ZN_BELOW_CUT);
-	assert_ptr_equal(znode_cut(ns), sub);
+	assert_ptr_equal(znode_cut(z, ns), sub);
 	assert_false(znode_flags(zone_apex(z)) & ZN_DELEG);   /* apex NS is no cut */
-	assert_null(znode_cut(node(z, "ns1.example.com")));
+	assert_null(znode_cut(z, node(z, "ns1.example.com")));
 
 	const znode_t *d = node(z, "d.example.com");
 	assert_true(znode_flags(d) & ZN_DNAME);
-	assert_null(znode_dname_owner(d));
+	assert_null(znode_dname_owner(z, d));
 
 	const znode_t *w = node(z, "w.example.com"), *star = node(z, "*.w.example.com");
 	assert_true(znode_flags(w) & ZN_ENT);
 	assert_true(znode_flags(star) & ZN_WILDCARD);
-	assert_ptr_equal(znode_wildcard_child(w), star);
-	assert_null(znode_wildcard_child(zone_apex(z)));
+	assert_ptr_equal(znode_wildcard_child(z, w), star);
+	assert_null(znode_wildcard_child(z, zone_apex(z)));
 	/* x.*.w: the "*" node is also the parent of x */
-	assert_ptr_equal(znode_parent(node(z, "x.*.w.example.com")), star);
+	assert_ptr_equal(znode_parent(z, node(z, "x.*.w.example.com")), star);
 	assert_false(znode_flags(node(z, "x.*.w.example.com")) & ZN_WILDCARD);
 	zone_unref(z);
 
@@ -157,11 +157,11 @@ static void test_cut_dname_wildcard(void **st)
 	const znode_t *xyd = node(z, "x.y.d.example.com");
 	assert_true(znode_flags(xyd) & ZN_BELOW_DNAME);
 	assert_true(znode_flags(node(z, "y.d.example.com")) & ZN_BELOW_DNAME);
-	assert_ptr_equal(znode_dname_owner(xyd), node(z, "d.example.com"));
+	assert_ptr_equal(znode_dname_owner(z, xyd), node(z, "d.example.com"));
 	const znode_t *deep = node(z, "deep.sub.example.com");
 	assert_false(znode_flags(deep) & ZN_DELEG);
 	assert_true(znode_flags(deep) & ZN_BELOW_CUT);
-	assert_ptr_equal(znode_cut(node(z, "x.deep.sub.example.com")), node(z, "sub.example.com"));
+	assert_ptr_equal(znode_cut(z, node(z, "x.deep.sub.example.com")), node(z, "sub.example.com"));
 	zone_unref(z);
 }
 
@@ -171,8 +171,8 @@ static void test_apex_wildcard_and_dname(void **st)
 	zone_t *z = compile("example.com",
 		"@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n*.example.com. A 192.0.2.9\n");
 	const znode_t *star = node(z, "*.example.com");
-	assert_ptr_equal(znode_wildcard_child(zone_apex(z)), star);
-	assert_ptr_equal(znode_parent(star), zone_apex(z));
+	assert_ptr_equal(znode_wildcard_child(z, zone_apex(z)), star);
+	assert_ptr_equal(znode_parent(z, star), zone_apex(z));
 	assert_int_equal(znode_flags(star), ZN_WILDCARD);
 	zone_unref(z);
 
@@ -183,8 +183,8 @@ static void test_apex_wildcard_and_dname(void **st)
 	assert_true(znode_flags(zone_apex(z)) & ZN_APEX);
 	const znode_t *xy = node(z, "x.y.example.com");
 	assert_true(znode_flags(xy) & ZN_BELOW_DNAME);
-	assert_ptr_equal(znode_dname_owner(xy), zone_apex(z));
-	assert_ptr_equal(znode_dname_owner(node(z, "y.example.com")), zone_apex(z));
+	assert_ptr_equal(znode_dname_owner(z, xy), zone_apex(z));
+	assert_ptr_equal(znode_dname_owner(z, node(z, "y.example.com")), zone_apex(z));
 	zone_unref(z);
 }
 
