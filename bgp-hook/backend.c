@@ -149,7 +149,8 @@ int hbk_run(char *const *argv, char *const *env, uint64_t timeout_ms, char *out,
 		uint64_t t = now_ms();
 		if (t >= deadline) {
 			kill(pid, SIGKILL);
-			log_warn("%s: killed after %llu ms", argv[0], (unsigned long long)timeout_ms);
+			log_warn("backend: killed command=%s ms=%llu", log_q(argv[0]),
+			         (unsigned long long)timeout_ms);
 			break;
 		}
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };

@@ -142,7 +142,7 @@ static int bird_cmd(const char *sock, const char *cmd, char *out, size_t cap)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	int rc;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		log_err("bird: cannot connect to %s: %s", sock, strerror(errno));
+		log_err("bird: connect-failed socket=%s error=%s", log_q(sock), log_q(strerror(errno)));
 		rc = ANYNS_EINVAL;
 		goto out;
 	}
@@ -167,7 +167,7 @@ static int guard_open(const char *name)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		log_err("bird: guard interface: /dev/net/tun: %s", strerror(errno));
+		log_err("bird: guard-failed file=/dev/net/tun error=%s", log_q(strerror(errno)));
 		return -1;
 	}
 	struct ifreq ifr;
@@ -177,7 +177,7 @@ static int guard_open(const char *name)
 	/* Not TUNSETPERSIST: the device must die with the process. EBUSY here
 	 * means another live hook holds it. */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		log_err("bird: guard interface %s: %s", name, strerror(errno));
+		log_err("bird: guard-failed interface=%s error=%s", log_q(name), log_q(strerror(errno)));
 		close(fd);
 		return -1;
 	}
@@ -187,7 +187,7 @@ static int guard_open(const char *name)
 	if (pf >= 0) {
 		/* No link-local address, router solicitations or DAD on it. */
 		if (write(pf, "1", 1) != 1)
-			log_debug("bird: %s: cannot disable IPv6", name);
+			log_debug("bird: guard-ipv6-on interface=%s", log_q(name));
 		close(pf);
 	}
 	return fd;
@@ -201,7 +201,8 @@ static int guard_up(const char *name)
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
 	    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr)) < 0) {
-		log_err("bird: guard interface %s: cannot bring it up: %s", name, strerror(errno));
+		log_err("bird: guard-failed interface=%s action=up error=%s", log_q(name),
+		        log_q(strerror(errno)));
 		if (s >= 0)
 			close(s);
 		return -1;
@@ -232,7 +233,7 @@ static int bird_write_conf(hbk_t *b)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", k->include);
 	FILE *f = fopen(tmp, "w");
 	if (!f) {
-		log_err("bird: cannot write %s: %s", tmp, strerror(errno));
+		log_err("bird: write-failed file=%s error=%s", log_q(tmp), log_q(strerror(errno)));
 		return ANYNS_EINVAL;
 	}
 	size_t len = strlen(d->buf);
@@ -240,7 +241,7 @@ static int bird_write_conf(hbk_t *b)
 	ok = (fclose(f) == 0) && ok;
 	/* rename(2) so that BIRD never reads a half-written file. */
 	if (!ok || rename(tmp, k->include) < 0) {
-		log_err("bird: cannot write %s: %s", k->include, strerror(errno));
+		log_err("bird: write-failed file=%s error=%s", log_q(k->include), log_q(strerror(errno)));
 		unlink(tmp);
 		return ANYNS_EINVAL;
 	}
@@ -249,7 +250,7 @@ static int bird_write_conf(hbk_t *b)
 	if (rc < 0)
 		return rc;
 	if (rc >= 8000) {
-		log_err("bird: configure failed: %s", out);
+		log_err("bird: configure-failed output=%s", log_q(out));
 		return ANYNS_EINVAL;
 	}
 	return 0;
@@ -357,8 +358,8 @@ static int bird_send(hbk_t *b, const hroute_t *r)
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	log_warn("bird: %s: show route still says %s after configure", r->prefix,
-	         got ? "exported" : "not exported");
+	log_warn("bird: route-mismatch prefix=%s exported=%s after=configure", log_q(r->prefix),
+	         got ? "yes" : "no");
 	return 0;
 }
 

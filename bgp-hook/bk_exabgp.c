@@ -134,10 +134,10 @@ static int exa_cmd(hbk_t *b, const char *cmd)
 		w = write(1, line, (size_t)n);
 	while (w < 0 && errno == EINTR);
 	if (w != n) {
-		log_err("exabgp: cannot write to ExaBGP: %s", w < 0 ? strerror(errno) : "short write");
+		log_err("exabgp: write-failed error=%s", log_q(w < 0 ? strerror(errno) : "short write"));
 		return ANYNS_ENOENT;
 	}
-	log_debug("exabgp: > %s", cmd);
+	log_debug("exabgp: sent command=%s", log_q(cmd));
 	if (!k->ack)
 		return 0;
 	uint64_t deadline = mono_ms() + k->ack_timeout_ms;
@@ -153,24 +153,24 @@ static int exa_cmd(hbk_t *b, const char *cmd)
 			if (!strcmp(line, "done"))
 				return 0;
 			if (!strcmp(line, "error")) {
-				log_warn("exabgp: ExaBGP refused '%s'", cmd);
+				log_warn("exabgp: refused command=%s", log_q(cmd));
 				return ANYNS_EINVAL;
 			}
 			if (!strcmp(line, "shutdown")) {
 				e->eof = true;
 				return ANYNS_ENOENT;
 			}
-			log_debug("exabgp: < %s", line);
+			log_debug("exabgp: received line=%s", log_q(line));
 		}
 		uint64_t t = mono_ms();
 		if (t >= deadline) {
-			log_warn("exabgp: no ack for '%s' within %llu ms", cmd,
+			log_warn("exabgp: no-ack command=%s ms=%llu", log_q(cmd),
 			         (unsigned long long)k->ack_timeout_ms);
 			e->late++;
 			return ANYNS_EINVAL;
 		}
 		if (exa_fill(e, (int)(deadline - t)) < 0) {
-			log_err("exabgp: ExaBGP closed our stdin");
+			log_err("exabgp: closed what=stdin");
 			return ANYNS_ENOENT;
 		}
 	}
@@ -242,7 +242,7 @@ static int exa_on_readable(hbk_t *b)
 			return ANYNS_ENOENT;
 		if (e->late && (!strcmp(line, "done") || !strcmp(line, "error")))
 			e->late--;
-		log_debug("exabgp: < %s", line);
+		log_debug("exabgp: received line=%s", log_q(line));
 	}
 	return 0;
 }

@@ -52,7 +52,8 @@ static int exec_send(hbk_t *b, const hroute_t *r)
 	const char *act = r->kind == HSM_WITHDRAWN ? "withdraw" : "announce";
 	int rc = exec_run(b, r, act);
 	if (rc != 0) {
-		log_err("exec: %s %s %s: exit %d", b->conf->bk.command, act, r->prefix, rc);
+		log_err("exec: failed command=%s action=%s prefix=%s status=%d",
+		        log_q(b->conf->bk.command), act, log_q(r->prefix), rc);
 		return ANYNS_EINVAL;
 	}
 	return 0;
@@ -64,7 +65,7 @@ static int exec_open(hbk_t *b)
 		hroute_t r;
 		hroute_make(&r, &b->conf->svc[i], i, HSM_WITHDRAWN, "init", "start");
 		if (exec_send(b, &r) < 0)
-			log_warn("exec: could not withdraw %s at start", r.prefix);
+			log_warn("exec: withdraw-failed prefix=%s when=start", log_q(r.prefix));
 	}
 	return 0;
 }

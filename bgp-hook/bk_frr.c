@@ -47,7 +47,8 @@ static int frr_send(hbk_t *b, const hroute_t *r)
 	char out[1024];
 	rc = hbk_run(a.v, NULL, b->conf->bk.cmd_timeout_ms, out, sizeof(out));
 	if (rc != 0) {
-		log_err("frr: %s: vtysh failed (%d): %s", a.v[a.n - 1], rc, out);
+		log_err("frr: vtysh-failed command=%s status=%d output=%s", log_q(a.v[a.n - 1]), rc,
+		        log_q(out));
 		return ANYNS_EINVAL;
 	}
 	return 0;
@@ -59,7 +60,7 @@ static int frr_open(hbk_t *b)
 		hroute_t r;
 		hroute_make(&r, &b->conf->svc[i], i, HSM_WITHDRAWN, "init", "start");
 		if (frr_send(b, &r) < 0)
-			log_warn("frr: could not withdraw %s at start", r.prefix);
+			log_warn("frr: withdraw-failed prefix=%s when=start", log_q(r.prefix));
 	}
 	return 0;
 }

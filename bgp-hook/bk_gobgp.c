@@ -70,7 +70,8 @@ static int gobgp_send(hbk_t *b, const hroute_t *r)
 	char out[1024];
 	rc = hbk_run(a.v, NULL, b->conf->bk.cmd_timeout_ms, out, sizeof(out));
 	if (rc != 0) {
-		log_err("gobgp: %s %s failed (%d): %s", ann ? "add" : "del", r->prefix, rc, out);
+		log_err("gobgp: failed action=%s prefix=%s status=%d output=%s", ann ? "add" : "del",
+		        log_q(r->prefix), rc, log_q(out));
 		return ANYNS_EINVAL;
 	}
 	return 0;
@@ -82,7 +83,7 @@ static int gobgp_open(hbk_t *b)
 		hroute_t r;
 		hroute_make(&r, &b->conf->svc[i], i, HSM_WITHDRAWN, "init", "start");
 		if (gobgp_send(b, &r) < 0)
-			log_warn("gobgp: could not withdraw %s at start", r.prefix);
+			log_warn("gobgp: withdraw-failed prefix=%s when=start", log_q(r.prefix));
 	}
 	return 0;
 }

@@ -119,7 +119,7 @@ static bool peer_allowed(uv_pipe_t *p)
 		return false;
 	if (cr.uid == 0 || cr.uid == geteuid())
 		return true;
-	log_warn("ctl: refused a client with uid %u (pid %d)", (unsigned)cr.uid, (int)cr.pid);
+	log_warn("ctl: refused uid=%u pid=%d", (unsigned)cr.uid, (int)cr.pid);
 	return false;
 }
 
@@ -160,7 +160,7 @@ int ctl_listen(uv_loop_t *loop, const char *path, ctl_handler_fn fn, void *ctx, 
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return ANYNS_EINVAL;
 	if (someone_listens(path)) {
-		log_err("ctl: another process answers on %s", path);
+		log_err("ctl: in-use socket=%s", log_q(path));
 		return ANYNS_EINVAL;
 	}
 	unlink(path);   /* stale socket of a dead instance */
@@ -181,7 +181,7 @@ int ctl_listen(uv_loop_t *loop, const char *path, ctl_handler_fn fn, void *ctx, 
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&c->srv, 8, on_conn);
 	if (rc < 0) {
-		log_err("ctl: %s: %s", path, uv_strerror(rc));
+		log_err("ctl: failed socket=%s error=%s", log_q(path), log_q(uv_strerror(rc)));
 		ctl_close(c);
 		return ANYNS_EINVAL;
 	}

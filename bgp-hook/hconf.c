@@ -658,6 +658,15 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 		          "log-level: '%s' is not error, warning, info or debug", s);
 		goto fail;
 	}
+	if (cfg_str(cfg, root, "log", "log", &c->log_target) < 0)
+		goto fail;
+	if (c->log_target && strcmp(c->log_target, "stderr") != 0 &&
+	    strcmp(c->log_target, "syslog") != 0 &&
+	    (strncmp(c->log_target, "syslog:/", 8) != 0 || c->log_target[8] == '\0')) {
+		cfg_error(cfg, cfg_get(root, "log"), "log: '%s' is not stderr, syslog or syslog:/PATH",
+		          c->log_target);
+		goto fail;
+	}
 	if (cfg_str(cfg, root, "control-socket", "control-socket", &c->ctl_path) < 0 ||
 	    cfg_str(cfg, root, "metrics", "metrics", &c->metrics) < 0)
 		goto fail;

@@ -106,6 +106,7 @@ typedef struct hbk_conf {
 typedef struct hconf {
 	struct cfg *cfg;
 	int log_level;              /* -1 = not set */
+	const char *log_target;     /* "stderr", "syslog", "syslog:/PATH" or NULL (stderr) */
 	const char *ctl_path;
 	const char *metrics;        /* "addr:port" or NULL */
 	uint64_t watchdog_ms;       /* kill a hook without progress for this long; 0 = off */

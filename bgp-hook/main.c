@@ -177,8 +177,8 @@ static const char *route_name(enum hsm_route r)
 {
 	switch (r) {
 	case HSM_ANNOUNCE: return "announced";
-	case HSM_ANNOUNCE_DEGRADED: return "announced (de-preferred)";
-	case HSM_ANNOUNCE_DRAIN: return "announced (GRACEFUL_SHUTDOWN 65535:0)";
+	case HSM_ANNOUNCE_DEGRADED: return "announced-depreferred";
+	case HSM_ANNOUNCE_DRAIN: return "announced-graceful-shutdown";
 	default: return "withdrawn";
 	}
 }
@@ -207,8 +207,8 @@ static void apply(svc_t *s)
 	                               : a->bk->ops->announce(a->bk, &r);
 	if (rc < 0) {
 		s->apply_failed = true;
-		log_err("%s: %s: backend %s failed: %s", s->c->name, s->c->prefix, a->bk->ops->name,
-		        hk_strerror(rc));
+		log_err("route: failed service=%s prefix=%s backend=%s error=%s", log_q(s->c->name),
+		        log_q(s->c->prefix), a->bk->ops->name, log_q(hk_strerror(rc)));
 		/* ANYNS_ENOENT: the speaker went away (ExaBGP closed our stdin). */
 		if (rc == ANYNS_ENOENT && !a->stopping)
 			app_stop(a, 1);
@@ -218,7 +218,8 @@ static void apply(svc_t *s)
 	if (s->applied != want)
 		a->state_dirty = true;
 	s->applied = want;
-	log_info("%s: %s %s", s->c->name, s->c->prefix, route_name(want));
+	log_info("route: %s service=%s prefix=%s", route_name(want), log_q(s->c->name),
+	         log_q(s->c->prefix));
 	refresh_exported(s);
 }
 
@@ -249,7 +250,8 @@ static void state_save(app_t *a)
 		o->time = wall;
 	}
 	if (hstate_save(a->conf->state_file, &st) < 0)
-		log_warn("state file %s: cannot write: %s", a->conf->state_file, strerror(errno));
+		log_warn("state: write-failed file=%s error=%s", log_q(a->conf->state_file),
+		         log_q(strerror(errno)));
 	else
 		a->state_dirty = false;
 	hstate_clear(&st);
@@ -273,7 +275,7 @@ static void state_restore(app_t *a)
 	if (rc == ANYNS_ENOENT)
 		return;
 	if (rc < 0) {
-		log_warn("state file: %s; starting afresh", err);
+		log_warn("state: unreadable error=%s action=start-afresh", log_q(err));
 		return;
 	}
 	bool same_boot = *a->boot && !strcmp(st.boot, a->boot);
@@ -301,10 +303,10 @@ static void state_restore(app_t *a)
 			 * supervisor): that was a flap. */
 			hsm_add_flap(&s->sm, now);
 		}
-		log_info("%s: state file: %s%s, penalty %.0f%s", s->c->name,
-		         o->drained ? "drained" : announced ? "was announced" : "was withdrawn",
-		         a->keep[i] ? " (kept; resumes after one good round)" : "",
-		         hsm_penalty(&s->sm, now), s->sm.suppressed ? " (suppressed)" : "");
+		log_info("state: restored service=%s was=%s kept=%s penalty=%.0f suppressed=%s",
+		         log_q(s->c->name), o->drained ? "drained" : announced ? "announced" : "withdrawn",
+		         a->keep[i] ? "yes" : "no", hsm_penalty(&s->sm, now),
+		         s->sm.suppressed ? "yes" : "no");
 	}
 	hstate_clear(&st);
 }
@@ -347,12 +349,13 @@ static void round_end(grp_t *g)
 		maint_check(s);
 		enum hsm_state old = s->sm.state;
 		if (hsm_input(&s->sm, worst, why, now)) {
-			log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
-			         hsm_state_name(s->sm.state), s->sm.reason);
+			log_info("service: state service=%s from=%s to=%s reason=%s", log_q(s->c->name),
+			         hsm_state_name(old), hsm_state_name(s->sm.state), log_q(s->sm.reason));
 			a->state_dirty = true;
 		}
 		else if (worst != HSM_GOOD)
-			log_debug("%s: round %s: %s", s->c->name, worst == HSM_BAD ? "bad" : "slow", why);
+			log_debug("service: round service=%s result=%s reason=%s", log_q(s->c->name),
+			          worst == HSM_BAD ? "bad" : "slow", log_q(why));
 		apply(s);
 		if (++s->rounds % EXPORTED_EVERY == 0)
 			refresh_exported(s);
@@ -413,8 +416,8 @@ static void on_drain_timer(uv_timer_t *t)
 	svc_t *s = t->data;
 	enum hsm_state old = s->sm.state;
 	if (hsm_tick(&s->sm, uv_now(&s->app->loop))) {
-		log_info("%s: %s -> %s (%s)", s->c->name, hsm_state_name(old),
-		         hsm_state_name(s->sm.state), s->sm.reason);
+		log_info("service: state service=%s from=%s to=%s reason=%s", log_q(s->c->name),
+		         hsm_state_name(old), hsm_state_name(s->sm.state), log_q(s->sm.reason));
 		apply(s);
 		state_maybe_save(s->app);
 		metrics_render(s->app);
@@ -438,8 +441,9 @@ static void svc_drain_update(svc_t *s)
 	bool changed = want ? hsm_drain(&s->sm, now) : hsm_undrain(&s->sm, now);
 	if (!changed)
 		return;
-	log_info("%s: %s -> %s (%s%s)", s->c->name, hsm_state_name(old), hsm_state_name(s->sm.state),
-	         s->sm.reason, s->maint ? "; maintenance file present" : "");
+	log_info("service: state service=%s from=%s to=%s reason=%s maintenance-file=%s",
+	         log_q(s->c->name), hsm_state_name(old), hsm_state_name(s->sm.state),
+	         log_q(s->sm.reason), s->maint ? "present" : "absent");
 	if (s->sm.state == HSM_DRAINING)
 		uv_timer_start(&s->drain_timer, on_drain_timer, s->c->sm.drain_ms, 0);
 	else
@@ -467,8 +471,8 @@ static void maint_check(svc_t *s)
 	if (m == s->maint)
 		return;
 	s->maint = m;
-	log_info("%s: maintenance file %s %s", s->c->name, s->c->maint_file,
-	         m ? "appeared: draining" : "removed");
+	log_info("service: maintenance-file service=%s file=%s present=%s", log_q(s->c->name),
+	         log_q(s->c->maint_file), m ? "yes" : "no");
 	svc_drain_update(s);
 }
 
@@ -511,7 +515,7 @@ static void on_ctl(void *ctx, const char *cmd, const char *arg, char *out, size_
 			if (arg && strcmp(arg, a->svc[i].c->name) != 0)
 				continue;
 			hit++;
-			log_info("ctl: %s %s", cmd, a->svc[i].c->name);
+			log_info("ctl: %s service=%s", cmd, log_q(a->svc[i].c->name));
 			svc_drain(&a->svc[i], drain);
 		}
 		if (!hit) {
@@ -539,12 +543,12 @@ static void on_beat(uv_timer_t *t)
 	uint64_t now = uv_now(&a->loop);
 	for (size_t k = 0; k < a->ngrp; k++)
 		if (now - a->grp[k].last_end > a->grp[k].bound_ms) {
-			log_warn("group %s: no round ended for %llu ms; not telling the watchdog",
-			         a->grp[k].name, (unsigned long long)(now - a->grp[k].last_end));
+			log_warn("watchdog: no-beat group=%s ms-since-round=%llu", log_q(a->grp[k].name),
+			         (unsigned long long)(now - a->grp[k].last_end));
 			return;
 		}
 	if (hwd_beat(a->beat_fd) < 0) {
-		log_err("watchdog: the watchdog process is gone; stopping");
+		log_err("watchdog: gone action=stop");
 		app_stop(a, 1);
 	}
 }
@@ -556,10 +560,11 @@ static void on_signal(uv_signal_t *h, int sig)
 	app_t *a = h->data;
 	if (sig == SIGHUP) {
 		/* Not a reload: a restart must go through "starts withdrawn". */
-		log_warn("SIGHUP: configuration reload is not supported (restart the hook); ignored");
+		log_warn("hook: sighup-ignored reason=\"configuration reload is not supported; restart "
+		         "the hook\"");
 		return;
 	}
-	log_info("signal %d: withdrawing and stopping", sig);
+	log_info("hook: stopping signal=%d action=withdraw", sig);
 	app_stop(a, 0);
 }
 
@@ -567,7 +572,7 @@ static void on_bk_readable(uv_poll_t *p, int status, int events)
 {
 	app_t *a = p->data;
 	if (status < 0 || a->bk->ops->on_readable(a->bk) < 0) {
-		log_err("backend %s: the BGP speaker went away; stopping", a->bk->ops->name);
+		log_err("backend: speaker-gone backend=%s action=stop", a->bk->ops->name);
 		app_stop(a, 1);
 	}
 }
@@ -593,9 +598,11 @@ static void app_stop(app_t *a, int code)
 			hroute_make(&r, s->c, s->idx, HSM_WITHDRAWN, "stopping", "stopping");
 			if (a->bk->ops->withdraw(a->bk, &r) == 0) {
 				s->applied = HSM_WITHDRAWN;
-				log_info("%s: %s withdrawn (stopping)", s->c->name, s->c->prefix);
+				log_info("route: withdrawn service=%s prefix=%s reason=stopping",
+				         log_q(s->c->name), log_q(s->c->prefix));
 			} else {
-				log_err("%s: %s: withdraw failed while stopping", s->c->name, s->c->prefix);
+				log_err("route: failed service=%s prefix=%s action=withdraw reason=stopping",
+				        log_q(s->c->name), log_q(s->c->prefix));
 			}
 		}
 		close_if_open((uv_handle_t *)&s->drain_timer);
@@ -671,11 +678,12 @@ static int app_run(app_t *a)
 	/* The backend starts by withdrawing whatever a previous instance left. */
 	rc = a->bk->ops->open(a->bk);
 	if (rc < 0) {
-		log_err("backend %s: cannot start: %s", a->bk->ops->name, hk_strerror(rc));
+		log_err("backend: start-failed backend=%s error=%s", a->bk->ops->name,
+		        log_q(hk_strerror(rc)));
 		goto out_bk;
 	}
 	if (c->metrics && prom_start((struct sockaddr *)&c->metrics_addr, NULL, NULL, &a->met) < 0) {
-		log_err("metrics: cannot listen on %s", c->metrics);
+		log_err("metrics: failed address=%s error=\"cannot listen\"", log_q(c->metrics));
 		goto out_bk;
 	}
 	uv_signal_init(&a->loop, &a->sigterm);
@@ -692,15 +700,17 @@ static int app_run(app_t *a)
 			a->bkpoll_on = true;
 			uv_poll_start(&a->bkpoll, UV_READABLE | UV_DISCONNECT, on_bk_readable);
 		} else {
-			log_warn("backend %s: cannot watch fd %d (not a pipe?)", a->bk->ops->name, fd);
+			log_warn("backend: unwatched backend=%s fd=%d hint=\"not a pipe?\"",
+			         a->bk->ops->name, fd);
 		}
 	}
 	for (size_t i = 0; i < a->nsvc; i++) {
 		svc_t *s = &a->svc[i];
 		uv_timer_init(&a->loop, &s->drain_timer);
 		s->drain_timer.data = s;
-		log_info("%s: %s: group %s, %zu checks, rise %u, fall %u, interval %llu ms "
-		         "(fast %llu ms); starting withdrawn", s->c->name, s->c->prefix, s->g->name,
+		log_info("service: configured service=%s prefix=%s group=%s checks=%zu rise=%u fall=%u "
+		         "interval-ms=%llu fast-ms=%llu route=withdrawn", log_q(s->c->name),
+		         log_q(s->c->prefix), log_q(s->g->name),
 		         s->c->nchecks, s->c->sm.rise, s->c->sm.fall,
 		         (unsigned long long)s->c->interval_ms, (unsigned long long)s->c->fast_ms);
 	}
@@ -757,7 +767,7 @@ out_svc:
 	free(a->grp);
 	uv_run(&a->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&a->loop) != 0)
-		log_warn("loop closed with handles still open");
+		log_warn("hook: loop-not-empty loop=main");
 	return a->exit_code;
 }
 
@@ -780,12 +790,12 @@ static int supervise_run(hconf_t *c, int *beat_fd)
 	pid_t parent = getpid();
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		log_err("supervise: pipe: %s", strerror(errno));
+		log_err("supervise: failed call=pipe error=%s", log_q(strerror(errno)));
 		return 1;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
-		log_err("supervise: fork: %s", strerror(errno));
+		log_err("supervise: failed call=fork error=%s", log_q(strerror(errno)));
 		return 1;
 	}
 	if (pid == 0) {
@@ -814,10 +824,10 @@ static int supervise_run(hconf_t *c, int *beat_fd)
 	if (!killed && WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2))
 		return WEXITSTATUS(st);   /* it withdrew itself, or never started */
 	if (WIFSIGNALED(st))
-		log_err("supervise: the hook (pid %d) died of signal %d; withdrawing", (int)pid,
+		log_err("supervise: hook-died pid=%d signal=%d action=withdraw", (int)pid,
 		        WTERMSIG(st));
 	else
-		log_err("supervise: the hook (pid %d) exited %d; withdrawing", (int)pid,
+		log_err("supervise: hook-exited pid=%d status=%d action=withdraw", (int)pid,
 		        WEXITSTATUS(st));
 	/* The backend's open() withdraws every prefix of the config. */
 	hbk_t *b = NULL;
@@ -826,7 +836,7 @@ static int supervise_run(hconf_t *c, int *beat_fd)
 		rc = b->ops->open(b);
 	hbk_free(b);
 	if (rc < 0)
-		log_err("supervise: withdraw failed: %s", hk_strerror(rc));
+		log_err("supervise: withdraw-failed error=%s", log_q(hk_strerror(rc)));
 	return 1;
 }
 
@@ -942,7 +952,7 @@ int main(int argc, char **argv)
 	hconf_t *c = NULL;
 	char err[600];
 	if (hconf_load(cfile, &c, err, sizeof(err)) < 0) {
-		log_err("%s", err);
+		log_err("config: bad error=%s", log_q(err));
 		return 2;
 	}
 	if (check_only) {
@@ -955,6 +965,11 @@ int main(int argc, char **argv)
 		lvl = c->log_level;
 	if (lvl >= 0)
 		log_set_level((enum log_level)lvl);
+	if (c->log_target && log_set_target(c->log_target, err, sizeof(err)) != 0) {
+		log_err("config: bad key=log error=%s", log_q(err));
+		hconf_free(c);
+		return 2;
+	}
 	/* A closed pipe to ExaBGP must be an error we handle, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	int beat_fd = -1;
@@ -969,7 +984,7 @@ int main(int argc, char **argv)
 		/* Before anything is opened: the watchdog must hold none of it. */
 		beat_fd = hwd_spawn(c->watchdog_ms);
 		if (beat_fd < 0) {
-			log_err("watchdog: cannot start: %s", hk_strerror(beat_fd));
+			log_err("watchdog: start-failed error=%s", log_q(hk_strerror(beat_fd)));
 			hconf_free(c);
 			return 1;
 		}

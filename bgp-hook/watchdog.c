@@ -78,8 +78,8 @@ int hwd_spawn(uint64_t timeout_ms)
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
 		if (watch(p[0], timeout_ms) && getppid() == hook) {
-			log_err("watchdog: no progress from the hook (pid %d) for %llu ms; killing it",
-			        (int)hook, (unsigned long long)timeout_ms);
+			log_err("watchdog: no-progress pid=%d ms=%llu action=kill", (int)hook,
+			        (unsigned long long)timeout_ms);
 			kill(hook, SIGKILL);
 		}
 		_exit(0);
@@ -94,8 +94,8 @@ int hwd_wait_child(pid_t child, int beat_fd, uint64_t timeout_ms, bool *killed)
 	int st;
 	*killed = false;
 	if (timeout_ms && beat_fd >= 0 && watch(beat_fd, timeout_ms)) {
-		log_err("watchdog: no progress from the hook (pid %d) for %llu ms; killing it",
-		        (int)child, (unsigned long long)timeout_ms);
+		log_err("watchdog: no-progress pid=%d ms=%llu action=kill", (int)child,
+		        (unsigned long long)timeout_ms);
 		kill(child, SIGKILL);
 		*killed = true;
 	}

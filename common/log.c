@@ -66,6 +66,52 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
+const char *log_qn(const char *s, size_t n)
+{
+	static __thread char ring[LOG_Q_SLOTS][LOG_Q_MAX * 4 + 8];
+	static __thread unsigned next;
+	char *out = ring[next++ % LOG_Q_SLOTS];
+	if (s == NULL)
+		return "-";
+	int plain = n > 0;
+	for (size_t i = 0; i < n && plain; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '=' || c == '\\')
+			plain = 0;
+	}
+	if (plain && n <= LOG_Q_MAX) {
+		memcpy(out, s, n);
+		out[n] = 0;
+		return out;
+	}
+	size_t o = 0;
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (i == LOG_Q_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '"';
+	out[o] = 0;
+	return out;
+}
+
+const char *log_q(const char *s)
+{
+	return log_qn(s, s ? strlen(s) : 0);
+}
+
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	if (lvl > g_level)

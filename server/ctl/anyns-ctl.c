@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 #define DEFAULT_SOCKET "/run/anyns/anynsd.sock"
 #define EXIT_NOANSWER  3
 
@@ -75,7 +77,8 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = strtod(optarg, &end);
 			if (*end != '\0' || !(timeout > 0 && timeout <= 86400)) {
-				fprintf(stderr, "anyns-ctl: --timeout %s: seconds from 0 to 86400\n", optarg);
+				fprintf(stderr, "anyns-ctl: bad-option option=--timeout value=%s "
+				        "error=\"seconds from 0 to 86400\"\n", log_q(optarg));
 				return 2;
 			}
 			break;
@@ -96,25 +99,27 @@ int main(int argc, char **argv)
 	                  argc - optind > 1 ? " " : "", argc - optind > 1 ? argv[optind + 1] : "");
 	if (rl < 0 || (size_t)rl >= sizeof(req) || strpbrk(argv[optind], " \t\n") != NULL ||
 	    (argc - optind > 1 && strpbrk(argv[optind + 1], " \t\n") != NULL)) {
-		fprintf(stderr, "anyns-ctl: bad command or argument\n");
+		fprintf(stderr, "anyns-ctl: bad-command error=\"bad command or argument\"\n");
 		return 2;
 	}
 
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "anyns-ctl: %s: path too long for a Unix socket\n", path);
+		fprintf(stderr, "anyns-ctl: bad-socket socket=%s error=\"path too long for a Unix "
+		        "socket\"\n", log_q(path));
 		return 2;
 	}
 	strcpy(sa.sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "anyns-ctl: %s: %s (is anynsd running with server.control there?)\n",
-		        path, strerror(errno));
+		fprintf(stderr, "anyns-ctl: connect-failed socket=%s error=%s hint=\"is anynsd running "
+		        "with server.control there?\"\n", log_q(path), log_q(strerror(errno)));
 		return EXIT_NOANSWER;
 	}
 	/* A daemon that refuses us answers and closes before reading: read on. */
 	if (send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl && errno != EPIPE) {
-		fprintf(stderr, "anyns-ctl: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "anyns-ctl: send-failed socket=%s error=%s\n", log_q(path),
+		        log_q(strerror(errno)));
 		return EXIT_NOANSWER;
 	}
 
@@ -124,19 +129,19 @@ int main(int argc, char **argv)
 	long long deadline = now_ms() + (long long)(timeout * 1000);
 	for (;;) {
 		if (buf == NULL) {
-			fprintf(stderr, "anyns-ctl: out of memory\n");
+			fprintf(stderr, "anyns-ctl: failed error=\"out of memory\"\n");
 			return EXIT_NOANSWER;
 		}
 		long long left = deadline - now_ms();
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-			fprintf(stderr, "anyns-ctl: no answer from %s within %g s\n", path, timeout);
+			fprintf(stderr, "anyns-ctl: no-answer socket=%s timeout=%g\n", log_q(path), timeout);
 			return EXIT_NOANSWER;
 		}
 		if (len + 1 >= cap) {
 			char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
 			if (nb == NULL) {
-				fprintf(stderr, "anyns-ctl: answer too long\n");
+				fprintf(stderr, "anyns-ctl: failed error=\"answer too long\"\n");
 				return EXIT_NOANSWER;
 			}
 			buf = nb;
@@ -146,7 +151,8 @@ int main(int argc, char **argv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "anyns-ctl: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "anyns-ctl: read-failed socket=%s error=%s\n", log_q(path),
+			        log_q(strerror(errno)));
 			return EXIT_NOANSWER;
 		}
 		if (n == 0)
@@ -163,7 +169,7 @@ int main(int argc, char **argv)
 	}
 	int status;
 	if (last == NULL || sscanf(last, "EXIT %d", &status) != 1 || status < 0 || status > 125) {
-		fprintf(stderr, "anyns-ctl: %s: answer cut short\n", path);
+		fprintf(stderr, "anyns-ctl: failed socket=%s error=\"answer cut short\"\n", log_q(path));
 		return EXIT_NOANSWER;
 	}
 	*last = '\0';

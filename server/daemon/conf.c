@@ -718,9 +718,9 @@ int dconf_finish(dconf_t *c, char *err, size_t errlen)
 	if (zones_resolve(c, err, errlen) != 0)
 		return -1;
 	if (c->max_udp_payload > 1232)
-		log_warn("server.max-udp-payload %u: answers over 1232 bytes may be fragmented, and "
-		         "fragments are often lost or spoofed; 1232 is the usual value",
-		         c->max_udp_payload);
+		log_warn("config: warning key=server.max-udp-payload value=%u reason=\"answers over "
+		         "1232 bytes may be fragmented, and fragments are often lost or spoofed; 1232 "
+		         "is the usual value\"", c->max_udp_payload);
 	return 0;
 }
 

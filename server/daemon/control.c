@@ -394,7 +394,7 @@ static void conn_command(ctl_conn_t *c)
 	char *arg = strtok_r(NULL, " \t\r", &save);
 	char *extra = strtok_r(NULL, " \t\r", &save);
 	int status;
-	log_debug("control: %s%s%s", cmd ? cmd : "", arg ? " " : "", arg ? arg : "");
+	log_debug("control: command command=%s arg=%s", log_q(cmd), log_q(arg));
 	if (cmd == NULL) {
 		status = out_error(&o, 2, "no command");
 	} else if (extra != NULL) {
@@ -411,7 +411,7 @@ static void conn_command(ctl_conn_t *c)
 		if (arg != NULL && zone_index(d, arg) < 0) {
 			status = out_error(&o, 2, "no zone %s", arg);
 		} else {
-			log_info("control: reload%s%s", arg ? " of " : "", arg ? arg : "");
+			log_info("control: reload zone=%s", arg ? zones_lq(arg) : "all");
 			c->zone_set = arg != NULL;
 			if (arg != NULL)
 				memmove(c->line, arg, strlen(arg) + 1);
@@ -432,7 +432,7 @@ static void conn_command(ctl_conn_t *c)
 		else if (xfrd_refresh(d, (size_t)i, axfr) != 0)
 			status = out_error(&o, 2, "zone %s is not a secondary zone", arg);
 		else {
-			log_info("control: %s of %s", cmd, d->conf.zones[i].origin);
+			log_info("control: %s zone=%s", cmd, zones_lq(d->conf.zones[i].origin));
 			out_begin(&o);
 			out_str(&o, "zone", d->conf.zones[i].origin);
 			out_str(&o, "result", axfr ? "transfer started" : "refresh started");
@@ -492,10 +492,10 @@ static bool peer_allowed(int fd, char *who, size_t wlen)
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-		snprintf(who, wlen, "unknown peer");
+		snprintf(who, wlen, "peer=unknown");
 		return false;
 	}
-	snprintf(who, wlen, "uid %u gid %u pid %d", (unsigned)cr.uid, (unsigned)cr.gid,
+	snprintf(who, wlen, "uid=%u gid=%u pid=%d", (unsigned)cr.uid, (unsigned)cr.gid,
 	         (int)cr.pid);
 	if (cr.uid == 0 || cr.uid == geteuid())
 		return true;
@@ -543,7 +543,7 @@ static void on_connection(uv_stream_t *server, int status)
 	uv_os_fd_t fd;
 	char who[96];
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 || !peer_allowed(fd, who, sizeof(who))) {
-		log_warn("control: refused %s: not root, our user or control-group", who);
+		log_warn("control: refused %s reason=\"not root, our user or control-group\"", who);
 		c->refused = true;
 	} else if (g_ctl.n_conns > CTL_MAX_CONNS) {
 		out_t o = { 0 };
@@ -579,7 +579,7 @@ static void make_parent(const char *path)
 		return;
 	*slash = '\0';
 	if (mkdir(dir, 0755) == 0)
-		log_debug("control: made %s", dir);
+		log_debug("control: mkdir dir=%s", log_q(dir));
 }
 
 static int control_start(daemon_t *d)
@@ -590,15 +590,16 @@ static int control_start(daemon_t *d)
 		return 0;
 	g_ctl.d = d;
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		log_err("control: %s: path too long for a Unix socket", path);
+		log_err("control: failed socket=%s error=\"path too long for a Unix socket\"",
+		        log_q(path));
 		return ANYNS_EINVAL;
 	}
 	if (d->conf.control_group != NULL) {
 		struct group gr, *grp = NULL;
 		char buf[4096];
 		if (getgrnam_r(d->conf.control_group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL) {
-			log_err("control: control-group %s: no such group; no control socket",
-			        d->conf.control_group);
+			log_err("control: failed control-group=%s error=\"no such group\"",
+			        log_q(d->conf.control_group));
 			return ANYNS_EINVAL;
 		}
 		g_ctl.gid = gr.gr_gid;
@@ -607,15 +608,16 @@ static int control_start(daemon_t *d)
 	make_parent(path);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			log_err("control: %s exists and is not a socket; no control socket", path);
+			log_err("control: failed socket=%s error=\"exists and is not a socket\"",
+			        log_q(path));
 			return ANYNS_EINVAL;
 		}
 		if (socket_in_use(path)) {
 			/* Said quietly for the default path: instances started
 			 * without a config (tests, a second one by hand) meet there. */
 			log_msg(strcmp(path, CTL_DEFAULT) == 0 ? LOG_INFO : LOG_WARN,
-			        "control: %s is answered by another process; no control socket "
-			        "(set server.control to a path of this instance's own)", path);
+			        "control: in-use socket=%s hint=\"answered by another process; set "
+			        "server.control to a path of this instance's own\"", log_q(path));
 			return ANYNS_EINVAL;
 		}
 		unlink(path);
@@ -630,14 +632,14 @@ static int control_start(daemon_t *d)
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&g_ctl.listen, 8, on_connection);
 	if (rc != 0) {
-		log_err("control: %s: %s; no control socket", path, uv_strerror(rc));
+		log_err("control: failed socket=%s error=%s", log_q(path), log_q(uv_strerror(rc)));
 		uv_close((uv_handle_t *)&g_ctl.listen, NULL);
 		return ANYNS_EINVAL;
 	}
 	uv_unref((uv_handle_t *)&g_ctl.listen);
 	g_ctl.on = true;
-	log_info("control: listening on %s%s%s", path, g_ctl.gid_set ? " for group " : "",
-	         g_ctl.gid_set ? d->conf.control_group : "");
+	log_info("control: listening socket=%s group=%s", log_q(path),
+	         g_ctl.gid_set ? log_q(d->conf.control_group) : "-");
 	return 0;
 }
 

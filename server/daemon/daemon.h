@@ -246,6 +246,8 @@ void zones_note(const char *origin, const char *err);
 /* Into the caller's buffers; false when nothing was noted for origin. */
 bool zones_noted(const char *origin, time_t *loaded_at, char *err, size_t errlen);
 const zset_t *zones_current(daemon_t *d);  /* within rcu_read_lock() */
+/* A zone name for a log line: log_q() of origin with its final dot. */
+const char *zones_lq(const char *origin);
 
 /* worker.c */
 int worker_new(daemon_t *d, unsigned id, worker_t **out);

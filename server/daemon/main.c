@@ -92,7 +92,8 @@ static void notify_systemd(const char *state)
 		return;
 	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
 	           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-		log_warn("NOTIFY_SOCKET %s: %s", path, strerror(errno));
+		log_warn("systemd: notify-failed socket=%s error=%s", log_q(path),
+		         log_q(strerror(errno)));
 	close(fd);
 }
 
@@ -117,7 +118,7 @@ static void on_signal(uv_signal_t *h, int signum)
 			break;
 		g_stopping = true;
 		zones_reload_close(&g_d);
-		log_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_info("daemon: stopping signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 		notify_systemd("STOPPING=1");
 		for (unsigned i = 0; i < g_d.n_workers; i++)
 			worker_stop(g_d.workers[i]);
@@ -150,22 +151,22 @@ static int defences_start(daemon_t *d)
 	if (d->conf.cookies) {
 		if (!d->conf.cookie_secret_set &&
 		    getrandom(d->conf.cookie.secret, COOKIE_SECRET_LEN, 0) != COOKIE_SECRET_LEN) {
-			log_err("cookies: cannot make a random secret");
+			log_err("cookies: failed error=\"cannot make a random secret\"");
 			return -1;
 		}
 		d->aconf.cookies = &d->conf.cookie;
-		log_info("DNS Cookies on (%s secret%s)",
+		log_info("cookies: on secret=%s previous-secret=%s",
 		         d->conf.cookie_secret_set ? "configured" : "random",
-		         d->conf.cookie.has_previous ? ", previous secret accepted" : "");
+		         d->conf.cookie.has_previous ? "accepted" : "none");
 	}
 	if (d->conf.rrl.rate == 0)
 		return 0;
 	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) ||
 	    rrl_new(&d->conf.rrl, seed, &d->rrl) != 0) {
-		log_err("rrl: cannot make a table of %zu buckets", d->conf.rrl.table_size);
+		log_err("rrl: failed error=\"cannot make the table\" buckets=%zu", d->conf.rrl.table_size);
 		return -1;
 	}
-	log_info("response rate limiting: %u/s per network (/%u, /%u), slip %u, %zu whitelisted",
+	log_info("rrl: on rate=%u ipv4-prefix=%u ipv6-prefix=%u slip=%u whitelisted=%zu",
 	         d->conf.rrl.rate, d->conf.rrl.v4_prefix, d->conf.rrl.v6_prefix, d->conf.rrl.slip,
 	         d->conf.rrl.n_whitelist);
 	return 0;
@@ -197,7 +198,8 @@ static void raise_nofile(const dconf_t *c)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < (rlim_t)c->tcp_max_conn + 64)
-		log_warn("open files limited to %llu: fewer than tcp-max-connections %u can be open",
+		log_warn("tcp: limited open-files=%llu tcp-max-connections=%u "
+		         "reason=\"fewer connections than tcp-max-connections can be open\"",
 		         (unsigned long long)rl.rlim_cur, c->tcp_max_conn);
 }
 
@@ -224,7 +226,7 @@ static int resolve_user(const dconf_t *c, bool check, uid_t *uid, gid_t *gid, bo
 	}
 	struct passwd *pw = getpwnam(c->user);
 	if (pw == NULL && check) {
-		log_warn("config: no such user on this machine key=server.user user=%s", c->user);
+		log_warn("config: no-such-user key=server.user user=%s", log_q(c->user));
 		return 0;
 	}
 	if (pw == NULL) {
@@ -242,8 +244,8 @@ static int resolve_user(const dconf_t *c, bool check, uid_t *uid, gid_t *gid, bo
 		*gid = gr->gr_gid;
 	}
 	if (*uid == 0 && geteuid() == 0)
-		log_warn("privileges: keeping root as configured user=%s; a flaw in anynsd would "
-		         "give an attacker the machine", c->user);
+		log_warn("privileges: keeping-root user=%s reason=\"as configured; a flaw in anynsd "
+		         "would give an attacker the machine\"", log_q(c->user));
 	if (*uid == geteuid() && *gid == getegid())
 		return 0;
 	if (geteuid() != 0) {
@@ -261,15 +263,15 @@ static int drop_privileges(uid_t uid, gid_t gid, const char *user)
 {
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	    setresuid(uid, uid, uid) != 0) {
-		log_err("cannot become user %s: %s", user, strerror(errno));
+		log_err("daemon: user-failed user=%s error=%s", log_q(user), log_q(strerror(errno)));
 		return -1;
 	}
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		log_err("became %s but could get root back", user);
+		log_err("daemon: user-failed user=%s error=\"root could be regained\"", log_q(user));
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	log_info("running as user %s (uid %u, gid %u)", user, (unsigned)uid, (unsigned)gid);
+	log_info("daemon: user user=%s uid=%u gid=%u", log_q(user), (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -277,7 +279,7 @@ static int write_pid_file(const char *path)
 {
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
-		log_err("pid-file %s: %s", path, strerror(errno));
+		log_err("daemon: pid-file-failed file=%s error=%s", log_q(path), log_q(strerror(errno)));
 		return -1;
 	}
 	fprintf(f, "%ld\n", (long)getpid());
@@ -299,7 +301,7 @@ int main(int argc, char **argv)
 	dconf_cmd_t cl;
 	if (dconf_cmdline(&cl, argc, argv, err, sizeof(err)) != 0 || cl.help || cl.version) {
 		if (err[0] != '\0')
-			log_err("%s", err);
+			log_err("config: bad error=%s", log_q(err));
 		else if (cl.help)
 			usage(stdout);
 		else
@@ -311,13 +313,13 @@ int main(int argc, char **argv)
 	d->argc = argc;
 	d->argv = argv;
 	if (dconf_read(&d->conf, cl.config, argc, argv, err, sizeof(err)) != 0) {
-		log_err("bad config: %s", err);
+		log_err("config: bad error=%s", log_q(err));
 		ret = EXIT_CONFIG;
 		goto out_conf;
 	}
 	log_set_level((enum log_level)d->conf.log_level);
 	if (d->conf.log_target != NULL && log_set_target(d->conf.log_target, err, sizeof(err)) != 0) {
-		log_err("bad config: server.log: %s", err);
+		log_err("config: bad key=server.log error=%s", log_q(err));
 		ret = EXIT_CONFIG;
 		goto out_conf;
 	}
@@ -325,7 +327,7 @@ int main(int argc, char **argv)
 	gid_t run_gid = 0;
 	bool drop = false;
 	if (resolve_user(&d->conf, cl.check, &run_uid, &run_gid, &drop, err, sizeof(err)) != 0) {
-		log_err("bad config: %s", err);
+		log_err("config: bad error=%s", log_q(err));
 		ret = EXIT_CONFIG;
 		goto out_conf;
 	}
@@ -340,7 +342,7 @@ int main(int argc, char **argv)
 	unsigned n_ok = 0;
 	size_t records = 0;
 	if (zones_load(d, &n_ok, &records) != 0) {
-		log_err("cannot build the zone set");
+		log_err("zones: failed error=\"cannot build the zone set\"");
 		goto out_conf;
 	}
 	uint64_t t1 = now_ms();
@@ -350,18 +352,18 @@ int main(int argc, char **argv)
 		ret = n_ok == d->conf.n_zones ? 0 : 1;
 		goto out_zones;
 	}
-	log_info("loaded %u of %zu zones, %zu records, in %llu ms", n_ok, d->conf.n_zones,
+	log_info("zones: loaded zones=%zu loaded=%u records=%zu ms=%llu", d->conf.n_zones, n_ok,
 	         records, (unsigned long long)(t1 - t0));
 	if (n_ok == 0)
-		log_err("no zone loaded: every query will be REFUSED");
+		log_err("zones: none-loaded reason=\"every query will be REFUSED\"");
 	else if (n_ok < d->conf.n_zones)
-		log_err("%zu zone(s) failed to load and are not served", d->conf.n_zones - n_ok);
+		log_err("zones: not-served count=%zu", d->conf.n_zones - n_ok);
 
 	if (d->conf.answer_cache == DCONF_CACHE_AUTO) {
 		d->answer_cache_auto = true;
 		d->conf.answer_cache = cache_auto_size(d->zset);
 	}
-	log_debug("answer cache: %zu entries per worker", d->conf.answer_cache);
+	log_debug("cache: size entries-per-worker=%zu", d->conf.answer_cache);
 
 	d->n_workers = d->conf.workers;
 	if (d->n_workers == 0) {
@@ -373,14 +375,14 @@ int main(int argc, char **argv)
 		for (int t = 0; t < 2; t++) {
 			int rc = socket_check_free(l, t == 0 ? SOCK_DGRAM : SOCK_STREAM);
 			if (rc == -EADDRINUSE) {
-				log_err("listen %s (%s): already served by another process; not sharing "
-				        "it (both would get part of the queries)", l->text,
-				        t == 0 ? "UDP" : "TCP");
+				log_err("listen: in-use address=%s proto=%s reason=\"already served by "
+				        "another process; not sharing it (both would get part of the "
+				        "queries)\"", log_q(l->text), t == 0 ? "udp" : "tcp");
 				goto out_zones;
 			}
 			if (rc != 0) {
-				log_err("listen %s (%s): %s", l->text, t == 0 ? "UDP" : "TCP",
-				        strerror(-rc));
+				log_err("listen: failed address=%s proto=%s error=%s", log_q(l->text),
+				        t == 0 ? "udp" : "tcp", log_q(strerror(-rc)));
 				goto out_zones;
 			}
 		}
@@ -406,7 +408,7 @@ int main(int argc, char **argv)
 	hooks_start(d);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		if (worker_start(d->workers[i]) != 0) {
-			log_err("cannot start worker %u", i);
+			log_err("worker: start-failed worker=%u", i);
 			g_stopping = true;
 			zones_reload_close(d);
 			for (unsigned j = 0; j <= i; j++)
@@ -433,14 +435,14 @@ int main(int argc, char **argv)
 		size_t off = 0;
 		addrs[0] = '\0';
 		for (size_t i = 0; i < d->conf.n_listen && off < sizeof(addrs); i++) {
-			int k = snprintf(addrs + off, sizeof(addrs) - off, "%s%s", i ? " " : "",
+			int k = snprintf(addrs + off, sizeof(addrs) - off, "%s%s", i ? "," : "",
 			                 d->conf.listen[i].text);
 			if (k > 0)
 				off += (size_t)k;
 		}
-		log_info("serving on %s with %u workers (UDP %s, TCP)%s", addrs, d->n_workers,
-		         d->udp == &udp_api_threads ? "reader threads" : "polled",
-		         d->xdp != NULL ? ", XDP on" : "");
+		log_info("daemon: serving listen=%s workers=%u udp=%s tcp=on xdp=%s", log_q(addrs),
+		         d->n_workers, d->udp == &udp_api_threads ? "threads" : "polled",
+		         d->xdp != NULL ? "on" : "off");
 		char ready[128];
 		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving %u zones\nMAINPID=%ld", n_ok,
 		         (long)getpid());
@@ -461,10 +463,10 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, SIG_IGN);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(&loop) != 0)
-		log_warn("main loop not empty at exit");
+		log_warn("daemon: loop-not-empty loop=main");
 	if (d->conf.pid_file != NULL && ret == 0)
 		unlink(d->conf.pid_file);
-	log_info("stopped");
+	log_info("daemon: stopped");
 out_workers:
 	hooks_stop(d);
 	for (unsigned i = 0; d->workers != NULL && i < d->n_workers; i++)

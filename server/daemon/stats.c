@@ -77,7 +77,7 @@ void stats_log(daemon_t *d, const char *why)
 			break;
 		off += (size_t)k;
 	}
-	log_info("stats (%s): udp=%llu tcp=%llu cache-hits=%llu cache-misses=%llu dropped=%llu "
+	log_info("stats: counters reason=%s udp=%llu tcp=%llu cache-hits=%llu cache-misses=%llu dropped=%llu "
 	         "truncated=%llu tcp-conns=%llu tcp-refused=%llu tcp-timeouts=%llu%s",
 	         why, (unsigned long long)s.udp_queries, (unsigned long long)s.tcp_queries,
 	         (unsigned long long)s.cache_hits, (unsigned long long)s.cache_misses,
@@ -85,12 +85,12 @@ void stats_log(daemon_t *d, const char *why)
 	         (unsigned long long)s.tcp_accepted, (unsigned long long)s.tcp_refused,
 	         (unsigned long long)s.tcp_timeouts, rc);
 	if (d->rrl != NULL)
-		log_info("stats (%s): rrl slipped=%llu dropped=%llu", why,
+		log_info("stats: rrl reason=%s slipped=%llu dropped=%llu", why,
 		         (unsigned long long)s.rrl_slipped, (unsigned long long)s.rrl_dropped);
 	if (d->xdp != NULL) {
 		anyns_xdp_stats_t x;
 		if (anyns_xdp_stats(d->xdp, &x) == 0)
-			log_info("stats (%s): xdp answered=%llu passed=%llu miss=%llu stale=%llu "
+			log_info("stats: xdp reason=%s answered=%llu passed=%llu miss=%llu stale=%llu "
 			         "puts=%llu rrl-slipped=%llu rrl-dropped=%llu", why,
 			         (unsigned long long)x.answered, (unsigned long long)x.passed,
 			         (unsigned long long)x.pass_miss, (unsigned long long)x.pass_stale,
@@ -253,19 +253,19 @@ static int metrics_start(daemon_t *d)
 	if (d->conf.metrics == NULL)   /* the zones' series still go to anyns-ctl stats */
 		return zones_subscribe(d, metrics_published);
 	if (dconf_parse_addr(d->conf.metrics, 9153, &l, why, sizeof(why)) != 0) {
-		log_err("metrics: %s", why);
+		log_err("metrics: failed error=%s", log_q(why));
 		return ANYNS_EINVAL;
 	}
 	if (!addr_is_loopback(&l.ss))
-		log_warn("metrics: %s is reachable from %s; the counters describe the traffic: "
-		         "prefer a loopback address (and a local scraper or a proxy)",
-		         d->conf.metrics, l.wildcard ? "every network" : "other hosts");
+		log_warn("metrics: reachable address=%s from=%s hint=\"the counters describe the "
+		         "traffic: prefer a loopback address (and a local scraper or a proxy)\"",
+		         log_q(d->conf.metrics), l.wildcard ? "every-network" : "other-hosts");
 	int rc = prom_start((const struct sockaddr *)&l.ss, metrics_render, d, &g_met.prom);
 	if (rc != 0) {
-		log_err("metrics: cannot listen on %s", d->conf.metrics);
+		log_err("metrics: failed address=%s error=\"cannot listen\"", log_q(d->conf.metrics));
 		return rc;
 	}
-	log_info("metrics: serving on http://%s/metrics", d->conf.metrics);
+	log_info("metrics: serving url=http://%s/metrics", d->conf.metrics);
 	return zones_subscribe(d, metrics_published);
 }
 

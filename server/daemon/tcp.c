@@ -500,7 +500,7 @@ static void on_connection(uv_stream_t *server, int status)
 	worker_t *w = server->data;
 	daemon_t *d = w->d;
 	if (status < 0) {
-		log_warn("worker %u: accept: %s", w->id, uv_strerror(status));
+		log_warn("tcp: accept-failed worker=%u error=%s", w->id, log_q(uv_strerror(status)));
 		return;
 	}
 	tcp_conn_t *c = calloc(1, sizeof(*c));

@@ -11,7 +11,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
 	if (status < 0) {
-		log_warn("worker %u: UDP poll: %s", s->io->w->id, uv_strerror(status));
+		log_warn("udp: poll-failed worker=%u error=%s", s->io->w->id, log_q(uv_strerror(status)));
 		return;
 	}
 	udp_drain(s);

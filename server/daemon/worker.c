@@ -102,7 +102,8 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 		}
 		rc = socket_bind(l, SOCK_DGRAM, &s->fd);
 		if (rc != 0) {
-			log_err("listen %s (UDP): %s", l->text, strerror(-rc));
+			log_err("listen: failed address=%s proto=udp error=%s", log_q(l->text),
+			        log_q(strerror(-rc)));
 			goto fail_loop;
 		}
 		s->family = l->ss.ss_family;
@@ -111,13 +112,15 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 		w->n_udp++;
 		rc = api->init(w, s);
 		if (rc != 0) {
-			log_err("listen %s (UDP, %s): %s", l->text, api->name, strerror(-rc));
+			log_err("listen: failed address=%s proto=udp io=%s error=%s", log_q(l->text),
+			        api->name, log_q(strerror(-rc)));
 			goto fail_loop;
 		}
 
 		rc = tcp_listen_start(w, l, &w->tcp_listen[w->n_tcp]);
 		if (rc != 0) {
-			log_err("listen %s (TCP): %s", l->text, strerror(-rc));
+			log_err("listen: failed address=%s proto=tcp error=%s", log_q(l->text),
+			        log_q(strerror(-rc)));
 			goto fail_loop;
 		}
 		w->n_tcp++;
@@ -168,6 +171,6 @@ void worker_free(worker_t *w)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	int rc = uv_loop_close(&w->loop);
 	if (rc != 0)
-		log_warn("worker %u: loop not empty at exit: %s", w->id, uv_strerror(rc));
+		log_warn("worker: loop-not-empty worker=%u error=%s", w->id, log_q(uv_strerror(rc)));
 	worker_release(w);
 }

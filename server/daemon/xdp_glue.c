@@ -39,7 +39,7 @@ static void xdp_published(daemon_t *d)
 	if (rc == 0)
 		rc = anyns_xdp_prefill(d->xdp, d->zset, &d->aconf);
 	if (rc != 0)
-		log_warn("xdp: refresh after load: %s", anyns_strerror(rc));
+		log_warn("xdp: refresh-failed error=%s", log_q(anyns_strerror(rc)));
 }
 
 static int xdp_start(daemon_t *d)
@@ -73,7 +73,7 @@ static int xdp_start(daemon_t *d)
 	};
 	int rc = anyns_xdp_open(&xc, &d->xdp);
 	if (rc != 0) {
-		log_warn("xdp: not enabled (%s); serving from sockets only", anyns_strerror(rc));
+		log_warn("xdp: off error=%s fallback=sockets", log_q(anyns_strerror(rc)));
 		d->xdp = NULL;
 		return rc;
 	}

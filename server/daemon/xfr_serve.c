@@ -56,8 +56,8 @@ static bool xs_log_ok(void)
 		uint64_t dropped = atomic_exchange(&g_log_dropped, 0);
 		atomic_store(&g_log_count, 0);
 		if (dropped > 0)
-			log_warn("%llu more refused transfers, NOTIFYs or bad TSIGs not logged",
-			         (unsigned long long)dropped);
+			log_warn("xfr: log-suppressed count=%llu what=\"refused transfers, NOTIFYs or "
+			         "bad TSIGs\"", (unsigned long long)dropped);
 	}
 	if (atomic_fetch_add(&g_log_count, 1) < XS_LOG_PER_SEC)
 		return true;
@@ -173,7 +173,8 @@ static void xs_notify(struct xs *x)
 	anyns_name_to_text(n.zone, n.zone_len, zname, sizeof(zname));
 	if (idx < 0) {
 		if (xs_log_ok())
-			log_info("NOTIFY for %s from %s: not a zone of ours", zname, from);
+			log_info("notify: refused zone=%s from=%s reason=\"not a zone of ours\"",
+			         log_q(zname), log_q(from));
 		xs_rcode(x, PKT_RCODE_NOTAUTH);
 		return;
 	}
@@ -183,13 +184,17 @@ static void xs_notify(struct xs *x)
 		prim = &d->conf.zones[zc->catalog_idx].primaries;
 	if (prim->n == 0 || xs_allowed(x, prim) < 0) {
 		if (xs_log_ok())
-			log_warn("NOTIFY for %s from %s refused: not one of its primaries%s", zname,
-			         from, prim->n > 0 ? " (or not signed with its key)" : "");
+			log_warn("notify: refused zone=%s from=%s reason=\"not one of its primaries%s\"",
+			         log_q(zname), log_q(from),
+			         prim->n > 0 ? " (or not signed with its key)" : "");
 		xs_rcode(x, prim->n == 0 ? PKT_RCODE_NOTAUTH : PKT_RCODE_REFUSED);
 		return;
 	}
-	log_info("NOTIFY for %s from %s%s%u", zname, from, n.has_serial ? ", serial " : "",
-	         n.has_serial ? n.serial : 0);
+	if (n.has_serial)
+		log_info("notify: received zone=%s from=%s serial=%u", log_q(zname), log_q(from),
+		         n.serial);
+	else
+		log_info("notify: received zone=%s from=%s serial=-", log_q(zname), log_q(from));
 	xfrd_notify_received(d, (size_t)idx);
 	xs_rcode(x, PKT_RCODE_NOERROR);
 }
@@ -223,8 +228,8 @@ static void xs_transfer(struct xs *x)
 	}
 	if (xs_allowed(x, &d->conf.zones[idx].allow_transfer) < 0) {
 		if (xs_log_ok())
-			log_info("%s of %s from %s refused: not in allow-transfer%s", what, zname,
-			         from, x->signed_q ? "" : " (or unsigned)");
+			log_info("xfr: refused type=%s zone=%s to=%s reason=\"not in allow-transfer%s\"",
+			         what, log_q(zname), log_q(from), x->signed_q ? "" : " (or unsigned)");
 		xs_rcode(x, PKT_RCODE_REFUSED);
 		return;
 	}
@@ -237,10 +242,10 @@ static void xs_transfer(struct xs *x)
 	xfr_writer_init(&w, x->q, x->qend);
 	uint32_t client = 0;
 	int rc;
-	const char *kind = "AXFR";
+	const char *kind = "axfr";
 	if (x->qtype == PKT_TYPE_IXFR && ixfr_client_serial(x, &client)) {
 		if (!serial_lt(client, h->serial)) {
-			kind = "IXFR (up to date)";
+			kind = "ixfr-up-to-date";
 			rc = xfr_writer_soa(&w, &h->rrs, h->soa);
 		} else {
 			size_t k = h->nch;
@@ -259,10 +264,10 @@ static void xs_transfer(struct xs *x)
 					rc = xfr_writer_ixfr(&w, &h->rrs, h->soa, chs, h->nch - k);
 					free(chs);
 				}
-				kind = "IXFR";
+				kind = "ixfr";
 			} else {
 				/* RFC 1995 4: history does not reach: the whole zone. */
-				kind = "IXFR (as a full zone)";
+				kind = "ixfr-full-zone";
 				rc = xfr_writer_axfr(&w, &h->rrs);
 			}
 		}
@@ -286,10 +291,11 @@ static void xs_transfer(struct xs *x)
 			rc = 0;
 	}
 	if (rc != 0)
-		log_err("%s of %s to %s: %s", what, zname, from, anyns_strerror(rc));
+		log_err("xfr: failed type=%s zone=%s to=%s error=%s", what, log_q(zname), log_q(from),
+		        log_q(anyns_strerror(rc)));
 	else
-		log_info("%s of %s serial %u to %s: %s, %u messages%s", what, zname, h->serial, from,
-		         kind, msgs, x->signed_q ? ", TSIG" : "");
+		log_info("xfr: sent type=%s zone=%s serial=%u to=%s kind=%s messages=%u tsig=%s", what,
+		         log_q(zname), h->serial, log_q(from), kind, msgs, x->signed_q ? "yes" : "no");
 	xfr_writer_clear(&w);
 	zhist_unref(h);
 }
@@ -353,8 +359,8 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 		}
 		if (err == TSIG_BADKEY || err == TSIG_BADSIG) {
 			if (xs_log_ok())
-				log_warn("query from %s signed with key %s: %s", afrom, kname,
-				         err == TSIG_BADKEY ? "BADKEY (unknown key)" : "BADSIG");
+				log_warn("tsig: refused from=%s key=%s error=%s", log_q(afrom), log_q(kname),
+				         err == TSIG_BADKEY ? "BADKEY" : "BADSIG");
 			size_t olen;
 			if (xfr_answer_header(q, x.qend, PKT_RCODE_NOTAUTH, buf, x.outcap, &olen) == 0 &&
 			    tsig_append_error(buf, &olen, x.outcap, &tr, err, now) == 0)
@@ -364,8 +370,8 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 		x.signed_q = true;
 		if (err == TSIG_BADTIME) {
 			if (xs_log_ok())
-				log_warn("query from %s signed with key %s: BADTIME (clock off by more "
-				         "than %us)", afrom, kname, tr.fudge);
+				log_warn("tsig: refused from=%s key=%s error=BADTIME fudge=%u", log_q(afrom),
+				         log_q(kname), tr.fudge);
 			size_t olen;
 			if (xfr_answer_header(q, x.qend, PKT_RCODE_NOTAUTH, buf, x.outcap, &olen) == 0)
 				xs_send(&x, buf, olen);

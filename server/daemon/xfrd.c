@@ -338,8 +338,8 @@ static zhist_t *journal_load(const char *path, const zone_t *z)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ENOENT)
-			log_warn("xfr: journal-unread zone=%s file=%s reason=\"%s\"", origin, path,
-			         strerror(errno));
+			log_warn("xfr: journal-unread zone=%s file=%s reason=%s", zones_lq(origin),
+			         log_q(path), log_q(strerror(errno)));
 		return NULL;
 	}
 	struct stat st;
@@ -382,11 +382,12 @@ static zhist_t *journal_load(const char *path, const zone_t *z)
 	}
 	free(buf);
 	if (why != NULL) {
-		log_warn("xfr: journal-ignored zone=%s file=%s reason=\"%s\"", origin, path, why);
+		log_warn("xfr: journal-ignored zone=%s file=%s reason=%s", zones_lq(origin), log_q(path),
+		         log_q(why));
 		return NULL;
 	}
-	log_info("xfr: journal-loaded zone=%s file=%s serial=%u changes=%zu", origin, path,
-	         h->serial, h->nch);
+	log_info("xfr: journal-loaded zone=%s file=%s serial=%u changes=%zu", zones_lq(origin),
+	         log_q(path), h->serial, h->nch);
 	return h;
 }
 
@@ -424,11 +425,11 @@ static void journal_write(const char *path, const zhist_t *h)
 		unlink(tmp);
 	free(buf);
 	if (rc != 0)
-		log_warn("xfr: journal-unwritten zone=%s file=%s reason=\"%s\"", origin, path,
-		         rc < 0 ? strerror(-rc) : anyns_strerror(rc));
+		log_warn("xfr: journal-unwritten zone=%s file=%s reason=%s", zones_lq(origin),
+		         log_q(path), log_q(rc < 0 ? strerror(-rc) : anyns_strerror(rc)));
 	else
 		log_debug("xfr: journal-written zone=%s file=%s serial=%u changes=%zu bytes=%zu",
-		          origin, path, h->serial, h->nch, len);
+		          zones_lq(origin), log_q(path), h->serial, h->nch, len);
 }
 
 /* ---- NOTIFY out ------------------------------------------------------------- */
@@ -484,15 +485,15 @@ static void nsend_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *b, const stru
 		int rc = tsig_verify_response(&c, m, (size_t)nread, (uint64_t)time(NULL), &terr);
 		tsig_ctx_clear(&c);
 		if (rc != 0) {
-			log_warn("%s: answer with a bad TSIG (error %u), ignored", n->what, terr);
+			log_warn("notify: bad-tsig %s tsig-error=%u action=ignored", n->what, terr);
 			return;
 		}
 	}
 	uint8_t rc = m[3] & 0x0F;
 	if (rc != PKT_RCODE_NOERROR)
-		log_warn("%s: answered with rcode %u", n->what, rc);
+		log_warn("notify: rejected %s rcode=%u", n->what, rc);
 	else
-		log_info("%s: acknowledged", n->what);
+		log_info("notify: acknowledged %s", n->what);
 	nsend_close(n);
 }
 
@@ -500,7 +501,7 @@ static void nsend_tick(uv_timer_t *t)
 {
 	nsend_t *n = t->data;
 	if (n->tries >= NOTIFY_TRIES) {
-		log_warn("%s: no answer after %u tries", n->what, n->tries);
+		log_warn("notify: unanswered %s tries=%u", n->what, n->tries);
 		nsend_close(n);
 		return;
 	}
@@ -541,7 +542,7 @@ static void notify_send(xfrd_t *x, size_t idx, const dconf_remote_t *r, size_t a
 		                     PKT_TYPE_SOA, &l, &l.rr[0], &n->len);
 	}
 	rrlist_clear(&l);
-	snprintf(n->what, sizeof(n->what), "NOTIFY %s serial %u to %s (%s)", zone_origin_text(z),
+	snprintf(n->what, sizeof(n->what), "zone=%s serial=%u to=%s@%s", zone_origin_text(z),
 	         serial, r->id, to);
 	zone_unref(z);
 	if (rc == 0 && n->key != NULL) {
@@ -568,7 +569,7 @@ static void notify_send(xfrd_t *x, size_t idx, const dconf_remote_t *r, size_t a
 	any.ss_family = n->to.ss_family;
 	if (uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0) != 0 ||
 	    uv_udp_recv_start(&n->udp, nsend_alloc, nsend_recv) != 0) {
-		log_warn("%s: cannot open a socket", n->what);
+		log_warn("notify: failed %s error=\"cannot open a socket\"", n->what);
 		nsend_close(n);
 		return;
 	}
@@ -731,7 +732,7 @@ static void xzone_timer_cb(uv_timer_t *t)
 	z->timer_on = false;
 	if (z->have && !z->expired && z->expire_at != 0 && mono_ms() >= z->expire_at) {
 		zone_t *ph = NULL;
-		log_err("zone %s: expired (no good refresh for %us); answering SERVFAIL", z->origin,
+		log_err("xfr: expired zone=%s expire=%u answer=SERVFAIL", zones_lq(z->origin),
 		        z->expire);
 		z->expired = true;
 		if (zone_new_expired(z->origin, &ph) == 0) {
@@ -804,9 +805,11 @@ static void job_diag(void *ctx, const char *file, int line, bool fatal, const ch
 {
 	xjob_t *j = ctx;
 	if (fatal)
-		log_err("zone %s from %s: %s", j->origin, j->remote, msg);
+		log_err("xfr: error zone=%s remote=%s error=%s", zones_lq(j->origin), log_q(j->remote),
+		        log_q(msg));
 	else
-		log_warn("zone %s from %s: %s", j->origin, j->remote, msg);
+		log_warn("xfr: warning zone=%s remote=%s warning=%s", zones_lq(j->origin),
+		         log_q(j->remote), log_q(msg));
 }
 
 /* Writes the zone to path atomically: a temporary file beside it, fsync,
@@ -914,13 +917,14 @@ static void job_work(uv_work_t *w)
 		int n = anyns_name_from_text(j->origin, ow, sizeof(ow));
 		j->members_ok = n > 0 && xfr_catalog_members(&j->rrs, ow, (size_t)n, &j->members) == 0;
 		if (!j->members_ok)
-			log_err("catalog %s: no version.%s TXT \"2\": members left as they were",
-			        j->origin, j->origin);
+			log_err("catalog: bad zone=%s error=\"no version TXT \\\"2\\\"\" members=unchanged",
+			        zones_lq(j->origin));
 	}
 	if (j->file != NULL) {
 		int rc = write_zone_file(j->file, &j->rrs);
 		if (rc != 0)
-			log_err("zone %s: writing %s: %s", j->origin, j->file, strerror(-rc));
+			log_err("xfr: write-failed zone=%s file=%s error=%s", zones_lq(j->origin),
+			        log_q(j->file), log_q(strerror(-rc)));
 	}
 }
 
@@ -936,8 +940,8 @@ static void job_done(uv_work_t *w, int status)
 		xfr_change_clear(&j->ch[i]);
 	free(j->ch);
 	if (status == 0 && j->rc == 0) {
-		log_info("zone %s: serial %u from %s published in %llu ms", z->origin, j->serial,
-		         j->remote, (unsigned long long)j->ms);
+		log_info("xfr: published zone=%s serial=%u remote=%s ms=%llu", zones_lq(z->origin),
+		         j->serial, log_q(j->remote), (unsigned long long)j->ms);
 		rrlist_clear(&z->rrs);
 		z->rrs = j->rrs;
 		rrlist_init(&j->rrs);
@@ -957,8 +961,8 @@ static void job_done(uv_work_t *w, int status)
 		}
 		xzone_schedule(z, z->refresh);
 	} else {
-		log_err("zone %s from %s: %s; keeping the version serving", z->origin, j->remote,
-		        anyns_strerror(j->rc));
+		log_err("xfr: failed zone=%s remote=%s error=%s kept=serving", zones_lq(z->origin),
+		        log_q(j->remote), log_q(anyns_strerror(j->rc)));
 		xzone_schedule(z, z->have ? z->retry : retry_first(z));
 	}
 	rrlist_clear(&j->rrs);
@@ -1024,7 +1028,7 @@ static void client_all_failed(xclient_t *c)
 {
 	xzone_t *z = c->z;
 	client_close(c);
-	log_warn("zone %s: no primary answered; next try in %us", z->origin,
+	log_warn("xfr: no-primary zone=%s retry-in=%u", zones_lq(z->origin),
 	         z->have ? z->retry : retry_first(z));
 	zones_note(z->origin, "no primary answered");
 	xzone_schedule(z, z->have ? z->retry : retry_first(z));
@@ -1037,7 +1041,8 @@ static void client_next(xclient_t *c, const char *why)
 	xzone_t *z = c->z;
 	daemon_t *d = z->x->d;
 	const dconf_rlist_t *prim = zone_primaries(d, z->idx);
-	log_warn("zone %s: primary %s: %s", z->origin, c->remote, why);
+	log_warn("xfr: primary-failed zone=%s remote=%s error=%s", zones_lq(z->origin),
+	         log_q(c->remote), log_q(why));
 	size_t p = c->prim, a = c->addr + 1;
 	if (a >= d->conf.remotes[prim->v[p]].n_addr) {
 		a = 0;
@@ -1055,7 +1060,8 @@ static void client_next(xclient_t *c, const char *why)
 static void client_axfr(xclient_t *c, const char *why)
 {
 	xzone_t *z = c->z;
-	log_info("zone %s: primary %s: %s; trying AXFR", z->origin, c->remote, why);
+	log_info("xfr: fallback zone=%s remote=%s reason=%s next=AXFR", zones_lq(z->origin),
+	         log_q(c->remote), log_q(why));
 	size_t p = c->prim, a = c->addr;
 	client_close(c);
 	client_start(z, p, a, true);
@@ -1146,8 +1152,8 @@ static void client_finish(xclient_t *c, xjob_t *j)
 static void client_uptodate(xclient_t *c)
 {
 	xzone_t *z = c->z;
-	log_debug("zone %s: serial %u is current (primary %s has %u)", z->origin, z->serial,
-	         c->remote, c->remote_serial);
+	log_debug("xfr: current zone=%s serial=%u remote=%s remote-serial=%u", zones_lq(z->origin),
+	          z->serial, log_q(c->remote), c->remote_serial);
 	c->done = true;
 	client_close(c);
 	if (z->expired) {
@@ -1281,17 +1287,18 @@ static bool client_msg(xclient_t *c, const uint8_t *m, size_t len)
 	}
 	rrlist_init(&j->rrs);
 	if (c->p.kind == XFR_AXFR) {
-		log_info("zone %s: %s of serial %u from %s: %zu records, %u messages", z->origin,
-		         c->phase == XP_IXFR ? "IXFR (full zone)" : "AXFR", c->p.serial, c->remote,
-		         c->p.axfr.n, c->p.messages);
+		log_info("xfr: received zone=%s type=%s serial=%u remote=%s records=%zu messages=%u",
+		         zones_lq(z->origin), c->phase == XP_IXFR ? "IXFR-full-zone" : "AXFR",
+		         c->p.serial, log_q(c->remote), c->p.axfr.n, c->p.messages);
 		j->rrs = c->p.axfr;
 		rrlist_init(&c->p.axfr);
 	} else {
 		size_t nrec = 0;
 		for (size_t i = 0; i < c->p.nchanges; i++)
 			nrec += xfr_change_size(&c->p.changes[i]);
-		log_info("zone %s: IXFR %u -> %u from %s: %zu changes, %zu records", z->origin,
-		         z->serial, c->p.serial, c->remote, c->p.nchanges, nrec);
+		log_info("xfr: received zone=%s type=IXFR from-serial=%u serial=%u remote=%s "
+		         "changes=%zu records=%zu", zones_lq(z->origin), z->serial, c->p.serial,
+		         log_q(c->remote), c->p.nchanges, nrec);
 		j->base = &z->rrs;
 		j->ch = c->p.changes;
 		j->nch = c->p.nchanges;
@@ -1387,8 +1394,8 @@ static void client_udp_stop(xclient_t *c)
  * same query over TCP, as NSD and Knot DNS do. */
 static void client_udp_fallback(xclient_t *c, const char *why)
 {
-	log_debug("xfr: soa-udp-fallback zone=%s remote=\"%s\" reason=\"%s\"", c->z->origin,
-	          c->remote, why);
+	log_debug("xfr: soa-udp-fallback zone=%s remote=%s reason=%s", zones_lq(c->z->origin),
+	          log_q(c->remote), log_q(why));
 	client_udp_stop(c);
 	client_connect(c);
 }
@@ -1493,7 +1500,7 @@ static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr)
 	c->to = r->addr[addr].ss;
 	char a[80];
 	sa_text(&c->to, a, sizeof(a));
-	snprintf(c->remote, sizeof(c->remote), "%s (%s)", r->id, a);
+	snprintf(c->remote, sizeof(c->remote), "%s@%s", r->id, a);
 	uv_tcp_init(z->x->loop, &c->tcp);
 	uv_timer_init(z->x->loop, &c->timer);
 	uv_udp_init(z->x->loop, &c->udp);
@@ -1626,13 +1633,15 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 			if (d->conf.zones[found].member && d->conf.zones[found].catalog_idx == cat)
 				keep[found] = true;
 			else if (!d->conf.zones[found].member)
-				log_warn("catalog %s: member %s is configured already; left as it is",
-				         d->conf.zones[cat].origin, name);
+				log_warn("catalog: member-skipped catalog=%s member=%s "
+				         "reason=\"configured already\"", zones_lq(d->conf.zones[cat].origin),
+				         zones_lq(name));
 			continue;
 		}
 		if (d->conf.n_zones >= x->cap) {
-			log_err("catalog %s: member %s: more than %d members, not added",
-			        d->conf.zones[cat].origin, name, XFRD_MAX_MEMBERS);
+			log_err("catalog: member-skipped catalog=%s member=%s reason=\"more than %d "
+			        "members\"", zones_lq(d->conf.zones[cat].origin), zones_lq(name),
+			        XFRD_MAX_MEMBERS);
 			continue;
 		}
 		/* conf.zones has room (reserved at start): no realloc under readers. */
@@ -1673,7 +1682,8 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 			keep = nk;
 			keep[idx] = true;
 		}
-		log_info("catalog %s: new member %s", d->conf.zones[cat].origin, name);
+		log_info("catalog: member-added catalog=%s member=%s", zones_lq(d->conf.zones[cat].origin),
+		         zones_lq(name));
 		x->zones[idx] = xzone_new(x, idx);
 		if (x->zones[idx] != NULL)
 			xzone_refresh(x->zones[idx], false);
@@ -1682,7 +1692,8 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 		dconf_zone_t *zc = &d->conf.zones[k];
 		if (!zc->member || zc->catalog_idx != cat || zc->removed || keep[k])
 			continue;
-		log_info("catalog %s: member %s removed", d->conf.zones[cat].origin, zc->origin);
+		log_info("catalog: member-removed catalog=%s member=%s",
+		         zones_lq(d->conf.zones[cat].origin), zones_lq(zc->origin));
 		xzone_t *z = x->zones[k];
 		if (z != NULL) {
 			z->gone = true;
@@ -1697,8 +1708,8 @@ static void xfrd_catalog_update(xfrd_t *x, size_t cat, const rrlist_t *members)
 		zones_replace(d, k, NULL);
 		zones_notify(d);
 		if (zc->file != NULL && unlink(zc->file) != 0 && errno != ENOENT)
-			log_warn("catalog %s: removing %s: %s", d->conf.zones[cat].origin, zc->file,
-			         strerror(errno));
+			log_warn("catalog: unlink-failed catalog=%s file=%s error=%s",
+			         zones_lq(d->conf.zones[cat].origin), log_q(zc->file), log_q(strerror(errno)));
 		if (zc->file != NULL) {
 			char jp[4096];
 			journal_path(zc->file, jp, sizeof(jp));

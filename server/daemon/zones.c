@@ -18,20 +18,51 @@
 #include "daemon.h"
 #include "log.h"
 
-/* A fatal message of the compile running in this thread was noted. */
+/* A fatal message of the compile running in this thread was noted, and
+ * where (for the line that says what became of the zone). */
 static __thread bool t_fatal_noted;
+static __thread char t_fatal_file[256];
+static __thread int t_fatal_line;
+
+const char *zones_lq(const char *origin)
+{
+	size_t n = origin != NULL ? strlen(origin) : 0;
+	char buf[260];
+	if (n == 0 || origin[n - 1] == '.' || n + 2 > sizeof(buf))
+		return log_q(origin);
+	memcpy(buf, origin, n);
+	buf[n] = '.';
+	return log_qn(buf, n + 1);
+}
+
+/* "file=F line=N" for a log line, without line= when there is none. */
+static const char *where(char *buf, size_t len, const char *file, int line)
+{
+	if (line > 0)
+		snprintf(buf, len, "file=%s line=%d", log_q(file), line);
+	else
+		snprintf(buf, len, "file=%s", log_q(file));
+	return buf;
+}
 
 static void diag_log(void *ctx, const char *file, int line, bool fatal, const char *msg)
 {
 	const char *origin = ctx;
+	char wb[LOG_Q_MAX * 4 + 32];
 	if (fatal) {
 		char why[256];
-		log_err("zone %s: %s:%d: %s", origin, file, line, msg);
+		log_err("zone: error zone=%s %s error=%s", zones_lq(origin),
+		        where(wb, sizeof(wb), file, line), log_q(msg));
 		snprintf(why, sizeof(why), "%s:%d: %s", file, line, msg);
 		zones_note(origin, why);
+		if (!t_fatal_noted) {
+			snprintf(t_fatal_file, sizeof(t_fatal_file), "%s", file);
+			t_fatal_line = line;
+		}
 		t_fatal_noted = true;
 	} else
-		log_warn("zone %s: %s:%d: %s", origin, file, line, msg);
+		log_warn("zone: warning zone=%s %s warning=%s", zones_lq(origin),
+		         where(wb, sizeof(wb), file, line), log_q(msg));
 }
 
 /* The same zone name (letter case and final dot aside). */
@@ -51,9 +82,10 @@ static bool same_origin(const char *a, const char *b)
 /* Appends NAME to a bounded, space-separated list for the summary line. */
 static void name_add(char *list, size_t cap, const char *name)
 {
-	size_t off = strlen(list);
-	if (off + 1 < cap)
-		snprintf(list + off, cap - off, "%s%s", off ? " " : "", name);
+	size_t off = strlen(list), n = strlen(name);
+	if (off + n + 3 < cap)
+		snprintf(list + off, cap - off, "%s%s%s", off ? "," : "", name,
+		         n > 0 && name[n - 1] == '.' ? "" : ".");
 }
 
 /* Compiles every zone of `conf` into a new set of generation gen. The
@@ -64,6 +96,7 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
                        zset_t **set_out, zones_reload_t *r)
 {
 	size_t n = conf->n_zones;
+	char wb[LOG_Q_MAX * 4 + 32];
 	zone_t **zones = calloc(n ? n : 1, sizeof(*zones));
 	zone_t **serving = calloc(n ? n : 1, sizeof(*serving));
 	size_t n_serving = 0;
@@ -96,7 +129,8 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 				continue;
 			}
 			if (zc->file == NULL || access(zc->file, R_OK) != 0) {
-				log_info("zone %s: no copy yet, waiting for a transfer", zc->origin);
+				log_info("zone: waiting zone=%s reason=\"no copy yet, waiting for a transfer\"",
+				         zones_lq(zc->origin));
 				r->n_ok++;
 				continue;
 			}
@@ -113,8 +147,8 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 			zone_get_stats(z, &st);
 			r->records += st.records;
 			r->n_ok++;
-			log_info("zone %s: serial %u, %zu records (%s)", zc->origin, st.serial,
-			         st.records, zc->file);
+			log_info("zone: loaded zone=%s serial=%u records=%zu file=%s",
+			         zones_lq(zc->origin), st.serial, st.records, log_q(zc->file));
 			zones_note(zc->origin, NULL);
 			if (st.dnssec && st.rrsigs > 0) {
 				/* What an operator must re-sign before: a resolver
@@ -126,25 +160,29 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 				char when[32];
 				gmtime_r(&exp, &tm);
 				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-				log_info("zone %s: signed (%s), %zu RRSIGs, earliest expiration %s (%s %lld s)",
-				         zc->origin, st.denial == 3 ? "NSEC3" : st.denial == 1 ? "NSEC" :
-				         "no denial chain", st.rrsigs, when,
-				         left < 0 ? "expired" : "in", (long long)(left < 0 ? -left : left));
+				log_info("zone: signed zone=%s denial=%s rrsigs=%zu expires=%s "
+				         "expires-in=%lld", zones_lq(zc->origin),
+				         st.denial == 3 ? "NSEC3" : st.denial == 1 ? "NSEC" : "none",
+				         st.rrsigs, when, (long long)left);
 			}
 		} else if (prev != NULL) {
 			/* A broken reload keeps the version that was serving. */
 			z = zone_ref(prev);
 			zone_get_stats(z, &st);
-			log_err("zone %s: %s: %s; keeping the previous version (serial %u, %zu records)",
-			        zc->origin, zc->file, anyns_strerror(rc), st.serial, st.records);
+			log_err("%s: failed zone=%s error=%s %s kept-serial=%u kept-records=%zu",
+			        gen > 1 ? "reload" : "zone", zones_lq(zc->origin), log_q(anyns_strerror(rc)),
+			        where(wb, sizeof(wb), t_fatal_noted ? t_fatal_file : zc->file,
+			              t_fatal_noted ? t_fatal_line : 0), st.serial, st.records);
 			name_add(r->kept, sizeof(r->kept), zc->origin);
 			if (!t_fatal_noted)
 				zones_note(zc->origin, anyns_strerror(rc));
 		} else {
 			if (!t_fatal_noted)
 				zones_note(zc->origin, anyns_strerror(rc));
-			log_err("zone %s: %s: %s; not served", zc->origin, zc->file,
-			        anyns_strerror(rc));
+			log_err("%s: failed zone=%s error=%s %s served=no",
+			        gen > 1 ? "reload" : "zone", zones_lq(zc->origin), log_q(anyns_strerror(rc)),
+			        where(wb, sizeof(wb), t_fatal_noted ? t_fatal_file : zc->file,
+			              t_fatal_noted ? t_fatal_line : 0));
 			name_add(r->failed, sizeof(r->failed), zc->origin);
 		}
 		zones[i] = z;
@@ -153,7 +191,7 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 	}
 	ret = zset_new(serving, n_serving, gen, set_out);
 	if (ret != 0) {
-		log_err("zone set: %s", anyns_strerror(ret));
+		log_err("zones: failed error=%s", log_q(anyns_strerror(ret)));
 		goto fail;
 	}
 	free(serving);
@@ -320,8 +358,8 @@ static void warn_restart(void *arg, const char *path, const opt_t *o)
 		if (strcmp(path, reload_applies[i]) == 0)
 			return;
 	opt_format(o, &d->conf, now, sizeof(now));
-	log_warn("reload: %s changed in the config; a restart applies it (still %s)", path,
-	         now[0] != '\0' ? now : "none");
+	log_warn("reload: needs-restart setting=%s still=%s", path,
+	         log_q(now[0] != '\0' ? now : "none"));
 }
 
 /* On the main loop, after a good reload with the config read again. */
@@ -332,8 +370,8 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 		next->answer_cache = d->conf.answer_cache;
 	opt_diff(dconf_options, &d->conf, next, 0, warn_restart, d);
 	if (d->reload.zones_kept)
-		log_warn("reload: the zones of the config changed; with zone transfers configured "
-		         "a restart applies that (the zones serving were reloaded as they were)");
+		log_warn("reload: needs-restart setting=zones reason=\"the zone list changed and "
+		         "zone transfers are configured; the zones serving were reloaded as they were\"");
 	char *dir = d->conf.zones_dir;
 	d->conf.zones_dir = next->zones_dir;
 	next->zones_dir = dir;
@@ -354,18 +392,17 @@ static void reload_done(uv_work_t *req, int status)
 		if (r->next != NULL)
 			reload_apply_conf(d, r->next);
 		__atomic_add_fetch(&r->ok_total, 1, __ATOMIC_RELAXED);
-		log_info("reload: generation %llu, %u of %zu zones loaded (%zu records)%s%s%s%s",
-		         (unsigned long long)d->generation, r->n_ok, d->conf.n_zones, r->records,
-		         r->kept[0] ? "; kept their previous version: " : "", r->kept,
-		         r->failed[0] ? "; not served: " : "", r->failed);
+		log_info("reload: done generation=%llu zones=%zu loaded=%u records=%zu kept=%s "
+		         "failed=%s", (unsigned long long)d->generation, d->conf.n_zones, r->n_ok,
+		         r->records, r->kept[0] ? r->kept : "-", r->failed[0] ? r->failed : "-");
 		zones_notify(d);
 	} else {
 		__atomic_add_fetch(&r->failed_total, 1, __ATOMIC_RELAXED);
 		if (r->conf_err[0] != '\0')
-			log_err("reload failed: bad config: %s; nothing changed", r->conf_err);
+			log_err("reload: failed error=%s kept=all", log_q(r->conf_err));
 		else
-			log_err("reload failed: %s; still serving the previous zones",
-			        anyns_strerror(status != 0 ? ANYNS_EINVAL : r->rc));
+			log_err("reload: failed error=%s kept=all",
+			        log_q(anyns_strerror(status != 0 ? ANYNS_EINVAL : r->rc)));
 	}
 	for (size_t i = 0; i < r->n_wait_cur; i++)
 		r->wait_cur[i].fn(d, r->wait_cur[i].arg);
@@ -462,8 +499,7 @@ void zones_reload(daemon_t *d)
 		r->pending = true;
 		return;
 	}
-	log_info("reload: re-reading %s%zu zone files", d->conf_path != NULL ? "the config and " : "",
-	         d->conf.n_zones);
+	log_info("reload: started config=%s zones=%zu", log_q(d->conf_path), d->conf.n_zones);
 	if (uv_queue_work(r->loop, &r->req, reload_work, reload_done) == 0) {
 		r->running = true;
 		memcpy(r->wait_cur, r->wait_next, r->n_wait_next * sizeof(r->wait_cur[0]));
@@ -506,7 +542,7 @@ int zones_replace(daemon_t *d, size_t idx, zone_t *z)
 	}
 	rc = zset_new(serving, k, d->generation + 1, &set);
 	if (rc != 0) {
-		log_err("zone set: %s", anyns_strerror(rc));
+		log_err("zones: failed error=%s", log_q(anyns_strerror(rc)));
 		goto fail;
 	}
 	free(serving);

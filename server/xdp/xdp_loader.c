@@ -52,7 +52,7 @@ static int axdp__libbpf_print(enum libbpf_print_level lvl, const char *fmt, va_l
 	n = strlen(buf);
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	log_msg(lvl == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "xdp: %s", buf);
+	log_msg(lvl == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "xdp: libbpf message=%s", log_q(buf));
 	return 0;
 }
 
@@ -119,7 +119,7 @@ static void axdp__detach_all(anyns_xdp_t *x)
 
 	for (i = x->n_if; i > 0; i--) {
 		close(x->iflink[i - 1]);
-		log_info("xdp: detached from %s", x->ifname[i - 1]);
+		log_info("xdp: detached interface=%s", log_q(x->ifname[i - 1]));
 	}
 	x->n_if = 0;
 }
@@ -143,11 +143,11 @@ static int axdp__attach(anyns_xdp_t *x, const char *name, int force_generic)
 	size_t n = x->n_if;
 
 	if (n >= AXDP_MAX_IFACES) {
-		log_err("xdp: more than %d interfaces", AXDP_MAX_IFACES);
+		log_err("xdp: failed error=\"too many interfaces\" max=%d", AXDP_MAX_IFACES);
 		return ANYNS_EINVAL;
 	}
 	if (idx == 0) {
-		log_err("xdp: no interface %s: %s", name, strerror(errno));
+		log_err("xdp: no-interface interface=%s error=%s", log_q(name), log_q(strerror(errno)));
 		return ANYNS_ENOENT;
 	}
 	/* Native mode runs in the driver before any skb exists; drivers without
@@ -155,19 +155,20 @@ static int axdp__attach(anyns_xdp_t *x, const char *name, int force_generic)
 	if (!force_generic) {
 		fd = axdp__link(prog, idx, XDP_FLAGS_DRV_MODE);
 		if (fd >= 0)
-			log_info("xdp: attached to %s in native mode", name);
+			log_info("xdp: attached interface=%s mode=native", log_q(name));
 		else
-			log_info("xdp: native mode on %s refused (%s), trying generic mode",
-			         name, strerror(-fd));
+			log_info("xdp: native-refused interface=%s error=%s next=generic", log_q(name),
+			         log_q(strerror(-fd)));
 	}
 	if (fd < 0) {
 		fd = axdp__link(prog, idx, XDP_FLAGS_SKB_MODE);
 		if (fd < 0) {
-			log_err("xdp: cannot attach to %s: %s%s", name, strerror(-fd),
-			        fd == -EBUSY ? " (another XDP program is attached)" : "");
+			log_err("xdp: attach-failed interface=%s error=%s%s", log_q(name),
+			        log_q(strerror(-fd)),
+			        fd == -EBUSY ? " hint=\"another XDP program is attached\"" : "");
 			return axdp__err(fd);
 		}
-		log_info("xdp: attached to %s in generic mode", name);
+		log_info("xdp: attached interface=%s mode=generic", log_q(name));
 	}
 	x->ifindex[n] = idx;
 	x->iflink[n] = fd;
@@ -195,13 +196,13 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 
 	x->ncpus = libbpf_num_possible_cpus();
 	if (x->ncpus <= 0) {
-		log_err("xdp: cannot count CPUs: %s", strerror(-x->ncpus));
+		log_err("xdp: failed error=\"cannot count CPUs: %s\"", strerror(-x->ncpus));
 		err = ANYNS_EINVAL;
 		goto fail_free;
 	}
 	x->skel = anyns_bpf__open();
 	if (!x->skel) {
-		log_err("xdp: cannot open the BPF object: %s", strerror(errno));
+		log_err("xdp: failed error=\"cannot open the BPF object: %s\"", strerror(errno));
 		err = axdp__err(errno);
 		goto fail_free;
 	}
@@ -223,9 +224,9 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 	}
 	err = anyns_bpf__load(x->skel);
 	if (err < 0) {
-		log_err("xdp: cannot load the BPF program: %s%s", strerror(-err),
+		log_err("xdp: load-failed error=%s%s", log_q(strerror(-err)),
 		        (err == -EPERM || err == -EACCES) ?
-		        " (needs root or CAP_BPF+CAP_NET_ADMIN)" : "");
+		        " hint=\"needs root or CAP_BPF+CAP_NET_ADMIN\"" : "");
 		err = axdp__err(err);
 		goto fail_skel;
 	}
@@ -240,7 +241,7 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 	for (i = 0; i < conf->n_addrs; i++) {
 		err = axdp__add_addr(x, &conf->addrs[i]);
 		if (err < 0) {
-			log_err("xdp: bad service address #%zu", i);
+			log_err("xdp: failed error=\"bad service address\" index=%zu", i);
 			goto fail_skel;
 		}
 	}
@@ -377,8 +378,8 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
 		return 0;
 	if (errno == E2BIG || errno == ENOMEM) {
 		if (!atomic_exchange(&x->full_logged, 1))
-			log_warn("xdp: answer map full (%zu entries); later answers stay on the socket path",
-			         x->map_entries);
+			log_warn("xdp: map-full entries=%zu reason=\"later answers stay on the socket "
+			         "path\"", x->map_entries);
 		return ANYNS_ESPACE;
 	}
 	return axdp__err(errno);
@@ -414,7 +415,7 @@ static void axdp__sweep(anyns_xdp_t *x, uint64_t gen)
 		have = have_next;
 	}
 	atomic_store(&x->full_logged, 0);
-	log_debug("xdp: generation %llu: %zu stale entries removed",
+	log_debug("xdp: stale-removed generation=%llu entries=%zu",
 	          (unsigned long long)gen, deleted);
 }
 
@@ -506,7 +507,6 @@ int anyns_xdp_prefill(anyns_xdp_t *x, const zset_t *zs, const answer_conf_t *con
 	}
 	err = acache_prefill(zs, conf, AXDP_KEY_NAME, x->prefill_max, axdp__prefill_put, &pf,
 	                     &done);
-	log_info("xdp: pre-filled %zu answers for generation %llu", done,
-	         (unsigned long long)pf.gen);
+	log_info("xdp: prefilled answers=%zu generation=%llu", done, (unsigned long long)pf.gen);
 	return err;
 }

@@ -77,7 +77,7 @@ else
 	summary
 	exit 1
 fi
-if grep -q "hostile.test.zone:5: .*not a regular file" "$LOG" &&
+if grep -q "hostile.test.zone line=5 .*not a regular file" "$LOG" &&
    kq hostile.test SOA | grep -q "status: REFUSED"; then
 	pass $T:include-fifo-refused
 else
@@ -87,7 +87,7 @@ fi
 # The zone fixed: served at the next reload.
 zone hostile.test 2 > "$TMP/hostile.test.zone"
 kill -HUP "$DPID"
-if wait_log "$LOG" "reload: generation 2" && [ "$(kq hostile.test SOA +short | awk '{print $3}')" = 2 ]; then
+if wait_log "$LOG" "reload: done generation=2 " && [ "$(kq hostile.test SOA +short | awk '{print $3}')" = 2 ]; then
 	pass $T:include-reload-fixed
 else
 	fail $T:include-reload-fixed "$(tail -3 "$LOG")"
@@ -97,7 +97,7 @@ fi
 rss0=$(rss_kb "$DPID")
 { zone hostile.test 3; echo '$INCLUDE /dev/zero'; } > "$TMP/hostile.test.zone"
 kill -HUP "$DPID"
-if wait_log "$LOG" "reload: generation 3" 50 && grep -q "hostile.test.zone:5: .*not a regular file" "$LOG" &&
+if wait_log "$LOG" "reload: done generation=3 " 50 && grep -q "hostile.test.zone line=5 .*not a regular file" "$LOG" &&
    [ "$(kq hostile.test SOA +short | awk '{print $3}')" = 2 ] && [ "$(rss_kb "$DPID")" -lt $((rss0 + 65536)) ]; then
 	pass $T:include-dev-zero
 else
@@ -109,7 +109,7 @@ fi
 sleep 30 > "$TMP/fifo" &
 WRITER=$!
 kill -HUP "$DPID"
-if wait_log "$LOG" "reload: generation 4" 50 && [ "$(kq hostile.test SOA +short | awk '{print $3}')" = 2 ]; then
+if wait_log "$LOG" "reload: done generation=4 " 50 && [ "$(kq hostile.test SOA +short | awk '{print $3}')" = 2 ]; then
 	pass $T:include-fifo-reload
 else
 	fail $T:include-fifo-reload "$(tail -3 "$LOG")"
@@ -122,8 +122,8 @@ wait "$WRITER" 2>/dev/null
 ln -s "$OUTSIDE/secret" "$TMP/link.zone"
 { zone hostile.test 5; echo "\$INCLUDE $OUTSIDE/secret"; echo '$INCLUDE link.zone'; } > "$TMP/hostile.test.zone"
 kill -HUP "$DPID"
-if wait_log "$LOG" "reload: generation 5" 50 && grep -q "hostile.test.zone:5: .*outside the zone's folder" "$LOG" &&
-   grep -q "hostile.test.zone:6: .*outside the zone's folder" "$LOG" && ! grep -q "marker-of-a-secret" "$LOG"; then
+if wait_log "$LOG" "reload: done generation=5 " 50 && grep -q "hostile.test.zone line=5 .*outside the zone's folder" "$LOG" &&
+   grep -q "hostile.test.zone line=6 .*outside the zone's folder" "$LOG" && ! grep -q "marker-of-a-secret" "$LOG"; then
 	pass $T:include-outside-refused
 else
 	fail $T:include-outside-refused "$(grep hostile "$LOG" | tail -3)"
@@ -132,7 +132,7 @@ fi
 # Control bytes of a bad line are escaped in the log.
 { zone hostile.test 6; printf 'bad\033[31m A 1.2.3\n'; } > "$TMP/hostile.test.zone"
 kill -HUP "$DPID"
-if wait_log "$LOG" "reload: generation 6" 50 && grep -q 'hostile.test.zone:5: .*bad\\027\[31m' "$LOG" &&
+if wait_log "$LOG" "reload: done generation=6 " 50 && grep -q 'hostile.test.zone line=5 .*bad\\\\027\[31m' "$LOG" &&
    ! grep -q $'\033' "$LOG"; then
 	pass $T:error-excerpt-escaped
 else

@@ -106,7 +106,7 @@ uid=$(awk '/^Uid:/ {print $2}' "/proc/$DPID/status" 2>/dev/null)
 kill -TERM "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
-if [ "$uid" = 0 ] && grep -q "privileges: keeping root as configured user=root" "$TMP/root.log"; then
+if [ "$uid" = 0 ] && grep -q "privileges: keeping-root user=root " "$TMP/root.log"; then
 	pass $T:privdrop-root-on-purpose
 else
 	fail $T:privdrop-root-on-purpose "Uid ${uid:-none}: $(cat "$TMP/root.log")"

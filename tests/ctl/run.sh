@@ -168,7 +168,7 @@ else
 		fail $T:peercred-refuses "exit $rc: $out"
 	fi
 	chmod 600 "$S"
-	if grep -q 'control: refused uid 65534' "$TMP/primary.log"; then
+	if grep -q 'control: refused uid=65534 ' "$TMP/primary.log"; then
 		pass $T:peercred-logged
 	else
 		fail $T:peercred-logged
@@ -232,12 +232,12 @@ sed -i "s/$((old + 2))/$((old + 3))/" "$TMP/example.com.zone"
 expect refresh 0 'result="refresh started"' -s "$S2" refresh example.com
 if sec_serial_is $((old + 3)); then pass $T:refresh-applied; else fail $T:refresh-applied "$("$CTL" -s "$S2" zones)"; fi
 # The serial is current, so only a forced transfer gives a second AXFR line.
-n0=$(grep -c "zone example.com: AXFR of serial" "$TMP/secondary.log")
+n0=$(grep -c "xfr: received zone=example.com. type=AXFR serial=" "$TMP/secondary.log")
 expect retransfer 0 'result="transfer started"' -s "$S2" retransfer example.com
 ok=
 for i in $(seq 1 100); do
-	if [ "$(grep -c "zone example.com: AXFR of serial $((old + 3))" "$TMP/secondary.log")" -gt 0 ] &&
-	   [ "$(grep -c "zone example.com: AXFR of serial" "$TMP/secondary.log")" -gt "$n0" ]; then
+	if [ "$(grep -c "xfr: received zone=example.com. type=AXFR serial=$((old + 3)) " "$TMP/secondary.log")" -gt 0 ] &&
+	   [ "$(grep -c "xfr: received zone=example.com. type=AXFR serial=" "$TMP/secondary.log")" -gt "$n0" ]; then
 		ok=1; break
 	fi
 	sleep 0.1

@@ -115,8 +115,8 @@ checkzone no-dnssec 0 "is ok: " --no-dnssec "$TMP/old.test.signed" old.test
 # --- the earliest expiration: logged per signed zone, and a metric ----------
 # mkzones.sh signs for 30 days: expect 29 to 31 days from now.
 for z in nsec.test nsec3.test optout.test broken.test; do
-	line=$(grep "zone $z: signed" "$TMP/anynsd.log")
-	s=$(echo "$line" | sed -n 's/.*(in \([0-9]*\) s)$/\1/p')
+	line=$(grep "zone: signed zone=$z\. " "$TMP/anynsd.log")
+	s=$(echo "$line" | sed -n 's/.* expires-in=\([0-9]*\)$/\1/p')
 	if [ -n "$s" ] && [ "$s" -gt $((29 * 86400)) ] && [ "$s" -lt $((31 * 86400)) ]; then
 		pass "dnssec:log-expiry:$z"
 	else

@@ -159,26 +159,27 @@ MAIN=$DPID
 pass $T:start
 
 # ---- start-up log and the zone with errors -------------------------------------
-if grep -q "loaded 2 of 3 zones" "$LOG" && grep -Eq "records, in [0-9]+ ms" "$LOG"; then
+if grep -Eq "zones: loaded zones=3 loaded=2 records=[0-9]+ ms=[0-9]+$" "$LOG"; then
 	pass $T:startup-log
 else
-	fail $T:startup-log "no 'loaded 2 of 3 zones ... records, in N ms' line"
+	fail $T:startup-log "no 'zones: loaded zones=3 loaded=2 records=N ms=N' line"
 fi
-if grep -q "broken.test.zone:8:" "$LOG"; then
+if grep -q "zone: error zone=broken.test. file=[^ ]*broken.test.zone line=8 " "$LOG" &&
+   grep -q "zone: failed zone=broken.test. error=.* file=[^ ]*broken.test.zone line=8 served=no" "$LOG"; then
 	pass $T:zone-error-file-line
 else
 	fail $T:zone-error-file-line "broken.test.zone:8 not named in the log"
 fi
-if grep -q "zone func.test: serial 2026010101, [1-9][0-9]* records" "$LOG" &&
-	grep -q "zone second.test: serial 1, [1-9][0-9]* records" "$LOG"; then
+if grep -q "zone: loaded zone=func.test. serial=2026010101 records=[1-9][0-9]* file=" "$LOG" &&
+	grep -q "zone: loaded zone=second.test. serial=1 records=[1-9][0-9]* file=" "$LOG"; then
 	pass $T:startup-log-zone-serials
 else
-	fail $T:startup-log-zone-serials "$(grep 'zone ' "$LOG" | head -3)"
+	fail $T:startup-log-zone-serials "$(grep 'zone: ' "$LOG" | head -3)"
 fi
 # A second anynsd on the same address and port refuses to start (SO_REUSEPORT
 # would have it share the queries), and the first goes on answering.
 out=$(timeout 10 "${ANYNSD[@]}" --listen "127.0.0.1:$PORT" --workers 1 2>&1); rc=$?
-if [ $rc -eq 1 ] && echo "$out" | grep -q "127.0.0.1:$PORT (UDP): already served by another process" &&
+if [ $rc -eq 1 ] && echo "$out" | grep -q "listen: in-use address=127.0.0.1:$PORT proto=udp" &&
 	kq www.func.test A | grep -q "status: NOERROR"; then
 	pass $T:second-instance-refused
 else
@@ -282,18 +283,18 @@ if running "$MAIN"; then pass $T:alive-after-malformed; else fail $T:alive-after
 
 # ---- counters ----------------------------------------------------------------------------
 kill -USR1 "$MAIN"
-if wait_log "$LOG" "stats (SIGUSR1): udp=[1-9]" && grep "stats (SIGUSR1)" "$LOG" | grep -q "NXDOMAIN=[1-9]"; then
+if wait_log "$LOG" "stats: counters reason=SIGUSR1 udp=[1-9]" && grep "reason=SIGUSR1" "$LOG" | grep -q "NXDOMAIN=[1-9]"; then
 	pass $T:stats-sigusr1
 else
 	fail $T:stats-sigusr1 "no stats line with queries and NXDOMAIN"
 fi
 # Repeated identical queries are served from the worker caches.
 for i in $(seq 1 20); do kq www.second.test A +short >/dev/null; done
-nstats=$(grep -c "stats (SIGUSR1)" "$LOG")
+nstats=$(grep -c "stats: counters reason=SIGUSR1" "$LOG")
 kill -USR1 "$MAIN"
-more_stats() { [ "$(grep -c "stats (SIGUSR1)" "$LOG")" -gt "$nstats" ]; }
+more_stats() { [ "$(grep -c "stats: counters reason=SIGUSR1" "$LOG")" -gt "$nstats" ]; }
 wait_for 2 more_stats
-hits=$(grep "stats (SIGUSR1)" "$LOG" | tail -1 | sed -n 's/.*cache-hits=\([0-9]*\).*/\1/p')
+hits=$(grep "stats: counters reason=SIGUSR1" "$LOG" | tail -1 | sed -n 's/.*cache-hits=\([0-9]*\).*/\1/p')
 if [ "${hits:-0}" -ge 10 ]; then
 	pass $T:answer-cache-hits
 else
@@ -305,7 +306,7 @@ serial() { kq second.test SOA +short | awk '{print $3}'; }
 if [ "$(serial)" = 1 ]; then pass $T:serial-before-reload; else fail $T:serial-before-reload; fi
 sed -i 's/hostmaster 1 /hostmaster 2 /; s/192.0.2.55/192.0.2.56/' "$TMP/second.test.zone"
 kill -HUP "$MAIN"
-wait_log "$LOG" "reload: generation 2"
+wait_log "$LOG" "reload: done generation=2 "
 if [ "$(serial)" = 2 ] && [ "$(kq www.second.test A +short)" = 192.0.2.56 ]; then
 	pass $T:sighup-reload-new-serial
 else
@@ -318,9 +319,9 @@ fi
 printf 'oops\tIN\tCNAME\twww\noops\tIN\tA\t192.0.2.9\n' >> "$TMP/second.test.zone"
 sed -i 's/hostmaster 2 /hostmaster 3 /' "$TMP/second.test.zone"
 kill -HUP "$MAIN"
-wait_log "$LOG" "reload: generation 3"
+wait_log "$LOG" "reload: done generation=3 "
 if [ "$(serial)" = 2 ] && [ "$(kq www.second.test A +short)" = 192.0.2.56 ] &&
-   grep -q "second.test.zone:[0-9][0-9]*:" "$LOG" && grep -q "keeping the previous version" "$LOG"; then
+   grep -q "reload: failed zone=second.test. error=.* file=[^ ]*second.test.zone line=[0-9][0-9]* kept-serial=2 kept-records=[0-9]" "$LOG"; then
 	pass $T:reload-broken-keeps-old
 else
 	fail $T:reload-broken-keeps-old "serial $(serial); log: $(grep second.test "$LOG" | tail -2)"
@@ -328,29 +329,29 @@ fi
 # Fixing the broken zone file (broken.test) makes it served at the next reload.
 sed -i '/^bad\tIN\tA/d' "$TMP/broken.test.zone"
 kill -HUP "$MAIN"
-wait_log "$LOG" "reload: generation 4"
+wait_log "$LOG" "reload: done generation=4 "
 if kq ns1.broken.test A | grep -q "status: NOERROR"; then
 	pass $T:reload-fixed-zone-served
 else
 	fail $T:reload-fixed-zone-served "bad.broken.test still not served"
 fi
-if grep -q "reload: generation 3, .*kept their previous version: second.test" "$LOG"; then
+if grep -q "reload: done generation=3 .* kept=second.test. " "$LOG"; then
 	pass $T:reload-log-names-kept
 else
-	fail $T:reload-log-names-kept "$(grep 'reload: generation 3' "$LOG")"
+	fail $T:reload-log-names-kept "$(grep 'reload: done generation=3' "$LOG")"
 fi
 # No query is lost while reloads happen.
 check $T:no-loss-during-reload $PY "$HERE/dnsraw.py" reload-load 127.0.0.1 "$PORT" "$MAIN" 3000 5
 
 # ---- SIGHUP re-reads the config -------------------------------------------------------------
-# reload_wait: SIGHUP, then up to 5 s for one more "reload: generation" or
-# "reload failed" line.
+# reload_wait: SIGHUP, then up to 5 s for one more "reload: done" or
+# "reload: failed ... kept=all" line.
 reload_wait() {
 	local n i
-	n=$(grep -cE "reload: generation|reload failed" "$LOG")
+	n=$(grep -cE "reload: done|reload: failed .*kept=all" "$LOG")
 	kill -HUP "$MAIN"
 	for i in $(seq 1 50); do
-		[ "$(grep -cE "reload: generation|reload failed" "$LOG")" -gt "$n" ] && return 0
+		[ "$(grep -cE "reload: done|reload: failed .*kept=all" "$LOG")" -gt "$n" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -370,8 +371,8 @@ else
 	fail $T:reload-config-zones-added-removed "added: $(kq www.added.test A +short); $(tail -3 "$LOG")"
 fi
 # Only what changed is named: answer-cache, left at auto, is not.
-if grep -q "reload: server.workers changed in the config; a restart applies it (still 2)" "$LOG" &&
-	[ "$(grep -c "a restart applies it" "$LOG")" = 1 ]; then
+if grep -q "reload: needs-restart setting=server.workers still=2$" "$LOG" &&
+	[ "$(grep -c "reload: needs-restart" "$LOG")" = 1 ]; then
 	pass $T:reload-config-restart-named
 else
 	fail $T:reload-config-restart-named "$(grep 'reload:' "$LOG" | tail -3)"
@@ -379,7 +380,7 @@ fi
 # A config that does not read changes nothing, and says where.
 printf 'server:\n  workerz: 1\n' > "$TMP/main.yaml"
 reload_wait
-if grep -q "reload failed: bad config: .*main.yaml:2: server.workerz: unknown key" "$LOG" &&
+if grep -q "reload: failed error=\".*main.yaml:2: server.workerz: unknown key\" kept=all" "$LOG" &&
 	kq www.added.test A +short | grep -qx 192.0.2.77; then
 	pass $T:reload-bad-config-keeps-all
 else
@@ -389,13 +390,20 @@ cp "$TMP/main.yaml.orig" "$TMP/main.yaml"
 
 # ---- SIGTERM -------------------------------------------------------------------------------
 stop_anynsd "$MAIN"
-if [ "$RC" -eq 0 ] && grep -q "stats (exit)" "$LOG"; then
+if [ "$RC" -eq 0 ] && grep -q "stats: counters reason=exit " "$LOG"; then
 	pass $T:sigterm-exit-0
 else
 	fail $T:sigterm-exit-0 "exit status $RC"
 fi
 if [ ! -e "$TMP/anynsd.pid" ]; then pass $T:pid-file-removed; else fail $T:pid-file-removed; fi
-if grep -q "loop not empty" "$LOG"; then fail $T:clean-loops "a libuv loop was not empty"; else pass $T:clean-loops; fi
+if grep -q "loop-not-empty" "$LOG"; then fail $T:clean-loops "a libuv loop was not empty"; else pass $T:clean-loops; fi
+# Every line of that run (start-up with a broken zone, reloads good and bad,
+# config errors, counters, exit) splits as "subsystem: event key=value ...".
+if out=$($PY "$HERE/../pylib/logshape.py" "$LOG" anynsd 30); then
+	pass $T:log-key-value
+else
+	fail $T:log-key-value "$(echo "$out" | head -5)"
+fi
 
 # ---- TCP limits: a second daemon with a short idle timeout and 2 connections (one worker:
 # a connection over the limit takes the slot of its worker's least recently active one) --
@@ -508,7 +516,7 @@ fi
 # ---- no zone at all: still serves, REFUSED, error logged ------------------------------
 PORT=$(free_port)
 if start_anynsd "$TMP/none.log" --listen "127.0.0.1:$PORT" --zone "broken.test=$ZONES/broken.test.zone" --workers 1; then
-	if kq www.func.test A | grep -q "status: REFUSED" && grep -q "no zone loaded" "$TMP/none.log"; then
+	if kq www.func.test A | grep -q "status: REFUSED" && grep -q "zones: none-loaded" "$TMP/none.log"; then
 		pass $T:no-zone-refused
 	else
 		fail $T:no-zone-refused
@@ -545,7 +553,7 @@ bad_config dup-zone $'zones:\n  - origin: func.test\n    file: a\n  - origin: FU
 	"dup-zone.yaml:4: zones\\[1\\]: zone FUNC.test. is already zones\\[0\\]"
 bad_config big-payload $'server:\n  max-udp-payload: 4097' "big-payload.yaml:2: server.max-udp-payload: want a number from 512 to 4096"
 out=$(timeout 10 "${ANYNSD[@]}" --max-udp-payload 1400 --check-config 2>&1); rc=$?
-if [ $rc -eq 0 ] && echo "$out" | grep -q "warning: server.max-udp-payload 1400"; then
+if [ $rc -eq 0 ] && echo "$out" | grep -q "warning: config: warning key=server.max-udp-payload value=1400 "; then
 	pass $T:payload-above-1232-warned
 else
 	fail $T:payload-above-1232-warned "exit $rc: $out"
@@ -583,7 +591,7 @@ if [ $rc -eq 2 ]; then pass $T:bad-flag:unknown; else fail $T:bad-flag:unknown "
 out=$(timeout 10 "${ANYNSD[@]}" --zone "func.test=$ZONES/func.test.zone" --check-config 2>&1); rc=$?
 if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass $T:check-config-ok; else fail $T:check-config-ok "exit $rc: $out"; fi
 out=$(timeout 10 "${ANYNSD[@]}" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
-if [ $rc -eq 1 ] && echo "$out" | grep -q "broken.test.zone:8:"; then pass $T:check-config-zone-error; else fail $T:check-config-zone-error "exit $rc: $out"; fi
+if [ $rc -eq 1 ] && echo "$out" | grep -q "zone: failed zone=broken.test. .*broken.test.zone line=8 served=no"; then pass $T:check-config-zone-error; else fail $T:check-config-zone-error "exit $rc: $out"; fi
 
 # The example config shipped with the daemon is valid.
 out=$(cd "$ROOT" && timeout 10 "${ANYNSD[@]}" -c server/daemon/anynsd.example.yaml --check-config 2>&1); rc=$?

@@ -344,7 +344,7 @@ else fail degraded-serial-lag-depreferred "$(rshow 203.0.113.53/32 all)"; fi
 # 2b. right but slow -> announced de-preferred
 if [ -z "$SLOW" ]; then skip degraded-latency-depreferred "python3-dnspython missing"
 elif wait_route 203.0.113.55/32 yes 3 && rshow 203.0.113.55/32 all | grep -q "BGP.as_path: 65002 65002 65002 65002" &&
-	grep -q "dns-slow: RISING -> DEGRADED (3 good rounds, last slow: soa-slow: latency" "$T/pop-hook.log"; then
+	grep -q "service: state service=dns-slow from=RISING to=DEGRADED reason=\"3 good rounds, last slow: soa-slow: latency" "$T/pop-hook.log"; then
 	pass degraded-latency-depreferred
 else fail degraded-latency-depreferred "$(rshow 203.0.113.55/32 all; grep dns-slow "$T/pop-hook.log" | tail -3)"; fi
 
@@ -364,7 +364,7 @@ echo "   withdrawn $(( ($(date +%s%N) - t0) / 1000000 )) ms after NSD stopped (f
 start_nsd
 if wait_route 192.0.2.53/32 yes 2.5 && wait_route 198.51.100.53/32 yes 2.5; then pass dns-restart-reannounced; else fail dns-restart-reannounced; fi
 # The hook's log must show rise good rounds before the announce.
-if grep "dns-pop:" "$T/pop-hook.log" | grep -A2 "DOWN -> RISING" | tail -2 | head -1 | grep -q "RISING -> UP (3 good rounds)"; then pass rise-before-announce
+if grep "service=dns-pop " "$T/pop-hook.log" | grep -A2 "from=DOWN to=RISING" | tail -2 | head -1 | grep -q "from=RISING to=UP reason=\"3 good rounds\""; then pass rise-before-announce
 else fail rise-before-announce "$(tail -5 "$T/pop-hook.log")"; fi
 
 # 6. drain -> 65535:0 seen at the router, then withdrawn; undrain -> back
@@ -463,7 +463,7 @@ p=$(hook_pid)
 if [ -z "$p" ]; then fail exabgp-sigKILL-no-flap "hook not running"
 else
 	kill -KILL "$p"
-	new_hook() { local n; n=$(hook_pid) && [ "$n" != "$1" ] && grep -q "dns4: state file: was announced (kept" "$T/exabgp.out"; }
+	new_hook() { local n; n=$(hook_pid) && [ "$n" != "$1" ] && grep -q "state: restored service=dns4 was=announced kept=yes " "$T/exabgp.out"; }
 	if wait_for 3 new_hook "$p" && sleep 1 && [ "$(removed)" = "$before" ] && has 192.0.2.53/32; then
 		pass exabgp-sigKILL-no-flap
 	else fail exabgp-sigKILL-no-flap "removed $before -> $(removed); $(grep 'dns4' "$T/exabgp.out" | tail -3)"; fi
@@ -844,6 +844,6 @@ for h in "${stopped[@]}"; do
 	if alive "$3"; then fail "$1-sigstop-hook-killed" "pid $3 still there"; kill -CONT "$3"
 	else pass "$1-sigstop-hook-killed"; fi
 done
-if grep -q "watchdog: no progress from the hook" "$T/pop-hook.log"; then pass bird-watchdog-logged
+if grep -q "watchdog: no-progress pid=" "$T/pop-hook.log"; then pass bird-watchdog-logged
 else fail bird-watchdog-logged "$(tail -3 "$T/pop-hook.log")"; fi
 summary

@@ -207,11 +207,12 @@ restart_check() {
 	wait_cond 10 is_announcing pop1 || { echo "not re-announced"; return 1; }
 	lab_wait_client pop1 5 || { echo "client not back on pop1"; return 1; }
 	# Since the restart: good round 1/3, then UP after 3 good rounds, then the announce.
-	tail -n +"$from" "$log" | grep -E "dns4: (DOWN -> RISING|RISING -> UP|192.0.2.53/32 announced)" |
-		head -3 | awk 'NR == 1 && /DOWN -> RISING \(good round 1\/3\)/ { a = 1 }
-		               NR == 2 && /RISING -> UP \(3 good rounds\)/ { b = 1 }
-		               NR == 3 && /announced/ { c = 1 } END { exit !(a && b && c) }' ||
-		{ echo "no rise before the announce: $(tail -n +"$from" "$log" | grep dns4: | head -4 | tr '\n' ' ')"; return 1; }
+	tail -n +"$from" "$log" |
+		grep -E "service=dns4 from=(DOWN to=RISING|RISING to=UP)|route: announced service=dns4 prefix=192.0.2.53/32" |
+		head -3 | awk 'NR == 1 && /from=DOWN to=RISING reason="good round 1\/3"/ { a = 1 }
+		               NR == 2 && /from=RISING to=UP reason="3 good rounds"/ { b = 1 }
+		               NR == 3 && /route: announced/ { c = 1 } END { exit !(a && b && c) }' ||
+		{ echo "no rise before the announce: $(tail -n +"$from" "$log" | grep service=dns4 | head -4 | tr '\n' ' ')"; return 1; }
 	return 0
 }
 if lab_running pop1-dns; then
@@ -354,7 +355,7 @@ if baseline; then
 			sleep 0.05
 		done
 		[ "$ok" = 1 ] && { respawned || { ok=0; msg="hook not respawned"; }; }
-		[ "$ok" = 1 ] && { grep -q "dns4: state file: was announced (kept" "$LAB_DIR/pop1/hook.log" ||
+		[ "$ok" = 1 ] && { grep -q "state: restored service=dns4 was=announced kept=yes " "$LAB_DIR/pop1/hook.log" ||
 			{ ok=0; msg="the new hook did not resume from the state file"; }; }
 	fi
 	probe_stop

@@ -89,8 +89,8 @@ else
 	pass $T:anynsd-only-metrics-path
 fi
 # A bare port: 127.0.0.1 only (127.0.0.2 is loopback too, but not bound), no warning.
-if ! get "http://127.0.0.2:$MPORT/metrics" >/dev/null 2>&1 && ! grep -q "metrics: .* reachable" "$TMP/anynsd.log" &&
-	grep -q "metrics: serving on http://127.0.0.1:$MPORT/metrics" "$TMP/anynsd.log"; then
+if ! get "http://127.0.0.2:$MPORT/metrics" >/dev/null 2>&1 && ! grep -q "metrics: reachable" "$TMP/anynsd.log" &&
+	grep -q "metrics: serving url=http://127.0.0.1:$MPORT/metrics$" "$TMP/anynsd.log"; then
 	pass $T:bare-port-loopback
 else
 	fail $T:bare-port-loopback "$(grep metrics "$TMP/anynsd.log")"
@@ -168,8 +168,8 @@ else
 		>"$TMP/public.log" 2>&1 &
 	NPID=$!
 	PIDS+=("$NPID")
-	for i in $(seq 1 50); do grep -q "serving on" "$TMP/public.log" && break; sleep 0.1; done
-	if grep -q "metrics: \*:$MPORT is reachable from every network" "$TMP/public.log"; then
+	for i in $(seq 1 50); do grep -q "daemon: serving" "$TMP/public.log" && break; sleep 0.1; done
+	if grep -q "metrics: reachable address=\*:$MPORT from=every-network " "$TMP/public.log"; then
 		pass $T:public-bind-warning
 	else
 		fail $T:public-bind-warning "$(cat "$TMP/public.log")"

@@ -56,7 +56,7 @@ Y
 			grep -q status: && { up=1; break; }
 		sleep 0.1
 	done
-	if [ "$up" -eq 0 ] || ! grep -q "xdp: attached\|XDP on" "$TMP/xdp.log"; then
+	if [ "$up" -eq 0 ] || ! grep -q "xdp: attached\|xdp=on" "$TMP/xdp.log"; then
 		plan -1
 		fail $T:xdp "anynsd with XDP did not come up: $(tail -3 "$TMP/xdp.log")"
 		stop_pid "$xpid"; return

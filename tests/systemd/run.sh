@@ -130,17 +130,17 @@ SPID=$!
 PIDS+=($SPID)
 wait_dns "$P2"
 kill -TERM $SPID; wait $SPID 2>/dev/null
-if grep -Eq "^<30>anynsd\[$SPID\]: info: zone example.com: serial [0-9]+" "$TMP/syslog" &&
-   grep -q "^<30>anynsd\[$SPID\]: info: stopped" "$TMP/syslog" && [ ! -s "$TMP/sys.err" ]; then
+if grep -Eq "^<30>anynsd\[$SPID\]: info: zone: loaded zone=example.com. serial=[0-9]+ records=[0-9]+ file=" "$TMP/syslog" &&
+   grep -q "^<30>anynsd\[$SPID\]: info: daemon: stopped$" "$TMP/syslog" && [ ! -s "$TMP/sys.err" ]; then
 	pass $T:syslog
 else
 	fail $T:syslog "$(head -3 "$TMP/syslog"; head -3 "$TMP/sys.err")"
 fi
 out=$("$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 127.0.0.1:$P2 --control false --log "syslog:$TMP/none.sock" --check-config \
 	--zone example.com="$ROOT/zones/example.com.zone" 2>&1)
-if echo "$out" | grep -q 'info: zone example.com: serial'; then pass $T:syslog-fallback; else fail $T:syslog-fallback "$out"; fi
+if echo "$out" | grep -q 'info: zone: loaded zone=example.com. serial='; then pass $T:syslog-fallback; else fail $T:syslog-fallback "$out"; fi
 out=$("$BIN/anynsd" "${ANYNSD_USER[@]}" --log journald --listen 127.0.0.1:$P2 2>&1); rc=$?
-if [ $rc -eq 2 ] && echo "$out" | grep -q 'server.log: journald'; then pass $T:log-bad; else fail $T:log-bad "exit $rc: $out"; fi
+if [ $rc -eq 2 ] && echo "$out" | grep -q 'config: bad key=server.log error="journald'; then pass $T:log-bad; else fail $T:log-bad "exit $rc: $out"; fi
 
 # make install and uninstall (a process of its own, with its own plan).
 irc=0

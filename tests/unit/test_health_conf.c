@@ -30,6 +30,7 @@ static int load(const char *text, hconf_t **c, char *err, size_t errlen)
 
 static const char good[] =
 	"log-level: debug\n"
+	"log: syslog:/tmp/x.log.sock\n"
 	"control-socket: /tmp/x.sock\n"
 	"metrics: 127.0.0.1:9153\n"
 	"backend:\n"
@@ -76,6 +77,7 @@ static void test_good(void **st)
 	assert_int_equal(load(good, &c, err, sizeof(err)), 0);
 	assert_non_null(c);
 	assert_int_equal(c->log_level, 3);
+	assert_string_equal(c->log_target, "syslog:/tmp/x.log.sock");
 	assert_string_equal(c->ctl_path, "/tmp/x.sock");
 	assert_int_equal(c->bk.type, HBK_BIRD);
 	assert_int_equal(c->bk.asn, 65002);
@@ -151,6 +153,8 @@ static void bad(const char *text, const char *key)
 static void test_bad(void **st)
 {
 	bad(SVC("", ""), "backend");
+	bad("log: journald\n" BK SVC("", ""), "log: 'journald' is not stderr, syslog or syslog:/PATH");
+	bad("log: 'syslog:'\n" BK SVC("", ""), "log: 'syslog:'");
 	bad("backend: {type: quagga}\n" SVC("", ""), "backend.type");
 	bad("backend: {type: bird}\n" SVC("", ""), "backend.include");
 	bad("backend: {type: exabgp, asn: 1, socket: /x}\n" SVC("", ""), "backend.socket");  /* bird key */

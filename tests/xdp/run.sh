@@ -156,7 +156,7 @@ else
 fi
 
 if start_server on "${ANYNSD[@]}" --xdp vs; then
-	if grep -q "attached to vs in native mode" "$TMP/on.log"; then
+	if grep -q "xdp: attached interface=vs mode=native" "$TMP/on.log"; then
 		pass xdp-attach-native
 	else
 		fail xdp-attach-native "$(grep -i xdp "$TMP/on.log" | head -3)"
@@ -251,7 +251,7 @@ if start_server reload "${ANYNSD[@]}" --xdp vs; then
 	make_zone 2 gen-2
 	kill -HUP "$DPID"
 	for _ in $(seq 1 100); do
-		grep -q "reload: generation 2" "$TMP/reload.log" && break
+		grep -q "reload: done generation=2 " "$TMP/reload.log" && break
 		sleep 0.05
 	done
 	touch "$TMP/rl/reloaded"
@@ -283,7 +283,7 @@ if start_server generic "${ANYNSD[@]}" -c "$TMP/generic.yaml"; then
 	A1=$(metric)
 	out=$(inc "$PY" "$CLIENT" load 192.0.2.53 200)
 	A2=$(metric)
-	if grep -q "attached to vs in generic mode" "$TMP/generic.log" && echo "$out" | grep -q "answered=200 of 200" &&
+	if grep -q "xdp: attached interface=vs mode=generic" "$TMP/generic.log" && echo "$out" | grep -q "answered=200 of 200" &&
 	   [ "$A1" != None ] && [ "$A2" != None ] && [ $((A2 - A1)) -ge 190 ]; then
 		pass xdp-generic-mode
 	else
@@ -297,7 +297,7 @@ fi
 
 # ---- 5. XDP cannot attach: anynsd says why and serves from sockets -----------
 if start_server noiface "${ANYNSD[@]}" --xdp nosuchif0; then
-	if grep -q "no interface nosuchif0" "$TMP/noiface.log" && grep -q "serving from sockets" "$TMP/noiface.log" &&
+	if grep -q "xdp: no-interface interface=nosuchif0 " "$TMP/noiface.log" && grep -q "xdp: off .*fallback=sockets" "$TMP/noiface.log" &&
 	   inc kdig @192.0.2.53 +timeout=1 +retry=1 www.example.com A +short | grep -q 192.0.2.80; then
 		pass xdp-fallback-bad-iface
 	else
@@ -321,8 +321,8 @@ for _ in $(seq 1 50); do
 	kill -0 "$DPID" 2>/dev/null || break
 	sleep 0.1
 done
-if [ $ok = 1 ] && grep -q "cannot load the BPF program" "$TMP/nonroot.log" &&
-   grep -q "serving from sockets" "$TMP/nonroot.log"; then
+if [ $ok = 1 ] && grep -q "xdp: load-failed " "$TMP/nonroot.log" &&
+   grep -q "xdp: off .*fallback=sockets" "$TMP/nonroot.log"; then
 	pass xdp-fallback-not-root
 else
 	fail xdp-fallback-not-root "$(tail -5 "$TMP/nonroot.log")"

@@ -263,7 +263,7 @@ SEC_LOG=$ANY_LOG
 # ---- Knot primary -> anynsd ------------------------------------------------------
 if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.1; then pass $T:knot-axfr
 else fail $T:knot-axfr "$(tail -5 "$ANY_LOG")"; fi
-check $T:knot-axfr-logged grep -q "example.test: AXFR of serial 1 from knot" "$ANY_LOG"
+check $T:knot-axfr-logged grep -q "xfr: received zone=example.test. type=AXFR serial=1 remote=knot@" "$ANY_LOG"
 
 # anyns-health beside it: SOA serial checked against the primary's (a PoP
 # lagging behind its primary is withdrawn); routes go to a log.
@@ -311,8 +311,8 @@ if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.2; then
 else
 	fail $T:knot-notify-ixfr "$(tail -5 "$ANY_LOG")"
 fi
-check $T:knot-notify-logged grep -q "NOTIFY for example.test. from 127.0.0.1, serial 2" "$ANY_LOG"
-check $T:knot-ixfr-logged grep -q "example.test: IXFR 1 -> 2 from knot" "$ANY_LOG"
+check $T:knot-notify-logged grep -q "notify: received zone=example.test. from=127.0.0.1 serial=2$" "$ANY_LOG"
+check $T:knot-ixfr-logged grep -q "xfr: received zone=example.test. type=IXFR from-serial=1 serial=2 remote=knot@" "$ANY_LOG"
 wait $LOADPID
 read -r sent lost bad < "$TMP/load1"
 echo "  under load: $sent queries, $lost lost, $bad inconsistent"
@@ -324,11 +324,11 @@ write_zone "$TMP/z/full.test" full.test 2 2
 knotc -s "$KD/knot.sock" zone-reload full.test >/dev/null
 if wait_for 10 answer_is "$AP" www.full.test A 10.0.0.2; then pass $T:knot-ixfr-off-full-zone
 else fail $T:knot-ixfr-off-full-zone "$(grep full.test "$ANY_LOG" | tail -3)"; fi
-check $T:knot-ixfr-off-logged grep -q "full.test: IXFR (full zone) of serial 2 from knot" "$ANY_LOG"
+check $T:knot-ixfr-off-logged grep -q "xfr: received zone=full.test. type=IXFR-full-zone serial=2 remote=knot@" "$ANY_LOG"
 
 # A SIGHUP reload keeps what the secondary zones received.
 kill -HUP "$ANY_PID"
-if wait_for 5 grep -q "reload: generation" "$ANY_LOG" && sleep 0.5 &&
+if wait_for 5 grep -q "reload: done generation=" "$ANY_LOG" && sleep 0.5 &&
    answer_is "$AP" www.example.test A 10.0.0.2; then pass $T:reload-keeps-transferred
 else fail $T:reload-keeps-transferred "$(tail -3 "$ANY_LOG")"; fi
 
@@ -377,7 +377,7 @@ write_zone "$TMP/z/example.test" example.test 3 3
 # Past expire (4 s in the config) the zone answers SERVFAIL.
 if wait_for 10 status_is "$AP" www.exp.test A SERVFAIL; then pass $T:expire-servfail
 else fail $T:expire-servfail "$(grep exp.test "$ANY_LOG" | tail -3)"; fi
-check $T:retry-logged grep -q "primary knot (127.0.0.1:$KP): connect" "$ANY_LOG"
+check $T:retry-logged grep -q "xfr: primary-failed zone=exp.test. remote=knot@127.0.0.1:$KP error=\"connect" "$ANY_LOG"
 check $T:old-version-while-primary-down answer_is "$AP" www.example.test A 10.0.0.2
 start_knot "$KD"
 if wait_for 15 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:primary-back-retry
@@ -393,14 +393,14 @@ nsd_conf "$NSDD" "127.0.0.1@$NP" nsd.test="$TMP/z/nsd.test" "notify: 127.0.0.1@$
 start_nsd "$NSDD"
 if wait_for 15 answer_is "$AP" www.nsd.test A 10.0.0.1; then pass $T:nsd-axfr
 else fail $T:nsd-axfr "$(grep nsd.test "$ANY_LOG" | tail -3) $(tail -3 "$NSDD/nsd.log")"; fi
-check $T:nsd-second-address-tried grep -q "nsd.test: primary nsd (127.0.0.1:.*): connect" "$ANY_LOG"
+check $T:nsd-second-address-tried grep -q "xfr: primary-failed zone=nsd.test. remote=nsd@127.0.0.1:[0-9]* error=\"connect" "$ANY_LOG"
 write_zone "$TMP/z/nsd.test" nsd.test 2 2
 kill -HUP "$NSD_PID"
 if wait_for 10 answer_is "$AP" www.nsd.test A 10.0.0.2; then pass $T:nsd-notify-transfer
 else fail $T:nsd-notify-transfer "$(grep nsd.test "$ANY_LOG" | tail -3)"; fi
-check $T:nsd-notify-logged grep -q "NOTIFY for nsd.test. from 127.0.0.1" "$ANY_LOG"
+check $T:nsd-notify-logged grep -q "notify: received zone=nsd.test. from=127.0.0.1 " "$ANY_LOG"
 # NSD has no IXFR out: the IXFR is answered with the whole zone, which is taken.
-check $T:nsd-ixfr-full-zone grep -q "nsd.test: IXFR (full zone) of serial 2" "$ANY_LOG"
+check $T:nsd-ixfr-full-zone grep -q "xfr: received zone=nsd.test. type=IXFR-full-zone serial=2 " "$ANY_LOG"
 
 # ---- a primary that refuses IXFR, SOA over UDP ----------------------------------
 # No reference server refuses an IXFR it would transfer (tests/pylib/xfrprimary.py
@@ -464,9 +464,9 @@ ixfr_then_axfr() {
 	pyseq "$1" | tr '\n' ' ' | grep -q "type=SOA transport=udp tsig=yes answer=soa type=IXFR transport=tcp tsig=yes answer=$2 type=AXFR transport=tcp tsig=yes answer=axfr"
 }
 check $T:ixfr-refused-then-axfr ixfr_then_axfr ref.test REFUSED
-check $T:ixfr-refused-logged grep -q "ref.test: primary mini (127.0.0.1:$PYP): IXFR answered with rcode 5; trying AXFR" "$SEC3_LOG"
+check $T:ixfr-refused-logged grep -q "xfr: fallback zone=ref.test. remote=mini@127.0.0.1:$PYP reason=\"IXFR answered with rcode 5\" next=AXFR" "$SEC3_LOG"
 check $T:ixfr-notimp-then-axfr ixfr_then_axfr nimp.test NOTIMP
-check $T:ixfr-notimp-logged grep -q "nimp.test: primary mini (127.0.0.1:$PYP): IXFR answered with rcode 4; trying AXFR" "$SEC3_LOG"
+check $T:ixfr-notimp-logged grep -q "xfr: fallback zone=nimp.test. remote=mini@127.0.0.1:$PYP reason=\"IXFR answered with rcode 4\" next=AXFR" "$SEC3_LOG"
 # SOA checks: over UDP, signed, and never over TCP while UDP answers.
 if pyseq ref.test | grep -q "type=SOA transport=udp tsig=yes" &&
    ! pyseq ref.test | grep -q "type=SOA transport=tcp"; then pass $T:soa-check-udp-signed
@@ -502,14 +502,14 @@ else fail $T:health-primary-down-announced "$(tail -3 "$TMP/routes.log")"; fi
 # remote's name, and the version serving stays.
 write_zone "$TMP/z/example.test" example.test 4 4
 start_knot "$KD"
-if wait_for 10 grep -q "example.test: primary knot (127.0.0.1:$KP): TSIG" "$ANY_LOG"; then
+if wait_for 10 grep -q "xfr: primary-failed zone=example.test. remote=knot@127.0.0.1:$KP error=\"TSIG" "$ANY_LOG"; then
 	pass $T:tsig-bad-secret-logged
 else fail $T:tsig-bad-secret-logged "$(tail -5 "$ANY_LOG")"; fi
 check $T:tsig-bad-secret-keeps-version answer_is "$AP" www.example.test A 10.0.0.3
 # The primary has serial 4, the PoP cannot follow: anyns-health withdraws it.
 if wait_for 10 route_is withdraw; then pass $T:health-serial-lag-withdrawn
 else fail $T:health-serial-lag-withdrawn "$(tail -3 "$TMP/routes.log") $(tail -3 "$TMP/hook.log")"; fi
-check $T:tsig-bad-notify-refused grep -q "NOTIFY for example.test. from 127.0.0.1.*BADSIG\|signed with key xfr.: BADSIG" "$ANY_LOG"
+check $T:tsig-bad-notify-refused grep -q "tsig: refused from=127.0.0.1 key=xfr. error=BADSIG" "$ANY_LOG"
 stop_pid "$ANY_PID"
 stop_peer "$KNOT_PID"
 
@@ -571,9 +571,9 @@ else fail $T:primary-reload-ixfr-knot "$(tail -3 "$KSD/knot.log")"; fi
 if wait_for 10 ns_is www.prim.test 10.0.0.2; then pass $T:primary-reload-nsd
 else fail $T:primary-reload-nsd "$(tail -3 "$NSS/nsd.log")"; fi
 check $T:primary-knot-took-ixfr grep -q "IXFR, incoming, remote 127.0.0.1@$PP, finished" "$KSD/knot.log"
-check $T:primary-ixfr-logged grep -q "IXFR of prim.test. serial 2 to 127.0.0.2: IXFR," "$PRIM_LOG"
+check $T:primary-ixfr-logged grep -q "xfr: sent type=IXFR zone=prim.test. serial=2 to=127.0.0.2 kind=ixfr " "$PRIM_LOG"
 check $T:primary-notify-knot grep -q "notify, incoming, remote 127.0.0.1@.*serial 2" "$KSD/knot.log"
-check $T:primary-notify-acked grep -q "NOTIFY prim.test. serial 2 to nsd-sec .*acknowledged" "$PRIM_LOG"
+check $T:primary-notify-acked grep -q "notify: acknowledged zone=prim.test. serial=2 to=nsd-sec@" "$PRIM_LOG"
 out=$(kdig @127.0.0.1 -p "$PP" -b 127.0.0.5 prim.test AXFR 2>&1)
 if echo "$out" | grep -q REFUSED; then pass $T:primary-refuses-other-address
 else fail $T:primary-refuses-other-address "$out"; fi
