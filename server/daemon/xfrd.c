@@ -37,6 +37,7 @@
 #include "wire_name.h"
 #include "xjournal.h"
 #include "zone_db.h"
+#include "zone_patch.h"
 
 #define XFRD_MAX_MEMBERS   1024     /* catalog members over all catalogs */
 #define XFRD_HIST_MAX      32       /* changes kept per zone for IXFR out */
@@ -146,6 +147,13 @@ static uint64_t mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static uint16_t rand16(void)
@@ -793,6 +801,7 @@ typedef struct xjob {
 	xfr_change_t *ch;
 	size_t nch;
 	bool catalog;
+	uint64_t t_end;         /* mono_us() when the transfer ended */
 	/* out */
 	int rc;
 	uint32_t serial;
@@ -880,11 +889,109 @@ static int file_commit(const char *tmp, const char *path)
 	return 0;
 }
 
+/* The records of a list as the builder takes them; NULL without memory. */
+static zb_rr_t *zb_array(const rrlist_t *l)
+{
+	zb_rr_t *a = calloc(l->n ? l->n : 1, sizeof(*a));
+	for (size_t i = 0; a != NULL && i < l->n; i++) {
+		const rr_t *r = &l->rr[i];
+		a[i] = (zb_rr_t){ rr_owner(l, r), r->owner_len, r->type, r->rclass, r->ttl,
+		                  rr_rdata(l, r), r->rdlen };
+	}
+	return a;
+}
+
+/* An IXFR applied change by change to the serving version `cur`
+ * (zone_patch.h): the new version shares what did not change. 0 and *out,
+ * or why it cannot be done that way (ANYNS_EZONE: reported, refused). */
+static int job_patch(xjob_t *j, zone_t *cur, zone_t **out)
+{
+	zone_t *v = zone_ref(cur);
+	int rc = 0;
+	for (size_t k = 0; k < j->nch && rc == 0; k++) {
+		const xfr_change_t *c = &j->ch[k];
+		zone_stats_t st;
+		zone_get_stats(v, &st);
+		if (st.serial != c->from) {
+			rc = ANYNS_EINVAL;
+			break;
+		}
+		zb_rr_t *del = zb_array(&c->del), *add = zb_array(&c->add);
+		zone_t *nv = NULL;
+		rc = del != NULL && add != NULL ?
+		     zone_patch(v, del, c->del.n, add, c->add.n, NULL, job_diag, j, j->remote, &nv) :
+		     ANYNS_ENOMEM;
+		free(del);
+		free(add);
+		if (rc == 0) {
+			zone_unref(v);
+			v = nv;
+		}
+	}
+	if (rc != 0) {
+		zone_unref(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
 static void job_work(uv_work_t *w)
 {
 	xjob_t *j = w->data;
 	uint64_t t0 = mono_ms();
 	if (j->nch > 0) {
+		/* Incrementally first: the cost follows the change, not the zone.
+		 * What a patch cannot do (a change to the signing, too many
+		 * names, a version that is not the one the changes start from)
+		 * goes through the full build below. */
+		uint64_t u0 = mono_us();
+		zone_t *cur = zones_get(j->d, j->idx), *z = NULL;
+		int prc = cur != NULL && !zone_is_expired(cur) ? job_patch(j, cur, &z) : ANYNS_EFULL;
+		zone_unref(cur);
+		if (prc == ANYNS_EZONE) {
+			j->rc = prc;
+			return;
+		}
+		if (prc == 0) {
+			zone_stats_t st;
+			zone_get_stats(z, &st);
+			size_t names = zone_patch_names(z);
+			j->serial = st.serial;
+			j->rc = zones_replace(j->d, j->idx, z);
+			zone_unref(z);
+			uint64_t now = mono_us(), us = now - u0;
+			j->ms = us / 1000;
+			if (j->rc != 0)
+				return;
+			/* apply: patch and publication; served: since the transfer
+			 * ended (the wait for a worker included). */
+			log_info("xfr: ixfr-applied zone=%s serial=%u remote=%s mode=incremental "
+			         "names=%zu apply_us=%llu served_us=%llu", zones_lq(j->origin), j->serial,
+			         log_q(j->remote), names, (unsigned long long)us,
+			         (unsigned long long)(now - j->t_end));
+			/* The records of the new version, for the history and the file,
+			 * now that it is served. */
+			rrlist_t out;
+			rrlist_init(&out);
+			int rc = xfr_apply(j->base, j->ch, j->nch, &out);
+			if (rc != 0) {
+				rrlist_clear(&out);
+				zone_t *nz = zones_get(j->d, j->idx);
+				rc = nz != NULL ? rrlist_from_zone(nz, &out) : ANYNS_ENOENT;
+				zone_unref(nz);
+			}
+			if (rc != 0) {
+				rrlist_clear(&out);
+				j->rc = rc;
+				return;
+			}
+			rrlist_clear(&j->rrs);
+			j->rrs = out;
+			goto published;
+		}
+		log_info("xfr: ixfr-full-build zone=%s remote=%s reason=%s", zones_lq(j->origin),
+		         log_q(j->remote), log_q(anyns_strerror(prc)));
 		rrlist_t out;
 		rrlist_init(&out);
 		j->rc = xfr_apply(j->base, j->ch, j->nch, &out);
@@ -912,6 +1019,11 @@ static void job_work(uv_work_t *w)
 	j->ms = mono_ms() - t0;
 	if (j->rc != 0)
 		return;
+	if (j->nch > 0)
+		log_info("xfr: ixfr-applied zone=%s serial=%u remote=%s mode=full apply_us=%llu "
+		         "served_us=%llu", zones_lq(j->origin), j->serial, log_q(j->remote),
+		         (unsigned long long)j->ms * 1000, (unsigned long long)(mono_us() - j->t_end));
+published:
 	if (j->catalog) {
 		uint8_t ow[WNAME_MAXLEN];
 		int n = anyns_name_from_text(j->origin, ow, sizeof(ow));
@@ -1285,6 +1397,7 @@ static bool client_msg(xclient_t *c, const uint8_t *m, size_t len)
 		client_next(c, "out of memory");
 		return false;
 	}
+	j->t_end = mono_us();
 	rrlist_init(&j->rrs);
 	if (c->p.kind == XFR_AXFR) {
 		log_info("xfr: received zone=%s type=%s serial=%u remote=%s records=%zu messages=%u",

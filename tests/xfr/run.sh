@@ -639,6 +639,9 @@ else fail $T:journal-damaged-full-zone "$(soas 1) SOA records"; fi
 check $T:journal-damaged-still-serves answer_is "$PP" www.prim.test A 10.0.0.3
 stop_pid "$PRIM_PID"
 
+# A one-record IXFR into a large zone, applied incrementally.
+source "$HERE/ixfr_big.sh"
+
 # Sanitizer reports in any anynsd log fail the suite.
 if grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMP"/*.log 2>/dev/null; then
 	fail $T:sanitizers "$(grep -h -A10 -E "Sanitizer|runtime error:" "$TMP"/*.log | head -30)"
