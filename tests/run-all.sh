@@ -2,7 +2,8 @@
 # Runs every test suite: builds with gcc and clang (warnings are errors), runs the
 # unit tests under gcc and again under AddressSanitizer+UndefinedBehaviorSanitizer,
 # then the suites against the real daemons (functional, metrics, differential,
-# DNSSEC, transfers, attacks, XDP, lab, hook; a short libFuzzer pass), then the quick mutants
+# DNSSEC, transfers, attacks, XDP, lab, hook, the Docker images and compose lab; a short
+# libFuzzer pass), then the quick mutants
 # (MUTATE=0 leaves them out).
 #
 # Every result is PASS, FAIL or SKIP, one per check, including each cmocka test.
@@ -110,7 +111,7 @@ run_suite() {
 		fail "suite:$s" "exit status 0 after $fails failures"
 	fi
 }
-SUITES="func ctl systemd metrics fuzz diff dnssec xfr attack rrl xdp lab hook"
+SUITES="func ctl systemd metrics fuzz diff dnssec xfr attack rrl xdp lab hook docker"
 for suite in $SUITES; do
 	if [ -f "tests/$suite/run.sh" ]; then
 		run_suite "$suite" bash "tests/$suite/run.sh"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# PoP health container (shares the network namespace of the PoP's DNS container): writes
-# the BGP speaker's and anyns-health's configs, then runs the speaker. With ExaBGP the
-# hook is ExaBGP's API process; with BIRD the hook runs beside it.
+# PoP health container (in the network namespace of the popN container, beside the DNS
+# container): writes the BGP speaker's and anyns-health's configs, then runs the speaker.
+# With ExaBGP the hook is ExaBGP's API process; with BIRD the hook runs beside it.
+# Everything runs as the image's user (anyns).
 # Environment: POP, ASN, ADDR (this PoP's address), ROUTER, SPEAKER (exabgp|bird).
 set -e
 d=/run/anyns; mkdir -p "$d"
@@ -13,13 +14,21 @@ backend:
   asn: $ASN
 EOC
 if [ "$SPEAKER" = bird ]; then
+	# The guard tun device withdraws the route when the hook dies (bgp-hook/README.md,
+	# "Dying hook"); a host whose /dev/net/tun only root may open gets none.
+	guard=anyhk0
+	if ! [ -r /dev/net/tun ] || ! [ -w /dev/net/tun ]; then
+		echo "pop-health: guard: none reason=\"/dev/net/tun not usable by $(id -un)\"" >&2
+		guard=
+	fi
 	cat >>"$d/health.yaml" <<EOC
   socket: $d/bird.ctl
   include: $d/anyns-bird.conf
-  guard-interface: anyhk0
+  guard-interface: "$guard"
 EOC
 fi
 cat >>"$d/health.yaml" <<EOC
+defaults: { interval: 500ms, fast-interval: 200ms, timeout: 300ms, rise: 2, fall: 2 }
 services:
   - name: dns4
     prefix: 192.0.2.53/32
@@ -40,7 +49,7 @@ neighbor $ROUTER {
 	api { processes [ anyns-health ]; }
 }
 EOC
-	exec env exabgp.daemon.user=root exabgp.api.cli=false exabgp "$d/exabgp.conf"
+	exec env exabgp.daemon.user="$(id -un)" exabgp.api.cli=false exabgp "$d/exabgp.conf"
 fi
 
 : >"$d/anyns-bird.conf"
