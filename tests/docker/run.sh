@@ -21,7 +21,8 @@ source tests/lib.sh
 
 CHECKS=(engine base-image build:anynsd build:anyns-health build:router
 	non-root:anynsd non-root:anyns-health non-root:router
-	anynsd:mounted-zone anynsd:unprivileged anynsd:default-zone
+	anynsd:mounted-zone anynsd:unprivileged anynsd:ctl-reload anynsd:root-becomes-anyns
+	anynsd:default-zone
 	lab:up lab:pop1-answers lab:unprivileged lab:failover lab:pop1-back lab:down
 	host-restored)
 plan ${#CHECKS[@]}
@@ -70,7 +71,7 @@ compose() { $COMPOSE -p "$PROJECT" -f "$ROOT/docker/compose.yaml" "$@"; }
 cleanup() {
 	if [ -n "${COMPOSE:-}" ] && [ -n "${DOCKER_HOST_OK:-}" ]; then
 		compose down -t 2 -v --remove-orphans >/dev/null 2>&1
-		$DOCKER rm -f "anynsdk-zt$$" "anynsdk-def$$" >/dev/null 2>&1
+		$DOCKER rm -f "anynsdk-zt$$" "anynsdk-def$$" "anynsdk-root$$" >/dev/null 2>&1
 		$DOCKER network rm "$ZNET" >/dev/null 2>&1
 	fi
 	stop_private_engine
@@ -313,6 +314,31 @@ if $DOCKER network create --subnet 198.18.53.64/29 "$ZNET" >/dev/null 2>&1 &&
 	else
 		ko anynsd:unprivileged "process '$comm' uids '$uids' CapEff '$capeff' (want anynsd, 5353 x4, 0000000000000400)"
 	fi
+	# An operator edits the zone on the host and reloads through the control socket.
+	token2=$token-2
+	sed -i -e 's/2024010101/2024010102/' -e "s/\"$token\"/\"$token2\"/" "$zdir/zones/docker.test.zone"
+	if out=$($DOCKER exec "anynsdk-zt$$" anyns-ctl reload 2>&1) &&
+			wait_for 5 eval '[ "$(zt_answer "$zip")" = "$token2" ]'; then
+		ok anynsd:ctl-reload
+	else
+		ko anynsd:ctl-reload "anyns-ctl reload: '$out'; t.docker.test TXT now '$(zt_answer "$zip")'"
+	fi
+	# Started as root (--user root), anynsd binds port 53 and becomes server.user.
+	if $DOCKER run -d --name "anynsdk-root$$" --user root --network "$ZNET" \
+			-v "$zdir:/etc/anyns:ro" anyns/anynsd >/dev/null 2>&1 &&
+			rip=$(ip_of "anynsdk-root$$") &&
+			wait_for 10 eval '[ "$(zt_answer "$rip")" = "$token2" ]'; then
+		p=$(pid_of "anynsdk-root$$")
+		uids=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$p/status" 2>/dev/null)
+		capeff=$(status_of "$p" CapEff)
+		if [ "$uids" = "5353 5353 5353 5353" ] && [ "$capeff" = 0000000000000000 ]; then
+			ok anynsd:root-becomes-anyns
+		else
+			ko anynsd:root-becomes-anyns "uids '$uids' CapEff '$capeff' (want 5353 x4, no capability)"
+		fi
+	else
+		ko anynsd:root-becomes-anyns "started with --user root it does not answer: $($DOCKER logs "anynsdk-root$$" 2>&1 | tail -3)"
+	fi
 	wait_for 10 eval 'kdig @"$dip" example.com SOA +short +time=1 +retry=0 2>/dev/null | grep -q .'
 	soa=$(kdig @"$dip" example.com SOA +time=1 +retry=0 2>/dev/null)
 	if echo "$soa" | grep -q 'status: NOERROR' && echo "$soa" | grep -q 'Flags: qr aa'; then
@@ -324,9 +350,11 @@ if $DOCKER network create --subnet 198.18.53.64/29 "$ZNET" >/dev/null 2>&1 &&
 else
 	ko anynsd:mounted-zone "cannot start the container on network $ZNET"
 	ko anynsd:unprivileged "not started"
+	ko anynsd:ctl-reload "not started"
+	ko anynsd:root-becomes-anyns "not started"
 	ko anynsd:default-zone "not started"
 fi
-$DOCKER rm -f "anynsdk-zt$$" "anynsdk-def$$" >/dev/null 2>&1
+$DOCKER rm -f "anynsdk-zt$$" "anynsdk-def$$" "anynsdk-root$$" >/dev/null 2>&1
 $DOCKER network rm "$ZNET" >/dev/null 2>&1
 
 ### the compose lab
