@@ -65,7 +65,8 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# $(B)/docker holds tests/docker's engine and base image, not objects.
+-include $(shell find $(B) -path $(B)/docker -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 deps:
 	@bash mk/deps.sh

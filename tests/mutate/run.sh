@@ -73,6 +73,7 @@ TREE=$MUT/tree
 mkdir -p "$TREE"
 ( cd "$ROOT" && { git ls-files -co --exclude-standard
 	find build -path build/asan -prune -o -path build/clang -prune -o -path 'build/lab*' -prune -o \
+		-path build/docker -prune -o \
 		-type f -print; } ) > "$MUT/files"
 tar -C "$ROOT" --ignore-failed-read -cf - -T "$MUT/files" 2>/dev/null | tar -C "$TREE" -xf -
 
