@@ -176,7 +176,11 @@ typedef struct zones_reload {
 	dconf_t *next;          /* the config read again for this reload */
 	char conf_err[600];     /* why it did not read */
 	char kept[512], failed[512];  /* zones that kept their version, that are not served */
-	bool zones_kept;        /* the config's zones changed but transfers keep the list */
+	/* With zone transfers, a new zone list is built in the background and
+	 * applied on the main loop once no transfer runs (zones_relist()). */
+	bool staged;
+	zone_t **staged_zones;  /* per zone of next, compiled */
+	zset_t *staged_set;
 	/* Told when a reload ends: those waiting for the one running, and those
 	 * waiting for the next one to start. */
 	struct zones_waiter { void (*fn)(daemon_t *d, void *arg); void *arg; }
@@ -306,6 +310,16 @@ void xfrd_notify_received(daemon_t *d, size_t idx);
 int xfrd_refresh(daemon_t *d, size_t idx, bool axfr);
 /* Main loop: secondary zone idx is past its expire time (answers SERVFAIL). */
 bool xfrd_expired(daemon_t *d, size_t idx);
+/* Catalog members over all catalogs (room kept in conf.zones for them). */
+#define XFR_MAX_MEMBERS 1024
+/* Main loop: fn(d) now when no transfer or history job runs, else once the
+ * last ends; transfers wait meanwhile. */
+void xfrd_when_idle(daemon_t *d, void (*fn)(daemon_t *d));
+/* Main loop, right after conf.zones, keys and remotes were replaced (old:
+ * the previous ones, still readable; cap: the room in conf.zones): the
+ * transfer state follows the new list by zone name. Starts the transfers
+ * when none ran. */
+void xfrd_relist(daemon_t *d, const dconf_t *old, size_t cap);
 /* What a primary sends from: a zone version's records and the changes that
  * led to it from the versions this process held before. Immutable,
  * reference counted; taken by workers, replaced by xfrd. */

@@ -78,6 +78,7 @@ static void addr_text(const struct sockaddr *sa, char *buf, size_t len)
 /* One exchange: the query as parsed, its TSIG state, where answers go. */
 struct xs {
 	daemon_t *d;
+	const dconf_t *c;       /* zones, keys and remotes as they were at the start */
 	const struct sockaddr *from;
 	bool tcp;
 	const uint8_t *q;       /* without its TSIG record */
@@ -124,19 +125,17 @@ static void xs_rcode(struct xs *x, uint8_t rcode)
 	xs_send(x, x->buf, len);
 }
 
-/* The conf zone whose origin is name (under zones_lock), or -1. */
-static int conf_zone_find(daemon_t *d, const uint8_t *name, size_t len)
+/* The conf zone whose origin is name, or -1. */
+static int conf_zone_find(const dconf_t *c, const uint8_t *name, size_t len)
 {
 	int found = -1;
-	pthread_mutex_lock(&d->zones_lock);
-	for (size_t i = 0; i < d->conf.n_zones && found < 0; i++) {
+	for (size_t i = 0; i < c->n_zones && found < 0; i++) {
 		uint8_t w[WNAME_MAXLEN];
-		const dconf_zone_t *zc = &d->conf.zones[i];
+		const dconf_zone_t *zc = &c->zones[i];
 		int n = anyns_name_from_text(zc->origin, w, sizeof(w));
 		if (!zc->removed && n > 0 && (size_t)n == len && memcmp(w, name, len) == 0)
 			found = (int)i;
 	}
-	pthread_mutex_unlock(&d->zones_lock);
 	return found;
 }
 
@@ -144,7 +143,7 @@ static int conf_zone_find(daemon_t *d, const uint8_t *name, size_t len)
  * one) signed the query; -1 when none does. */
 static int xs_allowed(struct xs *x, const dconf_rlist_t *list)
 {
-	const dconf_t *c = &x->d->conf;
+	const dconf_t *c = x->c;
 	for (size_t i = 0; i < list->n; i++) {
 		const dconf_remote_t *r = &c->remotes[list->v[i]];
 		dconf_rlist_t one = { .v = &list->v[i], .n = 1 };
@@ -168,7 +167,7 @@ static void xs_notify(struct xs *x)
 		return;
 	}
 	x->qend = n.qend;
-	int idx = conf_zone_find(d, n.zone, n.zone_len);
+	int idx = conf_zone_find(x->c, n.zone, n.zone_len);
 	char zname[1024];
 	anyns_name_to_text(n.zone, n.zone_len, zname, sizeof(zname));
 	if (idx < 0) {
@@ -178,10 +177,10 @@ static void xs_notify(struct xs *x)
 		xs_rcode(x, PKT_RCODE_NOTAUTH);
 		return;
 	}
-	const dconf_zone_t *zc = &d->conf.zones[idx];
+	const dconf_zone_t *zc = &x->c->zones[idx];
 	const dconf_rlist_t *prim = &zc->primaries;
 	if (zc->member)
-		prim = &d->conf.zones[zc->catalog_idx].primaries;
+		prim = &x->c->zones[zc->catalog_idx].primaries;
 	if (prim->n == 0 || xs_allowed(x, prim) < 0) {
 		if (xs_log_ok())
 			log_warn("notify: refused zone=%s from=%s reason=\"not one of its primaries%s\"",
@@ -221,12 +220,12 @@ static void xs_transfer(struct xs *x)
 	addr_text(x->from, from, sizeof(from));
 	anyns_name_to_text(x->qname, x->qname_len, zname, sizeof(zname));
 	const char *what = x->qtype == PKT_TYPE_AXFR ? "AXFR" : "IXFR";
-	int idx = conf_zone_find(d, x->qname, x->qname_len);
+	int idx = conf_zone_find(x->c, x->qname, x->qname_len);
 	if (idx < 0) {
 		xs_rcode(x, PKT_RCODE_NOTAUTH);
 		return;
 	}
-	if (xs_allowed(x, &d->conf.zones[idx].allow_transfer) < 0) {
+	if (xs_allowed(x, &x->c->zones[idx].allow_transfer) < 0) {
 		if (xs_log_ok())
 			log_info("xfr: refused type=%s zone=%s to=%s reason=\"not in allow-transfer%s\"",
 			         what, log_q(zname), log_q(from), x->signed_q ? "" : " (or unsigned)");
@@ -234,6 +233,13 @@ static void xs_transfer(struct xs *x)
 		return;
 	}
 	zhist_t *h = xfrd_hist_get(d, (size_t)idx);
+	size_t hl = 0;
+	const uint8_t *hw = h != NULL ? zone_origin_wire(h->zone, &hl) : NULL;
+	if (h != NULL && !wname_equal(hw, hl, x->qname, x->qname_len)) {
+		/* The zone list is being replaced: the history is not this zone's. */
+		zhist_unref(h);
+		h = NULL;
+	}
 	if (h == NULL) {
 		xs_rcode(x, PKT_RCODE_SERVFAIL);
 		return;
@@ -322,6 +328,18 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 		return;
 	x.buf = buf;
 	x.outcap = outcap < XS_BUF ? outcap : XS_BUF;
+	/* A reload replaces these arrays whole and frees the old ones only once
+	 * every worker has left its read-side section (we are in one). */
+	static __thread dconf_t view;
+	pthread_mutex_lock(&d->zones_lock);
+	view.zones = d->conf.zones;
+	view.n_zones = d->conf.n_zones;
+	view.keys = d->conf.keys;
+	view.n_keys = d->conf.n_keys;
+	view.remotes = d->conf.remotes;
+	view.n_remotes = d->conf.n_remotes;
+	pthread_mutex_unlock(&d->zones_lock);
+	x.c = &view;
 	x.qend = PKT_HDR_LEN;
 	/* The question, for echoing it in every answer. */
 	if (pkt_get16(q + 4) == 1) {
@@ -345,8 +363,8 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 		addr_text(from, afrom, sizeof(afrom));
 		char kname[1024];
 		anyns_name_to_text(tr.key_name, tr.key_name_len, kname, sizeof(kname));
-		for (size_t i = 0; i < d->conf.n_keys && x.key < 0; i++) {
-			const tsig_key_t *k = &d->conf.keys[i].key;
+		for (size_t i = 0; i < x.c->n_keys && x.key < 0; i++) {
+			const tsig_key_t *k = &x.c->keys[i].key;
 			if (k->name_len == tr.key_name_len &&
 			    memcmp(k->name, tr.key_name, k->name_len) == 0)
 				x.key = (int)i;
@@ -354,7 +372,7 @@ void xfr_serve(daemon_t *d, const zset_t *zs, const struct sockaddr *from, bool 
 		/* RFC 8945 5.2: the answer to a bad signature is the error, unsigned. */
 		uint16_t err = TSIG_BADKEY;
 		if (x.key >= 0) {
-			tsig_ctx_init(&x.tsig, &d->conf.keys[x.key].key);
+			tsig_ctx_init(&x.tsig, &x.c->keys[x.key].key);
 			err = (uint16_t)tsig_verify_query(&x.tsig, q, len, &tr, now);
 		}
 		if (err == TSIG_BADKEY || err == TSIG_BADSIG) {

@@ -39,7 +39,7 @@
 #include "zone_db.h"
 #include "zone_patch.h"
 
-#define XFRD_MAX_MEMBERS   1024     /* catalog members over all catalogs */
+#define XFRD_MAX_MEMBERS   XFR_MAX_MEMBERS
 #define XFRD_HIST_MAX      32       /* changes kept per zone for IXFR out */
 #define XFRD_MAX_RECORDS   (16u << 20)
 #define NOTIFY_TRIES       5
@@ -74,6 +74,7 @@ struct xzone {
 	bool again_axfr;        /* a full transfer was asked while busy or queued */
 	bool queued;
 	bool gone;              /* catalog member removed */
+	unsigned lagging;       /* quick re-checks of a primary whose IXFR lags its SOA */
 };
 
 struct xclient {
@@ -110,7 +111,8 @@ typedef struct nsend {
 	uv_timer_t timer;
 	int handles;
 	struct sockaddr_storage to;
-	const tsig_key_t *key;
+	const tsig_key_t *key;  /* &keybuf or NULL: a reload may free the config's */
+	tsig_key_t keybuf;
 	uint8_t msg[1024];
 	size_t len;
 	uint16_t id;
@@ -137,8 +139,19 @@ typedef struct xfrd {
 	xzone_t **queue;        /* waiting for a transfer slot */
 	size_t nqueue;
 	nsend_t *nsends;
+	unsigned hjobs;         /* history jobs running */
+	void (*idle_fn)(daemon_t *d);   /* waiting for no job to run */
 	bool stopping;
 } xfrd_t;
+
+static void xfrd_idle_check(xfrd_t *x)
+{
+	if (x->idle_fn == NULL || x->active > 0 || x->hjobs > 0)
+		return;
+	void (*fn)(daemon_t *d) = x->idle_fn;
+	x->idle_fn = NULL;
+	fn(x->d);
+}
 
 static uint32_t retry_first(const struct xzone *z);
 
@@ -531,7 +544,10 @@ static void notify_send(xfrd_t *x, size_t idx, const dconf_remote_t *r, size_t a
 	}
 	n->x = x;
 	n->to = r->addr[ai].ss;
-	n->key = r->key >= 0 ? &d->conf.keys[r->key].key : NULL;
+	if (r->key >= 0) {
+		n->keybuf = d->conf.keys[r->key].key;
+		n->key = &n->keybuf;
+	}
 	n->id = rand16();
 	char to[80];
 	sa_text(&n->to, to, sizeof(to));
@@ -607,6 +623,7 @@ typedef struct hjob {
 	size_t idx;
 	zone_t *zone;
 	zhist_t *old, *h;
+	zhist_t *prev;          /* the history h replaced */
 	char *journal;          /* its path, or NULL: none */
 	bool journal_load;      /* read it first (the first history of the zone) */
 } hjob_t;
@@ -618,6 +635,15 @@ static void hist_work(uv_work_t *w)
 	if (j->journal_load && j->old == NULL)
 		j->old = journal_load(j->journal, j->zone);
 	j->h = hist_build(j->old, j->zone, &same);
+	if (j->h != NULL) {
+		/* Served at once: transfers out must not lag behind the zone
+		 * serving for longer than the build (the journal waits on fsync). */
+		xfrd_t *x = j->x;
+		pthread_mutex_lock(&x->lock);
+		j->prev = x->hist[j->idx];
+		x->hist[j->idx] = j->h;
+		pthread_mutex_unlock(&x->lock);
+	}
 	/* The same version again with the same changes: the journal holds it. */
 	if (j->h != NULL && j->journal != NULL && !(same && j->old != NULL &&
 	                                            j->old->nch == j->h->nch))
@@ -631,25 +657,24 @@ static void hist_done(uv_work_t *w, int status)
 	hjob_t *j = w->data;
 	xfrd_t *x = j->x;
 	if (j->h != NULL) {
-		pthread_mutex_lock(&x->lock);
-		zhist_t *prev = x->hist[j->idx];
-		x->hist[j->idx] = j->h;
-		pthread_mutex_unlock(&x->lock);
-		zhist_unref(prev);
+		zhist_unref(j->prev);
 		/* NOTIFY once the new version can be transferred. */
 		if (!x->stopping)
 			notify_zone(x, j->idx, j->h->serial);
 	}
 	size_t idx = j->idx;
 	x->hist_busy[idx] = false;
+	x->hjobs--;
 	zhist_unref(j->old);
 	zone_unref(j->zone);
 	free(j->journal);
 	free(j);
-	if (!x->stopping && x->hist_again[idx]) {
+	if (!x->stopping && x->hist_again[idx] && x->idle_fn == NULL) {
 		x->hist_again[idx] = false;
 		xfrd_published(x->d);
 	}
+	if (!x->stopping)
+		xfrd_idle_check(x);
 }
 
 static uint32_t zone_serial(const zone_t *z)
@@ -673,7 +698,8 @@ static uint32_t zone_serial(const zone_t *z)
 static void xfrd_published(daemon_t *d)
 {
 	xfrd_t *x = d->xfrd;
-	if (x == NULL || x->stopping)
+	/* Waiting for a new zone list: it is published (and this runs) after. */
+	if (x == NULL || x->stopping || x->idle_fn != NULL)
 		return;
 	for (size_t i = 0; i < d->conf.n_zones && i < x->cap; i++) {
 		const dconf_zone_t *zc = &d->conf.zones[i];
@@ -720,8 +746,10 @@ static void xfrd_published(daemon_t *d)
 			x->jloaded[i] = true;
 		}
 		x->hist_busy[i] = true;
+		x->hjobs++;
 		if (uv_queue_work(x->loop, &j->w, hist_work, hist_done) != 0) {
 			x->hist_busy[i] = false;
+			x->hjobs--;
 			zhist_unref(old);
 			zone_unref(z);
 			free(j->journal);
@@ -1060,6 +1088,7 @@ static void job_done(uv_work_t *w, int status)
 		z->have = true;
 		z->serial = j->serial;
 		z->expired = false;
+		z->lagging = 0;
 		xzone_soa_timers(z);
 		z->expire_at = mono_ms() + (uint64_t)z->expire * 1000;
 		if (z->gone) {
@@ -1123,6 +1152,10 @@ static void xzone_done(xzone_t *z)
 		x->active--;
 	if (x->stopping)
 		return;
+	if (x->idle_fn != NULL) {
+		xfrd_idle_check(x);
+		return;
+	}
 	while (x->nqueue > 0 && x->active < x->d->conf.xfr_max_concurrent) {
 		xzone_t *n = x->queue[0];
 		memmove(x->queue, x->queue + 1, --x->nqueue * sizeof(*x->queue));
@@ -1320,6 +1353,7 @@ static bool client_soa_answer(xclient_t *c, const uint8_t *m, size_t len)
 		return false;
 	}
 	if (!serial_gt(c->remote_serial, z->serial)) {
+		z->lagging = 0;
 		client_uptodate(c);
 		return false;
 	}
@@ -1383,10 +1417,24 @@ static bool client_msg(xclient_t *c, const uint8_t *m, size_t len)
 		client_next(c, "last message of the transfer not signed");
 		return false;
 	}
+	uint32_t soa_serial = c->remote_serial;
 	c->remote_serial = c->p.serial;
 	if (c->p.kind == XFR_UPTODATE) {
 		if (serial_gt(c->p.serial, z->serial)) {
 			client_axfr(c, "IXFR answered with a newer SOA alone");
+			return false;
+		}
+		if (c->phase == XP_IXFR && serial_gt(soa_serial, c->p.serial) && z->lagging < 5) {
+			/* The primary serves the new version but cannot transfer it
+			 * yet (its transfer side follows its reload): soon again. */
+			z->lagging++;
+			log_info("xfr: primary-lagging zone=%s remote=%s soa-serial=%u ixfr-serial=%u "
+			         "retry-in=1", zones_lq(z->origin), log_q(c->remote), soa_serial,
+			         c->p.serial);
+			c->done = true;
+			client_close(c);
+			xzone_schedule(z, 1);
+			xzone_done(z);
 			return false;
 		}
 		client_uptodate(c);
@@ -1635,7 +1683,8 @@ static void client_start(xzone_t *z, size_t prim, size_t addr, bool force_axfr)
 static void xzone_refresh(xzone_t *z, bool force_axfr)
 {
 	xfrd_t *x = z->x;
-	if (x->stopping || z->gone)
+	/* Waiting for a new zone list: every zone is checked once it is in. */
+	if (x->stopping || z->gone || x->idle_fn != NULL)
 		return;
 	if (z->busy || z->queued) {
 		z->again |= z->busy;
@@ -1872,6 +1921,127 @@ bool xfrd_expired(daemon_t *d, size_t idx)
 {
 	xfrd_t *x = d->xfrd;
 	return x != NULL && idx < x->cap && x->zones[idx] != NULL && x->zones[idx]->expired;
+}
+
+/* ---- a new zone list (reload) --------------------------------------------------- */
+
+void xfrd_when_idle(daemon_t *d, void (*fn)(daemon_t *d))
+{
+	xfrd_t *x = d->xfrd;
+	if (x == NULL || x->stopping) {
+		fn(d);
+		return;
+	}
+	x->idle_fn = fn;
+	xfrd_idle_check(x);
+}
+
+static int xfrd_start(daemon_t *d);
+
+/* The index of origin in c's zones (removed members left out), or -1. */
+static long conf_index(const dconf_t *c, size_t n, const char *origin)
+{
+	uint8_t w[WNAME_MAXLEN], v[WNAME_MAXLEN];
+	int wl = anyns_name_from_text(origin, w, sizeof(w));
+	for (size_t i = 0; wl > 0 && i < c->n_zones && i < n; i++) {
+		int vl = anyns_name_from_text(c->zones[i].origin, v, sizeof(v));
+		if (!c->zones[i].removed && vl > 0 && wname_equal(w, (size_t)wl, v, (size_t)vl))
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Secondary zone i of the config gets its state and a SOA check now. */
+static void xfrd_add_secondary(xfrd_t *x, size_t i)
+{
+	x->zones[i] = xzone_new(x, i);
+	if (x->zones[i] != NULL)
+		xzone_refresh(x->zones[i], false);
+}
+
+void xfrd_relist(daemon_t *d, const dconf_t *old, size_t cap)
+{
+	xfrd_t *x = d->xfrd;
+	if (x == NULL) {
+		if (xfrd_start(d) != 0)
+			log_err("xfr: start-failed error=\"out of memory\"");
+		return;
+	}
+	size_t n = d->conf.n_zones;
+	bool *nf = calloc(cap, sizeof(*nf)), *ns = calloc(cap, sizeof(*ns));
+	bool *nj = calloc(cap, sizeof(*nj)), *nb = calloc(cap, sizeof(*nb));
+	bool *na = calloc(cap, sizeof(*na));
+	uint32_t *nn = calloc(cap, sizeof(*nn));
+	zhist_t **nh = calloc(cap, sizeof(*nh));
+	xzone_t **nz = calloc(cap, sizeof(*nz));
+	if (!nf || !ns || !nj || !nb || !na || !nn || !nh || !nz) {
+		free(nf); free(ns); free(nj); free(nb); free(na); free(nn); free(nh); free(nz);
+		/* Only the zones within both lists are looked at from now on. */
+		x->cap = x->cap < n ? x->cap : n;
+		log_err("xfr: relist-failed error=\"out of memory\" transfers=\"of the zones in both "
+		        "lists only, until a restart\"");
+		return;
+	}
+	/* What a primary serves from and what was NOTIFYed follow the zone by name. */
+	for (size_t i = 0; i < n; i++) {
+		long j = conf_index(old, x->cap, d->conf.zones[i].origin);
+		if (j < 0)
+			continue;
+		nh[i] = x->hist[j];
+		x->hist[j] = NULL;
+		nn[i] = x->notified[j];
+		ns[i] = x->notified_set[j];
+		nj[i] = x->jloaded[j];
+	}
+	/* No transfer runs: every secondary's state goes and comes back with a
+	 * SOA check (its version serving stays). */
+	for (size_t j = 0; j < x->cap; j++)
+		if (x->zones[j] != NULL) {
+			xzone_free(x->zones[j]);
+			x->zones[j] = NULL;
+		}
+	x->nqueue = 0;
+	pthread_mutex_lock(&x->lock);
+	zhist_t **oh = x->hist;
+	size_t ocap = x->cap;
+	x->hist = nh;
+	free(x->notify_flag);
+	x->notify_flag = nf;
+	x->cap = cap;
+	pthread_mutex_unlock(&x->lock);
+	for (size_t j = 0; j < ocap; j++)
+		zhist_unref(oh[j]);
+	free(oh);
+	free(x->notified);
+	free(x->notified_set);
+	free(x->jloaded);
+	free(x->hist_busy);
+	free(x->hist_again);
+	free(x->zones);
+	x->notified = nn;
+	x->notified_set = ns;
+	x->jloaded = nj;
+	x->hist_busy = nb;
+	x->hist_again = na;
+	x->zones = nz;
+	size_t n_sec = 0;
+	for (size_t i = 0; i < n; i++)
+		if (d->conf.zones[i].primaries.n > 0 || d->conf.zones[i].member) {
+			xfrd_add_secondary(x, i);
+			n_sec++;
+		}
+	/* A catalog's members: listed again from the version it has. */
+	for (size_t i = 0; i < n; i++) {
+		xzone_t *z = x->zones[i];
+		if (z == NULL || !z->have || !d->conf.zones[i].catalog)
+			continue;
+		rrlist_t m;
+		rrlist_init(&m);
+		if (xfr_catalog_members(&z->rrs, z->owire, z->olen, &m) == 0)
+			xfrd_catalog_update(x, i, &m);
+		rrlist_clear(&m);
+	}
+	log_info("xfr: zone-list-applied zones=%zu secondaries=%zu", d->conf.n_zones, n_sec);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */

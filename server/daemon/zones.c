@@ -289,8 +289,8 @@ static bool has_transfers(const dconf_t *c)
  * the build, and the publish (whose wait for the readers must not hold up
  * the main loop). A config that does not read changes nothing. When its
  * zones changed, the new list takes the place of the old one as the new set
- * is published (unless zone transfers are configured: their state follows
- * the list, so a restart applies it). */
+ * is published; with zone transfers the set is only built here, and
+ * zones_relist() applies it on the main loop with the transfer state. */
 static void reload_work(uv_work_t *req)
 {
 	daemon_t *d = req->data;
@@ -299,7 +299,7 @@ static void reload_work(uv_work_t *req)
 	zset_t *set = NULL;
 	r->conf_err[0] = '\0';
 	r->next = NULL;
-	r->zones_kept = false;
+	r->staged = false;
 	if (d->conf_path != NULL) {
 		r->next = calloc(1, sizeof(*r->next));
 		if (r->next == NULL) {
@@ -324,13 +324,16 @@ static void reload_work(uv_work_t *req)
 		}
 		free(a);
 		free(b);
-		if (changed && (d->xfrd != NULL || has_transfers(r->next)))
-			r->zones_kept = true;
-		else if (changed)
+		r->staged = changed && (d->xfrd != NULL || has_transfers(r->next));
+		if (changed)
 			conf = r->next;
 	}
 	r->rc = zones_build(d, conf, d->generation + 1, &zones, &set, r);
-	if (r->rc == 0) {
+	if (r->rc == 0 && r->staged) {
+		/* Applied on the main loop with the transfer state (zones_relist). */
+		r->staged_zones = zones;
+		r->staged_set = set;
+	} else if (r->rc == 0) {
 		zones_publish(d, set, zones, conf->n_zones);
 		if (conf == r->next) {
 			/* d->zones now follows the new list: so does d->conf. */
@@ -346,7 +349,8 @@ static void reload_work(uv_work_t *req)
 }
 
 /* Settings a reload applies; every other one changed in the file is named. */
-static const char *const reload_applies[] = { "zones", "server.zones-dir", "server.log-level",
+static const char *const reload_applies[] = { "zones", "keys", "remotes",
+                                              "server.zones-dir", "server.log-level",
                                               "server.include-anywhere", "server.strict-glue",
                                               NULL };
 
@@ -369,9 +373,6 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 	if (d->answer_cache_auto && next->answer_cache == DCONF_CACHE_AUTO)
 		next->answer_cache = d->conf.answer_cache;
 	opt_diff(dconf_options, &d->conf, next, 0, warn_restart, d);
-	if (d->reload.zones_kept)
-		log_warn("reload: needs-restart setting=zones reason=\"the zone list changed and "
-		         "zone transfers are configured; the zones serving were reloaded as they were\"");
 	char *dir = d->conf.zones_dir;
 	d->conf.zones_dir = next->zones_dir;
 	next->zones_dir = dir;
@@ -383,9 +384,129 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 	}
 }
 
+static void reload_finish(daemon_t *d, int status);
+
+/* The origin's index in c's zones (catalog members removed left out), or -1. */
+static long conf_find(const dconf_t *c, const char *origin)
+{
+	for (size_t i = 0; i < c->n_zones; i++)
+		if (!c->zones[i].removed && same_origin(c->zones[i].origin, origin))
+			return (long)i;
+	return -1;
+}
+
+/* Main loop, no transfer running: the staged zone list (r->next's zones)
+ * takes the place of the old one, with the keys and remotes. Catalog
+ * members follow when their catalog stays; secondary zones keep the newest
+ * version they have (a transfer may have published one since the build).
+ * The old arrays go to r->next, freed after the readers left them. */
+static void zones_relist(daemon_t *d)
+{
+	zones_reload_t *r = &d->reload;
+	dconf_t *next = r->next;
+	zset_t *set = NULL;
+	pthread_mutex_lock(&d->zones_lock);
+	size_t n_cfg = next->n_zones, n = n_cfg, cap;
+	bool any_catalog = false;
+	for (size_t i = 0; i < n_cfg; i++)
+		any_catalog |= next->zones[i].catalog;
+	cap = n_cfg + d->conf.n_zones + (any_catalog ? XFR_MAX_MEMBERS : 0);
+	dconf_zone_t *nz = realloc(next->zones, cap * sizeof(*nz));
+	zone_t **zones = calloc(cap, sizeof(*zones));
+	zone_t **serving = calloc(cap, sizeof(*serving));
+	int rc = nz != NULL && zones != NULL && serving != NULL ? 0 : ANYNS_ENOMEM;
+	if (nz != NULL) {
+		next->zones = nz;
+		memset(nz + n_cfg, 0, (cap - n_cfg) * sizeof(*nz));
+	}
+	/* Members of catalogs that stay, copied (the old array is still read). */
+	for (size_t k = 0; rc == 0 && k < d->conf.n_zones; k++) {
+		const dconf_zone_t *m = &d->conf.zones[k];
+		long cat = m->member && !m->removed ?
+		           conf_find(next, d->conf.zones[m->catalog_idx].origin) : -1;
+		if (cat < 0 || (size_t)cat >= n_cfg || !nz[cat].catalog || nz[cat].primaries.n == 0 ||
+		    conf_find(next, m->origin) >= 0)
+			continue;
+		dconf_zone_t *c = &nz[n];
+		c->origin = strdup(m->origin);
+		c->file = m->file != NULL ? strdup(m->file) : NULL;
+		c->member = true;
+		c->catalog_idx = (size_t)cat;
+		if (c->origin == NULL || (m->file != NULL && c->file == NULL)) {
+			free(c->origin);
+			free(c->file);
+			memset(c, 0, sizeof(*c));
+			rc = ANYNS_ENOMEM;
+		} else {
+			n++;
+			next->n_zones = n;
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const dconf_zone_t *zc = &nz[i];
+		long old = conf_find(&d->conf, zc->origin);
+		zone_t *cur = old >= 0 && (size_t)old < d->n_zarr ? d->zones[old] : NULL;
+		zone_t *z = i < n_cfg ? r->staged_zones[i] : NULL;
+		if ((zc->primaries.n > 0 || zc->member) && cur != NULL)
+			z = cur;
+		zones[i] = z != NULL ? zone_ref(z) : NULL;
+		if (zones[i] != NULL)
+			serving[k++] = zones[i];
+	}
+	if (rc == 0)
+		rc = zset_new(serving, k, d->generation + 1, &set);
+	if (rc == 0) {
+		dconf_t old = d->conf;
+		d->conf.zones = next->zones;
+		d->conf.n_zones = next->n_zones;
+		d->conf.keys = next->keys;
+		d->conf.n_keys = next->n_keys;
+		d->conf.remotes = next->remotes;
+		d->conf.n_remotes = next->n_remotes;
+		next->zones = old.zones;
+		next->n_zones = old.n_zones;
+		next->keys = old.keys;
+		next->n_keys = old.n_keys;
+		next->remotes = old.remotes;
+		next->n_remotes = old.n_remotes;
+		/* Workers left the old arrays once this returns (synchronize_rcu). */
+		zones_publish(d, set, zones, n);
+	} else {
+		if (zones != NULL)
+			for (size_t i = 0; i < n; i++)
+				zone_unref(zones[i]);
+		free(zones);
+		log_err("reload: relist-failed error=%s kept=all", log_q(anyns_strerror(rc)));
+	}
+	pthread_mutex_unlock(&d->zones_lock);
+	free(serving);
+	for (size_t i = 0; i < n_cfg; i++)
+		zone_unref(r->staged_zones[i]);
+	free(r->staged_zones);
+	zset_free(r->staged_set);
+	r->staged_zones = NULL;
+	r->staged_set = NULL;
+	if (rc == 0)
+		xfrd_relist(d, next, cap);
+	r->rc = rc;
+	reload_finish(d, 0);
+}
+
 static void reload_done(uv_work_t *req, int status)
 {
 	daemon_t *d = req->data;
+	zones_reload_t *r = &d->reload;
+	if (status == 0 && r->rc == 0 && r->staged) {
+		xfrd_when_idle(d, zones_relist);
+		return;
+	}
+	reload_finish(d, status);
+}
+
+/* The end of a reload (on the main loop): log, subscribers, waiters. */
+static void reload_finish(daemon_t *d, int status)
+{
 	zones_reload_t *r = &d->reload;
 	r->running = false;
 	if (status == 0 && r->rc == 0) {

@@ -56,7 +56,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 74
+plan 80
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -409,12 +409,13 @@ check $T:nsd-ixfr-full-zone grep -q "xfr: received zone=nsd.test. type=IXFR-full
 # that of drop.test not at all over UDP; everything signed with the key.
 PYP=$(free_port)
 AP3=$(free_port)
-for z in ref nimp tc drop; do write_zone "$TMP/z/$z.test" $z.test 1 1; done
+for z in ref nimp tc drop add; do write_zone "$TMP/z/$z.test" $z.test 1 1; done
 PYLOG=$TMP/pyprimary.log
 start_pyprimary() {
 	"$PY" "$ROOT/tests/pylib/xfrprimary.py" --port "$PYP" --key "xfr:hmac-sha256:$SECRET" \
 		--zone ref.test="$TMP/z/ref.test" --zone nimp.test="$TMP/z/nimp.test" \
 		--zone tc.test="$TMP/z/tc.test" --zone drop.test="$TMP/z/drop.test" \
+		--zone add.test="$TMP/z/add.test" \
 		--ixfr-rcode ref.test=REFUSED --ixfr-rcode nimp.test=NOTIMP \
 		--udp-soa tc.test=truncate --udp-soa drop.test=drop --log "$PYLOG" \
 		>>"$TMP/pyprimary.err" 2>&1 &
@@ -422,7 +423,10 @@ start_pyprimary() {
 	PIDS+=($PY_PID)
 }
 start_pyprimary
-cat > "$TMP/sec3.yaml" <<YAML
+# sec3_conf [ZONE:PRIMARY]...: the four zones from the minimal primary, and more.
+sec3_conf() {
+	local z
+	cat > "$TMP/sec3.yaml" <<YAML
 server:
   listen: 127.0.0.1:$AP3
   workers: 1
@@ -435,12 +439,15 @@ remotes:
   - id: mini
     address: 127.0.0.1:$PYP
     key: xfr
+  - id: nowhere
+    address: 127.0.0.1:$DEADP
+    key: xfr
 zones:
-  - { origin: ref.test, primaries: [mini] }
-  - { origin: nimp.test, primaries: [mini] }
-  - { origin: tc.test, primaries: [mini] }
-  - { origin: drop.test, primaries: [mini] }
 YAML
+	for z in "$@"; do echo "  - { origin: ${z%%:*}, primaries: [${z#*:}] }"; done >> "$TMP/sec3.yaml"
+}
+DEADP=$(free_port)
+sec3_conf ref.test:mini nimp.test:mini tc.test:mini drop.test:mini
 wait_for 10 grep -q "primary: started" "$PYLOG"
 start_anynsd sec3 "$TMP/sec3.yaml"
 SEC3_PID=$ANY_PID
@@ -479,6 +486,28 @@ if pyseq drop.test | tr '\n' ' ' | grep -q "type=SOA transport=udp tsig=yes answ
 then pass $T:soa-check-no-udp-answer-tcp
 else fail $T:soa-check-no-udp-answer-tcp "$(pyseq drop.test)"; fi
 check $T:mini-all-signed-verified test -z "$(grep "dropped" "$PYLOG")"
+# The zone list changes on SIGHUP with transfers running: a zone added (its
+# primary down at first, then another), one removed; the others stay.
+sec3_conf ref.test:mini nimp.test:mini tc.test:mini drop.test:mini add.test:nowhere
+kill -HUP "$SEC3_PID"
+if wait_for 10 grep -q "xfr: zone-list-applied zones=5 secondaries=5" "$SEC3_LOG"
+then pass $T:reload-zone-list-applied
+else fail $T:reload-zone-list-applied "$(grep -E "reload|zone-list" "$SEC3_LOG" | tail -3)"; fi
+if wait_for 10 grep -q "xfr: primary-failed zone=add.test. remote=nowhere@127.0.0.1:$DEADP " "$SEC3_LOG" &&
+   all_at 2; then pass $T:reload-added-zone-tried-others-stay
+else fail $T:reload-added-zone-tried-others-stay "$(grep add.test "$SEC3_LOG" | tail -3)"; fi
+sec3_conf ref.test:mini tc.test:mini drop.test:mini add.test:mini
+kill -HUP "$SEC3_PID"
+if wait_for 10 answer_is "$AP3" www.add.test A 10.0.0.1; then pass $T:reload-new-primary-transfers
+else fail $T:reload-new-primary-transfers "$(grep add.test "$SEC3_LOG" | tail -3)"; fi
+if wait_for 10 status_is "$AP3" www.nimp.test A REFUSED; then pass $T:reload-removed-zone-gone
+else fail $T:reload-removed-zone-gone "$(status "$AP3" www.nimp.test A)"; fi
+check $T:reload-others-still-served answer_is "$AP3" www.ref.test A 10.0.0.2
+# A change at the primary reaches the zone added by the reload.
+write_zone "$TMP/z/add.test" add.test 2 2
+kill -HUP "$PY_PID"
+if wait_for 10 answer_is "$AP3" www.add.test A 10.0.0.2; then pass $T:reload-added-zone-refreshes
+else fail $T:reload-added-zone-refreshes "$(grep add.test "$SEC3_LOG" | tail -3)"; fi
 stop_pid "$SEC3_PID"
 stop_pid "$PY_PID"
 ANY_PID=$SEC_PID
