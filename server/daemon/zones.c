@@ -263,11 +263,11 @@ int zones_load(daemon_t *d, unsigned *n_ok, size_t *records)
 
 /* The zones the config file lists, as text (catalog members, added at run
  * time after them, left out), to see whether a config read again changed them. */
-static void zones_text(const dconf_t *c, char *buf, size_t len)
+static void zones_text(const dconf_t *c, const char *key, char *buf, size_t len)
 {
 	dconf_t view = *c;
 	const opt_t *o = dconf_options;
-	while (o->type != OPT_END && (o->key == NULL || strcmp(o->key, "zones") != 0))
+	while (o->type != OPT_END && (o->key == NULL || strcmp(o->key, key) != 0))
 		o++;
 	view.n_zones = 0;
 	while (view.n_zones < c->n_zones && !c->zones[view.n_zones].member)
@@ -316,16 +316,24 @@ static void reload_work(uv_work_t *req)
 	const dconf_t *conf = &d->conf;
 	if (r->next != NULL) {
 		char *a = malloc(65536), *b = malloc(65536);
-		bool changed = a == NULL || b == NULL;
+		bool changed = a == NULL || b == NULL, xchanged = changed;
+		static const char *const xkeys[] = { "keys", "remotes" };
 		if (!changed) {
-			zones_text(&d->conf, a, 65536);
-			zones_text(r->next, b, 65536);
+			zones_text(&d->conf, "zones", a, 65536);
+			zones_text(r->next, "zones", b, 65536);
 			changed = strcmp(a, b) != 0;
+			for (size_t k = 0; k < 2 && !xchanged; k++) {
+				zones_text(&d->conf, xkeys[k], a, 65536);
+				zones_text(r->next, xkeys[k], b, 65536);
+				xchanged = strcmp(a, b) != 0;
+			}
 		}
 		free(a);
 		free(b);
-		r->staged = changed && (d->xfrd != NULL || has_transfers(r->next));
-		if (changed)
+		/* Keys and remotes are swapped with the zones, on the main loop. */
+		r->staged = (changed || xchanged) &&
+		            (d->xfrd != NULL || has_transfers(r->next) || xchanged);
+		if (changed || xchanged)
 			conf = r->next;
 	}
 	r->rc = zones_build(d, conf, d->generation + 1, &zones, &set, r);

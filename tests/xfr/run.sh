@@ -56,7 +56,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 80
+plan 82
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -539,6 +539,13 @@ check $T:tsig-bad-secret-keeps-version answer_is "$AP" www.example.test A 10.0.0
 if wait_for 10 route_is withdraw; then pass $T:health-serial-lag-withdrawn
 else fail $T:health-serial-lag-withdrawn "$(tail -3 "$TMP/routes.log") $(tail -3 "$TMP/hook.log")"; fi
 check $T:tsig-bad-notify-refused grep -q "tsig: refused from=127.0.0.1 key=xfr. error=BADSIG" "$ANY_LOG"
+# The right secret by SIGHUP: the PoP takes serial 4 and is announced again.
+sec_conf "$SECRET"
+kill -HUP "$ANY_PID"
+if wait_for 10 answer_is "$AP" www.example.test A 10.0.0.4; then pass $T:reload-key-changed-transfers
+else fail $T:reload-key-changed-transfers "$(grep example.test "$ANY_LOG" | tail -3)"; fi
+if wait_for 10 route_is announce; then pass $T:health-serial-caught-up-announced
+else fail $T:health-serial-caught-up-announced "$(tail -3 "$TMP/routes.log") $(tail -3 "$TMP/hook.log")"; fi
 stop_pid "$ANY_PID"
 stop_peer "$KNOT_PID"
 
