@@ -229,31 +229,6 @@ zhist_t *xfrd_hist_get(daemon_t *d, size_t idx)
 	return h;
 }
 
-static bool soa_fields(const rrlist_t *l, const rr_t *r, uint32_t v[5])
-{
-	const uint8_t *rd = rr_rdata(l, r);
-	size_t o = 0;
-	for (int i = 0; i < 2; i++) {
-		int n = wname_check(rd + o, r->rdlen - o);
-		if (n < 0)
-			return false;
-		o += (size_t)n;
-	}
-	if (r->rdlen - o != 20)
-		return false;
-	for (int i = 0; i < 5; i++)
-		v[i] = pkt_get32(rd + o + 4 * (size_t)i);
-	return true;
-}
-
-static const rr_t *list_soa(const rrlist_t *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (l->rr[i].type == PKT_TYPE_SOA)
-			return &l->rr[i];
-	return NULL;
-}
-
 /* Copies old's changes [first, old->nch) to the end of h's; 0 or ANYNS_ENOMEM
  * (h keeps the changes copied whole). */
 static int hist_copy(zhist_t *h, const zhist_t *old, size_t first)
@@ -303,7 +278,7 @@ static zhist_t *hist_build(const zhist_t *old, zone_t *z, bool *same)
 	atomic_init(&h->refs, 1);
 	rrlist_init(&h->rrs);
 	h->zone = zone_ref(z);
-	if (rrlist_from_zone(z, &h->rrs) != 0 || (h->soa = list_soa(&h->rrs)) == NULL ||
+	if (rrlist_from_zone(z, &h->rrs) != 0 || (h->soa = rrlist_soa(&h->rrs)) == NULL ||
 	    !rr_soa_serial(&h->rrs, h->soa, &h->serial)) {
 		zhist_unref(h);
 		return NULL;
@@ -398,7 +373,7 @@ static zhist_t *journal_load(const char *path, const zone_t *z)
 			free(h);
 			h = NULL;
 		} else {
-			h->soa = list_soa(&h->rrs);
+			h->soa = rrlist_soa(&h->rrs);
 		}
 	}
 	free(buf);
@@ -798,9 +773,9 @@ static void xzone_soa_timers(xzone_t *z)
 {
 	const dconf_zone_t *zc = &z->x->d->conf.zones[z->idx];
 	uint32_t v[5] = { 0, 3600, 600, 604800, 0 };
-	const rr_t *soa = list_soa(&z->rrs);
+	const rr_t *soa = rrlist_soa(&z->rrs);
 	if (soa != NULL)
-		soa_fields(&z->rrs, soa, v);
+		rr_soa_fields(&z->rrs, soa, v);
 	z->refresh = zc->refresh_ms ? (uint32_t)(zc->refresh_ms / 1000) : (v[1] ? v[1] : 1);
 	z->retry = zc->retry_ms ? (uint32_t)(zc->retry_ms / 1000) : (v[2] ? v[2] : 1);
 	z->expire = zc->expire_ms ? (uint32_t)(zc->expire_ms / 1000) : (v[3] ? v[3] : 1);
@@ -1033,7 +1008,7 @@ static void job_work(uv_work_t *w)
 		rrlist_sort(&j->rrs);
 		rrlist_dedup(&j->rrs);
 	}
-	const rr_t *soa = list_soa(&j->rrs);
+	const rr_t *soa = rrlist_soa(&j->rrs);
 	if (soa == NULL || !rr_soa_serial(&j->rrs, soa, &j->serial)) {
 		j->rc = ANYNS_EZONE;
 		return;
@@ -1226,7 +1201,7 @@ static int client_query(xclient_t *c, uint16_t qtype)
 	const rr_t *soa = NULL;
 	if (qtype == PKT_TYPE_IXFR) {
 		soa_l = &z->rrs;
-		soa = list_soa(&z->rrs);
+		soa = rrlist_soa(&z->rrs);
 	}
 	c->id = rand16();
 	size_t len = 0;
@@ -1745,7 +1720,7 @@ static xzone_t *xzone_new(xfrd_t *x, size_t idx)
 	 * counts toward expire, and the primary is asked right away. */
 	zone_t *cur = zones_get(d, idx);
 	if (cur != NULL && !zone_is_expired(cur) && rrlist_from_zone(cur, &z->rrs) == 0) {
-		const rr_t *soa = list_soa(&z->rrs);
+		const rr_t *soa = rrlist_soa(&z->rrs);
 		if (soa != NULL && rr_soa_serial(&z->rrs, soa, &z->serial)) {
 			z->have = true;
 			xzone_soa_timers(z);

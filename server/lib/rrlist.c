@@ -334,7 +334,7 @@ int rrlist_from_zone(const zone_t *z, rrlist_t *out)
 	return zone_walk(z, walk_add, &w);
 }
 
-bool rr_soa_serial(const rrlist_t *l, const rr_t *r, uint32_t *serial)
+bool rr_soa_fields(const rrlist_t *l, const rr_t *r, uint32_t v[5])
 {
 	const uint8_t *rd = rr_rdata(l, r);
 	size_t o = 0;
@@ -346,6 +346,24 @@ bool rr_soa_serial(const rrlist_t *l, const rr_t *r, uint32_t *serial)
 	}
 	if (r->rdlen - o != 20)
 		return false;
-	*serial = pkt_get32(rd + o);
+	for (int i = 0; i < 5; i++)
+		v[i] = pkt_get32(rd + o + 4 * (size_t)i);
 	return true;
+}
+
+bool rr_soa_serial(const rrlist_t *l, const rr_t *r, uint32_t *serial)
+{
+	uint32_t v[5];
+	if (!rr_soa_fields(l, r, v))
+		return false;
+	*serial = v[0];
+	return true;
+}
+
+const rr_t *rrlist_soa(const rrlist_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->rr[i].type == PKT_TYPE_SOA)
+			return &l->rr[i];
+	return NULL;
 }

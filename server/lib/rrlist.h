@@ -78,5 +78,10 @@ int zone_compile_rrs(const char *origin, const rrlist_t *l, const char *name,
 
 /* The SOA serial in the RDATA of a SOA record, or false when it is malformed. */
 bool rr_soa_serial(const rrlist_t *l, const rr_t *r, uint32_t *serial);
+/* The five numbers of a SOA record (serial, refresh, retry, expire,
+ * minimum), or false when it is malformed. */
+bool rr_soa_fields(const rrlist_t *l, const rr_t *r, uint32_t v[5]);
+/* The first SOA record of l, or NULL. */
+const rr_t *rrlist_soa(const rrlist_t *l);
 
 #endif

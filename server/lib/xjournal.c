@@ -71,10 +71,8 @@ static bool sha256(const uint8_t *p, size_t n, uint8_t out[XJ_SUM_LEN])
 
 static bool list_serial(const rrlist_t *l, uint32_t *serial)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->rr[i].type == PKT_TYPE_SOA)
-			return rr_soa_serial(l, &l->rr[i], serial);
-	return false;
+	const rr_t *soa = rrlist_soa(l);
+	return soa != NULL && rr_soa_serial(l, soa, serial);
 }
 
 int xjournal_encode(const uint8_t *origin, size_t olen, const rrlist_t *rrs,

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "test_answer_util.h"
+#include "test_rrlist_util.h"
 #include "xjournal.h"
 
 static const char *V1 =
@@ -36,27 +37,6 @@ static const char *V3 =
 	"www A 192.0.2.4\n"
 	"new CNAME www\n";
 
-static const uint8_t ORIGIN[] = "\x07" "example" "\x03" "com";
-#define ORIGIN_LEN 13
-
-static void zone_list(const char *text, rrlist_t *l)
-{
-	zone_t *z = NULL;
-	assert_int_equal(zone_compile_text("example.com", text, "t", NULL, NULL, &z), 0);
-	rrlist_init(l);
-	assert_int_equal(rrlist_from_zone(z, l), 0);
-	zone_unref(z);
-}
-
-static bool lists_equal(const rrlist_t *a, const rrlist_t *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (rr_cmp(a, &a->rr[i], b, &b->rr[i]) != 0 || a->rr[i].ttl != b->rr[i].ttl)
-			return false;
-	return true;
-}
 
 /* v3's records and the changes 10 -> 11 -> 12. */
 struct hist {
