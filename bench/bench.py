@@ -12,7 +12,8 @@ Environment:
   BENCH_WORKERS      workers per server, default 1
   BENCH_ZIPF         Zipf exponent of query-name popularity (default 0: uniform)
   BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_TCP_RATE,
-  BENCH_FLOOD_RATE, BENCH_SIGNED_RATE, BENCH_SKIP (comma list of phases:
+  BENCH_FLOOD_RATE, BENCH_SIGNED_RATE, BENCH_LOAD_SIZES (comma list of zone
+  sizes for the load rows), BENCH_LOAD_REPS, BENCH_SKIP (comma list of phases:
   rates,tcp,flood,signed,maxrate,load,reload) override the defaults below.
   BENCH_NOISE_PCT    retry a burst when others held more than this % of
                      the server core (default 10), BENCH_RETRIES times (default 2)
@@ -78,8 +79,11 @@ FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "40000"))
 SIGNED_RATE = int(os.environ.get("BENCH_SIGNED_RATE", "40000"))
 SEARCH_DUR = 5 if FULL else 3
 RELOAD_RATE, RELOADS = 20000, 10
-LOAD_SIZES = [10000, 100000, 1000000] if FULL else [1000000]
-LOAD_REPS = 3
+# Zone sizes for the load time and memory rows; FULL adds a TLD-sized one.
+LOAD_SIZES = [int(x) for x in env_list("BENCH_LOAD_SIZES", ["10000", "100000", "1000000",
+                                                              "10000000"]
+                                        if FULL else ["1000000"])]
+LOAD_REPS = int(os.environ.get("BENCH_LOAD_REPS", "3"))
 RELOAD_REPS = 3 if FULL else 2
 RATE_ZONE = 100000          # zone size for the rate, latency and reload runs
 SERVERS = env_list("BENCH_SERVERS", ["reflector", "anynsd", "nsd", "knot"])
@@ -496,7 +500,7 @@ def phase_load(servers, results):
                 log("load %-7s %8d records: first correct answer after %.2f s, PSS %.0f MiB, "
                     "RSS %.0f MiB, peak %.0f MiB" % (srv.name, size, t, pss, rss, hwm))
                 srv.stop()
-        if size >= 1000000 and not FULL:
+        if size >= 10000000 or (size >= 1000000 and not FULL):
             for f in (zone.path, zone.queries):
                 os.unlink(f)
 
@@ -808,7 +812,7 @@ LOWER_BOUND = set()
 
 
 def _size(n):
-    return "1M" if n >= 1000000 else "%dk" % (n // 1000)
+    return "%dM" % (n // 1000000) if n >= 1000000 else "%dk" % (n // 1000)
 
 
 def best_peer(cells, better):
@@ -862,9 +866,10 @@ def targets(rows, results):
         if "instructions_above_floor_%s" % mix in by:
             ratio_target("instructions_above_floor_%s" % mix, 0.5,
                          "callgrind instr. above floor (%s) <= 0.5x best peer" % mix)
-    if "load_time_1M" in by:
-        ratio_target("load_time_1M", 0.7, "1M zone load <= 0.7x faster peer")
-        ratio_target("memory_pss_1M", 0.5, "1M zone memory <= 0.5x smaller peer")
+    for big in ("1M", "10M"):
+        if "load_time_%s" % big in by:
+            ratio_target("load_time_%s" % big, 0.7, "%s zone load <= 0.7x faster peer" % big)
+            ratio_target("memory_pss_%s" % big, 0.5, "%s zone memory <= 0.5x smaller peer" % big)
     mem = by.get("memory_pss_after_traffic_%s" % _size(RATE_ZONE))
     if mem:
         ratio_target(mem[0], 1.0, "memory after traffic (100k zone) <= smaller peer")
