@@ -114,6 +114,22 @@ static __always_inline __u16 csum_fold(__u64 s)
 	return (__u16)s;
 }
 
+/* Sum of n 32-bit words as they lie in memory, for csum_fold(): the same
+ * partial sum bpf_csum_diff() gives, without a helper call for a few words. */
+typedef __u32 __attribute__((__may_alias__)) alias_u32;
+
+static __always_inline __u64 sum_words(const void *p, int n)
+{
+	const alias_u32 *w = p;
+	__u64 s = 0;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < n; i++)
+		s += w[i];
+	return s;
+}
+
 static __always_inline int addr_is_ours(const struct axdp_cfg *cfg, const struct axdp_addr *a)
 {
 	if (cfg->any_addr)
@@ -283,9 +299,10 @@ static __always_inline int rrl_decide(const struct axdp_cfg *cfg, const struct a
 	return l % cfg->rrl_slip == 0 ? RRL_SLIP : RRL_DROP;
 }
 
-/* Turns sc->q's template answer into the response for this query, like
- * acache_patch(): the query's ID, RD and CD bits and question name (original case).
- * Copies the template's words up to rlen only, not all 512 bytes. */
+/* Turns the template answer into the response for this query in sc->resp,
+ * like acache_patch(): the query's ID, RD and CD bits and question name
+ * (original case). Copies the template's words up to rlen only, not all
+ * 512 bytes. */
 static __always_inline void patch_response(struct axdp_scratch *sc, const struct axdp_val *val,
                                            __u32 rlen, __u32 nlen)
 {
@@ -320,19 +337,18 @@ static __always_inline void patch_response(struct axdp_scratch *sc, const struct
 	}
 }
 
-/* Makes the frame `delta` bytes longer (or shorter). Drivers give different
- * room: a NIC ring buffer has a page of tailroom, but veth and generic mode
- * hand over a buffer sized to the packet with XDP_PACKET_HEADROOM (256) in
- * front; then the frame grows at the head, or at both ends. On failure the
- * frame is as it was. The caller rewrites the headers either way. */
-static __always_inline int resize(struct xdp_md *ctx, int delta)
+/* Makes the frame `delta` bytes longer at the head, or at both ends, when
+ * the tail had no room for it (bpf_xdp_adjust_tail() failed): a NIC ring
+ * buffer has a page of tailroom, but veth and generic mode hand over a
+ * buffer sized to the packet with XDP_PACKET_HEADROOM (256) in front. On
+ * failure the frame is as it was. The caller writes the headers again at
+ * the new start. */
+static __always_inline int grow_head(struct xdp_md *ctx, int delta)
 {
 	int head;
 
 	if (delta <= 0)
-		return bpf_xdp_adjust_tail(ctx, delta);
-	if (bpf_xdp_adjust_tail(ctx, delta) == 0)
-		return 0;
+		return -1;
 	if (bpf_xdp_adjust_head(ctx, -delta) == 0)
 		return 0;
 	head = delta > 192 ? 192 : delta;
@@ -355,9 +371,9 @@ int anyns_xdp(struct xdp_md *ctx)
 	struct axdp_val *val;
 	struct axdp_addr dst = {}, src = {};
 	struct udphdr *udp;
-	__u32 zero = 0, l3off = sizeof(struct ethhdr), l4off, dnsoff, qlen, rlen, plen4;
+	__u32 zero = 0, l3off = sizeof(struct ethhdr), l4off, dnsoff, qlen, rlen, plen4, head = 0;
 	__u16 proto;
-	int is_v6, nlen, i;
+	int is_v6, nlen, i, slip = 0;
 	__u64 sum;
 
 	if ((void *)(eth + 1) > end)
@@ -396,7 +412,7 @@ int anyns_xdp(struct xdp_md *ctx)
 		/* No options, no fragments (RFC 791 3.1): the stack handles those. */
 		if (ip->version != 4 || ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
-		if (csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0)) != 0xffff)
+		if (csum_fold(sum_words(ip, sizeof(*ip) / 4)) != 0xffff)
 			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 		tot = bpf_ntohs(ip->tot_len);
 		if (tot < sizeof(*ip) + sizeof(*udp) || data + l3off + tot > end)
@@ -493,11 +509,17 @@ int anyns_xdp(struct xdp_md *ctx)
 		if (act == RRL_SLIP) {
 			/* As rrl_slip(): header and question, TC=1, no records. */
 			rlen = DNS_HDR_LEN + (__u32)nlen + 4;
+			slip = 1;
 			count(AXDP_C_RRL_SLIPPED, 0);
 		}
 	}
 	patch_response(sc, val, rlen, (__u32)nlen);
-	if (rlen < val->len) {
+	/* Unless slipped, only the header and the name differ from the
+	 * template, whose checksum sum the map holds (below). */
+	head = forget(&sc->nlen, DNS_HDR_LEN + (__u32)nlen);
+	if (head > DNS_HDR_LEN + AXDP_KEY_NAME)
+		return count(AXDP_C_DROPPED, XDP_PASS);
+	if (slip) {
 		sc->resp[2] |= 0x02;
 		sc->resp[6] = sc->resp[7] = sc->resp[8] = 0;
 		sc->resp[9] = sc->resp[10] = sc->resp[11] = 0;
@@ -535,7 +557,7 @@ int anyns_xdp(struct xdp_md *ctx)
 			__builtin_memcpy(&ph[4], &ip6->saddr, 16);
 			ph[8] = bpf_htonl(sizeof(uh) + rlen);
 			ph[9] = bpf_htonl(IPPROTO_UDP);
-			sum = bpf_csum_diff(NULL, 0, ph, 40, 0);
+			sum = sum_words(ph, 10);
 		} else {
 			struct iphdr *ip = data + l3off;
 
@@ -544,20 +566,45 @@ int anyns_xdp(struct xdp_md *ctx)
 			ph[0] = ip->daddr;
 			ph[1] = ip->saddr;
 			ph[2] = bpf_htonl((IPPROTO_UDP << 16) | (sizeof(uh) + rlen));
-			sum = bpf_csum_diff(NULL, 0, ph, 12, 0);
+			sum = sum_words(ph, 3);
 		}
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)&uh, sizeof(uh), (__u32)sum);
-		sum = bpf_csum_diff(NULL, 0, (__be32 *)sc->resp, plen4, (__u32)sum);
+		sum += sum_words(&uh, sizeof(uh) / 4);
+		if (slip) {
+			sum = bpf_csum_diff(NULL, 0, (__be32 *)sc->resp, plen4,
+			                    csum_fold(sum));
+		} else {
+			/* The template's sum, less its header and name, plus
+			 * the patched ones (RFC 1624: the sum follows the
+			 * words that change; ~w is -w in one's complement). */
+			const alias_u32 *t = (const alias_u32 *)val->resp;
+			const alias_u32 *r = (const alias_u32 *)sc->resp;
+
+			sum += val->csum;
+			for (i = 0; i < (DNS_HDR_LEN + AXDP_KEY_NAME) / 4 + 1; i++) {
+				if ((__u32)i * 4 >= head)
+					break;
+				sum += (__u32)~t[i];
+				sum += r[i];
+			}
+		}
 	}
 
-	/* Resize last: every XDP_PASS above leaves the frame untouched. */
-	if (dnsoff > AXDP_HDR_MAX || bpf_xdp_load_bytes(ctx, 0, sc->hdr, dnsoff) < 0)
-		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
-	if (resize(ctx, (int)(dnsoff + rlen) - (int)(end - data)) < 0)
-		return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
-	/* The headers go back at the (maybe new) start, the answer after them. */
-	if (bpf_xdp_store_bytes(ctx, 0, sc->hdr, dnsoff) < 0 ||
-	    bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
+	/* Resize last: every XDP_PASS above leaves the frame untouched. At
+	 * the tail the headers stay where they are; grown at the head they
+	 * are copied aside first and written back at the new start. */
+	{
+		int delta = (int)(dnsoff + rlen) - (int)(end - data);
+
+		if (bpf_xdp_adjust_tail(ctx, delta) != 0) {
+			if (dnsoff > AXDP_HDR_MAX || bpf_xdp_load_bytes(ctx, 0, sc->hdr, dnsoff) < 0)
+				return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+			if (grow_head(ctx, delta) < 0)
+				return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
+			if (bpf_xdp_store_bytes(ctx, 0, sc->hdr, dnsoff) < 0)
+				return count(AXDP_C_DROPPED, XDP_ABORTED);
+		}
+	}
+	if (bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
 		return count(AXDP_C_DROPPED, XDP_ABORTED);
 
 	data = (void *)(long)ctx->data;
@@ -603,7 +650,7 @@ int anyns_xdp(struct xdp_md *ctx)
 		ip->ttl = REPLY_TTL;
 		ip->tot_len = bpf_htons(sizeof(*ip) + sizeof(*udp) + rlen);
 		ip->check = 0;
-		ip->check = ~csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0));
+		ip->check = ~csum_fold(sum_words(ip, sizeof(*ip) / 4));
 		udp = (void *)(ip + 1);
 	}
 	if ((void *)(udp + 1) > end)

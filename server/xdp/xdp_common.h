@@ -36,7 +36,12 @@ struct axdp_key {
 struct axdp_val {
 	__u64 gen;
 	__u16 len;
-	__u8 pad[6];
+	/* The template's Internet checksum partial sum (RFC 1071): its bytes up
+	 * to len rounded up to 4 (zero past len) summed as 16-bit words in
+	 * memory order, end-around carry, folded to 16 bits. The program then
+	 * sums only the bytes it changes. */
+	__u16 csum;
+	__u8 pad[4];
 	/* Response rate limiting: the bucket identity of this answer apart from
 	 * the client (rrl_response_key()). */
 	__u64 rrl_key;

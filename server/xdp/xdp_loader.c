@@ -341,6 +341,21 @@ static int axdp__key(const acache_key_t *key, struct axdp_key *k)
 	return 0;
 }
 
+/* The partial sum struct axdp_val.csum holds: 16-bit words in memory
+ * order, end-around carry, folded (what bpf_csum_diff() sums to). */
+static __u16 axdp__sum16(const uint8_t *p, size_t len)
+{
+	uint64_t s = 0;
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		uint16_t w;
+		memcpy(&w, p + i, 2);
+		s += w;
+	}
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (__u16)s;
+}
+
 int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
                       const uint8_t *resp, size_t len)
 {
@@ -363,6 +378,7 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
 	v.gen = gen;
 	v.len = (__u16)len;
 	memcpy(v.resp, resp, len);
+	v.csum = axdp__sum16(v.resp, (len + 3) & ~(size_t)3);
 	if (x->rrl) {
 		uint64_t rk;
 		if (rrl_response_key(x->rrl_seed, resp, len, &rk) != 0)
