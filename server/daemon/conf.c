@@ -223,19 +223,25 @@ static void reset_rrl_whitelist(void *obj)
 	((dconf_t *)obj)->rrl.n_whitelist = 0;
 }
 
-static void fmt_rrl_whitelist(const void *obj, char *buf, size_t len)
+/* A list of networks as text, space-separated. */
+static void fmt_prefixes(const rrl_prefix_t *v, size_t n, char *buf, size_t len)
 {
-	const dconf_t *c = obj;
 	size_t off = 0;
 	buf[0] = '\0';
-	for (size_t i = 0; i < c->rrl.n_whitelist && off + 1 < len; i++) {
+	for (size_t i = 0; i < n && off + 1 < len; i++) {
 		char p[64];
-		rrl_prefix_format(&c->rrl.whitelist[i], p, sizeof(p));
+		rrl_prefix_format(&v[i], p, sizeof(p));
 		int k = snprintf(buf + off, len - off, "%s%s", i ? " " : "", p);
 		if (k < 0)
 			break;
 		off += (size_t)k;
 	}
+}
+
+static void fmt_rrl_whitelist(const void *obj, char *buf, size_t len)
+{
+	const dconf_t *c = obj;
+	fmt_prefixes(c->rrl.whitelist, c->rrl.n_whitelist, buf, len);
 }
 
 static int opt_cookie_secret(void *obj, const char *text, char *err, size_t errlen)
@@ -565,6 +571,44 @@ static const opt_t cookie_opts[] = {
 	{ 0 },
 };
 
+/* allow-query: a list of networks (a host: an address alone). */
+#define DCONF_MAX_ALLOW_QUERY 1024
+static int opt_allow_query(void *obj, const char *text, char *err, size_t errlen)
+{
+	dconf_zone_t *z = obj;
+	rrl_prefix_t p;
+	if (z->n_allow_query >= DCONF_MAX_ALLOW_QUERY) {
+		snprintf(err, errlen, "too many networks (max %d)", DCONF_MAX_ALLOW_QUERY);
+		return -1;
+	}
+	if (rrl_prefix_parse(text, &p) != 0) {
+		snprintf(err, errlen, "bad network \"%.60s\" (want ADDR or ADDR/LEN)", text);
+		return -1;
+	}
+	rrl_prefix_t *v = realloc(z->allow_query, (z->n_allow_query + 1) * sizeof(*v));
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	v[z->n_allow_query++] = p;
+	z->allow_query = v;
+	return 0;
+}
+
+static void release_allow_query(void *obj)
+{
+	dconf_zone_t *z = obj;
+	free(z->allow_query);
+	z->allow_query = NULL;
+	z->n_allow_query = 0;
+}
+
+static void fmt_allow_query(const void *obj, char *buf, size_t len)
+{
+	const dconf_zone_t *z = obj;
+	fmt_prefixes(z->allow_query, z->n_allow_query, buf, len);
+}
+
 static const opt_t zone_opts[] = {
 	{ .key = "origin", .type = OPT_CUSTOM, .flags = OPT_REQUIRED, .parse = opt_zone_origin,
 	  .release = release_zone_origin, .format = fmt_zone_origin,
@@ -584,6 +628,13 @@ static const opt_t zone_opts[] = {
 	  .parse = dconf_parse_rlist_allow, .format = dconf_format_allow, .def_doc = "nobody",
 	  .help = "remotes that may AXFR/IXFR the zone over TCP, signed with their key if "
 	          "they have one; anyone else is REFUSED" },
+	{ .key = "allow-query", .type = OPT_CUSTOM, .flags = OPT_MULTI,
+	  .parse = opt_allow_query, .release = release_allow_query, .format = fmt_allow_query,
+	  .arg = "ADDR[/LEN]", .def_doc = "everyone",
+	  .help = "networks (IPv4, IPv6; an address alone is a host) whose queries the zone "
+	          "answers, over UDP and TCP; others get REFUSED, and its answers are never "
+	          "sent from the XDP map; transfers and NOTIFY follow allow-transfer and "
+	          "primaries instead" },
 	{ .key = "catalog", .type = OPT_BOOL, OPT_AT(dconf_zone_t, catalog), .def = "false",
 	  .help = "marks a catalog zone (RFC 9432, needs primaries): each member becomes a "
 	          "secondary zone from the same primaries, and goes when removed; with a file, "

@@ -69,6 +69,8 @@ typedef struct dconf_zone {
 	dconf_rlist_t primaries;   /* not empty: a secondary zone */
 	dconf_rlist_t notify;
 	dconf_rlist_t allow_transfer;
+	rrl_prefix_t *allow_query; /* networks answered; none: everyone */
+	size_t n_allow_query;
 	bool catalog;              /* members become secondary zones (RFC 9432) */
 	uint64_t refresh_ms, retry_ms, expire_ms;   /* 0: from the SOA */
 	/* Set at run time for the members of a catalog zone. */

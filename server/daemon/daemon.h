@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "acache.h"
+#include "acl.h"
 #include "anyns.h"
 #include "conf.h"
 #include "prom.h"

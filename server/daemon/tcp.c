@@ -391,7 +391,8 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 	uint8_t ipbuf[16];
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
-	bool known = w->d->aconf.cookies != NULL &&
+	/* The client's address serves cookies and allow-query only. */
+	bool known = (w->d->aconf.cookies != NULL || zset_has_acl(zs)) &&
 	             uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sslen) == 0;
 	peer_from(known ? (struct sockaddr *)&ss : NULL, ipbuf, &peer);
 	if (answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,

@@ -127,6 +127,16 @@ static size_t udp_rrl(udp_io_t *io, const zset_t *zs, const answer_peer_t *peer,
 	return 0;
 }
 
+/* A cached answer of a zone with allow-query, for this client? Otherwise the
+ * query is answered afresh (REFUSED). */
+static bool udp_acl_admits(udp_io_t *io, const zset_t *zs, const acache_key_t *key)
+{
+	uint8_t ipbuf[16];
+	answer_peer_t peer;
+	peer_from(io->from, ipbuf, &peer);
+	return answer_allowed(zs, key->name, key->name_len, key->qtype, &peer);
+}
+
 size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
                   uint8_t *out, size_t outcap)
 {
@@ -141,6 +151,8 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	STAT_INC(io->stats.udp_queries);
 	if (gen != 0 && io->cache != NULL) {
 		int r = acache_lookup(io->cache, gen, q, qlen, &key, &h, out, outcap, &olen, &rcode);
+		if (r == ACACHE_HIT_ACL && udp_acl_admits(io, zs, &key))
+			r = 0;
 		if (r == 0) {
 			STAT_INC(io->stats.cache_hits);
 			STAT_RCODE(io->stats, rcode);
@@ -173,7 +185,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
 	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
-	    io->w->d->xdp != NULL)
+	    io->w->d->xdp != NULL && !info.acl)
 		xdp_maybe_put(io, gen, &key, out, olen);
 	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen);
 }

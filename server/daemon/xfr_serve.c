@@ -306,13 +306,18 @@ static void xs_transfer(struct xs *x)
 	zhist_unref(h);
 }
 
-/* A signed ordinary query: the engine answers, we sign. */
+/* A signed ordinary query: the engine answers (allow-query applies as to
+ * any query), we sign. */
 static void xs_query(struct xs *x, const zset_t *zs)
 {
 	size_t len = 0;
 	size_t cap = x->outcap - TSIG_RR_MAX;
-	if (answer_build(zs, &x->d->aconf, x->q, x->qlen, x->tcp ? ANSWER_TCP : ANSWER_UDP, x->buf,
-	                 cap, &len, NULL) != 0 || len == 0)
+	uint8_t ipbuf[16];
+	answer_peer_t peer;
+	peer_from(x->from, ipbuf, &peer);
+	if (answer_build_peer(zs, &x->d->aconf, &peer, x->q, x->qlen,
+	                      x->tcp ? ANSWER_TCP : ANSWER_UDP, x->buf, cap, &len, NULL) != 0 ||
+	    len == 0)
 		return;
 	xs_send(x, x->buf, len);
 }

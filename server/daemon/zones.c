@@ -88,6 +88,23 @@ static void name_add(char *list, size_t cap, const char *name)
 		         n > 0 && name[n - 1] == '.' ? "" : ".");
 }
 
+/* Each zone's allow-query list into set (zones[i] is conf->zones[i]'s
+ * version, or NULL). */
+static int zones_set_acls(const dconf_t *conf, zone_t *const *zones, size_t n, zset_t *set)
+{
+	for (size_t i = 0; i < n && i < conf->n_zones; i++) {
+		const dconf_zone_t *zc = &conf->zones[i];
+		if (zones[i] == NULL || zc->n_allow_query == 0)
+			continue;
+		acl_t *acl = acl_new(zc->allow_query, zc->n_allow_query);
+		int rc = acl != NULL ? zset_set_acl(set, zones[i], acl) : ANYNS_ENOMEM;
+		acl_free(acl);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Compiles every zone of `conf` into a new set of generation gen. The
  * version serving for zone i is d->zones[i] when conf is d->conf, else the
  * one of the same name in d->conf (a config read again); a zone that fails
@@ -190,6 +207,10 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 			serving[n_serving++] = z;
 	}
 	ret = zset_new(serving, n_serving, gen, set_out);
+	if (ret == 0 && (ret = zones_set_acls(conf, zones, n, *set_out)) != 0) {
+		zset_free(*set_out);
+		*set_out = NULL;
+	}
 	if (ret != 0) {
 		log_err("zones: failed error=%s", log_q(anyns_strerror(ret)));
 		goto fail;
@@ -464,6 +485,10 @@ static void zones_relist(daemon_t *d)
 	}
 	if (rc == 0)
 		rc = zset_new(serving, k, d->generation + 1, &set);
+	if (rc == 0 && (rc = zones_set_acls(next, zones, n, set)) != 0) {
+		zset_free(set);
+		set = NULL;
+	}
 	if (rc == 0) {
 		dconf_t old = d->conf;
 		d->conf.zones = next->zones;
@@ -670,6 +695,10 @@ int zones_replace(daemon_t *d, size_t idx, zone_t *z)
 			serving[k++] = zones[i];
 	}
 	rc = zset_new(serving, k, d->generation + 1, &set);
+	if (rc == 0 && (rc = zones_set_acls(&d->conf, zones, n, set)) != 0) {
+		zset_free(set);
+		set = NULL;
+	}
 	if (rc != 0) {
 		log_err("zones: failed error=%s", log_q(anyns_strerror(rc)));
 		goto fail;

@@ -180,13 +180,14 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
 #define ACACHE_UNIT   16
 #define ACACHE_WAYS   8
 #define ACACHE_MARKER 0xFF     /* hdr.flags of the filler at the end of a lap */
+#define ACACHE_ACL    0x80     /* hdr.flags: the zone has an allow-query list */
 
 typedef struct acache_hdr {
 	uint64_t gen;              /* 0: never written */
 	uint32_t hash;
 	uint16_t len;              /* template bytes that follow */
 	uint8_t rcode;
-	uint8_t flags;             /* ACACHE_KEY_*, or ACACHE_MARKER */
+	uint8_t flags;             /* ACACHE_KEY_* | ACACHE_ACL, or ACACHE_MARKER */
 } acache_hdr_t;
 
 typedef struct acache_slot {
@@ -273,7 +274,7 @@ static inline const acache_hdr_t *acache__match(const acache_t *c, uint32_t pos,
 	const acache_hdr_t *r = acache__rec(c, pos);
 	const uint8_t *t = (const uint8_t *)(r + 1) + PKT_HDR_LEN;
 	const unsigned n = k->name_len;
-	if (r->gen != gen || r->flags != k->flags || r->len > ACACHE_TMPL_MAX ||
+	if (r->gen != gen || (r->flags & ~ACACHE_ACL) != k->flags || r->len > ACACHE_TMPL_MAX ||
 	    r->len < PKT_HDR_LEN + n + 4 || pkt_get16(t + n) != k->qtype ||
 	    pkt_get16(t + n + 2) != k->qclass)
 		return NULL;
@@ -409,12 +410,13 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 	acache__patch((const uint8_t *)(r + 1), r->len, query, key->name_len, out);
 	*outlen = r->len;
 	*rcode = r->rcode;
+	int ret = (r->flags & ACACHE_ACL) ? ACACHE_HIT_ACL : 0;
 	/* In use and about to be overwritten: move it to the head. */
 	if (age > c->old_age) {
 		acache_hdr_t hdr = *r;
 		b[i].pos = (uint32_t)acache__append(c, &hdr, out, key);
 	}
-	return 0;
+	return ret;
 }
 
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
@@ -427,7 +429,8 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 	if (c->head + acache__units(len) - c->tail > c->units && acache__tail_live(c, gen) &&
 	    !acache__seen(c, h))
 		return false;
-	acache_hdr_t hdr = { gen, h, (uint16_t)len, info->rcode, k->flags };
+	acache_hdr_t hdr = { gen, h, (uint16_t)len, info->rcode,
+	                     (uint8_t)(k->flags | (info->acl ? ACACHE_ACL : 0)) };
 	acache_slot_t *s = acache__victim(c, h);
 	s->pos = (uint32_t)acache__append(c, &hdr, resp, k);
 	s->hash = h;
@@ -466,7 +469,7 @@ static int acache__prefill_one(struct acache_pf *pf, const uint8_t *name, size_t
 	 * it would not be a template anyway. */
 	if (answer_build(pf->zs, pf->conf, pf->query, qlen, ANSWER_UDP, pf->resp,
 	                 sizeof(pf->resp), &rlen, &info) != 0 ||
-	    !info.cacheable || info.tc || rlen > ACACHE_TMPL_MAX)
+	    !info.cacheable || info.tc || info.acl || rlen > ACACHE_TMPL_MAX)
 		return 0;
 	int r = pf->cb(pf->ctx, &key, pf->resp, rlen);
 	if (r == ANYNS_ESPACE)

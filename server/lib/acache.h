@@ -62,8 +62,12 @@ void acache_free(acache_t *c);            /* accepts NULL */
 
 /* The hit path. Returns 0 with the response in out[0..*outlen) and its rcode
  * in *rcode when the cache holds the answer for `query` under generation
- * `gen`; ANYNS_ENOENT on a miss, with *key and *hash filled for
- * acache_store(); ANYNS_EINVAL when the query has no key (build it). */
+ * `gen`; ACACHE_HIT_ACL the same for an answer of a zone with an
+ * allow-query list (answer_info.acl), which may be sent only once
+ * answer_allowed() admits the client; ANYNS_ENOENT on a miss, with *key and
+ * *hash filled for acache_store(); ANYNS_EINVAL when the query has no key
+ * (build it). */
+#define ACACHE_HIT_ACL 1
 int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
                   acache_key_t *key, uint32_t *hash, uint8_t *out, size_t outcap,
                   size_t *outlen, uint8_t *rcode);
@@ -71,8 +75,8 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 /* Offers the response answer_build() made for a query whose lookup missed
  * (`key`, `hash` from acache_lookup()). Returns true when it is a template
  * (`info` says cacheable, not truncated, at most ACACHE_TMPL_MAX bytes), so
- * that the caller may offer it to the XDP map too; the cache keeps it when
- * it has room for it. */
+ * that the caller may offer it to the XDP map too unless info->acl; the
+ * cache keeps it when it has room for it, marked when info->acl. */
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
                   const uint8_t *resp, size_t len, const answer_info_t *info);
 
@@ -82,7 +86,8 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t h
  * types present there plus A and AAAA (asked everywhere, NODATA included),
  * RRSIG excepted, each in three query shapes: no EDNS, EDNS, EDNS with DO.
  * The queries carry an EDNS payload of 65535, so that nothing is left out
- * for lack of room; only answers answer_build() calls cacheable are given. */
+ * for lack of room; only answers answer_build() calls cacheable are given,
+ * none of a zone with an allow-query list. */
 
 /* Called with each template (resp, len <= ACACHE_TMPL_MAX) and its key.
  * Returns 0 when it took it (counted), ANYNS_ESPACE to stop, another

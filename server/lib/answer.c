@@ -5,6 +5,7 @@
  * the stack, RRsets are copied from their pre-rendered zone form. */
 #include <string.h>
 
+#include "acl.h"
 #include "anyns.h"
 #include "compress.h"
 #include "cookie.h"
@@ -47,6 +48,8 @@ struct resp {
 	bool dnssec;                /* DO=1 and a signed zone: RRSIGs and proofs */
 	uint8_t denial;             /* ZDNSSEC_* of the zone */
 	bool apex_ns;               /* add the apex NS set (optional) after the proofs */
+	bool acl;                   /* the zone has an allow-query list */
+	bool acl_refused;           /* and the client is not in it */
 	/* Denial proofs are queued while the answer section is being written
 	 * (a wildcard inside a CNAME chain needs one) and written after it. */
 	unsigned nproof;
@@ -1042,8 +1045,38 @@ static int answer_zone(struct resp *r)
 	return ret < 0 ? ret : put_proofs(r);
 }
 
+/* The zone that answers (name, qtype): the most specific one, but a DS at a
+ * zone's apex belongs to its parent zone, if we serve it. */
+static const zone_t *answer_zone_for(const zset_t *zs, const uint8_t *name, size_t len,
+                                     uint16_t qtype)
+{
+	const zone_t *z = zset_best_zone(zs, name, len);
+	if (z && qtype == PKT_TYPE_DS && len > 1) {
+		size_t olen;
+		zone_origin_wire(z, &olen);
+		if (olen == len) {
+			const zone_t *pz = zset_best_zone(zs, name + name[0] + 1, len - name[0] - 1);
+			if (pz)
+				z = pz;
+		}
+	}
+	return z;
+}
+
+static bool acl_admits(const acl_t *acl, const answer_peer_t *peer)
+{
+	return peer != NULL && acl_allows(acl, peer->ip, peer->ip_len);
+}
+
+bool answer_allowed(const zset_t *zs, const uint8_t *qname_lc, size_t len, uint16_t qtype,
+                    const answer_peer_t *peer)
+{
+	const acl_t *acl = zset_zone_acl(zs, answer_zone_for(zs, qname_lc, len, qtype));
+	return acl == NULL || acl_admits(acl, peer);
+}
+
 static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *conf,
-                        enum answer_transport tp)
+                        const answer_peer_t *peer, enum answer_transport tp)
 {
 	const pkt_query_t *q = r->q;
 
@@ -1060,21 +1093,21 @@ static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *c
 		           PKT_RCODE_NOTIMP : PKT_RCODE_REFUSED;
 		return 0;
 	}
-	r->zone = zset_best_zone(zs, q->qname_lc, q->qname_len);
-	if (r->zone && q->qtype == PKT_TYPE_DS && q->qname_len > 1) {
-		size_t olen;
-		zone_origin_wire(r->zone, &olen);
-		/* A DS at a zone's apex belongs to its parent zone, if we serve it. */
-		if (olen == q->qname_len) {
-			size_t plen = q->qname_len - q->qname_lc[0] - 1;
-			const zone_t *pz = zset_best_zone(zs, q->qname_lc + q->qname_lc[0] + 1, plen);
-			if (pz)
-				r->zone = pz;
-		}
-	}
+	r->zone = answer_zone_for(zs, q->qname_lc, q->qname_len, q->qtype);
 	if (!r->zone) {
 		r->rcode = PKT_RCODE_REFUSED;
 		return 0;
+	}
+	const acl_t *acl = zset_zone_acl(zs, r->zone);
+	if (acl != NULL) {
+		/* allow-query: REFUSED to others, as NSD and Knot DNS answer. */
+		r->acl = true;
+		if (!acl_admits(acl, peer)) {
+			r->acl_refused = true;
+			r->zone = NULL;
+			r->rcode = PKT_RCODE_REFUSED;
+			return 0;
+		}
 	}
 	if (zone_is_expired(r->zone)) {
 		r->rcode = PKT_RCODE_SERVFAIL;
@@ -1136,6 +1169,7 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 	r.dnssec = false;
 	r.denial = ZDNSSEC_NONE;
 	r.apex_ns = false;
+	r.acl = r.acl_refused = false;
 	r.nproof = 0;
 	r.ndone = r.naddl = 0;
 	compress_init(&r.cmp, out);
@@ -1187,7 +1221,7 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 	if (r.rcode == 0 && pq.edns && pq.edns_version > 0) {
 		/* RFC 6891 6.1.3: we speak version 0 only. */
 		r.rcode = PKT_RCODE_BADVERS;
-	} else if (r.rcode == 0 && answer_query(&r, zs, conf, tp) < 0) {
+	} else if (r.rcode == 0 && answer_query(&r, zs, conf, peer, tp) < 0) {
 		/* RFC 1035 4.2.1, RFC 2181 9: the answer did not fit, send the
 		 * question only with TC so that the client retries over TCP. */
 		tc = true;
@@ -1250,7 +1284,8 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 		 * nothing left out because of this client's EDNS size (without
 		 * EDNS the limit is always 512, the same for every client). */
 		info->cacheable = pq.simple && tp == ANSWER_UDP && !tc && !nsid &&
-		                  r.pos <= 512 && !(r.partial && pq.edns);
+		                  r.pos <= 512 && !(r.partial && pq.edns) && !r.acl_refused;
+		info->acl = r.acl;
 	}
 	return 0;
 }

@@ -150,6 +150,9 @@ typedef struct answer_info {
 	bool cacheable;
 	uint16_t qtype, qclass;
 	uint8_t cookie;       /* enum cookie_verdict of the query's COOKIE option */
+	/* Answered from a zone with an allow-query list (acl.h), or refused
+	 * by it: whoever reuses the answer checks the list first. */
+	bool acl;
 } answer_info_t;
 
 /* Who asked, for what depends on it (DNS Cookies). */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "zone_int.h"
 
 /* ---- hash table --------------------------------------------------------- */
@@ -462,6 +463,7 @@ struct zset {
 	uint32_t mask;
 	int max_labels;         /* of the deepest origin */
 	uint32_t *hashes;
+	acl_t **acls;           /* per zone, NULL: answers everyone; NULL when none has one */
 };
 
 static size_t zset__find(const zset_t *zs, const uint8_t *name, size_t len, uint32_t h)
@@ -519,8 +521,12 @@ void zset_free(zset_t *zs)
 {
 	if (!zs)
 		return;
-	for (size_t i = 0; i < zs->n; i++)
+	for (size_t i = 0; i < zs->n; i++) {
 		zone_unref(zs->zones[i]);
+		if (zs->acls != NULL)
+			acl_free(zs->acls[i]);
+	}
+	free(zs->acls);
 	free(zs->zones);
 	free(zs->hashes);
 	free(zs->table);
@@ -540,6 +546,34 @@ zone_t *zset_zone(const zset_t *zs, size_t i)
 uint64_t zset_generation(const zset_t *zs)
 {
 	return zs->gen;
+}
+
+int zset_set_acl(zset_t *zs, const zone_t *z, const acl_t *acl)
+{
+	size_t i = zset__find(zs, z->origin, z->origin_len, wname_hash(z->origin, z->origin_len));
+	if (i == SIZE_MAX || acl == NULL || acl->n == 0)
+		return ANYNS_EINVAL;
+	if (zs->acls == NULL && (zs->acls = calloc(zs->n, sizeof(*zs->acls))) == NULL)
+		return ANYNS_ENOMEM;
+	acl_t *copy = acl_new(acl->nets, acl->n);
+	if (copy == NULL)
+		return ANYNS_ENOMEM;
+	acl_free(zs->acls[i]);
+	zs->acls[i] = copy;
+	return 0;
+}
+
+bool zset_has_acl(const zset_t *zs)
+{
+	return zs != NULL && zs->acls != NULL;
+}
+
+const acl_t *zset_zone_acl(const zset_t *zs, const zone_t *z)
+{
+	if (zs == NULL || zs->acls == NULL || z == NULL)
+		return NULL;
+	size_t i = zset__find(zs, z->origin, z->origin_len, wname_hash(z->origin, z->origin_len));
+	return i != SIZE_MAX ? zs->acls[i] : NULL;
 }
 
 const zone_t *zset_best_zone(const zset_t *zs, const uint8_t *name, size_t len)

@@ -5,9 +5,10 @@
 #   malformed.sh  a corpus of malformed queries, the rcode expected per category
 #   tcp.sh        slow and idle TCP clients do not lock a legitimate one out
 #   privdrop.sh   the daemon serves as an unprivileged user without capabilities
+#   acl.sh        allow-query: REFUSED outside the list, also past the answer cache
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rc=0
-for part in includes ptrcost malformed tcp privdrop; do
+for part in includes ptrcost malformed tcp privdrop acl; do
 	[ -f "$HERE/$part.sh" ] || continue
 	echo "--- attack/$part"
 	bash "$HERE/$part.sh" || rc=1

@@ -55,7 +55,7 @@ if ! netns_add "$C" "$S"; then
 fi
 # The results of the run below (26); a step that cannot start records one
 # failure in place of its checks.
-plan 26
+plan 27
 
 setup_net() {
 	netns_veth "$C" vc "$S" vs || return 1
@@ -293,6 +293,38 @@ if start_server generic "${ANYNSD[@]}" -c "$TMP/generic.yaml"; then
 	check_detached generic
 else
 	fail xdp-generic-mode "anynsd did not start"
+fi
+
+# ---- 4b. a zone with allow-query never answers from the XDP map --------------
+# The client's 192.0.2.1 is in the list, its 192.0.2.3 is not. Queries from
+# .1 fill the socket path's cache (which would offer them to the map); .3
+# then gets REFUSED from the sockets, and the driver answered none of them
+# while it does answer example.com from .3.
+printf '$TTL 300\n@ SOA ns.example.com. h 1 3600 900 604800 300\n@ NS ns.example.com.\nwww A 192.0.2.90\n' \
+	> "$TMP/acl.example.zone"
+printf 'zones:\n  - origin: acl.example\n    file: %s\n    allow-query: [ 192.0.2.1, "2001:db8::1" ]\n' \
+	"$TMP/acl.example.zone" > "$TMP/acl.yaml"
+ip -n "$C" addr add 192.0.2.3/24 dev vc 2>/dev/null
+if start_server acl "${ANYNSD[@]}" -c "$TMP/acl.yaml" --xdp vs; then
+	aq() { inc kdig @192.0.2.53 -b "$1" +timeout=1 +retry=1 www.acl.example A 2>/dev/null |
+		grep -o 'status: [A-Z]*\|192\.0\.2\.90' | tr '\n' ' '; }
+	A1=$(metric)
+	allowed=$(for _ in 1 2 3 4 5; do aq 192.0.2.1; echo; done | sort | uniq -c)
+	denied=$(for _ in 1 2 3 4 5; do aq 192.0.2.3; echo; done | sort | uniq -c)
+	A2=$(metric)
+	inc kdig @192.0.2.53 -b 192.0.2.3 +timeout=1 +retry=1 www.example.com A >/dev/null 2>&1
+	inc kdig @192.0.2.53 -b 192.0.2.3 +timeout=1 +retry=1 www.example.com A >/dev/null 2>&1
+	A3=$(metric)
+	if echo "$allowed" | grep -q '5 status: NOERROR 192.0.2.90' &&
+	   echo "$denied" | grep -q '5 status: REFUSED $' &&
+	   [ "$A1" != None ] && [ "$A1" = "$A2" ] && [ "$A3" -gt "$A2" ]; then
+		pass xdp-acl-zone-not-in-map
+	else
+		fail xdp-acl-zone-not-in-map "allowed: $allowed; denied: $denied; xdp answered $A1 -> $A2 -> $A3"
+	fi
+	stop_server
+else
+	fail xdp-acl-zone-not-in-map "anynsd did not start"
 fi
 
 # ---- 5. XDP cannot attach: anynsd says why and serves from sockets -----------
