@@ -939,6 +939,24 @@ static int job_patch(xjob_t *j, zone_t *cur, zone_t **out)
 	return 0;
 }
 
+/* Builds the version just published by a patch in full from its records
+ * and swaps it in when it still serves: lookups go back to one table. */
+static void job_fold(xjob_t *j)
+{
+	uint64_t t0 = mono_ms();
+	zone_t *z = NULL, *cur = NULL;
+	if (zone_compile_rrs(j->origin, &j->rrs, j->remote, job_diag, j, &z) != 0)
+		return;
+	zone_stats_t st;
+	cur = zones_get(j->d, j->idx);
+	if (cur != NULL && (zone_get_stats(cur, &st), st.serial == j->serial) &&
+	    zone_patch_names(cur) > 0 && zones_replace(j->d, j->idx, z) == 0)
+		log_info("xfr: ixfr-folded zone=%s serial=%u ms=%llu", zones_lq(j->origin),
+		         j->serial, (unsigned long long)(mono_ms() - t0));
+	zone_unref(cur);
+	zone_unref(z);
+}
+
 static void job_work(uv_work_t *w)
 {
 	xjob_t *j = w->data;
@@ -959,7 +977,7 @@ static void job_work(uv_work_t *w)
 		if (prc == 0) {
 			zone_stats_t st;
 			zone_get_stats(z, &st);
-			size_t names = zone_patch_names(z);
+			size_t names = zone_patch_names(z), limit = zone_patch_limit(z);
 			j->serial = st.serial;
 			j->rc = zones_replace(j->d, j->idx, z);
 			zone_unref(z);
@@ -991,6 +1009,11 @@ static void job_work(uv_work_t *w)
 			}
 			rrlist_clear(&j->rrs);
 			j->rrs = out;
+			/* Past half the bound, the changes are folded into a full
+			 * build now, while the patched version serves, rather than
+			 * by the IXFR that would reach the bound. */
+			if (names > limit / 2)
+				job_fold(j);
 			goto published;
 		}
 		log_info("xfr: ixfr-full-build zone=%s remote=%s reason=%s", zones_lq(j->origin),

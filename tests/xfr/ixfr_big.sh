@@ -4,8 +4,11 @@
 # IXFR_BIG_MS (100 ms) of the end of the transfer, which a full build of
 # the zone (about 0.2 s for 200k records, more on a busy machine) does not
 # make. Queries run during the transfer: none lost, none
-# inconsistent. A second change removes the record again.
-plan 7
+# inconsistent. A second change removes the record again. A third one adds
+# more names than half the bound a patched version may keep apart (1/16 of
+# the names): applied incrementally, then folded into a full build while
+# it serves; the change after it is a small patch of that build.
+plan 11
 
 BIGN=${IXFR_BIG_RECORDS:-200000}
 BIGMS=${IXFR_BIG_MS:-100}
@@ -128,5 +131,29 @@ else fail $T:big-ixfr-second-change "$(status "$BAP" new1.big.test A)"; fi
 check $T:big-ixfr-second-incremental grep -Eq \
 	"xfr: ixfr-applied zone=big\.test\.? serial=3 remote=knot@[^ ]* mode=incremental" "$BIG_LOG"
 check $T:big-still-serves answer_is "$BAP" h12345.big.test A 10.0.48.57
+
+BULK=$((BIGN / 16 / 2 + 500))
+"$PY" - "$BULK" > "$TMP/bulk.txt" <<'PY'
+import sys
+for i in range(int(sys.argv[1])):
+    print("bulk%d A 192.0.2.%d" % (i, i % 250 + 1))
+PY
+mapfile -t BULK_LINES < "$TMP/bulk.txt"
+big_zone 4 "${BULK_LINES[@]}"
+knotc -s "$BKD/knot.sock" zone-reload big.test >/dev/null
+if wait_for 30 answer_is "$BAP" "bulk$((BULK - 1)).big.test" A "192.0.2.$(( (BULK - 1) % 250 + 1 ))"
+then pass $T:big-ixfr-bulk-served
+else fail $T:big-ixfr-bulk-served "$(grep -E "ixfr|big.test" "$BIG_LOG" | tail -3)"; fi
+check $T:big-ixfr-bulk-incremental grep -Eq \
+	"xfr: ixfr-applied zone=big\.test\.? serial=4 remote=knot@[^ ]* mode=incremental" "$BIG_LOG"
+if wait_for 30 grep -Eq "xfr: ixfr-folded zone=big\.test\.? serial=4 " "$BIG_LOG"
+then pass $T:big-ixfr-folded
+else fail $T:big-ixfr-folded "$(grep -E "ixfr" "$BIG_LOG" | tail -3)"; fi
+big_zone 5 "${BULK_LINES[@]}" "new5 A 192.0.2.55"
+knotc -s "$BKD/knot.sock" zone-reload big.test >/dev/null
+wait_for 30 answer_is "$BAP" new5.big.test A 192.0.2.55
+check $T:big-ixfr-after-fold grep -Eq \
+	"xfr: ixfr-applied zone=big\.test\.? serial=5 remote=knot@[^ ]* mode=incremental names=2 " \
+	"$BIG_LOG"
 stop_pid "$BIG_PID"
 stop_peer "$BKNOT_PID"
