@@ -573,10 +573,12 @@ def _cg_totals(outdir, want_dump):
     return total, files
 
 
-def _cg_run(srv, zone, qfile, nq, outdir, toggle):
+def _cg_run(srv, zone, qfile, nq, outdir, toggle, warm=None):
     """One server under callgrind. toggle: instrumentation starts off and is
     switched on through vgdb once the zone is loaded (exact, but vgdb does not
-    reach forked children); otherwise everything is counted to the exit."""
+    reach forked children); otherwise everything is counted to the exit.
+    warm: the warm-up's query file when it must differ from the counted one
+    (the flood: counted names must be new)."""
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
     wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=%s" % ("no" if toggle else "yes"),
@@ -590,7 +592,7 @@ def _cg_run(srv, zone, qfile, nq, outdir, toggle):
         return None
     # One pass first so that answer caches are as warm as they get in the
     # rate runs, where dnsperf loops over its query file.
-    dnsperf(port, qfile, 2000, None, nmax=1)
+    dnsperf(port, warm or qfile, 2000, None, nmax=1)
     time.sleep(1)
     pids = [str(x) for x in srv.pids()]
     if toggle:
@@ -627,18 +629,26 @@ def phase_profile(servers, results):
     qhot = os.path.join(TMP, "queries-profile-hot.txt")
     with open(qhot, "w") as g:
         g.write("\n".join(["h%d.%s A" % (i * 10, ORIGIN) for i in range(200)] * (nq // 200)) + "\n")
-    for mix, qfile in (("mix", qmix), ("hot", qhot)):
+    # "flood": nq names that do not exist, each asked once, after a warm-up
+    # on the benchmark mix (the flood phase's shape).
+    qflood = os.path.join(TMP, "queries-profile-flood.txt")
+    rnd = random.Random(77)
+    with open(qflood, "w") as g:
+        for _ in range(nq):
+            g.write("%s.%s A\n" % ("".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789")
+                                           for _ in range(12)), ORIGIN))
+    for mix, qfile, warm in (("mix", qmix, None), ("hot", qhot, None), ("flood", qflood, qmix)):
         for srv in servers:
             outdir = os.path.join(TMP, "callgrind-%s-%s" % (mix, srv.name))
             forks = srv.name == "nsd"
-            run = _cg_run(srv, zone, qfile, nq, outdir, toggle=not forks)
+            run = _cg_run(srv, zone, qfile, nq, outdir, toggle=not forks, warm=warm)
             if run is None:
                 results["errors"].append("%s: not ready under valgrind" % srv.name)
                 continue
             total, files, done = run
             method = "vgdb toggle"
             if forks:
-                base = _cg_run(srv, zone, qfile, 0, outdir + "-base", toggle=False)
+                base = _cg_run(srv, zone, qfile, 0, outdir + "-base", toggle=False, warm=warm)
                 if base is None:
                     results["errors"].append("%s: baseline run under valgrind failed" % srv.name)
                     continue
@@ -862,7 +872,7 @@ def targets(rows, results):
         out.append((label + " (median of per-rep ratios)", med(good), limit,
                     bl.ratio_verdict(ratios, limit)))
     # The exact complement of the CPU figures (user space only): see README.md.
-    for mix in ("mix", "hot"):
+    for mix in ("mix", "hot", "flood"):
         if "instructions_above_floor_%s" % mix in by:
             ratio_target("instructions_above_floor_%s" % mix, 0.5,
                          "callgrind instr. above floor (%s) <= 0.5x best peer" % mix)
