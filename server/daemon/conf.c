@@ -527,44 +527,46 @@ static const opt_t xdp_opts[] = {
 };
 
 static const opt_t rrl_opts[] = {
-	{ .key = "rate", .flag = "rrl-rate", .type = OPT_UINT, .flags = OPT_RESTART,
+	{ .key = "rate", .flag = "rrl-rate", .type = OPT_UINT,
 	  OPT_AT(dconf_t, rrl.rate), .min = 0, .max = RRL_MAX_RATE, .def = "0", .arg = "N",
 	  .help = "response rate limiting over UDP: at most N responses a second to one client "
 	          "network for one name and kind of answer (answer, no data, referral, NXDOMAIN "
 	          "per zone, error); past it responses are dropped or slipped; 0: off. TCP is "
 	          "never limited" },
-	{ .key = "slip", .flag = "rrl-slip", .type = OPT_UINT, .flags = OPT_RESTART,
+	{ .key = "slip", .flag = "rrl-slip", .type = OPT_UINT,
 	  OPT_AT(dconf_t, rrl.slip), .min = 0, .max = RRL_MAX_SLIP, .def = "2", .arg = "N",
 	  .help = "every Nth limited response goes out as an empty TC=1 answer so that a real "
 	          "client behind a spoofed address retries over TCP; 0 drops all, 1 truncates all" },
-	{ .key = "ipv4-prefix", .type = OPT_UINT, .flags = OPT_RESTART,
+	{ .key = "ipv4-prefix", .type = OPT_UINT,
 	  OPT_AT(dconf_t, rrl.v4_prefix), .min = 1, .max = 32, .def = "24",
 	  .help = "IPv4 clients in one network of this length share their limits" },
-	{ .key = "ipv6-prefix", .type = OPT_UINT, .flags = OPT_RESTART,
+	{ .key = "ipv6-prefix", .type = OPT_UINT,
 	  OPT_AT(dconf_t, rrl.v6_prefix), .min = 1, .max = 128, .def = "56",
 	  .help = "IPv6 clients in one network of this length share their limits" },
-	{ .key = "whitelist", .type = OPT_CUSTOM, .flags = OPT_MULTI | OPT_RESTART,
+	{ .key = "whitelist", .type = OPT_CUSTOM, .flags = OPT_MULTI,
 	  .parse = opt_rrl_whitelist, .reset = reset_rrl_whitelist, .format = fmt_rrl_whitelist,
 	  .help = "networks never limited (ADDR/LEN or an address), at most 64" },
-	{ .key = "table-size", .type = OPT_UINT, .flags = OPT_RESTART,
+	{ .key = "table-size", .type = OPT_UINT,
 	  OPT_AT(dconf_t, rrl.table_size), .min = 64, .max = 1 << 30, .def = "262144",
 	  .help = "buckets shared by all workers, 16 bytes each (rounded up to a power of two); "
-	          "two keys in one bucket take it over from each other" },
+	          "two keys in one bucket take it over from each other; a reload that changes "
+	          "any rrl setting starts a new table, and the XDP program keeps the size it "
+	          "started with" },
 	{ 0 },
 };
 
 static const opt_t cookie_opts[] = {
-	{ .key = "enable", .flag = "cookies", .type = OPT_BOOL, .flags = OPT_RESTART,
+	{ .key = "enable", .flag = "cookies", .type = OPT_BOOL,
 	  OPT_AT(dconf_t, cookies), .def = "false",
 	  .help = "answer DNS Cookies (RFC 7873): a query's client cookie comes back with a server "
 	          "cookie (RFC 9018: SipHash-2-4 under the secret); a COOKIE option of a bad "
 	          "length is FORMERR; a valid server cookie exempts the query from rrl, and a "
 	          "rate-limited query without one gets BADCOOKIE instead of a TC=1 slip" },
-	{ .key = "secret", .type = OPT_CUSTOM, .flags = OPT_RESTART, .parse = opt_cookie_secret,
-	  .format = fmt_cookie_secret, .def_doc = "random at start-up",
+	{ .key = "secret", .type = OPT_CUSTOM, .parse = opt_cookie_secret,
+	  .format = fmt_cookie_secret, .def_doc = "random at start-up, kept by reloads",
 	  .help = "the server cookie secret, 32 hex digits; give every server behind one "
 	          "address the same so that they accept each other's cookies" },
-	{ .key = "previous-secret", .type = OPT_CUSTOM, .flags = OPT_RESTART,
+	{ .key = "previous-secret", .type = OPT_CUSTOM,
 	  .parse = opt_cookie_previous, .format = fmt_cookie_previous,
 	  .help = "a secret still accepted (cookies made with it are valid) while a new secret "
 	          "rolls out; new cookies are made with secret" },

@@ -209,7 +209,7 @@ struct daemon {
 	struct xfrd *xfrd;      /* zone transfers and NOTIFY (xfrd.c) */
 
 	struct anyns_xdp *xdp;
-	rrl_t *rrl;             /* response rate limiting; NULL: off */
+	rrl_t *rrl;             /* response rate limiting; NULL: off (RCU, defences.c) */
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
 	struct tcp_sources *tcp_src;    /* connections per source address */
 	const char *conf_path;  /* -c FILE, or NULL */
@@ -294,6 +294,13 @@ typedef struct daemon_hook {
 	int (*start)(daemon_t *d);
 	void (*stop)(daemon_t *d);
 } daemon_hook_t;
+
+/* defences.c: rrl: and cookies:, made at start-up (0 or -1, logged) and
+ * swapped by a reload (main loop) when the config read again changes them;
+ * defences_stop() frees them at exit. */
+int defences_start(daemon_t *d);
+void defences_reload(daemon_t *d, const dconf_t *next);
+void defences_stop(daemon_t *d);
 
 /* xdp_glue.c: the XDP fast path (server.xdp) */
 extern const daemon_hook_t xdp_hook;

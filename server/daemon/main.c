@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/un.h>
@@ -142,34 +141,6 @@ static void answer_conf_from(daemon_t *d)
 	d->aconf.id_server = d->conf.identity;
 	d->aconf.hostname_bind = d->conf.identity;
 	d->aconf.version_bind = d->conf.version;
-}
-
-/* DNS Cookies' secret; the rate limiter's table, with a random hash key. */
-static int defences_start(daemon_t *d)
-{
-	uint8_t seed[16];
-	if (d->conf.cookies) {
-		if (!d->conf.cookie_secret_set &&
-		    getrandom(d->conf.cookie.secret, COOKIE_SECRET_LEN, 0) != COOKIE_SECRET_LEN) {
-			log_err("cookies: failed error=\"cannot make a random secret\"");
-			return -1;
-		}
-		d->aconf.cookies = &d->conf.cookie;
-		log_info("cookies: on secret=%s previous-secret=%s",
-		         d->conf.cookie_secret_set ? "configured" : "random",
-		         d->conf.cookie.has_previous ? "accepted" : "none");
-	}
-	if (d->conf.rrl.rate == 0)
-		return 0;
-	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed) ||
-	    rrl_new(&d->conf.rrl, seed, &d->rrl) != 0) {
-		log_err("rrl: failed error=\"cannot make the table\" buckets=%zu", d->conf.rrl.table_size);
-		return -1;
-	}
-	log_info("rrl: on rate=%u ipv4-prefix=%u ipv6-prefix=%u slip=%u whitelisted=%zu",
-	         d->conf.rrl.rate, d->conf.rrl.v4_prefix, d->conf.rrl.v6_prefix, d->conf.rrl.slip,
-	         d->conf.rrl.n_whitelist);
-	return 0;
 }
 
 /* Enough slots for every name with a couple of types (a uniform query mix
@@ -476,7 +447,7 @@ out_workers:
 out_zones:
 	zones_free(d);
 out_conf:
-	rrl_free(d->rrl);
+	defences_stop(d);
 	dconf_clear(&d->conf);
 	opt_release(dconf_cmd_options, &cl);
 	return ret;

@@ -90,34 +90,37 @@ void peer_from(const struct sockaddr *sa, uint8_t buf[16], answer_peer_t *p)
 	p->now = (uint32_t)ts.tv_sec;
 }
 
-/* Response rate limiting of the response out[0..olen) to io->from: the
- * length to send (0: drop it). A query with a valid server cookie is not
- * limited (the source address is proven); a limited one with a client
- * cookie slips as BADCOOKIE with a server cookie to come back with. */
+/* Response rate limiting of the response out[0..olen) (rcode `rcode`) to
+ * io->from: the length to send (0: drop it), counted by the rcode sent. A
+ * query with a valid server cookie is not limited (the source address is
+ * proven); a limited one with a client cookie slips as BADCOOKIE with a
+ * server cookie to come back with. */
 static size_t udp_rrl(udp_io_t *io, const zset_t *zs, const answer_peer_t *peer,
                       const uint8_t *q, size_t qlen, uint8_t cookie, uint8_t *out,
-                      size_t outcap, size_t olen)
+                      size_t outcap, size_t olen, uint8_t rcode)
 {
 	rrl_t *r = io->w->d->rrl;
 	struct timespec ts;
 	if (r == NULL || io->from == NULL || olen == 0 || cookie == COOKIE_VALID)
-		return olen;
+		goto send;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	switch (rrl_check(r, io->from, out, olen, (uint32_t)ts.tv_sec)) {
 	case RRL_PASS:
-		return olen;
+		goto send;
 	case RRL_SLIP:
 		if (cookie == COOKIE_CLIENT_ONLY || cookie == COOKIE_BAD) {
 			answer_peer_t bp = *peer;
+			answer_info_t bi;
 			bp.badcookie = true;
 			if (answer_build_peer(zs, &io->w->d->aconf, &bp, q, qlen, ANSWER_UDP, out, outcap,
-			                      &olen, NULL) == 0 && olen > 0) {
+			                      &olen, &bi) == 0 && olen > 0) {
 				STAT_INC(io->stats.rrl_slipped);
-				return olen;
+				rcode = bi.rcode;
+				goto send;
 			}
 		} else if (rrl_slip(out, &olen) == 0) {
 			STAT_INC(io->stats.rrl_slipped);
-			return olen;
+			goto send;
 		}
 		break;
 	case RRL_DROP:
@@ -125,6 +128,10 @@ static size_t udp_rrl(udp_io_t *io, const zset_t *zs, const answer_peer_t *peer,
 	}
 	STAT_INC(io->stats.rrl_dropped);
 	return 0;
+send:
+	if (olen > 0)
+		STAT_RCODE(io->stats, rcode);
+	return olen;
 }
 
 /* A cached answer of a zone with allow-query, for this client? Otherwise the
@@ -155,8 +162,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 			r = 0;
 		if (r == 0) {
 			STAT_INC(io->stats.cache_hits);
-			STAT_RCODE(io->stats, rcode);
-			return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen);
+			return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen, rcode);
 		}
 		if (r == ANYNS_ENOENT) {
 			keyed = true;
@@ -181,13 +187,12 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 		STAT_INC(io->stats.dropped);
 		return 0;
 	}
-	STAT_RCODE(io->stats, info.rcode);
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
 	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL && !info.acl)
 		xdp_maybe_put(io, gen, &key, out, olen);
-	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen);
+	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen, info.rcode);
 }
 
 /* The address the query was sent to, from IP_PKTINFO, as a cmsg for the reply. */

@@ -69,7 +69,7 @@ static int xdp_start(daemon_t *d)
 		.addrs = any ? NULL : addrs,
 		.n_addrs = any ? 0 : n,
 		.force_generic = d->conf.xdp_mode == DCONF_XDP_GENERIC,
-		.rrl = d->rrl != NULL ? &d->conf.rrl : NULL,
+		.rrl = &d->conf.rrl,
 	};
 	int rc = anyns_xdp_open(&xc, &d->xdp);
 	if (rc != 0) {

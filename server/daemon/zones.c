@@ -381,6 +381,10 @@ static void reload_work(uv_work_t *req)
 static const char *const reload_applies[] = { "zones", "keys", "remotes",
                                               "server.zones-dir", "server.log-level",
                                               "server.include-anywhere", "server.strict-glue",
+                                              "rrl.rate", "rrl.slip", "rrl.ipv4-prefix",
+                                              "rrl.ipv6-prefix", "rrl.whitelist",
+                                              "rrl.table-size", "cookies.enable",
+                                              "cookies.secret", "cookies.previous-secret",
                                               NULL };
 
 static void warn_restart(void *arg, const char *path, const opt_t *o)
@@ -402,6 +406,7 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 	if (d->answer_cache_auto && next->answer_cache == DCONF_CACHE_AUTO)
 		next->answer_cache = d->conf.answer_cache;
 	opt_diff(dconf_options, &d->conf, next, 0, warn_restart, d);
+	defences_reload(d, next);
 	char *dir = d->conf.zones_dir;
 	d->conf.zones_dir = next->zones_dir;
 	next->zones_dir = dir;

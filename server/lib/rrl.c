@@ -302,8 +302,29 @@ int rrl_slip(uint8_t *resp, size_t *len)
 	if (*len < 12 || pkt_get16(resp + 4) != 1 || pkt_skip_name(resp, *len, &pos) != 0 ||
 	    pos + 4 > *len)
 		return ANYNS_EINVAL;
+	size_t qend = pos + 4, opt = 0, opt_len = 0;
+	/* RFC 6891 7: the OPT of the answer stays (a client that sent one
+	 * gets one back, as with any answer). */
+	unsigned n = (unsigned)pkt_get16(resp + 6) + pkt_get16(resp + 8) + pkt_get16(resp + 10);
+	pos = qend;
+	for (unsigned i = 0; i < n; i++) {
+		size_t at = pos;
+		if (skip_rr(resp, *len, &pos) != 0)
+			break;
+		size_t t = at;
+		if (pkt_skip_name(resp, *len, &t) == 0 && pkt_get16(resp + t) == PKT_TYPE_OPT &&
+		    i >= (unsigned)pkt_get16(resp + 6) + pkt_get16(resp + 8)) {
+			opt = at;
+			opt_len = pos - at;
+			break;
+		}
+	}
 	resp[2] |= 0x02;
 	memset(resp + 6, 0, 6);
-	*len = pos + 4;
+	if (opt_len > 0) {
+		memmove(resp + qend, resp + opt, opt_len);
+		resp[11] = 1;
+	}
+	*len = qend + opt_len;
 	return 0;
 }

@@ -85,8 +85,9 @@ enum rrl_action rrl_check(rrl_t *r, const struct sockaddr *addr, const uint8_t *
                           size_t len, uint32_t now);
 
 /* Cuts the response resp[0..*len) to its header and question with TC=1 and
- * the answer, authority and additional counts zero (what a slipped response
- * is). Returns 0 or ANYNS_EINVAL. */
+ * the answer and authority counts zero, keeping its OPT record (RFC 6891:
+ * a query with EDNS gets EDNS back) and nothing else of the additional
+ * section: what a slipped response is. Returns 0 or ANYNS_EINVAL. */
 int rrl_slip(uint8_t *resp, size_t *len);
 
 #endif

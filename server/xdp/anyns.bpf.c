@@ -372,6 +372,7 @@ int anyns_xdp(struct xdp_md *ctx)
 	struct axdp_addr dst = {}, src = {};
 	struct udphdr *udp;
 	__u32 zero = 0, l3off = sizeof(struct ethhdr), l4off, dnsoff, qlen, rlen, plen4, head = 0;
+	__u32 slip_opt;
 	__u16 proto;
 	int is_v6, nlen, i, slip = 0;
 	__u64 sum;
@@ -501,15 +502,20 @@ int anyns_xdp(struct xdp_md *ctx)
 	rlen = val->len;
 	if (rlen < DNS_HDR_LEN + (__u32)nlen + 4 || rlen > AXDP_RESP_MAX)
 		return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
+	slip_opt = 0;
 	if (cfg->rrl_rate) {
 		int act = rrl_decide(cfg, &src, is_v6, val->rrl_key);
 
 		if (act == RRL_DROP)
 			return count(AXDP_C_RRL_DROPPED, XDP_DROP);
 		if (act == RRL_SLIP) {
-			/* As rrl_slip(): header and question, TC=1, no records. */
+			/* As rrl_slip(): header and question, TC=1, and the OPT
+			 * record when the query had EDNS: a template's last 11
+			 * bytes then (cached queries carry no options). */
 			rlen = DNS_HDR_LEN + (__u32)nlen + 4;
 			slip = 1;
+			if ((sc->key.flags & AXDP_KEY_EDNS) && val->len >= rlen + AXDP_OPT_LEN)
+				slip_opt = AXDP_OPT_LEN;
 			count(AXDP_C_RRL_SLIPPED, 0);
 		}
 	}
@@ -523,6 +529,14 @@ int anyns_xdp(struct xdp_md *ctx)
 		sc->resp[2] |= 0x02;
 		sc->resp[6] = sc->resp[7] = sc->resp[8] = 0;
 		sc->resp[9] = sc->resp[10] = sc->resp[11] = 0;
+		if (slip_opt) {
+			__u32 from = val->len - AXDP_OPT_LEN, j;
+
+			for (j = 0; j < AXDP_OPT_LEN; j++)
+				sc->resp[qmask(rlen + j)] = val->resp[qmask(from + j)];
+			rlen += AXDP_OPT_LEN;
+			sc->resp[11] = 1;
+		}
 		/* The checksum reads up to 3 bytes past the end: zero, as past a
 		 * template's end. */
 		sc->resp[qmask(rlen)] = 0;

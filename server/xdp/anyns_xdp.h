@@ -27,7 +27,8 @@ typedef struct anyns_xdp_conf {
 	size_t n_addrs;
 	int force_generic;              /* attach in generic (skb) mode even if native works */
 	/* Response rate limiting of the answers sent from XDP, the settings of
-	 * the socket path (rrl.h); NULL or rate 0: off. */
+	 * the socket path (rrl.h); NULL or rate 0: off. Its table-size sizes
+	 * the bucket map for good. */
 	const rrl_conf_t *rrl;
 } anyns_xdp_conf_t;
 
@@ -44,6 +45,10 @@ typedef struct anyns_xdp_stats {
  * interface) logs why and returns a negative code; anynsd then serves from
  * sockets only. On success logs native or generic mode per interface. */
 int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out);
+/* New rate-limiting settings (rate 0: off) for the answers sent from XDP,
+ * at once; the buckets stay (their size is the start-up table-size).
+ * Returns 0 or a negative code. */
+int anyns_xdp_set_rrl(anyns_xdp_t *x, const rrl_conf_t *rrl);
 /* Detaches from every interface and frees. Accepts NULL. */
 void anyns_xdp_close(anyns_xdp_t *x);
 /* Stores a response template (<= 512 bytes, from answer_build() for a UDP

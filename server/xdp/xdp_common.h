@@ -9,6 +9,7 @@
 #define AXDP_NAME_MAX   255   /* RFC 1035 3.1: wire names are at most 255 octets */
 #define AXDP_KEY_NAME   96    /* longest name the map holds; longer ones XDP_PASS */
 #define AXDP_RESP_MAX   512   /* templates fit any client: RFC 1035 4.2.1 UDP limit */
+#define AXDP_OPT_LEN    11    /* an OPT record without options, a template's last with EDNS */
 #define AXDP_QUERY_MAX  512   /* longer queries are never of the simple shape */
 #define AXDP_HDR_MAX    128   /* Ethernet + 2 VLAN tags + IPv6 + UDP = 70 */
 

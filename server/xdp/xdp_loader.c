@@ -35,7 +35,6 @@ struct anyns_xdp {
 	_Atomic uint64_t gen;
 	_Atomic uint64_t stored;          /* entries in the answer map */
 	_Atomic int full_logged;
-	bool rrl;                         /* rate limiting on: templates carry their key */
 	uint8_t rrl_seed[16];
 };
 
@@ -132,6 +131,54 @@ static int axdp__link(int prog, int idx, __u32 mode)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The rrl settings into cfg (rate 0: off) and the whitelist map, emptied
+ * first. */
+static int axdp__rrl_config(anyns_xdp_t *x, const rrl_conf_t *r, struct axdp_cfg *cfg)
+{
+	int wfd = bpf_map__fd(x->skel->maps.axdp_rrl_white);
+	struct axdp_wl_key wk, next;
+	size_t i;
+
+	cfg->rrl_rate = r->rate;
+	cfg->rrl_slip = (__u16)(r->slip > RRL_MAX_SLIP ? RRL_MAX_SLIP : r->slip);
+	cfg->rrl_v4_prefix = r->v4_prefix >= 1 && r->v4_prefix <= 32 ? r->v4_prefix : 24;
+	cfg->rrl_v6_prefix = r->v6_prefix >= 1 && r->v6_prefix <= 128 ? r->v6_prefix : 56;
+	while (bpf_map_get_next_key(wfd, NULL, &next) == 0)
+		if (bpf_map_delete_elem(wfd, &next) < 0)
+			return axdp__err(errno);
+	for (i = 0; i < r->n_whitelist; i++) {
+		const rrl_prefix_t *p = &r->whitelist[i];
+		__u8 one = 1;
+		memset(&wk, 0, sizeof(wk));
+		wk.prefixlen = p->len;
+		if (p->family == AF_INET) {
+			wk.a[10] = wk.a[11] = 0xff;
+			memcpy(wk.a + 12, p->addr, 4);
+			wk.prefixlen += 96;
+		} else {
+			memcpy(wk.a, p->addr, 16);
+		}
+		if (bpf_map_update_elem(wfd, &wk, &one, BPF_ANY) < 0)
+			return axdp__err(errno);
+	}
+	return 0;
+}
+
+int anyns_xdp_set_rrl(anyns_xdp_t *x, const rrl_conf_t *r)
+{
+	struct axdp_cfg cfg;
+	int err;
+
+	if (!x || !r)
+		return ANYNS_EINVAL;
+	err = axdp__read_config(x, &cfg);
+	if (err == 0)
+		err = axdp__rrl_config(x, r, &cfg);
+	if (err == 0)
+		err = axdp__write_config(x, &cfg);
+	return err;
+}
+
 /* Attached through a bpf_link rather than netlink: if anynsd dies, even by
  * SIGKILL, the kernel detaches the program, so no XDP answer outlives the
  * daemon that keeps its map current. */
@@ -211,16 +258,20 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 		err = axdp__err(err);
 		goto fail_skel;
 	}
-	x->rrl = conf->rrl != NULL && conf->rrl->rate > 0;
-	if (x->rrl) {
+	/* Templates always carry their bucket key (anyns_xdp_put_gen()), so
+	 * that a reload can turn rate limiting on over the entries in place. */
+	if (conf->rrl != NULL) {
 		size_t n = conf->rrl->table_size < 64 ? 64 : conf->rrl->table_size;
 		err = bpf_map__set_max_entries(x->skel->maps.axdp_rrl,
 		                               n > (1u << 30) ? (1u << 30) : (__u32)n);
-		if (err < 0 || getrandom(x->rrl_seed, sizeof(x->rrl_seed), 0) !=
-		                       (ssize_t)sizeof(x->rrl_seed)) {
-			err = axdp__err(err < 0 ? err : -EIO);
+		if (err < 0) {
+			err = axdp__err(err);
 			goto fail_skel;
 		}
+	}
+	if (getrandom(x->rrl_seed, sizeof(x->rrl_seed), 0) != (ssize_t)sizeof(x->rrl_seed)) {
+		err = axdp__err(-EIO);
+		goto fail_skel;
 	}
 	err = anyns_bpf__load(x->skel);
 	if (err < 0) {
@@ -245,30 +296,10 @@ int anyns_xdp_open(const anyns_xdp_conf_t *conf, anyns_xdp_t **out)
 			goto fail_skel;
 		}
 	}
-	if (x->rrl) {
-		const rrl_conf_t *r = conf->rrl;
-		cfg.rrl_rate = r->rate;
-		cfg.rrl_slip = (__u16)(r->slip > RRL_MAX_SLIP ? RRL_MAX_SLIP : r->slip);
-		cfg.rrl_v4_prefix = r->v4_prefix >= 1 && r->v4_prefix <= 32 ? r->v4_prefix : 24;
-		cfg.rrl_v6_prefix = r->v6_prefix >= 1 && r->v6_prefix <= 128 ? r->v6_prefix : 56;
-		for (i = 0; i < r->n_whitelist; i++) {
-			const rrl_prefix_t *p = &r->whitelist[i];
-			struct axdp_wl_key wk = { .prefixlen = p->len };
-			__u8 one = 1;
-			memset(wk.a, 0, sizeof(wk.a));
-			if (p->family == AF_INET) {
-				wk.a[10] = wk.a[11] = 0xff;
-				memcpy(wk.a + 12, p->addr, 4);
-				wk.prefixlen += 96;
-			} else {
-				memcpy(wk.a, p->addr, 16);
-			}
-			if (bpf_map_update_elem(bpf_map__fd(x->skel->maps.axdp_rrl_white), &wk, &one,
-			                        BPF_ANY) < 0) {
-				err = axdp__err(errno);
-				goto fail_skel;
-			}
-		}
+	if (conf->rrl != NULL) {
+		err = axdp__rrl_config(x, conf->rrl, &cfg);
+		if (err < 0)
+			goto fail_skel;
 	}
 	err = axdp__write_config(x, &cfg);
 	if (err < 0)
@@ -379,7 +410,7 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
 	v.len = (__u16)len;
 	memcpy(v.resp, resp, len);
 	v.csum = axdp__sum16(v.resp, (len + 3) & ~(size_t)3);
-	if (x->rrl) {
+	{
 		uint64_t rk;
 		if (rrl_response_key(x->rrl_seed, resp, len, &rk) != 0)
 			return ANYNS_EINVAL;

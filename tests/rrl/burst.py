@@ -3,8 +3,9 @@
 evenly over SECONDS to a server, from one UDP socket or (with --spoof) from
 several source addresses written into raw IPv4 packets, collects the
 responses for a second more and prints one JSON line of counts per source:
-full answers, TC=1 answers (slipped), BADCOOKIE answers (slipped, with
---cookie) and queries never answered. Bounded in
+full answers, TC=1 answers (slipped; tc_opt: of them, those with an OPT
+record, for --edns), BADCOOKIE answers (slipped, with --cookie) and queries
+never answered. Bounded in
 count and time."""
 import argparse
 import json
@@ -14,6 +15,7 @@ import sys
 import time
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
 
@@ -50,6 +52,7 @@ def main():
                     help="source address (raw socket; repeat for several)")
     ap.add_argument("--sport", type=int, default=0, help="source port of spoofed queries")
     ap.add_argument("--cookie", help="a COOKIE option (hex) in every query")
+    ap.add_argument("--edns", action="store_true", help="EDNS (an OPT record) in every query")
     a = ap.parse_args()
     count = min(a.count, 20000)
     srcs = a.spoof or [None]
@@ -70,10 +73,10 @@ def main():
         opt = dns.edns.GenericOption(10, bytes.fromhex(a.cookie))
         q = dns.message.make_query(a.name, a.type, use_edns=0, options=[opt])
     else:
-        q = dns.message.make_query(a.name, a.type, use_edns=False)
+        q = dns.message.make_query(a.name, a.type, use_edns=0 if a.edns else False)
     wire = bytearray(q.to_wire())
     seen = {}
-    stats = [{"full": 0, "tc": 0, "badcookie": 0} for _ in srcs]
+    stats = [{"full": 0, "tc": 0, "badcookie": 0, "tc_opt": 0} for _ in srcs]
 
     def drain():
         while True:
@@ -94,6 +97,13 @@ def main():
                 stats[i]["badcookie"] += 1
             else:
                 stats[i]["tc" if data[2] & 0x02 else "full"] += 1
+                # A slipped answer that carries exactly one record: an OPT.
+                if data[2] & 0x02 and data[6:12] == b"\0\0\0\0\0\1":
+                    try:
+                        if dns.message.from_wire(data).edns >= 0:
+                            stats[i]["tc_opt"] += 1
+                    except dns.exception.DNSException:
+                        pass
 
     total = len(srcs) * count
     t0 = time.monotonic()

@@ -39,7 +39,7 @@ if [ ! -x "$ANYNSD" ]; then
 fi
 # The checks below, cookies.sh's and xdp.sh's included (a server that does
 # not start ends the run early, with its failure).
-plan 23
+plan 30
 
 cat > "$TMP/example.com.zone" <<'Z'
 $TTL 300
@@ -161,6 +161,19 @@ for io in poll threads; do
 				grep -q "192.0.2.1" && ok=$((ok + 1))
 		done
 		[ "$ok" -eq 5 ] && pass $T:tcp-not-limited || fail $T:tcp-not-limited "$ok of 5"
+		# Responses counted are the ones sent: the burst's full and
+		# slipped (wait_dns's queries were REFUSED, TCP's went over TCP).
+		rs=$(metric "$MPORT" 'anyns_responses_total{rcode="NOERROR"}')
+		full=$(field "$j" full)
+		[ "${rs:-x}" = $((full + tc + 5)) ] && pass $T:responses-not-dropped ||
+			fail $T:responses-not-dropped "NOERROR responses $rs for $full full, $tc slipped, 5 over TCP"
+		# Queries with EDNS: slipped answers carry the OPT record.
+		sleep 1.1
+		j=$($PY "$BURST" --port "$PORT" --count 1000 --seconds 0.5 --edns)
+		tc=$(field "$j" tc); tco=$(field "$j" tc_opt)
+		echo "  EDNS: full=$(field "$j" full) tc=$tc (with OPT $tco) dropped=$(field "$j" none)"
+		[ "$tc" -gt 0 ] && [ "$tco" = "$tc" ] && pass $T:slip-opt ||
+			fail $T:slip-opt "$tc slipped, $tco with an OPT"
 	fi
 	stop_pid "$DPID"
 done
@@ -200,6 +213,78 @@ Y
 rc=$?
 [ "$rc" -eq 2 ] && echo "$out" | grep -q "rrl.whitelist" && pass $T:bad-config ||
 	fail $T:bad-config "rc=$rc: $out"
+
+# ---- rrl: and cookies: follow a reload -----------------------------------------------------
+# reload_conf RRL COOKIES: the config of the "reload" server.
+reload_conf() {
+	cat > "$TMP/reload.yaml" <<Y
+server:
+  listen: [127.0.0.1:$PORT]
+  workers: 2
+  control: false
+rrl: $1
+cookies: $2
+zones:
+  - origin: example.com
+    file: $TMP/example.com.zone
+Y
+}
+# reloaded WHAT: SIGHUP, then wait for the log line of WHAT changed.
+reloaded() {
+	local what=$1 n
+	n=$(grep -c "$what: reloaded" "$TMP/reload.log")
+	kill -HUP "$DPID"
+	wait_for 5 eval '[ "$(grep -c "$what: reloaded" "$TMP/reload.log")" -gt "$n" ]'
+}
+PORT=$(free_port)
+reload_conf "{ rate: 0 }" "{ enable: false }"
+"${ANYNSD[@]}" -c "$TMP/reload.yaml" >"$TMP/reload.log" 2>&1 &
+DPID=$!
+PIDS+=("$DPID")
+if wait_dns "$PORT"; then
+	# Off at start, on after a reload: the burst is limited.
+	reload_conf "{ rate: 100, slip: 2 }" "{ enable: false }"
+	if reloaded rrl; then
+		sleep 1.1
+		j=$($PY "$BURST" --port "$PORT" --count 1000 --seconds 0.5)
+		burst_ok $T:reload-rrl-on "$j" 100 2
+	else
+		fail $T:reload-rrl-on "no reload: $(tail -3 "$TMP/reload.log")"
+	fi
+	# And off again.
+	reload_conf "{ rate: 0 }" "{ enable: false }"
+	if reloaded rrl; then
+		sleep 1.1
+		j=$($PY "$BURST" --port "$PORT" --count 1000 --seconds 0.5)
+		full=$(field "$j" full)
+		[ "$full" -ge 990 ] && pass $T:reload-rrl-off || fail $T:reload-rrl-off "$full of 1000 full"
+	else
+		fail $T:reload-rrl-off "no reload: $(tail -3 "$TMP/reload.log")"
+	fi
+	# Cookies turned on by a reload, then their secret changed: the server
+	# cookie follows (RFC 9018: the same client cookie, time and address
+	# give another server cookie under another secret).
+	ck() { kdig @127.0.0.1 -p "$PORT" +time=2 +retry=0 +cookie=0102030405060708 www.example.com A 2>&1 |
+		awk '/^;; COOKIE:/ { print $3 }'; }
+	c0=$(ck)
+	reload_conf "{ rate: 0 }" "{ enable: true, secret: 000102030405060708090a0b0c0d0e0f }"
+	reloaded cookies
+	c1=$(ck)
+	reload_conf "{ rate: 0 }" "{ enable: true, secret: f0e0d0c0b0a090807060504030201000 }"
+	reloaded cookies
+	c2=$(ck)
+	echo "  cookies: off '$c0', secret 1 '$c1', secret 2 '$c2'"
+	if [ -z "$c0" ] && [ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ]; then
+		pass $T:reload-cookies
+	else
+		fail $T:reload-cookies "off '$c0', secret 1 '$c1', secret 2 '$c2'"
+	fi
+else
+	fail $T:reload-rrl-on "anynsd did not answer"
+	fail $T:reload-rrl-off "anynsd did not answer"
+	fail $T:reload-cookies "anynsd did not answer"
+fi
+stop_pid "$DPID"
 
 # ---- DNS Cookies ---------------------------------------------------------------------
 source "$HERE/cookies.sh"

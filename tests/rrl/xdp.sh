@@ -12,17 +12,17 @@ xdp_cleanup() { ip netns del "$XC" 2>/dev/null; ip netns del "$XS" 2>/dev/null; 
 
 xdp_rrl() {
 	local xpid j m xa xs xd sl dr
-	# Each way out before the burst gives one result for the two checks.
+	# Each way out before the burst gives one result for the four checks.
 	if ! ip netns add "$XC" 2>/dev/null || ! ip netns add "$XS" 2>/dev/null; then
-		plan -1
+		plan -3
 		skip_root $T:xdp "cannot create network namespaces (not root?)"; return
 	fi
 	if [ ! -f "$BIN/tests/xdp/xdp_pass.bpf.o" ]; then
-		plan -1
+		plan -3
 		fail $T:xdp "no $BIN/tests/xdp/xdp_pass.bpf.o (build first)"; return
 	fi
 	if ! ip -n "$XC" link add vc type veth peer name vs netns "$XS"; then
-		plan -1
+		plan -3
 		fail $T:xdp "cannot make a veth pair"; return
 	fi
 	ip -n "$XC" link set lo up
@@ -33,7 +33,7 @@ xdp_rrl() {
 	ip -n "$XS" link set vs up
 	# A veth receives its peer's XDP_TX frames only when it runs XDP itself.
 	if ! ip -n "$XC" link set dev vc xdpdrv obj "$BIN/tests/xdp/xdp_pass.bpf.o" sec xdp; then
-		plan -1
+		plan -3
 		fail $T:xdp "cannot attach the pass program"; return
 	fi
 	cat > "$TMP/xdp.yaml" <<Y
@@ -57,7 +57,7 @@ Y
 		sleep 0.1
 	done
 	if [ "$up" -eq 0 ] || ! grep -q "xdp: attached\|xdp=on" "$TMP/xdp.log"; then
-		plan -1
+		plan -3
 		fail $T:xdp "anynsd with XDP did not come up: $(tail -3 "$TMP/xdp.log")"
 		stop_pid "$xpid"; return
 	fi
@@ -80,6 +80,33 @@ Y
 		pass $T:xdp-counters
 	else
 		fail $T:xdp-counters "xdp answered=$xa slipped=$xs dropped=$xd, sockets $sl/$dr, for $j"
+	fi
+	# Queries with EDNS: the TC=1 answers XDP slips carry the OPT record.
+	sleep 1.1
+	j=$(ip netns exec "$XC" $PY "$BURST" --server 192.0.2.53 --port 53 --count 1000 --seconds 0.5 --edns)
+	local xs2 tco
+	xs2=$(m anyns_xdp_rrl_slipped_total); tc=$(field "$j" tc); tco=$(field "$j" tc_opt)
+	echo "  XDP, EDNS: full=$(field "$j" full) tc=$tc (with OPT $tco) dropped=$(field "$j" none)"
+	if [ "$tc" -gt 0 ] && [ "$tco" = "$tc" ] && [ $((xs2 - xs)) -ge "$tc" ]; then
+		pass $T:xdp-slip-opt
+	else
+		fail $T:xdp-slip-opt "tc=$tc with OPT $tco, xdp slipped $xs -> $xs2"
+	fi
+	# A reload raising the rate changes the XDP program's limit at once:
+	# the same burst goes through whole, answered from XDP.
+	sed -i 's/^rrl: .*/rrl: { rate: 5000, slip: 2 }/' "$TMP/xdp.yaml"
+	kill -HUP "$xpid"
+	wait_for 5 grep -q "rrl: reloaded rate=5000" "$TMP/xdp.log"
+	sleep 1.1
+	xa=$(m anyns_xdp_answered_total)
+	j=$(ip netns exec "$XC" $PY "$BURST" --server 192.0.2.53 --port 53 --count 3000 --seconds 1)
+	xa=$(( $(m anyns_xdp_answered_total) - xa ))
+	full=$(field "$j" full)
+	echo "  XDP after a reload to rate 5000: full=$full tc=$(field "$j" tc) dropped=$(field "$j" none), answered in XDP $xa"
+	if [ "$full" -ge 2950 ] && [ "$xa" -ge 2950 ]; then
+		pass $T:xdp-reload-rrl
+	else
+		fail $T:xdp-reload-rrl "full=$full, XDP answered $xa; $(grep -i 'rrl\|xdp' "$TMP/xdp.log" | tail -3)"
 	fi
 	stop_pid "$xpid"
 }

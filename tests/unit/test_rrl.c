@@ -256,6 +256,31 @@ static void test_slip_shape(void **st)
 	assert_true(p[2] & 0x02);
 	assert_int_equal(pkt_get16(p + 4), 1);
 	assert_int_equal(pkt_get16(p + 6) | pkt_get16(p + 8) | pkt_get16(p + 10), 0);
+
+	/* With EDNS (DO, NSID too): the OPT stays, as the answer had it, and
+	 * nothing else of the additional section (the referral's glue). */
+	uint8_t q[512], full[512];
+	struct qopt o = { .id = 7, .edns = true, .payload = 1232, .do_bit = true, .nsid = true };
+	size_t qlen = tq_build(q, "www.sub.example.com", 1, 1, &o), fl = 0;
+	static const uint8_t nsid[] = { 'p', 'o', 'p' };
+	answer_conf_t ac;
+	answer_conf_init(&ac);
+	ac.nsid = nsid;
+	ac.nsid_len = sizeof(nsid);
+	assert_int_equal(answer_build(g_zs, &ac, q, qlen, ANSWER_UDP, full, sizeof(full), &fl, NULL), 0);
+	assert_true(pkt_get16(full + 10) >= 2);             /* glue and OPT */
+	memcpy(p, full, fl);
+	n = fl;
+	assert_int_equal(rrl_slip(p, &n), 0);
+	qend = 12 + 21 + 4;
+	size_t optlen = 11 + 4 + sizeof(nsid);
+	assert_int_equal(n, qend + optlen);
+	assert_true(p[2] & 0x02);
+	assert_int_equal(pkt_get16(p + 6) | pkt_get16(p + 8), 0);
+	assert_int_equal(pkt_get16(p + 10), 1);
+	assert_memory_equal(p + qend, full + fl - optlen, optlen);   /* the OPT is last */
+	assert_int_equal(pkt_get16(p + qend + 1), 41);
+	assert_true(p[qend + 7] & 0x80);                    /* DO */
 }
 
 struct thr {
