@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -430,6 +431,101 @@ static void test_big_change(void **st)
 	free(b);
 }
 
+/* ---- an NSEC3 chain that does not match every name ----------------------------- */
+
+/* The NSEC3 owner label of a name (lowercase base32hex, RFC 5155 3.3). */
+static void hash_label(const char *name, char *out, size_t cap)
+{
+	uint8_t salt[2] = { 0xab, 0xcd };
+	ldns_rdf *n = ldns_dname_new_frm_str(name);
+	ldns_rdf *h = ldns_nsec3_hash_name(n, LDNS_SHA1, 3, sizeof(salt), salt);
+	char *t = ldns_rdf2str(h);
+	size_t k = 0;
+	for (; t[k] && t[k] != '.' && k + 1 < cap; k++)
+		out[k] = (char)tolower((unsigned char)t[k]);
+	out[k] = 0;
+	free(t);
+	ldns_rdf_deep_free(h);
+	ldns_rdf_deep_free(n);
+}
+
+/* The text without the lines of the owner label.ORIGIN. */
+static char *drop_owner(const char *text, const char *label)
+{
+	char *out = NULL, own[128];
+	size_t len = 0;
+	snprintf(own, sizeof(own), "%s.%s.", label, ORIGIN);
+	FILE *f = open_memstream(&out, &len);
+	for (const char *p = text; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+		if (strncasecmp(p, own, strlen(own)) != 0)
+			fwrite(p, 1, l, f);
+		p += l;
+	}
+	fclose(f);
+	return out;
+}
+
+/* The largest NSEC3 owner label of the signed text below `below`, or "". */
+static void chain_below(const char *text, const char *below, char *out, size_t cap)
+{
+	out[0] = 0;
+	for (const char *p = text; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) + 1 : strlen(p);
+		char lab[64];
+		if (strstr(p, "\tNSEC3\t") && strstr(p, "\tNSEC3\t") < p + l &&
+		    sscanf(p, "%63[^.]", lab) == 1) {
+			for (char *c = lab; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			if (strcmp(lab, below) < 0 && strcmp(lab, out) > 0)
+				snprintf(out, cap, "%s", lab);
+		}
+		p += l;
+	}
+}
+
+/* A name of the zone whose own NSEC3 is missing (a signer's opt-out, or a
+ * chain in the middle of a change) is denied with the NSEC3 covering its
+ * hash, and a new chain entry between that one and its hash moves the
+ * cover: a patched version must see it although the name did not change. */
+static void test_nsec3_moved_cover(void **st)
+{
+	static const char *victims[] = { "www", "mail", "ns1", "ns2", "alias", "x.wild" };
+	char *a = version(1, NULL, NONE_DROPPED), *sa = sign(a, D_NSEC3);
+	char hv[64], cover[64], name[128], ht[64];
+	size_t v = 0;
+	for (; v < sizeof(victims) / sizeof(victims[0]); v++) {
+		snprintf(name, sizeof(name), "%s.%s.", victims[v], ORIGIN);
+		hash_label(name, hv, sizeof(hv));
+		chain_below(sa, hv, cover, sizeof(cover));
+		if (cover[0])
+			break;      /* not the first of the chain: no wrap-around */
+	}
+	assert_true(v < sizeof(victims) / sizeof(victims[0]));
+	unsigned t = 0;
+	for (;; t++) {
+		assert_true(t < 100000);
+		snprintf(name, sizeof(name), "t%u.%s.", t, ORIGIN);
+		hash_label(name, ht, sizeof(ht));
+		if (strcmp(ht, cover) > 0 && strcmp(ht, hv) < 0)
+			break;
+	}
+	char extra[64];
+	snprintf(extra, sizeof(extra), "t%u A 192.0.2.99\n", t);
+	char *b = version(2, extra, NONE_DROPPED), *sb = sign(b, D_NSEC3);
+	char *v1 = drop_owner(sa, hv), *v2 = drop_owner(sb, hv);
+	const char *texts[] = { v1, v2, v1 };
+	chain(texts, 3, D_NONE);   /* signed already */
+	free(v1);
+	free(v2);
+	free(sa);
+	free(sb);
+	free(a);
+	free(b);
+}
+
 /* ---- what is refused ----------------------------------------------------------- */
 
 static int try_change(const char *from, const char *to, zone_t **out)
@@ -488,10 +584,30 @@ static void test_refused(void **st)
 	zone_unref(base);
 	rrlist_clear(&l);
 
-	/* Signing changes need a full build: a zone becomes signed. */
+	/* Signing changes need a full build: a zone becomes signed, an NSEC
+	 * zone becomes NSEC3. */
 	char *s = sign(a, D_NSEC);
 	assert_int_equal(try_change(a, s, &z), ANYNS_EFULL);
+	char *s3 = sign(a, D_NSEC3);
+	assert_int_equal(try_change(s, s3, &z), ANYNS_EFULL);
+	free(s3);
 	free(s);
+
+	/* More names than a version may keep apart: a full build. */
+	zone_t *small = tz_zone(ORIGIN, a);
+	uint32_t lim = zone_patch_limit(small);
+	char *extra = NULL;
+	size_t el = 0;
+	FILE *f = open_memstream(&extra, &el);
+	for (uint32_t i = 0; i <= lim; i++)
+		fprintf(f, "bulk%u A 192.0.2.1\n", i);
+	fclose(f);
+	char *big = version(2, extra, NONE_DROPPED);
+	assert_int_equal(try_change(a, big, &z), ANYNS_EFULL);
+	assert_null(z);
+	free(big);
+	free(extra);
+	zone_unref(small);
 	free(a);
 }
 
@@ -537,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_nsec3),
 		cmocka_unit_test(test_nsec3_optout),
 		cmocka_unit_test(test_big_change),
+		cmocka_unit_test(test_nsec3_moved_cover),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_lifetime),
 	};
