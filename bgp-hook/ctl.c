@@ -13,12 +13,15 @@
 
 #include "errors.h"
 #include "log.h"
+#include "peercred.h"
 
 struct ctl {
 	uv_pipe_t srv;
 	char *path;
 	ctl_handler_fn fn;
 	void *ctx;
+	gid_t group;               /* control-group, when group_set */
+	bool group_set;
 };
 
 #define CTL_IDLE_MS 5000   /* a client that sends no full line is dropped */
@@ -106,20 +109,17 @@ static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		answer(c);
 }
 
-/* Only root and our own user may steer the routes: the socket file is 0600
- * already, and the peer's credentials are checked too, in case its folder or
- * mode is changed. */
-static bool peer_allowed(uv_pipe_t *p)
+/* Only root, our own user and the control group may steer the routes: the
+ * socket file's mode says so already, and the peer's credentials are checked
+ * too, in case its folder or mode is changed. */
+static bool peer_allowed(ctl_t *ctl, uv_pipe_t *p)
 {
 	uv_os_fd_t fd;
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	if (uv_fileno((uv_handle_t *)p, &fd) != 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-		return false;
-	if (cr.uid == 0 || cr.uid == geteuid())
+	char who[96] = "peer=unknown";
+	if (uv_fileno((uv_handle_t *)p, &fd) == 0 &&
+	    peercred_allowed(fd, ctl->group_set ? &ctl->group : NULL, who, sizeof(who)))
 		return true;
-	log_warn("ctl: refused uid=%u pid=%d", (unsigned)cr.uid, (int)cr.pid);
+	log_warn("ctl: refused %s", who);
 	return false;
 }
 
@@ -137,7 +137,7 @@ static void on_conn(uv_stream_t *srv, int status)
 	c->pipe.data = c->idle.data = c;
 	c->open_handles = 2;
 	uv_timer_start(&c->idle, on_idle, CTL_IDLE_MS, 0);
-	if (uv_accept(srv, (uv_stream_t *)&c->pipe) < 0 || !peer_allowed(&c->pipe) ||
+	if (uv_accept(srv, (uv_stream_t *)&c->pipe) < 0 || !peer_allowed(ctl, &c->pipe) ||
 	    uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read) < 0)
 		conn_close(c);
 }
@@ -155,7 +155,8 @@ static bool someone_listens(const char *path)
 	return live;
 }
 
-int ctl_listen(uv_loop_t *loop, const char *path, ctl_handler_fn fn, void *ctx, ctl_t **out)
+int ctl_listen(uv_loop_t *loop, const char *path, const gid_t *group, ctl_handler_fn fn,
+               void *ctx, ctl_t **out)
 {
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return ANYNS_EINVAL;
@@ -170,13 +171,18 @@ int ctl_listen(uv_loop_t *loop, const char *path, ctl_handler_fn fn, void *ctx, 
 	c->path = strdup(path);
 	c->fn = fn;
 	c->ctx = ctx;
+	if (group != NULL) {
+		c->group = *group;
+		c->group_set = true;
+	}
 	uv_pipe_init(loop, &c->srv, 0);
 	c->srv.data = c;
-	/* Created 0600 whatever the umask, so that no other user can connect. */
+	/* Created 0600 whatever the umask, so that no other user can connect;
+	 * then 0660 of the control group, if there is one. */
 	mode_t old = umask(0177);
 	int rc = uv_pipe_bind(&c->srv, path);
 	umask(old);
-	if (rc == 0 && chmod(path, 0600) != 0)
+	if (rc == 0 && peercred_socket_mode(path, group) != 0)
 		rc = uv_translate_sys_error(errno);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&c->srv, 8, on_conn);

@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "errors.h"
 #include "log.h"
+#include "peercred.h"
 #include "probe.h"
 
 /* Strings the config owns beyond the cfg tree (normalized names and RDATA). */
@@ -668,8 +669,14 @@ int hconf_load(const char *path_, hconf_t **out, char *err, size_t errlen)
 		goto fail;
 	}
 	if (cfg_str(cfg, root, "control-socket", "control-socket", &c->ctl_path) < 0 ||
+	    cfg_str(cfg, root, "control-group", "control-group", &c->ctl_group) < 0 ||
 	    cfg_str(cfg, root, "metrics", "metrics", &c->metrics) < 0)
 		goto fail;
+	if (c->ctl_group && peercred_group(c->ctl_group, &c->ctl_gid) != 0) {
+		cfg_error(cfg, cfg_get(root, "control-group"), "control-group: no group '%s'",
+		          c->ctl_group);
+		goto fail;
+	}
 	if (c->metrics) {
 		socklen_t l;
 		if (hconf_parse_addr(c->metrics, 0, &c->metrics_addr, &l) < 0) {

@@ -108,6 +108,8 @@ typedef struct hconf {
 	int log_level;              /* -1 = not set */
 	const char *log_target;     /* "stderr", "syslog", "syslog:/PATH" or NULL (stderr) */
 	const char *ctl_path;
+	const char *ctl_group;      /* members may use the control socket (0660); NULL: none */
+	gid_t ctl_gid;              /* ctl_group's id */
 	const char *metrics;        /* "addr:port" or NULL */
 	uint64_t watchdog_ms;       /* kill a hook without progress for this long; 0 = off */
 	const char *state_file;     /* what a restarted hook takes over ("" = none) */

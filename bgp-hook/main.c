@@ -668,7 +668,8 @@ static int app_run(app_t *a)
 
 	/* The control socket first: a second instance started by mistake stops
 	 * here, before it touches the routes of the live one. */
-	if (ctl_listen(&a->loop, c->ctl_path, on_ctl, a, &a->ctl) < 0)
+	if (ctl_listen(&a->loop, c->ctl_path, c->ctl_group ? &c->ctl_gid : NULL, on_ctl, a,
+	               &a->ctl) < 0)
 		goto out_svc;
 	state_restore(a);
 	rc = hbk_new(c, &a->bk);

@@ -26,6 +26,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "peercred.h"
 
 #define CTL_LINE_MAX   512
 #define CTL_TIMEOUT_MS 5000     /* to send the command line */
@@ -486,37 +487,6 @@ static void conn_timeout(uv_timer_t *t)
 	conn_close(t->data);
 }
 
-/* root, our user, or a member of control-group. */
-static bool peer_allowed(int fd, char *who, size_t wlen)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-		snprintf(who, wlen, "peer=unknown");
-		return false;
-	}
-	snprintf(who, wlen, "uid=%u gid=%u pid=%d", (unsigned)cr.uid, (unsigned)cr.gid,
-	         (int)cr.pid);
-	if (cr.uid == 0 || cr.uid == geteuid())
-		return true;
-	if (!g_ctl.gid_set)
-		return false;
-	if (cr.gid == g_ctl.gid)
-		return true;
-	struct passwd pw, *pwp = NULL;
-	char buf[4096];
-	if (getpwuid_r(cr.uid, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
-		return false;
-	gid_t groups[256];
-	int ng = 256;
-	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0)
-		return false;
-	for (int i = 0; i < ng; i++)
-		if (groups[i] == g_ctl.gid)
-			return true;
-	return false;
-}
-
 static void on_connection(uv_stream_t *server, int status)
 {
 	if (status != 0)
@@ -542,7 +512,7 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	uv_os_fd_t fd;
 	char who[96];
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 || !peer_allowed(fd, who, sizeof(who))) {
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 || !peercred_allowed(fd, g_ctl.gid_set ? &g_ctl.gid : NULL, who, sizeof(who))) {
 		log_warn("control: refused %s reason=\"not root, our user or control-group\"", who);
 		c->refused = true;
 	} else if (g_ctl.n_conns > CTL_MAX_CONNS) {
@@ -595,14 +565,11 @@ static int control_start(daemon_t *d)
 		return ANYNS_EINVAL;
 	}
 	if (d->conf.control_group != NULL) {
-		struct group gr, *grp = NULL;
-		char buf[4096];
-		if (getgrnam_r(d->conf.control_group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL) {
+		if (peercred_group(d->conf.control_group, &g_ctl.gid) != 0) {
 			log_err("control: failed control-group=%s error=\"no such group\"",
 			        log_q(d->conf.control_group));
 			return ANYNS_EINVAL;
 		}
-		g_ctl.gid = gr.gr_gid;
 		g_ctl.gid_set = true;
 	}
 	make_parent(path);
@@ -626,8 +593,7 @@ static int control_start(daemon_t *d)
 	mode_t old = umask(0177);
 	int rc = uv_pipe_bind(&g_ctl.listen, path);
 	umask(old);
-	if (rc == 0 && g_ctl.gid_set &&
-	    (chown(path, (uid_t)-1, g_ctl.gid) != 0 || chmod(path, 0660) != 0))
+	if (rc == 0 && g_ctl.gid_set && peercred_socket_mode(path, &g_ctl.gid) != 0)
 		rc = uv_translate_sys_error(errno);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&g_ctl.listen, 8, on_connection);

@@ -51,7 +51,7 @@ done
 if [ ! -x "$HOOK" ]; then fail hook-build "$HOOK missing (make first)"; summary; exit 1; fi
 # The results below with GoBGP and FRR installed (each missing one records a
 # single skip in place of its checks).
-plan 61
+plan 65
 # Without a tun device the BIRD hook runs without its guard and the tests of
 # the guard are skipped; everything else still runs.
 GUARD=anyhk0
@@ -508,6 +508,43 @@ if wait_last announce && CH=$(child_of "$SUP"); then
 	for i in $(seq 40); do kill -0 "$CH" 2>/dev/null || break; sleep 0.05; done
 	if kill -0 "$CH" 2>/dev/null; then fail supervisor-sigkill-child-exits; else pass supervisor-sigkill-child-exits; fi
 else fail supervisor-sigkill-withdrawn "never announced: $(cat "$T/exec-hook.log")"; fi
+# 10d. The control socket with control-group: 0660 of that group, whose
+# members may use it (SO_PEERCRED checked), others not; without it 0600.
+# Users act through setpriv: nobody with the group, nobody without it.
+CG=daemon; CG_GID=$(getent group "$CG" | cut -d: -f3)
+mkdir -m 755 "$T/cg"; chmod o+x "$T"
+sed "s|routes.log|cg-routes.log|" "$T/route.sh" > "$T/cg-route.sh"; chmod +x "$T/cg-route.sh"
+printf 'control-socket: %s\ncontrol-group: %s\nbackend: { type: exec, command: %s }\ndefaults: { degraded: { prepend: 0 } }\nservices:\n  - name: x\n    prefix: 203.0.113.98/32\n    checks: [ { server: "127.0.0.1:%s", qname: example.com } ]\n' \
+	"$T/cg/hook.sock" "$CG" "$T/cg-route.sh" "$P_NSD" > "$T/cg-hook.yaml"
+ip netns exec "$NS" "$HOOK" -c "$T/cg-hook.yaml" >>"$T/cg-hook.log" 2>&1 &
+CGP=$!; PIDS+=($CGP)
+wait_for 5 test -S "$T/cg/hook.sock"
+as() { setpriv --reuid=65534 --regid="$1" --clear-groups "$HOOK" ctl -s "${2:-$T/cg/hook.sock}" status >/dev/null 2>&1; }
+if [ -z "$CG_GID" ] || ! need setpriv; then
+	skip_root ctl-group-member "no group $CG or no setpriv"
+	skip_root ctl-group-other "no group $CG or no setpriv"
+else
+	if [ "$(stat -c '%a %G' "$T/cg/hook.sock")" = "660 $CG" ] && as "$CG_GID"; then pass ctl-group-member
+	else fail ctl-group-member "$(stat -c '%a %G' "$T/cg/hook.sock"); $(tail -2 "$T/cg-hook.log")"; fi
+	# Refused by the file mode; with the mode opened up, by SO_PEERCRED.
+	if ! as 65534 && chmod 666 "$T/cg/hook.sock" && ! as 65534 &&
+	   grep -q "ctl: refused uid=65534" "$T/cg-hook.log"; then pass ctl-group-other
+	else fail ctl-group-other "$(tail -2 "$T/cg-hook.log")"; fi
+fi
+kill "$CGP" 2>/dev/null; wait "$CGP" 2>/dev/null
+grep -v '^control-group:' "$T/cg-hook.yaml" | sed "s|$T/cg/hook.sock|$T/cg/plain.sock|" > "$T/cg-plain.yaml"
+ip netns exec "$NS" "$HOOK" -c "$T/cg-plain.yaml" >>"$T/cg-hook.log" 2>&1 &
+CGP=$!; PIDS+=($CGP)
+wait_for 5 test -S "$T/cg/plain.sock"
+if [ "$(stat -c '%a' "$T/cg/plain.sock" 2>/dev/null)" = 600 ] && ! as "$CG_GID" "$T/cg/plain.sock"; then pass ctl-no-group-0600
+else fail ctl-no-group-0600 "$(stat -c '%a %G' "$T/cg/plain.sock" 2>&1)"; fi
+kill "$CGP" 2>/dev/null; wait "$CGP" 2>/dev/null
+sed 's/^control-group: .*/control-group: no-such-group-anyns/' "$T/cg-hook.yaml" > "$T/cg-bad.yaml"
+"$HOOK" -t -c "$T/cg-bad.yaml" >"$T/cg-bad.log" 2>&1; rc=$?
+if [ $rc -eq 2 ] && grep -q "control-group: no group 'no-such-group-anyns'" "$T/cg-bad.log"; then
+	pass ctl-group-unknown-exits-2
+else fail ctl-group-unknown-exits-2 "rc=$rc $(cat "$T/cg-bad.log")"; fi
+
 primary_stop() { nsd_stop primary; }
 primary_start() { nsd_start primary $P_PRI; }
 # 10a. Groups: two prefixes whose checks ask two servers, in one group (the

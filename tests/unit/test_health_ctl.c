@@ -77,10 +77,10 @@ static void test_ctl(void **st)
 	int calls = 0;
 	snprintf(g_path, sizeof(g_path), "/tmp/test_health_ctl.%d.sock", (int)getpid());
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(ctl_listen(&loop, g_path, handler, &calls, &g_ctl), 0);
+	assert_int_equal(ctl_listen(&loop, g_path, NULL, handler, &calls, &g_ctl), 0);
 	/* A second instance on the same path is refused while the first lives. */
 	ctl_t *second = NULL;
-	assert_int_equal(ctl_listen(&loop, g_path, handler, &calls, &second), ANYNS_EINVAL);
+	assert_int_equal(ctl_listen(&loop, g_path, NULL, handler, &calls, &second), ANYNS_EINVAL);
 	assert_null(second);
 	uv_async_init(&loop, &g_done, on_done);
 	pthread_t th;
@@ -113,7 +113,7 @@ static void test_stale_socket(void **st)
 	close(fd);                                          /* bound, never listening */
 	assert_int_equal(uv_loop_init(&loop), 0);
 	ctl_t *c = NULL;
-	assert_int_equal(ctl_listen(&loop, g_path, handler, &calls, &c), 0);
+	assert_int_equal(ctl_listen(&loop, g_path, NULL, handler, &calls, &c), 0);
 	ctl_close(c);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&loop), 0);
@@ -147,7 +147,7 @@ static void test_peer_other_user(void **st)
 	snprintf(g_path, sizeof(g_path), "/tmp/test_health_ctl.%d.sock", (int)getpid());
 	mode_t old = umask(0);
 	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(ctl_listen(&loop, g_path, handler, &calls, &g_pc), 0);
+	assert_int_equal(ctl_listen(&loop, g_path, NULL, handler, &calls, &g_pc), 0);
 	umask(old);
 	struct stat sb;
 	assert_int_equal(stat(g_path, &sb), 0);
