@@ -12,8 +12,8 @@
 # the engine lacks it, is made with debootstrap from the mirror of this machine's apt
 # sources and `docker import`ed; its tarball is cached in $B/docker.
 # Compose: Debian's docker-compose (v1), else `docker compose`; ANYNS_COMPOSE overrides.
-# Only one run of this suite at a time on a machine (a lock): the lab's subnets are
-# bridges on the host.
+# The lab's networks are bridges on the host: each run at once on a machine takes its
+# own /24 (198.18.53.0/24, then .54 ...; ANYNS_LAB_NET chooses), under a lock.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$ROOT"
@@ -54,13 +54,19 @@ PROJECT=anynsdk$$
 ZNET=anynsdk-zt$$
 DOCKERD_PID=""
 EXEC_ROOT=""
+MY_EXEC=""
 HOST_CREATED=()
-# The host's links of the kinds an engine makes (bridges, veth ends, docker0).
-engine_links() {
-	ip -o link show 2>/dev/null | awk -F': ' '{ print $2 }' | sed 's/@.*//' |
-		grep -E '^(br-|veth|docker)' | sort
+# The host's links this run's networks made (bridges and their veth ends), noted while
+# they exist, and the host's IPv4 forwarding, which an engine may turn on.
+MY_LINKS=()
+note_links() {
+	local id b
+	for id in "$@"; do
+		b=br-${id:0:12}
+		MY_LINKS+=("$b" $(ip -o link show master "$b" 2>/dev/null | awk -F': ' '{ print $2 }' | sed 's/@.*//'))
+	done
 }
-links_before=$(engine_links)
+forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 
 # Debian's client talks to Debian's engine; /usr/local/bin/docker (another build)
 # may come first in PATH.
@@ -84,17 +90,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# One run at a time per machine; a second waits for the first (bounded).
-exec 9>/tmp/anyns-docker-suite.lock
-if ! flock -w 1200 9; then
-	rest_fail "another run of this suite held the lock for 20 minutes"
-	summary; exit
+# A /24 of 198.18.0.0/15 for the lab, held with a lock while the suite runs.
+if [ -n "${ANYNS_LAB_NET:-}" ]; then
+	exec 9>"/tmp/anyns-docker-suite.$ANYNS_LAB_NET.lock"
+	flock -w 1800 9 || { rest_fail "$ANYNS_LAB_NET is held by another run"; summary; exit; }
+else
+	for n in 53 54 55 56; do
+		exec 9>"/tmp/anyns-docker-suite.198.18.$n.lock"
+		flock -n 9 && { ANYNS_LAB_NET=198.18.$n; break; }
+		exec 9>&-
+	done
+	if [ -z "${ANYNS_LAB_NET:-}" ]; then
+		exec 9>"/tmp/anyns-docker-suite.198.18.53.lock"
+		flock -w 1800 9 || { rest_fail "four runs at once held every lab network"; summary; exit; }
+		ANYNS_LAB_NET=198.18.53
+	fi
 fi
+export ANYNS_LAB_NET
+NET=$ANYNS_LAB_NET
 
 ### engine
 start_private_engine() {
 	local p
 	EXEC_ROOT=$(mktemp -d /tmp/anyns-dk.XXXXXX)
+	MY_EXEC=$EXEC_ROOT
 	# What the engine may create on the host outside its own folders, removed after
 	# unless it was there before.
 	for p in /etc/docker/key.json /run/docker /var/lib/docker; do
@@ -102,10 +121,13 @@ start_private_engine() {
 	done
 	echo '{}' > "$EXEC_ROOT/daemon.json"
 	mkdir -p "$CACHE/engine"
+	# One engine per data root: a second run of the same tree waits.
+	exec 8>"$CACHE/engine.lock"
+	flock -w 1800 8 || { echo "$CACHE/engine is in use"; return 1; }
 	/usr/sbin/dockerd --config-file "$EXEC_ROOT/daemon.json" \
 		--host "unix://$EXEC_ROOT/docker.sock" --pidfile "$EXEC_ROOT/dockerd.pid" \
 		--exec-root "$EXEC_ROOT" --data-root "$CACHE/engine" \
-		--bridge=none --iptables=false --ip-masq=false --userland-proxy=false \
+		--bridge=none --iptables=false --ip-masq=false --ip-forward=false --userland-proxy=false \
 		--log-level warn > "$WORK/dockerd.log" 2>&1 &
 	DOCKERD_PID=$!
 	export DOCKER_HOST=unix://$EXEC_ROOT/docker.sock
@@ -279,7 +301,7 @@ cat > "$zdir/zones/docker.test.zone" <<EOF
 \$TTL 300
 @   SOA ns hostmaster 2024010101 3600 600 86400 300
 @   NS  ns
-ns  A   198.18.53.66
+ns  A   $NET.66
 t   TXT "$token"
 EOF
 chmod -R a+rX "$zdir"
@@ -291,11 +313,12 @@ ip_of() { $DOCKER inspect -f "{{(index .NetworkSettings.Networks \"$ZNET\").IPAd
 zt_answer() {
 	kdig @"$1" t.docker.test TXT +short +time=1 +retry=0 ${2:-} 2>/dev/null | tr -d '"'
 }
-if $DOCKER network create --subnet 198.18.53.64/29 "$ZNET" >/dev/null 2>&1 &&
+if $DOCKER network create --subnet "$NET.64/29" "$ZNET" >/dev/null 2>&1 &&
 		$DOCKER run -d --name "anynsdk-zt$$" --network "$ZNET" -v "$zdir:/etc/anyns:ro" \
 			anyns/anynsd >/dev/null 2>&1 &&
 		$DOCKER run -d --name "anynsdk-def$$" --network "$ZNET" anyns/anynsd >/dev/null 2>&1; then
 	zip=$(ip_of "anynsdk-zt$$"); dip=$(ip_of "anynsdk-def$$")
+	note_links "$($DOCKER network inspect -f '{{.Id}}' "$ZNET")"
 	wait_for 10 eval '[ "$(zt_answer "$zip")" = "$token" ]'
 	u=$(zt_answer "$zip"); tcp=$(zt_answer "$zip" +tcp)
 	if [ "$u" = "$token" ] && [ "$tcp" = "$token" ]; then
@@ -375,6 +398,7 @@ else
 fi
 CLIENT=$(cid client)
 # BGP sessions and the hooks' rise take a few seconds.
+note_links $($DOCKER network ls -q --no-trunc --filter "label=com.docker.compose.project=$PROJECT")
 if [ -n "$CLIENT" ] && wait_for 60 eval '[ "$(who)" = pop1 ]'; then
 	ok lab:pop1-answers
 else
@@ -456,15 +480,17 @@ fi
 ### the host as it was found
 stop_private_engine
 sleep 0.5
-links_after=$(engine_links)
-extra=$(comm -13 <(echo "$links_before") <(echo "$links_after") | tr '\n' ' ')
+extra=""
+for l in "${MY_LINKS[@]}"; do ip link show dev "$l" >/dev/null 2>&1 && extra="$extra $l"; done
+forward_after=$(cat /proc/sys/net/ipv4/ip_forward)
 still=""
 for p in "${HOST_CREATED[@]}"; do [ -e "$p" ] && still="$still $p"; done
-mounts=$(findmnt -rn -o TARGET | grep -c -e "^$CACHE/engine" -e '^/tmp/anyns-dk\.')
-if [ -z "$extra" ] && [ -z "$still" ] && [ "$mounts" = 0 ]; then
+mounts=$(findmnt -rn -o TARGET | grep -c -e "^$CACHE/engine" ${MY_EXEC:+-e "^$MY_EXEC"})
+if [ -z "$extra" ] && [ -z "$still" ] && [ "$mounts" = 0 ] && [ "$forward_after" = "$forward_before" ] &&
+		[ "${#MY_LINKS[@]}" -ge 5 ]; then
 	ok host-restored
 else
-	ko host-restored "links left: '$extra' files left: '$still' mounts left: $mounts"
+	ko host-restored "links left: '$extra' (of ${#MY_LINKS[@]} noted) files left: '$still' mounts left: $mounts ip_forward $forward_before -> $forward_after"
 fi
 rest_fail "not reached"
 summary
