@@ -134,16 +134,18 @@ start_private_engine() {
 	wait_for 30 $DOCKER version >/dev/null 2>&1
 }
 stop_private_engine() {
-	[ -n "$DOCKERD_PID" ] || return 0
-	kill -TERM "$DOCKERD_PID" 2>/dev/null
-	# dockerd stops its containerd on the way out.
-	if ! wait_for 30 eval '! kill -0 "$DOCKERD_PID" 2>/dev/null'; then
-		kill -KILL "$DOCKERD_PID" 2>/dev/null
-	fi
-	wait "$DOCKERD_PID" 2>/dev/null
-	DOCKERD_PID=""
 	local p
-	for p in "${HOST_CREATED[@]}"; do rm -rf "$p"; done
+	if [ -n "$DOCKERD_PID" ]; then
+		kill -TERM "$DOCKERD_PID" 2>/dev/null
+		# dockerd stops its containerd on the way out.
+		if ! wait_for 30 eval '! kill -0 "$DOCKERD_PID" 2>/dev/null'; then
+			kill -KILL "$DOCKERD_PID" 2>/dev/null
+		fi
+		wait "$DOCKERD_PID" 2>/dev/null
+		DOCKERD_PID=""
+		for p in "${HOST_CREATED[@]}"; do rm -rf "$p"; done
+		HOST_CREATED=()
+	fi
 	# dockerd leaves its own namespace's bind mount (netns/default) behind.
 	if [ -n "$EXEC_ROOT" ]; then
 		findmnt -rn -o TARGET | grep "^$EXEC_ROOT/" | sort -r | xargs -r -n1 umount -l
@@ -234,6 +236,7 @@ make_base_image() {
 if $DOCKER image inspect debian:bookworm-slim >/dev/null 2>&1; then
 	ok base-image
 elif why=$(make_base_image 2>&1); then
+	echo "$why"
 	ok base-image
 else
 	echo "$why"
