@@ -471,9 +471,12 @@ static const opt_t server_opts[] = {
 	  OPT_AT(dconf_t, pid_file), .arg = "FILE",
 	  .help = "write the process id to FILE after start-up; removed at a clean exit" },
 	{ .key = "control", .flag = "control", .type = OPT_STR, .flags = OPT_OFF | OPT_RESTART,
-	  OPT_AT(dconf_t, control), .def = "/run/anyns/anynsd.sock", .arg = "PATH",
+	  OPT_AT(dconf_t, control), .def = "auto", .arg = "PATH",
 	  .help = "Unix socket of anyns-ctl (mode 0600, or 0660 with control-group); a socket "
-	          "another anynsd answers on is left to it; false: none" },
+	          "another anynsd answers on is left to it; auto: " DCONF_CONTROL_DEFAULT
+	          " when started with a config file (-c), none when started from flags alone "
+	          "(one-off and test instances then never meet on the socket of the installed "
+	          "one); false: none" },
 	{ .key = "control-group", .flag = "control-group", .type = OPT_STR, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, control_group), .arg = "GROUP",
 	  .help = "members of GROUP may use the control socket too" },
@@ -653,6 +656,25 @@ static const opt_t zone_opts[] = {
 	{ 0 },
 };
 
+static const opt_t dnstap_opts[] = {
+	{ .key = "socket", .flag = "dnstap-socket", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, dnstap_socket), .arg = "PATH",
+	  .help = "write dnstap to the Frame Streams reader listening on this Unix socket "
+	          "(e.g. fstrm_capture, dnstap-ldns is a reader of files); reconnects every 2 s "
+	          "while it is away" },
+	{ .key = "file", .flag = "dnstap-file", .type = OPT_STR, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, dnstap_file), .arg = "FILE",
+	  .help = "or to this file (written anew at start-up), readable with dnstap-ldns -r "
+	          "or kdig -G" },
+	{ .key = "log-queries", .type = OPT_BOOL, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, dnstap_queries), .def = "true",
+	  .help = "write an AUTH_QUERY message for every query answered by the sockets" },
+	{ .key = "log-responses", .type = OPT_BOOL, .flags = OPT_RESTART,
+	  OPT_AT(dconf_t, dnstap_responses), .def = "true",
+	  .help = "write an AUTH_RESPONSE message for every response they send" },
+	{ 0 },
+};
+
 const opt_t dconf_options[] = {
 	{ .key = "server", .type = OPT_SECTION, .sub = server_opts,
 	  .help = "how anynsd serves" },
@@ -660,6 +682,9 @@ const opt_t dconf_options[] = {
 	{ .key = "rrl", .type = OPT_SECTION, .sub = rrl_opts,
 	  .help = "response rate limiting (off unless rate is set)" },
 	{ .key = "cookies", .type = OPT_SECTION, .sub = cookie_opts, .help = "DNS Cookies" },
+	{ .key = "dnstap", .type = OPT_SECTION, .sub = dnstap_opts,
+	  .help = "dnstap logging of queries and responses (off unless socket or file is set; "
+	          "XDP answers are not seen)" },
 	{ .key = "keys", .type = OPT_LIST, OPT_AT(dconf_t, keys), .elem_size = sizeof(dconf_key_t),
 	  .count_offset = offsetof(dconf_t, n_keys), .sub = dconf_key_opts,
 	  .check = dconf_check_key, .help = "TSIG keys (RFC 8945)" },
@@ -770,6 +795,18 @@ int dconf_finish(dconf_t *c, char *err, size_t errlen)
 	}
 	if (zones_resolve(c, err, errlen) != 0)
 		return -1;
+	if (c->dnstap_socket != NULL && c->dnstap_file != NULL) {
+		snprintf(err, errlen, "dnstap: socket and file: only one of them");
+		return -1;
+	}
+	if (c->control != NULL && strcmp(c->control, "auto") == 0) {
+		free(c->control);
+		c->control = NULL;
+		if (c->conf_file != NULL && (c->control = strdup(DCONF_CONTROL_DEFAULT)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
 	if (c->max_udp_payload > 1232)
 		log_warn("config: warning key=server.max-udp-payload value=%u reason=\"answers over "
 		         "1232 bytes may be fragmented, and fragments are often lost or spoofed; 1232 "

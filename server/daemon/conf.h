@@ -29,6 +29,9 @@
 enum dconf_udp_io { DCONF_UDP_POLL = 0, DCONF_UDP_THREADS };
 enum dconf_xdp_mode { DCONF_XDP_AUTO = 0, DCONF_XDP_NATIVE, DCONF_XDP_GENERIC };
 
+/* anyns-ctl's socket of an instance started with a config file. */
+#define DCONF_CONTROL_DEFAULT "/run/anyns/anynsd.sock"
+
 typedef struct dconf_listen {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -114,6 +117,9 @@ typedef struct dconf {
 	bool cookies;              /* answer DNS Cookies (RFC 7873) */
 	cookie_conf_t cookie;      /* its secrets */
 	bool cookie_secret_set;    /* else a random one at start-up */
+	char *dnstap_socket;       /* dnstap to a Frame Streams socket, or NULL */
+	char *dnstap_file;         /* or to a file, or NULL (dnstap off) */
+	bool dnstap_queries, dnstap_responses;
 
 	char *zones_dir;           /* relative zone files are read from here */
 	bool include_anywhere;     /* $INCLUDE may read files outside the zones' folders */

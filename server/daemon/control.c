@@ -31,7 +31,6 @@
 #define CTL_LINE_MAX   512
 #define CTL_TIMEOUT_MS 5000     /* to send the command line */
 #define CTL_MAX_CONNS  16
-#define CTL_DEFAULT    "/run/anyns/anynsd.sock"
 
 uint64_t daemon_started_ms;
 
@@ -371,6 +370,8 @@ static void reload_ended(daemon_t *d, void *arg)
 		out_u64(&o, "loaded", r->n_ok);
 		out_u64(&o, "zones", d->conf.n_zones);
 		out_u64(&o, "records", r->records);
+		out_u64(&o, "reread", r->n_reread);
+		out_u64(&o, "unchanged", r->n_unchanged);
 		if (r->kept[0])
 			out_str(&o, "kept-previous", r->kept);
 		if (r->failed[0])
@@ -416,7 +417,7 @@ static void conn_command(ctl_conn_t *c)
 			c->zone_set = arg != NULL;
 			if (arg != NULL)
 				memmove(c->line, arg, strlen(arg) + 1);
-			if (zones_reload_wait(d, reload_ended, c) == 0) {
+			if (zones_reload_wait(d, c->zone_set ? c->line : NULL, reload_ended, c) == 0) {
 				c->waiting = true;
 				uv_timer_stop(&c->timer);
 				return;
@@ -580,9 +581,7 @@ static int control_start(daemon_t *d)
 			return ANYNS_EINVAL;
 		}
 		if (socket_in_use(path)) {
-			/* Said quietly for the default path: instances started
-			 * without a config (tests, a second one by hand) meet there. */
-			log_msg(strcmp(path, CTL_DEFAULT) == 0 ? LOG_INFO : LOG_WARN,
+			log_msg(LOG_WARN,
 			        "control: in-use socket=%s hint=\"answered by another process; set "
 			        "server.control to a path of this instance's own\"", log_q(path));
 			return ANYNS_EINVAL;

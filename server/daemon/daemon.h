@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "anyns.h"
 #include "conf.h"
+#include "dnstap.h"
 #include "prom.h"
 #include "rrl.h"
 #include "rrlist.h"
@@ -66,6 +67,7 @@ struct udp_sock {
 	int fd;
 	bool pktinfo;           /* wildcard bind: answer from the address asked */
 	int family;
+	const struct sockaddr_storage *local;   /* the listen address (port for pktinfo) */
 	udp_io_t *io;           /* the buffers this socket is read into */
 	uv_poll_t poll;         /* poll back end: readiness on the worker's loop */
 };
@@ -163,7 +165,11 @@ typedef void (*zones_sub_fn)(daemon_t *d);
 #define ZONES_MAX_SUBS 8
 
 /* The reload pipeline's state (zones.c): one reload at a time in the libuv
- * thread pool; a request during one runs right after it. */
+ * thread pool; a request during one runs right after it (requests made
+ * meanwhile merge). A full reload reads the config again and compiles the
+ * zones whose files changed (any file read last time: size, mtime, ctime,
+ * inode); a zone reload compiles the zones named, whatever changed, and
+ * keeps everything else. */
 typedef struct zones_reload {
 	uv_loop_t *loop;        /* where completions and subscribers run */
 	uv_work_t req;
@@ -182,6 +188,9 @@ typedef struct zones_reload {
 	bool staged;
 	zone_t **staged_zones;  /* per zone of next, compiled */
 	zset_t *staged_set;
+	bool full_next, full_cur;     /* a full reload asked for, running */
+	char only_next[1024], only_cur[1024];  /* zones asked for by name (comma list) */
+	size_t n_reread, n_unchanged; /* zones compiled again, kept as they were */
 	/* Told when a reload ends: those waiting for the one running, and those
 	 * waiting for the next one to start. */
 	struct zones_waiter { void (*fn)(daemon_t *d, void *arg); void *arg; }
@@ -209,6 +218,7 @@ struct daemon {
 	struct xfrd *xfrd;      /* zone transfers and NOTIFY (xfrd.c) */
 
 	struct anyns_xdp *xdp;
+	dtap_t *dnstap;         /* dnstap logging; NULL: off */
 	rrl_t *rrl;             /* response rate limiting; NULL: off (RCU, defences.c) */
 	atomic_uint tcp_conns;  /* open TCP connections over all workers */
 	struct tcp_sources *tcp_src;    /* connections per source address */
@@ -240,10 +250,13 @@ int zones_replace(daemon_t *d, size_t idx, zone_t *z);
 /* The version of conf zone idx serving now, with a new reference, or NULL. */
 zone_t *zones_get(daemon_t *d, size_t idx);
 void zones_free(daemon_t *d);
-/* fn(d, arg) runs on the main loop when the reload this call starts (or
- * queues) has ended; d->reload then holds its outcome. Returns -1 when no
- * reload can start (stopping, or too many waiting). */
-int zones_reload_wait(daemon_t *d, void (*fn)(daemon_t *d, void *arg), void *arg);
+/* Asks for a full reload (origin NULL) or for one zone's (its files read
+ * again, nothing else); fn(d, arg) runs on the main loop when the reload this
+ * call starts (or queues) has ended, d->reload then holds its outcome (fn may
+ * be NULL). Returns -1 when no reload can start (stopping, or too many
+ * waiting). */
+int zones_reload_wait(daemon_t *d, const char *origin, void (*fn)(daemon_t *d, void *arg),
+                      void *arg);
 /* What happened last to a zone, by origin: its version loaded at `when`
  * (err NULL), or a load or transfer failed with err (the zone keeps what it
  * serves). Any thread. */
@@ -301,6 +314,9 @@ typedef struct daemon_hook {
 int defences_start(daemon_t *d);
 void defences_reload(daemon_t *d, const dconf_t *next);
 void defences_stop(daemon_t *d);
+
+/* dnstap.c: dnstap logging (dnstap.socket, dnstap.file) */
+extern const daemon_hook_t dnstap_hook;
 
 /* xdp_glue.c: the XDP fast path (server.xdp) */
 extern const daemon_hook_t xdp_hook;

@@ -51,8 +51,8 @@ static uint64_t now_ms(void)
 }
 
 /* ---- parts with a lifecycle beside the workers ----------------------------- */
-static const daemon_hook_t *const g_hooks[] = { &xdp_hook, &metrics_hook, &xfr_hook,
-                                                 &control_hook };
+static const daemon_hook_t *const g_hooks[] = { &dnstap_hook, &xdp_hook, &metrics_hook,
+                                                 &xfr_hook, &control_hook };
 #define N_HOOKS (sizeof(g_hooks) / sizeof(g_hooks[0]))
 static size_t g_hooks_started;
 
@@ -107,7 +107,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	switch (signum) {
 	case SIGHUP:
 		notify_systemd("RELOADING=1");
-		zones_reload_wait(&g_d, reload_notified, NULL);
+		zones_reload_wait(&g_d, NULL, reload_notified, NULL);
 		break;
 	case SIGUSR1:
 		stats_log(&g_d, "SIGUSR1");

@@ -230,6 +230,14 @@ void stats_render(daemon_t *d, prom_buf_t *b)
 		            (long long)zone_stats_expire_in(&g_met.zones[i].st, time(NULL)));
 	}
 	pthread_mutex_unlock(&g_met.lock);
+	if (d->dnstap != NULL) {
+		dtap_stats_t t;
+		dtap_stats(d->dnstap, &t);
+		prom_scalar(b, "anyns_dnstap_frames_total", "counter",
+		            "dnstap messages handed to the writer thread.", t.frames);
+		prom_scalar(b, "anyns_dnstap_dropped_total", "counter",
+		            "dnstap messages dropped: the writer's queue was full.", t.dropped);
+	}
 	if (d->xdp != NULL) {
 		anyns_xdp_stats_t x;
 		if (anyns_xdp_stats(d->xdp, &x) == 0) {

@@ -55,6 +55,8 @@ struct tcp_conn {
 	bool closing, reading, eof, counted, sourced;
 	bool partial;           /* the buffer holds the start of a query */
 	uint8_t src[16];        /* the source key (tcp_sources) */
+	bool addrs;             /* peer and local are known (dnstap) */
+	struct sockaddr_storage peer, local;
 	uint64_t seen_iter;     /* loop iteration of the accept or last activity */
 	/* Idle timer, re-armed lazily: activity moves idle_due, and a timer
 	 * that fires before it is started again for the rest. */
@@ -394,9 +396,25 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 	/* The client's address serves cookies and allow-query only. */
 	bool known = (w->d->aconf.cookies != NULL || zset_has_acl(zs)) &&
 	             uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sslen) == 0;
+	struct timespec qtime;
+	if (w->d->dnstap != NULL)
+		clock_gettime(CLOCK_REALTIME, &qtime);
 	peer_from(known ? (struct sockaddr *)&ss : NULL, ipbuf, &peer);
-	if (answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
-	                      out + 2, 65535, &olen, &info) != 0 || olen == 0) {
+	int brc = answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
+	                            out + 2, 65535, &olen, &info);
+	if (brc != 0)
+		olen = 0;
+	if (w->d->dnstap != NULL) {
+		if (!c->addrs) {
+			int pl = sizeof(c->peer), ll = sizeof(c->local);
+			c->addrs = uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &pl) == 0 &&
+			           uv_tcp_getsockname(&c->h, (struct sockaddr *)&c->local, &ll) == 0;
+		}
+		dtap_log(w->d->dnstap, w->id, true, c->addrs ? (struct sockaddr *)&c->peer : NULL,
+		         c->addrs ? (struct sockaddr *)&c->local : NULL, &qtime, q, qlen,
+		         olen > 0 ? out + 2 : NULL, olen);
+	}
+	if (olen == 0) {
 		STAT_INC(w->stats.dropped);
 		return;
 	}

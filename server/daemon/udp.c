@@ -226,6 +226,30 @@ static size_t reply_pktinfo(const struct msghdr *rh, uint8_t *ctl, size_t ctlcap
 	return 0;
 }
 
+/* The address a query was sent to: from its IP_PKTINFO / IPV6_PKTINFO on a
+ * wildcard socket (with the socket's port), else the socket's own. */
+static const struct sockaddr *query_local(const struct udp_sock *s, const struct msghdr *rh,
+                                          struct sockaddr_storage *ss)
+{
+	if (!s->pktinfo)
+		return (const struct sockaddr *)s->local;
+	*ss = *s->local;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c != NULL; c = CMSG_NXTHDR((struct msghdr *)rh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    ss->ss_family == AF_INET) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)ss)->sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		           ss->ss_family == AF_INET6) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)ss)->sin6_addr = pi.ipi6_addr;
+		}
+	}
+	return (const struct sockaddr *)ss;
+}
+
 int udp_recv_mmsg(struct udp_sock *s, int rflags)
 {
 	udp_io_t *io = s->io;
@@ -284,6 +308,7 @@ int udp_round(struct udp_sock *s)
 	if (n <= 0)
 		return 0;
 
+	dtap_t *dnstap = io->w->d->dnstap;
 	rcu_read_lock();
 	const zset_t *zs = zones_current(io->w->d);
 	for (int i = 0; i < n; i++) {
@@ -297,7 +322,15 @@ int udp_round(struct udp_sock *s)
 		}
 		uint8_t *out = io->sbuf + (size_t)ns * cap;
 		io->from = (const struct sockaddr *)&io->raddr[i];
+		struct timespec qtime;
+		if (dnstap != NULL)
+			clock_gettime(CLOCK_REALTIME, &qtime);
 		size_t olen = udp_answer(io, zs, io->rbuf[i], io->rmsg[i].msg_len, out, cap);
+		if (dnstap != NULL) {
+			struct sockaddr_storage lss;
+			dtap_log(dnstap, io->w->id, false, io->from, query_local(s, rh, &lss), &qtime,
+			         io->rbuf[i], io->rmsg[i].msg_len, olen > 0 ? out : NULL, olen);
+		}
 		if (olen == 0)
 			continue;
 		struct msghdr *sh = &io->smsg[ns].msg_hdr;

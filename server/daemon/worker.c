@@ -108,6 +108,7 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 		}
 		s->family = l->ss.ss_family;
 		s->pktinfo = l->wildcard;
+		s->local = &l->ss;
 		s->io = w->io[w->n_io - 1];
 		w->n_udp++;
 		rc = api->init(w, s);

@@ -10,6 +10,7 @@
  * offline around every poll). The writer pays with membarrier(2). */
 #include <ctype.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +106,95 @@ static int zones_set_acls(const dconf_t *conf, zone_t *const *zones, size_t n, z
 	return 0;
 }
 
+/* ---- the files each zone was compiled from ------------------------------------ */
+typedef struct zfile {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+} zfile_t;
+
+/* The files one compile read (zone_load_opts_t.file_read). */
+typedef struct zsrc {
+	zfile_t *v;
+	size_t n, cap;
+	bool oom;
+} zsrc_t;
+
+static void zsrc_clear(zsrc_t *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].path);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static void zsrc_add(void *ctx, const char *path, const struct stat *st)
+{
+	zsrc_t *s = ctx;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4;
+		zfile_t *v = realloc(s->v, cap * sizeof(*v));
+		if (v == NULL) {
+			s->oom = true;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	zfile_t *f = &s->v[s->n];
+	if ((f->path = strdup(path)) == NULL) {
+		s->oom = true;
+		return;
+	}
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->size = st->st_size;
+	f->mtime = st->st_mtim;
+	f->ctime = st->st_ctim;
+	s->n++;
+}
+
+static bool zfile_same(const zfile_t *f)
+{
+	struct stat st;
+	return stat(f->path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino &&
+	       st.st_size == f->size && st.st_mtim.tv_sec == f->mtime.tv_sec &&
+	       st.st_mtim.tv_nsec == f->mtime.tv_nsec && st.st_ctim.tv_sec == f->ctime.tv_sec &&
+	       st.st_ctim.tv_nsec == f->ctime.tv_nsec;
+}
+
+/* What else decides a compile's outcome besides the files' contents. */
+static void zsrc_key(const dconf_t *conf, const dconf_zone_t *zc, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s\n%s\n%d%d", zc->file ? zc->file : "",
+	         conf->zones_dir ? conf->zones_dir : "", conf->include_anywhere, conf->strict_glue);
+}
+
+static void zsrc_store(const char *origin, zsrc_t *s, const char *key);
+static void zsrc_forget(const char *origin);
+static bool zsrc_changed(const char *origin, const char *key);
+
+/* origin is in the comma-separated list (letter case and final dot aside). */
+static bool in_list(const char *list, const char *origin)
+{
+	char one[256];
+	while (*list != '\0') {
+		size_t n = strcspn(list, ",");
+		if (n < sizeof(one)) {
+			memcpy(one, list, n);
+			one[n] = '\0';
+			if (same_origin(one, origin))
+				return true;
+		}
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return false;
+}
+
 /* Compiles every zone of `conf` into a new set of generation gen. The
  * version serving for zone i is d->zones[i] when conf is d->conf, else the
  * one of the same name in d->conf (a config read again); a zone that fails
@@ -121,6 +211,7 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 
 	r->n_ok = 0;
 	r->records = 0;
+	r->n_reread = r->n_unchanged = 0;
 	r->kept[0] = r->failed[0] = '\0';
 	if (zones == NULL || serving == NULL)
 		goto fail;
@@ -152,14 +243,40 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 				continue;
 			}
 		}
+		char key[1024];
+		zsrc_key(conf, zc, key, sizeof(key));
+		zone_stats_t st;
+		/* A reload keeps a zone whose files did not change (or, when
+		 * zones were named, every other one) as it is: same version,
+		 * nothing read. */
+		if (prev != NULL && gen > 1 && !in_list(r->only_cur, zc->origin) &&
+		    (!r->full_cur || !zsrc_changed(zc->origin, key))) {
+			z = zones[i] = zone_ref(prev);
+			serving[n_serving++] = z;
+			zone_get_stats(z, &st);
+			r->records += st.records;
+			r->n_ok++;
+			r->n_unchanged++;
+			log_debug("reload: unchanged zone=%s serial=%u", zones_lq(zc->origin), st.serial);
+			continue;
+		}
+		zsrc_t src = { 0 };
 		zone_load_opts_t lo;
 		zone_load_opts_init(&lo);
 		lo.zones_dir = conf->zones_dir;
 		lo.include_anywhere = conf->include_anywhere;
 		lo.strict_glue = conf->strict_glue;
+		lo.file_read = zsrc_add;
+		lo.file_read_ctx = &src;
 		t_fatal_noted = false;
+		if (gen > 1)
+			r->n_reread++;
 		int rc = zone_compile_file_opts(zc->origin, zc->file, &lo, diag_log, zc->origin, &z);
-		zone_stats_t st;
+		if (rc == 0 && z != NULL && !src.oom)
+			zsrc_store(zc->origin, &src, key);
+		else
+			zsrc_forget(zc->origin);
+		zsrc_clear(&src);
 		if (rc == 0 && z != NULL) {
 			zone_get_stats(z, &st);
 			r->records += st.records;
@@ -321,7 +438,7 @@ static void reload_work(uv_work_t *req)
 	r->conf_err[0] = '\0';
 	r->next = NULL;
 	r->staged = false;
-	if (d->conf_path != NULL) {
+	if (d->conf_path != NULL && r->full_cur) {
 		r->next = calloc(1, sizeof(*r->next));
 		if (r->next == NULL) {
 			r->rc = ANYNS_ENOMEM;
@@ -419,6 +536,7 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 }
 
 static void reload_finish(daemon_t *d, int status);
+static void zones_reload_start(daemon_t *d);
 
 /* The origin's index in c's zones (catalog members removed left out), or -1. */
 static long conf_find(const dconf_t *c, const char *origin)
@@ -551,9 +669,10 @@ static void reload_finish(daemon_t *d, int status)
 		if (r->next != NULL)
 			reload_apply_conf(d, r->next);
 		__atomic_add_fetch(&r->ok_total, 1, __ATOMIC_RELAXED);
-		log_info("reload: done generation=%llu zones=%zu loaded=%u records=%zu kept=%s "
-		         "failed=%s", (unsigned long long)d->generation, d->conf.n_zones, r->n_ok,
-		         r->records, r->kept[0] ? r->kept : "-", r->failed[0] ? r->failed : "-");
+		log_info("reload: done generation=%llu zones=%zu loaded=%u records=%zu reread=%zu "
+		         "unchanged=%zu kept=%s failed=%s", (unsigned long long)d->generation,
+		         d->conf.n_zones, r->n_ok, r->records, r->n_reread, r->n_unchanged,
+		         r->kept[0] ? r->kept : "-", r->failed[0] ? r->failed : "-");
 		zones_notify(d);
 	} else {
 		__atomic_add_fetch(&r->failed_total, 1, __ATOMIC_RELAXED);
@@ -573,7 +692,7 @@ static void reload_finish(daemon_t *d, int status)
 	}
 	if (r->pending && !r->closed) {
 		r->pending = false;
-		zones_reload(d);
+		zones_reload_start(d);
 	}
 }
 
@@ -582,6 +701,8 @@ struct znote {
 	char *origin;
 	time_t loaded_at;
 	char err[256];
+	zsrc_t files;           /* read by the last good compile of the zone file */
+	char *key;              /* with these settings (NULL: compile again) */
 };
 static struct znote *g_notes;
 static size_t g_n_notes;
@@ -620,6 +741,49 @@ void zones_note(const char *origin, const char *err)
 	pthread_mutex_unlock(&g_notes_lock);
 }
 
+static void zsrc_store(const char *origin, zsrc_t *s, const char *key)
+{
+	pthread_mutex_lock(&g_notes_lock);
+	struct znote *n = note_find(origin, true);
+	if (n != NULL) {
+		zsrc_clear(&n->files);
+		free(n->key);
+		n->key = strdup(key);
+		n->files = *s;
+		memset(s, 0, sizeof(*s));
+	}
+	pthread_mutex_unlock(&g_notes_lock);
+}
+
+static void zsrc_forget(const char *origin)
+{
+	pthread_mutex_lock(&g_notes_lock);
+	struct znote *n = note_find(origin, false);
+	if (n != NULL) {
+		free(n->key);
+		n->key = NULL;
+		zsrc_clear(&n->files);
+	}
+	pthread_mutex_unlock(&g_notes_lock);
+}
+
+/* Whether a compile of origin's file could give something else than the
+ * version serving: a file it read changed or is gone, or a setting changed,
+ * or there is no good compile on record. */
+static bool zsrc_changed(const char *origin, const char *key)
+{
+	bool changed = true;
+	pthread_mutex_lock(&g_notes_lock);
+	struct znote *n = note_find(origin, false);
+	if (n != NULL && n->key != NULL && strcmp(n->key, key) == 0 && n->files.n > 0) {
+		changed = false;
+		for (size_t i = 0; i < n->files.n && !changed; i++)
+			changed = !zfile_same(&n->files.v[i]);
+	}
+	pthread_mutex_unlock(&g_notes_lock);
+	return changed;
+}
+
 bool zones_noted(const char *origin, time_t *loaded_at, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&g_notes_lock);
@@ -632,14 +796,38 @@ bool zones_noted(const char *origin, time_t *loaded_at, char *err, size_t errlen
 	return n != NULL;
 }
 
-int zones_reload_wait(daemon_t *d, void (*fn)(daemon_t *d, void *arg), void *arg)
+/* Adds a request to the next reload. */
+static int reload_ask(zones_reload_t *r, const char *origin)
+{
+	if (origin == NULL) {
+		r->full_next = true;
+		return 0;
+	}
+	size_t off = strlen(r->only_next), n = strlen(origin);
+	if (in_list(r->only_next, origin))
+		return 0;
+	if (off + n + 2 > sizeof(r->only_next) || strchr(origin, ',') != NULL)
+		return -1;
+	snprintf(r->only_next + off, sizeof(r->only_next) - off, "%s%s", off ? "," : "", origin);
+	return 0;
+}
+
+int zones_reload_wait(daemon_t *d, const char *origin, void (*fn)(daemon_t *d, void *arg),
+                      void *arg)
 {
 	zones_reload_t *r = &d->reload;
-	if (r->closed || r->loop == NULL || r->n_wait_next >= 16)
+	if (r->closed || r->loop == NULL || (fn != NULL && r->n_wait_next >= 16) ||
+	    reload_ask(r, origin) != 0)
 		return -1;
-	r->wait_next[r->n_wait_next].fn = fn;
-	r->wait_next[r->n_wait_next++].arg = arg;
-	zones_reload(d);
+	if (fn != NULL) {
+		r->wait_next[r->n_wait_next].fn = fn;
+		r->wait_next[r->n_wait_next++].arg = arg;
+	}
+	if (r->running) {
+		r->pending = true;
+		return 0;
+	}
+	zones_reload_start(d);
 	return 0;
 }
 
@@ -649,22 +837,31 @@ void zones_reload_init(daemon_t *d, uv_loop_t *loop)
 	d->reload.req.data = d;
 }
 
-void zones_reload(daemon_t *d)
+/* Starts the reload asked for (not running). */
+static void zones_reload_start(daemon_t *d)
 {
 	zones_reload_t *r = &d->reload;
-	if (r->closed || r->loop == NULL)
-		return;
-	if (r->running) {
-		r->pending = true;
-		return;
-	}
-	log_info("reload: started config=%s zones=%zu", log_q(d->conf_path), d->conf.n_zones);
+	r->full_cur = r->full_next;
+	memcpy(r->only_cur, r->only_next, sizeof(r->only_cur));
+	if (r->full_cur)
+		log_info("reload: started config=%s zones=%zu only=%s", log_q(d->conf_path),
+		         d->conf.n_zones, r->only_cur[0] ? log_q(r->only_cur) : "-");
+	else
+		log_info("reload: started config=- zones=%zu only=%s", d->conf.n_zones,
+		         log_q(r->only_cur));
 	if (uv_queue_work(r->loop, &r->req, reload_work, reload_done) == 0) {
 		r->running = true;
+		r->full_next = false;
+		r->only_next[0] = '\0';
 		memcpy(r->wait_cur, r->wait_next, r->n_wait_next * sizeof(r->wait_cur[0]));
 		r->n_wait_cur = r->n_wait_next;
 		r->n_wait_next = 0;
 	}
+}
+
+void zones_reload(daemon_t *d)
+{
+	zones_reload_wait(d, NULL, NULL, NULL);
 }
 
 void zones_reload_close(daemon_t *d)

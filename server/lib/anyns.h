@@ -51,6 +51,8 @@ static inline int64_t zone_stats_expire_in(const zone_stats_t *st, int64_t now)
 	return (int32_t)(st->rrsig_expire_min - (uint32_t)now);
 }
 
+struct stat;
+
 /* How a zone is read and checked. zone_load_opts_init() sets the defaults,
  * which zone_compile_file() and zone_compile_text() use. */
 typedef struct zone_load_opts {
@@ -69,6 +71,11 @@ typedef struct zone_load_opts {
 	 * those folders. */
 	const char *zones_dir;
 	bool include_anywhere;
+	/* Called for every file read (the zone file, each $INCLUDE), with the
+	 * path as opened and its fstat(2) taken before reading: a caller can
+	 * tell later whether any of them changed. NULL: not called. */
+	void (*file_read)(void *ctx, const char *path, const struct stat *st);
+	void *file_read_ctx;
 } zone_load_opts_t;
 void zone_load_opts_init(zone_load_opts_t *o);
 

@@ -259,6 +259,8 @@ static int read_zone_file(struct zread *R, const char *path, bool include, char 
 		rc = ZR_NOTREG;
 		goto fail;
 	}
+	if (R->opts->file_read)
+		R->opts->file_read(R->opts->file_read_ctx, path, &st);
 	real = fd_realpath(fd, path);
 	if (!include && real) {
 		/* The main file's folder is where its includes may come from. */

@@ -89,7 +89,7 @@ else
 	fail $T:privdrop-root-refused "exit $rc: $out"
 fi
 # The same from a config file without server.user.
-printf 'server:\n  listen: 127.0.0.1:%s\nzones:\n  - origin: priv.test\n    file: %s\n' \
+printf 'server:\n  listen: 127.0.0.1:%s\n  control: false\nzones:\n  - origin: priv.test\n    file: %s\n' \
 	"$PORT" "$TMP/priv.test.zone" > "$TMP/nouser.yaml"
 out=$(timeout 10 "$BIN/anynsd" -c "$TMP/nouser.yaml" 2>&1); rc=$?
 if [ "$rc" = 2 ] && echo "$out" | grep -q "server.user: not set while running as root"; then

@@ -28,7 +28,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "$T: anyns-ctl over the control socket"
-plan 37
+plan 44
 if [ ! -x "$BIN/anynsd" ] || [ ! -x "$CTL" ]; then
 	fail $T:built "no $BIN/anynsd or $CTL (build first)"
 	summary; exit $?
@@ -104,7 +104,7 @@ fi
 # reload: all, one, unknown; a broken file keeps the old version (stale)
 serial() { "$CTL" -s "$S" zones example.com | sed -n 's/.* serial=\([0-9]*\) .*/\1/p'; }
 old=$(serial)
-expect reload 0 '^result=ok generation=2 loaded=1 zones=1 records=[0-9]+$' -s "$S" reload
+expect reload 0 '^result=ok generation=2 loaded=1 zones=1 records=[0-9]+ reread=0 unchanged=1$' -s "$S" reload
 expect reload-unknown 2 'no zone nope.example' -s "$S" reload nope.example
 sed -i "s/$old/$((old + 1))/" "$TMP/example.com.zone"
 expect reload-zone 0 "^zone=example.com serial=$((old + 1)) .* state=ok$" -s "$S" reload example.com
@@ -229,6 +229,13 @@ expect secondary-zones 0 "primary=prim state=ok" -s "$S2" zones
 # so only `refresh` brings it before the test ends.
 sed -i "s/$((old + 2))/$((old + 3))/" "$TMP/example.com.zone"
 "$CTL" -s "$S" reload >/dev/null
+# The primary's history for IXFR out is built after the publication, in the
+# background: wait until its IXFR has the new serial.
+for i in $(seq 1 50); do
+	kdig @127.0.0.1 -p "$P1" +time=1 +retry=0 example.com IXFR=$((old + 2)) 2>/dev/null |
+		grep -q "SOA.* $((old + 3)) " && break
+	sleep 0.1
+done
 expect refresh 0 'result="refresh started"' -s "$S2" refresh example.com
 if sec_serial_is $((old + 3)); then pass $T:refresh-applied; else fail $T:refresh-applied "$("$CTL" -s "$S2" zones)"; fi
 # The serial is current, so only a forced transfer gives a second AXFR line.
@@ -248,4 +255,73 @@ expect retransfer-unknown 2 'no zone' -s "$S2" retransfer nope.example
 # The socket goes at a clean stop.
 kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}" 2>/dev/null
 if [ ! -e "$S2" ]; then pass $T:socket-removed; else fail $T:socket-removed; fi
+
+# Reloads read only what changed: three zones, c.test with an $INCLUDE.
+P3=$(free_port)
+for z in a b c; do
+	printf '$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\n' \
+		> "$TMP/$z.test.zone"
+done
+echo '$INCLUDE c-inc.zone' >> "$TMP/c.test.zone"
+echo 'www IN A 192.0.2.10' > "$TMP/c-inc.zone"
+cat > "$TMP/multi.yaml" <<EOF
+server:
+  listen: [ "127.0.0.1:$P3" ]
+  workers: 1
+  control: $TMP/multi.sock
+zones:
+  - { origin: a.test, file: a.test.zone }
+  - { origin: b.test, file: b.test.zone }
+  - { origin: c.test, file: c.test.zone }
+EOF
+"$BIN/anynsd" "${ANYNSD_USER[@]}" -c "$TMP/multi.yaml" 2>"$TMP/multi.log" &
+PIDS+=($!)
+MPID=$!
+S3=$TMP/multi.sock
+if ! wait_sock "$S3"; then
+	fail $T:multi-start "no control socket: $(tail -3 "$TMP/multi.log")"
+	summary; exit $?
+fi
+# reread_since N: the zones with a "zone: loaded" line after line N of the log.
+reread_since() { tail -n +"$(($1 + 1))" "$TMP/multi.log" | sed -n 's/.*zone: loaded zone=\([^ ]*\) .*/\1/p' | sort | tr '\n' ' '; }
+loaded_at() { "$CTL" -s "$S3" zones "$1" | sed -n 's/.* loaded=\([^ ]*\) .*/\1/p'; }
+n=$(wc -l < "$TMP/multi.log")
+expect reload-nothing-changed 0 '^result=ok generation=2 loaded=3 zones=3 records=[0-9]+ reread=0 unchanged=3$' -s "$S3" reload
+if [ -z "$(reread_since "$n")" ]; then pass $T:reload-nothing-reread; else fail $T:reload-nothing-reread "re-read: $(reread_since "$n")"; fi
+# touch alone (same bytes) counts as a change, as its time is what an
+# operator sees; loaded-at of a.test moves, b.test's does not.
+at_a=$(loaded_at a.test); at_b=$(loaded_at b.test)
+sleep 1.1
+touch "$TMP/a.test.zone"
+n=$(wc -l < "$TMP/multi.log")
+expect reload-touched-one 0 ' reread=1 unchanged=2$' -s "$S3" reload
+if [ "$(reread_since "$n")" = "a.test. " ] && [ "$(loaded_at a.test)" != "$at_a" ] &&
+   [ "$(loaded_at b.test)" = "$at_b" ]; then
+	pass $T:reload-only-touched-reread
+else
+	fail $T:reload-only-touched-reread "re-read: $(reread_since "$n"); a $at_a -> $(loaded_at a.test), b $at_b -> $(loaded_at b.test)"
+fi
+# A changed $INCLUDE file re-reads the zone that includes it (SIGHUP this time).
+echo 'new IN A 192.0.2.11' >> "$TMP/c-inc.zone"
+n=$(wc -l < "$TMP/multi.log")
+kill -HUP "$MPID"
+for i in $(seq 1 50); do tail -n +"$((n + 1))" "$TMP/multi.log" | grep -q "reload: done" && break; sleep 0.1; done
+if [ "$(reread_since "$n")" = "c.test. " ] &&
+   tail -n +"$((n + 1))" "$TMP/multi.log" | grep -q "reload: done generation=4 .* reread=1 unchanged=2 " &&
+   [ "$(kdig @127.0.0.1 -p "$P3" +time=2 +retry=0 +short new.c.test A)" = 192.0.2.11 ]; then
+	pass $T:reload-include-changed
+else
+	fail $T:reload-include-changed "re-read: $(reread_since "$n"); $(tail -n +"$((n + 1))" "$TMP/multi.log" | grep 'reload: done')"
+fi
+# reload ZONE reads that zone (changed or not) and nothing else, nor the config.
+printf 'server:\n  workerz: 1\n' >> "$TMP/multi.yaml"
+echo 'x IN A 192.0.2.12' >> "$TMP/a.test.zone"
+n=$(wc -l < "$TMP/multi.log")
+expect reload-one-zone 0 '^zone=b.test serial=1 .* state=ok$' -s "$S3" reload b.test
+if [ "$(reread_since "$n")" = "b.test. " ] &&
+   tail -n +"$((n + 1))" "$TMP/multi.log" | grep -q "reload: done generation=5 .* reread=1 unchanged=2 "; then
+	pass $T:reload-one-zone-only
+else
+	fail $T:reload-one-zone-only "re-read: $(reread_since "$n"); $(tail -n +"$((n + 1))" "$TMP/multi.log" | grep 'reload:')"
+fi
 summary

@@ -66,7 +66,7 @@ done
 
 # The results this run must produce: one per case and transport, plus the
 # scripted checks below (FIXED; keep it in step when adding one).
-FIXED=86
+FIXED=92
 ncases=0
 for dir in "$HERE"/cases/*/; do
 	if [ -f "$dir/transports" ]; then set -- $(cat "$dir/transports"); else set -- udp tcp; fi
@@ -133,6 +133,7 @@ cat > "$TMP/main.yaml" <<EOF
 server:
   listen: [ "127.0.0.1:$PORT", "[::1]:$PORT" ]
   workers: 2
+  control: false
   identity: pop1
   version: "anyns-test"
   nsid: pop1
@@ -511,6 +512,66 @@ if start_anynsd "$TMP/any.log" --listen "0.0.0.0:$PORT" --listen "[::]:$PORT" --
 	stop_anynsd "$DPID"
 else
 	fail $T:wildcard-listen-start "anynsd on 0.0.0.0 did not start"
+fi
+
+# ---- dnstap: every query and response, read back with dnstap-ldns --------------------
+PORT=$(free_port)
+MPORT=$(free_port)
+if ! command -v dnstap-ldns >/dev/null; then
+	for n in dnstap-start dnstap-messages dnstap-fields dnstap-metrics dnstap-queries-only; do
+		skip $T:$n "dnstap-ldns is not installed (make deps)"
+	done
+elif start_anynsd "$TMP/dnstap.log" --listen "127.0.0.1:$PORT" --zone "func.test=$TMP/func.test.zone" \
+	--workers 2 --identity pop-tap --metrics "127.0.0.1:$MPORT" --dnstap-file "$TMP/all.tap"; then
+	pass $T:dnstap-start
+	kq www.func.test A >/dev/null
+	kq +tcp func.test MX >/dev/null
+	kq nope.func.test AAAA >/dev/null
+	frames=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' \
+		"http://127.0.0.1:$MPORT/metrics" 2>&1 | sed -n 's/^anyns_dnstap_frames_total \([0-9]*\)$/\1/p')
+	dropped=$($PY -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' \
+		"http://127.0.0.1:$MPORT/metrics" 2>&1 | sed -n 's/^anyns_dnstap_dropped_total \([0-9]*\)$/\1/p')
+	stop_anynsd "$DPID"
+	# The stop writes what is queued: three queries, each with its response,
+	# beside start_anynsd's probes (. SOA).
+	probes=$(dnstap-ldns -r "$TMP/all.tap" 2>&1 | grep -c ' AQ .* "\." IN SOA$')
+	got=$(dnstap-ldns -r "$TMP/all.tap" 2>&1 | grep -v '"\." IN SOA$' |
+		awk '{ print $3, $4, $5, $7, $8, $9 }' | LC_ALL=C sort | tr '\n' ';')
+	want='AQ 127.0.0.1 TCP "func.test." IN MX;AQ 127.0.0.1 UDP "nope.func.test." IN AAAA;AQ 127.0.0.1 UDP "www.func.test." IN A;AR 127.0.0.1 TCP "func.test." IN MX;AR 127.0.0.1 UDP "nope.func.test." IN AAAA;AR 127.0.0.1 UDP "www.func.test." IN A;'
+	if [ "$got" = "$want" ]; then pass $T:dnstap-messages; else fail $T:dnstap-messages "got '$got'"; fi
+	# The response as sent (the answer, the rcode), who answered, on which port.
+	yml=$(dnstap-ldns -y -r "$TMP/all.tap" 2>&1)
+	if echo "$yml" | grep -q '^identity: "pop-tap"' && echo "$yml" | grep -q "response_port: $PORT$" &&
+	   echo "$yml" | grep -q '^  type: AUTH_RESPONSE' && echo "$yml" | grep -Eq 'www\.func\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+192\.0\.2\.' &&
+	   echo "$yml" | grep -q 'rcode: NXDOMAIN'; then
+		pass $T:dnstap-fields
+	else
+		fail $T:dnstap-fields "$(echo "$yml" | head -30)"
+	fi
+	if [ "$probes" -ge 1 ] && [ "$frames" = $((6 + 2 * probes)) ] && [ "$dropped" = 0 ]; then
+		pass $T:dnstap-metrics
+	else
+		fail $T:dnstap-metrics "frames=$frames dropped=$dropped probes=$probes"
+	fi
+else
+	fail $T:dnstap-start "anynsd with --dnstap-file did not start"
+	skip $T:dnstap-messages "no server"; skip $T:dnstap-fields "no server"; skip $T:dnstap-metrics "no server"
+fi
+# log-responses: false (from a config file): queries only.
+if command -v dnstap-ldns >/dev/null; then
+	PORT=$(free_port)
+	printf 'server:\n  listen: 127.0.0.1:%s\n  workers: 1\n  control: false\n  udp-io: %s\ndnstap:\n  file: %s\n  log-responses: false\nzones:\n  - origin: func.test\n    file: %s\n' \
+		"$PORT" "${UDP_IO:-poll}" "$TMP/q.tap" "$TMP/func.test.zone" > "$TMP/dnstap.yaml"
+	if start_anynsd "$TMP/dnstap-q.log" -c "$TMP/dnstap.yaml"; then
+		kq www.func.test A >/dev/null
+		kq +tcp www.func.test A >/dev/null
+		stop_anynsd "$DPID"
+		got=$(dnstap-ldns -r "$TMP/q.tap" 2>&1 | grep -v '"\." IN SOA$' | awk '{ print $3, $5 }' |
+			LC_ALL=C sort | tr '\n' ' ')
+		if [ "$got" = "AQ TCP AQ UDP " ] && dnstap-ldns -r "$TMP/q.tap" | grep -q ' AQ .* "\." IN SOA$'; then pass $T:dnstap-queries-only; else fail $T:dnstap-queries-only "got '$got'"; fi
+	else
+		fail $T:dnstap-queries-only "anynsd did not start: $(tail -3 "$TMP/dnstap-q.log")"
+	fi
 fi
 
 # ---- no zone at all: still serves, REFUSED, error logged ------------------------------

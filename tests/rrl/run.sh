@@ -58,6 +58,7 @@ start_anynsd() {
 server:
   listen: [$addr:$port]
   workers: 2
+  control: false
 $extra
 rrl: $rrl
 zones:

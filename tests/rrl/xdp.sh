@@ -40,6 +40,7 @@ xdp_rrl() {
 server:
   listen: [192.0.2.53]
   workers: 1
+  control: false
   metrics: 127.0.0.1:9153
 xdp: { interfaces: [ vs ] }
 rrl: { rate: 200, slip: 2 }

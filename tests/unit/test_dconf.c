@@ -344,6 +344,44 @@ static void test_flags(void **state)
 	expect_error("server:\n  workers: 0\n", ":2: server.workers: want auto or a number from 1 to 256");
 }
 
+/* The control socket: the installed instance's (from a config file) by
+ * default, none for an instance started from flags alone. */
+static void read_control(const char *text, char **argv, int argc, const char *want)
+{
+	dconf_t c;
+	char err[600] = "", path[64] = "";
+	if (text != NULL) {
+		strcpy(path, "/tmp/anyns-dconf-XXXXXX");
+		int fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+		close(fd);
+	}
+	int rc = dconf_read(&c, text != NULL ? path : NULL, argc, argv, err, sizeof(err));
+	if (text != NULL)
+		unlink(path);
+	if (rc != 0)
+		fprintf(stderr, "%s\n", err);
+	assert_int_equal(rc, 0);
+	if (want == NULL)
+		assert_null(c.control);
+	else
+		assert_string_equal(c.control, want);
+	dconf_clear(&c);
+}
+
+static void test_control_default(void **state)
+{
+	char *none[] = { "anynsd", NULL };
+	char *flag[] = { "anynsd", "--control", "/tmp/x.sock", NULL };
+	read_control("server:\n  workers: 1\n", none, 1, DCONF_CONTROL_DEFAULT);
+	read_control("server:\n  control: auto\n", none, 1, DCONF_CONTROL_DEFAULT);
+	read_control("server:\n  control: false\n", none, 1, NULL);
+	read_control("server:\n  control: /tmp/y.sock\n", none, 1, "/tmp/y.sock");
+	read_control(NULL, none, 1, NULL);
+	read_control(NULL, flag, 3, "/tmp/x.sock");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_load_xfr),
 		cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_control_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

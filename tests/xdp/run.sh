@@ -279,7 +279,7 @@ make_zone 1 gen-1
 
 # ---- 4. generic (skb) mode, forced from the config file ----------------------
 printf 'xdp:\n  interfaces: [vs]\n  mode: generic\n' > "$TMP/generic.yaml"
-if start_server generic "${ANYNSD[@]}" -c "$TMP/generic.yaml"; then
+if start_server generic "${ANYNSD[@]}" -c "$TMP/generic.yaml" --control false; then
 	A1=$(metric)
 	out=$(inc "$PY" "$CLIENT" load 192.0.2.53 200)
 	A2=$(metric)

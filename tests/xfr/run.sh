@@ -225,6 +225,7 @@ sec_conf() {
 server:
   listen: 127.0.0.1:$AP
   workers: 2
+  control: false
   xfr-concurrency: 1        # one transfer at a time: the others queue
 keys:
   - id: xfr
@@ -559,6 +560,7 @@ cat > "$TMP/prim.yaml" <<YAML
 server:
   listen: 127.0.0.1:$PP
   workers: 2
+  control: false
 keys:
   - id: xfr
     algorithm: hmac-sha256
