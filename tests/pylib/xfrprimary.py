@@ -13,6 +13,8 @@ with them (RFC 1995 4). This server answers:
   SOA over UDP and TCP (for the zones given, TC=1 or no answer over UDP),
   AXFR over TCP with the whole zone in one message,
   IXFR with the rcode given for the zone (or like an AXFR when none is),
+  or, the first N times after a reload (--ixfr-lag), with the SOA of the
+  version before alone: a primary whose transfers lag behind its SOA,
   every answer signed when the query was (TSIG, one key).
 
 Each query is logged as `query: received zone=Z type=T transport=udp|tcp
@@ -20,7 +22,8 @@ tsig=yes|no answer=...` to --log, so a test can see what was asked and how.
 SIGHUP reads the zone files again.
 
   xfrprimary.py --port P [--address A] --zone ORIGIN=FILE... [--ixfr-rcode ORIGIN=RCODE]...
-      [--key NAME:ALGORITHM:SECRET] [--udp-soa ORIGIN=truncate|drop]... --log FILE
+      [--key NAME:ALGORITHM:SECRET] [--udp-soa ORIGIN=truncate|drop]...
+      [--ixfr-lag ORIGIN=N]... --log FILE
 """
 import argparse
 import signal
@@ -48,6 +51,12 @@ class State:
         self.zones = {}
         self.ixfr_rcode = {}
         self.udp_soa = {}
+        self.lag = {}
+        self.lag_left = {}
+        for item in args.ixfr_lag:
+            origin, _, n = item.partition("=")
+            self.lag[dns.name.from_text(origin)] = int(n)
+        self.prev = {}
         for item in args.udp_soa:
             origin, _, mode = item.partition("=")
             self.udp_soa[dns.name.from_text(origin)] = mode
@@ -69,7 +78,9 @@ class State:
             z = dns.zone.from_file(path, origin=origin, relativize=False)
             zones[z.origin] = z
         with self.lock:
+            self.prev = self.zones if hasattr(self, "zones") else {}
             self.zones = zones
+            self.lag_left = dict(self.lag)
 
     def note(self, text):
         with self.lock:
@@ -123,6 +134,11 @@ def answer(state, wire, transport):
     elif qt in (dns.rdatatype.AXFR, dns.rdatatype.IXFR) and transport == "udp":
         r.set_rcode(dns.rcode.NOTIMP)
         what = "notimp"
+    elif qt == dns.rdatatype.IXFR and state.lag_left.get(qn, 0) > 0 and qn in state.prev:
+        with state.lock:
+            state.lag_left[qn] -= 1
+        r.answer.append(rrsets(state.prev[qn])[1])
+        what = "lagging"
     elif qt == dns.rdatatype.IXFR and qn in state.ixfr_rcode:
         r.set_rcode(state.ixfr_rcode[qn])
         what = dns.rcode.to_text(state.ixfr_rcode[qn])
@@ -193,6 +209,7 @@ def main(argv):
     ap.add_argument("--ixfr-rcode", action="append", default=[])
     ap.add_argument("--key")
     ap.add_argument("--udp-soa", action="append", default=[])
+    ap.add_argument("--ixfr-lag", action="append", default=[])
     ap.add_argument("--log", required=True)
     args = ap.parse_args(argv)
     state = State(args)

@@ -56,7 +56,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 82
+plan 84
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -410,13 +410,13 @@ check $T:nsd-ixfr-full-zone grep -q "xfr: received zone=nsd.test. type=IXFR-full
 # that of drop.test not at all over UDP; everything signed with the key.
 PYP=$(free_port)
 AP3=$(free_port)
-for z in ref nimp tc drop add; do write_zone "$TMP/z/$z.test" $z.test 1 1; done
+for z in ref nimp tc drop add lag; do write_zone "$TMP/z/$z.test" $z.test 1 1; done
 PYLOG=$TMP/pyprimary.log
 start_pyprimary() {
 	"$PY" "$ROOT/tests/pylib/xfrprimary.py" --port "$PYP" --key "xfr:hmac-sha256:$SECRET" \
 		--zone ref.test="$TMP/z/ref.test" --zone nimp.test="$TMP/z/nimp.test" \
 		--zone tc.test="$TMP/z/tc.test" --zone drop.test="$TMP/z/drop.test" \
-		--zone add.test="$TMP/z/add.test" \
+		--zone add.test="$TMP/z/add.test" --zone lag.test="$TMP/z/lag.test" --ixfr-lag lag.test=2 \
 		--ixfr-rcode ref.test=REFUSED --ixfr-rcode nimp.test=NOTIMP \
 		--udp-soa tc.test=truncate --udp-soa drop.test=drop --log "$PYLOG" \
 		>>"$TMP/pyprimary.err" 2>&1 &
@@ -448,18 +448,18 @@ YAML
 	for z in "$@"; do echo "  - { origin: ${z%%:*}, primaries: [${z#*:}] }"; done >> "$TMP/sec3.yaml"
 }
 DEADP=$(free_port)
-sec3_conf ref.test:mini nimp.test:mini tc.test:mini drop.test:mini
+sec3_conf ref.test:mini nimp.test:mini tc.test:mini drop.test:mini lag.test:mini
 wait_for 10 grep -q "primary: started" "$PYLOG"
 start_anynsd sec3 "$TMP/sec3.yaml"
 SEC3_PID=$ANY_PID
 SEC3_LOG=$ANY_LOG
 all_at() {
 	local z
-	for z in ref nimp tc drop; do answer_is "$AP3" www.$z.test A "10.0.0.$1" || return 1; done
+	for z in ref nimp tc drop lag; do answer_is "$AP3" www.$z.test A "10.0.0.$1" || return 1; done
 }
 if wait_for 15 all_at 1; then pass $T:mini-axfr
 else fail $T:mini-axfr "$(tail -5 "$SEC3_LOG") $(tail -3 "$TMP/pyprimary.err")"; fi
-for z in ref nimp tc drop; do write_zone "$TMP/z/$z.test" $z.test 2 2; done
+for z in ref nimp tc drop lag; do write_zone "$TMP/z/$z.test" $z.test 2 2; done
 kill -HUP "$PY_PID"
 # The SOA refresh (2 s) finds serial 2; IXFR first, then AXFR.
 if wait_for 15 all_at 2; then pass $T:mini-new-serial-served
@@ -487,17 +487,23 @@ if pyseq drop.test | tr '\n' ' ' | grep -q "type=SOA transport=udp tsig=yes answ
 then pass $T:soa-check-no-udp-answer-tcp
 else fail $T:soa-check-no-udp-answer-tcp "$(pyseq drop.test)"; fi
 check $T:mini-all-signed-verified test -z "$(grep "dropped" "$PYLOG")"
+# A primary whose IXFR answers the version before (its SOA already says the
+# new one) twice: checked again after 1 s each time, not at the next refresh.
+if pyseq lag.test | tr '\n' ' ' | grep -q "type=IXFR transport=tcp tsig=yes answer=lagging type=SOA transport=udp tsig=yes answer=soa type=IXFR transport=tcp tsig=yes answer=lagging type=SOA transport=udp tsig=yes answer=soa type=IXFR transport=tcp tsig=yes answer=axfr" &&
+   [ "$(grep -c "xfr: primary-lagging zone=lag.test. remote=mini@127.0.0.1:$PYP soa-serial=2 ixfr-serial=1 retry-in=1" "$SEC3_LOG")" = 2 ]
+then pass $T:primary-lagging-rechecked
+else fail $T:primary-lagging-rechecked "$(pyseq lag.test | tail -6)"; fi
 # The zone list changes on SIGHUP with transfers running: a zone added (its
 # primary down at first, then another), one removed; the others stay.
-sec3_conf ref.test:mini nimp.test:mini tc.test:mini drop.test:mini add.test:nowhere
+sec3_conf ref.test:mini nimp.test:mini tc.test:mini drop.test:mini lag.test:mini add.test:nowhere
 kill -HUP "$SEC3_PID"
-if wait_for 10 grep -q "xfr: zone-list-applied zones=5 secondaries=5" "$SEC3_LOG"
+if wait_for 10 grep -q "xfr: zone-list-applied zones=6 secondaries=6" "$SEC3_LOG"
 then pass $T:reload-zone-list-applied
 else fail $T:reload-zone-list-applied "$(grep -E "reload|zone-list" "$SEC3_LOG" | tail -3)"; fi
 if wait_for 10 grep -q "xfr: primary-failed zone=add.test. remote=nowhere@127.0.0.1:$DEADP " "$SEC3_LOG" &&
    all_at 2; then pass $T:reload-added-zone-tried-others-stay
 else fail $T:reload-added-zone-tried-others-stay "$(grep add.test "$SEC3_LOG" | tail -3)"; fi
-sec3_conf ref.test:mini tc.test:mini drop.test:mini add.test:mini
+sec3_conf ref.test:mini tc.test:mini drop.test:mini lag.test:mini add.test:mini
 kill -HUP "$SEC3_PID"
 if wait_for 10 answer_is "$AP3" www.add.test A 10.0.0.1; then pass $T:reload-new-primary-transfers
 else fail $T:reload-new-primary-transfers "$(grep add.test "$SEC3_LOG" | tail -3)"; fi
@@ -509,6 +515,27 @@ write_zone "$TMP/z/add.test" add.test 2 2
 kill -HUP "$PY_PID"
 if wait_for 10 answer_is "$AP3" www.add.test A 10.0.0.2; then pass $T:reload-added-zone-refreshes
 else fail $T:reload-added-zone-refreshes "$(grep add.test "$SEC3_LOG" | tail -3)"; fi
+# An anynsd started with no transfer configured at all gets its first
+# secondary zone, key and primary by SIGHUP.
+AP4=$(free_port)
+cat > "$TMP/plain.yaml" <<YAML
+server: { listen: 127.0.0.1:$AP4, workers: 1, control: false }
+zones:
+  - { origin: nsd.test, file: $TMP/z/nsd.test }
+YAML
+start_anynsd plain "$TMP/plain.yaml"
+PLAIN_PID=$ANY_PID
+wait_for 10 answer_is "$AP4" www.nsd.test A 10.0.0.2
+cat >> "$TMP/plain.yaml" <<YAML
+  - { origin: ref.test, primaries: [mini] }
+keys: [ { id: xfr, algorithm: hmac-sha256, secret: "$SECRET" } ]
+remotes: [ { id: mini, address: 127.0.0.1:$PYP, key: xfr } ]
+YAML
+kill -HUP "$PLAIN_PID"
+if wait_for 10 answer_is "$AP4" www.ref.test A 10.0.0.2 && answer_is "$AP4" www.nsd.test A 10.0.0.2
+then pass $T:reload-first-secondary-transfers
+else fail $T:reload-first-secondary-transfers "$(tail -5 "$ANY_LOG")"; fi
+stop_pid "$PLAIN_PID"
 stop_pid "$SEC3_PID"
 stop_pid "$PY_PID"
 ANY_PID=$SEC_PID
