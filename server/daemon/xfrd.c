@@ -1960,6 +1960,8 @@ static void xfrd_add_secondary(xfrd_t *x, size_t i)
 void xfrd_relist(daemon_t *d, const dconf_t *old, size_t cap)
 {
 	xfrd_t *x = d->xfrd;
+	if (d->reload.closed || (x != NULL && x->stopping))
+		return;     /* stopping: the transfers are not started again */
 	if (x == NULL) {
 		if (xfrd_start(d) != 0)
 			log_err("xfr: start-failed error=\"out of memory\"");
