@@ -45,6 +45,30 @@ summary() {
 	[ "$_suite_fail" -eq 0 ]
 }
 
+# test_setup NAME: the set-up every suite shares. TMP is a new folder
+# /tmp/anyns-NAME.XXXXXX; the processes a suite starts go in PIDS (or DPID, the
+# one daemon of a part). At exit, also on INT or TERM: cleanup_more runs when the
+# suite defines it, every process left in DPID and PIDS gets SIGTERM and, after
+# 2 s, SIGKILL, and TMP is removed (kept with KEEP=1).
+test_setup() {
+	TMP=$(mktemp -d "/tmp/anyns-$1.XXXXXX")
+	PIDS=()
+	DPID=
+	trap _test_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+_test_cleanup() {
+	local p i
+	declare -F cleanup_more >/dev/null && cleanup_more
+	for p in ${DPID:-} "${PIDS[@]}"; do
+		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null || continue
+		for i in $(seq 1 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
+}
+
 # need_root SUITE: true as root; otherwise records SUITE as skipped (a failure
 # under CI) and returns 1.
 need_root() {

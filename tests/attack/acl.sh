@@ -9,14 +9,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 T=attack
-TMP=$(mktemp -d /tmp/anyns-acl.XXXXXX)
-DPID=
-cleanup() {
-	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+test_setup acl
 
 HAVE_V6=0
 ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128' && HAVE_V6=1

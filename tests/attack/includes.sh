@@ -11,16 +11,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 T=attack
 ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
-TMP=$(mktemp -d /tmp/anyns-attack.XXXXXX)
+test_setup attack
 OUTSIDE=$(mktemp -d /tmp/anyns-attack-outside.XXXXXX)
-DPID=
-
-cleanup() {
-	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP" "$OUTSIDE"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup_more() { rm -rf "$OUTSIDE"; }
 
 if [ ! -x "$ANYNSD" ]; then
 	fail $T:anynsd-built "$ANYNSD is missing (run make)"

@@ -8,14 +8,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 T=attack
-TMP=$(mktemp -d /tmp/anyns-priv.XXXXXX)
-DPID=
-cleanup() {
-	[ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+test_setup priv
 
 if [ "$(id -u)" != 0 ]; then
 	skip_root $T:privdrop "not root: nothing to drop"

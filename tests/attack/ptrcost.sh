@@ -11,14 +11,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
 T=attack
 COUNT=${PTRCOST_COUNT:-50}
-TMP=$(mktemp -d /tmp/anyns-ptrcost.XXXXXX)
-VPID=
-cleanup() {
-	[ -n "$VPID" ] && kill -KILL "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+test_setup ptrcost
 
 if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
 	plan 1
@@ -32,13 +25,13 @@ PORT=$(free_port)
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out" \
 	"$BIN/anynsd" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$PORT" --zone "cost.test=$TMP/cost.test.zone" \
 	--workers 1 --answer-cache 0 >"$TMP/vg.log" 2>&1 &
-VPID=$!
+DPID=$!
 up=0
 for _ in $(seq 1 150); do
 	if kdig @127.0.0.1 -p "$PORT" +time=2 +retry=0 www.cost.test A 2>/dev/null | grep -q "status: NOERROR"; then
 		up=1; break
 	fi
-	kill -0 "$VPID" 2>/dev/null || break
+	kill -0 "$DPID" 2>/dev/null || break
 	sleep 0.2
 done
 if [ "$up" = 0 ]; then
@@ -48,7 +41,7 @@ if [ "$up" = 0 ]; then
 	summary
 	exit 1
 fi
-callgrind_control -i on "$VPID" >/dev/null 2>&1
+callgrind_control -i on "$DPID" >/dev/null 2>&1
 # Two shapes against the plain query, in two functions, and the rcodes.
 plan $((2 * 2 + 1))
 ok=1
@@ -57,11 +50,11 @@ for shape in plain an ar; do
 		fail $T:ptrchain-$shape-rcode "answers to the $shape shape"
 		ok=0
 	fi
-	callgrind_control -d "$shape" "$VPID" >/dev/null 2>&1
+	callgrind_control -d "$shape" "$DPID" >/dev/null 2>&1
 done
-kill -TERM "$VPID"
-wait "$VPID" 2>/dev/null
-VPID=
+kill -TERM "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
 
 # cost FILE FUNCTION: inclusive instructions of FUNCTION per query.
 cost() {

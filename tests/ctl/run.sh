@@ -11,21 +11,9 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$ROOT/tests/lib.sh"
 PY=/usr/bin/python3
 T=ctl
-TMP=$(mktemp -d /tmp/anyns-ctl.XXXXXX)
+test_setup ctl
 chmod 755 "$TMP"
-PIDS=()
 CTL=$BIN/anyns-ctl
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 echo "$T: anyns-ctl over the control socket"
 plan 44

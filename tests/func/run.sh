@@ -17,19 +17,7 @@ PY=/usr/bin/python3
 T=func${UDP_IO:+-$UDP_IO}
 ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
 ZONES=$HERE/zones
-TMP=$(mktemp -d /tmp/anyns-func.XXXXXX)
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+test_setup func
 
 # finish: the sanitizer check, then (in a plain run) the suite once more with
 # --udp-io threads, then the summary. Every way out of this script ends here.

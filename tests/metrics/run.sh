@@ -9,21 +9,9 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$ROOT/tests/lib.sh"
 PY=/usr/bin/python3
 T=metrics
-TMP=$(mktemp -d /tmp/anyns-metrics.XXXXXX)
-PIDS=()
+test_setup metrics
 NS=
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup_more() { [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null; }
 
 echo "$T: Prometheus endpoints of anynsd and anyns-health"
 if [ ! -x "$BIN/anynsd" ] || [ ! -x "$BIN/anyns-health" ]; then

@@ -9,19 +9,7 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$ROOT/tests/lib.sh"
 PY=/usr/bin/python3
 T=systemd
-TMP=$(mktemp -d /tmp/anyns-systemd.XXXXXX)
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+test_setup systemd
 
 echo "$T: systemd units and the notify protocol"
 plan 9
