@@ -534,8 +534,8 @@ static const opt_t rrl_opts[] = {
 	  OPT_AT(dconf_t, rrl.rate), .min = 0, .max = RRL_MAX_RATE, .def = "0", .arg = "N",
 	  .help = "response rate limiting over UDP: at most N responses a second to one client "
 	          "network for one name and kind of answer (answer, no data, referral, NXDOMAIN "
-	          "per zone, error); past it responses are dropped or slipped; 0: off. TCP is "
-	          "never limited" },
+	          "per zone, error, and per wildcard the answers made from it); past it "
+	          "responses are dropped or slipped; 0: off. TCP is never limited" },
 	{ .key = "slip", .flag = "rrl-slip", .type = OPT_UINT,
 	  OPT_AT(dconf_t, rrl.slip), .min = 0, .max = RRL_MAX_SLIP, .def = "2", .arg = "N",
 	  .help = "every Nth limited response goes out as an empty TC=1 answer so that a real "

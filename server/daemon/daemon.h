@@ -322,7 +322,7 @@ extern const daemon_hook_t dnstap_hook;
 extern const daemon_hook_t xdp_hook;
 /* Rate-limited anyns_xdp_put_gen() after a cache miss. */
 void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const uint8_t *resp,
-                   size_t len);
+                   size_t len, const uint8_t *wild, size_t wild_len);
 
 /* xfrd.c: zone transfers in and NOTIFY out (main loop), and what the workers
  * hand to it. */

@@ -90,21 +90,23 @@ void peer_from(const struct sockaddr *sa, uint8_t buf[16], answer_peer_t *p)
 	p->now = (uint32_t)ts.tv_sec;
 }
 
-/* Response rate limiting of the response out[0..olen) (rcode `rcode`) to
- * io->from: the length to send (0: drop it), counted by the rcode sent. A
+/* Response rate limiting of the response out[0..olen) (rcode `rcode`;
+ * synthesised from the wildcard `wild`, or NULL) to io->from: the length to
+ * send (0: drop it), counted by the rcode sent. A
  * query with a valid server cookie is not limited (the source address is
  * proven); a limited one with a client cookie slips as BADCOOKIE with a
  * server cookie to come back with. */
 static size_t udp_rrl(udp_io_t *io, const zset_t *zs, const answer_peer_t *peer,
                       const uint8_t *q, size_t qlen, uint8_t cookie, uint8_t *out,
-                      size_t outcap, size_t olen, uint8_t rcode)
+                      size_t outcap, size_t olen, uint8_t rcode, const uint8_t *wild,
+                      size_t wild_len)
 {
 	rrl_t *r = io->w->d->rrl;
 	struct timespec ts;
 	if (r == NULL || io->from == NULL || olen == 0 || cookie == COOKIE_VALID)
 		goto send;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	switch (rrl_check(r, io->from, out, olen, (uint32_t)ts.tv_sec)) {
+	switch (rrl_check_wild(r, io->from, out, olen, wild, wild_len, (uint32_t)ts.tv_sec)) {
 	case RRL_PASS:
 		goto send;
 	case RRL_SLIP:
@@ -158,11 +160,18 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	STAT_INC(io->stats.udp_queries);
 	if (gen != 0 && io->cache != NULL) {
 		int r = acache_lookup(io->cache, gen, q, qlen, &key, &h, out, outcap, &olen, &rcode);
-		if (r == ACACHE_HIT_ACL && udp_acl_admits(io, zs, &key))
-			r = 0;
-		if (r == 0) {
+		/* Not for this client: answered afresh (REFUSED), not stored. */
+		if (r > 0 && (r & ACACHE_HIT_ACL) && !udp_acl_admits(io, zs, &key))
+			r = ANYNS_EINVAL;
+		if (r >= 0) {
+			const uint8_t *wild = NULL;
+			size_t wl = 0;
+			if ((r & ACACHE_HIT_WILDCARD) && io->w->d->rrl != NULL)
+				(void)answer_wildcard_owner(zs, key.name, key.name_len, key.qtype, &wild,
+				                            &wl);
 			STAT_INC(io->stats.cache_hits);
-			return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen, rcode);
+			return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen, rcode,
+			               wild, wl);
 		}
 		if (r == ANYNS_ENOENT) {
 			keyed = true;
@@ -191,8 +200,9 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 		STAT_INC(io->stats.truncated);
 	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL && !info.acl)
-		xdp_maybe_put(io, gen, &key, out, olen);
-	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen, info.rcode);
+		xdp_maybe_put(io, gen, &key, out, olen, info.wildcard, info.wildcard_len);
+	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen, info.rcode,
+	               info.wildcard, info.wildcard_len);
 }
 
 /* The address the query was sent to, from IP_PKTINFO, as a cmsg for the reply. */

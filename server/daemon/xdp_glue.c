@@ -13,7 +13,7 @@
 #define XDP_PUTS_PER_SEC 2000
 
 void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const uint8_t *resp,
-                   size_t len)
+                   size_t len, const uint8_t *wild, size_t wild_len)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -25,7 +25,7 @@ void xdp_maybe_put(udp_io_t *io, uint64_t gen, const acache_key_t *key, const ui
 	if (io->xdp_tokens == 0)
 		return;
 	io->xdp_tokens--;
-	if (anyns_xdp_put_gen(io->w->d->xdp, gen, key, resp, len) == 0)
+	if (anyns_xdp_put_wild(io->w->d->xdp, gen, key, resp, len, wild, wild_len) == 0)
 		STAT_INC(io->stats.xdp_puts);
 }
 

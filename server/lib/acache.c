@@ -181,13 +181,15 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
 #define ACACHE_WAYS   8
 #define ACACHE_MARKER 0xFF     /* hdr.flags of the filler at the end of a lap */
 #define ACACHE_ACL    0x80     /* hdr.flags: the zone has an allow-query list */
+#define ACACHE_WILD   0x40     /* hdr.flags: synthesised from a wildcard */
+#define ACACHE_KEYF   0x3F     /* hdr.flags: the key's ACACHE_KEY_* */
 
 typedef struct acache_hdr {
 	uint64_t gen;              /* 0: never written */
 	uint32_t hash;
 	uint16_t len;              /* template bytes that follow */
 	uint8_t rcode;
-	uint8_t flags;             /* ACACHE_KEY_* | ACACHE_ACL, or ACACHE_MARKER */
+	uint8_t flags;             /* ACACHE_KEY_* | ACACHE_ACL | ACACHE_WILD, or ACACHE_MARKER */
 } acache_hdr_t;
 
 typedef struct acache_slot {
@@ -274,7 +276,7 @@ static inline const acache_hdr_t *acache__match(const acache_t *c, uint32_t pos,
 	const acache_hdr_t *r = acache__rec(c, pos);
 	const uint8_t *t = (const uint8_t *)(r + 1) + PKT_HDR_LEN;
 	const unsigned n = k->name_len;
-	if (r->gen != gen || (r->flags & ~ACACHE_ACL) != k->flags || r->len > ACACHE_TMPL_MAX ||
+	if (r->gen != gen || (r->flags & ACACHE_KEYF) != k->flags || r->len > ACACHE_TMPL_MAX ||
 	    r->len < PKT_HDR_LEN + n + 4 || pkt_get16(t + n) != k->qtype ||
 	    pkt_get16(t + n + 2) != k->qclass)
 		return NULL;
@@ -410,7 +412,8 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 	acache__patch((const uint8_t *)(r + 1), r->len, query, key->name_len, out);
 	*outlen = r->len;
 	*rcode = r->rcode;
-	int ret = (r->flags & ACACHE_ACL) ? ACACHE_HIT_ACL : 0;
+	int ret = ((r->flags & ACACHE_ACL) ? ACACHE_HIT_ACL : 0) |
+	          ((r->flags & ACACHE_WILD) ? ACACHE_HIT_WILDCARD : 0);
 	/* In use and about to be overwritten: move it to the head. */
 	if (age > c->old_age) {
 		acache_hdr_t hdr = *r;
@@ -430,7 +433,8 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 	    !acache__seen(c, h))
 		return false;
 	acache_hdr_t hdr = { gen, h, (uint16_t)len, info->rcode,
-	                     (uint8_t)(k->flags | (info->acl ? ACACHE_ACL : 0)) };
+	                     (uint8_t)(k->flags | (info->acl ? ACACHE_ACL : 0) |
+	                               (info->wildcard != NULL ? ACACHE_WILD : 0)) };
 	acache_slot_t *s = acache__victim(c, h);
 	s->pos = (uint32_t)acache__append(c, &hdr, resp, k);
 	s->hash = h;

@@ -48,6 +48,7 @@ struct resp {
 	bool dnssec;                /* DO=1 and a signed zone: RRSIGs and proofs */
 	uint8_t denial;             /* ZDNSSEC_* of the zone */
 	bool apex_ns;               /* add the apex NS set (optional) after the proofs */
+	const znode_t *wild;        /* the wildcard the question's answer came from */
 	bool acl;                   /* the zone has an allow-query list */
 	bool acl_refused;           /* and the client is not in it */
 	/* Denial proofs are queued while the answer section is being written
@@ -921,6 +922,8 @@ static int answer_chain(struct resp *r)
 			} else {
 				/* RFC 4592 3.3.1: the wildcard answers, owner = qname. */
 				wce = ce;
+				if (step == 0)
+					r->wild = node;
 			}
 		}
 
@@ -1075,6 +1078,22 @@ bool answer_allowed(const zset_t *zs, const uint8_t *qname_lc, size_t len, uint1
 	return acl == NULL || acl_admits(acl, peer);
 }
 
+int answer_wildcard_owner(const zset_t *zs, const uint8_t *qname_lc, size_t len, uint16_t qtype,
+                          const uint8_t **owner, size_t *owner_len)
+{
+	const zone_t *z = answer_zone_for(zs, qname_lc, len, qtype);
+	if (z == NULL || zone_lookup(z, qname_lc, len) != NULL)
+		return ANYNS_ENOENT;
+	const znode_t *ce = zone_closest_encloser(z, qname_lc, len);
+	if (znode_flags(ce) & ZN_NSEC3)
+		ce = znode_parent(z, ce);
+	const znode_t *w = znode_wildcard_child(z, ce);
+	if (w == NULL)
+		return ANYNS_ENOENT;
+	*owner = znode_name(w, owner_len);
+	return 0;
+}
+
 static int answer_query(struct resp *r, const zset_t *zs, const answer_conf_t *conf,
                         const answer_peer_t *peer, enum answer_transport tp)
 {
@@ -1170,6 +1189,7 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 	r.denial = ZDNSSEC_NONE;
 	r.apex_ns = false;
 	r.acl = r.acl_refused = false;
+	r.wild = NULL;
 	r.nproof = 0;
 	r.ndone = r.naddl = 0;
 	compress_init(&r.cmp, out);
@@ -1286,6 +1306,13 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 		info->cacheable = pq.simple && tp == ANSWER_UDP && !tc && !nsid &&
 		                  r.pos <= 512 && !(r.partial && pq.edns) && !r.acl_refused;
 		info->acl = r.acl;
+		info->wildcard = NULL;
+		info->wildcard_len = 0;
+		if (r.wild != NULL) {
+			size_t wl;
+			info->wildcard = znode_name(r.wild, &wl);
+			info->wildcard_len = (uint8_t)wl;
+		}
 	}
 	return 0;
 }

@@ -160,6 +160,12 @@ typedef struct answer_info {
 	/* Answered from a zone with an allow-query list (acl.h), or refused
 	 * by it: whoever reuses the answer checks the list first. */
 	bool acl;
+	/* The owner name ("*.<closest encloser>", lowercased wire) of the
+	 * wildcard the answer to the question was synthesised from (RFC 4592),
+	 * or NULL; it points into the zone, valid while the set is held. Rate
+	 * limiting counts such answers by it (rrl.h). */
+	const uint8_t *wildcard;
+	uint8_t wildcard_len;
 } answer_info_t;
 
 /* Who asked, for what depends on it (DNS Cookies). */
@@ -190,6 +196,12 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
                       const uint8_t *query, size_t qlen, enum answer_transport tp,
                       uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info);
 
+/* The wildcard that answers the question (lowercased wire name, type) in
+ * place of a name that does not exist: its owner name into *owner (pointing
+ * into the zone, valid while zs is held). For a cached answer whose
+ * answer_info.wildcard was set. Returns 0 or ANYNS_ENOENT. */
+int answer_wildcard_owner(const zset_t *zs, const uint8_t *qname_lc, size_t len, uint16_t qtype,
+                          const uint8_t **owner, size_t *owner_len);
 /* ---- presentation helpers ------------------------------------------------ */
 /* Wire name -> "a.example." into buf; returns length or ANYNS_ESPACE. */
 int anyns_name_to_text(const uint8_t *wire, size_t wlen, char *buf, size_t buflen);

@@ -221,23 +221,30 @@ void rrl_free(rrl_t *r)
 	free(r);
 }
 
-int rrl_response_key(const uint8_t seed[16], const uint8_t *resp, size_t len, uint64_t *key)
+int rrl_response_key_wild(const uint8_t seed[16], const uint8_t *resp, size_t len,
+                          const uint8_t *wild, size_t wild_len, uint64_t *key)
 {
 	enum rrl_class cls;
 	size_t name_off;
 	if (rrl_classify(resp, len, &cls, &name_off) != 0)
 		return ANYNS_EINVAL;
+	/* RFC 4592: an answer or no data made from a wildcard. */
+	if (wild != NULL && wild_len <= 255 && (cls == RRL_ANSWER || cls == RRL_NODATA))
+		cls = RRL_WILDCARD;
 	/* class, qtype, name */
 	uint8_t k[1 + 2 + 255];
 	size_t klen = 3;
 	k[0] = (uint8_t)cls;
 	k[1] = k[2] = 0;
-	if (cls == RRL_ANSWER || cls == RRL_NODATA) {
+	if (cls == RRL_ANSWER || cls == RRL_NODATA || cls == RRL_WILDCARD) {
 		size_t p = 12;
 		if (pkt_skip_name(resp, len, &p) == 0 && p + 2 <= len)
 			memcpy(k + 1, resp + p, 2);
 	}
-	if (name_off != 0) {
+	if (cls == RRL_WILDCARD) {
+		memcpy(k + klen, wild, wild_len);
+		klen += wild_len;
+	} else if (name_off != 0) {
 		size_t e = put_name(resp, len, name_off, k, klen);
 		if (e != 0)
 			klen = e;
@@ -246,13 +253,25 @@ int rrl_response_key(const uint8_t seed[16], const uint8_t *resp, size_t len, ui
 	return 0;
 }
 
+int rrl_response_key(const uint8_t seed[16], const uint8_t *resp, size_t len, uint64_t *key)
+{
+	return rrl_response_key_wild(seed, resp, len, NULL, 0, key);
+}
+
 enum rrl_action rrl_check(rrl_t *r, const struct sockaddr *addr, const uint8_t *resp,
                           size_t len, uint32_t now)
+{
+	return rrl_check_wild(r, addr, resp, len, NULL, 0, now);
+}
+
+enum rrl_action rrl_check_wild(rrl_t *r, const struct sockaddr *addr, const uint8_t *resp,
+                               size_t len, const uint8_t *wild, size_t wild_len, uint32_t now)
 {
 	uint8_t a[16] = { 0 };
 	uint64_t rk;
 	int fam = sa_bytes(addr, a);
-	if (fam == 0 || whitelisted(r, fam, a) || rrl_response_key(r->seed, resp, len, &rk) != 0)
+	if (fam == 0 || whitelisted(r, fam, a) ||
+	    rrl_response_key_wild(r->seed, resp, len, wild, wild_len, &rk) != 0)
 		return RRL_PASS;
 
 	/* response key, family, network */

@@ -12,6 +12,9 @@
  *   referral  NOERROR, no answer, not AA    the delegation (first NS owner)
  *   nxdomain  NXDOMAIN                      the zone (SOA owner in authority)
  *   error     any other rcode               none
+ *   wildcard  an answer or no data          the wildcard's owner and the type
+ *             synthesised from a wildcard   (random names under "*.zone"
+ *             (RFC 4592)                    share one bucket, as NSD and Knot)
  *
  * The table has a fixed number of buckets chosen at rrl_new() (no allocation
  * afterwards) and is shared by every thread without locks: a bucket is one
@@ -54,7 +57,8 @@ typedef struct rrl_conf {
 	size_t n_whitelist;
 } rrl_conf_t;
 
-enum rrl_class { RRL_ANSWER = 0, RRL_NODATA, RRL_REFERRAL, RRL_NXDOMAIN, RRL_ERROR };
+enum rrl_class { RRL_ANSWER = 0, RRL_NODATA, RRL_REFERRAL, RRL_NXDOMAIN, RRL_ERROR,
+                 RRL_WILDCARD };
 enum rrl_action { RRL_PASS = 0, RRL_SLIP, RRL_DROP };
 
 /* The class of a response made by the engine and the name it is keyed by
@@ -67,6 +71,12 @@ int rrl_classify(const uint8_t *resp, size_t len, enum rrl_class *cls, size_t *n
  * the name its class is keyed by. The XDP program's buckets are keyed by it.
  * Returns 0 or ANYNS_EINVAL (not a response with one question). */
 int rrl_response_key(const uint8_t seed[16], const uint8_t *resp, size_t len, uint64_t *key);
+/* The same for a response synthesised from the wildcard whose owner name
+ * (lowercased wire) is wild[0..wild_len) (answer_info.wildcard): class
+ * wildcard, keyed by that name and the question type. With wild NULL, as
+ * rrl_response_key(). */
+int rrl_response_key_wild(const uint8_t seed[16], const uint8_t *resp, size_t len,
+                          const uint8_t *wild, size_t wild_len, uint64_t *key);
 
 typedef struct rrl rrl_t;
 
@@ -83,6 +93,10 @@ bool rrl_whitelisted(const rrl_t *r, const struct sockaddr *addr);
  * second `now` (any clock that counts seconds). Thread-safe. */
 enum rrl_action rrl_check(rrl_t *r, const struct sockaddr *addr, const uint8_t *resp,
                           size_t len, uint32_t now);
+/* The same for a response synthesised from a wildcard (owner name wild,
+ * rrl_response_key_wild()); wild NULL: rrl_check(). */
+enum rrl_action rrl_check_wild(rrl_t *r, const struct sockaddr *addr, const uint8_t *resp,
+                               size_t len, const uint8_t *wild, size_t wild_len, uint32_t now);
 
 /* Cuts the response resp[0..*len) to its header and question with TC=1 and
  * the answer and authority counts zero, keeping its OPT record (RFC 6891:

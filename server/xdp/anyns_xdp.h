@@ -66,6 +66,10 @@ int anyns_xdp_put(anyns_xdp_t *x, const acache_key_t *key, const uint8_t *resp, 
  * is refused with ANYNS_ESPACE: the program leaves those to the sockets. */
 int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
                       const uint8_t *resp, size_t len);
+/* The same for an answer synthesised from a wildcard (answer_info.wildcard):
+ * its rate-limiting bucket is the wildcard's (rrl_response_key_wild()). */
+int anyns_xdp_put_wild(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
+                       const uint8_t *resp, size_t len, const uint8_t *wild, size_t wild_len);
 /* After a zone reload: entries of older generations are never answered again. */
 int anyns_xdp_set_generation(anyns_xdp_t *x, uint64_t gen);
 /* Pre-fills the map with the answers acache_prefill() chooses (acache.h),

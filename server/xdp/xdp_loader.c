@@ -390,6 +390,12 @@ static __u16 axdp__sum16(const uint8_t *p, size_t len)
 int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
                       const uint8_t *resp, size_t len)
 {
+	return anyns_xdp_put_wild(x, gen, key, resp, len, NULL, 0);
+}
+
+int anyns_xdp_put_wild(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
+                       const uint8_t *resp, size_t len, const uint8_t *wild, size_t wild_len)
+{
 	struct axdp_key k;
 	struct axdp_val v;
 	int err;
@@ -412,7 +418,7 @@ int anyns_xdp_put_gen(anyns_xdp_t *x, uint64_t gen, const acache_key_t *key,
 	v.csum = axdp__sum16(v.resp, (len + 3) & ~(size_t)3);
 	{
 		uint64_t rk;
-		if (rrl_response_key(x->rrl_seed, resp, len, &rk) != 0)
+		if (rrl_response_key_wild(x->rrl_seed, resp, len, wild, wild_len, &rk) != 0)
 			return ANYNS_EINVAL;
 		v.rrl_key = rk;
 	}

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Query bursts for tests/rrl/run.sh. Sends COUNT identical queries spread
-evenly over SECONDS to a server, from one UDP socket or (with --spoof) from
+evenly over SECONDS to a server (or, with --random, as many names under one), from one UDP socket or (with --spoof) from
 several source addresses written into raw IPv4 packets, collects the
 responses for a second more and prints one JSON line of counts per source:
 full answers, TC=1 answers (slipped; tc_opt: of them, those with an OPT
@@ -53,6 +53,8 @@ def main():
     ap.add_argument("--sport", type=int, default=0, help="source port of spoofed queries")
     ap.add_argument("--cookie", help="a COOKIE option (hex) in every query")
     ap.add_argument("--edns", action="store_true", help="EDNS (an OPT record) in every query")
+    ap.add_argument("--random", action="store_true",
+                    help="each query asks another name under --name (q<N>.NAME)")
     a = ap.parse_args()
     count = min(a.count, 20000)
     srcs = a.spoof or [None]
@@ -75,6 +77,10 @@ def main():
     else:
         q = dns.message.make_query(a.name, a.type, use_edns=0 if a.edns else False)
     wire = bytearray(q.to_wire())
+    if a.random:
+        rnd = [bytearray(dns.message.make_query("q%d.%s" % (n, a.name), a.type,
+                                                use_edns=0 if a.edns else False).to_wire())
+               for n in range(len(srcs) * count)]
     seen = {}
     stats = [{"full": 0, "tc": 0, "badcookie": 0, "tc_opt": 0} for _ in srcs]
 
@@ -110,6 +116,8 @@ def main():
     for n in range(total):
         i, k = n % len(srcs), n // len(srcs)
         qid = i * count + k
+        if a.random:
+            wire = rnd[n]
         wire[0:2] = struct.pack("!H", qid)
         if a.spoof:
             raw.sendto(ipv4_udp(srcs[i], a.server, a.sport, a.port, bytes(wire)), (a.server, 0))

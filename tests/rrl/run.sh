@@ -39,7 +39,7 @@ if [ ! -x "$ANYNSD" ]; then
 fi
 # The checks below, cookies.sh's and xdp.sh's included (a server that does
 # not start ends the run early, with its failure).
-plan 30
+plan 31
 
 cat > "$TMP/example.com.zone" <<'Z'
 $TTL 300
@@ -47,6 +47,7 @@ $TTL 300
 @ NS ns1
 ns1 A 192.0.2.53
 www A 192.0.2.1
+*.w A 192.0.2.9
 Z
 
 # start_anynsd NAME ADDR PORT RRL-FLOW [EXTRA-LINES] [NETNS]: starts anynsd
@@ -168,6 +169,11 @@ for io in poll threads; do
 		full=$(field "$j" full)
 		[ "${rs:-x}" = $((full + tc + 5)) ] && pass $T:responses-not-dropped ||
 			fail $T:responses-not-dropped "NOERROR responses $rs for $full full, $tc slipped, 5 over TCP"
+		# Random names under a wildcard share its bucket: limited as one.
+		sleep 1.1
+		j=$($PY "$BURST" --port "$PORT" --count 1000 --seconds 0.5 --random --name w.example.com)
+		echo "  random names under *.w: full=$(field "$j" full) tc=$(field "$j" tc) dropped=$(field "$j" none)"
+		burst_ok $T:wildcard-class "$j" 200 2
 		# Queries with EDNS: slipped answers carry the OPT record.
 		sleep 1.1
 		j=$($PY "$BURST" --port "$PORT" --count 1000 --seconds 0.5 --edns)

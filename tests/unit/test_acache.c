@@ -93,8 +93,8 @@ static int ask(acache_t *c, uint64_t gen, const uint8_t *q, size_t n, uint8_t *o
 	uint8_t rc;
 	answer_info_t info;
 	int r = acache_lookup(c, gen, q, n, &k, &h, out, 512, olen, &rc);
-	if (r == 0)
-		return 0;
+	if (r >= 0)
+		return 0;       /* a hit, maybe flagged (a wildcard's answer) */
 	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, 512, olen, &info), 0);
 	if (r == ANYNS_ENOENT)
 		acache_store(c, gen, &k, h, out, *olen, &info);
@@ -180,6 +180,46 @@ static size_t qname(uint8_t *q, const char *fmt, unsigned i, uint16_t type)
 	                  .payload = 1232, .do_bit = (i & 4) != 0 };
 	snprintf(name, sizeof(name), fmt, i);
 	return tq_build(q, name, type, 1, &o);
+}
+
+/* An answer made from a wildcard is flagged, and answer_wildcard_owner()
+ * finds the wildcard again for it (rate limiting counts it by that name). */
+static void test_wildcard_flag(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512], out[512];
+	size_t n, ol;
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	answer_info_t info;
+	assert_int_equal(acache_new(1024, &c), 0);
+	n = tq_build(q, "Any.W.example.com", 1, 1, NULL);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol, &info), 0);
+	uint8_t w[64];
+	int wl = anyns_name_from_text("*.w.example.com", w, sizeof(w));
+	assert_non_null(info.wildcard);
+	assert_int_equal(info.wildcard_len, wl);
+	assert_memory_equal(info.wildcard, w, (size_t)wl);
+	assert_true(acache_store(c, 1, &k, h, out, ol, &info));
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc),
+	                 ACACHE_HIT_WILDCARD);
+	const uint8_t *owner = NULL;
+	size_t olen = 0;
+	assert_int_equal(answer_wildcard_owner(g_zs, k.name, k.name_len, k.qtype, &owner, &olen), 0);
+	assert_int_equal(olen, wl);
+	assert_memory_equal(owner, w, olen);
+	/* A name of its own: no flag, no wildcard. */
+	n = tq_build(q, "www.example.com", 1, 1, NULL);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol, &info), 0);
+	assert_null(info.wildcard);
+	assert_true(acache_store(c, 1, &k, h, out, ol, &info));
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), 0);
+	assert_int_equal(answer_wildcard_owner(g_zs, k.name, k.name_len, k.qtype, &owner, &olen),
+	                 ANYNS_ENOENT);
+	acache_free(c);
 }
 
 /* A ring smaller than what is asked: the oldest records go, every hit stays
@@ -332,6 +372,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_lookup_store),
+		cmocka_unit_test(test_wildcard_flag),
 		cmocka_unit_test(test_ring),
 		cmocka_unit_test(test_flood),
 		cmocka_unit_test(test_prefill),

@@ -23,7 +23,8 @@ static const char *ZONE =
 	"www A 192.0.2.1\n"
 	"mail A 192.0.2.2\n"
 	"sub NS ns.sub\n"
-	"ns.sub A 192.0.2.54\n";
+	"ns.sub A 192.0.2.54\n"
+	"*.w A 192.0.2.9\n";
 
 static zset_t *g_zs;
 static const uint8_t SEED[16] = "0123456789abcdef";
@@ -283,6 +284,39 @@ static void test_slip_shape(void **st)
 	assert_true(p[qend + 7] & 0x80);                    /* DO */
 }
 
+/* Answers made from one wildcard share one bucket whatever the name asked
+ * (the wildcard class), as NSD and Knot DNS count them; without the
+ * wildcard's name each name has its own. */
+static void test_wildcard_class(void **st)
+{
+	rrl_t *r = mk(10, 0, NULL);
+	struct sockaddr_storage a = v4("203.0.113.9");
+	unsigned pass_wild = 0, pass_name = 0;
+	answer_conf_t ac;
+	answer_conf_init(&ac);
+	for (unsigned i = 0; i < 30; i++) {
+		uint8_t q[512], p[512];
+		char name[64];
+		size_t olen = 0;
+		answer_info_t info;
+		snprintf(name, sizeof(name), "rnd%u.w.example.com", i);
+		size_t qlen = tq_build(q, name, 1, 1, NULL);
+		assert_int_equal(answer_build(g_zs, &ac, q, qlen, ANSWER_UDP, p, sizeof(p), &olen, &info), 0);
+		assert_non_null(info.wildcard);
+		pass_wild += rrl_check_wild(r, SA(a), p, olen, info.wildcard, info.wildcard_len, 5) ==
+		             RRL_PASS;
+		pass_name += rrl_check(r, SA(a), p, olen, 5) == RRL_PASS;
+		uint64_t k1, k2;
+		assert_int_equal(rrl_response_key_wild(SEED, p, olen, info.wildcard, info.wildcard_len,
+		                                       &k1), 0);
+		assert_int_equal(rrl_response_key(SEED, p, olen, &k2), 0);
+		assert_true(k1 != k2);
+	}
+	assert_int_equal(pass_wild, 10);
+	assert_int_equal(pass_name, 30);
+	rrl_free(r);
+}
+
 struct thr {
 	rrl_t *r;
 	const uint8_t *p;
@@ -330,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_v6_and_whitelist),
 		cmocka_unit_test(test_prefix_parse),
 		cmocka_unit_test(test_slip_shape),
+		cmocka_unit_test(test_wildcard_class),
 		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
