@@ -6,7 +6,9 @@
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -227,22 +229,55 @@ static int resolve_user(const dconf_t *c, bool check, uid_t *uid, gid_t *gid, bo
 	return 0;
 }
 
-/* Becomes uid/gid for good (every thread: glibc applies set*id to all), with
- * no supplementary groups and no capabilities left (a setuid from root to
- * another user clears them), and no way back (no_new_privs). */
-static int drop_privileges(uid_t uid, gid_t gid, const char *user)
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* Leaves the calling thread with exactly the capabilities in mask, permitted
+ * and effective (none inheritable). */
+static int caps_keep_only(uint64_t mask)
 {
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	data[0].permitted = data[0].effective = (uint32_t)mask;
+	data[1].permitted = data[1].effective = (uint32_t)(mask >> 32);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* Becomes uid/gid for good (every thread: glibc applies set*id to all), with
+ * no supplementary groups and no way back (no_new_privs). No capability is
+ * left, but for CAP_BPF when keep_bpf: with XDP on, a reload refreshes the
+ * program's maps, and on kernels before 6.5 with unprivileged bpf() disabled
+ * (Debian 12's default) every map update needs it; without it the driver
+ * would go on answering from the old zone set. Only the calling thread keeps
+ * it: the workers, started after this, inherit it. */
+static int drop_privileges(uid_t uid, gid_t gid, const char *user, bool keep_bpf)
+{
+	if (keep_bpf && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+		log_err("daemon: user-failed user=%s error=%s", log_q(user), log_q(strerror(errno)));
+		return -1;
+	}
 	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	    setresuid(uid, uid, uid) != 0) {
 		log_err("daemon: user-failed user=%s error=%s", log_q(user), log_q(strerror(errno)));
 		return -1;
+	}
+	if (keep_bpf && uid != 0) {
+		if (caps_keep_only(1ull << CAP_BPF) != 0) {
+			log_err("daemon: user-failed user=%s error=%s reason=\"cannot keep CAP_BPF for "
+			        "the XDP maps\"", log_q(user), log_q(strerror(errno)));
+			return -1;
+		}
+		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	}
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
 		log_err("daemon: user-failed user=%s error=\"root could be regained\"", log_q(user));
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	log_info("daemon: user user=%s uid=%u gid=%u", log_q(user), (unsigned)uid, (unsigned)gid);
+	log_info("daemon: user user=%s uid=%u gid=%u caps=%s", log_q(user), (unsigned)uid,
+	         (unsigned)gid, uid == 0 ? "all" : keep_bpf ? "cap_bpf" : "none");
 	return 0;
 }
 
@@ -377,7 +412,19 @@ int main(int argc, char **argv)
 		uv_signal_start(&g_sig[i], on_signal, sigs[i]);
 	}
 	hooks_start(d);
-	for (unsigned i = 0; i < d->n_workers; i++)
+	/* Sockets bound, XDP attached, zones read: nothing left that needs root
+	 * (XDP's maps aside). Dropped before the workers start, so that their
+	 * threads inherit what is kept; the pid file first, where root may write. */
+	if (d->conf.pid_file != NULL)
+		write_pid_file(d->conf.pid_file);
+	if (drop && drop_privileges(run_uid, run_gid, d->conf.user, d->xdp != NULL) != 0) {
+		g_stopping = true;
+		zones_reload_close(d);
+		for (int k = 0; k < 4; k++)
+			uv_unref((uv_handle_t *)&g_sig[k]);
+		ret = 1;
+	}
+	for (unsigned i = 0; !g_stopping && i < d->n_workers; i++)
 		if (worker_start(d->workers[i]) != 0) {
 			log_err("worker: start-failed worker=%u", i);
 			g_stopping = true;
@@ -388,19 +435,6 @@ int main(int argc, char **argv)
 				uv_unref((uv_handle_t *)&g_sig[k]);
 			break;
 		}
-	/* Sockets bound, XDP attached, zones read: nothing left that needs root.
-	 * The pid file is written before, where root may write. */
-	if (!g_stopping && d->conf.pid_file != NULL)
-		write_pid_file(d->conf.pid_file);
-	if (!g_stopping && drop && drop_privileges(run_uid, run_gid, d->conf.user) != 0) {
-		g_stopping = true;
-		zones_reload_close(d);
-		for (unsigned j = 0; j < d->n_workers; j++)
-			worker_stop(d->workers[j]);
-		for (int k = 0; k < 4; k++)
-			uv_unref((uv_handle_t *)&g_sig[k]);
-		ret = 1;
-	}
 	if (!g_stopping) {
 		char addrs[512];
 		size_t off = 0;
