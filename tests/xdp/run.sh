@@ -97,6 +97,16 @@ start_server() {
 	return 1
 }
 
+# reload_gen2 LOGNAME: gen-2 of the zone, SIGHUP, wait until it is published.
+reload_gen2() {
+	make_zone 2 gen-2
+	kill -HUP "$DPID"
+	for _ in $(seq 1 100); do
+		grep -q "reload: done generation=2 " "$TMP/$1.log" && break
+		sleep 0.05
+	done
+}
+
 stop_server() {
 	if [ -n "$DPID" ]; then
 		kill "$DPID" 2>/dev/null
@@ -248,12 +258,7 @@ if start_server reload "${ANYNSD[@]}" --xdp vs; then
 		sleep 0.05
 	done
 	A1=$(metric)
-	make_zone 2 gen-2
-	kill -HUP "$DPID"
-	for _ in $(seq 1 100); do
-		grep -q "reload: done generation=2 " "$TMP/reload.log" && break
-		sleep 0.05
-	done
+	reload_gen2 reload
 	touch "$TMP/rl/reloaded"
 	wait "$CPID"
 	A2=$(metric)
@@ -288,12 +293,7 @@ if start_server dropped "${NOBODY[@]}" --xdp vs; then
 	A1=$(metric)
 	before=$(gq)
 	A2=$(metric)
-	make_zone 2 gen-2
-	kill -HUP "$DPID"
-	for _ in $(seq 1 100); do
-		grep -q "reload: done generation=2 " "$TMP/dropped.log" && break
-		sleep 0.05
-	done
+	reload_gen2 dropped
 	after=$(gq)
 	after2=$(gq)
 	A3=$(metric)
