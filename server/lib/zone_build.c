@@ -97,6 +97,7 @@ static uint32_t zb_add_node(zone_builder_t *b, const uint8_t *name, size_t len,
 		                  ZNODES_HDR + nc * sizeof(*z->nodes));
 		if (!m)
 			return ZIDX_NONE;
+		grow_advise_huge(m, ZNODES_HDR + nc * sizeof(*z->nodes));
 		z->nodes = (struct znode *)(void *)(m + ZNODES_HDR);
 		b->nodes_cap = nc;
 	}
@@ -136,10 +137,45 @@ static uint32_t zb_node(zone_builder_t *b, const uint8_t *name, size_t len)
 		return idx;
 	size_t plen;
 	const uint8_t *p = wname_parent(name, len, &plen);
-	uint32_t parent = zb_node(b, p, plen);
-	if (parent == ZIDX_NONE)
-		return ZIDX_NONE;
+	/* Siblings come one after another in most files: the parent of the
+	 * last new name is often this one's, and a compare is cheaper than a
+	 * lookup that misses the cache. */
+	uint32_t parent;
+	if (plen == b->last_parent_len && memcmp(p, b->last_parent, plen) == 0) {
+		parent = b->last_parent_node;
+	} else {
+		parent = zb_node(b, p, plen);
+		if (parent == ZIDX_NONE)
+			return ZIDX_NONE;
+		memcpy(b->last_parent, p, plen);
+		b->last_parent_len = plen;
+		b->last_parent_node = parent;
+	}
 	return zb_add_node(b, name, len, h, parent);
+}
+
+int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata)
+{
+	struct zone *z = b->z;
+	if (names > UINT32_MAX / 2 || records > UINT32_MAX)
+		return 0;
+	if (zdb__table_reserve(z, names + 1))
+		return ANYNS_ENOMEM;
+	if (names + 1 > b->nodes_cap) {
+		char *m = realloc((char *)z->nodes - ZNODES_HDR,
+		                  ZNODES_HDR + (names + 1) * sizeof(*z->nodes));
+		if (!m)
+			return ANYNS_ENOMEM;
+		grow_advise_huge(m, ZNODES_HDR + (names + 1) * sizeof(*z->nodes));
+		z->nodes = (struct znode *)(void *)(m + ZNODES_HDR);
+		b->nodes_cap = names + 1;
+	}
+	/* A name in a file is about as long in wire form as in text. */
+	if (grow((void **)&z->names, &b->names_cap, z->names_len + names * 32, 1) ||
+	    grow((void **)&b->recs, &b->rec_cap, records, sizeof(*b->recs)) ||
+	    grow((void **)&b->rd, &b->rd_cap, rdata, 1))
+		return ANYNS_ENOMEM;
+	return 0;
 }
 
 /* ---- records ------------------------------------------------------------ */

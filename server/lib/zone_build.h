@@ -65,6 +65,12 @@ void zb_source_private(zone_builder_t *b, uint16_t id);
 const char *zb_name_text(const zone_builder_t *b, uint16_t src, const uint8_t *name,
                          size_t len, char *buf, size_t buflen);
 
+/* Sizes the builder for about `names` owner names, `records` RRs and
+ * `rdata` bytes of rdata (estimates; the arrays still grow past them), so
+ * that a large load neither rehashes its name table nor copies its arrays.
+ * Returns 0 or ANYNS_ENOMEM. */
+int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata);
+
 /* Adds one RR. Problems with the RR itself (out of zone, bad owner, class,
  * length) are reported through diag and count as errors; the call still
  * returns 0 so that a load reports every problem. Returns <0 only when the

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "grow.h"
 #include "zone_int.h"
 
 /* ---- hash table --------------------------------------------------------- */
@@ -50,6 +51,35 @@ static void table_put(uint64_t *t, uint32_t mask, uint64_t slot)
 	t[i] = slot;
 }
 
+/* Moves the table to `sz` slots (a power of two holding every entry). */
+static int table_resize(struct zone *z, size_t sz)
+{
+	if (sz > (1u << 31))
+		return ANYNS_ENOMEM;
+	uint64_t *t = calloc(sz, sizeof(*t));
+	if (!t)
+		return ANYNS_ENOMEM;
+	grow_advise_huge(t, sz * sizeof(*t));
+	if (z->table)
+		for (size_t i = 0; i <= z->mask; i++)
+			if (z->table[i])
+				table_put(t, (uint32_t)(sz - 1), z->table[i]);
+	free(z->table);
+	z->table = t;
+	z->mask = (uint32_t)(sz - 1);
+	return 0;
+}
+
+int zdb__table_reserve(struct zone *z, size_t names)
+{
+	size_t sz = 64;
+	while (sz < names * 2 && sz <= (1u << 31))
+		sz *= 2;
+	if (z->table && sz <= (size_t)z->mask + 1)
+		return 0;
+	return table_resize(z, sz);
+}
+
 int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash)
 {
 	/* Keep the load factor at or under 1/2 so that probe runs stay short. */
@@ -57,18 +87,8 @@ int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash)
 		size_t sz = z->table ? ((size_t)z->mask + 1) * 2 : 64;
 		while ((size_t)(idx + 1) * 2 > sz)
 			sz *= 2;
-		if (sz > (1u << 31))
+		if (table_resize(z, sz))
 			return ANYNS_ENOMEM;
-		uint64_t *t = calloc(sz, sizeof(*t));
-		if (!t)
-			return ANYNS_ENOMEM;
-		if (z->table)
-			for (size_t i = 0; i <= z->mask; i++)
-				if (z->table[i])
-					table_put(t, (uint32_t)(sz - 1), z->table[i]);
-		free(z->table);
-		z->table = t;
-		z->mask = (uint32_t)(sz - 1);
 	}
 	table_put(z->table, z->mask, (uint64_t)hash << 32 | (idx + 1));
 	return 0;

@@ -190,6 +190,9 @@ struct zone_builder {
 	uint8_t last_name[WNAME_MAXLEN];   /* owner of the previous RR, lowercased */
 	size_t last_len;
 	uint32_t last_node;
+	uint8_t last_parent[WNAME_MAXLEN]; /* parent of the last new name */
+	size_t last_parent_len;
+	uint32_t last_parent_node;
 
 	/* Set by the grouping in zb_finish(): perm lists record indexes by
 	 * node, then type, then file order; the records of RRset i are
@@ -216,6 +219,9 @@ uint32_t zdb__find(const struct zone *z, const uint8_t *name, size_t len, uint32
 /* The node of a name in any version (a patched one too), or NULL. */
 const struct znode *zdb__node(const struct zone *z, const uint8_t *name, size_t len,
                               uint32_t hash);
+/* Sizes the table for `names` entries at once (a load that knows its size
+ * need not rehash as it grows). Returns 0 or ANYNS_ENOMEM. */
+int zdb__table_reserve(struct zone *z, size_t names);
 /* Inserts node index `idx` whose name hashes to `hash`; grows the table. */
 int zdb__table_insert(struct zone *z, uint32_t idx, uint32_t hash);
 void zdb__free(struct zone *z);
