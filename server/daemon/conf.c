@@ -643,7 +643,10 @@ static const opt_t zone_opts[] = {
 	{ .key = "catalog", .type = OPT_BOOL, OPT_AT(dconf_zone_t, catalog), .def = "false",
 	  .help = "marks a catalog zone (RFC 9432, needs primaries): each member becomes a "
 	          "secondary zone from the same primaries, and goes when removed; with a file, "
-	          "members are kept beside it (ORIGIN.zone) and serve at start-up" },
+	          "members are kept beside it (ORIGIN.zone) and serve at start-up. Members "
+	          "take the catalog's allow-query, allow-transfer, notify and "
+	          "refresh/retry/expire (a member the config lists as a zone of its own "
+	          "is not taken from the catalog: its own settings hold)" },
 	{ .key = "refresh", .type = OPT_DURATION, OPT_AT(dconf_zone_t, refresh_ms), .min = 1000,
 	  .max = 2147483647000LL, .def_doc = "SOA refresh",
 	  .help = "secondary: how often the primary's serial is checked" },

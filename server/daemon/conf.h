@@ -176,6 +176,11 @@ void dconf_format_notify(const void *obj, char *buf, size_t len);
 void dconf_format_allow(const void *obj, char *buf, size_t len);
 /* Remote ids to indices; keys of remotes. 0 or -1 with err. */
 int dconf_resolve_xfr(dconf_t *c, char *err, size_t errlen);
+/* The entry whose policy zc follows: for a member of a catalog, the catalog's
+ * (allow-query, allow-transfer, notify, refresh/retry/expire, primaries), as
+ * Knot DNS gives members their template; any other zone, its own. A zone the
+ * config lists by name is never a member, so its own settings win. */
+const dconf_zone_t *dconf_zone_policy(const dconf_t *c, const dconf_zone_t *zc);
 /* The remote of `list` one of whose addresses is `sa` (port ignored), or -1. */
 int dconf_rlist_match(const dconf_t *c, const dconf_rlist_t *list, const struct sockaddr *sa);
 

@@ -235,6 +235,11 @@ int dconf_resolve_xfr(dconf_t *c, char *err, size_t errlen)
 	return 0;
 }
 
+const dconf_zone_t *dconf_zone_policy(const dconf_t *c, const dconf_zone_t *zc)
+{
+	return zc->member && zc->catalog_idx < c->n_zones ? &c->zones[zc->catalog_idx] : zc;
+}
+
 static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr *b)
 {
 	if (a->ss_family != b->sa_family)

@@ -177,10 +177,7 @@ static void xs_notify(struct xs *x)
 		xs_rcode(x, PKT_RCODE_NOTAUTH);
 		return;
 	}
-	const dconf_zone_t *zc = &x->c->zones[idx];
-	const dconf_rlist_t *prim = &zc->primaries;
-	if (zc->member)
-		prim = &x->c->zones[zc->catalog_idx].primaries;
+	const dconf_rlist_t *prim = &dconf_zone_policy(x->c, &x->c->zones[idx])->primaries;
 	if (prim->n == 0 || xs_allowed(x, prim) < 0) {
 		if (xs_log_ok())
 			log_warn("notify: refused zone=%s from=%s reason=\"not one of its primaries%s\"",
@@ -225,7 +222,7 @@ static void xs_transfer(struct xs *x)
 		xs_rcode(x, PKT_RCODE_NOTAUTH);
 		return;
 	}
-	if (xs_allowed(x, &x->c->zones[idx].allow_transfer) < 0) {
+	if (xs_allowed(x, &dconf_zone_policy(x->c, &x->c->zones[idx])->allow_transfer) < 0) {
 		if (xs_log_ok())
 			log_info("xfr: refused type=%s zone=%s to=%s reason=\"not in allow-transfer%s\"",
 			         what, log_q(zname), log_q(from), x->signed_q ? "" : " (or unsigned)");

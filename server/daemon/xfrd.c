@@ -196,8 +196,7 @@ static void sa_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 
 static const dconf_rlist_t *zone_primaries(const daemon_t *d, size_t idx)
 {
-	const dconf_zone_t *zc = &d->conf.zones[idx];
-	return zc->member ? &d->conf.zones[zc->catalog_idx].primaries : &zc->primaries;
+	return &dconf_zone_policy(&d->conf, &d->conf.zones[idx])->primaries;
 }
 
 /* ---- history for transfers out ------------------------------------------- */
@@ -578,7 +577,7 @@ static void notify_send(xfrd_t *x, size_t idx, const dconf_remote_t *r, size_t a
 static void notify_zone(xfrd_t *x, size_t i, uint32_t serial)
 {
 	daemon_t *d = x->d;
-	const dconf_zone_t *zc = &d->conf.zones[i];
+	const dconf_zone_t *zc = dconf_zone_policy(&d->conf, &d->conf.zones[i]);
 	if (zc->notify.n == 0 || (x->notified_set[i] && x->notified[i] == serial))
 		return;
 	x->notified_set[i] = true;
@@ -677,8 +676,8 @@ static void xfrd_published(daemon_t *d)
 	if (x == NULL || x->stopping || x->idle_fn != NULL)
 		return;
 	for (size_t i = 0; i < d->conf.n_zones && i < x->cap; i++) {
-		const dconf_zone_t *zc = &d->conf.zones[i];
-		if (zc->removed || (zc->allow_transfer.n == 0 && zc->notify.n == 0))
+		const dconf_zone_t *own = &d->conf.zones[i], *zc = dconf_zone_policy(&d->conf, own);
+		if (own->removed || (zc->allow_transfer.n == 0 && zc->notify.n == 0))
 			continue;
 		zone_t *z = zones_get(d, i);
 		if (z == NULL || zone_is_expired(z)) {
@@ -713,9 +712,9 @@ static void xfrd_published(daemon_t *d)
 		j->zone = z;
 		j->old = old;
 		j->w.data = j;
-		if (zc->file != NULL) {
+		if (own->file != NULL) {
 			char jp[4096];
-			journal_path(zc->file, jp, sizeof(jp));
+			journal_path(own->file, jp, sizeof(jp));
 			j->journal = strdup(jp);
 			j->journal_load = !x->jloaded[i];
 			x->jloaded[i] = true;
@@ -771,7 +770,7 @@ static void xzone_schedule(xzone_t *z, uint32_t sec)
 
 static void xzone_soa_timers(xzone_t *z)
 {
-	const dconf_zone_t *zc = &z->x->d->conf.zones[z->idx];
+	const dconf_zone_t *zc = dconf_zone_policy(&z->x->d->conf, &z->x->d->conf.zones[z->idx]);
 	uint32_t v[5] = { 0, 3600, 600, 604800, 0 };
 	const rr_t *soa = rrlist_soa(&z->rrs);
 	if (soa != NULL)
@@ -784,7 +783,8 @@ static void xzone_soa_timers(xzone_t *z)
 /* Before the first copy: the configured retry, else a short one. */
 static uint32_t retry_first(const xzone_t *z)
 {
-	uint64_t r = z->x->d->conf.zones[z->idx].retry_ms;
+	const dconf_t *c = &z->x->d->conf;
+	uint64_t r = dconf_zone_policy(c, &c->zones[z->idx])->retry_ms;
 	return r ? (uint32_t)(r / 1000) : RETRY_FIRST;
 }
 

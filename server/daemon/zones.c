@@ -90,11 +90,11 @@ static void name_add(char *list, size_t cap, const char *name)
 }
 
 /* Each zone's allow-query list into set (zones[i] is conf->zones[i]'s
- * version, or NULL). */
+ * version, or NULL); catalog members take their catalog's. */
 static int zones_set_acls(const dconf_t *conf, zone_t *const *zones, size_t n, zset_t *set)
 {
 	for (size_t i = 0; i < n && i < conf->n_zones; i++) {
-		const dconf_zone_t *zc = &conf->zones[i];
+		const dconf_zone_t *zc = dconf_zone_policy(conf, &conf->zones[i]);
 		if (zones[i] == NULL || zc->n_allow_query == 0)
 			continue;
 		acl_t *acl = acl_new(zc->allow_query, zc->n_allow_query);

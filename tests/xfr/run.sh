@@ -6,7 +6,8 @@
 #    during transfers);
 #  - anynsd as primary feeding Knot DNS and NSD (AXFR, IXFR after a reload,
 #    NOTIFY, a transfer from an address not allowed refused);
-#  - a catalog zone on a Knot primary (member added, member removed).
+#  - a catalog zone on a Knot primary (member added, member removed; the
+#    members follow the catalog's allow-query and allow-transfer).
 # Each peer gets its own source address in 127.0.0.0/8 so that address
 # based rules can be tested. Every daemon started here is killed on exit.
 set -u
@@ -56,7 +57,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 84
+plan 88
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -104,8 +105,9 @@ wait_for() {
 	done
 	"$@"
 }
-answer_is() { [ "$(q "$1" "$2" "$3")" = "$4" ]; }
-status_is() { [ "$(status "$1" "$2" "$3")" = "$4" ]; }
+# answer_is/status_is PORT NAME TYPE WANT [kdig options]
+answer_is() { local p=$1 n=$2 t=$3 w=$4; shift 4; [ "$(q "$p" "$n" "$t" "$@")" = "$w" ]; }
+status_is() { local p=$1 n=$2 t=$3 w=$4; shift 4; [ "$(status "$p" "$n" "$t" "$@")" = "$w" ]; }
 
 # Knot and NSD get their configurations from tests/pylib/peers.py and run in
 # a session of their own (peers.py start), stopped through it.
@@ -226,6 +228,7 @@ server:
   listen: 127.0.0.1:$AP
   workers: 2
   control: false
+  metrics: 127.0.0.1:$SEC_MPORT
   xfr-concurrency: 1        # one transfer at a time: the others queue
 keys:
   - id: xfr
@@ -238,6 +241,8 @@ remotes:
   - id: nsd
     address: ["127.0.0.1:$(free_port)", "127.0.0.1:$NP"]
     key: xfr
+  - id: downstream          # a secondary of the catalog's members
+    address: 127.0.0.8
 zones:
   - origin: example.test
     primaries: [knot]
@@ -249,6 +254,8 @@ zones:
     primaries: [knot]
     catalog: true
     file: $TMP/kept/catalog.invalid
+    allow-query: [ 127.0.0.1 ]          # the members take these two lists
+    allow-transfer: [ downstream ]
   - origin: nsd.test
     primaries: [nsd]
     file: $TMP/kept-nsd.test
@@ -256,6 +263,7 @@ zones:
     primaries: [knot]
 YAML
 }
+SEC_MPORT=$(free_port)
 sec_conf "$SECRET"
 start_anynsd sec "$TMP/sec.yaml"
 SEC_PID=$ANY_PID
@@ -370,6 +378,34 @@ write_zone "$TMP/z/m2.test" m2.test 2 2
 knotc -s "$KD/knot.sock" zone-reload m2.test >/dev/null
 if wait_for 10 answer_is "$AP" www.m2.test A 10.0.0.2; then pass $T:catalog-member-ixfr
 else fail $T:catalog-member-ixfr "$(grep m2.test "$ANY_LOG" | tail -3)"; fi
+# The catalog's allow-query holds for its members: 127.0.0.7 is REFUSED over
+# UDP and TCP, also once 127.0.0.1 has put the answer in the cache, while
+# 127.0.0.1 keeps being answered (from the cache: the hit counter moves).
+# member_acl NAME: "allowed-udp allowed-udp / denied-udp denied-udp /
+# allowed-tcp denied-tcp cache-hits" for www.NAME A.
+cache_hits() { curl -s "http://127.0.0.1:$SEC_MPORT/metrics" | awk '/^anyns_cache_hits_total / { print $2 }'; }
+member_acl() {
+	local h0 h1 out
+	h0=$(cache_hits)
+	out="$(q "$AP" "www.$1" A -b 127.0.0.1) $(q "$AP" "www.$1" A -b 127.0.0.1)"
+	out="$out / $(status "$AP" "www.$1" A -b 127.0.0.7) $(status "$AP" "www.$1" A -b 127.0.0.7)"
+	out="$out / $(q "$AP" "www.$1" A -b 127.0.0.1 +tcp) $(status "$AP" "www.$1" A -b 127.0.0.7 +tcp)"
+	h1=$(cache_hits)
+	echo "$out $(( ${h1:-0} - ${h0:-0} > 0 ? 1 : 0 ))"
+}
+out=$(member_acl m2.test)
+if [ "$out" = "10.0.0.2 10.0.0.2 / REFUSED REFUSED / 10.0.0.2 REFUSED 1" ]; then
+	pass $T:catalog-member-allow-query
+else fail $T:catalog-member-allow-query "got '$out' (want 10.0.0.2 10.0.0.2 / REFUSED REFUSED / 10.0.0.2 REFUSED 1)"; fi
+check $T:catalog-member-acl-other-zone-open answer_is "$AP" www.example.test A 10.0.0.2 -b 127.0.0.7
+# ...and its allow-transfer: the downstream secondary (127.0.0.8) may AXFR a
+# member, another address may not.
+axfr_soas() { kdig @127.0.0.1 -p "$AP" -b "$1" +time=2 +retry=0 m2.test AXFR 2>/dev/null | grep -c '	SOA	'; }
+a8=$(axfr_soas 127.0.0.8)
+a9=$(kdig @127.0.0.1 -p "$AP" -b 127.0.0.9 +time=2 +retry=0 m2.test AXFR 2>&1 | grep -c 'SOA\|REFUSED')
+if [ "$a8" = 2 ] && [ "$a9" = 1 ] && kdig @127.0.0.1 -p "$AP" -b 127.0.0.9 +time=2 +retry=0 \
+	m2.test AXFR 2>&1 | grep -q REFUSED; then pass $T:catalog-member-allow-transfer
+else fail $T:catalog-member-allow-transfer "from the allowed address $a8 SOA records, from another $a9 lines with SOA or REFUSED"; fi
 
 # Primary stopped, zone changed, primary back: the retry timer finds it.
 check $T:expire-zone-served answer_is "$AP" www.exp.test A 10.0.0.1
@@ -551,6 +587,7 @@ if wait_for 5 answer_is "$AP" www.example.test A 10.0.0.3; then pass $T:restart-
 else fail $T:restart-serves-kept-file "$(tail -5 "$ANY_LOG")"; fi
 check $T:restart-kept-file-nsd answer_is "$AP" www.nsd.test A 10.0.0.2
 check $T:restart-kept-catalog-member answer_is "$AP" www.m2.test A 10.0.0.2
+check $T:restart-kept-member-allow-query status_is "$AP" www.m2.test A REFUSED -b 127.0.0.7
 check $T:restart-removed-member-stays-out status_is "$AP" www.m1.test A REFUSED
 # Primary down: the hook cannot compare, and the PoP serves: announced.
 if wait_for 10 route_is announce; then pass $T:health-primary-down-announced
