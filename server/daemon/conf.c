@@ -553,8 +553,8 @@ static const opt_t rrl_opts[] = {
 	  OPT_AT(dconf_t, rrl.table_size), .min = 64, .max = 1 << 30, .def = "262144",
 	  .help = "buckets shared by all workers, 16 bytes each (rounded up to a power of two); "
 	          "two keys in one bucket take it over from each other; a reload that changes "
-	          "any rrl setting starts a new table, and the XDP program keeps the size it "
-	          "started with" },
+	          "any rrl setting starts a new table; with XDP on, a reload keeps the running "
+	          "size (logged as rrl: table-size-unchanged, a restart resizes)" },
 	{ 0 },
 };
 

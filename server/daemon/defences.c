@@ -34,8 +34,9 @@ static void defences_rrl_log(const rrl_conf_t *c, const char *event)
 		log_info("rrl: %s state=off", event);
 		return;
 	}
-	log_info("rrl: %s rate=%u ipv4-prefix=%u ipv6-prefix=%u slip=%u whitelisted=%zu", event,
-	         c->rate, c->v4_prefix, c->v6_prefix, c->slip, c->n_whitelist);
+	log_info("rrl: %s rate=%u ipv4-prefix=%u ipv6-prefix=%u slip=%u whitelisted=%zu "
+	         "table-size=%zu", event, c->rate, c->v4_prefix, c->v6_prefix, c->slip,
+	         c->n_whitelist, c->table_size);
 }
 
 /* The cookie secrets of c (random when none is configured: then `keep`,
@@ -110,14 +111,25 @@ void defences_reload(daemon_t *d, const dconf_t *next)
 {
 	rrl_t *old_rrl = NULL;
 	cookie_conf_t *old_cc = NULL;
-	bool rrl_changed = !rrl_conf_same(&d->conf.rrl, &next->rrl);
+	rrl_conf_t want = next->rrl;
+	/* The XDP program's bucket map is sized when it is loaded, and
+	 * replacing it would mean loading and attaching the program again: with
+	 * XDP on, both paths keep the size they started with, so that they
+	 * keep limiting alike. */
+	if (d->xdp != NULL && want.table_size != d->conf.rrl.table_size) {
+		log_warn("rrl: table-size-unchanged table-size=%zu requested=%zu "
+		         "reason=\"the XDP program's table is sized at start; restart anynsd to resize\"",
+		         d->conf.rrl.table_size, want.table_size);
+		want.table_size = d->conf.rrl.table_size;
+	}
+	bool rrl_changed = !rrl_conf_same(&d->conf.rrl, &want);
 	bool cc_changed = !cookies_same(&d->conf, next);
 	if (!rrl_changed && !cc_changed)
 		return;
 	if (rrl_changed) {
 		rrl_t *r;
-		if (defences_rrl_new(&next->rrl, &r) == 0) {
-			d->conf.rrl = next->rrl;
+		if (defences_rrl_new(&want, &r) == 0) {
+			d->conf.rrl = want;
 			old_rrl = rcu_xchg_pointer(&d->rrl, r);
 			if (d->xdp != NULL) {
 				int rc = anyns_xdp_set_rrl(d->xdp, &d->conf.rrl);

@@ -39,7 +39,7 @@ if [ ! -x "$ANYNSD" ]; then
 fi
 # The checks below, cookies.sh's and xdp.sh's included (a server that does
 # not start ends the run early, with its failure).
-plan 31
+plan 33
 
 cat > "$TMP/example.com.zone" <<'Z'
 $TTL 300
@@ -249,14 +249,21 @@ reload_conf "{ rate: 0 }" "{ enable: false }"
 DPID=$!
 PIDS+=("$DPID")
 if wait_dns "$PORT"; then
-	# Off at start, on after a reload: the burst is limited.
-	reload_conf "{ rate: 100, slip: 2 }" "{ enable: false }"
+	# Off at start, on after a reload with another table size (without XDP
+	# the new table has it): the burst is limited.
+	reload_conf "{ rate: 100, slip: 2, table-size: 1024 }" "{ enable: false }"
 	if reloaded rrl; then
 		sleep 1.1
 		j=$($PY "$BURST" --port "$PORT" --count 1000 --seconds 0.5)
 		burst_ok $T:reload-rrl-on "$j" 100 2
 	else
 		fail $T:reload-rrl-on "no reload: $(tail -3 "$TMP/reload.log")"
+	fi
+	if grep -q "rrl: reloaded rate=100 .*table-size=1024$" "$TMP/reload.log" &&
+	   ! grep -q "table-size-unchanged" "$TMP/reload.log"; then
+		pass $T:reload-table-size
+	else
+		fail $T:reload-table-size "$(grep 'rrl:' "$TMP/reload.log" | tail -3)"
 	fi
 	# And off again.
 	reload_conf "{ rate: 0 }" "{ enable: false }"
@@ -288,6 +295,7 @@ if wait_dns "$PORT"; then
 	fi
 else
 	fail $T:reload-rrl-on "anynsd did not answer"
+	fail $T:reload-table-size "anynsd did not answer"
 	fail $T:reload-rrl-off "anynsd did not answer"
 	fail $T:reload-cookies "anynsd did not answer"
 fi
