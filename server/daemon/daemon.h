@@ -28,6 +28,8 @@
 #define UDP_QUERY_MAX  4096
 /* Batches drained per readiness event before giving other handles a turn. */
 #define UDP_ROUNDS     8
+/* Zones whose negative answer each UDP reader keeps rendered (a power of two). */
+#define UDP_NEG_ZONES  8
 
 /* ---- counters ------------------------------------------------------------
  * Written only by the owning thread, read by others: relaxed atomic
@@ -93,6 +95,8 @@ struct udp_io {
 	uint8_t *sbuf;          /* UDP_BATCH * max_udp_payload */
 
 	acache_t *cache;        /* NULL: server.answer-cache is 0 */
+	/* Negative answers of the zones last asked for (answer_negative()). */
+	answer_neg_t neg[UDP_NEG_ZONES];
 	const struct sockaddr *from;    /* source of the query being answered */
 	uint64_t xdp_tokens_ts; /* ms of the last token refill for anyns_xdp_put */
 	unsigned xdp_tokens;

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pkt.h"
 
 const udp_api_t *udp_api_for(const dconf_t *c)
 {
@@ -177,6 +178,25 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 			keyed = true;
 			STAT_INC(io->stats.cache_misses);
 		}
+	} else if (gen != 0 && acache_key_from_query(q, qlen, &key) == 0) {
+		keyed = true;
+	}
+	/* A name the zone does not have (or NODATA at one it has): the SOA
+	 * rendered once per zone version, no builder. A name that does not
+	 * exist goes to the cache (and the XDP map) only when asked again: a
+	 * flood of random names leaves both alone. */
+	if (keyed && answer_negative(zs, &io->w->d->aconf, io->neg, UDP_NEG_ZONES, q, qlen, key.name,
+	                             key.name_len, key.qtype, key.qclass,
+	                             (key.flags & ACACHE_KEY_EDNS) != 0,
+	                             (key.flags & ACACHE_KEY_DO) != 0, out, outcap, &olen,
+	                             &info) == 0) {
+		if (io->cache != NULL &&
+		    (info.rcode == PKT_RCODE_NOERROR || acache_seen(io->cache, h)) &&
+		    acache_store(io->cache, gen, &key, h, out, olen, &info) &&
+		    io->w->d->xdp != NULL)
+			xdp_maybe_put(io, gen, &key, out, olen, NULL, 0);
+		return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen, info.rcode,
+		               NULL, 0);
 	}
 	/* NOTIFY and TSIG-signed queries (never cache-keyed) go aside. */
 	if (!keyed && io->from != NULL && xfr_serve_wants(q, qlen, false)) {
@@ -198,7 +218,7 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	}
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
-	if (keyed && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
+	if (keyed && io->cache != NULL && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL && !info.acl)
 		xdp_maybe_put(io, gen, &key, out, olen, info.wildcard, info.wildcard_len);
 	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen, info.rcode,

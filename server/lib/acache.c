@@ -386,6 +386,11 @@ static bool acache__seen(acache_t *c, uint32_t h)
 	return false;
 }
 
+bool acache_seen(acache_t *c, uint32_t hash)
+{
+	return acache__seen(c, hash);
+}
+
 int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
                   acache_key_t *key, uint32_t *hash, uint8_t *out, size_t outcap,
                   size_t *outlen, uint8_t *rcode)

@@ -84,6 +84,12 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
                   const uint8_t *resp, size_t len, const answer_info_t *info);
 
+/* Remembers a miss of `hash` (from acache_lookup()) in the admission filter
+ * acache_store() uses once the cache is full: true when the same hash missed
+ * before and was not forgotten since. Callers that keep one-off answers
+ * (names that do not exist) out of the cache offer only those asked again. */
+bool acache_seen(acache_t *c, uint32_t hash);
+
 /* ---- pre-fill -------------------------------------------------------------
  * Which answers are worth having before the first query (the XDP map is
  * filled with them at each load): for every owner name of the zone set, the

@@ -1316,3 +1316,217 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 	}
 	return 0;
 }
+
+/* ---- negative answers without the full builder ---------------------------- */
+
+/* The label of `name` (nlen bytes) that ends where its suffix of `olen`
+ * bytes begins: its offset, or -1 when there is none (name not longer). */
+static int label_above(const uint8_t *name, size_t nlen, size_t olen)
+{
+	size_t p = 0;
+
+	if (nlen <= olen)
+		return -1;
+	while (p + name[p] + 1u < nlen - olen)
+		p += (size_t)name[p] + 1;
+	return p + name[p] + 1u == nlen - olen ? (int)p : -1;
+}
+
+/* The names of an SOA record written by put_neg_soa(): where each ends in a
+ * pointer. Returns false when the record is not of the expected form. */
+static bool neg_find_ptrs(answer_neg_t *n)
+{
+	const uint8_t *w = n->rr;
+	size_t p = 12;
+
+	if (n->len < 12 + 2 + 20 || (w[0] & 0xC0) != 0xC0 || 12u + pkt_get16(w + 10) != n->len)
+		return false;
+	n->ptr_at[0] = 0;
+	n->nptr = 1;
+	for (int i = 0; i < 2; i++) {
+		while (p < n->len && w[p] != 0 && (w[p] & 0xC0) == 0)
+			p += (size_t)w[p] + 1;
+		if (p + 1 >= n->len)
+			return false;
+		if (w[p] == 0) {
+			p++;
+			continue;
+		}
+		if ((w[p] & 0xC0) != 0xC0)
+			return false;
+		n->ptr_at[n->nptr++] = (uint16_t)p;
+		p += 2;
+	}
+	return p + 20 == n->len;
+}
+
+/* Renders zone z's negative SOA record into n (n->len 0 when the zone has
+ * none fit for it), as put_neg_soa() writes it after a question that is the
+ * apex. */
+static void neg_render(const zone_t *z, answer_neg_t *n)
+{
+	uint8_t pkt[PKT_HDR_LEN + WNAME_MAXLEN + 4 + ANSWER_NEG_MAX];
+	uint8_t lc[WNAME_MAXLEN];
+	pkt_query_t pq;
+	struct resp r;
+	size_t olen;
+	const uint8_t *origin = zone_origin_wire(z, &olen);
+	const zrrset_t *soa = zone_soa(z);
+
+	n->len = 0;
+	n->nptr = 0;
+	n->avoid[0][0] = n->avoid[1][0] = 0;
+	if (soa == NULL || soa->count != 1 || olen > WNAME_MAXLEN)
+		return;
+	pq.qname_len = olen;
+	r.pkt = pkt;
+	r.q = &pq;
+	r.zone = z;
+	r.count[0] = r.count[1] = r.count[2] = 0;
+	r.dnssec = false;
+	r.nproof = 0;
+	r.ndone = r.naddl = 0;
+	compress_init(&r.cmp, pkt);
+	memcpy(pkt + PKT_HDR_LEN, origin, olen);
+	compress_add(&r.cmp, PKT_HDR_LEN, pkt + PKT_HDR_LEN, olen);
+	size_t qend = PKT_HDR_LEN + olen + 4;
+	r.pos = qend;
+	r.end = qend + ANSWER_NEG_MAX;
+	if (put_neg_soa(&r) != 0 || r.count[SEC_NS] != 1 || r.naddl != 0)
+		return;
+	n->len = (uint16_t)(r.pos - qend);
+	memcpy(n->rr, pkt + qend, n->len);
+	n->cmp_used = (uint8_t)r.cmp.n;
+	n->apex_labels = 0;
+	for (size_t p = 0; origin[p] != 0; p += (size_t)origin[p] + 1)
+		n->apex_labels++;
+	if (!neg_find_ptrs(n)) {
+		n->len = 0;
+		return;
+	}
+	/* MNAME and RNAME as stored (uncompressed, any case). */
+	const uint8_t *rd = soa->data + 2;
+	size_t rdlen = pkt_get16(soa->data), o = 0;
+	for (int i = 0; i < 2; i++) {
+		int nl = wname_check(rd + o, rdlen - o);
+		if (nl < 0) {
+			n->len = 0;
+			return;
+		}
+		pkt_lower_name(lc, rd + o, (size_t)nl);
+		int a = lc_is_subdomain(lc, (size_t)nl, origin, olen) ?
+		        label_above(lc, (size_t)nl, olen) : -1;
+		if (a >= 0)
+			memcpy(n->avoid[i], lc + a, (size_t)lc[a] + 1);
+		o += (size_t)nl;
+	}
+}
+
+int answer_negative(const zset_t *zs, const answer_conf_t *conf, answer_neg_t *tab,
+                    size_t ntab, const uint8_t *query, size_t qlen, const uint8_t *qname_lc,
+                    size_t nlen, uint16_t qtype, uint16_t qclass, bool edns, bool do_bit,
+                    uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info)
+{
+	uint8_t rcode;
+
+	if (zs == NULL || ntab == 0 || qclass != PKT_CLASS_IN || qtype == PKT_TYPE_AXFR ||
+	    qtype == PKT_TYPE_IXFR)
+		return ANYNS_ENOENT;
+	const zone_t *z = answer_zone_for(zs, qname_lc, nlen, qtype);
+	if (z == NULL || zset_zone_acl(zs, z) != NULL || zone_is_expired(z) ||
+	    (do_bit && zone_is_signed(z)))
+		return ANYNS_ENOENT;
+	/* The cases of answer_chain() that end in put_neg_soa() alone at the
+	 * first step; everything else goes to the builder. */
+	const znode_t *node = zone_lookup(z, qname_lc, nlen);
+	if (node != NULL) {
+		uint32_t f = znode_flags(node);
+		if ((f & (ZN_NSEC3 | ZN_BELOW_CUT | ZN_BELOW_DNAME)) ||
+		    ((f & ZN_DELEG) && qtype != PKT_TYPE_DS) || qtype == PKT_TYPE_ANY ||
+		    qtype == PKT_TYPE_RRSIG || znode_rrset(node, qtype) != NULL ||
+		    (qtype != PKT_TYPE_NSEC3 && znode_rrset(node, PKT_TYPE_CNAME) != NULL))
+			return ANYNS_ENOENT;
+		rcode = PKT_RCODE_NOERROR;
+	} else {
+		const znode_t *ce = zone_closest_encloser(z, qname_lc, nlen);
+		if ((znode_flags(ce) & (ZN_NSEC3 | ZN_DELEG | ZN_BELOW_CUT | ZN_DNAME |
+		                        ZN_BELOW_DNAME)) ||
+		    znode_wildcard_child(z, ce) != NULL)
+			return ANYNS_ENOENT;
+		rcode = PKT_RCODE_NXDOMAIN;
+	}
+
+	uint64_t gen = zset_generation(zs);
+	uintptr_t zh = (uintptr_t)z;
+	answer_neg_t *n = &tab[((zh >> 6) ^ (zh >> 16)) & (ntab - 1)];
+	if (n->zone != z || n->gen != gen) {
+		neg_render(z, n);
+		n->zone = z;
+		n->gen = gen;
+	}
+	if (n->len == 0)
+		return ANYNS_ENOENT;
+
+	/* The render holds only if the question adds nothing the SOA's names
+	 * could be compressed against (a longer suffix of MNAME or RNAME) and
+	 * leaves the compression table room for what the render remembered. */
+	size_t olen;
+	(void)zone_origin_wire(z, &olen);
+	unsigned labels = 0;
+	for (size_t p = 0; qname_lc[p] != 0; p += (size_t)qname_lc[p] + 1)
+		labels++;
+	if (labels - n->apex_labels + n->cmp_used > COMPRESS_MAX)
+		return ANYNS_ENOENT;
+	int a = label_above(qname_lc, nlen, olen);
+	if (a >= 0)
+		for (int i = 0; i < 2; i++)
+			if (n->avoid[i][0] == qname_lc[a] &&
+			    memcmp(n->avoid[i], qname_lc + a, (size_t)qname_lc[a] + 1) == 0)
+				return ANYNS_ENOENT;
+
+	size_t qend = PKT_HDR_LEN + nlen + 4;
+	size_t total = qend + n->len + (edns ? OPT_LEN : 0);
+	/* Up to 512 bytes the answer fits every client (RFC 1035 4.2.1). */
+	if (total > 512 || total > outcap || qlen < qend)
+		return ANYNS_ENOENT;
+	memcpy(out + PKT_HDR_LEN, query + PKT_HDR_LEN, nlen + 4);
+	uint8_t *w = out + qend;
+	memcpy(w, n->rr, n->len);
+	size_t delta = nlen - olen;
+	for (unsigned i = 0; i < n->nptr; i++) {
+		uint8_t *pp = w + n->ptr_at[i];
+		size_t v = ((size_t)(pp[0] & 0x3F) << 8 | pp[1]) + delta;
+		pp[0] = (uint8_t)(0xC0 | v >> 8);
+		pp[1] = (uint8_t)v;
+	}
+	if (edns) {
+		uint8_t *o = w + n->len;
+		o[0] = 0;
+		pkt_put16(o + 1, PKT_TYPE_OPT);
+		pkt_put16(o + 3, conf->max_udp_payload >= 512 ? conf->max_udp_payload : 512);
+		pkt_put32(o + 5, do_bit ? PKT_EDNS_DO : 0);
+		pkt_put16(o + 9, 0);
+	}
+	out[0] = query[0];
+	out[1] = query[1];
+	out[2] = (uint8_t)(PKT_F1_QR | PKT_F1_AA | (query[2] & PKT_F1_RD));
+	out[3] = (uint8_t)(rcode | (query[3] & PKT_F2_CD));
+	pkt_put16(out + 4, 1);
+	pkt_put16(out + 6, 0);
+	pkt_put16(out + 8, 1);
+	pkt_put16(out + 10, edns ? 1 : 0);
+	*outlen = total;
+	info->rcode = rcode;
+	info->aa = true;
+	info->tc = false;
+	info->edns = edns;
+	info->do_bit = do_bit;
+	info->cacheable = true;
+	info->qtype = qtype;
+	info->qclass = qclass;
+	info->cookie = COOKIE_NONE;
+	info->acl = false;
+	info->wildcard = NULL;
+	info->wildcard_len = 0;
+	return 0;
+}

@@ -202,6 +202,41 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
  * answer_info.wildcard was set. Returns 0 or ANYNS_ENOENT. */
 int answer_wildcard_owner(const zset_t *zs, const uint8_t *qname_lc, size_t len, uint16_t qtype,
                           const uint8_t **owner, size_t *owner_len);
+/* ---- negative answers without the full builder ---------------------------
+ * The SOA record of a zone's negative answers, rendered once as it would
+ * follow a question that is the apex itself (its names compressed against
+ * the apex at offset 12), with the places of its compression pointers: for
+ * another question under the apex every pointer moves by the question's
+ * extra length. Callers keep a few (answer_neg_t is plain data, one per
+ * zone version) and pass them to answer_negative(). */
+#define ANSWER_NEG_MAX 300
+typedef struct answer_neg {
+	const zone_t *zone;         /* NULL: empty */
+	uint64_t gen;               /* zset_generation() it was rendered under */
+	uint16_t len;               /* rr[0..len); 0: this zone needs the builder */
+	uint8_t nptr;               /* pointers in rr, at ptr_at[] */
+	uint8_t apex_labels;
+	uint8_t cmp_used;           /* compression entries the render used */
+	uint16_t ptr_at[3];
+	/* The label just above the apex (lowercased, with its length byte) of
+	 * MNAME and RNAME when they are below the apex: a question with the
+	 * same label there would compress them further. */
+	uint8_t avoid[2][64];
+	uint8_t rr[ANSWER_NEG_MAX];
+} answer_neg_t;
+
+/* For a query of the simple shape (acache.h: one uncompressed question, no
+ * options) whose lowercased question name is qname_lc: when the answer is a
+ * plain NXDOMAIN, or NODATA at a name that exists, of an unsigned zone (or
+ * DO=0) with no allow-query list, writes it into out[0..outcap) byte for
+ * byte as answer_build() would, from tab[] (ntab a power of two; entries
+ * rendered as needed). Returns 0 with *outlen and *info set, or ANYNS_ENOENT
+ * when the query needs answer_build(). */
+int answer_negative(const zset_t *zs, const answer_conf_t *conf, answer_neg_t *tab,
+                    size_t ntab, const uint8_t *query, size_t qlen, const uint8_t *qname_lc,
+                    size_t nlen, uint16_t qtype, uint16_t qclass, bool edns, bool do_bit,
+                    uint8_t *out, size_t outcap, size_t *outlen, answer_info_t *info);
+
 /* ---- presentation helpers ------------------------------------------------ */
 /* Wire name -> "a.example." into buf; returns length or ANYNS_ESPACE. */
 int anyns_name_to_text(const uint8_t *wire, size_t wlen, char *buf, size_t buflen);
