@@ -159,6 +159,11 @@ struct worker {
 	uint64_t tcp_iter;
 	bool tcp_tick_on;
 	uint8_t *tcpbuf;        /* TCP_OUT_CAP: the answers of one read, framed */
+	/* The answer cache TCP queries go through: the UDP one of this loop
+	 * (io[0]'s) when the back end reads UDP on the loop, else its own
+	 * (tcp_cache_own); NULL: server.answer-cache is 0. */
+	acache_t *tcp_cache;
+	bool tcp_cache_own;
 
 	dstats_t stats;         /* TCP */
 };

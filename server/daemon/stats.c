@@ -181,7 +181,7 @@ void stats_render(daemon_t *d, prom_buf_t *b)
 		else
 			prom_printf(b, "anyns_responses_total{rcode=\"%d\"} %llu\n", r, ULL(s.rcode[r]));
 	}
-	prom_scalar(b, "anyns_cache_hits_total", "counter", "UDP queries answered from the answer cache.", s.cache_hits);
+	prom_scalar(b, "anyns_cache_hits_total", "counter", "Queries (UDP and TCP) answered from the answer cache.", s.cache_hits);
 	prom_scalar(b, "anyns_cache_misses_total", "counter",
 	            "UDP queries looked up in the answer cache and not found there.", s.cache_misses);
 	prom_scalar(b, "anyns_dropped_total", "counter",

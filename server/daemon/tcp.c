@@ -8,7 +8,8 @@
  * taken a new client takes the slot of this worker's least recently active
  * connection. The answers to the queries of one read leave in one write:
  * a client that pipelines gets them in as few segments as the kernel can
- * make, without Nagle's wait for an acknowledgement (TCP_NODELAY is on). */
+ * make, without Nagle's wait for an acknowledgement (TCP_NODELAY is on).
+ * Answers come from the worker's answer cache when it holds them whole. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -55,7 +56,8 @@ struct tcp_conn {
 	bool closing, reading, eof, counted, sourced;
 	bool partial;           /* the buffer holds the start of a query */
 	uint8_t src[16];        /* the source key (tcp_sources) */
-	bool addrs;             /* peer and local are known (dnstap) */
+	bool peer_ok;           /* peer is known (from the accept) */
+	bool local_ok;          /* local is known (dnstap) */
 	struct sockaddr_storage peer, local;
 	uint64_t seen_iter;     /* loop iteration of the accept or last activity */
 	/* Idle timer, re-armed lazily: activity moves idle_due, and a timer
@@ -365,8 +367,12 @@ static void conn_send_msg(void *ctx, const uint8_t *msg, size_t len)
 }
 
 /* Answers one query into the batch at w->tcpbuf + *batch (room for a whole
- * answer is there), or sends the batch first when the query is a transfer
- * or a NOTIFY, whose messages go out one by one. */
+ * answer is there), or sends the batch first when the query is a transfer,
+ * a NOTIFY or signed (TSIG), whose messages go out one by one. Other queries
+ * go through the worker's answer cache like UDP ones: a template is at most
+ * 512 bytes and never truncated, so it is the whole answer, unless it left
+ * optional records out to fit 512 bytes (a query without EDNS): then the
+ * answer is built again without the limit. */
 static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_t qlen,
                         size_t *batch)
 {
@@ -376,42 +382,63 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 	uint8_t *out = w->tcpbuf + *batch;
 	STAT_INC(w->stats.tcp_queries);
 	if (xfr_serve_wants(q, qlen, true)) {
-		struct sockaddr_storage peer;
-		int plen = sizeof(peer);
 		if (*batch > 0) {
 			conn_send(c, w->tcpbuf, *batch);
 			*batch = 0;
 			if (c->closing)
 				return;
 		}
-		if (uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen) == 0)
-			xfr_serve(w->d, zs, (struct sockaddr *)&peer, true, q, qlen, 65535,
+		if (c->peer_ok)
+			xfr_serve(w->d, zs, (struct sockaddr *)&c->peer, true, q, qlen, 65535,
 			          conn_send_msg, c);
 		return;
 	}
 	answer_peer_t peer;
 	uint8_t ipbuf[16];
-	struct sockaddr_storage ss;
-	int sslen = sizeof(ss);
 	/* The client's address serves cookies and allow-query only. */
-	bool known = (w->d->aconf.cookies != NULL || zset_has_acl(zs)) &&
-	             uv_tcp_getpeername(&c->h, (struct sockaddr *)&ss, &sslen) == 0;
+	peer_from(c->peer_ok ? (struct sockaddr *)&c->peer : NULL, ipbuf, &peer);
 	struct timespec qtime;
 	if (w->d->dnstap != NULL)
 		clock_gettime(CLOCK_REALTIME, &qtime);
-	peer_from(known ? (struct sockaddr *)&ss : NULL, ipbuf, &peer);
-	int brc = answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
-	                            out + 2, 65535, &olen, &info);
-	if (brc != 0)
-		olen = 0;
-	if (w->d->dnstap != NULL) {
-		if (!c->addrs) {
-			int pl = sizeof(c->peer), ll = sizeof(c->local);
-			c->addrs = uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &pl) == 0 &&
-			           uv_tcp_getsockname(&c->h, (struct sockaddr *)&c->local, &ll) == 0;
+	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
+	acache_key_t key;
+	uint32_t h = 0;
+	bool keyed = false, hit = false;
+	if (gen != 0 && w->tcp_cache != NULL) {
+		uint8_t rcode;
+		int r = acache_lookup(w->tcp_cache, gen, q, qlen, &key, &h, out + 2, 65535, &olen,
+		                      &rcode);
+		if (r > 0 && (r & ACACHE_HIT_PARTIAL))
+			r = ANYNS_EINVAL;
+		/* Not for this client: answered afresh (REFUSED), not stored. */
+		if (r > 0 && (r & ACACHE_HIT_ACL) &&
+		    !answer_allowed(zs, key.name, key.name_len, key.qtype, &peer))
+			r = ANYNS_EINVAL;
+		if (r >= 0) {
+			hit = true;
+			info.rcode = rcode;
+			STAT_INC(w->stats.cache_hits);
+		} else if (r == ANYNS_ENOENT) {
+			keyed = true;
+			STAT_INC(w->stats.cache_misses);
 		}
-		dtap_log(w->d->dnstap, w->id, true, c->addrs ? (struct sockaddr *)&c->peer : NULL,
-		         c->addrs ? (struct sockaddr *)&c->local : NULL, &qtime, q, qlen,
+	}
+	if (!hit) {
+		bool known = c->peer_ok && (w->d->aconf.cookies != NULL || zset_has_acl(zs));
+		if (answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
+		                      out + 2, 65535, &olen, &info) != 0)
+			olen = 0;
+		if (keyed && olen > 0)
+			(void)acache_store(w->tcp_cache, gen, &key, h, out + 2, olen, &info);
+	}
+	if (w->d->dnstap != NULL) {
+		if (!c->local_ok) {
+			int ll = sizeof(c->local);
+			c->local_ok = uv_tcp_getsockname(&c->h, (struct sockaddr *)&c->local, &ll) == 0;
+		}
+		bool addrs = c->peer_ok && c->local_ok;
+		dtap_log(w->d->dnstap, w->id, true, addrs ? (struct sockaddr *)&c->peer : NULL,
+		         addrs ? (struct sockaddr *)&c->local : NULL, &qtime, q, qlen,
 		         olen > 0 ? out + 2 : NULL, olen);
 	}
 	if (olen == 0) {
@@ -541,11 +568,9 @@ static void on_connection(uv_stream_t *server, int status)
 	 * client sees a reset/EOF instead of waiting in the backlog. With
 	 * every slot taken, this worker's least recently active connection
 	 * makes room, so that a client with a query still gets in. */
-	struct sockaddr_storage peer;
-	int plen = sizeof(peer);
-	memset(&peer, 0, sizeof(peer));
-	uv_tcp_getpeername(&c->h, (struct sockaddr *)&peer, &plen);
-	source_key(&peer, c->src);
+	int plen = sizeof(c->peer);
+	c->peer_ok = uv_tcp_getpeername(&c->h, (struct sockaddr *)&c->peer, &plen) == 0;
+	source_key(&c->peer, c->src);
 	bool refuse = w->stopping;
 	if (!refuse && atomic_load(&d->tcp_conns) >= d->conf.tcp_max_conn) {
 		tcp_conn_t *old = evictable(w);

@@ -1,6 +1,7 @@
 /* A worker: one thread, one libuv loop, its own SO_REUSEPORT UDP socket per
  * listen address driven by the configured UDP back end (udp.c), its TCP
- * listeners and its answer cache. Everything a query touches is preallocated
+ * listeners and its answer cache (shared by UDP and TCP when both are read
+ * on the loop). Everything a query touches is preallocated
  * here. */
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@ static void worker_release(worker_t *w)
 			close(w->udp[i].fd);
 	for (size_t i = 0; i < w->n_io; i++)
 		udp_io_free(w->io[i]);
+	if (w->tcp_cache_own)
+		acache_free(w->tcp_cache);
 	free(w->tcpbuf);
 	free(w);
 }
@@ -125,6 +128,16 @@ int worker_new(daemon_t *d, unsigned id, worker_t **out)
 			goto fail_loop;
 		}
 		w->n_tcp++;
+	}
+	/* A reader thread owns its socket's cache (io_per_socket): TCP, on the
+	 * loop, gets one of its own. */
+	if (api->io_per_socket && d->conf.answer_cache > 0) {
+		rc = acache_new(d->conf.answer_cache, &w->tcp_cache);
+		if (rc != 0)
+			goto fail_loop;
+		w->tcp_cache_own = true;
+	} else if (w->n_io > 0) {
+		w->tcp_cache = w->io[0]->cache;
 	}
 	*out = w;
 	return 0;

@@ -182,14 +182,16 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
 #define ACACHE_MARKER 0xFF     /* hdr.flags of the filler at the end of a lap */
 #define ACACHE_ACL    0x80     /* hdr.flags: the zone has an allow-query list */
 #define ACACHE_WILD   0x40     /* hdr.flags: synthesised from a wildcard */
-#define ACACHE_KEYF   0x3F     /* hdr.flags: the key's ACACHE_KEY_* */
+#define ACACHE_PART   0x20     /* hdr.flags: records left out to fit 512 bytes */
+#define ACACHE_KEYF   0x1F     /* hdr.flags: the key's ACACHE_KEY_* */
 
 typedef struct acache_hdr {
 	uint64_t gen;              /* 0: never written */
 	uint32_t hash;
 	uint16_t len;              /* template bytes that follow */
 	uint8_t rcode;
-	uint8_t flags;             /* ACACHE_KEY_* | ACACHE_ACL | ACACHE_WILD, or ACACHE_MARKER */
+	uint8_t flags;             /* ACACHE_KEY_* | ACACHE_ACL | ACACHE_WILD | ACACHE_PART,
+	                            * or ACACHE_MARKER */
 } acache_hdr_t;
 
 typedef struct acache_slot {
@@ -418,7 +420,8 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 	*outlen = r->len;
 	*rcode = r->rcode;
 	int ret = ((r->flags & ACACHE_ACL) ? ACACHE_HIT_ACL : 0) |
-	          ((r->flags & ACACHE_WILD) ? ACACHE_HIT_WILDCARD : 0);
+	          ((r->flags & ACACHE_WILD) ? ACACHE_HIT_WILDCARD : 0) |
+	          ((r->flags & ACACHE_PART) ? ACACHE_HIT_PARTIAL : 0);
 	/* In use and about to be overwritten: move it to the head. */
 	if (age > c->old_age) {
 		acache_hdr_t hdr = *r;
@@ -439,7 +442,8 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 		return false;
 	acache_hdr_t hdr = { gen, h, (uint16_t)len, info->rcode,
 	                     (uint8_t)(k->flags | (info->acl ? ACACHE_ACL : 0) |
-	                               (info->wildcard != NULL ? ACACHE_WILD : 0)) };
+	                               (info->wildcard != NULL ? ACACHE_WILD : 0) |
+	                               (info->partial ? ACACHE_PART : 0)) };
 	acache_slot_t *s = acache__victim(c, h);
 	s->pos = (uint32_t)acache__append(c, &hdr, resp, k);
 	s->hash = h;

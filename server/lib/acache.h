@@ -66,11 +66,14 @@ void acache_free(acache_t *c);            /* accepts NULL */
  * an answer of a zone with an allow-query list (answer_info.acl), which may
  * be sent only once answer_allowed() admits the client; ACACHE_HIT_WILDCARD
  * for one synthesised from a wildcard (answer_info.wildcard, found again with
- * answer_wildcard_owner()). ANYNS_ENOENT on a miss, with *key and *hash
+ * answer_wildcard_owner()); ACACHE_HIT_PARTIAL for one that left optional
+ * records out to fit 512 bytes (answer_info.partial: a query without EDNS),
+ * complete enough for UDP but not an answer to send over TCP. ANYNS_ENOENT on a miss, with *key and *hash
  * filled for acache_store(); ANYNS_EINVAL when the query has no key (build
  * it). */
 #define ACACHE_HIT_ACL      1
 #define ACACHE_HIT_WILDCARD 2
+#define ACACHE_HIT_PARTIAL  4
 int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
                   acache_key_t *key, uint32_t *hash, uint8_t *out, size_t outcap,
                   size_t *outlen, uint8_t *rcode);
@@ -79,8 +82,8 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
  * (`key`, `hash` from acache_lookup()). Returns true when it is a template
  * (`info` says cacheable, not truncated, at most ACACHE_TMPL_MAX bytes), so
  * that the caller may offer it to the XDP map too unless info->acl; the
- * cache keeps it when it has room for it, marked when info->acl or
- * info->wildcard. */
+ * cache keeps it when it has room for it, marked when info->acl,
+ * info->wildcard or info->partial. */
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
                   const uint8_t *resp, size_t len, const answer_info_t *info);
 

@@ -1302,9 +1302,13 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 		/* A template must fit any client (512 bytes) and hold nothing
 		 * that depends on more than the key: no NSID, no truncation,
 		 * nothing left out because of this client's EDNS size (without
-		 * EDNS the limit is always 512, the same for every client). */
-		info->cacheable = pq.simple && tp == ANSWER_UDP && !tc && !nsid &&
-		                  r.pos <= 512 && !(r.partial && pq.edns) && !r.acl_refused;
+		 * EDNS the limit is always 512, the same for every client). A TCP
+		 * answer of at most 512 bytes with nothing left out is the one UDP
+		 * would give (only the size limit and AXFR differ). */
+		bool xfr = pq.qtype == PKT_TYPE_AXFR || pq.qtype == PKT_TYPE_IXFR;
+		info->cacheable = pq.simple && (tp == ANSWER_UDP || (!r.partial && !xfr)) && !tc &&
+		                  !nsid && r.pos <= 512 && !(r.partial && pq.edns) && !r.acl_refused;
+		info->partial = r.partial;
 		info->acl = r.acl;
 		info->wildcard = NULL;
 		info->wildcard_len = 0;

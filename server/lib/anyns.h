@@ -155,6 +155,9 @@ typedef struct answer_info {
 	 * query's ID, RD bit and the letter case of the question name, so that a
 	 * response template can be stored and patched (acache.h). */
 	bool cacheable;
+	/* Optional records (additional data) were left out for lack of room:
+	 * complete per RFC 1035 but not what a larger message would carry. */
+	bool partial;
 	uint16_t qtype, qclass;
 	uint8_t cookie;       /* enum cookie_verdict of the query's COOKIE option */
 	/* Answered from a zone with an allow-query list (acl.h), or refused

@@ -91,13 +91,16 @@ if [ "$a3" = "NOERROR 192.0.2.80" ] && [ "${h3:-0}" -gt "${h2:-0}" ]; then
 else
 	fail $T:acl-allowed-after-denied "got '$a3', cache hits $h2 -> $h3"
 fi
-# TCP.
+# TCP goes through the same cache: the allowed source's answer is a hit, the
+# other source is still REFUSED.
+h4=$(hits)
 t1=$(q 127.0.0.2 +tcp www.acl.test)
+h5=$(hits)
 t2=$(q 127.0.0.1 +tcp www.acl.test)
-if [ "$t1" = "NOERROR 192.0.2.80" ] && [ "$t2" = "REFUSED " ]; then
+if [ "$t1" = "NOERROR 192.0.2.80" ] && [ "$t2" = "REFUSED " ] && [ "${h5:-0}" -gt "${h4:-0}" ]; then
 	pass $T:acl-tcp
 else
-	fail $T:acl-tcp "allowed '$t1', other '$t2'"
+	fail $T:acl-tcp "allowed '$t1', other '$t2', cache hits $h4 -> $h5"
 fi
 # Another zone answers everyone.
 o1=$(q 127.0.0.1 www.open.test)

@@ -454,6 +454,48 @@ def cmd_caseecho(addr, port):
     return ok
 
 
+def cmd_tcpcache(addr, port):
+    """Over TCP a query gets the bytes UDP gives it (the answer cache serves
+    both): each question is asked over UDP from 16 sockets (SO_REUSEPORT
+    spreads them over the workers, whose caches they fill), then over TCP.
+    A query without EDNS whose MX targets' addresses do not all fit in 512
+    bytes gets over UDP an answer with some left out (TC=0), which the cache
+    keeps; over TCP it must get all of them."""
+    ok = True
+    cases = [("www.func.test", "A", 0), ("www.func.test", "A", -1),
+             ("nx.func.test", "A", 0), ("alias.func.test", "A", -1),
+             ("MiXeD.FuNc.TeSt", "A", 0), ("func.test", "MX", -1)]
+    for name, qtype, edns in cases:
+        q = dns.message.make_query(name, qtype, use_edns=edns)
+        q.id = 4242
+        wire = q.to_wire()
+        udp = set()
+        for _ in range(16):
+            got = udp_exchange(addr, port, wire)
+            udp.add(got)
+        tcp = [dnsutil.tcp_ask((addr, port), wire) for _ in range(3)]
+        good = len(udp) == 1 and None not in udp and all(t == next(iter(udp)) for t in tcp)
+        print("%s %s edns=%d: %d distinct UDP answers, TCP %s" %
+              (name, qtype, edns, len(udp), "the same bytes" if good else "DIFFERENT"))
+        ok = ok and good
+    q = dns.message.make_query("manymx.func.test", "MX", use_edns=False)
+    wire = q.to_wire()
+    small = [udp_exchange(addr, port, wire) for _ in range(16)]
+    if None in small:
+        print("manymx over UDP: no answer")
+        return False
+    u = dns.message.from_wire(small[0])
+    t = dns.message.from_wire(dnsutil.tcp_ask((addr, port), wire))
+    ua = sum(len(rs) for rs in u.additional)
+    ta = sum(len(rs) for rs in t.additional)
+    tn = sum(len(rs) for rs in t.answer)
+    good = (max(len(w) for w in small) <= 512 and not u.flags & dns.flags.TC and ua < 24 and
+            tn == 12 and ta >= 24 and not t.flags & dns.flags.TC)
+    print("manymx MX without EDNS: UDP %d bytes, %d additional; TCP %d answer, %d additional%s" %
+          (len(small[0]), ua, tn, ta, "" if good else "  WRONG"))
+    return ok and good
+
+
 def cmd_metrics(addr, port):
     """The Prometheus endpoint serves the query counters."""
     import urllib.request
@@ -555,7 +597,7 @@ def main():
         "pipeline": cmd_pipeline, "batched": cmd_batched, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "tc-content": cmd_tc_content, "payload": cmd_payload, "any": cmd_any,
-        "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
+        "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "tcpcache": cmd_tcpcache, "metrics": cmd_metrics, "reload-load": cmd_reload_load,
     }[cmd]
     try:
         ok = fn(addr, port, *args)

@@ -54,7 +54,7 @@ done
 
 # The results this run must produce: one per case and transport, plus the
 # scripted checks below (FIXED; keep it in step when adding one).
-FIXED=92
+FIXED=94
 ncases=0
 for dir in "$HERE"/cases/*/; do
 	if [ -f "$dir/transports" ]; then set -- $(cat "$dir/transports"); else set -- udp tcp; fi
@@ -254,6 +254,7 @@ check $T:tcp-partial-reads $PY "$HERE/dnsraw.py" split 127.0.0.1 "$PORT"
 check $T:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
 check $T:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
 check $T:tcp-answers-batched $PY "$HERE/dnsraw.py" batched 127.0.0.1 "$PORT" 20
+check $T:tcp-same-as-udp $PY "$HERE/dnsraw.py" tcpcache 127.0.0.1 "$PORT"
 
 # ---- opcodes, malformed packets -------------------------------------------------------
 # NOTIFY for a zone served from a file (not a secondary): NOTAUTH, as Knot answers.
@@ -288,6 +289,17 @@ if [ "${hits:-0}" -ge 10 ]; then
 	pass $T:answer-cache-hits
 else
 	fail $T:answer-cache-hits "cache-hits=${hits:-none} after 20 identical queries"
+fi
+# ...and so are TCP ones: 20 identical queries pipelined on one connection.
+$PY "$HERE/dnsraw.py" batched 127.0.0.1 "$PORT" 20 >/dev/null
+nstats=$(grep -c "stats: counters reason=SIGUSR1" "$LOG")
+kill -USR1 "$MAIN"
+wait_for 2 more_stats
+hits2=$(grep "stats: counters reason=SIGUSR1" "$LOG" | tail -1 | sed -n 's/.*cache-hits=\([0-9]*\).*/\1/p')
+if [ $(( ${hits2:-0} - ${hits:-0} )) -ge 19 ]; then
+	pass $T:answer-cache-hits-tcp
+else
+	fail $T:answer-cache-hits-tcp "cache-hits ${hits:-none} -> ${hits2:-none} after 20 pipelined TCP queries"
 fi
 
 # ---- reload -----------------------------------------------------------------------------------

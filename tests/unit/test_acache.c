@@ -222,6 +222,56 @@ static void test_wildcard_flag(void **st)
 	acache_free(c);
 }
 
+/* Without EDNS a UDP answer that left optional records out to fit 512 bytes
+ * is stored flagged partial: whole enough for UDP, not for TCP. A TCP answer
+ * of at most 512 bytes with nothing left out is a template too (the UDP one,
+ * byte for byte); a longer one, and any transfer's, is not. */
+static void test_partial_tcp(void **st)
+{
+	char text[2048];
+	int tl = snprintf(text, sizeof(text), "$TTL 3600\n@ IN SOA ns1 h 1 3600 900 604800 300\n"
+	                  "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n");
+	for (int i = 1; i <= 12; i++)
+		tl += snprintf(text + tl, sizeof(text) - (size_t)tl,
+		               "mx IN MX %d m%02d.mx\nm%02d.mx IN A 192.0.2.%d\n"
+		               "m%02d.mx IN AAAA 2001:db8::%d\n", i, i, i, 100 + i, i, i);
+	zone_t *z = tz_zone("example.net", text);
+	zset_t *zs = tz_set(&z, 1);
+	acache_t *c = NULL;
+	uint8_t q[512], out[65535], want[512];
+	size_t n, ol, wl;
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	answer_info_t info;
+	assert_int_equal(acache_new(1024, &c), 0);
+
+	n = tq_build(q, "mx.example.net", 15, 1, NULL);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, 512, &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(zs, &g_conf, q, n, ANSWER_UDP, out, 512, &ol, &info), 0);
+	assert_true(info.partial && info.cacheable && !info.tc);
+	assert_true(acache_store(c, 1, &k, h, out, ol, &info));
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, 512, &ol, &rc), ACACHE_HIT_PARTIAL);
+	assert_int_equal(answer_build(zs, &g_conf, q, n, ANSWER_TCP, out, sizeof(out), &ol, &info), 0);
+	assert_true(ol > 512 && !info.partial && !info.cacheable);
+
+	n = tq_build(q, "www.example.net", 1, 1, NULL);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, 512, &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(zs, &g_conf, q, n, ANSWER_TCP, out, sizeof(out), &ol, &info), 0);
+	assert_true(info.cacheable && !info.partial);
+	assert_true(acache_store(c, 1, &k, h, out, ol, &info));
+	assert_int_equal(answer_build(zs, &g_conf, q, n, ANSWER_UDP, want, sizeof(want), &wl, NULL), 0);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, 512, &ol, &rc), 0);
+	assert_int_equal(ol, wl);
+	assert_memory_equal(out, want, wl);
+
+	n = tq_build(q, "example.net", 252, 1, NULL);
+	assert_int_equal(answer_build(zs, &g_conf, q, n, ANSWER_TCP, out, sizeof(out), &ol, &info), 0);
+	assert_false(info.cacheable);
+	acache_free(c);
+	zset_free(zs);
+}
+
 /* A ring smaller than what is asked: the oldest records go, every hit stays
  * byte-identical, nothing outgrows the ring. */
 static void test_ring(void **st)
@@ -373,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_lookup_store),
 		cmocka_unit_test(test_wildcard_flag),
+		cmocka_unit_test(test_partial_tcp),
 		cmocka_unit_test(test_ring),
 		cmocka_unit_test(test_flood),
 		cmocka_unit_test(test_prefill),
