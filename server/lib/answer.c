@@ -1526,6 +1526,7 @@ int answer_negative(const zset_t *zs, const answer_conf_t *conf, answer_neg_t *t
 	info->edns = edns;
 	info->do_bit = do_bit;
 	info->cacheable = true;
+	info->partial = false;
 	info->qtype = qtype;
 	info->qclass = qclass;
 	info->cookie = COOKIE_NONE;
