@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include <sys/stat.h>
 
@@ -97,6 +98,8 @@ static void usage(FILE *f)
 	           "  --include-anywhere $INCLUDE may read any regular file\n"
 	           "  --expire-warn DAYS warn about RRSIGs that expire within DAYS (default 7)\n"
 	           "  --no-dnssec        do not verify the signatures of a signed zone\n"
+	           "  --threads N        threads for a big zone: 2 or more parse beside the\n"
+	           "                     build (default: the CPUs online; 1: one thread)\n"
 	           "  A signed zone (DNSKEY at the apex) also has every RRSIG verified with\n"
 	           "  ldns (signature, inception, expiration) and its NSEC/NSEC3 chain checked.\n"
 	           "  Exit status: 0 ok, 1 the zone has errors, 2 usage.\n");
@@ -135,6 +138,8 @@ int main(int argc, char **argv)
 	long warn_days = 7;
 
 	zone_load_opts_init(&opts);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	opts.threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
@@ -153,6 +158,15 @@ int main(int argc, char **argv)
 				        "of days (0 to 24855)\n", argv[i]);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+			char *end;
+			long t = strtol(argv[++i], &end, 10);
+			if (*end || end == argv[i] || t < 1 || t > 256) {
+				fprintf(stderr, "anyns-checkzone: --threads: '%s' is not a number "
+				        "from 1 to 256\n", argv[i]);
+				return 2;
+			}
+			opts.threads = (unsigned)t;
 		} else if (!strcmp(argv[i], "--zones-dir") && i + 1 < argc) {
 			opts.zones_dir = argv[++i];
 		} else if (argv[i][0] == '-' && argv[i][1]) {

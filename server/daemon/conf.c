@@ -494,6 +494,12 @@ static const opt_t server_opts[] = {
 	  .help = "an in-zone NS target below a cut without an A or AAAA (missing glue) stops "
 	          "the zone from loading; by default it is a warning, as NSD and Knot DNS serve "
 	          "such a zone" },
+	{ .key = "load-threads", .flag = "load-threads", .type = OPT_UINT, .flags = OPT_AUTO,
+	  OPT_AT(dconf_t, load_threads), .min = 1, .max = 256, .autoval = 0, .def = "auto",
+	  .arg = "N",
+	  .help = "threads a zone load may use: 2 or more read and parse a big zone file (64 KiB "
+	          "and up) on a thread of its own while another builds the zone (same messages, "
+	          "same zone); 1: one thread; auto: one per core (2 or more use two today)" },
 	{ .key = "metrics", .flag = "metrics", .type = OPT_CUSTOM, .flags = OPT_RESTART,
 	  .parse = opt_metrics, .release = release_metrics, .format = fmt_metrics,
 	  .arg = "ADDR:PORT",

@@ -165,6 +165,13 @@ static bool zfile_same(const zfile_t *f)
 	       st.st_ctim.tv_nsec == f->ctime.tv_nsec;
 }
 
+/* CPUs online, for load-threads: auto. */
+static unsigned zones_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
 /* What else decides a compile's outcome besides the files' contents. */
 static void zsrc_key(const dconf_t *conf, const dconf_zone_t *zc, char *buf, size_t len)
 {
@@ -266,6 +273,7 @@ static int zones_build(daemon_t *d, const dconf_t *conf, uint64_t gen, zone_t **
 		lo.zones_dir = conf->zones_dir;
 		lo.include_anywhere = conf->include_anywhere;
 		lo.strict_glue = conf->strict_glue;
+		lo.threads = conf->load_threads ? conf->load_threads : zones_cpus();
 		lo.file_read = zsrc_add;
 		lo.file_read_ctx = &src;
 		t_fatal_noted = false;
@@ -498,6 +506,7 @@ static void reload_work(uv_work_t *req)
 static const char *const reload_applies[] = { "zones", "keys", "remotes",
                                               "server.zones-dir", "server.log-level",
                                               "server.include-anywhere", "server.strict-glue",
+                                              "server.load-threads",
                                               "rrl.rate", "rrl.slip", "rrl.ipv4-prefix",
                                               "rrl.ipv6-prefix", "rrl.whitelist",
                                               "rrl.table-size", "cookies.enable",
@@ -529,6 +538,7 @@ static void reload_apply_conf(daemon_t *d, dconf_t *next)
 	next->zones_dir = dir;
 	d->conf.include_anywhere = next->include_anywhere;
 	d->conf.strict_glue = next->strict_glue;
+	d->conf.load_threads = next->load_threads;
 	if (d->conf.log_level != next->log_level) {
 		d->conf.log_level = next->log_level;
 		log_set_level((enum log_level)d->conf.log_level);

@@ -76,6 +76,11 @@ typedef struct zone_load_opts {
 	 * tell later whether any of them changed. NULL: not called. */
 	void (*file_read)(void *ctx, const char *path, const struct stat *st);
 	void *file_read_ctx;
+	/* Threads a load may use: 2 or more parse a big zone (64 KiB and up)
+	 * on a thread of its own while the calling thread builds, with the
+	 * same messages and the same zone as one thread; 0 or 1: one thread.
+	 * file_read is then called from the parsing thread. */
+	unsigned threads;
 } zone_load_opts_t;
 void zone_load_opts_init(zone_load_opts_t *o);
 

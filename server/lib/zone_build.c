@@ -57,6 +57,11 @@ int zb_source(zone_builder_t *b, const char *name, uint16_t *id)
 	return 0;
 }
 
+size_t zb_sources(const zone_builder_t *b)
+{
+	return b->nsrcs;
+}
+
 const char *zb_source_name(const zone_builder_t *b, uint16_t id)
 {
 	return id < b->nsrcs ? b->srcs[id] : "?";

@@ -57,6 +57,8 @@ int zb_begin(const uint8_t *origin, size_t origin_len, const zone_load_opts_t *o
  * Returns 0 and *id, or ANYNS_ENOMEM (also past 65535 sources). */
 int zb_source(zone_builder_t *b, const char *name, uint16_t *id);
 const char *zb_source_name(const zone_builder_t *b, uint16_t id);
+/* How many sources are registered (the next id). */
+size_t zb_sources(const zone_builder_t *b);
 /* Marks a source whose content must not appear in messages (a file outside
  * the zone's folders): names from its records are not shown. */
 void zb_source_private(zone_builder_t *b, uint16_t id);

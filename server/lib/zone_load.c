@@ -9,6 +9,9 @@
  * each RR keeps the line it started on, and no ldns zone is ever held in
  * memory. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -29,6 +32,8 @@
 #define ZL_DEFAULT_MAX_FILE  (1ull << 30)
 #define ZL_DEFAULT_MAX_ZONE  (4ull << 30)
 
+struct zpipe;
+
 struct zread {
 	zone_builder_t *b;
 	struct zparse P;
@@ -41,6 +46,8 @@ struct zread {
 	uint64_t max_file, max_zone;
 	uint64_t total;         /* bytes read for this zone, includes counted each time */
 	char *roots[2];         /* real paths of the folders includes may come from */
+	struct zpipe *pipe;     /* the parser runs on its own thread (zr_run()) */
+	struct src *cur;        /* the innermost file being read */
 };
 
 struct src {
@@ -49,7 +56,150 @@ struct src {
 	uint32_t line;          /* line number of buf[pos] */
 	uint16_t file;
 	bool quote;             /* inside the zone's folders: messages may quote it */
+	const char *name;       /* as registered with the builder */
 };
+
+/* ---- the parser on its own thread ---------------------------------------
+ *
+ * With zone_load_opts_t.threads >= 2 a big file is read and parsed on a
+ * thread of its own while the calling thread builds: the parser hands over
+ * batches of events (an RR in wire form, a message, a new source) in file
+ * order, and the builder replays them in that order, so the messages, their
+ * files and lines and the compiled zone are those of a serial load. The
+ * builder also decides when to give up after ZL_MAX_ERRORS, at the place a
+ * serial load would: the position the parser had reached after the event
+ * that reached the limit. */
+#define ZP_BATCH   (256u << 10)
+#define ZP_BATCHES 8
+#define ZP_MIN     (64u << 10)   /* smaller texts are read on the calling thread */
+
+enum { ZEV_RR = 1, ZEV_REPORT, ZEV_SOURCE };
+
+struct zev {
+	uint8_t kind;
+	uint8_t flag;           /* REPORT: fatal; SOURCE: private */
+	uint16_t file;          /* RR, REPORT: source of the line */
+	uint16_t cfile;         /* where a serial load would check the error count next */
+	uint16_t type, rclass;
+	uint16_t owner_len;
+	uint32_t line, cline;
+	uint32_t ttl;
+	uint32_t len;           /* payload after the header: owner and rdata, or text with its NUL */
+};
+
+struct zpipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *full[ZP_BATCHES];     /* batches handed over, in order */
+	size_t full_len[ZP_BATCHES];
+	unsigned head, count;
+	char *spare[ZP_BATCHES];    /* batches to fill */
+	unsigned nspare;
+	bool done;                  /* the parser has finished */
+	atomic_bool stop;           /* the builder wants no more */
+	int rc;                     /* the parser's result */
+	char *cur;                  /* the batch the parser fills */
+	size_t cur_len;
+	size_t nsrcs;               /* sources registered, counting those still in batches */
+	struct zread *R;
+	struct src *s;
+};
+
+/* Hands the current batch over (parser side). */
+static void zp_flush(struct zpipe *P)
+{
+	if (!P->cur_len)
+		return;
+	pthread_mutex_lock(&P->mu);
+	P->full[(P->head + P->count) % ZP_BATCHES] = P->cur;
+	P->full_len[(P->head + P->count) % ZP_BATCHES] = P->cur_len;
+	P->count++;
+	pthread_cond_broadcast(&P->cv);
+	while (!P->nspare)
+		pthread_cond_wait(&P->cv, &P->mu);
+	P->cur = P->spare[--P->nspare];
+	P->cur_len = 0;
+	pthread_mutex_unlock(&P->mu);
+}
+
+/* Room for one event with `payload` bytes; the header filled with the
+ * position of the next error-count check. */
+static struct zev *zp_event(struct zread *R, uint8_t kind, size_t payload)
+{
+	struct zpipe *P = R->pipe;
+	size_t need = (sizeof(struct zev) + payload + 7) & ~(size_t)7;
+	if (P->cur_len + need > ZP_BATCH)
+		zp_flush(P);
+	struct zev *e = (struct zev *)(void *)(P->cur + P->cur_len);
+	P->cur_len += need;
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->len = (uint32_t)payload;
+	e->cfile = R->cur ? R->cur->file : 0;
+	e->cline = R->cur ? R->cur->line : 0;
+	return e;
+}
+
+static int zp_rr(struct zread *R, const zb_rr_t *rr, uint16_t src, uint32_t line)
+{
+	/* The builder refuses what does not fit the event; it says so. */
+	size_t ol = rr->owner_len <= WNAME_MAXLEN ? rr->owner_len : 0;
+	size_t rl = rr->rdlen <= 65535 ? rr->rdlen : 0;
+	struct zev *e = zp_event(R, ZEV_RR, ol + rl);
+	e->file = src;
+	e->line = line;
+	e->type = rr->type;
+	e->rclass = rr->rclass;
+	e->ttl = rr->ttl;
+	e->owner_len = (uint16_t)ol;
+	e->flag = rr->rdlen > 65535;
+	memcpy(e + 1, rr->owner, ol);
+	memcpy((char *)(e + 1) + ol, rr->rdata, rl);
+	return 0;
+}
+
+static void zr_report(struct zread *R, uint16_t src, uint32_t line, bool fatal, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void zr_report(struct zread *R, uint16_t src, uint32_t line, bool fatal, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!R->pipe) {
+		zb_report(R->b, src, line, fatal, "%s", msg);
+		return;
+	}
+	size_t n = strlen(msg) + 1;
+	struct zev *e = zp_event(R, ZEV_REPORT, n);
+	e->file = src;
+	e->line = line;
+	e->flag = fatal;
+	memcpy(e + 1, msg, n);
+}
+
+/* Registers a source; with the parser on its own thread the builder does
+ * it when it reaches the event, in the same order, so the ids agree. */
+static int zr_source(struct zread *R, const char *name, bool priv, uint16_t *id)
+{
+	if (!R->pipe) {
+		int rc = zb_source(R->b, name, id);
+		if (rc == 0 && priv)
+			zb_source_private(R->b, *id);
+		return rc;
+	}
+	if (R->pipe->nsrcs >= UINT16_MAX)
+		return ANYNS_ENOMEM;
+	size_t n = strlen(name) + 1;
+	struct zev *e = zp_event(R, ZEV_SOURCE, n);
+	e->flag = priv;
+	memcpy(e + 1, name, n);
+	*id = (uint16_t)R->pipe->nsrcs++;
+	e->file = *id;
+	return 0;
+}
 
 static int line_put(struct zread *R, size_t *o, char c)
 {
@@ -334,7 +484,7 @@ static int zr_include(struct zread *R, struct src *s, uint32_t line, char *arg, 
 	ldns_rdf *o = NULL;
 	char q[ZPARSE_EXCERPT * 4 + 8];
 	if (oarg && !(o = zparse_dname(&R->P, oarg))) {
-		zb_report(R->b, s->file, line, true, "bad $INCLUDE origin%s",
+		zr_report(R, s->file, line, true, "bad $INCLUDE origin%s",
 		          zparse_quote(s->quote, oarg, strlen(oarg), q, sizeof(q)));
 		return 0;
 	}
@@ -357,7 +507,7 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 	if (strcasecmp(dir, "$ORIGIN") == 0 && arg) {
 		ldns_rdf *o = zparse_dname(&R->P, arg);
 		if (!o) {
-			zb_report(R->b, s->file, line, true, "bad $ORIGIN name%s",
+			zr_report(R, s->file, line, true, "bad $ORIGIN name%s",
 			          zparse_quote(s->quote, arg, strlen(arg), q, sizeof(q)));
 			return 0;
 		}
@@ -366,12 +516,12 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 		const char *end;
 		uint32_t ttl = ldns_str2period(arg, &end);
 		if (*end || end == arg) {
-			zb_report(R->b, s->file, line, true, "bad $TTL value%s",
+			zr_report(R, s->file, line, true, "bad $TTL value%s",
 			          zparse_quote(s->quote, arg, strlen(arg), q, sizeof(q)));
 			return 0;
 		}
 		if (ttl > ZB_TTL_MAX) {
-			zb_report(R->b, s->file, line, false, "$TTL %u is above %u (RFC 2181 8); using %u",
+			zr_report(R, s->file, line, false, "$TTL %u is above %u (RFC 2181 8); using %u",
 			          ttl, ZB_TTL_MAX, ZB_TTL_DEFAULT);
 			ttl = ZB_TTL_DEFAULT;
 		}
@@ -379,20 +529,23 @@ static int zr_directive(struct zread *R, struct src *s, uint32_t line)
 	} else if (strcasecmp(dir, "$INCLUDE") == 0 && arg) {
 		return zr_include(R, s, line, arg, next_tok(&cur));
 	} else {
-		zb_report(R->b, s->file, line, true, "unknown or incomplete directive%s",
+		zr_report(R, s->file, line, true, "unknown or incomplete directive%s",
 		          zparse_quote(s->quote, dir, strlen(dir), q, sizeof(q)));
 	}
 	return 0;
 }
 
-static int zr_parse(struct zread *R, struct src *s)
+static int zr_parse_src(struct zread *R, struct src *s)
 {
 	int rc = 0;
 	for (;;) {
 		uint32_t line;
 		const char *err;
 		/* A file that is not a zone at all would report every line. */
-		if (zb_errors(R->b) >= ZL_MAX_ERRORS) {
+		if (R->pipe) {
+			if (atomic_load_explicit(&R->pipe->stop, memory_order_relaxed))
+				return 0;
+		} else if (zb_errors(R->b) >= ZL_MAX_ERRORS) {
 			if (!R->gave_up)
 				zb_report(R->b, s->file, s->line, true, "too many errors, stopped reading");
 			R->gave_up = true;
@@ -404,7 +557,7 @@ static int zr_parse(struct zread *R, struct src *s)
 		if (r < 0 && !err)
 			return r;
 		if (r < 0) {
-			zb_report(R->b, s->file, line, true, "%s", err);
+			zr_report(R, s->file, line, true, "%s", err);
 			continue;
 		}
 		char *p = R->line;
@@ -425,14 +578,141 @@ static int zr_parse(struct zread *R, struct src *s)
 		if (rc < 0)
 			return rc;
 		if (rc == 0) {
-			zb_report(R->b, s->file, line, true, "%s", msg);
+			zr_report(R, s->file, line, true, "%s", msg);
 			continue;
 		}
-		rc = zb_add_rr(R->b, &rr, s->file, line);
+		rc = R->pipe ? zp_rr(R, &rr, s->file, line) : zb_add_rr(R->b, &rr, s->file, line);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+static int zr_parse(struct zread *R, struct src *s)
+{
+	struct src *outer = R->cur;
+	R->cur = s;
+	int rc = zr_parse_src(R, s);
+	R->cur = outer;
+	return rc;
+}
+
+static void *zp_main(void *arg)
+{
+	struct zpipe *P = arg;
+	int rc = zr_parse(P->R, P->s);
+	zp_flush(P);
+	pthread_mutex_lock(&P->mu);
+	P->rc = rc;
+	P->done = true;
+	pthread_cond_broadcast(&P->cv);
+	pthread_mutex_unlock(&P->mu);
+	return NULL;
+}
+
+/* Replays one batch into the builder. Returns 0 or <0 (the build cannot
+ * go on). */
+static int zp_replay(struct zread *R, const char *buf, size_t len, bool *gave_up)
+{
+	for (size_t off = 0; off < len && !*gave_up;) {
+		const struct zev *e = (const struct zev *)(const void *)(buf + off);
+		const char *pl = (const char *)(e + 1);
+		off += (sizeof(*e) + e->len + 7) & ~(size_t)7;
+		int rc = 0;
+		if (e->kind == ZEV_RR) {
+			zb_rr_t rr = {
+				.owner = (const uint8_t *)pl, .owner_len = e->owner_len, .type = e->type,
+				.rclass = e->rclass, .ttl = e->ttl,
+				.rdata = (const uint8_t *)pl + e->owner_len,
+				.rdlen = e->flag ? 65536 : e->len - e->owner_len,
+			};
+			rc = zb_add_rr(R->b, &rr, e->file, e->line);
+		} else if (e->kind == ZEV_REPORT) {
+			zb_report(R->b, e->file, e->line, e->flag, "%s", pl);
+		} else {
+			uint16_t id;
+			rc = zb_source(R->b, pl, &id);
+			if (rc == 0 && e->flag)
+				zb_source_private(R->b, id);
+		}
+		if (rc)
+			return rc;
+		if (zb_errors(R->b) >= ZL_MAX_ERRORS) {
+			zb_report(R->b, e->cfile, e->cline, true, "too many errors, stopped reading");
+			*gave_up = true;
+		}
+	}
+	return 0;
+}
+
+/* Parses source `s` (the main file or text), on a thread of its own when
+ * the options ask for it and the text is big enough to gain from it. */
+static int zr_run(struct zread *R, struct src *s)
+{
+	struct zpipe P;
+	pthread_t t;
+	int rc = 0;
+	bool gave_up = false;
+	if (R->opts->threads < 2 || s->len < ZP_MIN)
+		return zr_parse(R, s);
+	memset(&P, 0, sizeof(P));
+	for (unsigned i = 0; i < ZP_BATCHES; i++) {
+		if (!(P.spare[i] = malloc(ZP_BATCH))) {
+			while (i--)
+				free(P.spare[i]);
+			return zr_parse(R, s);
+		}
+	}
+	P.nspare = ZP_BATCHES - 1;
+	P.cur = P.spare[ZP_BATCHES - 1];
+	P.nsrcs = zb_sources(R->b);
+	P.R = R;
+	P.s = s;
+	atomic_init(&P.stop, false);
+	pthread_mutex_init(&P.mu, NULL);
+	pthread_cond_init(&P.cv, NULL);
+	R->pipe = &P;
+	if (pthread_create(&t, NULL, zp_main, &P) != 0) {
+		R->pipe = NULL;
+		rc = zr_parse(R, s);
+		goto out;
+	}
+	for (;;) {
+		pthread_mutex_lock(&P.mu);
+		while (!P.count && !P.done)
+			pthread_cond_wait(&P.cv, &P.mu);
+		if (!P.count) {
+			pthread_mutex_unlock(&P.mu);
+			break;
+		}
+		char *buf = P.full[P.head];
+		size_t len = P.full_len[P.head];
+		P.head = (P.head + 1) % ZP_BATCHES;
+		P.count--;
+		pthread_mutex_unlock(&P.mu);
+		if (!rc && !gave_up) {
+			rc = zp_replay(R, buf, len, &gave_up);
+			if (rc || gave_up)
+				atomic_store(&P.stop, true);
+		}
+		pthread_mutex_lock(&P.mu);
+		P.spare[P.nspare++] = buf;
+		pthread_cond_broadcast(&P.cv);
+		pthread_mutex_unlock(&P.mu);
+	}
+	pthread_join(t, NULL);
+	R->pipe = NULL;
+	if (!rc && !gave_up)
+		rc = P.rc;
+	if (gave_up)
+		R->gave_up = true;
+out:
+	for (unsigned i = 0; i < P.nspare; i++)
+		free(P.spare[i]);
+	free(P.cur);
+	pthread_mutex_destroy(&P.mu);
+	pthread_cond_destroy(&P.cv);
+	return rc;
 }
 
 /* A copy of a path for messages: bytes outside printable ASCII as \\DDD. */
@@ -493,13 +773,13 @@ static int zr_parse_file(struct zread *R, const char *path, const struct src *fr
 	int rc;
 
 	if (from && R->depth >= ZL_MAX_INCLUDE_DEPTH) {
-		zb_report(R->b, from->file, from_line, true, "$INCLUDE nested too deep");
+		zr_report(R, from->file, from_line, true, "$INCLUDE nested too deep");
 		return 0;
 	}
 	/* An included relative path is looked up beside the including file
 	 * first, then from the working directory. */
 	if (from && path[0] != '/') {
-		const char *inc = zb_source_name(R->b, from->file);
+		const char *inc = from->name;
 		const char *slash = strrchr(inc, '/');
 		if (slash && asprintf(&alt, "%.*s/%s", (int)(slash - inc), inc, path) > 0) {
 			if (access(alt, R_OK) == 0)
@@ -511,12 +791,12 @@ static int zr_parse_file(struct zread *R, const char *path, const struct src *fr
 		goto out;
 	if (rc < 0) {
 		if (!from) {
-			if (zb_source(R->b, path, &idx) == 0)
-				zb_report(R->b, idx, 0, true, "cannot read: %s", zr_strerror(rc));
+			if (zr_source(R, path, false, &idx) == 0)
+				zr_report(R, idx, 0, true, "cannot read: %s", zr_strerror(rc));
 			R->unreadable = true;
 		} else {
 			char q[ZPARSE_EXCERPT * 4 + 8];
-			zb_report(R->b, from->file, from_line, true, "cannot read $INCLUDE file%s: %s",
+			zr_report(R, from->file, from_line, true, "cannot read $INCLUDE file%s: %s",
 			          zparse_quote(from->quote, path, strlen(path), q, sizeof(q)),
 			          zr_strerror(rc));
 		}
@@ -526,16 +806,15 @@ static int zr_parse_file(struct zread *R, const char *path, const struct src *fr
 	rc = ANYNS_ENOMEM;
 	if (!(name = from ? printable_path(path) : strdup(path)))
 		goto out;
-	rc = zb_source(R->b, name, &idx);
+	rc = zr_source(R, name, !inside, &idx);
 	if (rc)
 		goto out;
-	if (!inside)
-		zb_source_private(R->b, idx);
 	if (!from && len >= ZL_PRESIZE_MIN && (rc = zr_presize(R, buf, len)) != 0)
 		goto out;
-	struct src s = { .buf = buf, .len = len, .pos = 0, .line = 1, .file = idx, .quote = inside };
+	struct src s = { .buf = buf, .len = len, .pos = 0, .line = 1, .file = idx, .quote = inside,
+	                 .name = name };
 	R->depth++;
-	rc = zr_parse(R, &s);
+	rc = from ? zr_parse(R, &s) : zr_run(R, &s);
 	R->depth--;
 out:
 	free(name);
@@ -620,8 +899,8 @@ int zone_compile_text_opts(const char *origin, const char *text, const char *nam
 		rc = zb_source(R.b, name ? name : "<text>", &idx);
 	if (rc == 0) {
 		struct src s = { .buf = text, .len = strlen(text), .pos = 0, .line = 1, .file = idx,
-		                 .quote = true };
-		rc = zr_parse(&R, &s);
+		                 .quote = true, .name = zb_source_name(R.b, idx) };
+		rc = zr_run(&R, &s);
 	}
 	return zr_done(&R, rc, idx, out);
 }
