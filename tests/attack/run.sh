@@ -6,9 +6,10 @@
 #   tcp.sh        slow and idle TCP clients do not lock a legitimate one out
 #   privdrop.sh   the daemon serves as an unprivileged user without capabilities
 #   acl.sh        allow-query: REFUSED outside the list, also past the answer cache
+#   flood.sh      random-subdomain flood: NXDOMAIN, memory flat, names in use stay cached
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 rc=0
-for part in includes ptrcost malformed tcp privdrop acl; do
+for part in includes ptrcost malformed tcp privdrop acl flood; do
 	[ -f "$HERE/$part.sh" ] || continue
 	echo "--- attack/$part"
 	bash "$HERE/$part.sh" || rc=1

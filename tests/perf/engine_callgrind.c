@@ -5,10 +5,16 @@
  *   build      answer_build() on every query of the mix (a cache miss);
  *   hit        acache_lookup() (key, hash, lookup, patch), the per-worker
  *              cache hit path of anynsd, on the queries of the mix that the
- *              cache stored.
+ *              cache stored;
+ *   flood      anynsd's UDP miss path (acache_lookup(), answer_negative(),
+ *              answer_build() and acache_store() as udp_answer() calls them)
+ *              on -n distinct names that do not exist under the first zone
+ *              (a random-subdomain flood), after the mix filled the cache;
+ *   flood-build  the same names through acache_lookup(), answer_build() and
+ *              acache_store() only (the miss path without answer_negative()).
  *
  * Usage:
- *   build/tests/perf/engine-bench [-m build|hit] [-n N] [-z ORIGIN=FILE]...
+ *   build/tests/perf/engine-bench [-m build|hit|flood|flood-build] [-n N] [-z ORIGIN=FILE]...
  *                                 [-q QUERYFILE] [-D DUMPFILE] [-R COUNT]
  *
  *   -z  zones to serve (default example.com=zones/example.com.zone);
@@ -318,6 +324,84 @@ static int run_hit(size_t n)
 	return 0;
 }
 
+static uint32_t rnd(uint32_t n);
+
+/* Random-subdomain flood: n names "<12 letters and digits>.<origin>" A,
+ * every other one with EDNS, each asked once, through the miss path of
+ * udp_answer() (`fast`: with answer_negative() first). The cache is filled
+ * with the mix first, so that the flood meets a full working set. */
+static int run_flood(size_t n, bool fast)
+{
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	static uint8_t out[65535];
+	static answer_neg_t neg[8];
+	size_t olen, bytes = 0, nx = 0, stored = 0, olen0;
+	const uint8_t *origin = zone_origin_wire(g_zones[0], &olen0);
+	struct query *fq = calloc(n, sizeof(*fq));
+	answer_info_t info;
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc, w[256];
+	acache_t *c = NULL;
+
+	if (fq == NULL || acache_new(g_nq * 2 > 65536 ? g_nq * 2 : 65536, &c) != 0)
+		die("out of memory");
+	for (size_t i = 0; i < g_nq; i++) {
+		const struct query *q = &g_q[i];
+		if (acache_lookup(c, 1, q->w, q->len, &k, &h, out, sizeof(out), &olen, &rc) ==
+		        ANYNS_ENOENT &&
+		    answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out), &olen,
+		                 &info) == 0)
+			(void)acache_store(c, 1, &k, h, out, olen, &info);
+	}
+	for (size_t i = 0; i < n; i++) {
+		w[0] = 12;
+		for (int j = 1; j <= 12; j++)
+			w[j] = (uint8_t)alnum[rnd(sizeof(alnum) - 1)];
+		memcpy(w + 13, origin, olen0);
+		int l = mkquery(fq[i].w, sizeof(fq[i].w), (uint16_t)i, w, 13 + olen0, PKT_TYPE_A, 1,
+		                i & 1 ? QF_EDNS : 0, 1232);
+		if (l < 0)
+			die("query too long");
+		fq[i].len = (uint16_t)l;
+	}
+
+	double t0 = now_ns();
+	CALLGRIND_START_INSTRUMENTATION;
+	for (size_t i = 0; i < n; i++) {
+		const struct query *q = &fq[i];
+		if (acache_lookup(c, 1, q->w, q->len, &k, &h, out, sizeof(out), &olen, &rc) !=
+		    ANYNS_ENOENT)
+			continue;
+		if (fast && answer_negative(g_zs, &g_conf, neg, 8, q->w, q->len, k.name, k.name_len,
+		                            k.qtype, k.qclass, (k.flags & ACACHE_KEY_EDNS) != 0,
+		                            (k.flags & ACACHE_KEY_DO) != 0, out, sizeof(out), &olen,
+		                            &info) == 0) {
+			if ((info.rcode == PKT_RCODE_NOERROR || acache_seen(c, h)) &&
+			    acache_store(c, 1, &k, h, out, olen, &info))
+				stored++;
+		} else if (answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out),
+		                        &olen, &info) == 0) {
+			if (acache_store(c, 1, &k, h, out, olen, &info))
+				stored++;
+		} else {
+			continue;
+		}
+		bytes += olen;
+		nx += info.rcode == PKT_RCODE_NXDOMAIN;
+	}
+	CALLGRIND_STOP_INSTRUMENTATION;
+	double t = now_ns() - t0;
+	printf("%s: %zu names (%zu NXDOMAIN, %zu stored in the cache), %.1f ns/query, "
+	       "%.1f bytes/response\n", fast ? "flood" : "flood-build", n, nx, stored,
+	       t / (double)n, (double)bytes / (double)n);
+	if (nx != n)
+		die("not every flood name was answered NXDOMAIN");
+	free(fq);
+	acache_free(c);
+	return 0;
+}
+
 /* ---- the byte-for-byte dump --------------------------------------------------- */
 
 struct names {
@@ -563,7 +647,7 @@ int main(int argc, char **argv)
 		case 'D': dump = optarg; break;
 		case 'R': count = strtoul(optarg, NULL, 10); break;
 		default:
-			fprintf(stderr, "usage: engine-bench [-m build|hit] [-n N] [-z ORIGIN=FILE]... "
+			fprintf(stderr, "usage: engine-bench [-m build|hit|flood|flood-build] [-n N] [-z ORIGIN=FILE]... "
 			        "[-q QUERYFILE] [-D DUMPFILE [-R COUNT]]\n");
 			return 2;
 		}
@@ -587,8 +671,10 @@ int main(int argc, char **argv)
 			ret = run_build(n);
 		else if (strcmp(mode, "hit") == 0)
 			ret = run_hit(n);
+		else if (strcmp(mode, "flood") == 0 || strcmp(mode, "flood-build") == 0)
+			ret = run_flood(n, strcmp(mode, "flood") == 0);
 		else
-			die("-m build or -m hit");
+			die("-m build, hit, flood or flood-build");
 	}
 	zset_free(g_zs);
 	for (size_t i = 0; i < g_nz; i++)
