@@ -18,6 +18,8 @@ Environment:
   BENCH_NOISE_PCT    retry a burst when others held more than this % of
                      the server core (default 10), BENCH_RETRIES times (default 2)
   BENCH_QUIET_WAIT   seconds a phase may wait for a quiet core (60)
+  BENCH_PROFILE_MIXES  comma list of the PROFILE=1 mixes (default
+                     "mix,hot,flood,signed")
 
 Every server is pinned to the same core(s) (every thread, re-pinned after
 start) with the same number of workers, rate limiting off, on 127.0.0.1;
@@ -92,6 +94,7 @@ PEERS = ("nsd", "knot")
 LOSS_OK = 0.001             # "answered with < 0.1% loss"
 ZIPF = float(os.environ.get("BENCH_ZIPF", "0"))  # query popularity; 0 = uniform
 SCPUS = bl.cpu_list(SERVER_CPUS)
+PROFILE_MIXES = env_list("BENCH_PROFILE_MIXES", ["mix", "hot", "flood", "signed"])
 
 
 def log(msg):
@@ -390,11 +393,12 @@ def phase_flood(servers, zone, results):
     phase_bursts(servers, zone, results, "flood", [Load(str(FLOOD_RATE), FLOOD_RATE, qfile)])
 
 
-def signed_zone(zone):
+def signed_zone(zone, sub="signed"):
     """The benchmark zone signed by ldns-signzone: ECDSA P-256 KSK and ZSK,
     NSEC3 without salt or extra iterations (RFC 9276), signatures valid from
-    an hour ago for 30 days. The queries and the probe stay the same."""
-    d = os.path.join(TMP, "signed")
+    an hour ago for 30 days, in TMP/sub. The queries and the probe stay the
+    same."""
+    d = os.path.join(TMP, sub)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
 
@@ -573,12 +577,13 @@ def _cg_totals(outdir, want_dump):
     return total, files
 
 
-def _cg_run(srv, zone, qfile, nq, outdir, toggle, warm=None):
+def _cg_run(srv, zone, qfile, nq, outdir, toggle, warm=None, extra=()):
     """One server under callgrind. toggle: instrumentation starts off and is
     switched on through vgdb once the zone is loaded (exact, but vgdb does not
     reach forked children); otherwise everything is counted to the exit.
     warm: the warm-up's query file when it must differ from the counted one
-    (the flood: counted names must be new)."""
+    (the flood: counted names must be new). extra: dnsperf flags of both
+    passes (-D for the signed mix)."""
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
     wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=%s" % ("no" if toggle else "yes"),
@@ -592,7 +597,7 @@ def _cg_run(srv, zone, qfile, nq, outdir, toggle, warm=None):
         return None
     # One pass first so that answer caches are as warm as they get in the
     # rate runs, where dnsperf loops over its query file.
-    dnsperf(port, warm or qfile, 2000, None, nmax=1)
+    dnsperf(port, warm or qfile, 2000, None, nmax=1, extra=extra)
     time.sleep(1)
     pids = [str(x) for x in srv.pids()]
     if toggle:
@@ -600,7 +605,7 @@ def _cg_run(srv, zone, qfile, nq, outdir, toggle, warm=None):
             subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, timeout=30)
     done = 0
     if nq:
-        r = dnsperf(port, qfile, 2000, None, nmax=1)
+        r = dnsperf(port, qfile, 2000, None, nmax=1, extra=extra)
         done = r["completed"]
     if toggle:
         for pid in pids:
@@ -637,18 +642,30 @@ def phase_profile(servers, results):
         for _ in range(nq):
             g.write("%s.%s A\n" % ("".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789")
                                            for _ in range(12)), ORIGIN))
-    for mix, qfile, warm in (("mix", qmix, None), ("hot", qhot, None), ("flood", qflood, qmix)):
+    mixes = [("mix", zone, qmix, None, ()), ("hot", zone, qhot, None, ()),
+             ("flood", zone, qflood, qmix, ())]
+    # "signed": the benchmark mix with DO=1 on the same zone signed as in
+    # the signed row (NSEC3), so answers carry RRSIGs and proofs.
+    if shutil.which("ldns-signzone"):
+        mixes.append(("signed", signed_zone(zone, "signed-profile"), qmix, None, ["-D"]))
+    else:
+        results["errors"].append("ldns-signzone not installed: no signed profile")
+    for mix, mzone, qfile, warm, extra in mixes:
+        if mix not in PROFILE_MIXES:
+            continue
         for srv in servers:
             outdir = os.path.join(TMP, "callgrind-%s-%s" % (mix, srv.name))
             forks = srv.name == "nsd"
-            run = _cg_run(srv, zone, qfile, nq, outdir, toggle=not forks, warm=warm)
+            run = _cg_run(srv, mzone, qfile, nq, outdir, toggle=not forks, warm=warm,
+                          extra=extra)
             if run is None:
                 results["errors"].append("%s: not ready under valgrind" % srv.name)
                 continue
             total, files, done = run
             method = "vgdb toggle"
             if forks:
-                base = _cg_run(srv, zone, qfile, 0, outdir + "-base", toggle=False, warm=warm)
+                base = _cg_run(srv, mzone, qfile, 0, outdir + "-base", toggle=False, warm=warm,
+                               extra=extra)
                 if base is None:
                     results["errors"].append("%s: baseline run under valgrind failed" % srv.name)
                     continue

@@ -423,7 +423,8 @@ static const opt_t server_opts[] = {
 	          "a ring of variable-size answers), touched as answers are stored; once the ring "
 	          "is full an answer is admitted on its second miss, so one-off names do not push "
 	          "out the answers in use; 0 turns it off; auto: 3 per name served at start-up, "
-	          "between 65536 and 262144" },
+	          "between 65536 and 262144, four times that with a signed zone (its answers to "
+	          "DO=1 are 3-5 times larger)" },
 	{ .key = "udp-io", .flag = "udp-io", .type = OPT_ENUM, .flags = OPT_RESTART,
 	  OPT_AT(dconf_t, udp_io), .choices = udp_ios, .def = "poll", .arg = "MODE",
 	  .help = "UDP receive back end: poll (each worker polls its sockets on its libuv loop) "

@@ -251,7 +251,7 @@ int acache_new(size_t entries, acache_t **out)
 		c->door_shift--;
 	/* calloc: untouched pages cost nothing; the ring fills front to back. */
 	c->index = calloc(slots, sizeof(*c->index));
-	c->ring = calloc(1, ring + sizeof(acache_hdr_t) + ACACHE_TMPL_MAX + ACACHE_UNIT);
+	c->ring = calloc(1, ring + sizeof(acache_hdr_t) + ACACHE_TMPL_EDNS_MAX + ACACHE_UNIT);
 	c->door = calloc(door, sizeof(*c->door));
 	if (c->index == NULL || c->ring == NULL || c->door == NULL) {
 		acache_free(c);
@@ -278,7 +278,7 @@ static inline const acache_hdr_t *acache__match(const acache_t *c, uint32_t pos,
 	const acache_hdr_t *r = acache__rec(c, pos);
 	const uint8_t *t = (const uint8_t *)(r + 1) + PKT_HDR_LEN;
 	const unsigned n = k->name_len;
-	if (r->gen != gen || (r->flags & ACACHE_KEYF) != k->flags || r->len > ACACHE_TMPL_MAX ||
+	if (r->gen != gen || (r->flags & ACACHE_KEYF) != k->flags || r->len > ACACHE_TMPL_EDNS_MAX ||
 	    r->len < PKT_HDR_LEN + n + 4 || pkt_get16(t + n) != k->qtype ||
 	    pkt_get16(t + n + 2) != k->qclass)
 		return NULL;
@@ -414,6 +414,10 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 	}
 	if (r == NULL || r->len > outcap)
 		return ANYNS_ENOENT;
+	/* Past 512 bytes only for a client that offered room for it (RFC
+	 * 6891 6.2.3); the key check left its OPT as the last 11 bytes. */
+	if (r->len > ACACHE_TMPL_MAX && pkt_get16(query + qlen - 11 + 3) < r->len)
+		return ANYNS_ENOENT;
 	/* The key check put the query's name, as long as the template's, at
 	 * offset 12 of both. */
 	acache__patch((const uint8_t *)(r + 1), r->len, query, key->name_len, out);
@@ -434,8 +438,11 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
                   const uint8_t *resp, size_t len, const answer_info_t *info)
 {
 	/* A truncated answer depends on the client's payload size: never reuse it. */
-	if (!info->cacheable || info->tc || len > ACACHE_TMPL_MAX ||
-	    len < PKT_HDR_LEN + (size_t)k->name_len + 4)
+	if (!info->cacheable || info->tc || len < PKT_HDR_LEN + (size_t)k->name_len + 4 ||
+	    len > ((k->flags & ACACHE_KEY_EDNS) ? ACACHE_TMPL_EDNS_MAX : ACACHE_TMPL_MAX))
+		return false;
+	/* A large template in a small ring would push out too much at once. */
+	if (acache__units(len) > c->units / 8)
 		return false;
 	if (c->head + acache__units(len) - c->tail > c->units && acache__tail_live(c, gen) &&
 	    !acache__seen(c, h))
@@ -447,7 +454,7 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 	acache_slot_t *s = acache__victim(c, h);
 	s->pos = (uint32_t)acache__append(c, &hdr, resp, k);
 	s->hash = h;
-	return true;
+	return len <= ACACHE_TMPL_MAX;
 }
 
 /* ---- pre-fill ------------------------------------------------------------ */

@@ -40,9 +40,14 @@ int acache_key_from_query(const uint8_t *query, size_t qlen, acache_key_t *key);
 /* The key's hash, as the cache uses it. */
 uint32_t acache_hash(const acache_key_t *key);
 
-/* Templates are at most 512 bytes (the UDP limit without EDNS), so the same
- * template fits every client. */
+/* A template of at most 512 bytes (the UDP limit without EDNS) fits every
+ * client: only those go to the XDP map. A larger one (an EDNS query's answer
+ * that answer_build() made in full, e.g. with DNSSEC records) is kept up to
+ * ACACHE_TMPL_EDNS_MAX bytes (the largest max-udp-payload) and served only to
+ * a query whose EDNS payload size is at least its length; it was built under
+ * our own limit, so it never exceeds that. */
 #define ACACHE_TMPL_MAX 512
+#define ACACHE_TMPL_EDNS_MAX 4096
 
 /* Makes a response for `query` from a template (a response answer_build()
  * made for a query with the same key, UDP, answer_info.cacheable set, at most
@@ -79,11 +84,12 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
                   size_t *outlen, uint8_t *rcode);
 
 /* Offers the response answer_build() made for a query whose lookup missed
- * (`key`, `hash` from acache_lookup()). Returns true when it is a template
- * (`info` says cacheable, not truncated, at most ACACHE_TMPL_MAX bytes), so
- * that the caller may offer it to the XDP map too unless info->acl; the
- * cache keeps it when it has room for it, marked when info->acl,
- * info->wildcard or info->partial. */
+ * (`key`, `hash` from acache_lookup()). The cache keeps it when it is a
+ * template (`info` says cacheable, not truncated, at most ACACHE_TMPL_MAX
+ * bytes, or ACACHE_TMPL_EDNS_MAX for a key with EDNS) and there is room for
+ * it, marked when info->acl, info->wildcard or info->partial. Returns true
+ * when it is a template of at most ACACHE_TMPL_MAX bytes, so that the caller
+ * may offer it to the XDP map too unless info->acl. */
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
                   const uint8_t *resp, size_t len, const answer_info_t *info);
 

@@ -1299,15 +1299,18 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 		info->qtype = pq.qtype;
 		info->qclass = pq.qclass;
 		info->cookie = (uint8_t)cv;
-		/* A template must fit any client (512 bytes) and hold nothing
-		 * that depends on more than the key: no NSID, no truncation,
-		 * nothing left out because of this client's EDNS size (without
-		 * EDNS the limit is always 512, the same for every client). A TCP
-		 * answer of at most 512 bytes with nothing left out is the one UDP
-		 * would give (only the size limit and AXFR differ). */
+		/* A template must hold nothing that depends on more than the
+		 * key: no NSID, no truncation, nothing left out because of this
+		 * client's EDNS size (without EDNS the limit is always 512, the
+		 * same for every client). An EDNS answer in full made for UDP may
+		 * be larger than 512 bytes: the cache gives it only to clients
+		 * offering as much room (acache.h). A TCP answer of at most 512
+		 * bytes with nothing left out is the one UDP would give (only the
+		 * size limit and AXFR differ). */
 		bool xfr = pq.qtype == PKT_TYPE_AXFR || pq.qtype == PKT_TYPE_IXFR;
 		info->cacheable = pq.simple && (tp == ANSWER_UDP || (!r.partial && !xfr)) && !tc &&
-		                  !nsid && r.pos <= 512 && !(r.partial && pq.edns) && !r.acl_refused;
+		                  !nsid && (r.pos <= 512 || (pq.edns && tp == ANSWER_UDP)) &&
+		                  !(r.partial && pq.edns) && !r.acl_refused;
 		info->partial = r.partial;
 		info->acl = r.acl;
 		info->wildcard = NULL;

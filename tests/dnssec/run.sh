@@ -201,8 +201,8 @@ fi
 # 3 DS at empty non-terminal cuts, 2 x 2 at NSEC3 owner names, 2 in the
 # broken zone; 4 chased by drill per zone and the broken one; above, the
 # signature expiry logged for 4 zones and in the metrics for 3, and 12
-# anyns-checkzone runs.
-plan $((30 * 3 - 1 + 3 + 4 + 2 + 4 * 3 + 1 + 4 + 3 + 12))
+# anyns-checkzone runs; 2 answers past 512 bytes served from the cache.
+plan $((30 * 3 - 1 + 3 + 4 + 2 + 4 * 3 + 1 + 4 + 3 + 12 + 2))
 
 # resolve CASE QNAME QTYPE RCODE SECURE: asks Unbound (DO=1, fresh: the
 # cache lives one second); SECURE is ad (AD=1), noad (AD=0) or any.
@@ -312,4 +312,13 @@ if out=$(drill -S -k "$TMP/z/broken.test.ds" -p "$APORT" @127.0.0.1 www.broken.t
 else
 	pass dnssec:drill:broken
 fi
+
+# --- NXDOMAIN with its proofs (past 512 bytes) from the answer cache ---------
+for z in nsec3.test optout.test; do
+	if out=$(/usr/bin/python3 "$HERE/cached.py" 127.0.0.1 "$APORT" "$MPORT" "nothere.$z" A 2>&1); then
+		pass "dnssec:cached-large:$z"
+	else
+		fail "dnssec:cached-large:$z" "$out"
+	fi
+done
 summary

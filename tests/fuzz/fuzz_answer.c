@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (tp == ANSWER_UDP && info.cacheable) {
 			acache_key_t key;
-			if (acache_key_from_query(data, size, &key) != 0 || ol > 512)
+			if (acache_key_from_query(data, size, &key) != 0 ||
+			    ol > (key.flags & ACACHE_KEY_EDNS ? ACACHE_TMPL_EDNS_MAX : ACACHE_TMPL_MAX))
 				abort();
 			if (acache_patch(out, ol, data, size, patched, sizeof(patched), &pl) != 0 ||
 			    pl != ol || memcmp(patched, out, ol) != 0)

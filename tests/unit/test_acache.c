@@ -158,6 +158,68 @@ static void test_lookup_store(void **st)
 	acache_free(NULL);
 }
 
+/* An EDNS answer over 512 bytes (three 211-byte TXT records) is kept, served
+ * byte for byte to clients that offered room for it, never to one that did
+ * not, and not offered to the XDP map. */
+static void test_large_template(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512], out[2048], want[2048];
+	size_t n, ol, wl;
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	answer_info_t info;
+	assert_int_equal(acache_new(1024, &c), 0);
+
+	n = tq_build(q, "big.example.com", 16, 1, &(struct qopt){ .edns = true, .payload = 1232 });
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol, &info), 0);
+	assert_true(ol > 600 && ol < 1232);
+	assert_false(info.tc);
+	assert_true(info.cacheable);
+	assert_false(acache_store(c, 1, &k, h, out, ol, &info));   /* not for XDP */
+
+	/* Another ID, case and a payload just large enough: a hit, the built bytes. */
+	struct qopt o = { .id = 0x1234, .rd = true, .edns = true, .payload = (uint16_t)ol };
+	n = tq_build(q, "BIG.example.com", 16, 1, &o);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), 0);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, want, sizeof(want), &wl, &info), 0);
+	assert_int_equal(ol, wl);
+	assert_memory_equal(out, want, wl);
+
+	/* One byte less, or 512, or below 512: a miss; built, it is shorter
+	 * (what is optional left out, or truncated) and no template. */
+	uint16_t small[3] = { (uint16_t)(wl - 1), 512, 100 };
+	for (int i = 0; i < 3; i++) {
+		o.payload = small[i];
+		n = tq_build(q, "big.example.com", 16, 1, &o);
+		assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc),
+		                 ANYNS_ENOENT);
+		assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol,
+		                              &info), 0);
+		assert_true(ol < wl);
+		assert_false(info.cacheable);
+	}
+	/* Without EDNS the same question has another key: a miss. */
+	n = tq_build(q, "big.example.com", 16, 1, NULL);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	/* A caller's buffer smaller than the template: a miss. */
+	n = tq_build(q, "big.example.com", 16, 1, &(struct qopt){ .edns = true, .payload = 4096 });
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, 512, &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), 0);
+	acache_free(c);
+
+	/* A ring of 64 entries (256 units) takes no template of over 8 units' share. */
+	assert_int_equal(acache_new(64, &c), 0);
+	n = tq_build(q, "big.example.com", 16, 1, &(struct qopt){ .edns = true, .payload = 1232 });
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol, &info), 0);
+	assert_false(acache_store(c, 1, &k, h, out, ol, &info));
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	acache_free(c);
+}
+
 /* Asks q and checks that a hit is byte for byte what answer_build() gives. */
 static int ask_checked(acache_t *c, uint64_t gen, const uint8_t *q, size_t n)
 {
@@ -422,6 +484,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_lookup_store),
+		cmocka_unit_test(test_large_template),
 		cmocka_unit_test(test_wildcard_flag),
 		cmocka_unit_test(test_partial_tcp),
 		cmocka_unit_test(test_ring),
