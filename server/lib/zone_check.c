@@ -138,6 +138,23 @@ static void check_apex(struct zone_builder *b, uint16_t main_src)
 
 /* RFC 1034 4.2.1: an NS target inside the zone at or below a cut is only
  * reachable through glue, so the A/AAAA must be there. */
+size_t zcheck_glue_missing(const struct zone *z, const uint8_t *rd, size_t rdlen,
+                           uint8_t t[WNAME_MAXLEN])
+{
+	int tl = wname_check(rd, rdlen);
+	if (tl <= 0)
+		return 0;
+	wname_lower(t, rd, (size_t)tl);
+	if (!wname_is_subdomain(t, (size_t)tl, z->origin, z->origin_len))
+		return 0;
+	const znode_t *ce = zone_closest_encloser(z, t, (size_t)tl);
+	if (!(ce->flags & (ZN_BELOW_CUT | ZN_DELEG)))
+		return 0;
+	if (ce->name_len == tl && (znode_rrset(ce, LDNS_RR_TYPE_A) || znode_rrset(ce, LDNS_RR_TYPE_AAAA)))
+		return 0;
+	return (size_t)tl;
+}
+
 static void check_glue(struct zone_builder *b, uint32_t s)
 {
 	const struct zone *z = b->z;
@@ -150,22 +167,13 @@ static void check_glue(struct zone_builder *b, uint32_t s)
 		const uint8_t *rd = d + 2;
 		d += 2 + r->rdlen;
 		uint8_t t[WNAME_MAXLEN];
-		int tl = wname_check(rd, r->rdlen);
-		if (tl <= 0)
-			continue;
-		wname_lower(t, rd, (size_t)tl);
-		if (!wname_is_subdomain(t, (size_t)tl, z->origin, z->origin_len))
-			continue;
-		const znode_t *ce = zone_closest_encloser(z, t, (size_t)tl);
-		if (!(ce->flags & (ZN_BELOW_CUT | ZN_DELEG)))
-			continue;
-		bool exact = ce->name_len == tl;
-		if (exact && (znode_rrset(ce, LDNS_RR_TYPE_A) || znode_rrset(ce, LDNS_RR_TYPE_AAAA)))
+		size_t tl = zcheck_glue_missing(z, rd, r->rdlen, t);
+		if (tl == 0)
 			continue;
 		char tb[1024];
 		zb_report(b, r->src, r->line, b->opts->strict_glue,
 		          "missing glue: no A or AAAA for NS target %s",
-		          zb_name_text(b, r->src, t, (size_t)tl, tb, sizeof(tb)));
+		          zb_name_text(b, r->src, t, tl, tb, sizeof(tb)));
 	}
 }
 

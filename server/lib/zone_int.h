@@ -210,6 +210,11 @@ struct zone_builder {
 
 /* zone_check.c: every check of a grouped zone, reported through zb_report(). */
 void zcheck_run(struct zone_builder *b, uint16_t main_src);
+/* The NS target in rdata rd (rdlen bytes) of zone z lowercased into t, when it
+ * lacks glue: inside the zone, at or below a cut, and without an A or AAAA
+ * of its own. Returns its length, or 0 when it needs none or has it. */
+size_t zcheck_glue_missing(const struct zone *z, const uint8_t *rd, size_t rdlen,
+                           uint8_t t[WNAME_MAXLEN]);
 
 
 #define ZN3_EXACT 0x80000000u

@@ -368,17 +368,25 @@ static bool owner_ok(const struct patch *P, const zb_rr_t *rr, uint8_t *name)
 
 /* ---- names coming and going ------------------------------------------------- */
 
+/* The index of pn[i]'s parent in *pi (made when `create`; else ZIDX_NONE
+ * when the patch has none). The name is copied first: pn_get() may grow
+ * the names it points into. */
+static int pn_parent(struct patch *P, uint32_t i, bool create, uint32_t *pi)
+{
+	size_t plen;
+	const uint8_t *par = wname_parent(pn_name(P, &P->pn[i]), P->pn[i].len, &plen);
+	uint8_t pname[WNAME_MAXLEN];
+	memcpy(pname, par, plen);
+	return pn_get(P, pname, plen, create, pi);
+}
+
 static int link_up(struct patch *P, uint32_t i)
 {
 	P->pn[i].exists = true;
 	if (pn_apex(P, &P->pn[i]))
 		return 0;
-	size_t plen;
-	const uint8_t *par = wname_parent(pn_name(P, &P->pn[i]), P->pn[i].len, &plen);
-	uint8_t pname[WNAME_MAXLEN];
-	memcpy(pname, par, plen);
 	uint32_t pi;
-	int rc = pn_get(P, pname, plen, true, &pi);
+	int rc = pn_parent(P, i, true, &pi);
 	if (rc)
 		return rc;
 	P->pn[pi].kids++;
@@ -388,12 +396,8 @@ static int link_up(struct patch *P, uint32_t i)
 static int unlink_down(struct patch *P, uint32_t i)
 {
 	P->pn[i].exists = false;
-	size_t plen;
-	const uint8_t *par = wname_parent(pn_name(P, &P->pn[i]), P->pn[i].len, &plen);
-	uint8_t pname[WNAME_MAXLEN];
-	memcpy(pname, par, plen);
 	uint32_t pi;
-	int rc = pn_get(P, pname, plen, false, &pi);
+	int rc = pn_parent(P, i, false, &pi);
 	if (rc)
 		return rc;
 	if (pi == ZIDX_NONE)
@@ -946,21 +950,12 @@ static void check_glue(struct patch *P, const struct zone *z, const zrrset_t *se
 		const uint8_t *rd = d + 2;
 		d += 2 + rdlen;
 		uint8_t t[WNAME_MAXLEN];
-		int tl = wname_check(rd, rdlen);
-		if (tl <= 0)
-			continue;
-		wname_lower(t, rd, (size_t)tl);
-		if (!wname_is_subdomain(t, (size_t)tl, z->origin, z->origin_len))
-			continue;
-		const znode_t *ce = zone_closest_encloser(z, t, (size_t)tl);
-		if (!(ce->flags & (ZN_BELOW_CUT | ZN_DELEG)))
-			continue;
-		if (ce->name_len == tl &&
-		    (znode_rrset(ce, PKT_TYPE_A) || znode_rrset(ce, PKT_TYPE_AAAA)))
+		size_t tl = zcheck_glue_missing(z, rd, rdlen, t);
+		if (tl == 0)
 			continue;
 		char tb[1024];
 		report(P, false, "missing glue: no A or AAAA for NS target %s",
-		       name_text(t, (size_t)tl, tb, sizeof(tb)));
+		       name_text(t, tl, tb, sizeof(tb)));
 	}
 }
 
