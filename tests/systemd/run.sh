@@ -70,20 +70,20 @@ with open(out, "w", buffering=1) as f:
             break
 PY
 PIDS+=($!)
-for i in $(seq 1 50); do grep -q listening "$TMP/events" 2>/dev/null && break; sleep 0.1; done
+wait_for 5 grep -qs listening "$TMP/events"
 NOTIFY_SOCKET=$TMP/notify.sock "$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 127.0.0.1:$P --workers 1 --control false \
 	--zone example.com="$TMP/example.com.zone" 2>"$TMP/anynsd.log" &
 DPID=$!
 PIDS+=($DPID)
-wait_for() { local i; for i in $(seq 1 $((${2:-10} * 10))); do eval "$1" && return 0; sleep 0.1; done; return 1; }
-if wait_for 'grep -q "^ready-query" "$TMP/events"' 30 && [ "$(grep -m1 '^ready-query' "$TMP/events")" = 'ready-query answered' ]; then
+if wait_for 30 grep -q "^ready-query" "$TMP/events" && [ "$(grep -m1 '^ready-query' "$TMP/events")" = 'ready-query answered' ]; then
 	pass $T:ready-after-load
 else
 	fail $T:ready-after-load "$(cat "$TMP/events"; tail -3 "$TMP/anynsd.log")"
 fi
 if grep -q "^msg MAINPID=$DPID$" "$TMP/events"; then pass $T:mainpid; else fail $T:mainpid "$(cat "$TMP/events")"; fi
 kill -HUP $DPID
-if wait_for '[ "$(grep -c "^ready-query answered" "$TMP/events")" -ge 2 ]' 30 &&
+answered_twice() { [ "$(grep -c "^ready-query answered" "$TMP/events")" -ge 2 ]; }
+if wait_for 30 answered_twice &&
    grep -q '^msg RELOADING=1' "$TMP/events"; then
 	pass $T:reload-ready
 else
@@ -91,7 +91,8 @@ else
 fi
 kill -TERM $DPID
 wait $DPID 2>/dev/null
-if grep -q '^msg STOPPING=1' "$TMP/events"; then pass $T:stopping; else fail $T:stopping "$(cat "$TMP/events")"; fi
+# The listener writes what it receives in its own time: poll the file.
+if wait_for 5 grep -q '^msg STOPPING=1' "$TMP/events"; then pass $T:stopping; else fail $T:stopping "$(cat "$TMP/events")"; fi
 # Without NOTIFY_SOCKET nothing is sent and nothing is logged about it.
 if ! grep -qi notify "$TMP/anynsd.log"; then pass $T:quiet; else fail $T:quiet "$(grep -i notify "$TMP/anynsd.log")"; fi
 # log: syslog:PATH sends each line as a syslog datagram (facility daemon, the
@@ -111,13 +112,16 @@ with open(sys.argv[2], "w", buffering=1) as f:
         pass
 PY
 PIDS+=($!)
-wait_for 'grep -q listening "$TMP/syslog" 2>/dev/null' 5
+wait_for 5 grep -qs listening "$TMP/syslog"
 "$BIN/anynsd" "${ANYNSD_USER[@]}" --listen 127.0.0.1:$P2 --workers 1 --control false --log "syslog:$TMP/log.sock" \
 	--zone example.com="$ROOT/zones/example.com.zone" 2>"$TMP/sys.err" &
 SPID=$!
 PIDS+=($SPID)
 wait_dns "$P2"
 kill -TERM $SPID; wait $SPID 2>/dev/null
+# The last datagrams may still wait in the listener's socket when anynsd has
+# exited: wait until the listener has written the last line.
+wait_for 5 grep -q "^<30>anynsd\[$SPID\]: info: daemon: stopped$" "$TMP/syslog"
 if grep -Eq "^<30>anynsd\[$SPID\]: info: zone: loaded zone=example.com. serial=[0-9]+ records=[0-9]+ file=" "$TMP/syslog" &&
    grep -q "^<30>anynsd\[$SPID\]: info: daemon: stopped$" "$TMP/syslog" && [ ! -s "$TMP/sys.err" ]; then
 	pass $T:syslog
