@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "test_answer_util.h"
+#include "test_sign_util.h"
 #include "zone_db.h"
 
 /* LeakSanitizer: ldns_dnssec_verify_denial_nsec3() (ldns 1.8.3) does not free
@@ -46,17 +47,12 @@ static const char *ZONE =
 	"unsigned NS ns.unsigned\n"
 	"ns.unsigned A 192.0.2.11\n";
 
-enum denial { D_NSEC, D_NSEC3, D_OPTOUT };
 
 /* Signs ZONE as example.com with a new key; returns the signed zone text. */
 static char *sign_zone(enum denial d)
 {
 	ldns_rdf *origin = ldns_dname_new_frm_str("example.com.");
-	FILE *f = fmemopen((void *)ZONE, strlen(ZONE), "r");
-	ldns_dnssec_zone *dz = NULL;
-	assert_int_equal(ldns_dnssec_zone_new_frm_fp(&dz, f, origin, 3600, LDNS_RR_CLASS_IN),
-	                 LDNS_STATUS_OK);
-	fclose(f);
+	ldns_dnssec_zone *dz = sign_read(ZONE, origin);
 	ldns_key *k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
 	assert_non_null(k);
 	ldns_key_set_pubkey_owner(k, ldns_rdf_clone(origin));
@@ -66,21 +62,7 @@ static char *sign_zone(enum denial d)
 	assert_int_equal(ldns_dnssec_zone_add_rr(dz, ldns_key2rr(k)), LDNS_STATUS_OK);
 	ldns_key_list *keys = ldns_key_list_new();
 	ldns_key_list_push_key(keys, k);
-	ldns_rr_list *added = ldns_rr_list_new();
-	uint8_t salt[2] = { 0xab, 0xcd };
-	ldns_status st = d == D_NSEC ?
-		ldns_dnssec_zone_sign(dz, added, keys, ldns_dnssec_default_replace_signatures, NULL) :
-		ldns_dnssec_zone_sign_nsec3(dz, added, keys, ldns_dnssec_default_replace_signatures,
-		                            NULL, LDNS_SHA1,
-		                            d == D_OPTOUT ? LDNS_NSEC3_VARS_OPTOUT_MASK : 0, 3,
-		                            sizeof(salt), salt);
-	assert_int_equal(st, LDNS_STATUS_OK);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	ldns_dnssec_zone_print(out, dz);
-	fclose(out);
-	ldns_rr_list_free(added);
+	char *text = sign_print(dz, keys, d);
 	ldns_key_list_free(keys);
 	ldns_dnssec_zone_deep_free(dz);
 	ldns_rdf_deep_free(origin);

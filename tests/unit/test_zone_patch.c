@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "test_answer_util.h"
+#include "test_sign_util.h"
 #include "rrlist.h"
 #include "wire_name.h"
 #include "xfr.h"
@@ -91,7 +92,6 @@ static char *version(unsigned serial, const char *extra, const char *const *drop
 
 /* ---- signing ---------------------------------------------------------------- */
 
-enum denial { D_NONE, D_NSEC, D_NSEC3, D_OPTOUT };
 static ldns_key *g_key;
 static ldns_key_list *g_keys;      /* owns g_key */
 
@@ -100,11 +100,7 @@ static char *sign(const char *text, enum denial d)
 	if (d == D_NONE)
 		return strdup(text);
 	ldns_rdf *origin = ldns_dname_new_frm_str(ORIGIN ".");
-	FILE *f = fmemopen((void *)text, strlen(text), "r");
-	ldns_dnssec_zone *dz = NULL;
-	assert_int_equal(ldns_dnssec_zone_new_frm_fp(&dz, f, origin, 3600, LDNS_RR_CLASS_IN),
-	                 LDNS_STATUS_OK);
-	fclose(f);
+	ldns_dnssec_zone *dz = sign_read(text, origin);
 	if (!g_key) {
 		g_key = ldns_key_new_frm_algorithm(LDNS_SIGN_RSASHA256, 1024);
 		assert_non_null(g_key);
@@ -116,22 +112,7 @@ static char *sign(const char *text, enum denial d)
 		ldns_key_list_push_key(g_keys, g_key);
 	}
 	assert_int_equal(ldns_dnssec_zone_add_rr(dz, ldns_key2rr(g_key)), LDNS_STATUS_OK);
-	ldns_key_list *keys = g_keys;
-	ldns_rr_list *added = ldns_rr_list_new();
-	uint8_t salt[2] = { 0xab, 0xcd };
-	ldns_status st = d == D_NSEC ?
-		ldns_dnssec_zone_sign(dz, added, keys, ldns_dnssec_default_replace_signatures, NULL) :
-		ldns_dnssec_zone_sign_nsec3(dz, added, keys, ldns_dnssec_default_replace_signatures,
-		                            NULL, LDNS_SHA1,
-		                            d == D_OPTOUT ? LDNS_NSEC3_VARS_OPTOUT_MASK : 0, 3,
-		                            sizeof(salt), salt);
-	assert_int_equal(st, LDNS_STATUS_OK);
-	char *out = NULL;
-	size_t len = 0;
-	FILE *o = open_memstream(&out, &len);
-	ldns_dnssec_zone_print(o, dz);
-	fclose(o);
-	ldns_rr_list_free(added);
+	char *out = sign_print(dz, g_keys, d);
 	ldns_dnssec_zone_deep_free(dz);
 	ldns_rdf_deep_free(origin);
 	return out;
