@@ -71,84 +71,91 @@ static void free_changes(xfr_change_t *ch, size_t n)
 	free(ch);
 }
 
+/* A history, its journal (v3 with both changes) and what decoding it gives. */
+struct jr {
+	struct hist h;
+	uint8_t *buf;
+	size_t len;
+	rrlist_t rrs;
+	xfr_change_t *ch;
+	size_t nch;
+	uint32_t serial;
+};
+
+static void jr_make(struct jr *j)
+{
+	memset(j, 0, sizeof(*j));
+	hist_make(&j->h);
+	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &j->h.v3, j->h.ch, 2, &j->buf, &j->len),
+	                 0);
+	rrlist_init(&j->rrs);
+}
+
+/* xjournal_decode() of the journal's first len bytes for origin. */
+static int jr_decode(struct jr *j, size_t len, const uint8_t *origin)
+{
+	return xjournal_decode(j->buf, len, origin, ORIGIN_LEN, &j->rrs, &j->ch, &j->nch, &j->serial);
+}
+
 static void test_roundtrip(void **state)
 {
-	struct hist h;
-	hist_make(&h);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &h.v3, h.ch, 2, &buf, &len), 0);
-	rrlist_t rrs;
-	rrlist_init(&rrs);
-	xfr_change_t *ch = NULL;
-	size_t nch = 0;
-	uint32_t serial = 0;
+	struct jr j;
+	jr_make(&j);
 	/* The origin compares without regard to letter case. */
 	const uint8_t upper[] = "\x07" "EXAMPLE" "\x03" "com";
-	assert_int_equal(xjournal_decode(buf, len, upper, ORIGIN_LEN, &rrs, &ch, &nch, &serial), 0);
-	assert_int_equal(serial, 12);
-	assert_true(lists_equal(&rrs, &h.v3));
-	assert_int_equal(nch, 2);
+	assert_int_equal(jr_decode(&j, j.len, upper), 0);
+	assert_int_equal(j.serial, 12);
+	assert_true(lists_equal(&j.rrs, &j.h.v3));
+	assert_int_equal(j.nch, 2);
 	for (size_t i = 0; i < 2; i++) {
-		assert_int_equal(ch[i].from, h.ch[i].from);
-		assert_int_equal(ch[i].to, h.ch[i].to);
-		assert_true(lists_equal(&ch[i].del, &h.ch[i].del));
-		assert_true(lists_equal(&ch[i].add, &h.ch[i].add));
+		assert_int_equal(j.ch[i].from, j.h.ch[i].from);
+		assert_int_equal(j.ch[i].to, j.h.ch[i].to);
+		assert_true(lists_equal(&j.ch[i].del, &j.h.ch[i].del));
+		assert_true(lists_equal(&j.ch[i].add, &j.h.ch[i].add));
 	}
 	/* The changes read back still lead from v1 to v3. */
 	rrlist_t out;
 	rrlist_init(&out);
-	assert_int_equal(xfr_apply(&h.v1, ch, nch, &out), 0);
-	assert_true(lists_equal(&out, &h.v3));
+	assert_int_equal(xfr_apply(&j.h.v1, j.ch, j.nch, &out), 0);
+	assert_true(lists_equal(&out, &j.h.v3));
 	rrlist_clear(&out);
-	free_changes(ch, nch);
-	rrlist_clear(&rrs);
+	free_changes(j.ch, j.nch);
+	rrlist_clear(&j.rrs);
 	/* A version without changes. */
-	free(buf);
-	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &h.v1, NULL, 0, &buf, &len), 0);
-	assert_int_equal(xjournal_decode(buf, len, ORIGIN, ORIGIN_LEN, &rrs, &ch, &nch, &serial), 0);
-	assert_int_equal(nch, 0);
-	assert_int_equal(serial, 10);
-	assert_true(lists_equal(&rrs, &h.v1));
-	rrlist_clear(&rrs);
-	free(buf);
-	hist_clear(&h);
+	free(j.buf);
+	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &j.h.v1, NULL, 0, &j.buf, &j.len), 0);
+	assert_int_equal(jr_decode(&j, j.len, ORIGIN), 0);
+	assert_int_equal(j.nch, 0);
+	assert_int_equal(j.serial, 10);
+	assert_true(lists_equal(&j.rrs, &j.h.v1));
+	rrlist_clear(&j.rrs);
+	free(j.buf);
+	hist_clear(&j.h);
 }
 
 static void test_damage_refused(void **state)
 {
-	struct hist h;
-	hist_make(&h);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &h.v3, h.ch, 2, &buf, &len), 0);
-	rrlist_t rrs;
-	rrlist_init(&rrs);
-	xfr_change_t *ch = NULL;
-	size_t nch = 0;
-	uint32_t serial;
+	struct jr j;
+	jr_make(&j);
 	/* Every single flipped bit anywhere, every truncation: refused, nothing held. */
-	for (size_t i = 0; i < len; i++) {
-		buf[i] ^= 0x10;
-		assert_int_not_equal(xjournal_decode(buf, len, ORIGIN, ORIGIN_LEN, &rrs, &ch, &nch,
-		                                     &serial), 0);
-		assert_int_equal(rrs.n, 0);
-		buf[i] ^= 0x10;
+	for (size_t i = 0; i < j.len; i++) {
+		j.buf[i] ^= 0x10;
+		assert_int_not_equal(jr_decode(&j, j.len, ORIGIN), 0);
+		assert_int_equal(j.rrs.n, 0);
+		j.buf[i] ^= 0x10;
 	}
-	for (size_t l = 0; l < len; l++)
-		assert_int_not_equal(xjournal_decode(buf, l, ORIGIN, ORIGIN_LEN, &rrs, &ch, &nch,
-		                                     &serial), 0);
+	for (size_t l = 0; l < j.len; l++)
+		assert_int_not_equal(jr_decode(&j, l, ORIGIN), 0);
 	/* Another zone's journal. */
 	const uint8_t other[] = "\x07" "example" "\x03" "net";
-	assert_int_equal(xjournal_decode(buf, len, other, ORIGIN_LEN, &rrs, &ch, &nch, &serial),
-	                 ANYNS_EINVAL);
-	free(buf);
+	assert_int_equal(jr_decode(&j, j.len, other), ANYNS_EINVAL);
+	free(j.buf);
 	/* Changes that do not lead to the version are not written. */
-	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &h.v2, h.ch, 2, &buf, &len),
+	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &j.h.v2, j.h.ch, 2, &j.buf, &j.len),
 	                 ANYNS_EINVAL);
-	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &h.v3, &h.ch[0], 1, &buf, &len),
+	assert_int_equal(xjournal_encode(ORIGIN, ORIGIN_LEN, &j.h.v3, &j.h.ch[0], 1, &j.buf, &j.len),
 	                 ANYNS_EINVAL);
-	hist_clear(&h);
+	hist_clear(&j.h);
 }
 
 int main(void)
