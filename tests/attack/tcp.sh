@@ -4,7 +4,8 @@
 # arrives within the idle timeout; one source holds at most
 # tcp-max-per-source connections; while slow connections from twenty sources
 # (127.0.0.10-29) try to hold every slot, a client from 127.0.0.2 gets its
-# answers over TCP. Bounded: 40 slots, 8 s of attack, 2 s per answer.
+# answers over TCP, asking at most twice. Bounded: 40 slots, 12 s of attack,
+# 2 s per answer.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
@@ -41,16 +42,35 @@ fi
 # The flood: 20 sources x 16 slow connections, reconnecting when closed.
 SRCS="127.0.0.10"
 for i in $(seq 11 29); do SRCS="$SRCS 127.0.0.$i"; done
-timeout 30 /usr/bin/python3 "$HERE/slowtcp.py" "$PORT" flood 8 16 $SRCS > "$TMP/flood.out" &
+timeout 30 /usr/bin/python3 "$HERE/slowtcp.py" "$PORT" flood 12 16 $SRCS > "$TMP/flood.out" &
 FPID=$!
-sleep 2
-ok=0 tries=0 worst=0
+# The flood has begun once its connections are up (then every second it
+# opens again what the server closed).
+flooding() { [ -n "$(ss -Htn state established "( dport = :$PORT )" 2>/dev/null | grep -m1 '127\.0\.0\.[12][0-9]:')" ]; }
+wait_for 5 flooding
+sleep 1
+# Each query may be asked twice, 0.25 s apart, as a resolver asks again: a
+# connection that lands in the burst of the flood's reconnections (every
+# second, up to 160 connections for 40 slots) is pushed out before its query
+# is read when the client is slow to send it on a busy machine (seen once in
+# ten runs: "can't receive reply"). That is the defence at work; a client
+# left unserved fails both times.
+ok=0 tries=0 worst=0 again=0 why=
+ask() { kdig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +tcp +time=2 +retry=0 www.test A 2>&1; }
 for _ in $(seq 1 10); do
+	kill -0 "$FPID" 2>/dev/null || break
 	tries=$((tries + 1))
 	t0=$(date +%s%N)
-	if kdig @127.0.0.1 -p "$PORT" -b 127.0.0.2 +tcp +time=2 +retry=0 www.test A 2>/dev/null |
-		grep -q "192.0.2.2"; then
+	out=$(ask)
+	if ! echo "$out" | grep -q "192.0.2.2"; then
+		again=$((again + 1))
+		sleep 0.25
+		out=$(ask)
+	fi
+	if echo "$out" | grep -q "192.0.2.2"; then
 		ok=$((ok + 1))
+	else
+		[ -n "$why" ] || why=" $(echo "$out" | grep -m2 'WARNING\|ERROR' | tr '\n' ' ')"
 	fi
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	[ "$ms" -gt "$worst" ] && worst=$ms
@@ -59,11 +79,11 @@ done
 wait "$FPID"
 FPID=
 most=$(cat "$TMP/flood.out")
-echo "legitimate TCP client during the flood: $ok of $tries answered, slowest ${worst} ms"
-if [ "$ok" = "$tries" ]; then
+echo "legitimate TCP client during the flood: $ok of $tries answered ($again asked twice), slowest ${worst} ms"
+if [ "$ok" = "$tries" ] && [ "$tries" -ge 5 ]; then
 	pass $T:tcp-legit-client-served
 else
-	fail $T:tcp-legit-client-served "$ok of $tries TCP queries answered during the flood"
+	fail $T:tcp-legit-client-served "$ok of $tries TCP queries answered during the flood (at least 5 asked):$why"
 fi
 if [ -n "$most" ] && [ "$most" -le 8 ]; then
 	pass $T:tcp-per-source-limit
