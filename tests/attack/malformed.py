@@ -6,10 +6,14 @@ must carry the query's ID, QR=1, and be no longer than the UDP limit.
 
   malformed.py PORT
 Prints one line per category; exits 1 on any mismatch."""
+import os
 import random
 import socket
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import dnsutil  # noqa: E402
 
 NOERROR, FORMERR, NOTIMP, REFUSED, BADVERS = 0, 1, 4, 5, 16
 QNAME = b"\x03www\x04test\x00"
@@ -78,22 +82,9 @@ def udp(port, m, timeout=1.0):
 def tcp(port, m):
     s = socket.create_connection(("127.0.0.1", port), timeout=2)
     try:
-        s.sendall(struct.pack("!H", len(m)) + m)
-        b = b""
-        while len(b) < 2:
-            c = s.recv(2 - len(b))
-            if not c:
-                return None
-            b += c
-        n = struct.unpack("!H", b)[0]
-        d = b""
-        while len(d) < n:
-            c = s.recv(n - len(d))
-            if not c:
-                return None
-            d += c
-        return d
-    except (socket.timeout, ConnectionResetError):
+        s.sendall(dnsutil.frame(m))
+        return dnsutil.tcp_read(s)
+    except (socket.timeout, ConnectionResetError, EOFError):
         return None
     finally:
         s.close()

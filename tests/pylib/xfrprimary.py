@@ -43,6 +43,8 @@ import dns.tsig
 import dns.tsigkeyring
 import dns.zone
 
+import dnsutil  # beside this file
+
 
 class State:
     def __init__(self, args):
@@ -167,28 +169,12 @@ class TCPHandler(socketserver.BaseRequestHandler):
         s.settimeout(5)
         try:
             while True:
-                hdr = recv_exact(s, 2)
-                if hdr is None:
-                    return
-                wire = recv_exact(s, int.from_bytes(hdr, "big"))
-                if wire is None:
-                    return
-                out = answer(self.server.state, wire, "tcp")
+                out = answer(self.server.state, dnsutil.tcp_read(s), "tcp")
                 if out is None:
                     return
-                s.sendall(len(out).to_bytes(2, "big") + out)
-        except OSError:
+                s.sendall(dnsutil.frame(out))
+        except (OSError, EOFError):
             return
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
 
 
 class UDPServer(socketserver.ThreadingMixIn, socketserver.UDPServer):
