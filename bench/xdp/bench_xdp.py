@@ -171,9 +171,11 @@ def bpf_enable_stats():
     return fd if fd >= 0 else None
 
 
-def xdp_prog_stats():
-    """(run_time_ns, run_cnt) of the XDP program attached to vs, or None."""
-    r = sh("ip", "-j", "-n", S, "link", "show", "dev", "vs", check=False,
+def xdp_prog_stats(netns=None, dev="vs"):
+    """(run_time_ns, run_cnt) of the XDP program attached to dev (default:
+    anynsd's on vs; ("vc" in the client namespace: the pass-through program),
+    or None."""
+    r = sh("ip", "-j", "-n", netns or S, "link", "show", "dev", dev, check=False,
            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         xdp = json.loads(r.stdout)[0].get("xdp", {})
@@ -221,6 +223,7 @@ def one_run(srv, tmp):
     i0 = idle_window()
     x0 = xdp_answered_ns() if is_xdp else None
     p0 = xdp_prog_stats() if is_xdp else None
+    f0 = xdp_prog_stats(C, "vc")
     spids, kpids = srv.pids(), bl.ksoftirqd_pids()
     t_s0, t_k0 = bl.runtime(spids), bl.runtime(kpids)
     s0, k0 = bl.tick_cpu(spids), children_cpu_s()
@@ -232,6 +235,7 @@ def one_run(srv, tmp):
     server_s = bl.tick_cpu(spids) - s0
     client_s = children_cpu_s() - k0
     p1 = xdp_prog_stats() if is_xdp else None
+    f1 = xdp_prog_stats(C, "vc")
     x1 = xdp_answered_ns() if is_xdp else None
     i1 = idle_window()
     idle_rate, idle_sirq_rate = (i0[0] + i1[0]) / 2, (i0[1] + i1[1]) / 2
@@ -246,6 +250,12 @@ def one_run(srv, tmp):
     prog_ns = None
     if p0 and p1 and p1[1] > p0[1]:
         prog_ns = (p1[0] - p0[0]) / (p1[1] - p0[1])
+    # The client's pass-through program returns at once: its time per frame
+    # is what the run-time statistics charge an empty program on this path
+    # (the clock reads and the call), the floor under prog_ns.
+    floor_ns = None
+    if f0 and f1 and f1[1] > f0[1]:
+        floor_ns = (f1[0] - f0[0]) / (f1[1] - f0[1])
     per = lambda v: v / done * 1e6 if done else None
     return {"sent": sent, "completed": done, "lost": sent - done, "busy_s": busy,
             "idle_s": idle, "us_per_query": per(cost),
@@ -256,6 +266,7 @@ def one_run(srv, tmp):
             "xdp_share": share,
             "idle_busy_frac": idle_rate / (os.cpu_count() or 1),
             "prog_ns": prog_ns,
+            "floor_ns": floor_ns,
             # Every task on the path, exact: dnsperf (rusage: its total is
             # the scheduler's sum) + the server's threads + ksoftirqd. With
             # no IRQ time accounting a softirq is part of the runtime of the
@@ -307,7 +318,7 @@ def main():
                     byrep[-1][name] = res
                     print("bench/xdp: rep %d %-18s %6d/%d answered; tasks %5.1f us/query, "
                           "machine %6.1f, server side %6.1f (idle windows %2.0f%% busy; server procs %.2f s, "
-                          "softirq %+.2f s, client %.2f s)%s%s" %
+                          "softirq %+.2f s, client %.2f s)%s%s%s" %
                           (rep + 1, name, res["completed"], res["sent"],
                            res["tasks_us_per_query"] or 0, res["us_per_query"] or 0, res["server_us_per_query"] or 0,
                            100 * res["idle_busy_frac"], res["server_s"], res["softirq_s"],
@@ -315,7 +326,10 @@ def main():
                            "" if res["xdp_share"] is None else
                            ", %.1f%% in XDP" % (100 * res["xdp_share"]),
                            "" if res["prog_ns"] is None else
-                           ", program %.0f ns/frame" % res["prog_ns"]), flush=True)
+                           ", program %.0f ns/frame" % res["prog_ns"],
+                           "" if res["floor_ns"] is None else
+                           ", client's empty program %.0f ns/frame" % res["floor_ns"]),
+                          flush=True)
                 finally:
                     srv.stop()
     finally:
@@ -329,19 +343,20 @@ def main():
     med = {}
     cols = ["sent", "completed", "lost", "busy_s", "idle_s", "us_per_query", "attributed_s",
             "attr_us_per_query", "server_s", "softirq_s", "client_s", "server_us_per_query",
-            "xdp_share", "idle_busy_frac", "prog_ns", "tasks_us_per_query"]
+            "xdp_share", "idle_busy_frac", "prog_ns", "tasks_us_per_query", "floor_ns"]
     fmts = ["%d", "%d", "%d", "%.2f", "%.2f", "%.2f", "%.3f", "%.2f", "%.3f", "%.3f", "%.3f",
-            "%.2f", "%.4f", "%.2f", "%.0f", "%.2f"]
+            "%.2f", "%.4f", "%.2f", "%.0f", "%.2f", "%.0f"]
     with open(os.path.join(RESULTS, "xdp.csv"), "w") as f:
         # The first 17 columns are as before; the spreads and the new
         # figures come after them.
         f.write("server,rate_qps,seconds,reps," + ",".join(cols[:12]) + ",xdp_share,"
                 "us_per_query_min,us_per_query_max,server_us_min,server_us_max,"
-                "idle_busy_frac,prog_ns_per_frame,tasks_us_per_query,tasks_us_min,tasks_us_max\n")
+                "idle_busy_frac,prog_ns_per_frame,tasks_us_per_query,tasks_us_min,tasks_us_max,"
+                "empty_prog_ns_per_frame\n")
         for name in names:
             rs = rows[name]
             if not rs:
-                f.write("%s,%d,%d,0%s\n" % (name, RATE, SECONDS, "," * 22))
+                f.write("%s,%d,%d,0%s\n" % (name, RATE, SECONDS, "," * 23))
                 continue
             med[name] = {k: med_spread([r[k] for r in rs])[0] for k in cols}
             v = med[name]
@@ -355,7 +370,8 @@ def main():
                     ",".join("%.2f" % x for x in (min(side), max(side))) + "," +
                     out("idle_busy_frac", "%.2f") + "," + out("prog_ns", "%.0f") + "," +
                     out("tasks_us_per_query", "%.2f") + "," +
-                    ",".join("%.2f" % x for x in (min(task), max(task))) + "\n")
+                    ",".join("%.2f" % x for x in (min(task), max(task))) + "," +
+                    out("floor_ns", "%.0f") + "\n")
 
     # XDP/socket ratios per repetition (both servers measured in the same
     # repetition, under the same outside load), then their median.
@@ -403,6 +419,8 @@ def main():
     for n in ("anynsd-xdp", "anynsd-xdp-generic"):
         if med.get(n, {}).get("prog_ns") is not None:
             line += "; %s program %.0f ns/frame" % (n, med[n]["prog_ns"])
+            if med[n].get("floor_ns") is not None:
+                line += " (an empty program on the client's veth %.0f)" % med[n]["floor_ns"]
     if busy:
         line += "; machine %.0f%% busy before the runs (median of idle windows)" % (
             100 * busy_med)
