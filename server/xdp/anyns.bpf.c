@@ -337,12 +337,21 @@ static __always_inline void patch_response(struct axdp_scratch *sc, const struct
 	}
 }
 
+/* The frame's start and end read again from the context after a loop that
+ * checked packet pointers at each step: a pointer checked up to a different
+ * length at each of the loop's exits would keep the exits apart for the
+ * verifier, which then goes through the rest of the program once per exit. */
+#define PKT_RELOAD(ctx, data, end) do { \
+	(data) = (void *)(long)*(volatile __u32 *)&(ctx)->data; \
+	(end) = (void *)(long)*(volatile __u32 *)&(ctx)->data_end; \
+} while (0)
+
 /* Makes the frame `delta` bytes longer at the head, or at both ends, when
  * the tail had no room for it (bpf_xdp_adjust_tail() failed): a NIC ring
  * buffer has a page of tailroom, but veth and generic mode hand over a
- * buffer sized to the packet with XDP_PACKET_HEADROOM (256) in front. On
- * failure the frame is as it was. The caller writes the headers again at
- * the new start. */
+ * buffer sized to the packet with XDP_PACKET_HEADROOM (256) in front.
+ * Returns how many bytes the start moved (move_headers() then puts the
+ * headers there), -1 with the frame as it was. */
 static __always_inline int grow_head(struct xdp_md *ctx, int delta)
 {
 	int head;
@@ -350,14 +359,149 @@ static __always_inline int grow_head(struct xdp_md *ctx, int delta)
 	if (delta <= 0)
 		return -1;
 	if (bpf_xdp_adjust_head(ctx, -delta) == 0)
-		return 0;
+		return delta;
 	head = delta > 192 ? 192 : delta;
 	if (bpf_xdp_adjust_head(ctx, -head) < 0)
 		return -1;
 	if (bpf_xdp_adjust_tail(ctx, delta - head) == 0)
-		return 0;
+		return head;
 	bpf_xdp_adjust_head(ctx, head);
 	return -1;
+}
+
+/* Moves the first len bytes of the frame, left `moved` bytes further in by
+ * grow_head(), to its new start, 8 bytes at a time and in place: each word
+ * is read before any write reaches it, since the destination lies before
+ * the source. The last word may carry a few bytes past len along: they are
+ * in the DNS part, which the answer overwrites. */
+static __always_inline int move_headers(struct xdp_md *ctx, __u32 moved, __u32 len)
+{
+	void *data, *end;
+	__u32 k;
+
+	PKT_RELOAD(ctx, data, end);
+
+	if (moved >= AXDP_RESP_MAX)
+		return -1;
+	moved = qmask(moved);                /* the bound where the verifier sees it */
+	for (k = 0; k < AXDP_HDR_MAX / 8; k++) {
+		__u64 *dst = data + k * 8, *src = data + moved + k * 8;
+
+		if (k * 8 >= len)
+			break;
+		if ((void *)(src + 1) > end || (void *)(dst + 1) > end)
+			return -1;
+		*dst = *src;
+	}
+	return 0;
+}
+
+/* Writes the answer for this query into the frame at dnsoff (the frame
+ * already dnsoff + rlen long): the template's first rlen bytes, 8 at a time,
+ * then the query's ID, RD and CD bits and its question name as it was
+ * spelled, like acache_patch() and patch_response() but without a copy in
+ * scratch. Adds the words it patched to the checksum sum (the template's
+ * are already out of it). */
+static __always_inline int write_answer(struct xdp_md *ctx, __u32 dnsoff, struct axdp_scratch *sc,
+                                        const struct axdp_val *val, __u32 rlen, __u32 nlen,
+                                        __u64 *sum)
+{
+	void *data, *end;
+	__u8 *dns, *p;
+	const __u64 *src = (const __u64 *)val->resp;
+	__u32 i, off, tail, head;
+
+	PKT_RELOAD(ctx, data, end);
+	dns = data + dnsoff;
+
+	if (dnsoff > AXDP_HDR_MAX || rlen > AXDP_RESP_MAX)
+		return -1;
+	for (i = 0; i < AXDP_RESP_MAX / 8; i++) {
+		__u64 *w = (__u64 *)(dns + i * 8);
+
+		if (i * 8 + 8 > rlen)
+			break;
+		if ((void *)(w + 1) > end)
+			return -1;
+		*w = src[i];
+	}
+	/* The last rlen % 8 bytes. */
+	PKT_RELOAD(ctx, data, end);
+	dns = data + dnsoff;
+	tail = forget(&sc->tail, rlen & ~7U);
+	if (tail > AXDP_RESP_MAX)
+		return -1;
+	for (i = 0; i < 7; i++) {
+		off = tail + i;
+		if (off >= rlen)
+			break;
+		p = dns + qmask(off);
+		if ((void *)(p + 1) > end)
+			return -1;
+		*p = val->resp[qmask(off)];
+	}
+
+	PKT_RELOAD(ctx, data, end);
+	dns = data + dnsoff;
+	if ((void *)(dns + DNS_HDR_LEN) > end)
+		return -1;
+	dns[0] = sc->q[0];
+	dns[1] = sc->q[1];
+	dns[2] = (dns[2] & 0xfe) | (sc->q[2] & 0x01);
+	dns[3] = (dns[3] & 0xef) | (sc->q[3] & 0x10);   /* CD (RFC 4035 3) */
+	/* The question name as the query spelled it: whole words, then the
+	 * word that ends with the name (rewriting a few name bytes again), or
+	 * for a name shorter than a word the bytes one by one. */
+	nlen = forget(&sc->nlen, nlen);
+	if (nlen > AXDP_KEY_NAME || nlen == 0)
+		return -1;
+	for (i = 0; i < AXDP_KEY_NAME / 8; i++) {
+		off = DNS_HDR_LEN + i * 8;
+		if (i * 8 + 8 > nlen)
+			break;
+		p = dns + off;
+		if ((void *)(p + 8) > end)
+			return -1;
+		*(__u64 *)p = q_word(sc, off);
+	}
+	PKT_RELOAD(ctx, data, end);
+	dns = data + dnsoff;
+	nlen = forget(&sc->nlen, nlen);
+	if (nlen > AXDP_KEY_NAME || nlen == 0)
+		return -1;
+	if (nlen >= 8) {
+		off = DNS_HDR_LEN + nlen - 8;
+		p = dns + off;
+		if ((void *)(p + 8) > end)
+			return -1;
+		*(__u64 *)p = q_word(sc, off);
+	} else {
+		for (i = 0; i < 7; i++) {
+			if (i >= nlen)
+				break;
+			p = dns + DNS_HDR_LEN + i;
+			if ((void *)(p + 1) > end)
+				return -1;
+			*p = sc->q[DNS_HDR_LEN + i];
+		}
+	}
+
+	/* The header and name words as sent, into the checksum. */
+	PKT_RELOAD(ctx, data, end);
+	dns = data + dnsoff;
+	head = forget(&sc->nlen, DNS_HDR_LEN + nlen);
+	if (head > DNS_HDR_LEN + AXDP_KEY_NAME)
+		return -1;
+	for (i = 0; i < (DNS_HDR_LEN + AXDP_KEY_NAME) / 4 + 1; i++) {
+		const alias_u32 *w = (const alias_u32 *)(dns + i * 4);
+
+		if (i * 4 >= head)
+			break;
+		if ((void *)(w + 1) > end)
+			return -1;
+		*sum += *w;
+	}
+	return 0;
 }
 
 SEC("xdp")
@@ -519,13 +663,14 @@ int anyns_xdp(struct xdp_md *ctx)
 			count(AXDP_C_RRL_SLIPPED, 0);
 		}
 	}
-	patch_response(sc, val, rlen, (__u32)nlen);
 	/* Unless slipped, only the header and the name differ from the
-	 * template, whose checksum sum the map holds (below). */
+	 * template, whose checksum sum the map holds (below), and the answer
+	 * goes from the template straight into the frame (write_answer()). */
 	head = forget(&sc->nlen, DNS_HDR_LEN + (__u32)nlen);
 	if (head > DNS_HDR_LEN + AXDP_KEY_NAME)
 		return count(AXDP_C_DROPPED, XDP_PASS);
 	if (slip) {
+		patch_response(sc, val, rlen, (__u32)nlen);
 		sc->resp[2] |= 0x02;
 		sc->resp[6] = sc->resp[7] = sc->resp[8] = 0;
 		sc->resp[9] = sc->resp[10] = sc->resp[11] = 0;
@@ -587,42 +732,45 @@ int anyns_xdp(struct xdp_md *ctx)
 			sum = bpf_csum_diff(NULL, 0, (__be32 *)sc->resp, plen4,
 			                    csum_fold(sum));
 		} else {
-			/* The template's sum, less its header and name, plus
-			 * the patched ones (RFC 1624: the sum follows the
-			 * words that change; ~w is -w in one's complement). */
+			/* The template's sum less its header and name words
+			 * (RFC 1624: the sum follows the words that change; ~w
+			 * is -w in one's complement); write_answer() adds the
+			 * patched ones. */
 			const alias_u32 *t = (const alias_u32 *)val->resp;
-			const alias_u32 *r = (const alias_u32 *)sc->resp;
 
 			sum += val->csum;
 			for (i = 0; i < (DNS_HDR_LEN + AXDP_KEY_NAME) / 4 + 1; i++) {
 				if ((__u32)i * 4 >= head)
 					break;
 				sum += (__u32)~t[i];
-				sum += r[i];
 			}
 		}
 	}
 
 	/* Resize last: every XDP_PASS above leaves the frame untouched. At
 	 * the tail the headers stay where they are; grown at the head they
-	 * are copied aside first and written back at the new start. */
+	 * are moved to the new start. */
 	{
-		int delta = (int)(dnsoff + rlen) - (int)(end - data);
+		int delta = (int)(dnsoff + rlen) - (int)(end - data), moved;
 
+		if (dnsoff > AXDP_HDR_MAX)
+			return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
 		if (bpf_xdp_adjust_tail(ctx, delta) != 0) {
-			if (dnsoff > AXDP_HDR_MAX || bpf_xdp_load_bytes(ctx, 0, sc->hdr, dnsoff) < 0)
-				return count(AXDP_C_PASS_MALFORMED, XDP_PASS);
-			if (grow_head(ctx, delta) < 0)
+			moved = grow_head(ctx, delta);
+			if (moved < 0)
 				return count(AXDP_C_PASS_TOO_BIG, XDP_PASS);
-			if (bpf_xdp_store_bytes(ctx, 0, sc->hdr, dnsoff) < 0)
+			if (move_headers(ctx, (__u32)moved, dnsoff) < 0)
 				return count(AXDP_C_DROPPED, XDP_ABORTED);
 		}
 	}
-	if (bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
+	if (slip) {
+		if (bpf_xdp_store_bytes(ctx, dnsoff, sc->resp, rlen) < 0)
+			return count(AXDP_C_DROPPED, XDP_ABORTED);
+	} else if (write_answer(ctx, dnsoff, sc, val, rlen, (__u32)nlen, &sum) < 0) {
 		return count(AXDP_C_DROPPED, XDP_ABORTED);
+	}
 
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
+	PKT_RELOAD(ctx, data, end);
 	eth = data;
 	if ((void *)(eth + 1) > end)
 		return count(AXDP_C_DROPPED, XDP_ABORTED);

@@ -11,7 +11,7 @@
 #define AXDP_RESP_MAX   512   /* templates fit any client: RFC 1035 4.2.1 UDP limit */
 #define AXDP_OPT_LEN    11    /* an OPT record without options, a template's last with EDNS */
 #define AXDP_QUERY_MAX  512   /* longer queries are never of the simple shape */
-#define AXDP_HDR_MAX    128   /* Ethernet + 2 VLAN tags + IPv6 + UDP = 70 */
+#define AXDP_HDR_MAX    128   /* at least Ethernet + 2 VLAN tags + IPv6 + UDP = 70 */
 
 #define AXDP_KEY_EDNS   0x01  /* same bits as ACACHE_KEY_EDNS / ACACHE_KEY_DO */
 #define AXDP_KEY_DO     0x02
@@ -98,20 +98,19 @@ enum axdp_counter {
 	AXDP_C_MAX
 };
 
-/* Scratch space per CPU: the program builds the key and the response here
- * because both are larger than the 512-byte BPF stack allows. */
+/* Scratch space per CPU: the program builds the key (and a slipped response)
+ * here because they are larger than the 512-byte BPF stack allows. */
 struct axdp_scratch {
 	/* Ordered so that what a typical query touches (the key, the lengths,
-	 * the headers, the start of q and of resp) shares few cache lines:
-	 * at 10k frames/s on a busy machine each one is a miss. */
+	 * the start of q) shares few cache lines: at 10k frames/s on a busy
+	 * machine each one is a miss. */
 	struct axdp_key key;
 	/* Lengths re-read through memory after each loop: the verifier does not
 	 * track values in map memory, so the loop's exits converge into one
 	 * state instead of one per iteration. */
-	__u32 nlen, qlen, rlen, pad;
-	__u8 hdr[AXDP_HDR_MAX];        /* the query's Ethernet..UDP headers */
+	__u32 nlen, qlen, rlen, tail;
 	__u8 q[AXDP_QUERY_MAX];        /* the query's DNS message */
-	__u8 resp[AXDP_RESP_MAX];      /* the response being built */
+	__u8 resp[AXDP_RESP_MAX];      /* a slipped (RRL) response being built */
 	__u8 slack[8];                 /* word reads/writes at q's and resp's ends stay inside */
 };
 
