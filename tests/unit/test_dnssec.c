@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
+#include "sha1.h"
 #include "test_answer_util.h"
 #include "test_sign_util.h"
 #include "zone_db.h"
@@ -382,6 +385,37 @@ static void test_lookups(void **st)
 	assert_string_equal(txt, "www.example.com.");
 }
 
+/* The SHA-1 of the NSEC3 owner hashes (the one-block path up to 55 bytes,
+ * the general one past it) against OpenSSL's, for every split of inputs of
+ * 0..140 bytes around the block and padding edges; and RFC 5155 Appendix A's
+ * hashed owner names (salt aabbccdd, 12 iterations). */
+static void test_sha1(void **st)
+{
+	uint8_t buf[256], mine[SHA1_LEN], ref[SHA1_LEN];
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	for (size_t total = 0; total <= 140; total++) {
+		assert_int_equal(EVP_Digest(buf, total, ref, NULL, EVP_sha1(), NULL), 1);
+		for (size_t alen = 0; alen <= total; alen++) {
+			sha1_2(buf, alen, buf + alen, total - alen, mine);
+			assert_memory_equal(mine, ref, SHA1_LEN);
+		}
+	}
+	static const uint8_t salt[4] = { 0xaa, 0xbb, 0xcc, 0xdd };
+	static const uint8_t ex[20] = { 0x06, 0x53, 0x68, 0xab, 0xee, 0xd7, 0xec, 0x6e, 0x9f, 0xeb,
+	                                0xa9, 0x6b, 0x8c, 0x8b, 0xc3, 0xe8, 0xb7, 0x91, 0xf7, 0x16 };
+	static const uint8_t aex[20] = { 0x19, 0x6d, 0xd8, 0xc3, 0x30, 0x67, 0x83, 0xa8, 0x19, 0x0f,
+	                                 0x52, 0xc2, 0x62, 0xd2, 0xb7, 0xe5, 0xe8, 0x36, 0xe7, 0xf5 };
+	sha1_nsec3((const uint8_t *)"\7example", 9, salt, sizeof(salt), 12, mine);
+	assert_memory_equal(mine, ex, SHA1_LEN);      /* 0p9mhaveqvm6t7vbl5lop2u3t2rp3tom */
+	sha1_nsec3((const uint8_t *)"\1a\7example", 11, salt, sizeof(salt), 12, mine);
+	assert_memory_equal(mine, aex, SHA1_LEN);     /* 35mthgpgcu1qg68fab165klnsnk3dpvl */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_nsec3_optout),
 		cmocka_unit_test(test_nsec3_owner_names),
 		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_sha1),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
