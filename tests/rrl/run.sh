@@ -17,20 +17,12 @@ T=rrl
 ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
 PY=/usr/bin/python3
 BURST=$HERE/burst.py
-TMP=$(mktemp -d /tmp/anyns-rrl.XXXXXX)
+test_setup rrl
 NS=anyns-rrl-$$
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
+cleanup_more() {
 	ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
+	declare -F xdp_cleanup >/dev/null && xdp_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 if [ ! -x "$ANYNSD" ]; then
 	fail $T:anynsd-built "$ANYNSD is missing (run make)"

@@ -16,23 +16,13 @@ source "$HERE/../lib.sh"
 PY=/usr/bin/python3
 T=xfr
 ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
-TMP=$(mktemp -d /tmp/anyns-xfr.XXXXXX)
-PIDS=()
+test_setup xfr
 PEER_PIDS=()
 SECRET="c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OQ=="
 BADSECRET="b3RoZXItc2VjcmV0LW5vdC10aGUtc2FtZS0wMTIzNDU="
 
-cleanup() {
-	local p
-	[ ${#PEER_PIDS[@]} -eq 0 ] || peers stop --timeout 2 "${PEER_PIDS[@]}"
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Knot and NSD (PEER_PIDS) go through peers.py, which stops their sessions.
+cleanup_more() { [ ${#PEER_PIDS[@]} -eq 0 ] || peers stop --timeout 2 "${PEER_PIDS[@]}"; }
 
 stop_pid() {
 	kill -TERM "$1" 2>/dev/null
