@@ -159,6 +159,13 @@ static uint32_t zb_node(zone_builder_t *b, const uint8_t *name, size_t len)
 	return zb_add_node(b, name, len, h, parent);
 }
 
+void zb_prefetch(const zone_builder_t *b, uint32_t hash)
+{
+	const struct zone *z = b->z;
+	if (z->table)
+		__builtin_prefetch(&z->table[hash & z->mask]);
+}
+
 int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata)
 {
 	struct zone *z = b->z;

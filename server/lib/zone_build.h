@@ -73,6 +73,11 @@ const char *zb_name_text(const zone_builder_t *b, uint16_t src, const uint8_t *n
  * Returns 0 or ANYNS_ENOMEM. */
 int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata);
 
+/* A hint that an RR whose lowercased owner hashes to `hash` (wname_hash())
+ * comes soon: its slot of the name table is fetched into the cache, so a
+ * caller with records queued up hides the miss of the lookup. */
+void zb_prefetch(const zone_builder_t *b, uint32_t hash);
+
 /* Adds one RR. Problems with the RR itself (out of zone, bad owner, class,
  * length) are reported through diag and count as errors; the call still
  * returns 0 so that a load reports every problem. Returns <0 only when the

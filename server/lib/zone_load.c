@@ -84,6 +84,7 @@ struct zev {
 	uint16_t owner_len;
 	uint32_t line, cline;
 	uint32_t ttl;
+	uint32_t hash;          /* RR: hash of the lowercased owner, for zb_prefetch() */
 	uint32_t len;           /* payload after the header: owner and rdata, or text with its NUL */
 };
 
@@ -153,6 +154,11 @@ static int zp_rr(struct zread *R, const zb_rr_t *rr, uint16_t src, uint32_t line
 	e->ttl = rr->ttl;
 	e->owner_len = (uint16_t)ol;
 	e->flag = rr->rdlen > 65535;
+	/* The builder hashes the lowercased owner; the parser's thread has
+	 * time to do it once more for the prefetch. */
+	uint8_t low[WNAME_MAXLEN];
+	wname_lower(low, rr->owner, ol);
+	e->hash = wname_hash(low, ol);
 	memcpy(e + 1, rr->owner, ol);
 	memcpy((char *)(e + 1) + ol, rr->rdata, rl);
 	return 0;
@@ -612,9 +618,26 @@ static void *zp_main(void *arg)
 
 /* Replays one batch into the builder. Returns 0 or <0 (the build cannot
  * go on). */
+#define ZP_AHEAD 12   /* records between a prefetch and the lookup it serves */
+
+static size_t zp_next(const char *buf, size_t off)
+{
+	const struct zev *e = (const struct zev *)(const void *)(buf + off);
+	return off + ((sizeof(*e) + e->len + 7) & ~(size_t)7);
+}
+
 static int zp_replay(struct zread *R, const char *buf, size_t len, bool *gave_up)
 {
+	size_t ahead = 0;
+	for (unsigned i = 0; i < ZP_AHEAD && ahead < len; i++)
+		ahead = zp_next(buf, ahead);
 	for (size_t off = 0; off < len && !*gave_up;) {
+		if (ahead < len) {
+			const struct zev *a = (const struct zev *)(const void *)(buf + ahead);
+			if (a->kind == ZEV_RR)
+				zb_prefetch(R->b, a->hash);
+			ahead = zp_next(buf, ahead);
+		}
 		const struct zev *e = (const struct zev *)(const void *)(buf + off);
 		const char *pl = (const char *)(e + 1);
 		off += (sizeof(*e) + e->len + 7) & ~(size_t)7;
