@@ -13,7 +13,8 @@ Environment:
   BENCH_ZIPF         Zipf exponent of query-name popularity (default 0: uniform)
   BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_TCP_RATE,
   BENCH_FLOOD_RATE, BENCH_SIGNED_RATE, BENCH_LOAD_SIZES (comma list of zone
-  sizes for the load rows), BENCH_LOAD_REPS, BENCH_SKIP (comma list of phases:
+  sizes for the load rows), BENCH_LOAD_REPS, BENCH_LOAD_CPUS (cores for the
+  load rows, default the server's and the client's), BENCH_SKIP (comma list of phases:
   rates,tcp,flood,signed,maxrate,load,reload) override the defaults below.
   BENCH_NOISE_PCT    retry a burst when others held more than this % of
                      the server core (default 10), BENCH_RETRIES times (default 2)
@@ -86,6 +87,10 @@ LOAD_SIZES = [int(x) for x in env_list("BENCH_LOAD_SIZES", ["10000", "100000", "
                                                               "10000000"]
                                         if FULL else ["1000000"])]
 LOAD_REPS = int(os.environ.get("BENCH_LOAD_REPS", "3"))
+# Cores every server may use while it loads a zone: the server's and the
+# client's (no queries run then), so anynsd's parser thread and the peers'
+# background workers get a second core alike.
+LOAD_CPUS = os.environ.get("BENCH_LOAD_CPUS", ",".join(sorted({SERVER_CPUS, CLIENT_CPUS})))
 RELOAD_REPS = 3 if FULL else 2
 RATE_ZONE = 100000          # zone size for the rate, latency and reload runs
 SERVERS = env_list("BENCH_SERVERS", ["reflector", "anynsd", "nsd", "knot"])
@@ -480,13 +485,47 @@ def phase_maxrate(servers, zone, results):
         srv.stop()
 
 
+class NsdLoad(bl.Nsd):
+    """NSD as it loads fastest: no database, zone files neither checked for
+    changes nor written back."""
+
+    def argv(self, zones, port):
+        self.conf = bl.peers.nsd_config(self.dir, zones, listen=["%s@%d" % (self.addr, port)],
+                                        workers=self.workers,
+                                        server_options=["zonefiles-check: no",
+                                                        "zonefiles-write: 0"])
+        return bl.peers.nsd_argv(self.conf)
+
+
+class KnotLoad(bl.Knot):
+    """Knot DNS with a background worker per load core (it loads zones on
+    them; one zone takes one)."""
+
+    def argv(self, zones, port):
+        argv = super().argv(zones, port)
+        with open(self.conf) as f:
+            text = f.read()
+        text = text.replace("background-workers: 1",
+                            "background-workers: %d" % len(bl.cpu_list(LOAD_CPUS)))
+        with open(self.conf, "w") as f:
+            f.write(text)
+        return argv
+
+
+LOAD_SERVERS = {"anynsd": bl.Anynsd, "nsd": NsdLoad, "knot": KnotLoad}
+
+
 def phase_load(servers, results):
     """Zone load time to the first correct answer and memory, per zone size,
-    LOAD_REPS times per server (rotated order)."""
+    LOAD_REPS times per server (rotated order), each server alone on the
+    LOAD_CPUS cores (anynsd with load-threads auto: one per core)."""
+    cpus = bl.cpu_list(LOAD_CPUS)
+    servers = [LOAD_SERVERS[s.name](TMP, cpus=cpus, workers=WORKERS)
+               for s in servers if s.name in LOAD_SERVERS]
     for size in LOAD_SIZES:
         zone = Zone(size)
         for rep in range(LOAD_REPS):
-            for srv in bl.rotated([s for s in servers if s.name != "reflector"], rep):
+            for srv in bl.rotated(servers, rep):
                 port = bl.free_port()
                 t0 = time.monotonic()
                 p = srv.start([(ORIGIN, zone.path)], port)
