@@ -47,7 +47,7 @@ for tool in kdig knotd knotc nsd; do
 done
 # The checks below (a primary that does not start ends the run early, with
 # its failure).
-plan 88
+plan 89
 
 # ---- helpers -----------------------------------------------------------------
 
@@ -211,8 +211,9 @@ if ! wait_for 10 up "$KNOT_PID" "$KP"; then
 fi
 
 # anynsd, secondary of Knot (TSIG) for three zones and of NSD for one.
+# sec_conf SECRET [CATALOG-ALLOW-QUERY]
 sec_conf() {
-	local secret=$1
+	local secret=$1 catq=${2:-127.0.0.1}
 	cat > "$TMP/sec.yaml" <<YAML
 server:
   listen: 127.0.0.1:$AP
@@ -244,7 +245,7 @@ zones:
     primaries: [knot]
     catalog: true
     file: $TMP/kept/catalog.invalid
-    allow-query: [ 127.0.0.1 ]          # the members take these two lists
+    allow-query: [ $catq ]          # the members take these two lists
     allow-transfer: [ downstream ]
   - origin: nsd.test
     primaries: [nsd]
@@ -396,6 +397,15 @@ a9=$(kdig @127.0.0.1 -p "$AP" -b 127.0.0.9 +time=2 +retry=0 m2.test AXFR 2>&1 | 
 if [ "$a8" = 2 ] && [ "$a9" = 1 ] && kdig @127.0.0.1 -p "$AP" -b 127.0.0.9 +time=2 +retry=0 \
 	m2.test AXFR 2>&1 | grep -q REFUSED; then pass $T:catalog-member-allow-transfer
 else fail $T:catalog-member-allow-transfer "from the allowed address $a8 SOA records, from another $a9 lines with SOA or REFUSED"; fi
+# A reload that changes the catalog's list changes its members' too.
+sec_conf "$SECRET" 127.0.0.7
+kill -HUP "$ANY_PID"
+if wait_for 5 answer_is "$AP" www.m2.test A 10.0.0.2 -b 127.0.0.7 &&
+   status_is "$AP" www.m2.test A REFUSED -b 127.0.0.1; then pass $T:catalog-member-acl-reload
+else fail $T:catalog-member-acl-reload "$(status "$AP" www.m2.test A -b 127.0.0.7) from 127.0.0.7, $(status "$AP" www.m2.test A -b 127.0.0.1) from 127.0.0.1"; fi
+sec_conf "$SECRET"
+kill -HUP "$ANY_PID"
+wait_for 5 answer_is "$AP" www.m2.test A 10.0.0.2 -b 127.0.0.1
 
 # Primary stopped, zone changed, primary back: the retry timer finds it.
 check $T:expire-zone-served answer_is "$AP" www.exp.test A 10.0.0.1
