@@ -25,7 +25,8 @@
 #define ACACHE_KEY_EDNS 0x01
 #define ACACHE_KEY_DO   0x02
 typedef struct acache_key {
-	uint8_t name[255];     /* lowercased wire name; zero-filled past name_len */
+	uint8_t name[255];     /* lowercased wire name; zero-filled past name_len
+	                        * (by acache_lookup() only to the next multiple of 8) */
 	uint8_t name_len;
 	uint16_t qtype;        /* host order */
 	uint16_t qclass;       /* host order */
