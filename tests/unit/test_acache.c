@@ -220,6 +220,40 @@ static void test_large_template(void **st)
 	acache_free(c);
 }
 
+/* The hit path fills only part of the key's name tail: a key left full of
+ * garbage by the caller must still hash and match, for names of every
+ * length modulo 8 (the hash reads words). */
+static void test_key_garbage(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512], out[512];
+	char name[300];
+	size_t n, ol;
+	acache_key_t k;
+	uint32_t h, h2;
+	uint8_t rc;
+	answer_info_t info;
+
+	assert_int_equal(acache_new(1024, &c), 0);
+	for (unsigned len = 1; len <= 40; len++) {
+		memset(name, 'a', len);
+		snprintf(name + len, sizeof(name) - len, ".example.com");
+		n = tq_build(q, name, 1, 1, NULL);
+		memset(&k, 0xAA, sizeof(k));
+		assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc),
+		                 ANYNS_ENOENT);
+		assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, 512, &ol, &info), 0);
+		assert_true(acache_store(c, 1, &k, h, out, ol, &info));
+		memset(&k, 0x55, sizeof(k));
+		assert_int_equal(acache_lookup(c, 1, q, n, &k, &h2, out, sizeof(out), &ol, &rc), 0);
+		/* The same hash as a fully zero-filled key's. */
+		acache_key_t full;
+		assert_int_equal(acache_key_from_query(q, n, &full), 0);
+		assert_int_equal(acache_hash(&full), h);
+	}
+	acache_free(c);
+}
+
 /* Asks q and checks that a hit is byte for byte what answer_build() gives. */
 static int ask_checked(acache_t *c, uint64_t gen, const uint8_t *q, size_t n)
 {
@@ -485,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_lookup_store),
 		cmocka_unit_test(test_large_template),
+		cmocka_unit_test(test_key_garbage),
 		cmocka_unit_test(test_wildcard_flag),
 		cmocka_unit_test(test_partial_tcp),
 		cmocka_unit_test(test_ring),
