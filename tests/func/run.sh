@@ -54,7 +54,7 @@ done
 
 # The results this run must produce: one per case and transport, plus the
 # scripted checks below (FIXED; keep it in step when adding one).
-FIXED=94
+FIXED=95
 ncases=0
 for dir in "$HERE"/cases/*/; do
 	if [ -f "$dir/transports" ]; then set -- $(cat "$dir/transports"); else set -- udp tcp; fi
@@ -653,6 +653,28 @@ out=$(timeout 10 "${ANYNSD[@]}" --zone "func.test=$ZONES/func.test.zone" --check
 if [ $rc -eq 0 ] && echo "$out" | grep -q "1 of 1 zones"; then pass $T:check-config-ok; else fail $T:check-config-ok "exit $rc: $out"; fi
 out=$(timeout 10 "${ANYNSD[@]}" --zone "func.test=$ZONES/func.test.zone" --zone "broken.test=$ZONES/broken.test.zone" --check-config 2>&1); rc=$?
 if [ $rc -eq 1 ] && echo "$out" | grep -q "zone: failed zone=broken.test. .*broken.test.zone line=8 served=no"; then pass $T:check-config-zone-error; else fail $T:check-config-zone-error "exit $rc: $out"; fi
+
+# A zone big enough to be parsed on a thread of its own (load-threads 2) reports
+# the same errors, on the same lines, as one thread.
+awk 'BEGIN { print "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 604800 60\n@ NS ns1\nns1 A 192.0.2.1";
+	for (i = 5; i <= 8000; i++) {
+		if (i == 3001) print "bad3001 A 300.0.0.1"
+		else if (i == 7777) print "out.example.net. A 192.0.2.2"
+		else if (i % 2) printf "h%d A 10.0.%d.%d\n", i, int(i / 256) % 256, i % 256
+		else printf "t%d TXT ( \"part one\"\n  \"part two\" )\n", i
+	} }' > "$TMP/big.test.zone"
+lt() { timeout 20 "${ANYNSD[@]}" --load-threads "$1" --zone "big.test=$TMP/big.test.zone" --check-config 2>&1 |
+	grep -E "zone: (error|failed)" | sed 's/^[^ ]* //'; }
+out1=$(lt 1); out2=$(lt 2)
+bad=$(grep -n '^bad3001 ' "$TMP/big.test.zone" | cut -d: -f1)
+oz=$(grep -n '^out\.example\.net\. ' "$TMP/big.test.zone" | cut -d: -f1)
+if [ -n "$out1" ] && [ "$out1" = "$out2" ] && echo "$out2" | grep -q "zone: error .* line=$bad error=" &&
+	echo "$out2" | grep -q "zone: error .* line=$oz error=.*out of zone" &&
+	[ "$(stat -c %s "$TMP/big.test.zone")" -gt 65536 ]; then
+	pass $T:load-threads-same-errors
+else
+	fail $T:load-threads-same-errors "one thread: $out1; two: $out2"
+fi
 
 # The example config shipped with the daemon is valid.
 out=$(cd "$ROOT" && timeout 10 "${ANYNSD[@]}" -c server/daemon/anynsd.example.yaml --check-config 2>&1); rc=$?
