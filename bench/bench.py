@@ -368,7 +368,9 @@ def phase_rates(servers, zone, results):
 def phase_tcp(servers, zone, results):
     """TCP: TCP_CONNS connections (dnsperf clients), TCP_OUTSTANDING queries
     in flight spread over them, i.e. pipelined on each connection, at
-    TCP_RATE qps. The reflector answers UDP only: no floor here. dnsperf opens
+    TCP_RATE qps. The warm-up is the UDP pass every phase gets; anynsd answers
+    TCP from the same per-worker answer cache (udp-io poll), so it warms TCP
+    too. The reflector answers UDP only: no floor here. dnsperf opens
     the connections at once when a burst starts; a server with a short listen
     backlog (Knot: 10) drops the SYNs beyond it and the client retries them
     after 1 s, so the bursts last at least 5 s."""
