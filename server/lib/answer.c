@@ -1455,7 +1455,10 @@ int answer_negative(const zset_t *zs, const answer_conf_t *conf, answer_neg_t *t
 			return ANYNS_ENOENT;
 		rcode = PKT_RCODE_NOERROR;
 	} else {
-		const znode_t *ce = zone_closest_encloser(z, qname_lc, nlen);
+		/* The name is not there (nor is it the apex, which is): its
+		 * closest encloser is its parent's, one lookup less. */
+		size_t skip = (size_t)qname_lc[0] + 1;
+		const znode_t *ce = zone_closest_encloser(z, qname_lc + skip, nlen - skip);
 		if ((znode_flags(ce) & (ZN_NSEC3 | ZN_DELEG | ZN_BELOW_CUT | ZN_DNAME |
 		                        ZN_BELOW_DNAME)) ||
 		    znode_wildcard_child(z, ce) != NULL)
@@ -1479,12 +1482,15 @@ int answer_negative(const zset_t *zs, const answer_conf_t *conf, answer_neg_t *t
 	 * leaves the compression table room for what the render remembered. */
 	size_t olen;
 	(void)zone_origin_wire(z, &olen);
-	unsigned labels = 0;
-	for (size_t p = 0; qname_lc[p] != 0; p += (size_t)qname_lc[p] + 1)
-		labels++;
-	if (labels - n->apex_labels + n->cmp_used > COMPRESS_MAX)
-		return ANYNS_ENOENT;
-	int a = label_above(qname_lc, nlen, olen);
+	/* Each label takes two bytes at least: most questions need no count. */
+	if ((nlen - olen) / 2 + n->cmp_used > COMPRESS_MAX) {
+		unsigned labels = 0;
+		for (size_t p = 0; qname_lc[p] != 0; p += (size_t)qname_lc[p] + 1)
+			labels++;
+		if (labels - n->apex_labels + n->cmp_used > COMPRESS_MAX)
+			return ANYNS_ENOENT;
+	}
+	int a = n->avoid[0][0] | n->avoid[1][0] ? label_above(qname_lc, nlen, olen) : -1;
 	if (a >= 0)
 		for (int i = 0; i < 2; i++)
 			if (n->avoid[i][0] == qname_lc[a] &&
