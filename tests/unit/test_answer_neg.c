@@ -298,6 +298,64 @@ static void test_new_version(void **st)
 	zset_free(zs2);
 }
 
+struct owners {
+	char text[64][300];
+	size_t n;
+};
+
+static int collect_owner(void *ctx, const uint8_t *name, size_t len, const uint16_t *types,
+                         size_t ntypes)
+{
+	struct owners *o = ctx;
+	if (o->n < 64 && anyns_name_to_text(name, len, o->text[o->n], sizeof(o->text[0])) > 0)
+		o->n++;
+	return 0;
+}
+
+/* A signed zone (NSEC3): with DO=0 its negative answers are taken and equal
+ * the builder's (no RRSIG, no proof); names under the NSEC3 owners and
+ * those owners themselves, and every DO=1 query, go to the builder. Run
+ * from the top of the tree (tests/zones/signed.zone). */
+static void test_signed_zone(void **st)
+{
+	static struct owners own;
+	answer_neg_t tab[2];
+	struct tally t = { 0, 0, 0 }, t1 = { 0, 0, 0 };
+	zone_t *z = NULL;
+	zset_t *zs = NULL, *saved = g_zs;
+	char name[400];
+
+	assert_int_equal(zone_compile_file("example.com.", "tests/zones/signed.zone", NULL, NULL, &z), 0);
+	assert_int_equal(zset_new(&z, 1, 7, &zs), 0);
+	zone_unref(z);
+	own.n = 0;
+	assert_int_equal(zone_walk(z, collect_owner, &own), 0);
+	assert_true(own.n > 5);
+	memset(tab, 0, sizeof(tab));
+	g_zs = zs;
+	for (size_t i = 0; i < own.n; i++) {
+		for (size_t j = 0; j < sizeof(TYPES) / sizeof(TYPES[0]); j++) {
+			check_one(own.text[i], TYPES[j], &SHAPES[2], tab, 2, &t);
+			check_one(own.text[i], TYPES[j], &SHAPES[3], tab, 2, &t1);
+		}
+		snprintf(name, sizeof(name), "nx.%s", own.text[i]);
+		check_one(name, 1, &SHAPES[0], tab, 2, &t);
+		check_one(name, 1, &SHAPES[5], tab, 2, &t1);
+	}
+	for (int i = 0; i < 300; i++) {
+		rnd_name(name, sizeof(name), "example.com");
+		check_one(name, TYPES[rnd() % (sizeof(TYPES) / sizeof(TYPES[0]))], &SHAPES[rnd() % 3],
+		          tab, 2, &t);
+	}
+	g_zs = saved;
+	zset_free(zs);
+	fprintf(stderr, "signed zone, DO=0: %u NXDOMAIN, %u NODATA fast, %u to the builder; "
+	        "DO=1: %u fast\n", t.nx, t.nodata, t.builder, t1.nx + t1.nodata);
+	assert_true(t.nx > 200);
+	assert_true(t.nodata > 20);
+	assert_int_equal(t1.nx + t1.nodata, 0);
+}
+
 static int setup(void **st)
 {
 	zone_t *zones[3] = { tz_zone("example.com", ZONE_IN), tz_zone("other.test", ZONE_OUT),
@@ -321,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_existing_names),
 		cmocka_unit_test(test_many_labels),
 		cmocka_unit_test(test_new_version),
+		cmocka_unit_test(test_signed_zone),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
