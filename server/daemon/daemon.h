@@ -95,7 +95,8 @@ struct udp_io {
 	uint8_t *sbuf;          /* UDP_BATCH * max_udp_payload */
 
 	acache_t *cache;        /* NULL: server.answer-cache is 0 */
-	/* Negative answers of the zones last asked for (answer_negative()). */
+	/* Negative answers rendered per zone version, one slot per zone hash
+	 * (answer_negative()). */
 	answer_neg_t neg[UDP_NEG_ZONES];
 	const struct sockaddr *from;    /* source of the query being answered */
 	uint64_t xdp_tokens_ts; /* ms of the last token refill for anyns_xdp_put */
