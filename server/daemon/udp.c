@@ -218,7 +218,12 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	}
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
-	if (keyed && io->cache != NULL && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
+	/* NXDOMAIN from the builder (a signed zone asked with DO=1, which
+	 * answer_negative() leaves to it) likewise only when asked again: the
+	 * one-off names of a flood through validating resolvers stay out. */
+	if (keyed && io->cache != NULL &&
+	    (info.rcode != PKT_RCODE_NXDOMAIN || acache_seen(io->cache, h)) &&
+	    acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL && !info.acl)
 		xdp_maybe_put(io, gen, &key, out, olen, info.wildcard, info.wildcard_len);
 	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen, info.rcode,

@@ -303,7 +303,7 @@ fi
 
 # --- NXDOMAIN with its proofs (past 512 bytes) from the answer cache ---------
 for z in nsec3.test optout.test; do
-	if out=$(/usr/bin/python3 "$HERE/cached.py" 127.0.0.1 "$APORT" "$MPORT" "nothere.$z" A 2>&1); then
+	if out=$(/usr/bin/python3 "$HERE/cached.py" 127.0.0.1 "$APORT" "$MPORT" "cached-nx.$z" A 2>&1); then
 		pass "dnssec:cached-large:$z"
 	else
 		fail "dnssec:cached-large:$z" "$out"
