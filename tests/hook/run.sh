@@ -21,6 +21,7 @@ HOOK=$BIN/anyns-health
 need() { command -v "$1" >/dev/null 2>&1; }
 # alive PID: the process exists and is not a zombie waiting for our wait.
 alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
+gone() { ! alive "$1"; }
 # wait_for SECONDS CMD...: runs CMD every 20 ms until it succeeds (0) or SECONDS
 # (fractions allowed) have passed (1). Bounds follow the configured timing.
 wait_for() {
@@ -878,8 +879,10 @@ for h in "${stopped[@]}"; do
 	set -- $h
 	if wait_route "$2" no 3; then pass "$1-sigstop-withdrawn"
 	else fail "$1-sigstop-withdrawn" "$2 still announced 3 s after the server died under a stopped hook"; fi
-	if alive "$3"; then fail "$1-sigstop-hook-killed" "pid $3 still there"; kill -CONT "$3"
-	else pass "$1-sigstop-hook-killed"; fi
+	# The route can be seen gone while the killed hook is still exiting (its
+	# files closed, the process not yet a zombie): allow it a second more.
+	if wait_for 1 gone "$3"; then pass "$1-sigstop-hook-killed"
+	else fail "$1-sigstop-hook-killed" "pid $3 still there (waited 1 s past the route check)"; kill -CONT "$3"; fi
 done
 if grep -q "watchdog: no-progress pid=" "$T/pop-hook.log"; then pass bird-watchdog-logged
 else fail bird-watchdog-logged "$(tail -3 "$T/pop-hook.log")"; fi
