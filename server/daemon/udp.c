@@ -182,17 +182,15 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 		keyed = true;
 	}
 	/* A name the zone does not have (or NODATA at one it has): the SOA
-	 * rendered once per zone version, no builder. A name that does not
-	 * exist goes to the cache (and the XDP map) only when asked again: a
-	 * flood of random names leaves both alone. */
+	 * rendered once per zone version, no builder. The cache keeps an
+	 * NXDOMAIN only when asked again, and the XDP map gets what it keeps:
+	 * a flood of random names leaves both alone. */
 	if (keyed && answer_negative(zs, &io->w->d->aconf, io->neg, UDP_NEG_ZONES, q, qlen, key.name,
 	                             key.name_len, key.qtype, key.qclass,
 	                             (key.flags & ACACHE_KEY_EDNS) != 0,
 	                             (key.flags & ACACHE_KEY_DO) != 0, out, outcap, &olen,
 	                             &info) == 0) {
-		if (io->cache != NULL &&
-		    (info.rcode == PKT_RCODE_NOERROR || acache_seen(io->cache, h)) &&
-		    acache_store(io->cache, gen, &key, h, out, olen, &info) &&
+		if (io->cache != NULL && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 		    io->w->d->xdp != NULL)
 			xdp_maybe_put(io, gen, &key, out, olen, NULL, 0);
 		return udp_rrl(io, zs, NULL, q, qlen, COOKIE_NONE, out, outcap, olen, info.rcode,
@@ -219,11 +217,10 @@ size_t udp_answer(udp_io_t *io, const zset_t *zs, const uint8_t *q, size_t qlen,
 	if (info.tc)
 		STAT_INC(io->stats.truncated);
 	/* NXDOMAIN from the builder (a signed zone asked with DO=1, which
-	 * answer_negative() leaves to it) likewise only when asked again: the
-	 * one-off names of a flood through validating resolvers stay out. */
-	if (keyed && io->cache != NULL &&
-	    (info.rcode != PKT_RCODE_NXDOMAIN || acache_seen(io->cache, h)) &&
-	    acache_store(io->cache, gen, &key, h, out, olen, &info) &&
+	 * answer_negative() leaves to it) is likewise kept only when asked
+	 * again: the one-off names of a flood through validating resolvers
+	 * stay out. */
+	if (keyed && io->cache != NULL && acache_store(io->cache, gen, &key, h, out, olen, &info) &&
 	    io->w->d->xdp != NULL && !info.acl)
 		xdp_maybe_put(io, gen, &key, out, olen, info.wildcard, info.wildcard_len);
 	return udp_rrl(io, zs, &peer, q, qlen, info.cookie, out, outcap, olen, info.rcode,

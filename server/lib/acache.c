@@ -179,12 +179,13 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
  * the admission filter are small. Nothing is allocated after acache_new(),
  * and eviction is the tail of the ring: O(1) amortised per store.
  *
- * Admission: while storing costs nothing (the record that would be
- * overwritten is free, stale or of an older generation), every template is
- * admitted. Once storing would evict a current entry, a template is admitted
- * on its key's second miss only, as remembered by a small table of hash
- * fingerprints (a doorkeeper): a flood of names each asked once (random
- * subdomains) then leaves the ring alone. A
+ * Admission: an NXDOMAIN is admitted on its key's second miss only, as
+ * remembered by a small table of hash fingerprints (a doorkeeper): a flood
+ * of names each asked once (random subdomains) leaves the ring alone, over
+ * UDP and TCP alike. Other answers are admitted while storing costs nothing
+ * (the record that would be overwritten is free, stale or of an older
+ * generation); once storing would evict a current entry, they too need a
+ * second miss. A
  * hit on a record in the oldest quarter of the ring copies it to the head,
  * so entries in use survive the churn of the rest. */
 #define ACACHE_UNIT   16
@@ -398,11 +399,6 @@ static bool acache__seen(acache_t *c, uint32_t h)
 	return false;
 }
 
-bool acache_seen(acache_t *c, uint32_t hash)
-{
-	return acache__seen(c, hash);
-}
-
 int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
                   acache_key_t *key, uint32_t *hash, uint8_t *out, size_t outcap,
                   size_t *outlen, uint8_t *rcode)
@@ -454,7 +450,10 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 	/* A large template in a small ring would push out too much at once. */
 	if (acache__units(len) > c->units / 8)
 		return false;
-	if (c->head + acache__units(len) - c->tail > c->units && acache__tail_live(c, gen) &&
+	/* A name that does not exist is kept from its second miss on, as is
+	 * any answer that would push out a live one. */
+	if ((info->rcode == PKT_RCODE_NXDOMAIN ||
+	     (c->head + acache__units(len) - c->tail > c->units && acache__tail_live(c, gen))) &&
 	    !acache__seen(c, h))
 		return false;
 	acache_hdr_t hdr = { gen, h, (uint16_t)len, info->rcode,

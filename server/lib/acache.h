@@ -87,18 +87,16 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 /* Offers the response answer_build() made for a query whose lookup missed
  * (`key`, `hash` from acache_lookup()). The cache keeps it when it is a
  * template (`info` says cacheable, not truncated, at most ACACHE_TMPL_MAX
- * bytes, or ACACHE_TMPL_EDNS_MAX for a key with EDNS) and there is room for
- * it, marked when info->acl, info->wildcard or info->partial. Returns true
- * when it is a template of at most ACACHE_TMPL_MAX bytes, so that the caller
- * may offer it to the XDP map too unless info->acl. */
+ * bytes, or ACACHE_TMPL_EDNS_MAX for a key with EDNS) and it is admitted,
+ * marked when info->acl, info->wildcard or info->partial. Admission: an
+ * NXDOMAIN (info->rcode), and any answer once the cache is full of live
+ * entries, only on its key's second offer (the first is remembered by a
+ * small filter of hash fingerprints): the one-off names of a random-subdomain
+ * flood stay out. Returns true when it was kept and is at most
+ * ACACHE_TMPL_MAX bytes, so that the caller may offer it to the XDP map too
+ * unless info->acl. */
 bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *key, uint32_t hash,
                   const uint8_t *resp, size_t len, const answer_info_t *info);
-
-/* Remembers a miss of `hash` (from acache_lookup()) in the admission filter
- * acache_store() uses once the cache is full: true when the same hash missed
- * before and was not forgotten since. Callers that keep one-off answers
- * (names that do not exist) out of the cache offer only those asked again. */
-bool acache_seen(acache_t *c, uint32_t hash);
 
 /* ---- pre-fill -------------------------------------------------------------
  * Which answers are worth having before the first query (the XDP map is

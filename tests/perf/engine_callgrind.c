@@ -387,8 +387,7 @@ static int run_flood(size_t n, bool fast)
 		                            k.qtype, k.qclass, (k.flags & ACACHE_KEY_EDNS) != 0,
 		                            (k.flags & ACACHE_KEY_DO) != 0, out, sizeof(out), &olen,
 		                            &info) == 0) {
-			if ((info.rcode == PKT_RCODE_NOERROR || acache_seen(c, h)) &&
-			    acache_store(c, 1, &k, h, out, olen, &info))
+			if (acache_store(c, 1, &k, h, out, olen, &info))
 				stored++;
 		} else if (answer_build(g_zs, &g_conf, q->w, q->len, ANSWER_UDP, out, sizeof(out),
 		                        &olen, &info) == 0) {

@@ -137,8 +137,9 @@ static void test_lookup_store(void **st)
 	assert_int_equal(ask(c, 1, q, n, out, &ol), 0);
 	assert_true(out[ol - 4] & 0x80);    /* DO copied into the OPT */
 
-	/* NXDOMAIN is cached with its rcode. */
+	/* NXDOMAIN is cached with its rcode, from its second miss on. */
 	n = tq_build(q, "nx.example.com", 1, 1, NULL);
+	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
 	assert_int_equal(ask(c, 1, q, n, out, &ol), ANYNS_ENOENT);
 	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), 0);
 	assert_int_equal(rc, PKT_RCODE_NXDOMAIN);
@@ -243,6 +244,8 @@ static void test_key_garbage(void **st)
 		assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc),
 		                 ANYNS_ENOENT);
 		assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, 512, &ol, &info), 0);
+		/* The name does not exist: kept on its second offer. */
+		assert_false(acache_store(c, 1, &k, h, out, ol, &info));
 		assert_true(acache_store(c, 1, &k, h, out, ol, &info));
 		memset(&k, 0x55, sizeof(k));
 		assert_int_equal(acache_lookup(c, 1, q, n, &k, &h2, out, sizeof(out), &ol, &rc), 0);
@@ -449,6 +452,51 @@ static void test_flood(void **st)
 	acache_free(c);
 }
 
+/* In a cache with room to spare, a name that does not exist is kept only
+ * when it misses a second time (and only then offered to the XDP map: the
+ * store says so); an answer that exists, NODATA included, on its first. */
+static void test_nxdomain_admission(void **st)
+{
+	acache_t *c = NULL;
+	uint8_t q[512], out[512];
+	size_t n, ol;
+	acache_key_t k;
+	uint32_t h;
+	uint8_t rc;
+	answer_info_t info;
+	assert_int_equal(acache_new(65536, &c), 0);
+	for (unsigned i = 0; i < 2000; i++) {
+		n = qname(q, "nx%u.example.com", i, 1);
+		assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc),
+		                 ANYNS_ENOENT);
+		assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol,
+		                              &info), 0);
+		assert_int_equal(info.rcode, PKT_RCODE_NXDOMAIN);
+		assert_true(info.cacheable);
+		assert_false(acache_store(c, 1, &k, h, out, ol, &info));
+		assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	}
+	for (unsigned i = 0; i < 2000; i++) {
+		n = qname(q, "nx%u.example.com", i, 1);
+		assert_int_equal(ask_checked(c, 1, q, n), 0);
+	}
+	/* The second offer of the same answer is kept and fit for XDP. */
+	n = tq_build(q, "nx.example.com", 1, 1, NULL);
+	assert_int_equal(acache_lookup(c, 1, q, n, &k, &h, out, sizeof(out), &ol, &rc), ANYNS_ENOENT);
+	assert_int_equal(answer_build(g_zs, &g_conf, q, n, ANSWER_UDP, out, sizeof(out), &ol, &info),
+	                 0);
+	assert_false(acache_store(c, 1, &k, h, out, ol, &info));
+	assert_true(acache_store(c, 1, &k, h, out, ol, &info));
+	/* NODATA and a positive answer: kept on the first miss. */
+	n = tq_build(q, "www.example.com", 16, 1, NULL);
+	assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	assert_int_equal(ask_checked(c, 1, q, n), 0);
+	n = tq_build(q, "www.example.com", 1, 1, NULL);
+	assert_int_equal(ask_checked(c, 1, q, n), ANYNS_ENOENT);
+	assert_int_equal(ask_checked(c, 1, q, n), 0);
+	acache_free(c);
+}
+
 struct pf_seen {
 	unsigned n, www_a, www_aaaa_do, big_txt, longest;
 	int stop_at;
@@ -524,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_partial_tcp),
 		cmocka_unit_test(test_ring),
 		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_nxdomain_admission),
 		cmocka_unit_test(test_prefill),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
