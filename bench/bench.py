@@ -262,10 +262,10 @@ def wait_quiet(budget):
 
 class Load:
     """What one burst sends: a label (the key in the results), the offered
-    rate, the query file of repetition rep, dnsperf options, and whether the
-    reflector takes part (it answers UDP only), and the burst's length."""
-    def __init__(self, label, rate, qfile, udp=True, dur=None, **dnsperf_kw):
-        self.label, self.rate, self.qfile, self.udp, self.kw = label, rate, qfile, udp, dnsperf_kw
+    rate, the query file of repetition rep, dnsperf options, and the burst's
+    length."""
+    def __init__(self, label, rate, qfile, dur=None, **dnsperf_kw):
+        self.label, self.rate, self.qfile, self.kw = label, rate, qfile, dnsperf_kw
         self.dur = dur or DUR
 
 
@@ -286,8 +286,6 @@ def phase_bursts(servers, zone, results, key, loads):
     read after each repetition's bursts."""
     live = []
     for srv in servers:
-        if srv.name == "reflector" and not any(l.udp for l in loads):
-            continue
         try:
             start_ready(srv, zone)
             live.append(srv)
@@ -301,7 +299,7 @@ def phase_bursts(servers, zone, results, key, loads):
         w = bl.warm_up("127.0.0.1", srv.port, zone.queries, max(RATES), cpus=CLIENT_CPUS,
                        extra=loads[0].kw.get("extra", ()))
         results["warmup"].setdefault(key, {})[srv.name] = {k: w[k] for k in ("sent", "completed")}
-    nbursts = REPS * sum(len([s for s in live if l.udp or s.name != "reflector"]) for l in loads)
+    nbursts = REPS * len(loads) * len(live)
     budget = nbursts // 2  # retries for the whole phase
     # Seconds the phase may spend waiting for a quiet core before bursts.
     wait_budget = [float(os.environ.get("BENCH_QUIET_WAIT", 60))]
@@ -311,8 +309,6 @@ def phase_bursts(servers, zone, results, key, loads):
         for load in loads:
             qfile = load.qfile(rep)
             for srv in bl.rotated(live, rep):
-                if srv.name == "reflector" and not load.udp:
-                    continue
                 if not srv.running():
                     results["errors"].append("%s exited during the %s runs" % (srv.name, key))
                     continue
@@ -370,12 +366,13 @@ def phase_tcp(servers, zone, results):
     in flight spread over them, i.e. pipelined on each connection, at
     TCP_RATE qps. The warm-up is the UDP pass every phase gets; anynsd answers
     TCP from the same per-worker answer cache (udp-io poll), so it warms TCP
-    too. The reflector answers UDP only: no floor here. dnsperf opens
-    the connections at once when a burst starts; a server with a short listen
-    backlog (Knot: 10) drops the SYNs beyond it and the client retries them
-    after 1 s, so the bursts last at least 5 s."""
+    too. The reflector's TCP side (one read per ready connection, every
+    message of it sent back in one write) is the floor, as for UDP. dnsperf
+    opens the connections at once when a burst starts; a server with a short
+    listen backlog (Knot: 10) drops the SYNs beyond it and the client retries
+    them after 1 s, so the bursts last at least 5 s."""
     phase_bursts(servers, zone, results, "tcp",
-                 [Load(str(TCP_RATE), TCP_RATE, lambda rep: zone.queries, udp=False,
+                 [Load(str(TCP_RATE), TCP_RATE, lambda rep: zone.queries,
                        dur=max(DUR, 5), mode="tcp", clients=TCP_CONNS,
                        outstanding=TCP_OUTSTANDING)])
 
@@ -750,8 +747,8 @@ def cell(xs):
     return bl.med_spread(xs)
 
 
-# The burst phases: (results key, metric suffix, whether the reflector gives a
-# floor, the load labels).
+# The burst phases: (results key, metric suffix, whether the target is on the
+# cost above the reflector's floor (else on the CPU per query), the load labels).
 def burst_sections():
     return [("rates", "", True, [str(r) for r in RATES]),
             ("tcp", "_tcp", False, [str(TCP_RATE)]),
@@ -809,21 +806,29 @@ def summarize(results):
             vals = {s: [cpu[s][i] for i in reps if i in cpu[s]] for s in cpu}
             rows.append(("cpu_us_per_query%s@%s" % (sfx, k), "us",
                          {s: cell(v) for s, v in vals.items()}, "low"))
-            if floor and "reflector" not in cpu:
+            # The ratios per repetition the target reads go to cpu_ratio_per_rep;
+            # for a row whose target is on CPU per query, the ratio of the costs
+            # above the floor is kept beside it (above_floor_ratio_per_rep).
+            if not floor:
+                ratios = per_rep_ratios({s: {i: cpu[s][i] for i in reps if i in cpu[s]}
+                                         for s in cpu}, reps)
+                if ratios:
+                    results.setdefault("cpu_ratio_per_rep", {}).setdefault(key, {})[k] = ratios
+                    rows.append(("cpu_ratio_per_rep%s@%s" % (sfx, k), "x",
+                                 {"anynsd": cell(ratios)}, "low"))
+            if "reflector" not in cpu:
                 continue
             # Cost above floor per repetition, from that repetition's own floor.
-            if floor:
-                cost = {s: {i: cpu[s][i] - cpu["reflector"][i] for i in reps
-                            if i in cpu[s] and i in cpu["reflector"]}
-                        for s in cpu if s != "reflector"}
-                rows.append(("cost_above_floor%s@%s" % (sfx, k), "us",
-                             {s: cell(v.values()) for s, v in cost.items()}, "low"))
-            else:
-                cost = {s: {i: cpu[s][i] for i in reps if i in cpu[s]} for s in cpu}
+            cost = {s: {i: cpu[s][i] - cpu["reflector"][i] for i in reps
+                        if i in cpu[s] and i in cpu["reflector"]}
+                    for s in cpu if s != "reflector"}
+            rows.append(("cost_above_floor%s@%s" % (sfx, k), "us",
+                         {s: cell(v.values()) for s, v in cost.items()}, "low"))
             ratios = per_rep_ratios(cost, reps)
             if ratios:
-                results.setdefault("cpu_ratio_per_rep", {}).setdefault(key, {})[k] = ratios
-                rows.append(("%s_ratio_per_rep%s@%s" % ("cost" if floor else "cpu", sfx, k), "x",
+                results.setdefault("cpu_ratio_per_rep" if floor else "above_floor_ratio_per_rep",
+                                   {}).setdefault(key, {})[k] = ratios
+                rows.append(("cost_ratio_per_rep%s@%s" % (sfx, k), "x",
                              {"anynsd": cell(ratios)}, "low"))
         for k in labels:
             def col(field, scale=1.0):
@@ -1060,6 +1065,7 @@ def cpu_quality(results, md=False):
             retried = sum(r.get("attempts", 1) - 1 for r in runs)
             others = [r["others_on_core_pct"] for r in runs]
             ratios = results.get("cpu_ratio_per_rep", {}).get(key, {}).get(k, [])
+            above = results.get("above_floor_ratio_per_rep", {}).get(key, {}).get(k, [])
             lines.append("%s %dk qps: %d of %d repetitions quiet (others <= %g%% of the server core "
                          "in every burst), CPU figures from %s; %d bursts retried, %d still noisy; "
                          "others median %.0f%% (max %.0f%%)%s"
@@ -1069,7 +1075,9 @@ def cpu_quality(results, md=False):
                             retried, noisy, med(others), max(others),
                             "; anynsd/best peer%s per repetition: " % (" above floor" if floor else "")
                             + " ".join("noise" if x is None else fmt(x) for x in ratios)
-                            if ratios else ""))
+                            if ratios else "")
+                         + ("; above floor: " + " ".join("noise" if x is None else fmt(x) for x in above)
+                            if above else ""))
     if not lines:
         return ""
     if md:

@@ -258,8 +258,8 @@ class Server:
 
 
 class Reflector(Server):
-    """The do-nothing UDP server that gives the kernel's floor: it sends every
-    datagram back with QR set."""
+    """The do-nothing server that gives the kernel's floor: it sends every UDP
+    datagram and every TCP message back with QR set."""
     name = "reflector"
 
     def __init__(self, *a, **kw):

@@ -97,6 +97,76 @@ def cmd_batched(addr, port, count):
     return segs is not None and segs <= 3
 
 
+def cmd_reflect(addr, port):
+    """bench's anyns-reflector over TCP: every query comes back as it was sent
+    with QR set, the answers to one segment of pipelined queries in one write,
+    messages cut anywhere reassembled, responses and runts left unanswered, a
+    message of the largest size answered whole, the connection closed at EOF,
+    and the same bytes over UDP."""
+    def reply(wire):
+        return wire[:2] + bytes([wire[2] | 0x80]) + wire[3:]
+    qs = []
+    for i in range(20):
+        q = dns.message.make_query("n%d.reflect.test" % i, "A")
+        q.id = 3000 + i
+        qs.append(q.to_wire())
+    s = tcp_connect(addr, port)
+    s.sendall(b"".join(frame(w) for w in qs))
+    got = [dnsutil.tcp_read(s) for _ in qs]
+    segs = data_segs_in(s)
+    if got != [reply(w) for w in qs]:
+        print("pipelined: the answers are not the queries with QR set, in order")
+        return False
+    if segs is None or segs > 3:
+        print("pipelined: 20 answers came in %s segments, want at most 3" % segs)
+        return False
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # One query a byte at a time, then two with the cut inside a length prefix.
+    for b in frame(qs[0]):
+        s.sendall(bytes([b]))
+        time.sleep(0.002)
+    if dnsutil.tcp_read(s) != reply(qs[0]):
+        print("byte-by-byte query: wrong answer")
+        return False
+    data = frame(qs[1]) + frame(qs[2])
+    cut = len(frame(qs[1])) + 1
+    s.sendall(data[:cut])
+    time.sleep(0.05)
+    s.sendall(data[cut:])
+    if [dnsutil.tcp_read(s), dnsutil.tcp_read(s)] != [reply(qs[1]), reply(qs[2])]:
+        print("split prefix: wrong answers")
+        return False
+    # A response and a runt get nothing; the query behind them is answered.
+    s.sendall(frame(reply(qs[3])) + frame(b"\x00\x01\x00") + frame(qs[4]))
+    if dnsutil.tcp_read(s) != reply(qs[4]):
+        print("a response or a runt was answered")
+        return False
+    # The largest message there is, sent in pieces, comes back whole.
+    big = qs[5][:12] + bytes(65535 - 12)
+    fb = frame(big)
+    for off in range(0, len(fb), 10000):
+        s.sendall(fb[off:off + 10000])
+    if dnsutil.tcp_read(s) != reply(big):
+        print("65535-byte message: wrong answer")
+        return False
+    s.shutdown(socket.SHUT_WR)
+    try:
+        rest = s.recv(16)
+    except OSError as e:
+        print("after EOF: %r instead of the connection closed" % (e,))
+        return False
+    s.close()
+    if rest != b"":
+        print("after EOF: got %r instead of the connection closed" % (rest,))
+        return False
+    u = udp_exchange(addr, port, qs[6])
+    if u != reply(qs[6]):
+        print("UDP: %r is not the query with QR set" % (u,))
+        return False
+    print("reflector: 20 pipelined answers in %d segment(s), split, skipped, 64 KiB, EOF and UDP right" % segs)
+    return True
+
+
 def cmd_split(addr, port):
     """One query sent a byte at a time (partial reads), then two in one segment
     with the second cut in the middle of its length prefix."""
@@ -594,7 +664,7 @@ def main():
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     fn = {
-        "pipeline": cmd_pipeline, "batched": cmd_batched, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "idle": cmd_idle,
+        "pipeline": cmd_pipeline, "batched": cmd_batched, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "reflect": cmd_reflect, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "tc-content": cmd_tc_content, "payload": cmd_payload, "any": cmd_any,
         "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "tcpcache": cmd_tcpcache, "metrics": cmd_metrics, "reload-load": cmd_reload_load,

@@ -55,6 +55,8 @@ done
 # The results this run must produce: one per case and transport, plus the
 # scripted checks below (FIXED; keep it in step when adding one).
 FIXED=95
+# The benchmark reflector's check runs in the plain run only.
+[ -z "${UDP_IO:-}" ] && FIXED=$((FIXED + 1))
 ncases=0
 for dir in "$HERE"/cases/*/; do
 	if [ -f "$dir/transports" ]; then set -- $(cat "$dir/transports"); else set -- udp tcp; fi
@@ -690,5 +692,21 @@ for opt in --config --listen --zone --workers --identity --server-version --nsid
 done
 if [ $rc -eq 0 ] && [ -z "$missing" ]; then pass $T:help; else fail $T:help "exit $rc, missing:$missing"; fi
 if timeout 5 "${ANYNSD[@]}" --version | grep -q "^anynsd [0-9]"; then pass $T:version; else fail $T:version; fi
+
+# ---- the benchmark's floor: anyns-reflector over TCP and UDP ----------------------------
+if [ -z "${UDP_IO:-}" ]; then
+	RPORT=$(free_port)
+	if [ ! -x "$BIN/anyns-reflector" ]; then
+		fail $T:bench-reflector "$BIN/anyns-reflector is missing (run make)"
+	else
+		"$BIN/anyns-reflector" --listen "127.0.0.1:$RPORT" >"$TMP/reflector.log" 2>&1 &
+		PIDS+=($!)
+		if wait_dns "$RPORT"; then
+			check $T:bench-reflector $PY "$HERE/dnsraw.py" reflect 127.0.0.1 "$RPORT"
+		else
+			fail $T:bench-reflector "no answer on port $RPORT: $(tail -2 "$TMP/reflector.log")"
+		fi
+	fi
+fi
 
 finish
