@@ -119,6 +119,14 @@ static uint32_t zb_add_node(zone_builder_t *b, const uint8_t *name, size_t len,
 	memcpy(z->names + z->names_len, name, len);
 	z->names_len += len;
 	z->nnodes++;
+	/* The presized table once the file has shown that its estimate holds. */
+	if (b->table_want && (size_t)z->nnodes * 8 >= b->table_want) {
+		if (zdb__table_reserve(z, b->table_want)) {
+			z->nnodes--;
+			return ZIDX_NONE;
+		}
+		b->table_want = 0;
+	}
 	if (zdb__table_insert(z, idx, hash)) {
 		z->nnodes--;
 		return ZIDX_NONE;
@@ -166,13 +174,18 @@ void zb_prefetch(const zone_builder_t *b, uint32_t hash)
 		__builtin_prefetch(&z->table[hash & z->mask]);
 }
 
-int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata)
+/* The name table a presize reserves before any name has been added. */
+#define ZB_TABLE_EAGER (1u << 16)
+
+int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t name_bytes,
+               size_t rdata)
 {
 	struct zone *z = b->z;
 	if (names > UINT32_MAX / 2 || records > UINT32_MAX)
 		return 0;
-	if (zdb__table_reserve(z, names + 1))
+	if (zdb__table_reserve(z, names + 1 < ZB_TABLE_EAGER ? names + 1 : ZB_TABLE_EAGER))
 		return ANYNS_ENOMEM;
+	b->table_want = names + 1 > ZB_TABLE_EAGER ? names + 1 : 0;
 	if (names + 1 > b->nodes_cap) {
 		char *m = realloc((char *)z->nodes - ZNODES_HDR,
 		                  ZNODES_HDR + (names + 1) * sizeof(*z->nodes));
@@ -182,8 +195,7 @@ int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata)
 		z->nodes = (struct znode *)(void *)(m + ZNODES_HDR);
 		b->nodes_cap = names + 1;
 	}
-	/* A name in a file is about as long in wire form as in text. */
-	if (grow((void **)&z->names, &b->names_cap, z->names_len + names * 32, 1) ||
+	if (grow((void **)&z->names, &b->names_cap, z->names_len + name_bytes, 1) ||
 	    grow((void **)&b->recs, &b->rec_cap, records, sizeof(*b->recs)) ||
 	    grow((void **)&b->rd, &b->rd_cap, rdata, 1))
 		return ANYNS_ENOMEM;

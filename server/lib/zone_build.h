@@ -67,11 +67,16 @@ void zb_source_private(zone_builder_t *b, uint16_t id);
 const char *zb_name_text(const zone_builder_t *b, uint16_t src, const uint8_t *name,
                          size_t len, char *buf, size_t buflen);
 
-/* Sizes the builder for about `names` owner names, `records` RRs and
- * `rdata` bytes of rdata (estimates; the arrays still grow past them), so
- * that a large load neither rehashes its name table nor copies its arrays.
+/* Sizes the builder for about `names` owner names of `name_bytes` octets in
+ * wire form, `records` RRs and `rdata` bytes of rdata (estimates; the arrays
+ * still grow past them), so that a large load neither rehashes its name
+ * table nor copies its arrays. The arrays, filled front to back, are
+ * reserved now; the name table, written at random places, is reserved in
+ * full only once an eighth of `names` has been added, so that an estimate
+ * far above the names a file really holds costs no resident memory.
  * Returns 0 or ANYNS_ENOMEM. */
-int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t rdata);
+int zb_presize(zone_builder_t *b, size_t names, size_t records, size_t name_bytes,
+               size_t rdata);
 
 /* A hint that an RR whose lowercased owner hashes to `hash` (wname_hash())
  * comes soon: its slot of the name table is fetched into the cache, so a

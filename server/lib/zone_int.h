@@ -180,6 +180,7 @@ struct zone_builder {
 	struct zone *z;
 	const zone_load_opts_t *opts;
 	size_t nodes_cap, names_cap;
+	size_t table_want;      /* names zb_presize() expects, table not yet sized */
 	struct zb_rec *recs;
 	size_t nrec, rec_cap;
 	uint8_t *rd;

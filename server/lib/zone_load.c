@@ -755,33 +755,59 @@ static char *printable_path(const char *path)
 	return o;
 }
 
-/* Sizes the builder for a big main file before it is read: owners that
- * differ from the previous line's (an upper bound on the names of a file
- * that lists a name's records together, the usual order) and lines (an
- * upper bound on its records). One pass of memchr() and a compare per line,
- * far less than parsing. */
+/* Sizes the builder for a big main file before it is read. Only lines that
+ * can hold a record count: an owner field (a name or blank) followed by at
+ * least two fields (a type and its data) before any comment; blank lines,
+ * comments, directives and the inner lines of parentheses do not. Owners
+ * that differ from the previous record line's bound the names of a file
+ * that lists a name's records together (the usual order). The estimate only
+ * saves reallocations: the builder grows past it on demand, and a file whose
+ * lines are not records (comments, garbage) reserves little. One pass of
+ * memchr() and a short scan per line, far less than parsing. */
 #define ZL_PRESIZE_MIN (1u << 20)
+
+/* For the measure: 1 a blank between fields, 2 the start of a comment. */
+static const uint8_t zr_sep[256] = { [' '] = 1, ['\t'] = 1, ['\r'] = 1, [';'] = 2 };
 
 static int zr_presize(struct zread *R, const char *buf, size_t len)
 {
-	size_t lines = 0, owners = 0, plen = 0;
+	size_t recs = 0, rec_bytes = 0, owners = 0, name_bytes = 0, plen = 0;
 	const char *prev = NULL;
 	for (const char *p = buf, *end = buf + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl : end;
-		lines++;
-		if (p < e && !zl_special[(uint8_t)*p] && *p != ' ' && *p != '\t' && *p != '$') {
-			const char *t = p;
-			while (t < e && *t != ' ' && *t != '\t')
+		const char *e = nl ? nl : end, *t = p;
+		size_t olen = 0;
+		if (p < e && *p == '$')
+			goto next;
+		while (t < e && !zr_sep[(uint8_t)*t])
+			t++;
+		olen = (size_t)(t - p);
+		unsigned fields = 0;
+		for (;;) {
+			while (t < e && zr_sep[(uint8_t)*t] == 1)
 				t++;
-			if ((size_t)(t - p) != plen || memcmp(p, prev, plen) != 0)
-				owners++;
-			prev = p;
-			plen = (size_t)(t - p);
+			if (t == e || *t == ';' || ++fields == 2)
+				break;
+			while (t < e && !zr_sep[(uint8_t)*t])
+				t++;
 		}
+		if (fields < 2)
+			goto next;
+		recs++;
+		rec_bytes += (size_t)(e - p);
+		if (olen && (olen != plen || memcmp(p, prev, plen) != 0)) {
+			owners++;
+			/* Wire form: a length octet per label, the origin after a
+			 * relative name. */
+			size_t w = olen + 1 + (p[olen - 1] == '.' ? 0 : R->P.origin_len);
+			name_bytes += w < WNAME_MAXLEN ? w : WNAME_MAXLEN;
+			prev = p;
+			plen = olen;
+		}
+next:
 		p = e + 1;
 	}
-	return zb_presize(R->b, owners, lines, len / 2);
+	return zb_presize(R->b, owners, recs, name_bytes, rec_bytes / 2);
 }
 
 /* Reads and parses the main file (from == NULL) or a file that `from`
