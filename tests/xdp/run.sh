@@ -4,8 +4,9 @@
 # anynsd in the server namespace with and without --xdp. Checks that the XDP
 # answers are byte-identical to the socket path's, that the counters show
 # which path answered, that bad frames are never answered, that a reload under
-# load sends nothing stale and loses nothing, and that anynsd falls back to
-# sockets when XDP cannot be attached. Needs root.
+# load sends nothing stale and loses nothing, that the members of a catalog
+# zone are answered there while listed and never once removed, and that
+# anynsd falls back to sockets when XDP cannot be attached. Needs root.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 source "$ROOT/tests/lib.sh"
@@ -38,8 +39,10 @@ chmod 755 "$TMP"
 DPID=
 METRICS=http://192.0.2.2:9153/metrics
 
+KNOT_PID=
 cleanup() {
 	stop_server
+	[ -z "$KNOT_PID" ] || "$PY" "$ROOT/tests/pylib/peers.py" stop --timeout 2 "$KNOT_PID" >/dev/null 2>&1
 	netns_cleanup
 	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
 }
@@ -53,9 +56,9 @@ if ! netns_add "$C" "$S"; then
 	skip_root xdp "cannot create network namespaces"
 	summary; exit $?
 fi
-# The results of the run below (28); a step that cannot start records one
+# The results of the run below (33); a step that cannot start records one
 # failure in place of its checks.
-plan 29
+plan 33
 
 setup_net() {
 	netns_veth "$C" vc "$S" vs || return 1
@@ -368,6 +371,85 @@ if start_server acl "${ANYNSD[@]}" -c "$TMP/acl.yaml" --xdp vs; then
 	stop_server
 else
 	fail xdp-acl-zone-not-in-map "anynsd did not start"
+fi
+
+# ---- 4c. catalog members (RFC 9432) from a Knot primary -------------------
+# Knot serves a catalog on the server namespace's loopback; anynsd follows it
+# (the catalog's SOA refresh is 2 s).
+# A member listed at start and one added later are answered by the driver
+# byte for byte as the sockets answer them (TCP); a member removed is REFUSED
+# over UDP too, the driver answering none of its queries (its map entries are
+# of a dead generation), while the other member keeps being answered there.
+member_zone() { # ORIGIN ADDRESS
+	printf '$ORIGIN %s.\n$TTL 300\n@ SOA ns1 h 1 3600 900 604800 300\n@ NS ns1\nns1 A 192.0.2.1\nwww A %s\n' \
+		"$1" "$2" > "$TMP/cat/$1"
+}
+catalog_zone() { # SERIAL MEMBER...
+	local s=$1 m
+	shift
+	{
+		printf '$ORIGIN catalog.invalid.\n$TTL 0\n@ SOA invalid. invalid. %s 2 1 3600 0\n' "$s"
+		printf '@ NS invalid.\nversion TXT "2"\n'
+		for m in "$@"; do echo "${m%%.*}.zones PTR $m."; done
+	} > "$TMP/cat/catalog.invalid"
+}
+member() { inc "$PY" "$CLIENT" member 192.0.2.53 "$METRICS" "$@" >> "$TMP/member.out" 2>&1; }
+mq() { inc kdig @192.0.2.53 +tcp +timeout=1 +retry=0 "$1" A 2>/dev/null | grep -o 'status: [A-Z]*\|192\.0\.2\.8[0-9]' | tr '\n' ' '; }
+mq_is() { [ "$(mq "$1")" = "$2" ]; }
+if ! command -v knotd >/dev/null || ! command -v knotc >/dev/null; then
+	for c in member-at-start member-added member-removed other-member-stays; do
+		skip_root xdp-catalog-$c "knotd not installed (make deps)"
+	done
+else
+	mkdir -p "$TMP/cat/knot" "$TMP/cat/kept"
+	member_zone m1.test 192.0.2.81
+	member_zone m2.test 192.0.2.82
+	catalog_zone 1 m1.test
+	KP=5300
+	"$PY" "$ROOT/tests/pylib/peers.py" knot-config --dir "$TMP/cat/knot" --port "$KP" \
+		--zone catalog.invalid="$TMP/cat/catalog.invalid" --zone m1.test="$TMP/cat/m1.test" \
+		--zone m2.test="$TMP/cat/m2.test" \
+		--acl "xfr=transfer,address=127.0.0.0/8" --template-option "acl: xfr" >/dev/null
+	KNOT_PID=$("$PY" "$ROOT/tests/pylib/peers.py" start knot --dir "$TMP/cat/knot" --netns "$S")
+	cat > "$TMP/cat.yaml" <<YAML
+remotes:
+  - id: knot
+    address: 127.0.0.1:$KP
+zones:
+  - origin: catalog.invalid
+    primaries: [knot]
+    catalog: true
+    file: $TMP/cat/kept/catalog.invalid
+YAML
+	if start_server catalog "${ANYNSD[@]}" -c "$TMP/cat.yaml" --xdp vs &&
+	   wait_for 15 mq_is www.m1.test "status: NOERROR 192.0.2.81 "; then
+		if member www.m1.test served; then pass xdp-catalog-member-at-start
+		else fail xdp-catalog-member-at-start "$(grep WRONG "$TMP/member.out" | head -3)"; fi
+		catalog_zone 2 m1.test m2.test
+		knotc -s "$TMP/cat/knot/knot.sock" zone-reload catalog.invalid >/dev/null
+		if wait_for 15 mq_is www.m2.test "status: NOERROR 192.0.2.82 " && member www.m2.test served; then
+			pass xdp-catalog-member-added
+		else
+			fail xdp-catalog-member-added "$(mq www.m2.test); $(grep -E 'WRONG|m2' "$TMP/member.out" | head -3)"
+		fi
+		catalog_zone 3 m2.test
+		knotc -s "$TMP/cat/knot/knot.sock" zone-reload catalog.invalid >/dev/null
+		if wait_for 15 mq_is www.m1.test "status: REFUSED " && member www.m1.test gone; then
+			pass xdp-catalog-member-removed
+		else
+			fail xdp-catalog-member-removed "$(mq www.m1.test); $(grep -E 'WRONG' "$TMP/member.out" | head -3)"
+		fi
+		if member www.m2.test served; then pass xdp-catalog-other-member-stays
+		else fail xdp-catalog-other-member-stays "$(grep WRONG "$TMP/member.out" | tail -3)"; fi
+		stop_server
+	else
+		stop_server
+		for c in member-at-start member-added member-removed other-member-stays; do
+			fail xdp-catalog-$c "m1.test not served: $(grep -i 'catalog\|xfr' "$TMP/catalog.log" | tail -3)"
+		done
+	fi
+	"$PY" "$ROOT/tests/pylib/peers.py" stop --timeout 5 "$KNOT_PID" >/dev/null 2>&1
+	KNOT_PID=
 fi
 
 # ---- 5. XDP cannot attach: anynsd says why and serves from sockets -----------

@@ -7,6 +7,9 @@
   badframes IFACE DST_MAC METRICS_URL    crafted bad frames over AF_PACKET
   reload DIR COUNT                       bounded query loop across a reload
   load ADDR COUNT                        bounded query loop, counts answers
+  member ADDR METRICS_URL NAME served|gone
+                                         a catalog member: UDP against TCP,
+                                         the driver answering it or none
 
 Every loop is bounded in count and time. Exit status 0 means the mode ran;
 the verdicts are in the output, checked by run.sh."""
@@ -21,6 +24,7 @@ import urllib.request
 import dns.edns
 import dns.flags
 import dns.message
+import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
@@ -472,8 +476,40 @@ def mode_load(addr, count):
     return 0
 
 
+def mode_member(addr, url, name, want):
+    """A catalog member over UDP against the socket path (TCP, which XDP never
+    answers). want "served": in each shape the UDP answers, after a first ask
+    that may fill the map, are byte-identical to the TCP one and the driver
+    answered them. want "gone": every UDP answer is REFUSED, as over TCP, and
+    the driver answered none of them."""
+    ok = True
+    for label in ("plain", "edns", "do"):
+        shape = [s for s in SHAPES if s[0] == label][0]
+        wire = make_query(name, "A", "IN", shape, 4000 + len(label))
+        tcp = dnsutil.tcp_ask((addr, 53), wire)
+        if want == "served":
+            ask(addr, wire)
+        before = metric(url, "anyns_xdp_answered_total")
+        udp = [ask(addr, wire) for _ in range(4)]
+        after = metric(url, "anyns_xdp_answered_total")
+        xdp = after - before if before is not None and after is not None else None
+        rcodes = sorted({dns.message.from_wire(r).rcode() for r in udp + [tcp] if r})
+        same = tcp is not None and all(r == tcp for r in udp)
+        if want == "served":
+            good = same and rcodes == [dns.rcode.NOERROR] and xdp == len(udp)
+        else:
+            good = same and rcodes == [dns.rcode.REFUSED] and xdp == 0
+        print("%s %s %s: UDP %s TCP, rcodes %s, %s of %d from XDP%s" %
+              (name, label, want, "same as" if same else "NOT the same as",
+               [dns.rcode.to_text(r) for r in rcodes], xdp, len(udp), "" if good else "  WRONG"))
+        ok = ok and good
+    return 0 if ok else 1
+
+
 def main(argv):
     mode = argv[1]
+    if mode == "member":
+        return mode_member(argv[2], argv[3], argv[4], argv[5])
     if mode == "queries":
         return mode_queries(argv[2], argv[3], argv[4], argv[5], argv[6])
     if mode == "badframes":
