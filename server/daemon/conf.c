@@ -416,6 +416,13 @@ static const opt_t server_opts[] = {
 	  .flags = OPT_RESTART,
 	  .help = "our EDNS payload size and the largest UDP answer; above 1232 fragments may be "
 	          "lost (DNS flag day 2020), so a warning says so" },
+	{ .key = "minimal-responses", .flag = "minimal-responses", .type = OPT_BOOL,
+	  .flags = OPT_RESTART, OPT_AT(dconf_t, minimal_responses), .def = "false",
+	  .help = "as NSD's minimal-responses: positive answers carry only the answer section, "
+	          "without the zone's NS set in the authority section nor addresses of NS, MX "
+	          "and SRV targets in the additional section; referrals keep their NS set and "
+	          "glue, NS answers the addresses of the servers, negative answers their SOA "
+	          "(and DNSSEC proofs); false: added as NSD does by default" },
 	{ .key = "answer-cache", .flag = "answer-cache", .type = OPT_UINT,
 	  .flags = OPT_AUTO | OPT_RESTART, OPT_AT(dconf_t, answer_cache), .min = 0,
 	  .max = 1 << 24, .autoval = (long long)DCONF_CACHE_AUTO, .def = "auto", .arg = "N",

@@ -124,6 +124,7 @@ typedef struct dconf {
 	char *zones_dir;           /* relative zone files are read from here */
 	bool include_anywhere;     /* $INCLUDE may read files outside the zones' folders */
 	bool strict_glue;          /* missing glue stops a zone */
+	bool minimal_responses;    /* answer_conf.minimal_responses */
 	unsigned load_threads;     /* threads for one zone load; 0: one per core */
 	dconf_zone_t *zones;
 	size_t n_zones;

@@ -143,6 +143,7 @@ static void answer_conf_from(daemon_t *d)
 	d->aconf.id_server = d->conf.identity;
 	d->aconf.hostname_bind = d->conf.identity;
 	d->aconf.version_bind = d->conf.version;
+	d->aconf.minimal_responses = d->conf.minimal_responses;
 }
 
 /* Enough slots for every name with a couple of types (a uniform query mix

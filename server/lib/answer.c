@@ -48,6 +48,7 @@ struct resp {
 	bool dnssec;                /* DO=1 and a signed zone: RRSIGs and proofs */
 	uint8_t denial;             /* ZDNSSEC_* of the zone */
 	bool apex_ns;               /* add the apex NS set (optional) after the proofs */
+	bool minimal;               /* answer_conf.minimal_responses */
 	const znode_t *wild;        /* the wildcard the question's answer came from */
 	bool acl;                   /* the zone has an allow-query list */
 	bool acl_refused;           /* and the client is not in it */
@@ -259,7 +260,9 @@ static int put_rrset(struct resp *r, enum section sec, const struct owner *own,
 	int optr = own->ptr;
 	unsigned pre = 0, names = 0;
 	bool comp = rdata_layout(rs->type, &pre, &names);
-	int aoff = addl_offset(rs->type);
+	/* With minimal responses only NS targets get addresses: a referral's
+	 * glue and an NS answer's servers (as NSD). */
+	int aoff = r->minimal && rs->type != PKT_TYPE_NS ? -1 : addl_offset(rs->type);
 	const uint8_t *p = rs->data, *pend = rs->data + rs->len;
 	uint8_t hdr[8];
 	int ret = ANYNS_ESPACE;
@@ -1000,7 +1003,7 @@ static int answer_chain(struct resp *r)
 				 * sets are large with DNSSEC; it is optional, so no
 				 * TC for it. */
 				const zrrset_t *ns = znode_rrset(apex, PKT_TYPE_NS);
-				r->apex_ns = ns && ns != rs && q->qclass == PKT_CLASS_IN &&
+				r->apex_ns = !r->minimal && ns && ns != rs && q->qclass == PKT_CLASS_IN &&
 				             q->qtype != PKT_TYPE_DS && q->qtype != PKT_TYPE_DNSKEY;
 				return 0;
 			}
@@ -1188,6 +1191,7 @@ int answer_build_peer(const zset_t *zs, const answer_conf_t *conf, const answer_
 	r.dnssec = false;
 	r.denial = ZDNSSEC_NONE;
 	r.apex_ns = false;
+	r.minimal = conf->minimal_responses;
 	r.acl = r.acl_refused = false;
 	r.wild = NULL;
 	r.nproof = 0;
@@ -1391,6 +1395,7 @@ static void neg_render(const zone_t *z, answer_neg_t *n)
 	r.zone = z;
 	r.count[0] = r.count[1] = r.count[2] = 0;
 	r.dnssec = false;
+	r.minimal = false;
 	r.nproof = 0;
 	r.ndone = r.naddl = 0;
 	compress_init(&r.cmp, pkt);

@@ -144,6 +144,12 @@ typedef struct answer_conf {
 	const char *version_bind;   /* CH TXT version.bind (and version.server); NULL = REFUSED */
 	/* DNS Cookies (RFC 7873, cookie.h); NULL = off: the option is ignored. */
 	const struct cookie_conf *cookies;
+	/* Leave out what a positive answer does not need, as NSD's
+	 * minimal-responses: no apex NS RRset in the authority section and no
+	 * additional addresses for MX and SRV targets. Referrals keep their NS
+	 * and glue, an NS answer the addresses of its servers, negative answers
+	 * their SOA and denial proofs. */
+	bool minimal_responses;
 } answer_conf_t;
 
 void answer_conf_init(answer_conf_t *c);  /* defaults: 1232, everything else off */

@@ -121,10 +121,13 @@ peer_args() {
 	for z in "${@:2}"; do PEER_ARGS+=(--zone "$z"); done
 }
 
+# MINIMAL=1: every server with minimal responses (NSD's minimal-responses).
+MINIMAL=0
 start_nsd() {
 	local port=$1 d=${2:-$TMP/nsd} zones=("${ZONES[@]}")
 	[ $# -gt 2 ] && zones=("${@:3}")
 	peer_args "$port" "${zones[@]}"
+	[ $MINIMAL = 1 ] && PEER_ARGS+=(--server-option "minimal-responses: yes")
 	$PY "$PEERS" nsd-config --dir "$d" "${PEER_ARGS[@]}" >/dev/null || return 1
 	LAST=$($PY "$PEERS" start nsd --dir "$d" --log "$d/stderr") || return 1
 	PEER_PIDS+=("$LAST")
@@ -143,6 +146,7 @@ start_anynsd() {
 	mkdir -p "$d"
 	for z in "${ZONES[@]}"; do args+=(--zone "$z"); done
 	[ $HAVE_V6 = 1 ] && args+=(--listen "[::1]:$port")
+	[ $MINIMAL = 1 ] && args+=(--minimal-responses)
 	"$bin" "${ANYNSD_USER[@]}" --listen "127.0.0.1:$port" "${args[@]}" --identity "$IDENTITY" \
 		--nsid "$IDENTITY" --server-version false \
 		>"$d/stderr" 2>&1 &
@@ -298,6 +302,52 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@" &
 		echo $! > "$TMP/compare.pid"; wait $!
 		echo "compare.py exit $?")
+fi
+# --- minimal responses ---------------------------------------------------------
+# NSD with minimal-responses: yes as the reference, anynsd with
+# --minimal-responses, the same comparison over the same queries; Knot (which
+# never adds the apex NS set) is compared again against that reference, now
+# without the positive-authority-ns exception having anything to take out.
+MINIMAL=1
+start_nsd-min() { start_nsd "$1" "$TMP/nsd-min"; }
+start_anynsd-min() { start_anynsd "$1" anynsd-min; }
+if [ ${#TESTS[@]} -gt 0 ]; then
+	MIN_TESTS=()
+	for t in "${TESTS[@]}"; do
+		case $t in knot=*) MIN_TESTS+=(--test "knot-min=${t#knot=}") ;; esac
+	done
+	case " $SERVERS " in
+	*" anynsd "*)
+		if [ -x "$BIN/anynsd" ]; then
+			if launch anynsd-min; then MIN_TESTS+=(--test "anynsd-min=127.0.0.1:$PORT")
+			else plan 1; fail diff:anynsd-min-start "anynsd --minimal-responses did not serve the zones"
+				tail -20 "$TMP/anynsd-min/stderr"; fi
+		fi ;;
+	esac
+	if [ ${#MIN_TESTS[@]} -gt 0 ] && ! launch nsd-min; then
+		plan 1; fail diff:nsd-min-start "NSD with minimal-responses did not serve the zones"
+		tail -20 "$TMP/nsd-min/stderr"
+	elif [ ${#MIN_TESTS[@]} -gt 0 ]; then
+		complete=0
+		while IFS= read -r line; do
+			case $line in
+			"PASS: "*) pass "${line#PASS: }" ;;
+			"FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
+			"SKIP: "*) r=${line#SKIP: }; skip "${r%%: *}" "${r#*: }" ;;
+			"PLAN "*) plan "${line#PLAN }" ;;
+			COMPLETE) complete=1 ;;
+			"compare.py exit "*)
+				[ "$complete" = 1 ] || fail diff:compare.py-min "stopped before the end (${line#compare.py })" ;;
+			*) echo "$line" ;;
+			esac
+		done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
+			--ref "nsd=127.0.0.1:$PORT" "${MIN_TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
+			"${SIGNED[@]}" \
+			--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" --pipeline \
+			$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@" &
+			echo $! > "$TMP/compare.pid"; wait $!
+			echo "compare.py exit $?")
+	fi
 fi
 # The sanitizer build: stopped gracefully, it must exit 0 and report nothing.
 if [ -s "$TMP/anynsd-asan/pid" ]; then

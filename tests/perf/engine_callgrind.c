@@ -645,9 +645,10 @@ int main(int argc, char **argv)
 {
 	const char *mode = "build", *qfile = NULL, *dump = NULL;
 	size_t n = 200000, count = 200000;
+	bool minimal = false;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:n:z:q:D:R:o")) != -1) {
+	while ((opt = getopt(argc, argv, "m:n:z:q:D:R:oM")) != -1) {
 		switch (opt) {
 		case 'm': mode = optarg; break;
 		case 'n': n = strtoul(optarg, NULL, 10); break;
@@ -656,9 +657,10 @@ int main(int argc, char **argv)
 		case 'D': dump = optarg; break;
 		case 'R': count = strtoul(optarg, NULL, 10); break;
 		case 'o': g_all_do = true; break;
+		case 'M': minimal = true; break;
 		default:
 			fprintf(stderr, "usage: engine-bench [-m build|hit|flood|flood-build] [-n N] [-z ORIGIN=FILE]... "
-			        "[-q QUERYFILE [-o]] [-D DUMPFILE [-R COUNT]]\n");
+			        "[-q QUERYFILE [-o]] [-M] [-D DUMPFILE [-R COUNT]]\n");
 			return 2;
 		}
 	}
@@ -667,6 +669,7 @@ int main(int argc, char **argv)
 	if (zset_new(g_zones, g_nz, 1, &g_zs) != 0)
 		die("zset_new failed");
 	answer_conf_init(&g_conf);
+	g_conf.minimal_responses = minimal;
 	int ret;
 	if (dump) {
 		ret = run_dump(dump, count);

@@ -571,6 +571,49 @@ static void test_additional(void **st)
 	ldns_pkt_free(p);
 }
 
+/* minimal-responses (NSD's semantics): positive answers lose the apex NS
+ * set and every additional address but those of NS targets; referrals,
+ * NS answers and negative answers keep what they need. */
+static void test_minimal_responses(void **st)
+{
+	static const struct { const char *name; uint16_t type; int an, ns, ar, ns_full, ar_full; } c[] = {
+		{ "www.example.com", 1, 2, 0, 0, 2, 2 },        /* CNAME, then A */
+		{ "example.com", 15, 1, 0, 0, 2, 4 },           /* MX: no target addresses */
+		{ "_sip._udp.example.com", 33, 1, 0, 0, 2, 3 }, /* SRV: likewise */
+		{ "x.wild.example.com", 16, 1, 0, 0, 2, 2 },    /* wildcard */
+		{ "example.com", 2, 2, 0, 2, 0, 2 },            /* NS: the servers' addresses */
+		{ "www.sub.example.com", 1, 0, 2, 2, 2, 2 },    /* referral: NS and glue */
+		{ "nothere.example.com", 1, 0, 1, 0, 1, 0 },    /* NXDOMAIN: SOA */
+		{ "multi.example.com", 15, 0, 1, 0, 1, 0 },     /* NODATA: SOA */
+	};
+	uint8_t q[512];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t n = tq_build(q, c[i].name, c[i].type, PKT_CLASS_IN, NULL), full_len, min_len;
+		answer_info_t fi, mi;
+		g_conf.minimal_responses = false;
+		ldns_pkt *full = ask_raw(q, n, ANSWER_UDP, NULL, &full_len, &fi);
+		g_conf.minimal_responses = true;
+		ldns_pkt *min = ask_raw(q, n, ANSWER_UDP, NULL, &min_len, &mi);
+		g_conf.minimal_responses = false;
+		print_message("%s/%u: %zu -> %zu bytes\n", c[i].name, c[i].type, full_len, min_len);
+		check_counts(full, c[i].an, c[i].ns_full, c[i].ar_full);
+		check_counts(min, c[i].an, c[i].ns, c[i].ar);
+		/* The same rcode, flags and answer section; never larger. */
+		assert_int_equal(RCODE(min), RCODE(full));
+		assert_int_equal(ldns_pkt_aa(min), ldns_pkt_aa(full));
+		assert_false(ldns_pkt_tc(min));
+		assert_true(ldns_rr_list_compare(AN(min), AN(full)) == 0);
+		assert_true(min_len <= full_len);
+		assert_int_equal(mi.cacheable, fi.cacheable);
+		assert_int_equal(mi.partial, false);
+		if (c[i].ns == 0 && c[i].ns_full > 0)
+			assert_true(min_len < full_len);
+		ldns_pkt_free(full);
+		ldns_pkt_free(min);
+	}
+}
+
 static void test_any(void **st)
 {
 	/* RFC 8482 4.1: one RRset. At the apex NSD gives the SOA. */
@@ -1077,6 +1120,7 @@ int main(void)
 		cmocka_unit_test(test_cname),
 		cmocka_unit_test(test_dname),
 		cmocka_unit_test(test_additional),
+		cmocka_unit_test(test_minimal_responses),
 		cmocka_unit_test(test_any),
 		cmocka_unit_test(test_edns),
 		cmocka_unit_test(test_nsid),
