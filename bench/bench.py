@@ -11,6 +11,9 @@ Environment:
   BENCH_CLIENT_CPUS  cores for dnsperf, default "0"
   BENCH_WORKERS      workers per server, default 1
   BENCH_ZIPF         Zipf exponent of query-name popularity (default 0: uniform)
+  BENCH_MINIMAL      1 (default): anynsd and NSD with minimal responses, so that
+                     all three servers send answers of the same content (Knot's);
+                     0: NSD's default (apex NS set and addresses added)
   BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_TCP_RATE,
   BENCH_FLOOD_RATE, BENCH_SIGNED_RATE, BENCH_LOAD_SIZES (comma list of zone
   sizes for the load rows), BENCH_LOAD_REPS, BENCH_LOAD_CPUS (cores for the
@@ -1219,7 +1222,8 @@ def main():
                         "host": os.uname().nodename, "cpus": os.cpu_count(),
                         "loadavg": " ".join(open("/proc/loadavg").read().split()[:3]),
                         "full": FULL, "zipf": ZIPF, "reps": REPS, "dur": DUR, "rates": RATES,
-                        "server_cpus": SERVER_CPUS, "client_cpus": CLIENT_CPUS, "workers": WORKERS},
+                        "server_cpus": SERVER_CPUS, "client_cpus": CLIENT_CPUS, "workers": WORKERS,
+                        "minimal_responses": bl.MINIMAL},
                "rates": {}, "tcp": {}, "flood": {}, "signed": {}, "warmup": {}, "cache": {}, "mem_after": {},
                "maxrate": {}, "load": {}, "reload": {}, "profile": {}, "errors": list(missing)}
     t0 = time.monotonic()
