@@ -163,8 +163,11 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
 /* ---- the table ------------------------------------------------------------
  * Templates live back to back in a ring of bytes (the arena), each behind a
  * 16-byte header, in 16-byte units; the oldest are overwritten first. An
- * index of 8-entry buckets (one cache line each) maps a key's hash to the
- * ring position of its record. The stored template's question name is the
+ * index of 8-entry buckets maps a key's hash to the ring position of its
+ * record. A bucket is one cache line on a 64-byte boundary: the 8 ring
+ * positions, a 16-bit tag of each entry's hash, and the 8 fingerprints of
+ * the doorkeeper (below) for the keys of the bucket, so that a miss and its
+ * admission check read one line. The stored template's question name is the
  * lowercased key name, so the record holds the whole key with no copy of the
  * name: a lookup compares the key against the template's own question.
  *
@@ -180,7 +183,8 @@ int acache_patch(const uint8_t *tmpl, size_t tlen, const uint8_t *query, size_t 
  * and eviction is the tail of the ring: O(1) amortised per store.
  *
  * Admission: an NXDOMAIN is admitted on its key's second miss only, as
- * remembered by a small table of hash fingerprints (a doorkeeper): a flood
+ * remembered by 16-bit fingerprints of hashes kept in the buckets (a
+ * doorkeeper, one fingerprint per index entry): a flood
  * of names each asked once (random subdomains) leaves the ring alone, over
  * UDP and TCP alike. Other answers are admitted while storing costs nothing
  * (the record that would be overwritten is free, stale or of an older
@@ -205,22 +209,37 @@ typedef struct acache_hdr {
 	                            * or ACACHE_MARKER */
 } acache_hdr_t;
 
-typedef struct acache_slot {
-	uint32_t hash;
-	uint32_t pos;              /* ring position, in units */
-} acache_slot_t;
+typedef struct acache_bucket {
+	uint32_t pos[ACACHE_WAYS]; /* ring positions, in units */
+	uint16_t tag[ACACHE_WAYS]; /* acache__tag() of each entry's hash */
+	uint16_t door[ACACHE_WAYS];/* doorkeeper fingerprints (acache__seen()) */
+} acache_bucket_t;
 
 struct acache {
-	acache_slot_t *index;      /* nbuckets * ACACHE_WAYS */
+	acache_bucket_t *index;    /* nbuckets, 64-byte aligned inside index_mem */
+	void *index_mem;
 	uint32_t bmask;            /* nbuckets - 1 */
 	uint32_t units;            /* ring size in units, a power of two */
 	uint32_t old_age;          /* older records (in units) are in the last quarter of the
 	                            * ring; UINT32_MAX until it first fills */
 	uint64_t head, tail;       /* absolute positions in units: next write, oldest record */
 	uint8_t *ring;             /* units * ACACHE_UNIT bytes, + room for one record */
-	uint16_t *door;            /* doorkeeper fingerprints, 2^(32 - door_shift) */
-	unsigned door_shift;
 };
+
+_Static_assert(sizeof(acache_bucket_t) == 64, "a bucket is one cache line");
+
+/* The bucket of hash h takes its low bits, the tag its high 16 (all that
+ * tells the keys of one bucket apart while there are at most 2^16 buckets,
+ * 2^19 entries). */
+static inline uint16_t acache__tag(uint32_t h)
+{
+	return (uint16_t)(h >> 16);
+}
+
+static inline acache_bucket_t *acache__bucket(const acache_t *c, uint32_t h)
+{
+	return &c->index[h & c->bmask];
+}
 
 static inline size_t acache__units(size_t tlen)
 {
@@ -253,21 +272,21 @@ int acache_new(size_t entries, acache_t **out)
 	/* 64 bytes of ring per entry: typical templates are 60-200 bytes and
 	 * most names are asked in one or two shapes. */
 	size_t ring = pow2_at_least(entries * 64);
-	size_t door = slots / 2;
-	c->bmask = (uint32_t)(slots / ACACHE_WAYS - 1);
+	size_t nb = slots / ACACHE_WAYS;
+	c->bmask = (uint32_t)(nb - 1);
 	c->units = (uint32_t)(ring / ACACHE_UNIT);
 	c->old_age = UINT32_MAX;
-	c->door_shift = 32;
-	while (((size_t)1 << (32 - c->door_shift)) < door)
-		c->door_shift--;
-	/* calloc: untouched pages cost nothing; the ring fills front to back. */
-	c->index = calloc(slots, sizeof(*c->index));
+	/* calloc: untouched pages cost nothing; the ring fills front to back.
+	 * The index is moved to the next 64-byte boundary by hand (a large
+	 * calloc() starts 16 bytes into a page, and aligned_alloc() would have
+	 * to be zeroed, touching every page). */
+	c->index_mem = calloc(nb + 1, sizeof(acache_bucket_t));
 	c->ring = calloc(1, ring + sizeof(acache_hdr_t) + ACACHE_TMPL_EDNS_MAX + ACACHE_UNIT);
-	c->door = calloc(door, sizeof(*c->door));
-	if (c->index == NULL || c->ring == NULL || c->door == NULL) {
+	if (c->index_mem == NULL || c->ring == NULL) {
 		acache_free(c);
 		return ANYNS_ENOMEM;
 	}
+	c->index = (acache_bucket_t *)(((uintptr_t)c->index_mem + 63) & ~(uintptr_t)63);
 	*out = c;
 	return 0;
 }
@@ -276,9 +295,8 @@ void acache_free(acache_t *c)
 {
 	if (c == NULL)
 		return;
-	free(c->index);
+	free(c->index_mem);
 	free(c->ring);
-	free(c->door);
 	free(c);
 }
 
@@ -351,21 +369,22 @@ static uint64_t acache__append(acache_t *c, const acache_hdr_t *hdr, const uint8
 	return pos;
 }
 
-/* The slot for a new record of hash h: the same hash (a newer answer for
- * the key), else one no longer current, else the oldest. */
-static acache_slot_t *acache__victim(acache_t *c, uint32_t h)
+/* The way of bucket b for a new record with tag t: the same tag (most
+ * likely a newer answer for the key), else one no longer current, else the
+ * oldest. */
+static int acache__victim(const acache_t *c, const acache_bucket_t *b, uint16_t t)
 {
-	acache_slot_t *b = &c->index[(size_t)(h & c->bmask) * ACACHE_WAYS], *v = b;
 	uint32_t vage = 0;
+	int v = 0;
 	for (int i = 0; i < ACACHE_WAYS; i++) {
-		uint32_t age = (uint32_t)c->head - b[i].pos;
-		if (b[i].hash == h)
-			return &b[i];
+		uint32_t age = (uint32_t)c->head - b->pos[i];
+		if (b->tag[i] == t)
+			return i;
 		if (age > c->units)
 			age = UINT32_MAX;
 		if (age > vage) {
 			vage = age;
-			v = &b[i];
+			v = i;
 		}
 	}
 	return v;
@@ -378,24 +397,28 @@ static bool acache__tail_live(const acache_t *c, uint64_t gen)
 	const acache_hdr_t *r = acache__rec(c, c->tail);
 	if (c->tail == c->head || r->gen != gen || r->flags == ACACHE_MARKER)
 		return false;
-	const acache_slot_t *b = &c->index[(size_t)(r->hash & c->bmask) * ACACHE_WAYS];
+	const acache_bucket_t *b = acache__bucket(c, r->hash);
+	const uint16_t t = acache__tag(r->hash);
 	for (int i = 0; i < ACACHE_WAYS; i++)
-		if (b[i].hash == r->hash && b[i].pos == (uint32_t)c->tail)
+		if (b->tag[i] == t && b->pos[i] == (uint32_t)c->tail)
 			return true;
 	return false;
 }
 
 /* Doorkeeper: true when a miss of hash h was seen before (and not since
  * overwritten by another); remembers this one. One 16-bit fingerprint per
- * slot: a name asked once passes only on a fingerprint collision (about one
- * in 65536 of the slots it can meet). */
+ * index entry, in the bucket's own line (read by the lookup just before):
+ * a name asked once passes only on a fingerprint collision, about one in
+ * 32768. */
 static bool acache__seen(acache_t *c, uint32_t h)
 {
-	uint32_t slot = (h * 0x9e3779b1u) >> c->door_shift;
-	uint16_t fp = (uint16_t)(h | 1);
-	if (c->door[slot] == fp)
+	acache_bucket_t *b = acache__bucket(c, h);
+	uint32_t m = h * 0x9e3779b1u;
+	unsigned w = m >> 29;
+	uint16_t fp = (uint16_t)((m >> 13) | 1);
+	if (b->door[w] == fp)
 		return true;
-	c->door[slot] = fp;
+	b->door[w] = fp;
 	return false;
 }
 
@@ -407,15 +430,16 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 		return ANYNS_EINVAL;
 	uint32_t h = acache__hash(key);
 	*hash = h;
-	acache_slot_t *b = &c->index[(size_t)(h & c->bmask) * ACACHE_WAYS];
+	acache_bucket_t *b = acache__bucket(c, h);
 	const acache_hdr_t *r = NULL;
 	uint32_t age = 0;
+	const uint16_t t = acache__tag(h);
 	int i;
 	for (i = 0; i < ACACHE_WAYS; i++) {
-		if (b[i].hash != h)
+		if (b->tag[i] != t)
 			continue;
-		age = (uint32_t)c->head - b[i].pos;
-		if (age <= c->units && (r = acache__match(c, b[i].pos, key, gen)) != NULL)
+		age = (uint32_t)c->head - b->pos[i];
+		if (age <= c->units && (r = acache__match(c, b->pos[i], key, gen)) != NULL)
 			break;
 	}
 	if (r == NULL || r->len > outcap)
@@ -435,7 +459,7 @@ int acache_lookup(acache_t *c, uint64_t gen, const uint8_t *query, size_t qlen,
 	/* In use and about to be overwritten: move it to the head. */
 	if (age > c->old_age) {
 		acache_hdr_t hdr = *r;
-		b[i].pos = (uint32_t)acache__append(c, &hdr, out, key);
+		b->pos[i] = (uint32_t)acache__append(c, &hdr, out, key);
 	}
 	return ret;
 }
@@ -460,9 +484,11 @@ bool acache_store(acache_t *c, uint64_t gen, const acache_key_t *k, uint32_t h,
 	                     (uint8_t)(k->flags | (info->acl ? ACACHE_ACL : 0) |
 	                               (info->wildcard != NULL ? ACACHE_WILD : 0) |
 	                               (info->partial ? ACACHE_PART : 0)) };
-	acache_slot_t *s = acache__victim(c, h);
-	s->pos = (uint32_t)acache__append(c, &hdr, resp, k);
-	s->hash = h;
+	acache_bucket_t *b = acache__bucket(c, h);
+	uint16_t t = acache__tag(h);
+	int w = acache__victim(c, b, t);
+	b->pos[w] = (uint32_t)acache__append(c, &hdr, resp, k);
+	b->tag[w] = t;
 	return len <= ACACHE_TMPL_MAX;
 }
 
