@@ -599,7 +599,13 @@ static int run_dump(const char *path, size_t count)
 		memset(out, 0xAA, 1024);
 		int ret = answer_build(g_zs, c, qx, (size_t)ql, tp, out, cap, &olen, &info);
 		dump_rec(f, 'B', ret, out, olen);
+		/* The wildcard owner by its bytes, not its address (which moves
+		 * from run to run). */
+		const uint8_t *wild = info.wildcard;
+		info.wildcard = NULL;
 		fwrite(&info, sizeof(info), 1, f);
+		if (wild != NULL)
+			fwrite(wild, 1, info.wildcard_len, f);
 		acache_key_t key;
 		memset(&key, 0x55, sizeof(key));
 		int kr = acache_key_from_query(qx, (size_t)ql, &key);
