@@ -427,9 +427,10 @@ static const opt_t server_opts[] = {
 	  .flags = OPT_AUTO | OPT_RESTART, OPT_AT(dconf_t, answer_cache), .min = 0,
 	  .max = 1 << 24, .autoval = (long long)DCONF_CACHE_AUTO, .def = "auto", .arg = "N",
 	  .help = "answer cache entries per worker, 72 bytes each (an index slot and 64 bytes of "
-	          "a ring of variable-size answers), touched as answers are stored; once the ring "
-	          "is full an answer is admitted on its second miss, so one-off names do not push "
-	          "out the answers in use; 0 turns it off; auto: 3 per name served at start-up, "
+	          "a ring of variable-size answers), touched as answers are stored; an NXDOMAIN "
+	          "(UDP or TCP) is admitted on its second miss, and so is any answer once the ring "
+	          "is full, so one-off names neither fill it nor push out the answers in use; 0 "
+	          "turns it off; auto: 3 per name served at start-up, "
 	          "between 65536 and 262144, four times that with a signed zone (its answers to "
 	          "DO=1 are 3-5 times larger)" },
 	{ .key = "udp-io", .flag = "udp-io", .type = OPT_ENUM, .flags = OPT_RESTART,
