@@ -4,7 +4,8 @@
  * one and sends it back unchanged with sendmmsg(2). Over TCP (the same port)
  * it reads each ready connection once per epoll_wait(2), sets QR in every
  * complete length-prefixed message the read brought and writes them all back
- * in one write(2), with TCP_NODELAY on as anynsd has it. Whatever CPU it
+ * in one write(2), with TCP_NODELAY on as anynsd has it (--tcp-nagle leaves
+ * Nagle's algorithm on, as NSD and Knot DNS do). Whatever CPU it
  * spends per query is the cost of the kernel's socket path alone; a real
  * server's "cost above floor" is its CPU per query minus this one's.
  *
@@ -77,6 +78,7 @@ typedef struct refl_conn {
 typedef struct refl_tcp {
 	pthread_t tid;
 	int lfd, ep;
+	bool nagle;             /* leave Nagle's algorithm on (no TCP_NODELAY) */
 	unsigned conns;
 	refl_conn_t *head;
 	unsigned long long answered;
@@ -245,7 +247,7 @@ static void refl_tcp_accept(refl_tcp_t *t)
 			return; /* EAGAIN, or an error the next event shows again */
 		refl_conn_t *c = NULL;
 		if (t->conns >= REFL_TCP_MAX ||
-		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+		    (!t->nagle && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) ||
 		    (c = malloc(sizeof(*c))) == NULL) {
 			close(fd);
 			continue;
@@ -366,6 +368,8 @@ static void refl_usage(FILE *f)
 	        "  --workers N         worker threads, each with its own socket (default 1)\n"
 	        "  --batch N           datagrams per recvmmsg/sendmmsg (default 64, max %d)\n"
 	        "  --rcvbuf BYTES      SO_RCVBUF of each socket (default 0: kernel default)\n"
+	        "  --tcp-nagle         leave Nagle's algorithm on over TCP (default: TCP_NODELAY,\n"
+	        "                      as anynsd; NSD and Knot DNS leave it on)\n"
 	        "  --help              this text\n"
 	        "Answers every query with itself, QR set, over UDP and over TCP on the same\n"
 	        "port (every message of a read in one write). SIGTERM/SIGINT stop it.\n",
@@ -379,12 +383,14 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "rcvbuf", required_argument, NULL, 'r' },
+		{ "tcp-nagle", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	refl_addr_t addrs[REFL_MAX_LISTEN];
 	size_t naddr = 0;
 	long workers = 1, batch = 64, rcvbuf = 0;
+	bool nagle = false;
 	int c, rc = 1;
 
 	log_set_ident("anyns-reflector");
@@ -418,6 +424,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'n':
+			nagle = true;
+			break;
 		case 'h':
 			refl_usage(stdout);
 			return 0;
@@ -449,6 +458,7 @@ int main(int argc, char **argv)
 		ws[i].fd = ts[i].lfd = ts[i].ep = -1;
 	for (size_t i = 0; i < nw; i++) {
 		ws[i].batch = (unsigned)batch;
+		ts[i].nagle = nagle;
 		ws[i].fd = refl_socket(&addrs[i % naddr], (int)rcvbuf);
 		if (ws[i].fd < 0) {
 			log_err("reflector: socket failed proto=udp listen=%zu error=\"%s\"",
@@ -481,8 +491,8 @@ int main(int argc, char **argv)
 			goto join;
 		}
 	}
-	log_info("reflector: started addresses=%zu workers=%ld batch=%ld proto=udp,tcp",
-	         naddr, workers, batch);
+	log_info("reflector: started addresses=%zu workers=%ld batch=%ld proto=udp,tcp tcp-nodelay=%s",
+	         naddr, workers, batch, nagle ? "no" : "yes");
 	rc = 0;
 join:;
 	unsigned long long total = 0, ttotal = 0;
