@@ -20,6 +20,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pkt.h"
 #include "sockets.h"
 #include "tcp_frame.h"
 
@@ -381,7 +382,25 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 	size_t olen = 0;
 	uint8_t *out = w->tcpbuf + *batch;
 	STAT_INC(w->stats.tcp_queries);
-	if (xfr_serve_wants(q, qlen, true)) {
+	struct timespec qtime;
+	if (w->d->dnstap != NULL)
+		clock_gettime(CLOCK_REALTIME, &qtime);
+	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
+	acache_key_t key;
+	uint32_t h = 0;
+	uint8_t rcode = 0;
+	int r = ANYNS_EINVAL;
+	if (gen != 0 && w->tcp_cache != NULL)
+		r = acache_lookup(w->tcp_cache, gen, q, qlen, &key, &h, out + 2, 65535, &olen,
+		                  &rcode);
+	/* Transfers, NOTIFY and TSIG-signed queries go aside. A query the cache
+	 * could key (a hit or a miss) has opcode QUERY and no record besides an
+	 * OPT without options, so only its type can make it a transfer; the
+	 * others get the whole check (xfr_serve_wants() walks the name again). */
+	bool xfr = r >= 0 || r == ANYNS_ENOENT
+	           ? key.qtype == PKT_TYPE_AXFR || key.qtype == PKT_TYPE_IXFR
+	           : xfr_serve_wants(q, qlen, true);
+	if (xfr) {
 		if (*batch > 0) {
 			conn_send(c, w->tcpbuf, *batch);
 			*batch = 0;
@@ -393,38 +412,31 @@ static void conn_answer(tcp_conn_t *c, const zset_t *zs, const uint8_t *q, size_
 			          conn_send_msg, c);
 		return;
 	}
+	/* The client's address serves cookies and allow-query only: it is
+	 * turned into their form only when one of them asks. */
 	answer_peer_t peer;
 	uint8_t ipbuf[16];
-	/* The client's address serves cookies and allow-query only. */
-	peer_from(c->peer_ok ? (struct sockaddr *)&c->peer : NULL, ipbuf, &peer);
-	struct timespec qtime;
-	if (w->d->dnstap != NULL)
-		clock_gettime(CLOCK_REALTIME, &qtime);
-	uint64_t gen = zs != NULL ? zset_generation(zs) : 0;
-	acache_key_t key;
-	uint32_t h = 0;
 	bool keyed = false, hit = false;
-	if (gen != 0 && w->tcp_cache != NULL) {
-		uint8_t rcode;
-		int r = acache_lookup(w->tcp_cache, gen, q, qlen, &key, &h, out + 2, 65535, &olen,
-		                      &rcode);
-		if (r > 0 && (r & ACACHE_HIT_PARTIAL))
+	if (r > 0 && (r & ACACHE_HIT_PARTIAL))
+		r = ANYNS_EINVAL;
+	/* Not for this client: answered afresh (REFUSED), not stored. */
+	if (r > 0 && (r & ACACHE_HIT_ACL)) {
+		peer_from(c->peer_ok ? (struct sockaddr *)&c->peer : NULL, ipbuf, &peer);
+		if (!answer_allowed(zs, key.name, key.name_len, key.qtype, &peer))
 			r = ANYNS_EINVAL;
-		/* Not for this client: answered afresh (REFUSED), not stored. */
-		if (r > 0 && (r & ACACHE_HIT_ACL) &&
-		    !answer_allowed(zs, key.name, key.name_len, key.qtype, &peer))
-			r = ANYNS_EINVAL;
-		if (r >= 0) {
-			hit = true;
-			info.rcode = rcode;
-			STAT_INC(w->stats.cache_hits);
-		} else if (r == ANYNS_ENOENT) {
-			keyed = true;
-			STAT_INC(w->stats.cache_misses);
-		}
+	}
+	if (r >= 0) {
+		hit = true;
+		info.rcode = rcode;
+		STAT_INC(w->stats.cache_hits);
+	} else if (r == ANYNS_ENOENT) {
+		keyed = true;
+		STAT_INC(w->stats.cache_misses);
 	}
 	if (!hit) {
 		bool known = c->peer_ok && (w->d->aconf.cookies != NULL || zset_has_acl(zs));
+		if (known)
+			peer_from((struct sockaddr *)&c->peer, ipbuf, &peer);
 		if (answer_build_peer(zs, &w->d->aconf, known ? &peer : NULL, q, qlen, ANSWER_TCP,
 		                      out + 2, 65535, &olen, &info) != 0)
 			olen = 0;

@@ -381,6 +381,27 @@ def cmd_connlimit(addr, port, limit):
     return served and pushed and still
 
 
+def cmd_axfr_after_udp(addr, port):
+    """AXFR asked over UDP (NOTIMP, an answer the answer cache keeps) and
+    then over TCP on the same wire: the TCP one goes to the transfer code
+    (REFUSED: no allow-transfer here), not to the cached UDP answer."""
+    q = dns.message.make_query("func.test", "AXFR", use_edns=False)
+    q.id = 4242
+    wire = q.to_wire()
+    for _ in range(3):
+        u = udp_exchange(addr, port, wire)
+        if u is None or dns.message.from_wire(u).rcode() != dns.rcode.NOTIMP:
+            print("AXFR over UDP: %s instead of NOTIMP" % (u and dns.rcode.to_text(dns.message.from_wire(u).rcode())))
+            return False
+    s = tcp_connect(addr, port)
+    s.sendall(frame(wire))
+    r = tcp_read_msg(s)
+    s.close()
+    got = dns.rcode.to_text(r.rcode())
+    print("AXFR over TCP after three over UDP: %s" % got)
+    return r.id == q.id and got == "REFUSED"
+
+
 def cmd_opcode(addr, port, opcode, want):
     q = dns.message.make_query("func.test", "SOA")
     q.set_opcode(dns.opcode.from_text(opcode))
@@ -664,7 +685,7 @@ def main():
     cmd, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = sys.argv[4:]
     fn = {
-        "pipeline": cmd_pipeline, "batched": cmd_batched, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "reflect": cmd_reflect, "idle": cmd_idle,
+        "pipeline": cmd_pipeline, "batched": cmd_batched, "termflush": cmd_termflush, "slowreader": cmd_slowreader, "backpressure": cmd_backpressure, "split": cmd_split, "reflect": cmd_reflect, "axfr-after-udp": cmd_axfr_after_udp, "idle": cmd_idle,
         "connlimit": cmd_connlimit, "opcode": cmd_opcode, "formerr": cmd_formerr,
         "tc-content": cmd_tc_content, "payload": cmd_payload, "any": cmd_any,
         "qr1": cmd_qr1, "garbage": cmd_garbage, "caseecho": cmd_caseecho, "tcpcache": cmd_tcpcache, "metrics": cmd_metrics, "reload-load": cmd_reload_load,

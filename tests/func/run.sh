@@ -54,7 +54,7 @@ done
 
 # The results this run must produce: one per case and transport, plus the
 # scripted checks below (FIXED; keep it in step when adding one).
-FIXED=95
+FIXED=96
 # The benchmark reflector's check runs in the plain run only.
 [ -z "${UDP_IO:-}" ] && FIXED=$((FIXED + 1))
 ncases=0
@@ -257,6 +257,7 @@ check $T:tcp-slow-reader $PY "$HERE/dnsraw.py" slowreader 127.0.0.1 "$PORT" 1000
 check $T:tcp-pipelining-ipv6 $PY "$HERE/dnsraw.py" pipeline ::1 "$PORT"
 check $T:tcp-answers-batched $PY "$HERE/dnsraw.py" batched 127.0.0.1 "$PORT" 20
 check $T:tcp-same-as-udp $PY "$HERE/dnsraw.py" tcpcache 127.0.0.1 "$PORT"
+check $T:tcp-axfr-not-from-cache $PY "$HERE/dnsraw.py" axfr-after-udp 127.0.0.1 "$PORT"
 
 # ---- opcodes, malformed packets -------------------------------------------------------
 # NOTIFY for a zone served from a file (not a secondary): NOTAUTH, as Knot answers.
