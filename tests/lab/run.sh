@@ -25,7 +25,12 @@ FAILOVER_FILE=$ROOT/$B/lab-failover.txt
 FAILOVER_MAX_MS=3000
 
 probe_pid=""
+RUN_LAB_DIR=$LAB_DIR
 cleanup() {
+	# An interrupt can land inside `LAB_DIR=$W_DIR lab_stop ...` (world.sh): the
+	# trap then runs with that temporary LAB_DIR, and would stop and remove the
+	# world's folder only.
+	LAB_DIR=$RUN_LAB_DIR
 	probe_stop
 	lab_down
 	w_down
