@@ -53,17 +53,22 @@ as_ok() {
 	grep -q "is ok" "$TMP/out"
 }
 
-# The plain file's need: the smallest limit (to 16 MiB) it loads within.
-lo=16384 hi=$((4 << 20))
-while [ $((hi - lo)) -gt 16384 ]; do
-	mid=$(((lo + hi) / 2))
-	if as_ok "$mid" "$TMP/plain.zone"; then hi=$mid; else lo=$mid; fi
-done
-LIMIT=$((hi + 3 * FILL / 1024))
-if as_ok "$LIMIT" "$TMP/comments.zone" && grep -q "50003 records" "$TMP/out"; then
-	pass $T:zonesize-comments-address-space
+# The plain file's need: the smallest limit (to 16 MiB) it loads within. A
+# sanitizer build reserves terabytes of shadow memory: no limit fits it.
+if grep -q __asan_init "$CHECKZONE"; then
+	skip $T:zonesize-comments-address-space "$CHECKZONE is built with AddressSanitizer"
 else
-	fail $T:zonesize-comments-address-space "limit ${LIMIT} kB (plain ${hi} kB): $(tail -1 "$TMP/out")"
+	lo=16384 hi=$((4 << 20))
+	while [ $((hi - lo)) -gt 16384 ]; do
+		mid=$(((lo + hi) / 2))
+		if as_ok "$mid" "$TMP/plain.zone"; then hi=$mid; else lo=$mid; fi
+	done
+	LIMIT=$((hi + 3 * FILL / 1024))
+	if as_ok "$LIMIT" "$TMP/comments.zone" && grep -q "50003 records" "$TMP/out"; then
+		pass $T:zonesize-comments-address-space
+	else
+		fail $T:zonesize-comments-address-space "limit ${LIMIT} kB (plain ${hi} kB): $(tail -1 "$TMP/out")"
+	fi
 fi
 
 base=$(peak_kb "$CHECKZONE" --threads 1 "$TMP/plain.zone" big.test.)
