@@ -375,7 +375,7 @@ static bool zr_inside(const struct zread *R, const char *real)
 }
 
 /* Why a file was not read, beyond errno values. */
-enum { ZR_NOTREG = -2000, ZR_OUTSIDE, ZR_FILE_BIG, ZR_ZONE_BIG };
+enum { ZR_NOTREG = -2000, ZR_OUTSIDE, ZR_FILE_BIG, ZR_ZONE_BIG, ZR_NUL };
 
 static const char *zr_strerror(int rc)
 {
@@ -384,17 +384,23 @@ static const char *zr_strerror(int rc)
 	case ZR_OUTSIDE:  return "outside the zone's folder and zones-dir (includes from there are not allowed)";
 	case ZR_FILE_BIG: return "larger than the size limit for one file";
 	case ZR_ZONE_BIG: return "the zone's files together exceed the size limit for a zone";
+	case ZR_NUL:      return "a NUL byte (not a text file)";
 	default:          return strerror(-rc);
 	}
 }
 
+/* A file is read this much at a time, so that one with a NUL byte early (a
+ * sparse file, a binary) is refused before the rest of it is held. */
+#define ZL_READ_CHUNK (4u << 20)
+
 /* Reads a whole zone file or include: only a regular file (a FIFO or a
  * device would block or never end; opening with O_NONBLOCK keeps a FIFO
- * from blocking the open itself), within the size limits, and for an
- * include only from the zone's folders unless the options allow any.
- * *inside says whether the file lies in those folders. */
+ * from blocking the open itself), within the size limits, without a NUL
+ * byte (ZR_NUL, its line in *nul_line), and for an include only from the
+ * zone's folders unless the options allow any. *inside says whether the
+ * file lies in those folders. */
 static int read_zone_file(struct zread *R, const char *path, bool include, char **buf,
-                          size_t *len, bool *inside)
+                          size_t *len, bool *inside, uint32_t *nul_line)
 {
 	struct stat st;
 	char *b = NULL, *real = NULL;
@@ -452,7 +458,7 @@ static int read_zone_file(struct zread *R, const char *path, bool include, char 
 			rc = ANYNS_ENOMEM;
 			goto fail;
 		}
-		ssize_t r = read(fd, b + n, cap - n);
+		ssize_t r = read(fd, b + n, cap - n < ZL_READ_CHUNK ? cap - n : ZL_READ_CHUNK);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -461,6 +467,15 @@ static int read_zone_file(struct zread *R, const char *path, bool include, char 
 		}
 		if (r == 0)
 			break;
+		const char *nul = memchr(b + n, 0, (size_t)r);
+		if (nul) {
+			uint32_t line = 1;
+			for (const char *p = b; (p = memchr(p, '\n', (size_t)(nul - p))) != NULL; p++)
+				line++;
+			*nul_line = line;
+			rc = ZR_NUL;
+			goto fail;
+		}
 		n += (size_t)r;
 	}
 	if (n > R->max_file || R->total + n > R->max_zone) {
@@ -835,14 +850,20 @@ static int zr_parse_file(struct zread *R, const char *path, const struct src *fr
 				path = alt;
 		}
 	}
-	rc = read_zone_file(R, path, from != NULL, &buf, &len, &inside);
+	uint32_t nul_line = 0;
+	rc = read_zone_file(R, path, from != NULL, &buf, &len, &inside, &nul_line);
 	if (rc == ANYNS_ENOMEM)
 		goto out;
 	if (rc < 0) {
 		if (!from) {
 			if (zr_source(R, path, false, &idx) == 0)
-				zr_report(R, idx, 0, true, "cannot read: %s", zr_strerror(rc));
+				zr_report(R, idx, nul_line, true, "cannot read: %s", zr_strerror(rc));
 			R->unreadable = true;
+		} else if (rc == ZR_NUL) {
+			char q[ZPARSE_EXCERPT * 4 + 8];
+			zr_report(R, from->file, from_line, true, "cannot read $INCLUDE file%s: %s at its line %u",
+			          zparse_quote(from->quote, path, strlen(path), q, sizeof(q)),
+			          zr_strerror(rc), nul_line);
 		} else {
 			char q[ZPARSE_EXCERPT * 4 + 8];
 			zr_report(R, from->file, from_line, true, "cannot read $INCLUDE file%s: %s",

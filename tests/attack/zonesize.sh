@@ -7,11 +7,13 @@
 #   comments  ";" lines and blank lines (a valid zone)
 #   owners    one-field lines "a" / "b" (every line a new owner, all errors)
 #   fields    "a A x" / "b A x" lines (look like records, all errors)
+# and a sparse file of 256 MiB (zeros, no disk used): it is refused at its
+# first NUL byte, with file and line, without being held whole.
 # anyns-checkzone runs under a limit of address space (the plain file's need
 # plus three times the filler) and its peak resident size is measured; anynsd
-# reloads a zone into the garbage file and keeps serving the previous version,
-# with the file and line of the first error in its log and its peak resident
-# size bounded the same way.
+# reloads a zone into each garbage file and the sparse one and keeps serving
+# the previous version, with the file and line of the first error in its log
+# and its peak resident size bounded the same way.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../lib.sh"
@@ -19,7 +21,7 @@ T=attack
 test_setup attack-zonesize
 CHECKZONE=$BIN/anyns-checkzone
 ANYNSD=("$BIN/anynsd" "${ANYNSD_USER[@]}")
-plan 5
+plan 6
 
 FILL=$((48 << 20))
 /usr/bin/python3 - "$TMP" "$FILL" <<'PY'
@@ -38,6 +40,7 @@ write("comments", 2, ";\n" * (fill // 4) + "\n" * (fill // 2))
 write("owners", 3, "a\nb\n" * (fill // 4))
 write("fields", 4, "a A x\nb A x\n" * (fill // 12))
 PY
+truncate -s 256M "$TMP/sparse.zone"
 
 # peak_kb CMD...: runs CMD (output to $TMP/out), prints its peak resident kB.
 peak_kb() {
@@ -82,6 +85,13 @@ for f in owners fields; do
 	fi
 done
 
+kb=$(peak_kb "$CHECKZONE" "$TMP/sparse.zone" big.test.)
+if [ "$kb" -le $((base + 16384)) ] && grep -q "^$TMP/sparse.zone:1: error: cannot read: a NUL byte" "$TMP/out"; then
+	pass $T:zonesize-sparse-refused
+else
+	fail $T:zonesize-sparse-refused "peak ${kb} kB (plain ${base} kB): $(grep -m1 error "$TMP/out")"
+fi
+
 # anynsd: the plain zone, then a reload into each garbage file.
 PORT=$(free_port)
 LOG=$TMP/anynsd.log
@@ -97,15 +107,16 @@ else
 fi
 hwm0=$(hwm_kb)
 gen=1
-for f in owners fields; do
-	cp "$TMP/$f.zone" "$TMP/big.test.zone"
+for f in owners fields sparse; do
+	cp --sparse=always "$TMP/$f.zone" "$TMP/big.test.zone"
 	gen=$((gen + 1))
 	kill -HUP "$DPID"
 	for _ in $(seq 1 300); do grep -q "reload: done generation=$gen " "$LOG" && break; sleep 0.1; done
 done
 hwm=$(hwm_kb)
-if grep -q "reload: done generation=3 " "$LOG" && [ "$(serial)" = 1 ] &&
+if grep -q "reload: done generation=4 " "$LOG" && [ "$(serial)" = 1 ] &&
    grep -q "file=$TMP/big.test.zone line=50006 " "$LOG" &&
+   grep -q "file=$TMP/big.test.zone line=1 .*NUL byte" "$LOG" &&
    [ -n "$hwm" ] && [ "$hwm" -le $((hwm0 + 2 * FILL / 1024)) ]; then
 	pass $T:zonesize-anynsd-reload-garbage
 else
