@@ -8,6 +8,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 
 import dns.flags
@@ -149,6 +150,24 @@ def cmd_reflect(addr, port):
     if dnsutil.tcp_read(s) != reply(big):
         print("65535-byte message: wrong answer")
         return False
+    # A client that reads late, with a small receive buffer: 6 MB of 60 000
+    # byte messages sent while it does not read fill the reflector's socket,
+    # its writes come up short, it stops reading that connection, and every
+    # answer still comes back whole and in order once the client reads.
+    bigs = [qs[7 + i % 8][:12] + bytes([i]) * (60000 - 12) for i in range(100)]
+    ls = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    ls.settimeout(10)
+    ls.connect((addr, port))
+    sender = threading.Thread(target=lambda: ls.sendall(b"".join(frame(m) for m in bigs)))
+    sender.start()
+    time.sleep(0.5)
+    late = [dnsutil.tcp_read(ls) for _ in bigs]
+    sender.join(10)
+    ls.close()
+    if late != [reply(m) for m in bigs]:
+        print("late reader: answers missing, cut or out of order")
+        return False
     s.shutdown(socket.SHUT_WR)
     try:
         rest = s.recv(16)
@@ -163,7 +182,7 @@ def cmd_reflect(addr, port):
     if u != reply(qs[6]):
         print("UDP: %r is not the query with QR set" % (u,))
         return False
-    print("reflector: 20 pipelined answers in %d segment(s), split, skipped, 64 KiB, EOF and UDP right" % segs)
+    print("reflector: 20 pipelined answers in %d segment(s), split, skipped, 64 KiB, late reader, EOF and UDP right" % segs)
     return True
 
 
