@@ -278,6 +278,52 @@ static void test_include(void **st)
 	rmdir(tmpdir);
 }
 
+/* A NUL byte is no text: the file is refused, naming the NUL's line, instead
+ * of the line being cut at it (its rest would be lost without a word). */
+static void test_nul_byte(void **st)
+{
+	(void)st;
+	static const char body[] = HEAD "www A 192.0.2.9\0junk\nafter A 192.0.2.10\n";
+	static const char inc[] = "ok A 192.0.2.1\nbad\0 A 192.0.2.2\n";
+	struct diags ds;
+	char path[256];
+	zone_t *z = NULL;
+	strcpy(tmpdir, "/tmp/anyns-zl-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(path, sizeof(path), "%s/inc.zone", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(inc, 1, sizeof(inc) - 1, f), sizeof(inc) - 1);
+	fclose(f);
+	write_file("main.zone", HEAD "$INCLUDE inc.zone\n");
+	snprintf(path, sizeof(path), "%s/nul.zone", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(body, 1, sizeof(body) - 1, f), sizeof(body) - 1);
+	fclose(f);
+
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(zone_compile_file("example.com.", path, collect, &ds, &z), ANYNS_EZONE);
+	assert_null(z);
+	if (!has(&ds, 5, true, "NUL byte"))
+		dump(&ds);
+	assert_true(has(&ds, 5, true, "NUL byte"));
+
+	snprintf(path, sizeof(path), "%s/main.zone", tmpdir);
+	memset(&ds, 0, sizeof(ds));
+	assert_int_equal(zone_compile_file("example.com.", path, collect, &ds, &z), ANYNS_EZONE);
+	if (!has(&ds, 5, true, "NUL byte (not a text file) at its line 2"))
+		dump(&ds);
+	assert_true(has(&ds, 5, true, "NUL byte (not a text file) at its line 2"));
+
+	const char *names[] = { "nul.zone", "inc.zone", "main.zone" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
+		unlink(path);
+	}
+	rmdir(tmpdir);
+}
+
 /* True when no diagnostic contains `part`. */
 static bool nowhere(const struct diags *ds, const char *part)
 {
@@ -1051,6 +1097,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_signed_zone_both_paths),
 		cmocka_unit_test(test_generic_rdata),
 		cmocka_unit_test(test_trailing_blanks),
+		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_ttl_top_bit),
 		cmocka_unit_test(test_null_diag),
 		cmocka_unit_test(test_checkzone),
