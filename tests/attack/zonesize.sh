@@ -76,6 +76,7 @@ fi
 
 base=$(peak_kb "$CHECKZONE" --threads 1 "$TMP/plain.zone" big.test.)
 BOUND=$((base + 2 * FILL / 1024))
+echo "zonesize: anyns-checkzone peak ${base} kB on the plain file (bound on the garbage ${BOUND} kB)"
 for f in owners fields; do
 	kb=$(peak_kb "$CHECKZONE" "$TMP/$f.zone" big.test.)
 	if [ "$kb" -le "$BOUND" ] && grep -q "^$TMP/$f.zone:50006: error" "$TMP/out"; then
@@ -114,6 +115,7 @@ for f in owners fields sparse; do
 	for _ in $(seq 1 300); do grep -q "reload: done generation=$gen " "$LOG" && break; sleep 0.1; done
 done
 hwm=$(hwm_kb)
+echo "zonesize: anynsd peak ${hwm0} kB with the plain zone, ${hwm} kB after the reloads (bound $((hwm0 + 2 * FILL / 1024)) kB)"
 if grep -q "reload: done generation=4 " "$LOG" && [ "$(serial)" = 1 ] &&
    grep -q "file=$TMP/big.test.zone line=50006 " "$LOG" &&
    grep -q "file=$TMP/big.test.zone line=1 .*NUL byte" "$LOG" &&
