@@ -98,47 +98,34 @@ static int refl_parse_addr(const char *text, refl_addr_t *out)
 	return addr_parse(text, 0, &out->ss, &out->len, NULL, 0) == 0 ? 0 : -1;
 }
 
-static int refl_socket(const refl_addr_t *a, int rcvbuf)
+/* A socket of `type` (SOCK_DGRAM or SOCK_STREAM) bound to `a`, one per worker:
+ * the kernel spreads flows over them by hash (SO_REUSEPORT). A datagram socket
+ * gets a receive timeout and `rcvbuf`, a stream socket listens. */
+static int refl_socket(const refl_addr_t *a, int type, int rcvbuf)
 {
 	int one = 1;
-	int fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int stream = type == SOCK_STREAM;
+	int fd = socket(a->ss.ss_family, type | SOCK_CLOEXEC | (stream ? SOCK_NONBLOCK : 0), 0);
 	if (fd < 0)
 		return -errno;
-	/* One socket per worker, the kernel spreads flows over them by hash. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    (stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0))
 		goto fail;
 	if (a->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
-	/* A receive timeout lets blocked workers notice the stop flag. */
-	struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-		goto fail;
-	/* 0 keeps the kernel default, as Knot and anynsd do; NSD asks for 1 MiB. */
-	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
-		goto fail;
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
-		goto fail;
-	return fd;
-fail:;
-	int err = -errno;
-	close(fd);
-	return err;
-}
-
-static int refl_tcp_listen(const refl_addr_t *a)
-{
-	int one = 1;
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-		goto fail;
-	if (a->ss.ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
-		goto fail;
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 || listen(fd, SOMAXCONN) < 0)
+	if (!stream) {
+		/* A receive timeout lets blocked workers notice the stop flag. */
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+			goto fail;
+		/* 0 keeps the kernel default, as Knot and anynsd do; NSD asks for 1 MiB. */
+		if (rcvbuf > 0 &&
+		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+			goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0 ||
+	    (stream && listen(fd, SOMAXCONN) < 0))
 		goto fail;
 	return fd;
 fail:;
@@ -459,13 +446,13 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < nw; i++) {
 		ws[i].batch = (unsigned)batch;
 		ts[i].nagle = nagle;
-		ws[i].fd = refl_socket(&addrs[i % naddr], (int)rcvbuf);
+		ws[i].fd = refl_socket(&addrs[i % naddr], SOCK_DGRAM, (int)rcvbuf);
 		if (ws[i].fd < 0) {
 			log_err("reflector: socket failed proto=udp listen=%zu error=\"%s\"",
 			        i % naddr, strerror(-ws[i].fd));
 			goto out;
 		}
-		ts[i].lfd = refl_tcp_listen(&addrs[i % naddr]);
+		ts[i].lfd = refl_socket(&addrs[i % naddr], SOCK_STREAM, 0);
 		if (ts[i].lfd < 0) {
 			log_err("reflector: socket failed proto=tcp listen=%zu error=\"%s\"",
 			        i % naddr, strerror(-ts[i].lfd));
