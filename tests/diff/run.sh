@@ -282,8 +282,13 @@ selftest() {
 selftest
 
 # --- compare ------------------------------------------------------------------
-if [ ${#TESTS[@]} -gt 0 ]; then
-	complete=0
+# compare_run NAME REF_PORT TEST_ARG...: compare.py over the query list, the
+# sweeps and random queries against NSD on REF_PORT, its lines as results; a
+# run that stops before its end fails diff:NAME.
+SCRIPT_ARGS=("$@")
+compare_run() {
+	local name=$1 ref=$2 complete=0 line r
+	shift 2
 	while IFS= read -r line; do
 		case $line in
 		"PASS: "*) pass "${line#PASS: }" ;;
@@ -292,16 +297,19 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		"PLAN "*) plan "${line#PLAN }" ;;
 		COMPLETE) complete=1 ;;
 		"compare.py exit "*)
-			[ "$complete" = 1 ] || fail diff:compare.py "stopped before the end (${line#compare.py })" ;;
+			[ "$complete" = 1 ] || fail "diff:$name" "stopped before the end (${line#compare.py })" ;;
 		*) echo "$line" ;;
 		esac
 	done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
-		--ref "nsd=127.0.0.1:$NSD_PORT" "${TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
+		--ref "nsd=127.0.0.1:$ref" "$@" --zones "$ORIGINS" "${SWEEPS[@]}" \
 		"${SIGNED[@]}" \
 		--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" --pipeline \
-		$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@" &
+		$([ $HAVE_V6 = 1 ] || echo --no-v6) "${SCRIPT_ARGS[@]}" &
 		echo $! > "$TMP/compare.pid"; wait $!
 		echo "compare.py exit $?")
+}
+if [ ${#TESTS[@]} -gt 0 ]; then
+	compare_run compare.py "$NSD_PORT" "${TESTS[@]}"
 fi
 # --- minimal responses ---------------------------------------------------------
 # NSD with minimal-responses: yes as the reference, anynsd with
@@ -328,25 +336,7 @@ if [ ${#TESTS[@]} -gt 0 ]; then
 		plan 1; fail diff:nsd-min-start "NSD with minimal-responses did not serve the zones"
 		tail -20 "$TMP/nsd-min/stderr"
 	elif [ ${#MIN_TESTS[@]} -gt 0 ]; then
-		complete=0
-		while IFS= read -r line; do
-			case $line in
-			"PASS: "*) pass "${line#PASS: }" ;;
-			"FAIL: "*) r=${line#FAIL: }; fail "${r%%: *}" "${r#*: }" ;;
-			"SKIP: "*) r=${line#SKIP: }; skip "${r%%: *}" "${r#*: }" ;;
-			"PLAN "*) plan "${line#PLAN }" ;;
-			COMPLETE) complete=1 ;;
-			"compare.py exit "*)
-				[ "$complete" = 1 ] || fail diff:compare.py-min "stopped before the end (${line#compare.py })" ;;
-			*) echo "$line" ;;
-			esac
-		done < <($PY "$HERE/compare.py" --queries "$HERE/queries.txt" \
-			--ref "nsd=127.0.0.1:$PORT" "${MIN_TESTS[@]}" --zones "$ORIGINS" "${SWEEPS[@]}" \
-			"${SIGNED[@]}" \
-			--random "${DIFF_RANDOM:-600}" --seed "${DIFF_SEED:-1}" --pipeline \
-			$([ $HAVE_V6 = 1 ] || echo --no-v6) "$@" &
-			echo $! > "$TMP/compare.pid"; wait $!
-			echo "compare.py exit $?")
+		compare_run compare.py-min "$PORT" "${MIN_TESTS[@]}"
 	fi
 fi
 # The sanitizer build: stopped gracefully, it must exit 0 and report nothing.
