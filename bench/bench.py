@@ -14,6 +14,8 @@ Environment:
   BENCH_MINIMAL      1 (default): anynsd and NSD with minimal responses, so that
                      all three servers send answers of the same content (Knot's);
                      0: NSD's default (apex NS set and addresses added)
+  BENCH_UDP_IO       anynsd's UDP back end in every row but TCP: threads (the
+                     default) or poll (anynsd's own default)
   BENCH_REPS, BENCH_DUR, BENCH_RATES (comma list), BENCH_TCP_RATE,
   BENCH_FLOOD_RATE, BENCH_SIGNED_RATE, BENCH_LOAD_SIZES (comma list of zone
   sizes for the load rows), BENCH_LOAD_REPS, BENCH_LOAD_CPUS (cores for the
@@ -367,17 +369,24 @@ def phase_rates(servers, zone, results):
 def phase_tcp(servers, zone, results):
     """TCP: TCP_CONNS connections (dnsperf clients), TCP_OUTSTANDING queries
     in flight spread over them, i.e. pipelined on each connection, at
-    TCP_RATE qps. The warm-up is the UDP pass every phase gets; anynsd answers
-    TCP from the same per-worker answer cache (udp-io poll), so it warms TCP
-    too. The reflector's TCP side (one read per ready connection, every
+    TCP_RATE qps. The warm-up is the UDP pass every phase gets; anynsd runs
+    with udp-io poll here, where TCP answers from the per-worker answer cache
+    its UDP side fills, so the warm-up warms TCP too. The reflector's TCP side (one read per ready connection, every
     message of it sent back in one write) is the floor, as for UDP. dnsperf
     opens the connections at once when a burst starts; a server with a short
     listen backlog (Knot: 10) drops the SYNs beyond it and the client retries
     them after 1 s, so the bursts last at least 5 s."""
-    phase_bursts(servers, zone, results, "tcp",
-                 [Load(str(TCP_RATE), TCP_RATE, lambda rep: zone.queries,
-                       dur=max(DUR, 5), mode="tcp", clients=TCP_CONNS,
-                       outstanding=TCP_OUTSTANDING)])
+    anys = [s for s in servers if isinstance(s, bl.Anynsd)]
+    for s in anys:
+        s.udp_io = "poll"
+    try:
+        phase_bursts(servers, zone, results, "tcp",
+                     [Load(str(TCP_RATE), TCP_RATE, lambda rep: zone.queries,
+                           dur=max(DUR, 5), mode="tcp", clients=TCP_CONNS,
+                           outstanding=TCP_OUTSTANDING)])
+    finally:
+        for s in anys:
+            s.udp_io = bl.UDP_IO
 
 
 def phase_flood(servers, zone, results):

@@ -20,6 +20,10 @@ HZ = os.sysconf("SC_CLK_TCK")
 # responses (no apex NS set or additional addresses in positive answers),
 # which is what Knot DNS always sends. BENCH_MINIMAL=0: NSD's default.
 MINIMAL = os.environ.get("BENCH_MINIMAL", "1") not in ("", "0")
+# anynsd's UDP back end: a reader thread blocking in recvmmsg() costs less per
+# query than the worker's libuv loop polling the socket (bench/README.md, "The
+# servers"). The TCP row runs "poll" whatever this says (bench.py, phase_tcp).
+UDP_IO = os.environ.get("BENCH_UDP_IO", "threads")
 
 
 def bin_dir():
@@ -283,6 +287,7 @@ class Anynsd(Server):
     def __init__(self, *a, extra=(), **kw):
         self.program = os.path.join(bin_dir(), "anynsd")
         self.extra = list(extra)
+        self.udp_io = UDP_IO
         super().__init__(*a, **kw)
 
     def argv(self, zones, port):
@@ -299,7 +304,7 @@ class Anynsd(Server):
             argv += ["--zone", "%s=%s" % (origin, file)]
         if MINIMAL:
             argv.append("--minimal-responses")
-        return argv + self.extra
+        return argv + ["--udp-io", self.udp_io] + self.extra
 
     def reload(self):
         os.kill(self.proc.pid, signal.SIGHUP)  # SIGHUP re-reads the zone files
