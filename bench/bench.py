@@ -371,8 +371,9 @@ def phase_tcp(servers, zone, results):
     in flight spread over them, i.e. pipelined on each connection, at
     TCP_RATE qps. The warm-up is the UDP pass every phase gets; anynsd runs
     with udp-io poll here, where TCP answers from the per-worker answer cache
-    its UDP side fills, so the warm-up warms TCP too. The reflector's TCP side (one read per ready connection, every
-    message of it sent back in one write) is the floor, as for UDP. dnsperf
+    its UDP side fills, so the warm-up warms TCP too. The reflector's TCP side
+    (one read per ready connection, every message of it sent back in one
+    write) is the floor, as for UDP. dnsperf
     opens the connections at once when a burst starts; a server with a short
     listen backlog (Knot: 10) drops the SYNs beyond it and the client retries
     them after 1 s, so the bursts last at least 5 s."""
