@@ -311,7 +311,13 @@ lab_zone_set() {
 		if [ "$LAB_DNS" = nsd ] && [ -f "$LAB_DIR/pop$n/nsd/nsd.pid" ]; then
 			kill -HUP "$(cat "$LAB_DIR/pop$n/nsd/nsd.pid")"
 		else
-			kill -HUP "$(cat "$LAB_DIR/pop$n-dns.pid")"
+			# To anynsd itself, as ExecReload=kill -HUP $MAINPID does, not through
+			# the supervisor: a shell started with SIGHUP ignored (under nohup)
+			# cannot trap it, so it would never pass the reload on.
+			local p c
+			p=$(cat "$LAB_DIR/pop$n-dns.pid")
+			c=$(pgrep -P "$p" | head -1)
+			kill -HUP "${c:-$p}"
 		fi
 	fi
 }

@@ -5,7 +5,8 @@
 # a failure; a clean exit or one of those signals ends the supervisor too. More than 5
 # starts within 10 s (StartLimitBurst=5, StartLimitIntervalSec=10s) and it gives up.
 # SIGTERM/SIGINT to the supervisor stop the child and the supervisor; SIGHUP is passed
-# on to the child (a reload, as ExecReload=kill -HUP $MAINPID).
+# on to the child (a reload, as ExecReload=kill -HUP $MAINPID), unless SIGHUP was ignored
+# when the supervisor started (nohup): bash cannot trap it then.
 restart_sec=$1; shift
 child=""
 stopping=""
