@@ -314,10 +314,10 @@ lab_zone_set() {
 			# To anynsd itself, as ExecReload=kill -HUP $MAINPID does, not through
 			# the supervisor: a shell started with SIGHUP ignored (under nohup)
 			# cannot trap it, so it would never pass the reload on.
-			local p c
-			p=$(cat "$LAB_DIR/pop$n-dns.pid")
-			c=$(pgrep -P "$p" | head -1)
-			kill -HUP "${c:-$p}"
+			# Without a supervisor (lab_dns_start_split) the pid file is anynsd's.
+			local p
+			p=$(lab_dns_pid "$n") || true
+			kill -HUP "${p:-$(cat "$LAB_DIR/pop$n-dns.pid")}"
 		fi
 	fi
 }
